@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Records shared by the BPF programs, the tracer and the trace file.
+ *
+ * This header includes nothing: the BPF side gets __u64 and friends from
+ * vmlinux.h, userspace from <linux/types.h>. Fixed-width types only, 8-byte
+ * fields first, explicit padding; userspace checks the sizes with
+ * _Static_assert (tracer/ and analyzer/trace.c), because these structs are
+ * written to trace files byte for byte and the format must not drift.
+ */
+#ifndef IPCRACE_EVENTS_H
+#define IPCRACE_EVENTS_H
+
+#define IPCRACE_COMM_LEN 16
+#define IPCRACE_MAX_STACK 32
+
+/* Ring buffer record kinds: every record starts with struct ipcrace_rec. */
+enum ipcrace_rec_kind {
+	IPCRACE_REC_EVENT = 1,
+	IPCRACE_REC_STACK = 2,
+};
+
+struct ipcrace_rec {
+	__u32 kind;		/* enum ipcrace_rec_kind */
+	__u32 size;		/* whole record, header included */
+};
+
+/*
+ * Event types. The event-order rule (DESIGN.md): release-type events are
+ * emitted at entry, before the operation takes effect; acquire-type events
+ * at return, with the result. Stream order is then consistent with
+ * causality.
+ */
+enum ipcrace_event_type {
+	/* process lifecycle (raw tracepoints) */
+	EV_FORK = 1,		/* new process: arg0 = child pid, arg1 = child tid */
+	EV_THREAD_SPAWN,	/* new thread in this process: arg0 = pid, arg1 = child tid */
+	EV_EXEC,		/* the process exec'd (comm is the new one) */
+	EV_EXIT,		/* a thread exits: arg0 = exit code, flags EVF_GROUP_DEAD on the last */
+
+	/* pthread_create / pthread_join (uprobes) */
+	EV_THREAD_CREATE_RET,	/* pthread_create returned: arg0 = pthread_t, result */
+	EV_THREAD_JOIN_RET,	/* pthread_join returned: arg0 = pthread_t joined, result */
+
+	/* locks and semaphores (uprobes) */
+	EV_LOCK_ATTEMPT,	/* entry of a lock/wait call, before it can block */
+	EV_LOCK_ACQUIRED,	/* return of a lock/wait call; result = its return value */
+	EV_LOCK_RELEASE,	/* entry of unlock/post */
+	EV_LOCK_DESTROY,	/* entry of pthread_mutex_destroy / sem_destroy */
+
+	/* address space (raw syscall tracepoints, emitted at exit) */
+	EV_MMAP,		/* addr = start, arg0 = length, arg1 = prot | flags << 32 */
+	EV_MUNMAP,		/* addr = start, arg0 = length */
+	EV_MREMAP,		/* addr = new start, arg0 = new length, arg1 = old start */
+	EV_SHMAT,		/* addr = start, arg0 = shmid */
+	EV_SHMDT,		/* addr = start */
+
+	/* IPC channels (issue: IPC tracing) */
+	EV_CHAN_SEND,		/* entry of write/send: arg0 = bytes requested, arg1 = fd */
+	EV_CHAN_RECV,		/* return of read/recv with data: arg0 = bytes, arg1 = fd */
+	EV_FUTEX_WAKE,		/* entry of FUTEX_WAKE */
+	EV_FUTEX_WAIT_RET,	/* FUTEX_WAIT returned; result */
+	EV_WAIT_REAPED,		/* wait4/waitid reaped arg0 = pid */
+	EV_NAME_OBJECT,		/* shm_open/memfd_create/mq_open: key names a path in comm-less arg */
+
+	/* memory accesses (perf breakpoints) */
+	EV_MEM_ACCESS,		/* addr = accessed address, arg0 = ip, arg1 = size */
+
+	EV_TYPE_MAX,
+};
+
+/* Object kinds (what a lock or channel is). */
+enum ipcrace_obj_kind {
+	OBJ_NONE = 0,
+	OBJ_MUTEX,
+	OBJ_RWLOCK,		/* flags EVF_READ for rdlock, EVF_WRITE for wrlock */
+	OBJ_SPIN,
+	OBJ_SEM,		/* POSIX semaphore, named or unnamed */
+	OBJ_SYSV_SEM,
+	OBJ_FLOCK,
+	OBJ_FCNTL_LOCK,
+	OBJ_PIPE,
+	OBJ_FIFO,
+	OBJ_SOCKET,
+	OBJ_MQ,
+	OBJ_SYSV_MSG,
+	OBJ_EVENTFD,
+	OBJ_FUTEX,
+	OBJ_MEMORY,
+	OBJ_KIND_MAX,
+};
+
+/* Event flags. */
+#define EVF_TRY		(1u << 0)	/* trylock / trywait: never blocks */
+#define EVF_TIMED	(1u << 1)	/* timed or clock variant */
+#define EVF_READ	(1u << 2)	/* rwlock read side; memory read */
+#define EVF_WRITE	(1u << 3)	/* rwlock write side; memory write */
+#define EVF_GROUP_DEAD	(1u << 4)	/* EV_EXIT: last thread of the process */
+#define EVF_ATOMIC	(1u << 5)	/* memory access by a LOCK-prefixed or XCHG insn */
+#define EVF_KEY_UNRESOLVED (1u << 6)	/* BPF could not look up the VMA */
+
+/*
+ * Object identity, process-independent (DESIGN.md, "Identity").
+ * KEY_FILE: a word in a shared mapping or a channel: a = dev, b = inode,
+ *           c = offset in the object (0 for a channel).
+ * KEY_PRIVATE: a word in private memory: a = pid (tgid), b = address.
+ * KEY_SYSV_SEM: a = semid, b = semnum. KEY_SYSV_MSG: a = msqid.
+ */
+enum ipcrace_key_space {
+	KEY_NONE = 0,
+	KEY_FILE,
+	KEY_PRIVATE,
+	KEY_SYSV_SEM,
+	KEY_SYSV_MSG,
+};
+
+struct ipcrace_key {
+	__u64 a;
+	__u64 b;
+	__u64 c;
+	__u32 space;		/* enum ipcrace_key_space */
+	__u32 __pad;
+};
+
+struct ipcrace_event {
+	struct ipcrace_rec hdr;	/* kind = IPCRACE_REC_EVENT */
+	__u64 ts;		/* CLOCK_MONOTONIC, ns */
+	__u64 stack_id;		/* 0: no stack; else the id of a stack record */
+	__u64 addr;		/* user address of the object in this process */
+	__u64 arg0;
+	__u64 arg1;
+	struct ipcrace_key key;
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u16 type;		/* enum ipcrace_event_type */
+	__u16 obj;		/* enum ipcrace_obj_kind */
+	__s32 result;		/* return value of the call, for return events */
+	__u32 flags;		/* EVF_* */
+	__u32 __pad;
+	char comm[IPCRACE_COMM_LEN];
+};
+
+/*
+ * A user stack, deduplicated in the kernel by a 64-bit hash of its frames:
+ * the record is emitted (before the event that names it) the first time the
+ * stack is seen. ips[0] is the return address into the caller of the hooked
+ * function; all frames are return addresses unless STACKF_EXACT_IP says
+ * ips[0] is the exact instruction (memory accesses).
+ */
+#define STACKF_EXACT_IP (1u << 0)
+
+struct ipcrace_stack {
+	struct ipcrace_rec hdr;	/* kind = IPCRACE_REC_STACK */
+	__u64 id;
+	__u32 nr;		/* frames used in ips[] */
+	__u32 flags;		/* STACKF_* */
+	__u64 ips[IPCRACE_MAX_STACK];
+};
+
+/* Index of the counters in the per-CPU "counters" map. */
+enum ipcrace_counter {
+	CNT_LOST_EVENTS = 0,	/* ring buffer reservation failed */
+	CNT_LOST_STACKS,
+	CNT_MAX,
+};
+
+#endif /* IPCRACE_EVENTS_H */

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Renders findings of one trace in a chosen format. */
+#ifndef IPCRACE_REPORT_H
+#define IPCRACE_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "../analyzer/trace.h"
+#include "../analyzer/findings.h"
+
+enum report_format {
+	REPORT_TEXT,
+	REPORT_JSON,
+};
+
+struct report_opts {
+	enum report_format format;
+	bool color;			/* text only: ANSI colour (a terminal) */
+	__u64 seed;			/* watch schedule seed, printed in reports */
+	size_t watched_words;
+};
+
+/* Parses "text" / "json"; -EINVAL for anything else. */
+int report_format__parse(const char *s, enum report_format *out);
+
+/* Writes the report to out. 0 or a negative errno. */
+int report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		  const struct report_opts *opts);
+
+#endif /* IPCRACE_REPORT_H */
