@@ -66,6 +66,8 @@ struct trace_footer {
 	__u64 lost_stacks;
 	__s32 target_status;		/* wait status of the root process */
 	__u32 flags;			/* TRACEF_* */
+	__u64 seed;			/* watch schedule seed (memory watching) */
+	__u64 watched_words;		/* distinct words watched during the run */
 };
 
 struct trace {

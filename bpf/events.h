@@ -58,13 +58,23 @@ enum ipcrace_event_type {
 	/* IPC channels (issue: IPC tracing) */
 	EV_CHAN_SEND,		/* entry of write/send: arg0 = bytes requested, arg1 = fd */
 	EV_CHAN_RECV,		/* return of read/recv with data: arg0 = bytes, arg1 = fd */
+				/* (sendmmsg/recvmmsg: arg0 = messages; msgsnd/msgrcv: arg1 = msqid) */
 	EV_FUTEX_WAKE,		/* entry of FUTEX_WAKE */
 	EV_FUTEX_WAIT_RET,	/* FUTEX_WAIT returned; result */
-	EV_WAIT_REAPED,		/* wait4/waitid reaped arg0 = pid */
+	EV_WAIT_REAPED,		/* wait4/waitid reaped arg0 = pid; arg1 = wait status (wait4) */
 	EV_NAME_OBJECT,		/* shm_open/memfd_create/mq_open: key names a path in comm-less arg */
 
 	/* memory accesses (perf breakpoints) */
 	EV_MEM_ACCESS,		/* addr = accessed address, arg0 = ip, arg1 = size */
+
+	/*
+	 * A channel endpoint appeared (pipe, pipe2, socketpair, connect,
+	 * accept, accept4; at exit, on success): arg0 = fd, arg1 = the other
+	 * fd (pipe: write end, socketpair: second socket, accept: listening
+	 * socket; -1 for connect); key = the channel a read/recv on arg0 uses.
+	 * Informational: no happens-before edge.
+	 */
+	EV_CHAN_OPEN,
 
 	EV_TYPE_MAX,
 };
@@ -98,6 +108,12 @@ enum ipcrace_obj_kind {
 #define EVF_GROUP_DEAD	(1u << 4)	/* EV_EXIT: last thread of the process */
 #define EVF_ATOMIC	(1u << 5)	/* memory access by a LOCK-prefixed or XCHG insn */
 #define EVF_KEY_UNRESOLVED (1u << 6)	/* BPF could not look up the VMA */
+/*
+ * The release function shares its address with the object's init function
+ * (glibc: pthread_spin_unlock is pthread_spin_init), so this "release" may
+ * be an initialisation: not a misuse when the thread never held the lock.
+ */
+#define EVF_MAYBE_INIT	(1u << 7)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").
@@ -105,7 +121,31 @@ enum ipcrace_obj_kind {
  *           c = offset in the object (0 for a channel).
  * KEY_PRIVATE: a word in private memory: a = pid (tgid), b = address.
  * KEY_SYSV_SEM: a = semid, b = semnum. KEY_SYSV_MSG: a = msqid.
+ *
+ * Channels (EV_CHAN_*, obj OBJ_PIPE..OBJ_EVENTFD) use KEY_FILE with c saying
+ * what a and b are. A channel key names one direction of data flow, so that
+ * the send on one end and the receive on the other share it:
+ * CHANKEY_INODE: pipe, FIFO, mq: a = dev, b = inode (both ends share it).
+ * CHANKEY_UNIX: unix socket: a = the receiving struct sock (the sender's
+ *           peer, the receiver's own), b = 0. An unconnected sendto cannot
+ *           be resolved in BPF: key KEY_NONE with EVF_KEY_UNRESOLVED.
+ * CHANKEY_INET_STREAM: TCP: a = receiver endpoint, b = sender endpoint,
+ *           endpoint = IPv4 address (network order) << 16 | port (host
+ *           order); IPv6 addresses are folded to 32 bits (v4-mapped: the
+ *           IPv4 address).
+ * CHANKEY_INET_DGRAM: UDP: a = the receiver's port, b = 0 (a receiver
+ *           bound to 0.0.0.0 and a sender naming 127.0.0.1 still agree).
+ * CHANKEY_EVENTFD: a = 0, b = the kernel's eventfd context (all eventfds
+ *           share one anonymous inode).
+ * Kernel addresses in keys are identities only; a freed and reused object
+ * can alias an older one (extra edges, never missing ones).
  */
+#define CHANKEY_INODE		0
+#define CHANKEY_UNIX		1
+#define CHANKEY_INET_STREAM	2
+#define CHANKEY_INET_DGRAM	3
+#define CHANKEY_EVENTFD		4
+
 enum ipcrace_key_space {
 	KEY_NONE = 0,
 	KEY_FILE,

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The happens-before order (hb.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hb.h"
+#include "identity.h"
+#include "vclock.h"
+
+#ifndef EOWNERDEAD
+#define EOWNERDEAD 130
+#endif
+
+/* How a thread holds an rwlock: the unlock does not say which side it frees. */
+struct hb_rw_hold {
+	struct ipcrace_key key;
+	bool write;
+};
+
+struct hb_thread {
+	struct vclock vc;		/* now; frozen at exit, the exit clock */
+	__u32 tid;
+	__u32 proc;			/* index in hb->procs */
+	__u32 spawned;			/* last thread it spawned, for pthread_create */
+	bool exited;
+	struct hb_rw_hold *rw;
+	size_t nr_rw;
+	size_t cap_rw;
+};
+
+/* One process incarnation: a pid between fork (or exec) and the next. */
+struct hb_proc {
+	struct vclock exit_vc;		/* join of its exited threads' clocks */
+	__u32 pid;
+};
+
+/*
+ * A sync object's clock. For an rwlock, vc is what writers released and
+ * read_vc what readers released: readers do not order each other.
+ */
+struct hb_obj {
+	struct vclock vc;
+	struct vclock read_vc;
+};
+
+/* Sync objects of different kinds may share a key (a mutex's futex word). */
+enum hb_obj_class {
+	HB_CLASS_LOCK = 1,
+	HB_CLASS_CHAN,
+	HB_CLASS_FUTEX,
+};
+
+struct hb {
+	struct vclock_ids ids;		/* ids.nr threads in threads[] */
+	struct hb_thread *threads;
+	size_t cap_threads;
+	struct keymap *tids;		/* tid -> its current thread */
+	struct hb_proc *procs;
+	size_t nr_procs;
+	size_t cap_procs;
+	struct keymap *pids;		/* pid -> its current incarnation */
+	struct hb_obj *objs;
+	size_t nr_objs;
+	size_t cap_objs;
+	struct keymap *obj_index;	/* class-tagged key -> objs[] */
+	struct keymap *pthreads;	/* (incarnation, pthread_t) -> thread */
+};
+
+static struct ipcrace_key id_key(__u64 a, __u64 b)
+{
+	struct ipcrace_key k = { .a = a, .b = b, .space = KEY_NONE };
+
+	return k;
+}
+
+/* Grows an array of elem-sized items to hold nr + 1. */
+static int array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (nr < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	p = realloc(*items, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*items = p;
+	*cap = ncap;
+	return 0;
+}
+
+struct hb *hb__new(void)
+{
+	struct hb *hb = calloc(1, sizeof(*hb));
+
+	if (!hb)
+		goto err;
+	hb->tids = keymap__new();
+	hb->pids = keymap__new();
+	hb->obj_index = keymap__new();
+	hb->pthreads = keymap__new();
+	if (!hb->tids || !hb->pids || !hb->obj_index || !hb->pthreads)
+		goto err_free;
+	return hb;
+err_free:
+	hb__free(hb);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void hb__free(struct hb *hb)
+{
+	size_t i;
+
+	if (!hb)
+		return;
+	for (i = 0; i < hb->ids.nr; i++) {
+		vclock__fini(&hb->threads[i].vc);
+		free(hb->threads[i].rw);
+	}
+	for (i = 0; i < hb->nr_procs; i++)
+		vclock__fini(&hb->procs[i].exit_vc);
+	for (i = 0; i < hb->nr_objs; i++) {
+		vclock__fini(&hb->objs[i].vc);
+		vclock__fini(&hb->objs[i].read_vc);
+	}
+	free(hb->threads);
+	free(hb->procs);
+	free(hb->objs);
+	keymap__free(hb->tids);
+	keymap__free(hb->pids);
+	keymap__free(hb->obj_index);
+	keymap__free(hb->pthreads);
+	free(hb);
+}
+
+/* --- processes ------------------------------------------------------------- */
+
+/* A new incarnation of pid, its exit clock a copy of from's (or empty). */
+static int proc_new(struct hb *hb, __u32 pid, const struct hb_proc *from, __u32 *out)
+{
+	struct ipcrace_key k = id_key(pid, 0);
+	const struct vclock *from_vc = NULL;
+	struct hb_proc *p;
+	size_t from_idx = from ? (size_t)(from - hb->procs) : 0;
+	int err;
+
+	err = array_reserve((void **)&hb->procs, &hb->cap_procs, hb->nr_procs,
+			    sizeof(*hb->procs));
+	if (err)
+		return err;
+	if (from)
+		from_vc = &hb->procs[from_idx].exit_vc;	/* procs may have moved */
+	p = &hb->procs[hb->nr_procs];
+	p->pid = pid;
+	vclock__init(&p->exit_vc);
+	if (from_vc) {
+		err = vclock__copy(&p->exit_vc, from_vc);
+		if (err)
+			return err;
+	}
+	err = keymap__set(hb->pids, &k, hb->nr_procs);
+	if (err) {
+		vclock__fini(&p->exit_vc);
+		return err;
+	}
+	*out = hb->nr_procs++;
+	return 0;
+}
+
+static bool proc_find(const struct hb *hb, __u32 pid, __u32 *out)
+{
+	struct ipcrace_key k = id_key(pid, 0);
+	__u64 v;
+
+	if (!keymap__get(hb->pids, &k, &v))
+		return false;
+	*out = v;
+	return true;
+}
+
+static int proc_get(struct hb *hb, __u32 pid, __u32 *out)
+{
+	if (proc_find(hb, pid, out))
+		return 0;
+	return proc_new(hb, pid, NULL, out);
+}
+
+/* --- threads --------------------------------------------------------------- */
+
+/* A new thread for tid in incarnation proc: own component 1, the rest 0. */
+static int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out)
+{
+	struct ipcrace_key k = id_key(tid, 0);
+	struct hb_thread *t;
+	__u32 idx;
+	int err;
+
+	err = array_reserve((void **)&hb->threads, &hb->cap_threads, hb->ids.nr,
+			    sizeof(*hb->threads));
+	if (err)
+		return err;
+	err = keymap__set(hb->tids, &k, hb->ids.nr);
+	if (err)
+		return err;
+	err = vclock_ids__alloc(&hb->ids, &idx);
+	if (err)
+		return err;
+	t = &hb->threads[idx];
+	memset(t, 0, sizeof(*t));
+	vclock__init(&t->vc);
+	t->tid = tid;
+	t->proc = proc;
+	t->spawned = HB_THREAD_NONE;
+	/* epoch clock 0 means "before anything": a thread's first epoch is 1 */
+	err = vclock__set(&t->vc, idx, 1);
+	if (err)
+		return err;
+	*out = idx;
+	return 0;
+}
+
+__u32 hb__thread_of(const struct hb *hb, __u32 tid)
+{
+	struct ipcrace_key k = id_key(tid, 0);
+	__u64 v;
+
+	/* v >= nr: the map was updated but the thread never got its index */
+	return keymap__get(hb->tids, &k, &v) && v < hb->ids.nr ? (__u32)v : HB_THREAD_NONE;
+}
+
+/*
+ * The thread of an event from (pid, tid). A tid never announced, or whose
+ * thread exited or lived in another process (a fork or spawn event lost),
+ * starts a fresh thread with an empty clock.
+ */
+static int thread_get(struct hb *hb, __u32 pid, __u32 tid, __u32 *out)
+{
+	__u32 idx = hb__thread_of(hb, tid), proc;
+	int err;
+
+	if (idx != HB_THREAD_NONE && !hb->threads[idx].exited &&
+	    hb->procs[hb->threads[idx].proc].pid == pid) {
+		*out = idx;
+		return 0;
+	}
+	err = proc_get(hb, pid, &proc);
+	if (err)
+		return err;
+	return thread_new(hb, tid, proc, out);
+}
+
+static int thread_tick(struct hb *hb, __u32 idx)
+{
+	return vclock__tick(&hb->threads[idx].vc, idx);
+}
+
+struct hb_epoch hb__epoch(struct hb *hb, __u32 tid)
+{
+	struct hb_epoch ep = { HB_THREAD_NONE, 0 };
+	__u32 idx = hb__thread_of(hb, tid), proc;
+
+	if (idx == HB_THREAD_NONE) {
+		/* no event named it: guess a main thread (pid == tid) */
+		if (proc_get(hb, tid, &proc) || thread_new(hb, tid, proc, &idx))
+			return ep;
+	}
+	ep.thread = idx;
+	ep.clock = vclock__get(&hb->threads[idx].vc, idx);
+	return ep;
+}
+
+bool hb__ordered_before_thread(const struct hb *hb, struct hb_epoch earlier,
+			       __u32 later_thread)
+{
+	if (earlier.thread == HB_THREAD_NONE)
+		return false;
+	if (later_thread >= hb->ids.nr)
+		return earlier.clock == 0;
+	return earlier.clock <= vclock__get(&hb->threads[later_thread].vc, earlier.thread);
+}
+
+bool hb__ordered_before(const struct hb *hb, struct hb_epoch earlier, __u32 later_tid)
+{
+	return hb__ordered_before_thread(hb, earlier, hb__thread_of(hb, later_tid));
+}
+
+__u32 hb__thread_process(const struct hb *hb, __u32 thread)
+{
+	return thread < hb->ids.nr ? hb->threads[thread].proc : (__u32)-1;
+}
+
+/* --- sync objects ---------------------------------------------------------- */
+
+/* The object's key tagged with its class; false when e names no object. */
+static bool obj_key(const struct ipcrace_event *e, enum hb_obj_class cls,
+		    struct ipcrace_key *out)
+{
+	*out = e->key;
+	if (out->space == KEY_NONE) {
+		/* a channel has no address to fall back on (unresolved sendto) */
+		if (!e->addr || cls == HB_CLASS_CHAN)
+			return false;
+		/* same fallback as identity__event_key: never merges two processes */
+		out->space = KEY_PRIVATE;
+		out->a = e->pid;
+		out->b = e->addr;
+		out->c = 0;
+	}
+	out->space |= (__u32)cls << 16;
+	out->__pad = 0;
+	return true;
+}
+
+static struct hb_obj *obj_find(const struct hb *hb, const struct ipcrace_key *k)
+{
+	__u64 v;
+
+	return keymap__get(hb->obj_index, k, &v) ? &hb->objs[v] : NULL;
+}
+
+static int obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out)
+{
+	struct hb_obj *o = obj_find(hb, k);
+	int err;
+
+	if (!o) {
+		err = array_reserve((void **)&hb->objs, &hb->cap_objs, hb->nr_objs,
+				    sizeof(*hb->objs));
+		if (err)
+			return err;
+		err = keymap__set(hb->obj_index, k, hb->nr_objs);
+		if (err)
+			return err;
+		o = &hb->objs[hb->nr_objs++];
+		vclock__init(&o->vc);
+		vclock__init(&o->read_vc);
+	}
+	*out = o;
+	return 0;
+}
+
+/* Release: the object learns everything the thread did so far; then tick. */
+static int release(struct hb *hb, __u32 t, struct vclock *obj_vc)
+{
+	int err = vclock__join(obj_vc, &hb->threads[t].vc);
+
+	return err ? err : thread_tick(hb, t);
+}
+
+static int release_to(struct hb *hb, const struct ipcrace_event *e, __u32 t,
+		      enum hb_obj_class cls)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	int err;
+
+	if (!obj_key(e, cls, &k))
+		return 0;
+	err = obj_get(hb, &k, &o);
+	return err ? err : release(hb, t, &o->vc);
+}
+
+static int acquire_from(struct hb *hb, const struct ipcrace_event *e, __u32 t,
+			enum hb_obj_class cls)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+
+	if (!obj_key(e, cls, &k))
+		return 0;
+	o = obj_find(hb, &k);
+	/* nothing was ever released into it: nothing to learn */
+	return o ? vclock__join(&hb->threads[t].vc, &o->vc) : 0;
+}
+
+/* --- locks ----------------------------------------------------------------- */
+
+/* The lock was taken: 0, or EOWNERDEAD from a robust mutex whose owner died. */
+static bool lock_acquired(const struct ipcrace_event *e)
+{
+	return e->result == 0 || e->result == EOWNERDEAD;
+}
+
+static int rw_hold_push(struct hb_thread *th, const struct ipcrace_key *k, bool write)
+{
+	int err;
+
+	err = array_reserve((void **)&th->rw, &th->cap_rw, th->nr_rw, sizeof(*th->rw));
+	if (err)
+		return err;
+	th->rw[th->nr_rw].key = *k;
+	th->rw[th->nr_rw].write = write;
+	th->nr_rw++;
+	return 0;
+}
+
+/*
+ * Which side of rwlock k the thread gives up: its latest hold of k. A lock
+ * we never saw taken (attach mode) counts as written: more order, fewer
+ * false reports.
+ */
+static bool rw_hold_pop(struct hb_thread *th, const struct ipcrace_key *k)
+{
+	size_t i = th->nr_rw;
+	bool write;
+
+	while (i--) {
+		if (!ipcrace_key__equal(&th->rw[i].key, k))
+			continue;
+		write = th->rw[i].write;
+		memmove(&th->rw[i], &th->rw[i + 1], (th->nr_rw - i - 1) * sizeof(*th->rw));
+		th->nr_rw--;
+		return write;
+	}
+	return true;
+}
+
+static int lock_release(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	bool write;
+	int err;
+
+	if (e->obj != OBJ_RWLOCK)
+		return release_to(hb, e, t, HB_CLASS_LOCK);
+	if (!obj_key(e, HB_CLASS_LOCK, &k))
+		return 0;
+	write = rw_hold_pop(&hb->threads[t], &k);
+	err = obj_get(hb, &k, &o);
+	if (err)
+		return err;
+	return release(hb, t, write ? &o->vc : &o->read_vc);
+}
+
+static int lock_acquire(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	bool write;
+	int err;
+
+	if (!lock_acquired(e))
+		return 0;
+	if (e->obj != OBJ_RWLOCK)
+		return acquire_from(hb, e, t, HB_CLASS_LOCK);
+	if (!obj_key(e, HB_CLASS_LOCK, &k))
+		return 0;
+	write = !(e->flags & EVF_READ);
+	err = rw_hold_push(&hb->threads[t], &k, write);
+	if (err)
+		return err;
+	o = obj_find(hb, &k);
+	if (!o)
+		return 0;
+	err = vclock__join(&hb->threads[t].vc, &o->vc);
+	/* a writer waits for the readers too; a reader only for writers */
+	if (!err && write)
+		err = vclock__join(&hb->threads[t].vc, &o->read_vc);
+	return err;
+}
+
+/* --- threads and processes ------------------------------------------------- */
+
+/* fork / thread spawn: the child starts from the parent's clock. */
+static int spawn(struct hb *hb, const struct ipcrace_event *e, __u32 parent, bool fork)
+{
+	__u32 child, proc;
+	int err;
+
+	if (fork) {
+		/* a new process, even if its pid was used before */
+		err = proc_new(hb, (__u32)e->arg0, NULL, &proc);
+	} else {
+		proc = hb->threads[parent].proc;
+		err = 0;
+	}
+	if (err)
+		return err;
+	/* arg1 = child tid; a fork event from an older tracer may name only the pid */
+	err = thread_new(hb, (__u32)(e->arg1 ? e->arg1 : e->arg0), proc, &child);
+	if (err)
+		return err;
+	err = vclock__join(&hb->threads[child].vc, &hb->threads[parent].vc);
+	if (err)
+		return err;
+	if (!fork)
+		hb->threads[parent].spawned = child;
+	return thread_tick(hb, parent);
+}
+
+/* pthread_create returned: its pthread_t names the thread it spawned. */
+static int thread_created(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	struct ipcrace_key k = id_key(th->proc, e->arg0);
+	__u32 child = th->spawned;
+
+	th->spawned = HB_THREAD_NONE;
+	if (e->result != 0 || child == HB_THREAD_NONE)
+		return 0;
+	return keymap__set(hb->pthreads, &k, child);
+}
+
+/*
+ * pthread_join returned: the joined thread ran its last user instruction.
+ * Its exit event may still be on its way (the kernel wakes the joiner when
+ * it clears the tid, before the exit tracepoint), so take its clock as it is.
+ */
+static int thread_joined(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k = id_key(hb->threads[t].proc, e->arg0);
+	__u64 joined;
+
+	if (e->result != 0 || !keymap__get(hb->pthreads, &k, &joined))
+		return 0;
+	return vclock__join(&hb->threads[t].vc, &hb->threads[joined].vc);
+}
+
+static int thread_exit(struct hb *hb, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	int err;
+
+	err = vclock__join(&hb->procs[th->proc].exit_vc, &th->vc);
+	if (err)
+		return err;
+	th->exited = true;
+	return 0;
+}
+
+/*
+ * wait reaped pid: everything its threads did is before. Threads whose exit
+ * event was lost are dead all the same: take their clocks and retire them.
+ */
+static int process_reaped(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct vclock *vc = &hb->threads[t].vc;
+	__u32 proc, i;
+	int err;
+
+	if (e->result < 0 || !proc_find(hb, (__u32)e->arg0, &proc))
+		return 0;
+	err = vclock__join(vc, &hb->procs[proc].exit_vc);
+	for (i = 0; !err && i < hb->ids.nr; i++) {
+		if (hb->threads[i].proc != proc || hb->threads[i].exited)
+			continue;
+		err = vclock__join(vc, &hb->threads[i].vc);
+		hb->threads[i].exited = true;
+	}
+	return err;
+}
+
+/* exec: a new address space, same pid; its exit still covers the old threads. */
+static int process_exec(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	__u32 proc;
+	int err;
+
+	err = proc_new(hb, e->pid, &hb->procs[hb->threads[t].proc], &proc);
+	if (err)
+		return err;
+	hb->threads[t].proc = proc;
+	return 0;
+}
+
+/* --- events ---------------------------------------------------------------- */
+
+/* A receive created an edge only if it got data. */
+static bool chan_got_data(const struct ipcrace_event *e)
+{
+	if (e->result < 0)
+		return false;
+	return e->result > 0 || e->arg0 > 0;
+}
+
+int hb__event(struct hb *hb, const struct ipcrace_event *e)
+{
+	__u32 t;
+	int err;
+
+	err = thread_get(hb, e->pid, e->tid, &t);
+	if (err)
+		return err;
+	switch ((enum ipcrace_event_type)e->type) {
+	case EV_FORK:
+		return spawn(hb, e, t, true);
+	case EV_THREAD_SPAWN:
+		return spawn(hb, e, t, false);
+	case EV_EXEC:
+		return process_exec(hb, e, t);
+	case EV_EXIT:
+		return thread_exit(hb, t);
+	case EV_THREAD_CREATE_RET:
+		return thread_created(hb, e, t);
+	case EV_THREAD_JOIN_RET:
+		return thread_joined(hb, e, t);
+	case EV_WAIT_REAPED:
+		return process_reaped(hb, e, t);
+	case EV_LOCK_RELEASE:
+		return lock_release(hb, e, t);
+	case EV_LOCK_ACQUIRED:
+		return lock_acquire(hb, e, t);
+	case EV_CHAN_SEND:
+		return release_to(hb, e, t, HB_CLASS_CHAN);
+	case EV_CHAN_RECV:
+		return chan_got_data(e) ? acquire_from(hb, e, t, HB_CLASS_CHAN) : 0;
+	case EV_FUTEX_WAKE:
+		return release_to(hb, e, t, HB_CLASS_FUTEX);
+	case EV_FUTEX_WAIT_RET:
+		return e->result == 0 ? acquire_from(hb, e, t, HB_CLASS_FUTEX) : 0;
+	case EV_LOCK_ATTEMPT:
+	case EV_LOCK_DESTROY:
+	case EV_MMAP:
+	case EV_MUNMAP:
+	case EV_MREMAP:
+	case EV_SHMAT:
+	case EV_SHMDT:
+	case EV_NAME_OBJECT:
+	case EV_MEM_ACCESS:
+	case EV_CHAN_OPEN:
+	case EV_TYPE_MAX:
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The happens-before order of a trace (DESIGN.md, "Happens-before"): one
+ * vector clock per thread of every traced process, one per sync object,
+ * built from the events in stream order. Release-type events join the
+ * thread's clock into the object's and then tick the thread (FastTrack), so
+ * what the thread does after the release is not ordered before the
+ * acquirer; acquire-type events that succeeded join the object's clock into
+ * the thread's.
+ *
+ * Edges: fork / thread spawn → the child's events; exit → wait that reaped
+ * the process, pthread_join; unlock → lock (mutex, spin, rwlock with readers
+ * unordered among themselves, semaphores, file locks); send → receive that
+ * returned data (pipes, FIFOs, sockets, mq, SysV msg, eventfd); futex wake →
+ * wait that returned 0.
+ *
+ * Threads are vector-clock indices, not tids: a tid reused after an exit is
+ * a new thread. Cost per event: O(number of threads) at most.
+ */
+#ifndef IPCRACE_HB_H
+#define IPCRACE_HB_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include "../bpf/events.h"
+
+/* No thread: the epoch of an allocation failure, ordered before nothing. */
+#define HB_THREAD_NONE ((__u32)-1)
+
+/* "Now" in one thread: its index and its own clock component. */
+struct hb_epoch {
+	__u32 thread;		/* vector-clock index of a thread incarnation */
+	__u32 clock;
+};
+
+struct hb;
+
+/* NULL + errno on error. */
+struct hb *hb__new(void);
+void hb__free(struct hb *hb);
+
+/*
+ * Applies the edges event e takes part in, keyed by e->key (the driver
+ * passes events whose key it normalized). Every event also makes its thread
+ * known. 0 or a negative errno.
+ */
+int hb__event(struct hb *hb, const struct ipcrace_event *e);
+
+/*
+ * Now in the thread tid currently names; a tid never seen starts a thread
+ * with an empty clock. { HB_THREAD_NONE, 0 } when memory runs out.
+ */
+struct hb_epoch hb__epoch(struct hb *hb, __u32 tid);
+
+/* The thread tid currently names, HB_THREAD_NONE when never seen. */
+__u32 hb__thread_of(const struct hb *hb, __u32 tid);
+
+/* Is the access at `earlier` ordered before the current point of later_tid? */
+bool hb__ordered_before(const struct hb *hb, struct hb_epoch earlier, __u32 later_tid);
+/* The same, for a thread index (hb_epoch.thread) instead of a tid. */
+bool hb__ordered_before_thread(const struct hb *hb, struct hb_epoch earlier,
+			       __u32 later_thread);
+
+/*
+ * The process incarnation a thread belongs to: it changes at fork (a pid
+ * reused is another process) and at exec (a new address space). Private
+ * memory of two incarnations is never the same memory. (__u32)-1 when
+ * the thread is unknown.
+ */
+__u32 hb__thread_process(const struct hb *hb, __u32 thread);
+
+#endif /* IPCRACE_HB_H */

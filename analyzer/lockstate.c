@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Held locks per thread, lock-order edges and lock misuse (lockstate.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "identity.h"
+#include "lockstate.h"
+
+struct held_lock {
+	struct finding_object obj;	/* as the acquiring thread saw it */
+	__u64 stack_id;			/* where it was acquired */
+	__u64 ts;
+	__u32 depth;			/* recursive mutex, rwlock read, semaphore */
+	__u32 flags;			/* EVF_READ / EVF_WRITE */
+};
+
+struct lock_thread {
+	__u32 tid;
+	__u32 pid;
+	char comm[IPCRACE_COMM_LEN];
+	struct held_lock *held;		/* in acquisition order */
+	size_t nr_held;
+	size_t cap_held;
+	/* the attempt its next EV_LOCK_ACQUIRED answers, if any */
+	bool pending;
+	struct ipcrace_key pending_key;
+};
+
+struct lockstate {
+	struct lockgraph *graph;
+	struct lock_thread *threads;
+	size_t nr_threads;
+	size_t cap_threads;
+	struct keymap *thread_index;	/* synthetic key (tid) -> thread index */
+	struct keymap *owners;		/* exclusive lock key -> owner tid + 1, 0: none */
+	struct ipcrace_key *scratch;	/* gate keys of one attempt */
+	size_t cap_scratch;
+};
+
+struct lockstate *lockstate__new(struct lockgraph *g)
+{
+	struct lockstate *ls;
+
+	ls = calloc(1, sizeof(*ls));
+	if (!ls)
+		goto err;
+	ls->graph = g;
+	ls->thread_index = keymap__new();
+	if (!ls->thread_index)
+		goto err_free;
+	ls->owners = keymap__new();
+	if (!ls->owners)
+		goto err_free;
+	return ls;
+
+err_free:
+	lockstate__free(ls);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void lockstate__free(struct lockstate *ls)
+{
+	size_t i;
+
+	if (!ls)
+		return;
+	for (i = 0; i < ls->nr_threads; i++)
+		free(ls->threads[i].held);
+	free(ls->threads);
+	keymap__free(ls->thread_index);
+	keymap__free(ls->owners);
+	free(ls->scratch);
+	free(ls);
+}
+
+/* --- what an object is ------------------------------------------------------- */
+
+static bool obj_is_lock(__u16 obj)
+{
+	switch (obj) {
+	case OBJ_MUTEX:
+	case OBJ_RWLOCK:
+	case OBJ_SPIN:
+	case OBJ_SEM:
+	case OBJ_SYSV_SEM:
+	case OBJ_FLOCK:
+	case OBJ_FCNTL_LOCK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The locks with an owner thread: misuse of these is a bug. */
+static bool obj_is_owned_lock(__u16 obj)
+{
+	return obj == OBJ_MUTEX || obj == OBJ_RWLOCK || obj == OBJ_SPIN;
+}
+
+static bool obj_is_sem(__u16 obj)
+{
+	return obj == OBJ_SEM || obj == OBJ_SYSV_SEM;
+}
+
+static bool mutex_is_recursive(__u64 kind)
+{
+	return (kind & MUTEX_KIND_TYPE_MASK) == MUTEX_KIND_RECURSIVE;
+}
+
+/* The lock was taken: 0, or EOWNERDEAD from a robust mutex whose owner died. */
+static bool acquire_succeeded(const struct ipcrace_event *e)
+{
+	return e->result == 0 || (e->obj == OBJ_MUTEX && e->result == EOWNERDEAD);
+}
+
+/* Taking it again while holding it counts one more level. */
+static bool acquire_nests(const struct ipcrace_event *e)
+{
+	switch (e->obj) {
+	case OBJ_MUTEX:
+		return mutex_is_recursive(e->arg0);
+	case OBJ_RWLOCK:
+		return e->flags & EVF_READ;
+	case OBJ_SEM:
+	case OBJ_SYSV_SEM:
+		return true;
+	default:
+		return false;	/* spin, file locks: one unlock frees them */
+	}
+}
+
+/* Only one thread can hold it: a second holder means we missed a release. */
+static bool acquire_exclusive(const struct ipcrace_event *e)
+{
+	return e->obj == OBJ_MUTEX || e->obj == OBJ_SPIN ||
+	       (e->obj == OBJ_RWLOCK && !(e->flags & EVF_READ));
+}
+
+/* An owner asking again for a lock it holds blocks forever or fails. */
+static bool attempt_self_deadlocks(const struct ipcrace_event *e, const struct held_lock *h)
+{
+	switch (e->obj) {
+	case OBJ_MUTEX:
+		return !mutex_is_recursive(e->arg0);
+	case OBJ_SPIN:
+		return true;
+	case OBJ_RWLOCK:
+		/* read after read nests; anything involving the write side does not */
+		return !(e->flags & EVF_READ) || !(h->flags & EVF_READ);
+	default:
+		return false;
+	}
+}
+
+/* --- threads ----------------------------------------------------------------- */
+
+static struct ipcrace_key thread_key(__u32 tid)
+{
+	struct ipcrace_key k = { .a = tid, .space = KEY_NONE };
+
+	return k;
+}
+
+static struct lock_thread *thread_find(const struct lockstate *ls, __u32 tid)
+{
+	struct ipcrace_key k = thread_key(tid);
+	__u64 idx;
+
+	return keymap__get(ls->thread_index, &k, &idx) ? &ls->threads[idx] : NULL;
+}
+
+/* The thread of e, created on its first event. NULL on -ENOMEM. */
+static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace_event *e)
+{
+	struct ipcrace_key k = thread_key(e->tid);
+	struct lock_thread *t;
+	size_t cap;
+
+	t = thread_find(ls, e->tid);
+	if (!t) {
+		if (ls->nr_threads == ls->cap_threads) {
+			cap = ls->cap_threads ? ls->cap_threads * 2 : 16;
+			t = realloc(ls->threads, cap * sizeof(*t));
+			if (!t)
+				return NULL;
+			ls->threads = t;
+			ls->cap_threads = cap;
+		}
+		if (keymap__set(ls->thread_index, &k, ls->nr_threads))
+			return NULL;
+		t = &ls->threads[ls->nr_threads++];
+		memset(t, 0, sizeof(*t));
+		t->tid = e->tid;
+	}
+	/* a tid is unique while alive; pid and comm may change (exec) */
+	t->pid = e->pid;
+	memcpy(t->comm, e->comm, sizeof(t->comm));
+	return t;
+}
+
+static struct held_lock *held_find(const struct lock_thread *t, const struct ipcrace_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_held; i++)
+		if (ipcrace_key__equal(&t->held[i].obj.key, k))
+			return &t->held[i];
+	return NULL;
+}
+
+static void owner_clear(struct lockstate *ls, const struct ipcrace_key *k, __u32 tid)
+{
+	__u64 owner;
+
+	if (keymap__get(ls->owners, k, &owner) && owner == (__u64)tid + 1)
+		keymap__set(ls->owners, k, 0);	/* overwrite: cannot fail */
+}
+
+static void held_remove(struct lockstate *ls, struct lock_thread *t, struct held_lock *h)
+{
+	size_t i = h - t->held;
+
+	owner_clear(ls, &h->obj.key, t->tid);
+	memmove(&t->held[i], &t->held[i + 1], (t->nr_held - i - 1) * sizeof(*h));
+	t->nr_held--;
+}
+
+static void thread_drop_locks(struct lockstate *ls, struct lock_thread *t)
+{
+	while (t->nr_held)
+		held_remove(ls, t, &t->held[t->nr_held - 1]);
+	t->pending = false;
+}
+
+size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_object *out,
+		       size_t max)
+{
+	const struct lock_thread *t = thread_find(ls, tid);
+	size_t i;
+
+	if (!t)
+		return 0;
+	for (i = 0; i < t->nr_held && i < max; i++)
+		out[i] = t->held[i].obj;
+	return t->nr_held;
+}
+
+/* --- findings ---------------------------------------------------------------- */
+
+static struct finding_object object_of(const struct ipcrace_event *e,
+				       const struct ipcrace_key *key)
+{
+	struct finding_object o;
+
+	memset(&o, 0, sizeof(o));
+	o.key = *key;
+	o.addr = e->addr;
+	o.pid = e->pid;
+	o.obj = e->obj;
+	return o;
+}
+
+static void access_fill(const struct lock_thread *t, const struct ipcrace_event *e,
+			__u64 stack_id, struct finding_access *a)
+{
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	a->ts = e->ts;
+	a->stack_id = stack_id;
+	a->pid = t->pid;
+	a->tid = t->tid;
+	a->flags = e->flags & (EVF_READ | EVF_WRITE);
+	memcpy(a->comm, t->comm, sizeof(a->comm));
+	for (i = 0; i < t->nr_held && i < FINDING_MAX_LOCKS; i++)
+		a->locks_held[i] = t->held[i].obj;
+	a->nr_locks = i;
+}
+
+static bool finding_seen(const struct findings *out, enum finding_kind kind,
+			 const struct ipcrace_key *key, __u64 stack_id)
+{
+	size_t i;
+
+	for (i = 0; i < out->nr; i++) {
+		const struct finding *f = &out->items[i];
+
+		if (f->kind == kind && f->accesses[0].stack_id == stack_id &&
+		    ipcrace_key__equal(&f->object.key, key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Reports misuse by thread t at event e, unless already reported for this
+ * lock and stack. accesses[1], when holder is set, is where the lock had
+ * been acquired.
+ */
+static int misuse_report(struct findings *out, enum finding_kind kind,
+			 const struct lock_thread *t, const struct ipcrace_event *e,
+			 const struct finding_object *lock, __u64 stack_id,
+			 const struct lock_thread *holder, const struct held_lock *h)
+{
+	struct finding f;
+
+	if (finding_seen(out, kind, &lock->key, stack_id))
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.kind = kind;
+	f.object = *lock;
+	access_fill(t, e, stack_id, &f.accesses[0]);
+	f.nr_accesses = 1;
+	if (holder && h) {
+		access_fill(holder, e, h->stack_id, &f.accesses[1]);
+		f.accesses[1].ts = h->ts;
+		f.accesses[1].flags = h->flags;
+		f.nr_accesses = 2;
+	}
+	return findings__add(out, &f);
+}
+
+/* --- events ------------------------------------------------------------------ */
+
+/* Edges held -> requested for a blocking attempt, with every held lock a gate candidate. */
+static int attempt_add_edges(struct lockstate *ls, const struct lock_thread *t,
+			     const struct ipcrace_event *e, const struct ipcrace_key *key)
+{
+	struct finding_edge edge;
+	size_t i;
+	int err;
+
+	if (!t->nr_held)
+		return 0;
+	if (t->nr_held > ls->cap_scratch) {
+		struct ipcrace_key *s = realloc(ls->scratch, t->nr_held * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		ls->scratch = s;
+		ls->cap_scratch = t->nr_held;
+	}
+	for (i = 0; i < t->nr_held; i++)
+		ls->scratch[i] = t->held[i].obj.key;
+
+	memset(&edge, 0, sizeof(edge));
+	edge.lock = object_of(e, key);
+	access_fill(t, e, e->stack_id, &edge.who);
+	for (i = 0; i < t->nr_held; i++) {
+		edge.held = t->held[i].obj;
+		edge.held_stack_id = t->held[i].stack_id;
+		err = lockgraph__add_edge(ls->graph, &edge, ls->scratch, t->nr_held);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int on_attempt(struct lockstate *ls, const struct ipcrace_event *e,
+		      const struct ipcrace_key *key, struct findings *out)
+{
+	struct lock_thread *t;
+	struct held_lock *h;
+	struct finding_object lock;
+
+	t = thread_get(ls, e);
+	if (!t)
+		return -ENOMEM;
+	t->pending = true;
+	t->pending_key = *key;
+	h = held_find(t, key);
+	if (h) {
+		/* no edge to itself; recursion is fine, self-deadlock is reported */
+		if (!attempt_self_deadlocks(e, h))
+			return 0;
+		lock = object_of(e, key);
+		return misuse_report(out, FINDING_DOUBLE_LOCK, t, e, &lock, e->stack_id, t, h);
+	}
+	/* a try never blocks: the trylock back-off pattern must stay clean */
+	if (e->flags & EVF_TRY)
+		return 0;
+	return attempt_add_edges(ls, t, e, key);
+}
+
+/* Forgets a stale exclusive holder other than t: its release was not seen. */
+static void owner_take(struct lockstate *ls, const struct lock_thread *t,
+		       const struct ipcrace_key *key)
+{
+	struct lock_thread *prev;
+	struct held_lock *h;
+	__u64 owner;
+
+	if (keymap__get(ls->owners, key, &owner) && owner && owner != (__u64)t->tid + 1) {
+		prev = thread_find(ls, owner - 1);
+		h = prev ? held_find(prev, key) : NULL;
+		if (h)
+			held_remove(ls, prev, h);
+	}
+}
+
+static int on_acquired(struct lockstate *ls, const struct ipcrace_event *e,
+		       const struct ipcrace_key *key)
+{
+	struct lock_thread *t;
+	struct held_lock *h;
+	bool answered;
+	int err;
+
+	t = thread_get(ls, e);
+	if (!t)
+		return -ENOMEM;
+	/* without an attempt (pthread_cond_wait) it is still an acquisition */
+	answered = t->pending && ipcrace_key__equal(&t->pending_key, key);
+	t->pending = false;
+	if (!acquire_succeeded(e))
+		return 0;
+	h = held_find(t, key);
+	if (h) {
+		if (answered && acquire_nests(e))
+			h->depth++;
+		return 0;
+	}
+	if (acquire_exclusive(e)) {
+		owner_take(ls, t, key);
+		err = keymap__set(ls->owners, key, (__u64)t->tid + 1);
+		if (err)
+			return err;
+	}
+	if (t->nr_held == t->cap_held) {
+		size_t cap = t->cap_held ? t->cap_held * 2 : 8;
+
+		h = realloc(t->held, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		t->held = h;
+		t->cap_held = cap;
+	}
+	h = &t->held[t->nr_held++];
+	memset(h, 0, sizeof(*h));
+	h->obj = object_of(e, key);
+	h->stack_id = e->stack_id;
+	h->ts = e->ts;
+	h->depth = 1;
+	h->flags = e->flags & (EVF_READ | EVF_WRITE);
+	return 0;
+}
+
+static int on_release(struct lockstate *ls, const struct ipcrace_event *e,
+		      const struct ipcrace_key *key, struct findings *out)
+{
+	struct lock_thread *t, *holder = NULL;
+	struct held_lock *h, *hh = NULL;
+	struct finding_object lock;
+	__u64 owner;
+
+	t = thread_get(ls, e);
+	if (!t)
+		return -ENOMEM;
+	h = held_find(t, key);
+	if (h) {
+		if (--h->depth == 0)
+			held_remove(ls, t, h);
+		return 0;
+	}
+	/* a post by a thread not holding it: the semaphore signals, it is no lock */
+	if (obj_is_sem(e->obj))
+		return lockgraph__mark_signalling(ls->graph, key);
+	/* glibc's pthread_spin_unlock is pthread_spin_init: maybe no release at all */
+	if (!obj_is_owned_lock(e->obj) || (e->flags & EVF_MAYBE_INIT))
+		return 0;
+	if (keymap__get(ls->owners, key, &owner) && owner) {
+		holder = thread_find(ls, owner - 1);
+		hh = holder ? held_find(holder, key) : NULL;
+	}
+	lock = object_of(e, key);
+	return misuse_report(out, FINDING_UNLOCK_NOT_HELD, t, e, &lock, e->stack_id,
+			     holder, hh);
+}
+
+static int on_thread_exit(struct lockstate *ls, const struct ipcrace_event *e,
+			  struct findings *out)
+{
+	struct lock_thread *t = thread_find(ls, e->tid);
+	bool group_dead = e->flags & EVF_GROUP_DEAD;
+	size_t i;
+	int err;
+
+	if (t) {
+		for (i = 0; i < t->nr_held; i++) {
+			const struct held_lock *h = &t->held[i];
+
+			if (!obj_is_owned_lock(h->obj.obj))
+				continue;
+			/* private memory dies with the process: nobody can wait on it */
+			if (group_dead && h->obj.key.space == KEY_PRIVATE)
+				continue;
+			err = misuse_report(out, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj,
+					    h->stack_id, NULL, NULL);
+			if (err)
+				return err;
+		}
+		/* the holder is gone: a robust mutex can be taken with EOWNERDEAD */
+		thread_drop_locks(ls, t);
+	}
+	if (group_dead) {
+		/* exits we missed: the process is gone, and its file locks with it */
+		for (i = 0; i < ls->nr_threads; i++)
+			if (ls->threads[i].pid == e->pid)
+				thread_drop_locks(ls, &ls->threads[i]);
+	}
+	return 0;
+}
+
+int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
+			const struct ipcrace_key *key, struct findings *out)
+{
+	switch (e->type) {
+	case EV_EXIT:
+		return on_thread_exit(ls, e, out);
+	case EV_LOCK_ATTEMPT:
+	case EV_LOCK_ACQUIRED:
+	case EV_LOCK_RELEASE:
+		break;
+	default:
+		/*
+		 * EV_LOCK_DESTROY: destroying a held lock is a bug without a
+		 * finding kind yet; the others are for the other detectors.
+		 */
+		return 0;
+	}
+	if (key->space == KEY_NONE || !obj_is_lock(e->obj))
+		return 0;
+	switch (e->type) {
+	case EV_LOCK_ATTEMPT:
+		return on_attempt(ls, e, key, out);
+	case EV_LOCK_ACQUIRED:
+		return on_acquired(ls, e, key);
+	default:
+		return on_release(ls, e, key, out);
+	}
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Who holds which lock, per thread, replayed from the event stream in order:
+ * acquisition stacks, recursion depth, exclusive owners. From it come the
+ * lock-order edges (fed to a lockgraph) and the misuse findings: double
+ * lock, unlock of a lock not held, lock held when its thread exits.
+ *
+ * Locks are mutexes, rwlocks, spinlocks, file locks, and semaphores while a
+ * thread waits and posts them like a lock (DESIGN.md, "Lock order").
+ */
+#ifndef IPCRACE_LOCKSTATE_H
+#define IPCRACE_LOCKSTATE_H
+
+#include <stddef.h>
+#include "findings.h"
+#include "lockgraph.h"
+
+/* glibc's pthread_mutex_t __kind (EV_LOCK_* arg0 for OBJ_MUTEX) */
+#define MUTEX_KIND_TYPE_MASK	0x3u
+#define MUTEX_KIND_RECURSIVE	0x1u
+#define MUTEX_KIND_ERRORCHECK	0x2u
+#define MUTEX_KIND_ROBUST	0x10u
+#define MUTEX_KIND_PSHARED	0x80u
+
+struct lockstate;
+
+/* g receives the lock-order edges; it must outlive the lockstate. */
+struct lockstate *lockstate__new(struct lockgraph *g);
+void lockstate__free(struct lockstate *ls);
+
+/*
+ * Replays one event; key is the normalized identity of its object
+ * (identity__event_key). Only EV_LOCK_* and EV_EXIT matter, the rest is
+ * ignored. Misuse findings are appended to out, once per (kind, lock,
+ * stack). 0 or a negative errno.
+ */
+int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
+			const struct ipcrace_key *key, struct findings *out);
+
+/*
+ * The locks thread tid holds now, first acquired first, at most max of
+ * them copied to out. Returns how many it holds (may exceed max).
+ */
+size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_object *out,
+		       size_t max);
+
+#endif /* IPCRACE_LOCKSTATE_H */

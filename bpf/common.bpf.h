@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Maps and helpers shared by every ipcrace BPF program. The .bpf.c files are
+ * linked into one object (bpftool gen object), so the maps below are declared
+ * __weak here and merged into one instance by the linker.
+ */
+#ifndef IPCRACE_COMMON_BPF_H
+#define IPCRACE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+
+#define MAX_TRACED 65536
+
+/* Ring buffer size, set by userspace before load (power of two pages). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps") __weak;
+
+/* Traced processes, by tgid. Maintained from fork/exit inside BPF. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TRACED);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps") __weak;
+
+/* Stacks already sent to userspace, by hash: sent once, named by id after. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} stacks_seen SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+/* Per-CPU scratch for a stack being captured (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ipcrace_stack);
+} stack_scratch SEC(".maps") __weak;
+
+static __always_inline void count(enum ipcrace_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Kernel dev_t (major << 20 | minor) to the glibc dev_t that stat shows. */
+static __always_inline __u64 user_dev(__u32 kdev)
+{
+	__u64 major = kdev >> 20, minor = kdev & 0xfffff;
+
+	return ((major & 0xfffff000ULL) << 32) | ((major & 0xfffULL) << 8) |
+	       ((minor & 0xffffff00ULL) << 12) | (minor & 0xffULL);
+}
+
+/* Reserves an event and fills the common part; NULL (counted) if full. */
+static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj)
+{
+	struct ipcrace_event *e;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_LOST_EVENTS);
+		return NULL;
+	}
+	e->hdr.kind = IPCRACE_REC_EVENT;
+	e->hdr.size = sizeof(*e);
+	e->ts = bpf_ktime_get_ns();
+	e->stack_id = 0;
+	e->addr = 0;
+	e->arg0 = 0;
+	e->arg1 = 0;
+	e->key.a = 0;
+	e->key.b = 0;
+	e->key.c = 0;
+	e->key.space = KEY_NONE;
+	e->key.__pad = 0;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->type = type;
+	e->obj = obj;
+	e->result = 0;
+	e->flags = 0;
+	e->__pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+/* Identity of the file behind a struct file: KEY_FILE(dev, ino, 0). */
+static __always_inline void key_from_file(struct ipcrace_key *key, struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+
+	key->space = KEY_FILE;
+	key->a = user_dev(BPF_CORE_READ(inode, i_sb, s_dev));
+	key->b = BPF_CORE_READ(inode, i_ino);
+	key->c = 0;
+}
+
+struct vma_lookup {
+	__u64 addr;
+	struct ipcrace_key key;
+	bool found;
+};
+
+#define IPCRACE_VM_SHARED 0x00000008UL
+
+static long vma_to_key(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_lookup *l = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	unsigned long flags = BPF_CORE_READ(vma, vm_flags);
+
+	l->found = true;
+	if (file && (flags & IPCRACE_VM_SHARED)) {
+		key_from_file(&l->key, file);
+		l->key.c = (BPF_CORE_READ(vma, vm_pgoff) << 12) +
+			   (l->addr - BPF_CORE_READ(vma, vm_start));
+	}
+	return 0;
+}
+
+/*
+ * Process-independent identity of the word at addr in the current process:
+ * a word of a shared mapping is (dev, inode, offset) whatever the address it
+ * is mapped at; anything else is (pid, address). Resolving here, at the
+ * event, cannot race with a later munmap the way /proc/PID/maps could.
+ */
+static __always_inline void resolve_key(struct ipcrace_event *e, __u64 addr)
+{
+	struct vma_lookup l = { .addr = addr };
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	e->key.space = KEY_PRIVATE;
+	e->key.a = e->pid;
+	e->key.b = addr;
+	e->key.c = 0;
+	if (bpf_find_vma(task, addr, vma_to_key, &l, 0) != 0 || !l.found) {
+		e->flags |= EVF_KEY_UNRESOLVED;
+		return;
+	}
+	if (l.key.space == KEY_FILE)
+		e->key = l.key;
+}
+
+/*
+ * Captures the user stack, sends it once, returns its id (0 if none).
+ * first_frame replaces frame 0: a uprobe fires before the hooked function
+ * sets up its frame, so a frame-pointer walk skips its caller; the caller's
+ * return address is read from the top of the stack instead.
+ */
+static __always_inline __u64 capture_stack(void *ctx, __u64 first_frame, __u32 flags)
+{
+	__u32 zero = 0;
+	struct ipcrace_stack *s, *out;
+	__u64 hash = 0xcbf29ce484222325ULL;
+	long n;
+	__u8 one = 1;
+
+	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!s)
+		return 0;
+	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+	if (n <= 0)
+		return 0;
+	s->nr = n / sizeof(__u64);
+	if (first_frame)
+		s->ips[0] = first_frame;
+	for (int i = 0; i < IPCRACE_MAX_STACK; i++) {
+		if (i >= s->nr)
+			break;
+		hash ^= s->ips[i];
+		hash *= 0x100000001b3ULL;
+	}
+	hash ^= flags;
+	if (hash == 0)
+		hash = 1;
+	if (bpf_map_lookup_elem(&stacks_seen, &hash))
+		return hash;
+
+	out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
+	if (!out) {
+		count(CNT_LOST_STACKS);
+		return 0;
+	}
+	out->hdr.kind = IPCRACE_REC_STACK;
+	out->hdr.size = sizeof(*out);
+	out->id = hash;
+	out->nr = s->nr;
+	out->flags = flags;
+	for (int i = 0; i < IPCRACE_MAX_STACK; i++)
+		out->ips[i] = i < s->nr ? s->ips[i] : 0;
+	bpf_ringbuf_submit(out, 0);
+	bpf_map_update_elem(&stacks_seen, &hash, &one, BPF_ANY);
+	return hash;
+}
+
+#endif /* IPCRACE_COMMON_BPF_H */

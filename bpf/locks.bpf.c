@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Uprobes on the lock and semaphore functions of libc (or of a static
+ * binary). One program per role; what the hooked function is (mutex, rwlock
+ * read side, trylock, ...) comes from the attach cookie, so one program
+ * serves every function of a role. Event order (DESIGN.md): attempt at
+ * entry, acquired at return with the result, release at entry.
+ */
+#include "common.bpf.h"
+
+/* Attach cookie: obj | flags << 16 | LOCK_ARG2 when the lock is argument 2. */
+#define COOKIE_LOCK_ARG2 (1ULL << 48)
+
+static __always_inline __u16 cookie_obj(__u64 c) { return c & 0xffff; }
+static __always_inline __u32 cookie_flags(__u64 c) { return (c >> 16) & 0xffffffff; }
+
+struct pending_lock {
+	__u64 addr;
+	__u64 stack_id;
+	__u64 arg0;
+	struct ipcrace_key key;
+	__u32 flags;
+	__u16 obj;
+	__u16 __pad;
+};
+
+/* Entry state carried to the return probe, per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_lock);
+} pending_locks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} pending_threads SEC(".maps");
+
+/* Offset of __kind in glibc's pthread_mutex_t on x86-64 (ABI-stable). */
+#define GLIBC_MUTEX_KIND_OFF 16
+
+/*
+ * Both registers are read unconditionally: the verifier refuses a context
+ * access at a computed offset, which is what a select between two fields
+ * compiles to.
+ */
+static __always_inline __u64 lock_arg(struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 arg1 = PT_REGS_PARM1(ctx), arg2 = PT_REGS_PARM2(ctx);
+
+	barrier_var(arg1);
+	barrier_var(arg2);
+	return cookie & COOKIE_LOCK_ARG2 ? arg2 : arg1;
+}
+
+static __always_inline __u64 caller_return_address(struct pt_regs *ctx)
+{
+	__u64 ret = 0;
+
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	return ret;
+}
+
+/* Fills a lock event from the probe context; the caller submits it. */
+static __always_inline struct ipcrace_event *lock_event(struct pt_regs *ctx, __u16 type,
+							 __u64 cookie, bool with_stack)
+{
+	struct ipcrace_event *e;
+	__u64 addr = lock_arg(ctx, cookie);
+	__u64 stack_id = 0;
+	__u32 kind = 0;
+
+	if (with_stack)
+		stack_id = capture_stack(ctx, caller_return_address(ctx), 0);
+	e = event_reserve(type, cookie_obj(cookie));
+	if (!e)
+		return NULL;
+	e->addr = addr;
+	e->flags = cookie_flags(cookie);
+	e->stack_id = stack_id;
+	if (e->obj == OBJ_MUTEX) {
+		bpf_probe_read_user(&kind, sizeof(kind), (void *)(addr + GLIBC_MUTEX_KIND_OFF));
+		e->arg0 = kind;
+	}
+	resolve_key(e, addr);
+	return e;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lock_enter)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_lock p = {};
+	struct ipcrace_event *e;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
+	if (!e)
+		return 0;
+	p.addr = e->addr;
+	p.stack_id = e->stack_id;
+	p.arg0 = e->arg0;
+	p.key = e->key;
+	p.flags = e->flags;
+	p.obj = e->obj;
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(lock_exit, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_lock *p;
+	struct ipcrace_event *e;
+
+	p = bpf_map_lookup_elem(&pending_locks, &tid);
+	if (!p)
+		return 0;
+	e = event_reserve(EV_LOCK_ACQUIRED, p->obj);
+	if (e) {
+		e->addr = p->addr;
+		e->stack_id = p->stack_id;
+		e->arg0 = p->arg0;
+		e->key = p->key;
+		e->flags = p->flags;
+		e->result = (int)ret;
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&pending_locks, &tid);
+	return 0;
+}
+
+/* unlock, sem_post: release-type, emitted before the lock is given up. */
+SEC("uprobe")
+int BPF_KPROBE(lock_release)
+{
+	struct ipcrace_event *e;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_LOCK_RELEASE, bpf_get_attach_cookie(ctx), true);
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(lock_destroy)
+{
+	struct ipcrace_event *e;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_LOCK_DESTROY, bpf_get_attach_cookie(ctx), true);
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * pthread_cond_wait gives its mutex up and takes it back inside libc,
+ * through internal entry points no probe sees: the entry is a release of the
+ * mutex and the return an acquisition, so a signaller's unlock still orders
+ * before the waiter's wake-up.
+ */
+SEC("uprobe")
+int BPF_KPROBE(cond_wait_enter)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_lock p = {};
+	struct ipcrace_event *e;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_LOCK_RELEASE, cookie, true);
+	if (!e)
+		return 0;
+	p.addr = e->addr;
+	p.stack_id = e->stack_id;
+	p.arg0 = e->arg0;
+	p.key = e->key;
+	p.flags = e->flags;
+	p.obj = e->obj;
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+/* The mutex is held again when pthread_cond_*wait returns, whatever its result. */
+SEC("uretprobe")
+int BPF_KRETPROBE(cond_wait_exit)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_lock *p;
+	struct ipcrace_event *e;
+
+	p = bpf_map_lookup_elem(&pending_locks, &tid);
+	if (!p)
+		return 0;
+	e = event_reserve(EV_LOCK_ACQUIRED, p->obj);
+	if (e) {
+		e->addr = p->addr;
+		e->stack_id = p->stack_id;
+		e->arg0 = p->arg0;
+		e->key = p->key;
+		e->flags = p->flags;
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&pending_locks, &tid);
+	return 0;
+}
+
+/* pthread_create(pthread_t *thread, ...): remember where the id goes. */
+SEC("uprobe")
+int BPF_KPROBE(thread_create_enter, __u64 thread_ptr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	bpf_map_update_elem(&pending_threads, &tid, &thread_ptr, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(thread_create_exit, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ipcrace_event *e;
+	__u64 *ptr, thread = 0;
+
+	ptr = bpf_map_lookup_elem(&pending_threads, &tid);
+	if (!ptr)
+		return 0;
+	bpf_probe_read_user(&thread, sizeof(thread), (void *)*ptr);
+	bpf_map_delete_elem(&pending_threads, &tid);
+	e = event_reserve(EV_THREAD_CREATE_RET, OBJ_NONE);
+	if (!e)
+		return 0;
+	e->arg0 = thread;
+	e->result = (int)ret;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* pthread_join(pthread_t thread, ...): acquire-type, at return. */
+SEC("uprobe")
+int BPF_KPROBE(thread_join_enter, __u64 thread)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	bpf_map_update_elem(&pending_threads, &tid, &thread, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(thread_join_exit, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ipcrace_event *e;
+	__u64 *thread;
+
+	thread = bpf_map_lookup_elem(&pending_threads, &tid);
+	if (!thread)
+		return 0;
+	e = event_reserve(EV_THREAD_JOIN_RET, OBJ_NONE);
+	if (e) {
+		e->arg0 = *thread;
+		e->result = (int)ret;
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&pending_threads, &tid);
+	return 0;
+}
+
+/* An empty program: the baseline cost of a bare uprobe, for benchmarks. */
+SEC("uprobe")
+int BPF_KPROBE(bare_uprobe)
+{
+	return 0;
+}

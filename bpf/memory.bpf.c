@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Memory accesses observed with x86 debug registers (DESIGN.md, "Memory
+ * accesses: observed, not instrumented"). Userspace (tracer/watch.c) opens
+ * perf breakpoints on the watched words and attaches mem_access to each;
+ * this file also stops a traced process at the points where new words may
+ * need arming before the process touches them (sys_exit_watch).
+ */
+#include "common.bpf.h"
+
+#define SIGSTOP 19
+
+enum {
+	NR_mmap = 9,
+	NR_shmat = 30,
+	NR_clone = 56,
+	NR_fork = 57,
+	NR_vfork = 58,
+	NR_execve = 59,
+	NR_execveat = 322,
+	NR_clone3 = 435,
+};
+
+/* Set by userspace at run time (the watcher exists only after load). */
+bool watch_stop_on_map;		/* stop on a MAP_SHARED file mmap / shmat */
+bool watch_stop_on_exec;	/* stop after exec (symbol watches) */
+bool watch_stop_on_fork;	/* stop a new process at its first return */
+__u32 watch_hit_budget = 64;	/* events per word until userspace resets */
+
+/* A breakpoint as armed: the process and its own address of the word. */
+struct watch_addr {
+	__u32 pid;
+	__u32 __pad;
+	__u64 addr;
+};
+
+/* Length of each armed breakpoint (1, 2, 4 or 8): what to read at a hit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct watch_addr);
+	__type(value, __u32);
+} watch_len SEC(".maps");
+
+/*
+ * Last value seen of each watched word, by identity (so a write by one
+ * process is not taken again as a write when another process reads it).
+ * A hit that finds the value unchanged is a read (or a store of the same
+ * value; userspace corrects that by decoding the instruction).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ipcrace_key);
+	__type(value, __u64);
+} word_value SEC(".maps");
+
+/* Hits per word since userspace last reset it (rotation, rate cap). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ipcrace_key);
+	__type(value, __u64);
+} word_hits SEC(".maps");
+
+/* Processes this file stopped with SIGSTOP: userspace arms, then SIGCONT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} arm_pending SEC(".maps");
+
+/*
+ * The watched bytes: an aligned 8-byte read holds them all (a breakpoint is
+ * aligned to its length) and never crosses a page; x86 is little-endian.
+ */
+static __always_inline __u64 read_word(__u64 addr, __u32 len)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)(addr & ~7ULL));
+	v >>= (addr & 7) * 8;
+	if (len < 8)
+		v &= (1ULL << (len * 8)) - 1;
+	return v;
+}
+
+/*
+ * A data breakpoint traps after the accessing instruction: regs->ip is the
+ * next one. It is recorded as is, and frame 0 of the stack is that ip, so
+ * the symbolizer's "return address - 1" lands inside the access.
+ */
+SEC("perf_event")
+int mem_access(struct bpf_perf_event_data *ctx)
+{
+	__u32 tgid = current_tgid();
+	struct watch_addr wa = { .pid = tgid, .addr = ctx->addr };
+	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, *hits, one = 1;
+	struct ipcrace_event *e;
+	__u32 *lenp, len = 8;
+
+	if (!is_traced(tgid))
+		return 0;
+	lenp = bpf_map_lookup_elem(&watch_len, &wa);
+	if (lenp)
+		len = *lenp;
+	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
+	if (!e)
+		return 0;
+	e->addr = ctx->addr;
+	e->arg0 = ip;
+	e->arg1 = len;
+	resolve_key(e, ctx->addr);
+
+	hits = bpf_map_lookup_elem(&word_hits, &e->key);
+	if (hits) {
+		if (*hits >= watch_hit_budget) {
+			/* over budget: userspace disables the slot at its next tick */
+			__sync_fetch_and_add(hits, 1);
+			bpf_ringbuf_discard(e, 0);
+			return 0;
+		}
+		__sync_fetch_and_add(hits, 1);
+	} else {
+		bpf_map_update_elem(&word_hits, &e->key, &one, BPF_NOEXIST);
+	}
+
+	val = read_word(ctx->addr, len);
+	last = bpf_map_lookup_elem(&word_value, &e->key);
+	if (last && *last == val) {
+		e->flags |= EVF_READ;
+	} else {
+		/* no previous value: unknown, taken as a write only if it changed */
+		e->flags |= last ? EVF_WRITE : EVF_READ;
+		bpf_map_update_elem(&word_value, &e->key, &val, BPF_ANY);
+	}
+	e->stack_id = capture_stack(ctx, ip, 0);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* True for an mmap / shmat result that is a shared file mapping. */
+struct shared_lookup {
+	bool shared_file;
+};
+
+static long vma_is_shared_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct shared_lookup *l = data;
+
+	l->shared_file = BPF_CORE_READ(vma, vm_file) &&
+			 (BPF_CORE_READ(vma, vm_flags) & IPCRACE_VM_SHARED);
+	return 0;
+}
+
+/*
+ * Stops the process before it returns to userspace where a word it is
+ * about to touch may need a breakpoint: after a shared mmap, after exec,
+ * in a new process at its first return from fork. The signal is queued
+ * before the pending entry is published, so userspace's SIGCONT (sent
+ * after it sees the entry) can never come first and leave the process
+ * stopped.
+ */
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit_watch, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	long nr;
+	bool stop = false;
+
+	if (!watch_stop_on_map && !watch_stop_on_exec && !watch_stop_on_fork)
+		return 0;
+	if (!is_traced(tgid))
+		return 0;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	switch (nr) {
+	case NR_mmap:
+	case NR_shmat:
+		if (watch_stop_on_map && (ret >= 0 || ret < -4095)) {
+			struct shared_lookup l = {};
+
+			if (bpf_find_vma(bpf_get_current_task_btf(), ret, vma_is_shared_file,
+					 &l, 0) == 0)
+				stop = l.shared_file;
+		}
+		break;
+	case NR_execve:
+	case NR_execveat:
+		stop = watch_stop_on_exec && ret == 0;
+		break;
+	case NR_clone:
+	case NR_fork:
+	case NR_vfork:
+	case NR_clone3:
+		/* the child's return; a new thread inherits its creator's slots */
+		stop = watch_stop_on_fork && ret == 0 && (__u32)id == tgid;
+		break;
+	default:
+		break;
+	}
+	if (!stop)
+		return 0;
+	if (bpf_send_signal_thread(SIGSTOP) == 0) {
+		__u64 ts = bpf_ktime_get_ns();
+
+		bpf_map_update_elem(&arm_pending, &tgid, &ts, BPF_ANY);
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

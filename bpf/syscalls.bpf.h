@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Syscall numbers and per-syscall hooks used by syscalls.bpf.c (x86-64). */
+#ifndef IPCRACE_SYSCALLS_BPF_H
+#define IPCRACE_SYSCALLS_BPF_H
+
+#include "common.bpf.h"
+
+enum {
+	NR_mmap = 9,
+	NR_munmap = 11,
+	NR_mremap = 25,
+	NR_shmat = 30,
+	NR_shmdt = 67,
+};
+
+struct syscall_args {
+	__u64 nr;
+	__u64 args[6];
+	__u64 extra[4];		/* state read at entry (e.g. a channel's identity) */
+};
+
+static __always_inline bool syscall_is_interesting(long nr)
+{
+	switch (nr) {
+	case NR_mmap:
+	case NR_munmap:
+	case NR_mremap:
+	case NR_shmat:
+	case NR_shmdt:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Entry hook for syscalls other than the mapping ones: emit release-type
+ * events, read state that is only valid at entry. Returns 0 to keep the
+ * arguments for the exit hook, non-zero when nothing is needed at exit.
+ */
+static __always_inline int syscall_enter(void *ctx, struct syscall_args *a)
+{
+	return 0;
+}
+
+/* Exit hook: acquire-type events with the result. */
+static __always_inline void syscall_exit(void *ctx, struct syscall_args *a, long ret)
+{
+}
+
+struct mapping_lookup {
+	__u64 addr;
+	struct ipcrace_key key;
+};
+
+static long vma_to_mapping_key(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct mapping_lookup *l = data;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+
+	if (file) {
+		key_from_file(&l->key, file);
+		l->key.c = BPF_CORE_READ(vma, vm_pgoff) << 12;
+	}
+	return 0;
+}
+
+/* The file behind a new mapping (shared or not): KEY_FILE(dev, ino, file offset). */
+static __always_inline void resolve_mapping_key(struct ipcrace_event *e, __u64 addr)
+{
+	struct mapping_lookup l = { .addr = addr };
+
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_to_mapping_key, &l, 0) == 0)
+		e->key = l.key;
+}
+
+#endif /* IPCRACE_SYSCALLS_BPF_H */

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The JSON report, schema 1 (DESIGN.md); more keys may be added, none removed. */
+#include <errno.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include "json_writer.h"
+#include "objname.h"
+#include "render.h"
+
+#define JSON_SCHEMA 1
+
+struct json_ctx {
+	struct json_writer *w;
+	const struct trace *t;
+	struct symbolizer *s;
+};
+
+static void kv_string_or_null(struct json_writer *w, const char *name, const char *s)
+{
+	json_writer__kv_string(w, name, s);	/* NULL writes null */
+}
+
+static void kv_line(struct json_writer *w, const char *name, int line)
+{
+	if (line > 0)
+		json_writer__kv_int(w, name, line);
+	else
+		json_writer__kv_null(w, name);
+}
+
+static void write_key(struct json_ctx *c, const struct ipcrace_key *k)
+{
+	struct json_writer *w = c->w;
+
+	json_writer__name(w, "key");
+	json_writer__start_object(w);
+	switch ((enum ipcrace_key_space)k->space) {
+	case KEY_FILE:
+		json_writer__kv_string(w, "space", "file");
+		json_writer__kv_uint(w, "dev_major", major(k->a));
+		json_writer__kv_uint(w, "dev_minor", minor(k->a));
+		json_writer__kv_uint(w, "ino", k->b);
+		json_writer__kv_uint(w, "offset", k->c);
+		break;
+	case KEY_PRIVATE:
+		json_writer__kv_string(w, "space", "private");
+		json_writer__kv_uint(w, "pid", k->a);
+		json_writer__kv_uint(w, "address", k->b);
+		break;
+	case KEY_SYSV_SEM:
+		json_writer__kv_string(w, "space", "sysv-sem");
+		json_writer__kv_uint(w, "semid", k->a);
+		json_writer__kv_uint(w, "semnum", k->b);
+		break;
+	case KEY_SYSV_MSG:
+		json_writer__kv_string(w, "space", "sysv-msg");
+		json_writer__kv_uint(w, "msqid", k->a);
+		break;
+	case KEY_NONE:
+		json_writer__kv_string(w, "space", "none");
+		break;
+	}
+	json_writer__end_object(w);
+}
+
+/* A lock: {"kind": "mutex", "name": "mutex in /dev/shm/bank +0x40", ...} */
+static void write_lock(struct json_ctx *c, const struct finding_object *o)
+{
+	struct json_writer *w = c->w;
+	char name[OBJNAME_LEN];
+	struct objname n;
+
+	objname__describe(c->t, o, &n);
+	objname__format(name, sizeof(name), c->t, o);
+	json_writer__start_object(w);
+	json_writer__kv_string(w, "kind", objname__kind_id(o->obj));
+	json_writer__kv_string(w, "name", name);
+	json_writer__kv_string(w, "space", n.space);
+	json_writer__kv_string(w, "location", n.where);
+	if (n.has_offset)
+		json_writer__kv_uint(w, "offset", n.offset);
+	else
+		json_writer__kv_null(w, "offset");
+	json_writer__kv_uint(w, "pid", o->pid);
+	json_writer__kv_uint(w, "address", o->addr);
+	write_key(c, &o->key);
+	json_writer__end_object(w);
+}
+
+/* The memory a data race is about: {"kind": "anon-shared", "name", ...} */
+static void write_memory_object(struct json_ctx *c, const struct finding_object *o)
+{
+	struct json_writer *w = c->w;
+	struct objname n;
+
+	objname__describe(c->t, o, &n);
+	json_writer__start_object(w);
+	json_writer__kv_string(w, "kind", n.space);
+	json_writer__kv_string(w, "name", n.where);
+	json_writer__kv_uint(w, "offset", n.has_offset ? n.offset : o->addr);
+	json_writer__kv_uint(w, "size", o->size);
+	json_writer__kv_null(w, "symbol");
+	json_writer__kv_uint(w, "pid", o->pid);
+	json_writer__kv_uint(w, "address", o->addr);
+	write_key(c, &o->key);
+	json_writer__end_object(w);
+}
+
+static void write_frame(struct json_writer *w, const struct frame *fr, const char *function,
+			const char *file, int line, bool inlined)
+{
+	json_writer__start_object(w);
+	kv_string_or_null(w, "function", function);
+	kv_string_or_null(w, "file", file);
+	kv_line(w, "line", line);
+	kv_string_or_null(w, "module", fr->module);
+	json_writer__kv_uint(w, "address", fr->ip);
+	if (fr->module)
+		json_writer__kv_uint(w, "module_offset", fr->offset);
+	else
+		json_writer__kv_null(w, "module_offset");
+	json_writer__kv_bool(w, "inlined", inlined);
+	json_writer__end_object(w);
+}
+
+/* "stack": [...], inlined callers flattened in, innermost first */
+static void write_stack(struct json_ctx *c, const char *name, __u32 pid, __u64 ts,
+			__u64 stack_id, __u64 ip)
+{
+	struct frame frames[IPCRACE_MAX_STACK];
+	struct json_writer *w = c->w;
+	size_t i, k, nr;
+
+	nr = report__stack_frames(c->s, c->t, pid, ts, stack_id, ip, frames, IPCRACE_MAX_STACK);
+	json_writer__name(w, name);
+	json_writer__start_array(w);
+	for (i = 0; i < nr; i++) {
+		const struct frame *fr = &frames[i];
+
+		write_frame(w, fr, fr->function, fr->file, fr->line, fr->nr_inlined > 0);
+		for (k = 0; k < fr->nr_inlined; k++)
+			write_frame(w, fr, fr->inlined[k].function, fr->inlined[k].file,
+				    fr->inlined[k].line, k + 1 < fr->nr_inlined);
+	}
+	json_writer__end_array(w);
+}
+
+static void write_thread(struct json_ctx *c, const struct finding_access *a)
+{
+	struct json_writer *w = c->w;
+
+	json_writer__kv_uint(w, "pid", a->pid);
+	json_writer__kv_uint(w, "tid", a->tid);
+	json_writer__name(w, "comm");
+	json_writer__string_n(w, a->comm, IPCRACE_COMM_LEN);
+	json_writer__kv_uint(w, "ts", a->ts);
+}
+
+static void write_access(struct json_ctx *c, const struct finding_access *a)
+{
+	struct json_writer *w = c->w;
+	size_t i, nr = a->nr_locks < FINDING_MAX_LOCKS ? a->nr_locks : FINDING_MAX_LOCKS;
+
+	json_writer__start_object(w);
+	write_thread(c, a);
+	json_writer__kv_string(w, "op", access__op(a));
+	json_writer__kv_bool(w, "atomic", a->flags & EVF_ATOMIC);
+	json_writer__name(w, "locks_held");
+	json_writer__start_array(w);
+	for (i = 0; i < nr; i++)
+		write_lock(c, &a->locks_held[i]);
+	json_writer__end_array(w);
+	write_stack(c, "stack", a->pid, a->ts, a->stack_id, a->ip);
+	json_writer__end_object(w);
+}
+
+/* accesses in report order: the triggering one first */
+static void write_accesses(struct json_ctx *c, const struct finding *f)
+{
+	const struct finding_access *cur, *prev;
+
+	finding__order(f, &cur, &prev);
+	json_writer__name(c->w, "accesses");
+	json_writer__start_array(c->w);
+	if (cur)
+		write_access(c, cur);
+	if (prev)
+		write_access(c, prev);
+	json_writer__end_array(c->w);
+}
+
+static void write_cycle(struct json_ctx *c, const struct finding *f)
+{
+	struct json_writer *w = c->w;
+	size_t i;
+
+	json_writer__name(w, "cycle");
+	json_writer__start_array(w);
+	for (i = 0; i < f->nr_cycle; i++) {
+		const struct finding_edge *e = &f->cycle[i];
+
+		json_writer__start_object(w);
+		json_writer__name(w, "lock");
+		write_lock(c, &e->lock);
+		json_writer__name(w, "acquired_while_holding");
+		write_lock(c, &e->held);
+		write_thread(c, &e->who);
+		write_stack(c, "stack", e->who.pid, e->who.ts, e->who.stack_id, e->who.ip);
+		write_stack(c, "held_stack", e->who.pid, e->who.ts, e->held_stack_id, 0);
+		json_writer__end_object(w);
+	}
+	json_writer__end_array(w);
+}
+
+static const char *finding_kind_id(enum finding_kind k)
+{
+	switch (k) {
+	case FINDING_DATA_RACE:			return "data-race";
+	case FINDING_LOCK_ORDER_INVERSION:	return "lock-order-inversion";
+	case FINDING_DOUBLE_LOCK:		return "double-lock";
+	case FINDING_UNLOCK_NOT_HELD:		return "unlock-not-held";
+	case FINDING_LOCK_HELD_AT_EXIT:		return "lock-held-at-exit";
+	}
+	return "unknown";
+}
+
+static void write_finding(struct json_ctx *c, const struct finding *f)
+{
+	struct json_writer *w = c->w;
+	char summary[2048];
+
+	finding__describe(summary, sizeof(summary), c->t, f);
+	json_writer__start_object(w);
+	json_writer__kv_string(w, "kind", finding_kind_id(f->kind));
+	json_writer__kv_string(w, "summary", summary);
+	switch (f->kind) {
+	case FINDING_DATA_RACE:
+		json_writer__name(w, "object");
+		write_memory_object(c, &f->object);
+		write_accesses(c, f);
+		break;
+	case FINDING_LOCK_ORDER_INVERSION:
+		write_cycle(c, f);
+		break;
+	case FINDING_DOUBLE_LOCK:
+	case FINDING_UNLOCK_NOT_HELD:
+	case FINDING_LOCK_HELD_AT_EXIT:
+		json_writer__name(w, "lock");
+		write_lock(c, &f->object);
+		write_accesses(c, f);
+		break;
+	}
+	json_writer__end_object(w);
+}
+
+static void write_target(struct json_ctx *c)
+{
+	struct json_writer *w = c->w;
+	const struct trace *t = c->t;
+	bool exited = t->has_footer && (t->footer.flags & TRACEF_TARGET_EXITED);
+	int status = t->footer.target_status;
+
+	json_writer__name(w, "target");
+	json_writer__start_object(w);
+	json_writer__name(w, "command");
+	json_writer__string_n(w, t->header.cmdline, sizeof(t->header.cmdline));
+	if (exited && WIFEXITED(status))
+		json_writer__kv_int(w, "exit_status", WEXITSTATUS(status));
+	else
+		json_writer__kv_null(w, "exit_status");
+	if (exited && WIFSIGNALED(status))
+		json_writer__kv_int(w, "signal", WTERMSIG(status));
+	else
+		json_writer__kv_null(w, "signal");
+	json_writer__end_object(w);
+}
+
+int json_report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		       const struct report_opts *opts, struct symbolizer *s)
+{
+	struct json_ctx c = { .t = t, .s = s };
+	struct report_stats st;
+	size_t i;
+	int err;
+
+	c.w = json_writer__new(out, true);
+	if (!c.w)
+		return -errno;
+	report_stats__compute(t, &st);
+
+	json_writer__start_object(c.w);
+	json_writer__kv_int(c.w, "schema", JSON_SCHEMA);
+	json_writer__name(c.w, "tool");
+	json_writer__start_object(c.w);
+	json_writer__kv_string(c.w, "name", "ipcrace");
+	json_writer__kv_string(c.w, "version", IPCRACE_VERSION);
+	json_writer__end_object(c.w);
+
+	json_writer__name(c.w, "stats");
+	json_writer__start_object(c.w);
+	json_writer__kv_uint(c.w, "processes", st.processes);
+	json_writer__kv_uint(c.w, "threads", st.threads);
+	json_writer__kv_uint(c.w, "events", st.events);
+	json_writer__kv_uint(c.w, "lost_events", st.lost_events);
+	json_writer__kv_uint(c.w, "lost_stacks", st.lost_stacks);
+	json_writer__kv_uint(c.w, "watched_words", opts->watched_words);
+	json_writer__kv_bool(c.w, "complete", !st.incomplete);
+	json_writer__kv_bool(c.w, "truncated", t->truncated);
+	json_writer__kv_bool(c.w, "has_footer", t->has_footer);
+	json_writer__end_object(c.w);
+
+	write_target(&c);
+	json_writer__kv_uint(c.w, "seed", opts->seed);
+
+	json_writer__name(c.w, "findings");
+	json_writer__start_array(c.w);
+	for (i = 0; i < fs->nr; i++)
+		write_finding(&c, &fs->items[i]);
+	json_writer__end_array(c.w);
+	json_writer__end_object(c.w);
+
+	err = json_writer__free(c.w);
+	if (!err && (fflush(out) || ferror(out)))
+		err = -EIO;
+	return err;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Internal to reports/: what the text and JSON renderers share. */
+#ifndef IPCRACE_RENDER_H
+#define IPCRACE_RENDER_H
+
+#include "report.h"
+#include "symbolize.h"
+
+struct report_stats {
+	size_t processes;		/* distinct pids (events and process records) */
+	size_t threads;			/* distinct tids among events */
+	size_t events;
+	__u64 lost_events;
+	__u64 lost_stacks;
+	bool incomplete;		/* lost events, cut off, or truncated */
+};
+
+void report_stats__compute(const struct trace *t, struct report_stats *st);
+
+/*
+ * The frames of an access's stack (stack_id), or of its exact ip when no
+ * stack was recorded. s may be NULL (frames then have only ips). Returns
+ * the number of frames written to out (at most max).
+ */
+size_t report__stack_frames(struct symbolizer *s, const struct trace *t, __u32 pid,
+			    __u64 ts, __u64 stack_id, __u64 exact_ip,
+			    struct frame *out, size_t max);
+
+/* The access that triggered the finding (the later one) and the other. */
+void finding__order(const struct finding *f, const struct finding_access **cur,
+		    const struct finding_access **prev);
+
+/* "write", "read", "atomic write"... */
+const char *access__op(const struct finding_access *a);
+
+/* One-sentence summary, raw (unescaped): the JSON "summary". */
+void finding__describe(char *buf, size_t len, const struct trace *t,
+		       const struct finding *f);
+
+/* "/a/b/c.c" -> "c.c" */
+const char *path__basename(const char *path);
+
+int text_report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		       const struct report_opts *opts, struct symbolizer *s);
+int json_report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		       const struct report_opts *opts, struct symbolizer *s);
+
+#endif /* IPCRACE_RENDER_H */

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "objname.h"
+#include "render.h"
+
+int report_format__parse(const char *s, enum report_format *out)
+{
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "text"))
+		*out = REPORT_TEXT;
+	else if (!strcmp(s, "json"))
+		*out = REPORT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t count_distinct(__u32 *v, size_t n)
+{
+	size_t i, nr = 0;
+
+	qsort(v, n, sizeof(*v), u32_cmp);
+	for (i = 0; i < n; i++)
+		if (!i || v[i] != v[i - 1])
+			nr++;
+	return nr;
+}
+
+void report_stats__compute(const struct trace *t, struct report_stats *st)
+{
+	size_t i, n = t->nr_events + t->nr_processes;
+	__u32 *ids;
+
+	memset(st, 0, sizeof(*st));
+	st->events = t->nr_events;
+	if (t->has_footer) {
+		st->lost_events = t->footer.lost_events;
+		st->lost_stacks = t->footer.lost_stacks;
+	}
+	st->incomplete = st->lost_events || !t->has_footer || t->truncated;
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return;		/* counts stay 0: a report without them is still a report */
+	for (i = 0; i < t->nr_events; i++)
+		ids[i] = t->events[i].tid;
+	st->threads = count_distinct(ids, t->nr_events);
+	for (i = 0; i < t->nr_events; i++)
+		ids[i] = t->events[i].pid;
+	for (i = 0; i < t->nr_processes; i++)
+		ids[t->nr_events + i] = t->processes[i].pid;
+	st->processes = count_distinct(ids, n);
+	free(ids);
+}
+
+size_t report__stack_frames(struct symbolizer *s, const struct trace *t, __u32 pid,
+			    __u64 ts, __u64 stack_id, __u64 exact_ip,
+			    struct frame *out, size_t max)
+{
+	const struct ipcrace_stack *st = stack_id ? trace__find_stack(t, stack_id) : NULL;
+	size_t i, n = 0, nr;
+	bool is_ret;
+
+	if (!st) {
+		if (exact_ip && max) {
+			symbolizer__frame(s, pid, ts, exact_ip, false, &out[0]);
+			n = 1;
+		}
+		return n;
+	}
+	nr = st->nr < IPCRACE_MAX_STACK ? st->nr : IPCRACE_MAX_STACK;
+	for (i = 0; i < nr && n < max; i++) {
+		/* all frames are return addresses but an exact #0 */
+		is_ret = i || !(st->flags & STACKF_EXACT_IP);
+		symbolizer__frame(s, pid, ts, st->ips[i], is_ret, &out[n++]);
+	}
+	return n;
+}
+
+void finding__order(const struct finding *f, const struct finding_access **cur,
+		    const struct finding_access **prev)
+{
+	*cur = f->nr_accesses ? &f->accesses[0] : NULL;
+	*prev = f->nr_accesses > 1 ? &f->accesses[1] : NULL;
+	if (*prev && (*prev)->ts > (*cur)->ts) {
+		const struct finding_access *tmp = *cur;
+
+		*cur = *prev;
+		*prev = tmp;
+	}
+}
+
+const char *access__op(const struct finding_access *a)
+{
+	bool atomic = a->flags & EVF_ATOMIC;
+
+	if (a->flags & EVF_WRITE)
+		return atomic ? "atomic write" : "write";
+	if (a->flags & EVF_READ)
+		return atomic ? "atomic read" : "read";
+	return "access";
+}
+
+const char *path__basename(const char *path)
+{
+	const char *slash;
+
+	if (!path)
+		return NULL;
+	slash = strrchr(path, '/');
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+void finding__describe(char *buf, size_t len, const struct trace *t,
+		       const struct finding *f)
+{
+	const struct finding_access *cur, *prev;
+	char name[OBJNAME_LEN], name2[OBJNAME_LEN];
+	size_t i, n;
+
+	finding__order(f, &cur, &prev);
+	objname__format(name, sizeof(name), t, &f->object);
+	switch (f->kind) {
+	case FINDING_DATA_RACE:
+		if (cur && prev)
+			snprintf(buf, len, "%s/%s race on %s between pid %u and pid %u",
+				 access__op(prev), access__op(cur), name, prev->pid, cur->pid);
+		else
+			snprintf(buf, len, "race on %s", name);
+		break;
+	case FINDING_LOCK_ORDER_INVERSION:
+		if (!f->nr_cycle) {
+			snprintf(buf, len, "lock-order inversion");
+			break;
+		}
+		objname__format(name, sizeof(name), t, &f->cycle[0].held);
+		n = snprintf(buf, len, "lock-order inversion between %zu locks: %s", f->nr_cycle, name);
+		for (i = 0; i < f->nr_cycle && n < len; i++) {
+			objname__format(name2, sizeof(name2), t, &f->cycle[i].lock);
+			n += snprintf(buf + n, len - n, " => %s", name2);
+		}
+		break;
+	case FINDING_DOUBLE_LOCK:
+		snprintf(buf, len, "double lock of %s by pid %u tid %u", name,
+			 cur ? cur->pid : f->object.pid, cur ? cur->tid : 0);
+		break;
+	case FINDING_UNLOCK_NOT_HELD:
+		snprintf(buf, len, "unlock of %s not held by pid %u tid %u", name,
+			 cur ? cur->pid : f->object.pid, cur ? cur->tid : 0);
+		break;
+	case FINDING_LOCK_HELD_AT_EXIT:
+		snprintf(buf, len, "%s still held when pid %u exited", name,
+			 cur ? cur->pid : f->object.pid);
+		break;
+	}
+}
+
+int report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		  const struct report_opts *opts)
+{
+	struct symbolizer *s;
+	int err = -EINVAL;
+
+	if (!out || !t || !fs || !opts)
+		return -EINVAL;
+	/* without a symbolizer the report still has addresses: go on */
+	s = symbolizer__new(t);
+	switch (opts->format) {
+	case REPORT_TEXT:
+		err = text_report__write(out, t, fs, opts, s);
+		break;
+	case REPORT_JSON:
+		err = json_report__write(out, t, fs, opts, s);
+		break;
+	}
+	symbolizer__free(s);
+	return err;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Symbolization of stack addresses with elfutils libdwfl, offline: the
+ * address spaces come from the trace's mapping records, the binaries from
+ * the paths recorded there, checked against the recorded build-ids (with
+ * /usr/lib/debug/.build-id as the fallback), so a trace analyzed after an
+ * upgrade or on another machine never symbolizes with the wrong file.
+ */
+#ifndef IPCRACE_SYMBOLIZE_H
+#define IPCRACE_SYMBOLIZE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "../analyzer/trace.h"
+
+#define FRAME_MAX_INLINED 8
+
+/* A source location of an inlined call, or of the function around it. */
+struct frame_loc {
+	const char *function;		/* NULL: unknown */
+	const char *file;		/* as the line table gives it, NULL: unknown */
+	int line;			/* 0: unknown */
+	int column;
+};
+
+/*
+ * One symbolized address. Strings are owned by the symbolizer and live
+ * until symbolizer__free. When the code at ip was inlined, function, file
+ * and line describe the innermost inlined function, and inlined[] its
+ * callers, innermost first; the last one is the real (outline) function.
+ */
+struct frame {
+	__u64 ip;
+	__u64 offset;			/* ip - load address of module's offset 0 */
+	const char *module;		/* mapped file path, "[vdso]"...; NULL: in no mapping */
+	const char *function;
+	const char *file;
+	int line;
+	int column;
+	size_t nr_inlined;
+	struct frame_loc inlined[FRAME_MAX_INLINED];
+};
+
+struct symbolizer;
+
+/* t must outlive the symbolizer. NULL + errno on error. */
+struct symbolizer *symbolizer__new(const struct trace *t);
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * Symbolizes ip as seen by process pid at time ts. is_return_address: ip is
+ * a return address (every frame but an exact #0), so the call instruction
+ * is at ip - 1. Fills out as far as it can and returns 0; -ENOENT when ip
+ * is in no known mapping of pid or its ancestors (out has only ip).
+ */
+int symbolizer__frame(struct symbolizer *s, __u32 pid, __u64 ts, __u64 ip,
+		      bool is_return_address, struct frame *out);
+
+/* Where the debug files live, "/usr/lib/debug" by default. For tests. */
+int symbolizer__set_debug_dir(struct symbolizer *s, const char *dir);
+
+#endif /* IPCRACE_SYMBOLIZE_H */

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The text report, laid out like ThreadSanitizer's: one block per finding
+ * between ==== lines, a WARNING headline, each thread's part with its
+ * stack, the locks and the object, then a SUMMARY line a script can grep.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "escape.h"
+#include "objname.h"
+#include "render.h"
+
+#define TEXT_RULE "=================="
+#define TEXT_MAX_LOCK_NAMES 64
+#define COLOR_WARN "\033[1;31m"
+#define COLOR_RESET "\033[0m"
+
+struct text_ctx {
+	FILE *out;
+	const struct trace *t;
+	const struct report_opts *opts;
+	struct symbolizer *s;
+	/* M1, M2...: the locks named so far in the current finding */
+	struct finding_object locks[TEXT_MAX_LOCK_NAMES];
+	size_t nr_locks;
+};
+
+static void put_escaped(struct text_ctx *c, const char *s, size_t maxlen)
+{
+	escape__text(c->out, s, maxlen);
+}
+
+static void put_comm(struct text_ctx *c, const char *comm)
+{
+	put_escaped(c, comm, IPCRACE_COMM_LEN);
+}
+
+static bool key_equal(const struct finding_object *a, const struct finding_object *b)
+{
+	return a->key.space == b->key.space && a->key.a == b->key.a &&
+	       a->key.b == b->key.b && a->key.c == b->key.c &&
+	       (a->key.space != KEY_NONE || (a->addr == b->addr && a->pid == b->pid));
+}
+
+/* The M-number of a lock in this finding, naming it if new; *is_new tells. */
+static size_t lock_number(struct text_ctx *c, const struct finding_object *o, bool *is_new)
+{
+	size_t i;
+
+	*is_new = false;
+	for (i = 0; i < c->nr_locks; i++)
+		if (key_equal(&c->locks[i], o))
+			return i + 1;
+	if (c->nr_locks == TEXT_MAX_LOCK_NAMES)
+		return 0;
+	c->locks[c->nr_locks++] = *o;
+	*is_new = true;
+	return c->nr_locks;
+}
+
+static void put_object(struct text_ctx *c, const struct finding_object *o)
+{
+	char name[OBJNAME_LEN];
+
+	objname__format(name, sizeof(name), c->t, o);
+	put_escaped(c, name, sizeof(name));
+}
+
+/* "M1" the first time followed by " (mutex in /dev/shm/bank +0x0)" */
+static void put_lock_ref(struct text_ctx *c, const struct finding_object *o, bool describe)
+{
+	bool is_new;
+	size_t n = lock_number(c, o, &is_new);
+
+	if (!n) {
+		put_object(c, o);
+		return;
+	}
+	fprintf(c->out, "M%zu", n);
+	if (is_new || describe) {
+		fputs(" (", c->out);
+		put_object(c, o);
+		fputc(')', c->out);
+	}
+}
+
+/* "Mutex", "SysV semaphore": the kind at the start of a sentence */
+static void put_kind_capitalized(struct text_ctx *c, __u16 obj)
+{
+	const char *k = objname__kind_name(obj);
+
+	fputc(toupper((unsigned char)k[0]), c->out);
+	fputs(k + 1, c->out);
+}
+
+static void put_frame_line(struct text_ctx *c, size_t n, const char *function,
+			   const char *file, int line, const struct frame *fr)
+{
+	fprintf(c->out, "    #%zu ", n);
+	if (function)
+		put_escaped(c, function, SIZE_MAX);
+	else if (!fr->module)
+		fprintf(c->out, "0x%llx", (unsigned long long)fr->ip);
+	else
+		fputs("??", c->out);
+	if (file) {
+		fputc(' ', c->out);
+		put_escaped(c, file, SIZE_MAX);
+		if (line)
+			fprintf(c->out, ":%d", line);
+	}
+	if (fr->module) {
+		fputs(" (", c->out);
+		put_escaped(c, path__basename(fr->module), SIZE_MAX);
+		fprintf(c->out, "+0x%llx)", (unsigned long long)fr->offset);
+	} else {
+		fputs(" (<unknown module>)", c->out);
+	}
+	fputc('\n', c->out);
+}
+
+static void put_stack(struct text_ctx *c, __u32 pid, __u64 ts, __u64 stack_id, __u64 ip)
+{
+	struct frame frames[IPCRACE_MAX_STACK];
+	size_t i, k, nr, n = 0;
+
+	nr = report__stack_frames(c->s, c->t, pid, ts, stack_id, ip, frames,
+				  IPCRACE_MAX_STACK);
+	if (!nr) {
+		fputs("    <no stack recorded>\n", c->out);
+		return;
+	}
+	for (i = 0; i < nr; i++) {
+		const struct frame *fr = &frames[i];
+
+		put_frame_line(c, n++, fr->function, fr->file, fr->line, fr);
+		/* inlined code: its callers, up to the outline function */
+		for (k = 0; k < fr->nr_inlined; k++)
+			put_frame_line(c, n++, fr->inlined[k].function, fr->inlined[k].file,
+				       fr->inlined[k].line, fr);
+	}
+}
+
+static void put_thread(struct text_ctx *c, const struct finding_access *a)
+{
+	fprintf(c->out, "thread T%u (pid %u, comm '", a->tid, a->pid);
+	put_comm(c, a->comm);
+	fputs("')", c->out);
+}
+
+static void put_locks_held(struct text_ctx *c, const struct finding_access *a)
+{
+	size_t i, nr = a->nr_locks < FINDING_MAX_LOCKS ? a->nr_locks : FINDING_MAX_LOCKS;
+
+	fputs("    Locks held: ", c->out);
+	if (!nr)
+		fputs("none", c->out);
+	for (i = 0; i < nr; i++) {
+		if (i)
+			fputs(", ", c->out);
+		put_lock_ref(c, &a->locks_held[i], false);
+	}
+	fputc('\n', c->out);
+}
+
+static void put_headline(struct text_ctx *c, const char *what, __u32 pid)
+{
+	fputs(TEXT_RULE "\n", c->out);
+	if (c->opts->color)
+		fputs(COLOR_WARN, c->out);
+	fprintf(c->out, "WARNING: ipcrace: %s (pid=%u)", what, pid);
+	if (c->opts->color)
+		fputs(COLOR_RESET, c->out);
+	fputc('\n', c->out);
+}
+
+/*
+ * "SUMMARY: ipcrace: data race counter.c:21 in bump" from the top frame of
+ * a's stack, or of other's when a has none.
+ */
+static void put_summary(struct text_ctx *c, const char *what, const struct finding_access *a,
+			__u64 stack_id, const struct finding_access *other)
+{
+	struct frame frames[IPCRACE_MAX_STACK];
+	const struct frame *fr = NULL;
+	size_t i, nr = 0;
+
+	if (a)
+		nr = report__stack_frames(c->s, c->t, a->pid, a->ts, stack_id, a->ip,
+					  frames, IPCRACE_MAX_STACK);
+	if (!nr && other)
+		nr = report__stack_frames(c->s, c->t, other->pid, other->ts, other->stack_id,
+					  other->ip, frames, IPCRACE_MAX_STACK);
+	/* the first frame with a source line is the user's code */
+	for (i = 0; i < nr && !fr; i++)
+		if (frames[i].file)
+			fr = &frames[i];
+	if (!fr && nr)
+		fr = &frames[0];
+	fprintf(c->out, "\nSUMMARY: ipcrace: %s", what);
+	if (fr && fr->file) {
+		fputc(' ', c->out);
+		put_escaped(c, path__basename(fr->file), SIZE_MAX);
+		if (fr->line)
+			fprintf(c->out, ":%d", fr->line);
+	} else if (fr && fr->module) {
+		fputs(" (", c->out);
+		put_escaped(c, path__basename(fr->module), SIZE_MAX);
+		fprintf(c->out, "+0x%llx)", (unsigned long long)fr->offset);
+	} else if (fr) {
+		fprintf(c->out, " 0x%llx", (unsigned long long)fr->ip);
+	}
+	if (fr && fr->function) {
+		fputs(" in ", c->out);
+		put_escaped(c, fr->function, SIZE_MAX);
+	}
+	fputs("\n" TEXT_RULE "\n", c->out);
+}
+
+static void write_data_race(struct text_ctx *c, const struct finding *f)
+{
+	const struct finding_access *cur, *prev;
+	const char *op;
+
+	finding__order(f, &cur, &prev);
+	put_headline(c, "data race", cur ? cur->pid : f->object.pid);
+	if (cur) {
+		op = access__op(cur);
+		fprintf(c->out, "  %c%s of size %llu by ", toupper((unsigned char)op[0]), op + 1,
+			(unsigned long long)f->object.size);
+		put_thread(c, cur);
+		fputs(":\n", c->out);
+		put_stack(c, cur->pid, cur->ts, cur->stack_id, cur->ip);
+		put_locks_held(c, cur);
+	}
+	if (prev) {
+		fprintf(c->out, "\n  Previous %s of size %llu by ", access__op(prev),
+			(unsigned long long)f->object.size);
+		put_thread(c, prev);
+		fputs(":\n", c->out);
+		put_stack(c, prev->pid, prev->ts, prev->stack_id, prev->ip);
+		put_locks_held(c, prev);
+	}
+	fputs("\n  Location is ", c->out);
+	put_object(c, &f->object);
+	if (f->object.size)
+		fprintf(c->out, ", %llu bytes", (unsigned long long)f->object.size);
+	fputs(".\n", c->out);
+	put_summary(c, "data race", cur, cur ? cur->stack_id : 0, prev);
+}
+
+static void write_lock_order(struct text_ctx *c, const struct finding *f)
+{
+	const struct finding_edge *e;
+	bool is_new;
+	size_t i;
+
+	put_headline(c, "lock-order-inversion (potential deadlock)",
+		     f->nr_cycle ? f->cycle[0].who.pid : f->object.pid);
+	fputs("  Cycle in lock order graph: ", c->out);
+	if (f->nr_cycle)
+		put_lock_ref(c, &f->cycle[0].held, false);
+	for (i = 0; i < f->nr_cycle; i++) {
+		fputs(" => ", c->out);
+		put_lock_ref(c, &f->cycle[i].lock, false);
+	}
+	fputs("\n", c->out);
+	for (i = 0; i < f->nr_cycle; i++) {
+		e = &f->cycle[i];
+		fputs("\n  ", c->out);
+		put_kind_capitalized(c, e->lock.obj);
+		fprintf(c->out, " M%zu acquired here while holding %s M%zu by ",
+			lock_number(c, &e->lock, &is_new), objname__kind_name(e->held.obj),
+			lock_number(c, &e->held, &is_new));
+		put_thread(c, &e->who);
+		fputs(":\n", c->out);
+		put_stack(c, e->who.pid, e->who.ts, e->who.stack_id, e->who.ip);
+		fputs("\n  ", c->out);
+		put_kind_capitalized(c, e->held.obj);
+		fprintf(c->out, " M%zu previously acquired by the same thread here:\n",
+			lock_number(c, &e->held, &is_new));
+		put_stack(c, e->who.pid, e->who.ts, e->held_stack_id, 0);
+	}
+	put_summary(c, "lock-order-inversion", f->nr_cycle ? &f->cycle[0].who : NULL,
+		    f->nr_cycle ? f->cycle[0].who.stack_id : 0, NULL);
+}
+
+/* double lock, unlock not held, held at exit: one lock, one or two events */
+static void write_misuse(struct text_ctx *c, const struct finding *f, const char *what,
+			 const char *cur_verb)
+{
+	const struct finding_access *cur, *prev;
+
+	finding__order(f, &cur, &prev);
+	put_headline(c, what, cur ? cur->pid : f->object.pid);
+	fputs("  ", c->out);
+	put_kind_capitalized(c, f->object.obj);
+	fputc(' ', c->out);
+	put_lock_ref(c, &f->object, true);
+	fprintf(c->out, " %s", cur_verb);
+	if (cur) {
+		fputs(" by ", c->out);
+		put_thread(c, cur);
+		fputs(":\n", c->out);
+		put_stack(c, cur->pid, cur->ts, cur->stack_id, cur->ip);
+		put_locks_held(c, cur);
+	} else {
+		fputs(".\n", c->out);
+	}
+	if (prev) {
+		fputs("\n  Earlier operation on M1 by ", c->out);
+		put_thread(c, prev);
+		fputs(":\n", c->out);
+		put_stack(c, prev->pid, prev->ts, prev->stack_id, prev->ip);
+	}
+	put_summary(c, what, cur, cur ? cur->stack_id : 0, prev);
+}
+
+static void write_finding(struct text_ctx *c, const struct finding *f)
+{
+	c->nr_locks = 0;
+	switch (f->kind) {
+	case FINDING_DATA_RACE:
+		write_data_race(c, f);
+		break;
+	case FINDING_LOCK_ORDER_INVERSION:
+		write_lock_order(c, f);
+		break;
+	case FINDING_DOUBLE_LOCK:
+		write_misuse(c, f, "double lock", "acquired again, already held");
+		break;
+	case FINDING_UNLOCK_NOT_HELD:
+		write_misuse(c, f, "unlock of a lock not held", "released, not held");
+		break;
+	case FINDING_LOCK_HELD_AT_EXIT:
+		write_misuse(c, f, "lock held at exit", "still held at process exit, acquired");
+		break;
+	}
+}
+
+static void write_trailer(struct text_ctx *c, const struct findings *fs)
+{
+	const struct trace *t = c->t;
+	struct report_stats st;
+	int status;
+
+	report_stats__compute(t, &st);
+	if (fs->nr)
+		fprintf(c->out, "ipcrace: %zu finding%s in %zu processes, %zu threads, %zu events (%llu lost)\n",
+			fs->nr, fs->nr == 1 ? "" : "s", st.processes, st.threads, st.events,
+			(unsigned long long)st.lost_events);
+	else
+		fprintf(c->out, "ipcrace: no findings (%zu processes, %zu threads, %zu events, %llu lost)\n",
+			st.processes, st.threads, st.events, (unsigned long long)st.lost_events);
+	if (st.incomplete) {
+		const char *sep = " ";
+
+		fputs("ipcrace: warning: results may be incomplete:", c->out);
+		if (st.lost_events) {
+			fprintf(c->out, "%s%llu events were lost", sep,
+				(unsigned long long)st.lost_events);
+			sep = "; ";
+		}
+		if (!t->has_footer) {
+			fprintf(c->out, "%sthe recording was cut off (no footer)", sep);
+			sep = "; ";
+		}
+		if (t->truncated)
+			fprintf(c->out, "%sthe trace file is truncated", sep);
+		fputs(".\n", c->out);
+	}
+	if (t->has_footer && (t->footer.flags & TRACEF_TARGET_EXITED)) {
+		status = t->footer.target_status;
+		if (WIFEXITED(status))
+			fprintf(c->out, "ipcrace: target exited with status %d\n", WEXITSTATUS(status));
+		else if (WIFSIGNALED(status))
+			fprintf(c->out, "ipcrace: target killed by signal %d (SIG%s)\n",
+				WTERMSIG(status), sigabbrev_np(WTERMSIG(status)) ?: "?");
+	}
+}
+
+int text_report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		       const struct report_opts *opts, struct symbolizer *s)
+{
+	struct text_ctx *c;
+	size_t i;
+	int err = 0;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->out = out;
+	c->t = t;
+	c->opts = opts;
+	c->s = s;
+	for (i = 0; i < fs->nr; i++)
+		write_finding(c, &fs->items[i]);
+	write_trailer(c, fs);
+	if (fflush(out) || ferror(out))
+		err = -EIO;
+	free(c);
+	return err;
+}

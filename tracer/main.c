@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ipcrace: one binary, subcommands in a table (bpftool's model). Exit codes
+ * are the contract of DESIGN.md: 0 no findings, 66 findings, 1 could not
+ * trace or read, 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../analyzer/analyze.h"
+#include "../reports/dump.h"
+#include "../reports/report.h"
+#include "session.h"
+
+#define EXIT_FINDINGS 66
+#define EXIT_FAILURE_TOOL 1
+#define EXIT_USAGE 2
+
+static const char *usage_text =
+"usage: ipcrace COMMAND [OPTIONS]\n"
+"\n"
+"Finds data races and lock-order inversions between processes and threads.\n"
+"\n"
+"commands:\n"
+"  check [OPTIONS] -- CMD [ARGS]   run CMD traced, analyze, report\n"
+"                                  (exit 0: no findings, 66: findings)\n"
+"  record -o FILE [OPTIONS] -- CMD [ARGS]\n"
+"                                  run CMD traced, write a trace file\n"
+"  analyze FILE [--format F] [--output FILE]\n"
+"                                  analyze a recorded trace\n"
+"  dump FILE                       list the events of a trace\n"
+"  help                            this text\n"
+"\n"
+"options:\n"
+"  -f, --format text|json  report format (default text)\n"
+"  -o, --output FILE       check/analyze: write the report to FILE\n"
+"                          (default: stderr for check, stdout for analyze);\n"
+"                          record: the trace file to write\n"
+"  -t, --trace FILE        check: also keep the trace in FILE\n"
+"  -d, --duration SECONDS  stop recording after SECONDS (the target keeps running)\n"
+"      --probe-site auto|entry\n"
+"                          where uprobes go in each function: auto (default)\n"
+"                          moves them to the first instruction the kernel\n"
+"                          emulates when that is safe, entry keeps them on the\n"
+"                          first instruction\n"
+"      --bare-probes       attach empty BPF programs (measures probe cost only)\n"
+"  -v, --verbose           say what is attached and where\n"
+"  -V, --version           print the version\n"
+"\n"
+"exit status: 0 no findings, 66 findings, 1 could not trace or read, 2 usage\n";
+
+struct cli {
+	enum report_format format;
+	const char *output;
+	const char *trace;
+	double duration;
+	enum probe_site_mode site;
+	bool bare_probes;
+	bool verbose;
+};
+
+enum { OPT_PROBE_SITE = 256, OPT_BARE_PROBES };
+
+static const struct option long_opts[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "trace", required_argument, NULL, 't' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "probe-site", required_argument, NULL, OPT_PROBE_SITE },
+	{ "bare-probes", no_argument, NULL, OPT_BARE_PROBES },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "ipcrace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(ipcrace help for usage)\n");
+	return EXIT_USAGE;
+}
+
+/* Parses options; argc and argv are left at the first operand. */
+static int parse_options(int *argc, char ***argv, struct cli *cli)
+{
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(*argc, *argv, "+f:o:t:d:vhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (report_format__parse(optarg, &cli->format))
+				return usage_error("unknown format '%s' (text or json)", optarg);
+			break;
+		case 'o':
+			cli->output = optarg;
+			break;
+		case 't':
+			cli->trace = optarg;
+			break;
+		case 'd':
+			cli->duration = strtod(optarg, &end);
+			if (*end || cli->duration <= 0)
+				return usage_error("bad duration '%s' (seconds > 0)", optarg);
+			break;
+		case OPT_PROBE_SITE:
+			if (!strcmp(optarg, "auto"))
+				cli->site = PROBE_SITE_AUTO;
+			else if (!strcmp(optarg, "entry"))
+				cli->site = PROBE_SITE_ENTRY;
+			else
+				return usage_error("bad probe site '%s' (auto or entry)", optarg);
+			break;
+		case OPT_BARE_PROBES:
+			cli->bare_probes = true;
+			break;
+		case 'v':
+			cli->verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("ipcrace %s\n", IPCRACE_VERSION);
+			exit(0);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	*argc -= optind;
+	*argv += optind;
+	return 0;
+}
+
+static FILE *open_output(const char *path, FILE *fallback)
+{
+	FILE *f;
+
+	if (!path)
+		return fallback;
+	f = fopen(path, "we");
+	if (!f)
+		fprintf(stderr, "ipcrace: cannot write %s: %m\n", path);
+	return f;
+}
+
+/* Reads, analyzes and reports a trace: 0, 66 or 1. */
+static int analyze_file(const char *trace_path, const struct cli *cli, FILE *fallback)
+{
+	struct report_opts ro = { .format = cli->format };
+	struct analyze_opts ao = {};
+	struct findings fs = {};
+	struct trace *t;
+	char err[256];
+	FILE *out;
+	int ret = EXIT_FAILURE_TOOL;
+
+	t = trace__read_file(trace_path, err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		return EXIT_FAILURE_TOOL;
+	}
+	if (t->truncated)
+		fprintf(stderr, "ipcrace: warning: %s is truncated: analyzing the events "
+			"up to its last whole chunk\n", trace_path);
+	if (analyze_trace(t, &ao, &fs)) {
+		fprintf(stderr, "ipcrace: analysis failed: %m\n");
+		goto out_free;
+	}
+	out = open_output(cli->output, fallback);
+	if (!out)
+		goto out_findings;
+	ro.color = !cli->output && isatty(fileno(out)) && !getenv("NO_COLOR");
+	if (report__write(out, t, &fs, &ro))
+		fprintf(stderr, "ipcrace: writing the report failed\n");
+	else
+		ret = fs.nr ? EXIT_FINDINGS : 0;
+	if (out != fallback)
+		fclose(out);
+	else
+		fflush(out);
+out_findings:
+	findings__clear(&fs);
+out_free:
+	trace__free(t);
+	return ret;
+}
+
+static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
+{
+	struct session_opts so = {
+		.argv = cmd,
+		.trace_path = trace_path,
+		.duration = cli->duration,
+		.site = cli->site,
+		.bare_probes = cli->bare_probes,
+		.verbose = cli->verbose,
+	};
+	int status;
+
+	return session__record(&so, &status);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct cli cli = {};
+	char tmp[] = "/tmp/ipcrace-XXXXXX";
+	const char *trace_path;
+	int ret, fd = -1;
+
+	ret = parse_options(&argc, &argv, &cli);
+	if (ret)
+		return ret;
+	if (argc < 1)
+		return usage_error("check needs a command: ipcrace check -- CMD [ARGS]%s", "");
+	trace_path = cli.trace;
+	if (!trace_path) {
+		fd = mkstemp(tmp);
+		if (fd < 0) {
+			fprintf(stderr, "ipcrace: cannot create a temporary trace in /tmp: %m\n");
+			return EXIT_FAILURE_TOOL;
+		}
+		close(fd);
+		trace_path = tmp;
+	}
+	if (record_to(trace_path, &cli, argv))
+		ret = EXIT_FAILURE_TOOL;
+	else
+		ret = analyze_file(trace_path, &cli, stderr);
+	if (fd >= 0)
+		unlink(tmp);
+	return ret;
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	struct cli cli = {};
+	int ret;
+
+	ret = parse_options(&argc, &argv, &cli);
+	if (ret)
+		return ret;
+	if (!cli.output)
+		return usage_error("record needs -o FILE%s", "");
+	if (argc < 1)
+		return usage_error("record needs a command: ipcrace record -o FILE -- CMD%s", "");
+	if (record_to(cli.output, &cli, argv))
+		return EXIT_FAILURE_TOOL;
+	fprintf(stderr, "ipcrace: trace written to %s\n", cli.output);
+	return 0;
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+	struct cli cli = {};
+	int ret;
+
+	ret = parse_options(&argc, &argv, &cli);
+	if (ret)
+		return ret;
+	if (argc != 1)
+		return usage_error("analyze needs one trace file%s", "");
+	return analyze_file(argv[0], &cli, stdout);
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+	struct cli cli = {};
+	struct trace *t;
+	char err[256];
+	int ret;
+
+	ret = parse_options(&argc, &argv, &cli);
+	if (ret)
+		return ret;
+	if (argc != 1)
+		return usage_error("dump needs one trace file%s", "");
+	t = trace__read_file(argv[0], err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		return EXIT_FAILURE_TOOL;
+	}
+	if (t->truncated)
+		fprintf(stderr, "ipcrace: warning: %s is truncated\n", argv[0]);
+	ret = dump__write(stdout, t) ? EXIT_FAILURE_TOOL : 0;
+	trace__free(t);
+	return ret;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs(usage_text, stdout);
+	return 0;
+}
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "check", cmd_check },
+	{ "record", cmd_record },
+	{ "analyze", cmd_analyze },
+	{ "dump", cmd_dump },
+	{ "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("ipcrace %s\n", IPCRACE_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(argc, argv);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	return usage_error("unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <capstone/capstone.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "probe_site.h"
+
+/* How far into a function a probe may move, in instructions. */
+#define MAX_PROLOGUE_INSNS 8
+#define MAX_FUNC_BYTES 4096
+
+/* The registers the BPF programs read: arguments 1 and 2, and rsp. */
+static bool is_protected_reg(unsigned int reg)
+{
+	static const unsigned int regs[] = {
+		X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL,
+		X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL,
+		X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		if (reg == regs[i])
+			return true;
+	return false;
+}
+
+static bool writes_protected_reg(const cs_insn *insn)
+{
+	const cs_detail *d = insn->detail;
+	int i;
+
+	for (i = 0; i < d->regs_write_count; i++)
+		if (is_protected_reg(d->regs_write[i]))
+			return true;
+	for (i = 0; i < d->x86.op_count; i++) {
+		const cs_x86_op *op = &d->x86.operands[i];
+
+		if (op->type == X86_OP_REG && (op->access & CS_AC_WRITE) &&
+		    is_protected_reg(op->reg))
+			return true;
+	}
+	return false;
+}
+
+static bool is_branch(const cs_insn *insn)
+{
+	const cs_detail *d = insn->detail;
+	int i;
+
+	for (i = 0; i < d->groups_count; i++) {
+		switch (d->groups[i]) {
+		case CS_GRP_JUMP:
+		case CS_GRP_CALL:
+		case CS_GRP_RET:
+		case CS_GRP_INT:
+		case CS_GRP_IRET:
+			return true;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+/* What arch/x86/kernel/uprobes.c emulates instead of single-stepping. */
+static bool is_emulated(const cs_insn *insn)
+{
+	switch (insn->id) {
+	case X86_INS_JMP:
+		return insn->detail->x86.operands[0].type == X86_OP_IMM;
+	case X86_INS_NOP:
+		return true;
+	case X86_INS_PUSH:
+		return insn->detail->x86.operands[0].type == X86_OP_REG;
+	case X86_INS_JAE: case X86_INS_JA: case X86_INS_JBE: case X86_INS_JB:
+	case X86_INS_JE: case X86_INS_JGE: case X86_INS_JG: case X86_INS_JLE:
+	case X86_INS_JL: case X86_INS_JNE: case X86_INS_JNO: case X86_INS_JNP:
+	case X86_INS_JNS: case X86_INS_JO: case X86_INS_JP: case X86_INS_JS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A probe *on* a push still sees the entry state; the scan stops at the
+ * first emulated instruction, so no earlier push can have moved rsp.
+ */
+__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn)
+{
+	__u64 site = fn->offset, len = fn->size;
+	cs_insn *insns = NULL;
+	__u8 *code = NULL;
+	size_t count, i, j, k;
+	csh cs;
+
+	if (!len || len > MAX_FUNC_BYTES)
+		len = len ? MAX_FUNC_BYTES : 64;
+	code = malloc(len);
+	if (!code || elf_syms__read(s, fn->offset, code, len))
+		goto out_free;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		goto out_free;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	count = cs_disasm(cs, code, len, fn->vaddr, 0, &insns);
+	for (i = 0; i < count && i < MAX_PROLOGUE_INSNS; i++) {
+		if (is_emulated(&insns[i]))
+			break;
+		if (is_branch(&insns[i]) || writes_protected_reg(&insns[i]))
+			goto out_close;
+	}
+	if (i == 0 || i == count || i == MAX_PROLOGUE_INSNS)
+		goto out_close;
+	/* no branch anywhere in the function may land in (entry, site] */
+	for (j = 0; j < count; j++) {
+		const cs_x86 *x = &insns[j].detail->x86;
+
+		if (!is_branch(&insns[j]))
+			continue;
+		for (k = 0; k < x->op_count; k++) {
+			if (x->operands[k].type != X86_OP_IMM)
+				continue;
+			if ((__u64)x->operands[k].imm > fn->vaddr &&
+			    (__u64)x->operands[k].imm <= insns[i].address)
+				goto out_close;
+		}
+	}
+	site = fn->offset + (insns[i].address - fn->vaddr);
+out_close:
+	cs_free(insns, count);
+	cs_close(&cs);
+out_free:
+	free(code);
+	return site;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Uprobes on the synchronization functions of one ELF file (libc, an older
+ * libpthread, or a statically linked executable), attached by file offset.
+ */
+#ifndef IPCRACE_PROBES_H
+#define IPCRACE_PROBES_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct ipcrace_bpf;
+struct probes;
+
+enum probe_site_mode {
+	PROBE_SITE_AUTO,	/* first emulated instruction when safe */
+	PROBE_SITE_ENTRY,	/* always the function's first instruction */
+};
+
+struct probes_opts {
+	enum probe_site_mode site;
+	bool bare;		/* attach an empty program instead (benchmarks) */
+	bool verbose;
+};
+
+struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *opts);
+void probes__free(struct probes *p);
+
+/*
+ * Attaches every known function `path` defines, once per file. Returns the
+ * number of functions attached (0: the file has none, or was done before),
+ * or a negative errno with a one-line message printed.
+ */
+int probes__attach_file(struct probes *p, const char *path);
+
+/* True when path defines pthread_mutex_lock (it is worth attaching). */
+bool probes__file_has_locks(const char *path);
+
+#endif /* IPCRACE_PROBES_H */

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ipcrace.skel.h"
+#include "preflight.h"
+#include "probes.h"
+#include "procmaps.h"
+#include "session.h"
+#include "target.h"
+#include "trace_writer.h"
+
+_Static_assert(sizeof(struct ipcrace_event) == 120, "event record layout changed");
+_Static_assert(sizeof(struct ipcrace_stack) == 280, "stack record layout changed");
+
+#define RINGBUF_BYTES (32u << 20)
+#define POLL_MS 50
+
+struct session {
+	const struct session_opts *opts;
+	struct ipcrace_bpf *skel;
+	struct probes *probes;
+	struct procmaps *maps;
+	struct trace_writer *writer;
+	struct ring_buffer *rb;
+	struct target target;
+	__u64 nr_events;
+	int write_err;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static __u64 now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (getenv("IPCRACE_LIBBPF_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static int write_mapping(const struct trace_mapping *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	/* a library mapped after exec may be the one with the lock functions */
+	if ((m->prot & PROT_EXEC) && m->path[0] == '/' && s->probes)
+		probes__attach_file(s->probes, m->path);
+	return trace_writer__add_mapping(s->writer, m);
+}
+
+static void snapshot_maps(struct session *s, __u32 pid, __u64 ts)
+{
+	/* the process may already be gone: its parent's layout stands in */
+	procmaps__snapshot(s->maps, pid, ts, write_mapping, s);
+}
+
+static void write_process(struct session *s, __u32 pid, __u32 ppid, __u64 ts, const char *comm)
+{
+	struct trace_process p = { .ts = ts, .pid = pid, .ppid = ppid, .exit_status = -1 };
+	char link[64];
+	ssize_t n;
+
+	snprintf(p.comm, sizeof(p.comm), "%s", comm);
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, p.exe, sizeof(p.exe) - 1);
+	p.exe[n > 0 ? n : 0] = '\0';
+	trace_writer__add_process(s->writer, &p);
+}
+
+static void track_event(struct session *s, const struct ipcrace_event *e)
+{
+	switch (e->type) {
+	case EV_FORK:
+		write_process(s, e->arg0, e->pid, e->ts, e->comm);
+		break;
+	case EV_EXEC:
+		write_process(s, e->pid, 0, e->ts, e->comm);
+		snapshot_maps(s, e->pid, e->ts);
+		break;
+	case EV_MMAP:
+	case EV_MREMAP:
+	case EV_SHMAT:
+		/* private anonymous memory names nothing and holds no code */
+		if (e->key.space == KEY_FILE)
+			snapshot_maps(s, e->pid, e->ts);
+		break;
+	default:
+		break;
+	}
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct ipcrace_rec *hdr = data;
+	struct session *s = ctx;
+	int err = 0;
+
+	if (size < sizeof(*hdr) || hdr->size > size)
+		return 0;
+	switch (hdr->kind) {
+	case IPCRACE_REC_STACK:
+		if (hdr->size == sizeof(struct ipcrace_stack))
+			err = trace_writer__add_stack(s->writer, data);
+		break;
+	case IPCRACE_REC_EVENT:
+		if (hdr->size != sizeof(struct ipcrace_event))
+			break;
+		err = trace_writer__add_event(s->writer, data);
+		s->nr_events++;
+		track_event(s, data);
+		break;
+	default:
+		break;
+	}
+	if (err && !s->write_err) {
+		s->write_err = err;
+		fprintf(stderr, "ipcrace: writing the trace: %s\n", strerror(-err));
+	}
+	return 0;
+}
+
+static __u64 sum_counter(struct session *s, enum ipcrace_counter c)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	__u32 key = c;
+	__u64 *vals, sum = 0;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counters), &key, vals))
+		for (i = 0; i < ncpu; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+static void fill_header(struct trace_header *h, char *const *argv)
+{
+	struct utsname u;
+	size_t off = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->version = 1;
+	h->start_realtime_ns = now_ns(CLOCK_REALTIME);
+	h->start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	if (!uname(&u)) {
+		snprintf(h->host, sizeof(h->host), "%.*s", (int)sizeof(h->host) - 1, u.nodename);
+		snprintf(h->kernel, sizeof(h->kernel), "%.*s", (int)sizeof(h->kernel) - 1, u.release);
+	}
+	for (; *argv && off < sizeof(h->cmdline) - 1; argv++)
+		off += snprintf(h->cmdline + off, sizeof(h->cmdline) - off, "%s%s",
+				off ? " " : "", *argv);
+}
+
+/* Names the program the kernel refused, with libbpf's reason. */
+static void report_load_error(struct session *s, int err)
+{
+	struct bpf_program *prog;
+	char msg[128];
+
+	libbpf_strerror(err, msg, sizeof(msg));
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		if (bpf_program__autoload(prog) && bpf_program__fd(prog) < 0) {
+			fprintf(stderr, "ipcrace: load: BPF program %s rejected by the kernel: %s "
+				"(IPCRACE_LIBBPF_DEBUG=1 shows the verifier log)\n",
+				bpf_program__name(prog), msg);
+			return;
+		}
+	}
+	fprintf(stderr, "ipcrace: load: %s\n", msg);
+}
+
+static int load_and_attach(struct session *s)
+{
+	struct probes_opts po = { .site = s->opts->site, .bare = s->opts->bare_probes,
+				  .verbose = s->opts->verbose };
+	int err;
+
+	libbpf_set_print(libbpf_quiet);
+	s->skel = ipcrace_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		fprintf(stderr, "ipcrace: load: cannot open the BPF object: %s\n", strerror(errno));
+		return err;
+	}
+	bpf_map__set_max_entries(s->skel->maps.events, RINGBUF_BYTES);
+	err = ipcrace_bpf__load(s->skel);
+	if (err) {
+		report_load_error(s, err);
+		return err;
+	}
+	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
+	err = ipcrace_bpf__attach(s->skel);
+	if (err) {
+		char msg[128];
+
+		libbpf_strerror(err, msg, sizeof(msg));
+		fprintf(stderr, "ipcrace: attach: raw tracepoints: %s\n", msg);
+		return err;
+	}
+	s->probes = probes__new(s->skel, &po);
+	if (!s->probes)
+		return -ENOMEM;
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		fprintf(stderr, "ipcrace: ring buffer: %s\n", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * The probes the target needs before its first instruction: its own
+ * executable when statically linked, else the libc the loader will map,
+ * found in our own address space (same loader cache, same machine). Other
+ * libraries defining lock functions are attached when they get mapped.
+ */
+static int attach_for_target(struct session *s)
+{
+	char line[4096], libc[4096] = "";
+	FILE *f;
+	int n;
+
+	n = probes__attach_file(s->probes, s->target.exe);
+	if (n < 0)
+		return n;
+	f = fopen("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		if (!path || !strstr(path, "/libc.so"))
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		snprintf(libc, sizeof(libc), "%s", path);
+		break;
+	}
+	if (f)
+		fclose(f);
+	if (libc[0]) {
+		int m = probes__attach_file(s->probes, libc);
+
+		if (m < 0)
+			return m;
+		n += m;
+	}
+	if (n == 0 && !probes__file_has_locks(libc[0] ? libc : s->target.exe)) {
+		fprintf(stderr, "ipcrace: %s: no pthread or semaphore functions to probe "
+			"(statically linked without symbols?)\n", s->target.exe);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Reaps every descendant; true once none is left. */
+static bool reap_children(struct session *s, int *target_status)
+{
+	int status;
+	pid_t pid;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG | __WALL);
+		if (pid > 0) {
+			if (pid == s->target.pid)
+				*target_status = status;
+			continue;
+		}
+		return pid < 0 && errno == ECHILD;
+	}
+}
+
+static int run_loop(struct session *s, int *target_status)
+{
+	__u64 deadline = 0;
+	bool done = false;
+	int err;
+
+	if (s->opts->duration > 0)
+		deadline = now_ns(CLOCK_MONOTONIC) + s->opts->duration * 1e9;
+	while (!done) {
+		err = ring_buffer__poll(s->rb, POLL_MS);
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "ipcrace: ring buffer poll: %s\n", strerror(-err));
+			return err;
+		}
+		done = reap_children(s, target_status);
+		if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
+			if (s->opts->verbose)
+				fprintf(stderr, "ipcrace: stopping the recording\n");
+			done = true;
+		}
+	}
+	/* everything the tree did before exiting is already in the buffer */
+	ring_buffer__consume(s->rb);
+	return 0;
+}
+
+static void session_cleanup(struct session *s)
+{
+	ring_buffer__free(s->rb);
+	probes__free(s->probes);
+	ipcrace_bpf__destroy(s->skel);
+	procmaps__free(s->maps);
+}
+
+int session__record(const struct session_opts *opts, int *target_status)
+{
+	struct session s = { .opts = opts, .target = { .release_fd = -1 } };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct trace_footer footer = {};
+	struct trace_header hdr;
+	__u32 one = 1;
+	int err;
+
+	*target_status = -1;
+	err = preflight__check();
+	if (err)
+		return err;
+	s.maps = procmaps__new();
+	if (!s.maps)
+		return -ENOMEM;
+	err = load_and_attach(&s);
+	if (err)
+		goto out_cleanup;
+	err = target__spawn(&s.target, opts->argv);
+	if (err)
+		goto out_cleanup;
+	err = bpf_map_update_elem(bpf_map__fd(s.skel->maps.traced), &s.target.pid, &one, BPF_ANY);
+	if (err) {
+		err = -errno;
+		fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", s.target.pid);
+		goto out_abort;
+	}
+	err = attach_for_target(&s);
+	if (err)
+		goto out_abort;
+
+	fill_header(&hdr, opts->argv);
+	s.writer = trace_writer__open(opts->trace_path, &hdr);
+	if (!s.writer) {
+		err = -errno;
+		fprintf(stderr, "ipcrace: cannot create %s: %m\n", opts->trace_path);
+		goto out_abort;
+	}
+	write_process(&s, s.target.pid, 0, now_ns(CLOCK_MONOTONIC), "");
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	err = target__release(&s.target);
+	if (err) {
+		fprintf(stderr, "ipcrace: cannot start the target: %s\n", strerror(-err));
+		goto out_abort;
+	}
+	err = run_loop(&s, target_status);
+
+	footer.end_mono_ns = now_ns(CLOCK_MONOTONIC);
+	footer.events = s.nr_events;
+	footer.lost_events = sum_counter(&s, CNT_LOST_EVENTS);
+	footer.lost_stacks = sum_counter(&s, CNT_LOST_STACKS);
+	footer.target_status = *target_status;
+	if (*target_status != -1)
+		footer.flags |= TRACEF_TARGET_EXITED;
+	if (footer.lost_events)
+		fprintf(stderr, "ipcrace: warning: %llu events lost (ring buffer full): "
+			"results may be incomplete\n", (unsigned long long)footer.lost_events);
+	if (trace_writer__close(s.writer, &footer) && !err) {
+		err = -EIO;
+		fprintf(stderr, "ipcrace: cannot finish %s\n", opts->trace_path);
+	}
+	s.writer = NULL;
+	if (!err && s.write_err)
+		err = s.write_err;
+	goto out_cleanup;
+
+out_abort:
+	target__abort(&s.target);
+	trace_writer__close(s.writer, NULL);
+out_cleanup:
+	session_cleanup(&s);
+	return err;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * One recording: load and attach the BPF programs, run the target, stream
+ * the ring buffer into a trace file until the whole process tree has exited
+ * (or the duration runs out, or Ctrl-C), then write the footer.
+ */
+#ifndef IPCRACE_SESSION_H
+#define IPCRACE_SESSION_H
+
+#include <stdbool.h>
+#include "probes.h"
+
+struct session_opts {
+	char *const *argv;		/* command to run traced */
+	const char *trace_path;		/* trace file to write */
+	double duration;		/* seconds, 0: until the target exits */
+	enum probe_site_mode site;
+	bool bare_probes;		/* empty BPF programs: benchmarks only */
+	bool verbose;
+};
+
+/*
+ * Returns 0 when a trace was written (whatever the target did), or a
+ * negative errno when tracing could not happen (one line printed).
+ * *target_status gets the wait status of the target.
+ */
+int session__record(const struct session_opts *opts, int *target_status);
+
+#endif /* IPCRACE_SESSION_H */
