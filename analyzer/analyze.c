@@ -9,18 +9,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "analyze.h"
+#include "hb.h"
 #include "identity.h"
 #include "lockgraph.h"
 #include "lockstate.h"
+#include "race.h"
 
 struct detectors {
 	struct identity *identity;
 	struct lockgraph *lockgraph;
 	struct lockstate *lockstate;
+	struct hb *hb;
+	struct racedet *racedet;
 };
 
 static void detectors__free(struct detectors *d)
 {
+	racedet__free(d->racedet);
+	hb__free(d->hb);
 	lockstate__free(d->lockstate);
 	lockgraph__free(d->lockgraph);
 	identity__free(d->identity);
@@ -37,7 +43,25 @@ static int detectors__init(struct detectors *d, const struct trace *t)
 	d->lockstate = lockstate__new(d->lockgraph);
 	if (!d->lockstate)
 		return -errno;
+	d->hb = hb__new();
+	if (!d->hb)
+		return -errno;
+	d->racedet = racedet__new(d->hb);
+	if (!d->racedet)
+		return -errno;
 	return 0;
+}
+
+/* A memory access, checked with the locks its thread holds at that point. */
+static int race_check(struct detectors *d, const struct ipcrace_event *e,
+		      struct findings *out)
+{
+	struct finding_object held[FINDING_MAX_LOCKS];
+	size_t nr = lockstate__held(d->lockstate, e->tid, held, FINDING_MAX_LOCKS);
+
+	if (nr > FINDING_MAX_LOCKS)
+		nr = FINDING_MAX_LOCKS;
+	return racedet__access(d->racedet, e, held, nr, out);
 }
 
 int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
@@ -58,6 +82,10 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 		identity__event_key(d.identity, &t->events[i], &e.key);
 		e.flags &= ~EVF_KEY_UNRESOLVED;
 		err = lockstate__on_event(d.lockstate, &e, &e.key, out);
+		if (!err)
+			err = hb__event(d.hb, &e);
+		if (!err && e.type == EV_MEM_ACCESS)
+			err = race_check(&d, &e, out);
 		if (err)
 			goto out;
 	}

@@ -80,6 +80,31 @@ static __always_inline __u64 user_dev(__u32 kdev)
 	       ((minor & 0xffffff00ULL) << 12) | (minor & 0xffULL);
 }
 
+/*
+ * Wake the consumer only when the buffer is filling up: a wake-up per
+ * record is an irq_work and an IPI, each a VM exit on a virtual machine,
+ * and userspace polls every few milliseconds anyway.
+ */
+#define WAKEUP_THRESHOLD (1u << 20)
+
+static __always_inline void record_submit(void *rec)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_THRESHOLD)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+}
+
+/*
+ * For the rare events userspace must act on while the process still exists
+ * (exec, a new file mapping: it reads /proc/PID/maps then).
+ */
+static __always_inline void record_submit_now(void *rec)
+{
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
 /* Reserves an event and fills the common part; NULL (counted) if full. */
 static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj)
 {
@@ -218,7 +243,7 @@ static __always_inline __u64 capture_stack(void *ctx, __u64 first_frame, __u32 f
 	out->flags = flags;
 	for (int i = 0; i < IPCRACE_MAX_STACK; i++)
 		out->ips[i] = i < s->nr ? s->ips[i] : 0;
-	bpf_ringbuf_submit(out, 0);
+	record_submit(out);
 	bpf_map_update_elem(&stacks_seen, &hash, &one, BPF_ANY);
 	return hash;
 }

@@ -337,7 +337,7 @@ static __always_inline void emit_chan(__u16 type, __u16 obj, const struct ipcrac
 	e->key = *k;
 	if (k->space == KEY_NONE)
 		e->flags |= EVF_KEY_UNRESOLVED;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 }
 
 static __always_inline void emit_lock(__u16 type, __u16 obj, const struct ipcrace_key *k,
@@ -351,7 +351,7 @@ static __always_inline void emit_lock(__u16 type, __u16 obj, const struct ipcrac
 	e->flags = flags;
 	e->stack_id = stack_id;
 	e->result = ret;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 }
 
 static __always_inline void emit_futex(__u16 type, __u64 uaddr, long ret, __u32 flags)
@@ -364,7 +364,7 @@ static __always_inline void emit_futex(__u16 type, __u64 uaddr, long ret, __u32 
 	e->result = ret;
 	e->flags = flags;
 	resolve_key(e, uaddr);
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 }
 
 static __always_inline void emit_reaped(__u64 pid, __u64 status)
@@ -375,7 +375,7 @@ static __always_inline void emit_reaped(__u64 pid, __u64 status)
 		return;
 	e->arg0 = pid;
 	e->arg1 = status;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 }
 
 /* Stashes a key for the exit hook. */

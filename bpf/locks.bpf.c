@@ -94,10 +94,14 @@ int BPF_KPROBE(lock_enter)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_lock p = {};
+	struct pending_lock p = {}, *pending;
 	struct ipcrace_event *e;
 
 	if (!is_traced(current_tgid()))
+		return 0;
+	/* a spin loop that branches back over the probe: one attempt only */
+	pending = bpf_map_lookup_elem(&pending_locks, &tid);
+	if (pending && pending->addr == lock_arg(ctx, cookie))
 		return 0;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
 	if (!e)
@@ -108,7 +112,7 @@ int BPF_KPROBE(lock_enter)
 	p.key = e->key;
 	p.flags = e->flags;
 	p.obj = e->obj;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
 	return 0;
 }
@@ -131,7 +135,7 @@ int BPF_KRETPROBE(lock_exit, long ret)
 		e->key = p->key;
 		e->flags = p->flags;
 		e->result = (int)ret;
-		bpf_ringbuf_submit(e, 0);
+		record_submit(e);
 	}
 	bpf_map_delete_elem(&pending_locks, &tid);
 	return 0;
@@ -147,7 +151,7 @@ int BPF_KPROBE(lock_release)
 		return 0;
 	e = lock_event(ctx, EV_LOCK_RELEASE, bpf_get_attach_cookie(ctx), true);
 	if (e)
-		bpf_ringbuf_submit(e, 0);
+		record_submit(e);
 	return 0;
 }
 
@@ -160,7 +164,7 @@ int BPF_KPROBE(lock_destroy)
 		return 0;
 	e = lock_event(ctx, EV_LOCK_DESTROY, bpf_get_attach_cookie(ctx), true);
 	if (e)
-		bpf_ringbuf_submit(e, 0);
+		record_submit(e);
 	return 0;
 }
 
@@ -189,7 +193,7 @@ int BPF_KPROBE(cond_wait_enter)
 	p.key = e->key;
 	p.flags = e->flags;
 	p.obj = e->obj;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
 	return 0;
 }
@@ -212,7 +216,7 @@ int BPF_KRETPROBE(cond_wait_exit)
 		e->arg0 = p->arg0;
 		e->key = p->key;
 		e->flags = p->flags;
-		bpf_ringbuf_submit(e, 0);
+		record_submit(e);
 	}
 	bpf_map_delete_elem(&pending_locks, &tid);
 	return 0;
@@ -247,7 +251,7 @@ int BPF_KRETPROBE(thread_create_exit, long ret)
 		return 0;
 	e->arg0 = thread;
 	e->result = (int)ret;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 	return 0;
 }
 
@@ -277,7 +281,7 @@ int BPF_KRETPROBE(thread_join_exit, long ret)
 	if (e) {
 		e->arg0 = *thread;
 		e->result = (int)ret;
-		bpf_ringbuf_submit(e, 0);
+		record_submit(e);
 	}
 	bpf_map_delete_elem(&pending_threads, &tid);
 	return 0;

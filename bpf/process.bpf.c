@@ -30,7 +30,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		return 0;
 	e->arg0 = ctgid;
 	e->arg1 = ctid;
-	bpf_ringbuf_submit(e, 0);
+	record_submit(e);
 	return 0;
 }
 
@@ -45,7 +45,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid)
 	if (!e)
 		return 0;
 	e->arg0 = old_pid;
-	bpf_ringbuf_submit(e, 0);
+	record_submit_now(e);
 	return 0;
 }
 
@@ -69,7 +69,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		e->arg0 = BPF_CORE_READ(p, exit_code);
 		if (group_dead)
 			e->flags |= EVF_GROUP_DEAD;
-		bpf_ringbuf_submit(e, 0);
+		record_submit(e);
 	}
 	if (group_dead)
 		bpf_map_delete_elem(&traced, &tgid);

@@ -27,7 +27,10 @@ static __always_inline void emit_mapping(__u16 type, __u64 addr, __u64 len, __u6
 	e->arg1 = arg1;
 	if (type != EV_MUNMAP && type != EV_SHMDT)
 		resolve_mapping_key(e, addr);
-	bpf_ringbuf_submit(e, 0);
+	if (e->key.space == KEY_FILE)
+		record_submit_now(e);
+	else
+		record_submit(e);
 }
 
 SEC("raw_tp/sys_enter")

@@ -17,7 +17,10 @@ struct syscall_args {
 	__u64 nr;
 	__u64 args[6];
 	__u64 extra[4];		/* state read at entry (e.g. a channel's identity) */
+	__u64 stack_id;		/* stack of a lock attempt, repeated on its acquired event */
 };
+
+#include "ipc.bpf.h"
 
 static __always_inline bool syscall_is_interesting(long nr)
 {
@@ -29,7 +32,7 @@ static __always_inline bool syscall_is_interesting(long nr)
 	case NR_shmdt:
 		return true;
 	default:
-		return false;
+		return ipc_syscall_is_interesting(nr);
 	}
 }
 
@@ -40,12 +43,22 @@ static __always_inline bool syscall_is_interesting(long nr)
  */
 static __always_inline int syscall_enter(void *ctx, struct syscall_args *a)
 {
-	return 0;
+	switch (a->nr) {
+	case NR_mmap:
+	case NR_munmap:
+	case NR_mremap:
+	case NR_shmat:
+	case NR_shmdt:
+		return 0;
+	default:
+		return ipc_enter(ctx, a);
+	}
 }
 
 /* Exit hook: acquire-type events with the result. */
 static __always_inline void syscall_exit(void *ctx, struct syscall_args *a, long ret)
 {
+	ipc_exit(ctx, a, ret);
 }
 
 struct mapping_lookup {

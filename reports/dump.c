@@ -34,6 +34,7 @@ const char *event_type__name(__u16 type)
 	case EV_WAIT_REAPED:		return "wait-reaped";
 	case EV_NAME_OBJECT:		return "name-object";
 	case EV_MEM_ACCESS:		return "mem-access";
+	case EV_CHAN_OPEN:		return "chan-open";
 	case EV_TYPE_MAX:
 		break;
 	}
@@ -148,6 +149,10 @@ static void put_details(FILE *out, const struct trace *t, const struct ipcrace_e
 			(unsigned long long)e->arg1);
 		put_object(out, t, e);
 		fprintf(out, " ip 0x%llx", (unsigned long long)e->arg0);
+		break;
+	case EV_CHAN_OPEN:
+		put_object(out, t, e);
+		fprintf(out, " fd %lld, other fd %lld", (long long)e->arg0, (long long)e->arg1);
 		break;
 	case EV_TYPE_MAX:
 		break;

@@ -188,6 +188,23 @@ void json_writer__null(struct json_writer *w)
 	fputs("null", w->out);
 }
 
+void json_writer__decimal(struct json_writer *w, __u64 v, unsigned int decimals)
+{
+	__u64 scale = 1;
+	unsigned int i;
+
+	if (decimals > 19) {
+		w->err_misuse = true;
+		decimals = 19;
+	}
+	for (i = 0; i < decimals; i++)
+		scale *= 10;
+	jw_before_item(w, false);
+	fprintf(w->out, "%" PRIu64, (uint64_t)(v / scale));
+	if (decimals)
+		fprintf(w->out, ".%0*" PRIu64, (int)decimals, (uint64_t)(v % scale));
+}
+
 void json_writer__kv_string(struct json_writer *w, const char *name, const char *s)
 {
 	json_writer__name(w, name);
@@ -216,4 +233,11 @@ void json_writer__kv_null(struct json_writer *w, const char *name)
 {
 	json_writer__name(w, name);
 	json_writer__null(w);
+}
+
+void json_writer__kv_decimal(struct json_writer *w, const char *name, __u64 v,
+			     unsigned int decimals)
+{
+	json_writer__name(w, name);
+	json_writer__decimal(w, v, decimals);
 }

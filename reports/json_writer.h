@@ -36,6 +36,12 @@ void json_writer__uint(struct json_writer *w, __u64 v);
 void json_writer__int(struct json_writer *w, __s64 v);
 void json_writer__bool(struct json_writer *w, bool v);
 void json_writer__null(struct json_writer *w);
+/*
+ * v / 10^decimals written exactly as a decimal number, without going
+ * through a double: json_writer__decimal(w, 1234567, 3) writes 1234.567.
+ * decimals is at most 19.
+ */
+void json_writer__decimal(struct json_writer *w, __u64 v, unsigned int decimals);
 
 /* name + value in one call */
 void json_writer__kv_string(struct json_writer *w, const char *name, const char *s);
@@ -43,5 +49,7 @@ void json_writer__kv_uint(struct json_writer *w, const char *name, __u64 v);
 void json_writer__kv_int(struct json_writer *w, const char *name, __s64 v);
 void json_writer__kv_bool(struct json_writer *w, const char *name, bool v);
 void json_writer__kv_null(struct json_writer *w, const char *name);
+void json_writer__kv_decimal(struct json_writer *w, const char *name, __u64 v,
+			    unsigned int decimals);
 
 #endif /* IPCRACE_JSON_WRITER_H */

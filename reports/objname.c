@@ -121,6 +121,37 @@ static void describe_mapping(const struct trace_mapping *m, struct objname *out)
 	}
 }
 
+/* The channel keys of events.h (CHANKEY_*): one direction of data flow. */
+static void describe_channel(const struct ipcrace_key *k, struct objname *out)
+{
+	switch (k->c) {
+	case CHANKEY_UNIX:
+		snprintf(out->where, sizeof(out->where), "unix to sock 0x%llx",
+			 (unsigned long long)k->a);
+		break;
+	case CHANKEY_INET_STREAM:
+		snprintf(out->where, sizeof(out->where), "tcp %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u",
+			 (unsigned)(k->b >> 16) & 0xff, (unsigned)(k->b >> 24) & 0xff,
+			 (unsigned)(k->b >> 32) & 0xff, (unsigned)(k->b >> 40) & 0xff,
+			 (unsigned)k->b & 0xffff,
+			 (unsigned)(k->a >> 16) & 0xff, (unsigned)(k->a >> 24) & 0xff,
+			 (unsigned)(k->a >> 32) & 0xff, (unsigned)(k->a >> 40) & 0xff,
+			 (unsigned)k->a & 0xffff);
+		break;
+	case CHANKEY_INET_DGRAM:
+		snprintf(out->where, sizeof(out->where), "udp to port %llu",
+			 (unsigned long long)k->a);
+		break;
+	case CHANKEY_EVENTFD:
+		snprintf(out->where, sizeof(out->where), "0x%llx", (unsigned long long)k->b);
+		break;
+	default:
+		snprintf(out->where, sizeof(out->where), "inode %llu (dev %u:%u)",
+			 (unsigned long long)k->b, major(k->a), minor(k->a));
+		break;
+	}
+}
+
 void objname__describe(const struct trace *t, const struct finding_object *o,
 		       struct objname *out)
 {
@@ -133,8 +164,7 @@ void objname__describe(const struct trace *t, const struct finding_object *o,
 	case KEY_FILE:
 		if (obj_is_channel(o->obj)) {
 			out->space = "channel";
-			snprintf(out->where, sizeof(out->where), "inode %llu (dev %u:%u)",
-				 (unsigned long long)k->b, major(k->a), minor(k->a));
+			describe_channel(k, out);
 			break;
 		}
 		out->offset = k->c;

@@ -40,9 +40,22 @@ void finding__describe(char *buf, size_t len, const struct trace *t,
 /* "/a/b/c.c" -> "c.c" */
 const char *path__basename(const char *path);
 
+/*
+ * The first frame with a source file: the user's code, past library
+ * frames without line information. NULL when no frame has one.
+ */
+const struct frame *frames__first_with_source(const struct frame *frames, size_t nr);
+
+/* Event times are shown relative to this: the start of recording, or the first event. */
+__u64 report__time_base(const struct trace *t);
+
 int text_report__write(FILE *out, const struct trace *t, const struct findings *fs,
 		       const struct report_opts *opts, struct symbolizer *s);
 int json_report__write(FILE *out, const struct trace *t, const struct findings *fs,
 		       const struct report_opts *opts, struct symbolizer *s);
+int sarif_report__write(FILE *out, const struct trace *t, const struct findings *fs,
+			const struct report_opts *opts, struct symbolizer *s);
+int perfetto_report__write(FILE *out, const struct trace *t, const struct findings *fs,
+			   const struct report_opts *opts, struct symbolizer *s);
 
 #endif /* IPCRACE_RENDER_H */

@@ -13,6 +13,10 @@ int report_format__parse(const char *s, enum report_format *out)
 		*out = REPORT_TEXT;
 	else if (!strcmp(s, "json"))
 		*out = REPORT_JSON;
+	else if (!strcmp(s, "sarif"))
+		*out = REPORT_SARIF;
+	else if (!strcmp(s, "perfetto"))
+		*out = REPORT_PERFETTO;
 	else
 		return -EINVAL;
 	return 0;
@@ -120,6 +124,25 @@ const char *path__basename(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
+const struct frame *frames__first_with_source(const struct frame *frames, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (frames[i].file)
+			return &frames[i];
+	return NULL;
+}
+
+__u64 report__time_base(const struct trace *t)
+{
+	__u64 base = t->header.start_mono_ns;
+
+	if (t->nr_events && (!base || t->events[0].ts < base))
+		base = t->events[0].ts;
+	return base;
+}
+
 void finding__describe(char *buf, size_t len, const struct trace *t,
 		       const struct finding *f)
 {
@@ -180,6 +203,12 @@ int report__write(FILE *out, const struct trace *t, const struct findings *fs,
 		break;
 	case REPORT_JSON:
 		err = json_report__write(out, t, fs, opts, s);
+		break;
+	case REPORT_SARIF:
+		err = sarif_report__write(out, t, fs, opts, s);
+		break;
+	case REPORT_PERFETTO:
+		err = perfetto_report__write(out, t, fs, opts, s);
 		break;
 	}
 	symbolizer__free(s);

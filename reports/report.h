@@ -11,6 +11,8 @@
 enum report_format {
 	REPORT_TEXT,
 	REPORT_JSON,
+	REPORT_SARIF,			/* SARIF 2.1.0, for code scanning */
+	REPORT_PERFETTO,		/* Chrome trace-event JSON (ui.perfetto.dev) */
 };
 
 struct report_opts {
@@ -20,7 +22,7 @@ struct report_opts {
 	size_t watched_words;
 };
 
-/* Parses "text" / "json"; -EINVAL for anything else. */
+/* Parses "text" / "json" / "sarif" / "perfetto"; -EINVAL for anything else. */
 int report_format__parse(const char *s, enum report_format *out);
 
 /* Writes the report to out. 0 or a negative errno. */

@@ -187,8 +187,8 @@ static void put_summary(struct text_ctx *c, const char *what, const struct findi
 			__u64 stack_id, const struct finding_access *other)
 {
 	struct frame frames[IPCRACE_MAX_STACK];
-	const struct frame *fr = NULL;
-	size_t i, nr = 0;
+	const struct frame *fr;
+	size_t nr = 0;
 
 	if (a)
 		nr = report__stack_frames(c->s, c->t, a->pid, a->ts, stack_id, a->ip,
@@ -196,10 +196,7 @@ static void put_summary(struct text_ctx *c, const char *what, const struct findi
 	if (!nr && other)
 		nr = report__stack_frames(c->s, c->t, other->pid, other->ts, other->stack_id,
 					  other->ip, frames, IPCRACE_MAX_STACK);
-	/* the first frame with a source line is the user's code */
-	for (i = 0; i < nr && !fr; i++)
-		if (frames[i].file)
-			fr = &frames[i];
+	fr = frames__first_with_source(frames, nr);
 	if (!fr && nr)
 		fr = &frames[0];
 	fprintf(c->out, "\nSUMMARY: ipcrace: %s", what);

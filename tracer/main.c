@@ -36,7 +36,8 @@ static const char *usage_text =
 "  help                            this text\n"
 "\n"
 "options:\n"
-"  -f, --format text|json  report format (default text)\n"
+"  -f, --format text|json|sarif|perfetto\n"
+"                          report format (default text)\n"
 "  -o, --output FILE       check/analyze: write the report to FILE\n"
 "                          (default: stderr for check, stdout for analyze);\n"
 "                          record: the trace file to write\n"
@@ -48,6 +49,13 @@ static const char *usage_text =
 "                          emulates when that is safe, entry keeps them on the\n"
 "                          first instruction\n"
 "      --bare-probes       attach empty BPF programs (measures probe cost only)\n"
+"      --watch SPEC        check/record: watch a shared word with a debug\n"
+"                          register for the whole run (repeatable, at most 4):\n"
+"                          PATH+OFFSET:LEN (e.g. /dev/shm/q+0x40:8, LEN 1, 2,\n"
+"                          4 or 8) or the name of a global variable\n"
+"      --seed N            seed of the watch rotation (default: the clock;\n"
+"                          stored in the trace, shown with -v)\n"
+"      --no-watch          no hardware breakpoints (no data races found)\n"
 "  -v, --verbose           say what is attached and where\n"
 "  -V, --version           print the version\n"
 "\n"
@@ -61,9 +69,10 @@ struct cli {
 	enum probe_site_mode site;
 	bool bare_probes;
 	bool verbose;
+	struct watch_opts watch;
 };
 
-enum { OPT_PROBE_SITE = 256, OPT_BARE_PROBES };
+enum { OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED, OPT_NO_WATCH };
 
 static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
@@ -72,6 +81,9 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "probe-site", required_argument, NULL, OPT_PROBE_SITE },
 	{ "bare-probes", no_argument, NULL, OPT_BARE_PROBES },
+	{ "watch", required_argument, NULL, OPT_WATCH },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "no-watch", no_argument, NULL, OPT_NO_WATCH },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -97,7 +109,8 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 		switch (c) {
 		case 'f':
 			if (report_format__parse(optarg, &cli->format))
-				return usage_error("unknown format '%s' (text or json)", optarg);
+				return usage_error("unknown format '%s' (text, json, sarif or perfetto)",
+						   optarg);
 			break;
 		case 'o':
 			cli->output = optarg;
@@ -120,6 +133,22 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 			break;
 		case OPT_BARE_PROBES:
 			cli->bare_probes = true;
+			break;
+		case OPT_WATCH:
+			if (cli->watch.nr_specs == WATCH_SPECS_MAX)
+				return usage_error("at most 4 --watch (one debug register each): '%s'",
+						   optarg);
+			cli->watch.specs[cli->watch.nr_specs++] = optarg;
+			break;
+		case OPT_SEED:
+			errno = 0;
+			cli->watch.seed = strtoull(optarg, &end, 0);
+			if (errno || *end || !*optarg)
+				return usage_error("bad seed '%s' (an unsigned integer)", optarg);
+			cli->watch.seed_set = true;
+			break;
+		case OPT_NO_WATCH:
+			cli->watch.disabled = true;
 			break;
 		case 'v':
 			cli->verbose = true;
@@ -177,6 +206,8 @@ static int analyze_file(const char *trace_path, const struct cli *cli, FILE *fal
 	out = open_output(cli->output, fallback);
 	if (!out)
 		goto out_findings;
+	ro.seed = t->footer.seed;
+	ro.watched_words = t->footer.watched_words;
 	ro.color = !cli->output && isatty(fileno(out)) && !getenv("NO_COLOR");
 	if (report__write(out, t, &fs, &ro))
 		fprintf(stderr, "ipcrace: writing the report failed\n");
@@ -202,8 +233,11 @@ static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
 		.site = cli->site,
 		.bare_probes = cli->bare_probes,
 		.verbose = cli->verbose,
+		.watch = cli->watch,
 	};
 	int status;
+
+	so.watch.verbose = cli->verbose;
 
 	return session__record(&so, &status);
 }

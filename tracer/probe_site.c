@@ -9,35 +9,35 @@
 #define MAX_PROLOGUE_INSNS 8
 #define MAX_FUNC_BYTES 4096
 
-/* The registers the BPF programs read: arguments 1 and 2, and rsp. */
-static bool is_protected_reg(unsigned int reg)
+/* The registers the BPF programs read: rsp, argument 1, maybe argument 2. */
+static bool is_protected_reg(unsigned int reg, bool arg2)
 {
 	static const unsigned int regs[] = {
+		X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL,
 		X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL,
 		X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL,
-		X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL,
 	};
-	size_t i;
+	size_t i, n = arg2 ? 12 : 8;
 
-	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+	for (i = 0; i < n; i++)
 		if (reg == regs[i])
 			return true;
 	return false;
 }
 
-static bool writes_protected_reg(const cs_insn *insn)
+static bool writes_protected_reg(const cs_insn *insn, bool arg2)
 {
 	const cs_detail *d = insn->detail;
 	int i;
 
 	for (i = 0; i < d->regs_write_count; i++)
-		if (is_protected_reg(d->regs_write[i]))
+		if (is_protected_reg(d->regs_write[i], arg2))
 			return true;
 	for (i = 0; i < d->x86.op_count; i++) {
 		const cs_x86_op *op = &d->x86.operands[i];
 
 		if (op->type == X86_OP_REG && (op->access & CS_AC_WRITE) &&
-		    is_protected_reg(op->reg))
+		    is_protected_reg(op->reg, arg2))
 			return true;
 	}
 	return false;
@@ -87,7 +87,7 @@ static bool is_emulated(const cs_insn *insn)
  * A probe *on* a push still sees the entry state; the scan stops at the
  * first emulated instruction, so no earlier push can have moved rsp.
  */
-__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn)
+__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2)
 {
 	__u64 site = fn->offset, len = fn->size;
 	cs_insn *insns = NULL;
@@ -107,12 +107,18 @@ __u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn)
 	for (i = 0; i < count && i < MAX_PROLOGUE_INSNS; i++) {
 		if (is_emulated(&insns[i]))
 			break;
-		if (is_branch(&insns[i]) || writes_protected_reg(&insns[i]))
+		if (is_branch(&insns[i]) || writes_protected_reg(&insns[i], arg2))
 			goto out_close;
 	}
 	if (i == 0 || i == count || i == MAX_PROLOGUE_INSNS)
 		goto out_close;
-	/* no branch anywhere in the function may land in (entry, site] */
+	/*
+	 * No branch may land in (entry, site]: a jump there from later code is
+	 * a loop that hits the site again without a new call. A jump back to
+	 * the entry itself (pthread_spin_lock's retry loop) re-runs the entry
+	 * probe just the same, so it is no worse here; lock_enter ignores a
+	 * second hit while the thread's attempt is pending.
+	 */
 	for (j = 0; j < count; j++) {
 		const cs_x86 *x = &insns[j].detail->x86;
 

@@ -14,12 +14,14 @@
 #define IPCRACE_PROBE_SITE_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include "elf_syms.h"
 
 /*
  * Returns the file offset for the probe: an emulated instruction within the
- * first bytes of fn, or fn->offset itself when none qualifies.
+ * first bytes of fn, or fn->offset itself when none qualifies. arg2: the
+ * program also reads the second argument (rsi).
  */
-__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn);
+__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2);
 
 #endif /* IPCRACE_PROBE_SITE_H */

@@ -123,6 +123,8 @@ static int attach_one(struct probes *p, struct bpf_program *prog, const char *pa
 	link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &uo);
 	if (!link) {
 		err = -errno;
+		if (err == -524)
+			return err;
 		libbpf_strerror(err, msg, sizeof(msg));
 		fprintf(stderr, "ipcrace: attach: %s%s in %s: %s\n", func,
 			ret ? " (return)" : "", path, msg);
@@ -152,7 +154,8 @@ static int attach_spec(struct probes *p, const struct elf_syms *syms, const char
 	if (spec->init_alias && !elf_syms__find(syms, spec->init_alias, &init) &&
 	    init.offset == fn.offset)
 		flags |= EVF_MAYBE_INIT;
-	site = p->opts.site == PROBE_SITE_AUTO ? probe_site__choose(syms, &fn) : fn.offset;
+	site = p->opts.site == PROBE_SITE_AUTO ?
+	       probe_site__choose(syms, &fn, spec->role == ROLE_COND_WAIT) : fn.offset;
 	cookie = spec->obj | (__u64)flags << 16;
 	if (p->opts.verbose)
 		fprintf(stderr, "ipcrace: probe %s at %s+0x%llx (entry +0x%llx)\n", spec->func,
@@ -222,6 +225,14 @@ int probes__attach_file(struct probes *p, const char *path)
 		return 0;
 	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		err = attach_spec(p, syms, path, &specs[i]);
+		/* ENOTSUPP: the kernel cannot probe that instruction (a LOCK
+		 * prefix, e.g. pthread_spin_lock's entry): the rest still works */
+		if (err == -524) {
+			fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed there; "
+				"it is not traced (try --probe-site auto)\n", specs[i].func, path);
+			err = 0;
+			continue;
+		}
 		if (err < 0)
 			break;
 		n += err;

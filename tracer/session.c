@@ -19,12 +19,13 @@
 #include "session.h"
 #include "target.h"
 #include "trace_writer.h"
+#include "watch.h"
 
 _Static_assert(sizeof(struct ipcrace_event) == 120, "event record layout changed");
 _Static_assert(sizeof(struct ipcrace_stack) == 280, "stack record layout changed");
 
 #define RINGBUF_BYTES (32u << 20)
-#define POLL_MS 50
+#define POLL_MS 10
 
 struct session {
 	const struct session_opts *opts;
@@ -33,6 +34,7 @@ struct session {
 	struct procmaps *maps;
 	struct trace_writer *writer;
 	struct ring_buffer *rb;
+	struct watcher *watcher;
 	struct target target;
 	__u64 nr_events;
 	int write_err;
@@ -94,6 +96,7 @@ static void write_process(struct session *s, __u32 pid, __u32 ppid, __u64 ts, co
 
 static void track_event(struct session *s, const struct ipcrace_event *e)
 {
+	watcher__on_event(s->watcher, e);
 	switch (e->type) {
 	case EV_FORK:
 		write_process(s, e->arg0, e->pid, e->ts, e->comm);
@@ -118,6 +121,7 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	const struct ipcrace_rec *hdr = data;
 	struct session *s = ctx;
+	struct ipcrace_event ev;
 	int err = 0;
 
 	if (size < sizeof(*hdr) || hdr->size > size)
@@ -130,9 +134,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	case IPCRACE_REC_EVENT:
 		if (hdr->size != sizeof(struct ipcrace_event))
 			break;
-		err = trace_writer__add_event(s->writer, data);
+		/* the ring buffer is read-only: memory accesses are completed on a copy */
+		memcpy(&ev, data, sizeof(ev));
+		watcher__annotate(s->watcher, &ev);
+		err = trace_writer__add_event(s->writer, &ev);
 		s->nr_events++;
-		track_event(s, data);
+		track_event(s, &ev);
 		break;
 	default:
 		break;
@@ -142,6 +149,14 @@ static int on_record(void *ctx, void *data, size_t size)
 		fprintf(stderr, "ipcrace: writing the trace: %s\n", strerror(-err));
 	}
 	return 0;
+}
+
+/* For the watcher: events before a process was stopped come first. */
+static void drain_events(void *ctx)
+{
+	struct session *s = ctx;
+
+	ring_buffer__consume(s->rb);
 }
 
 static __u64 sum_counter(struct session *s, enum ipcrace_counter c)
@@ -306,11 +321,16 @@ static int run_loop(struct session *s, int *target_status)
 	if (s->opts->duration > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + s->opts->duration * 1e9;
 	while (!done) {
+		/* records are submitted without a wake-up: consume after the
+		 * timeout too */
 		err = ring_buffer__poll(s->rb, POLL_MS);
+		if (err >= 0)
+			err = ring_buffer__consume(s->rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "ipcrace: ring buffer poll: %s\n", strerror(-err));
 			return err;
 		}
+		watcher__tick(s->watcher, now_ns(CLOCK_MONOTONIC));
 		done = reap_children(s, target_status);
 		if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
 			if (s->opts->verbose)
@@ -325,6 +345,7 @@ static int run_loop(struct session *s, int *target_status)
 
 static void session_cleanup(struct session *s)
 {
+	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	probes__free(s->probes);
 	ipcrace_bpf__destroy(s->skel);
@@ -362,6 +383,17 @@ int session__record(const struct session_opts *opts, int *target_status)
 	err = attach_for_target(&s);
 	if (err)
 		goto out_abort;
+	if (!opts->watch.disabled) {
+		struct watch_opts wo = opts->watch;
+
+		wo.drain = drain_events;
+		wo.drain_ctx = &s;
+		s.watcher = watcher__new(s.skel, &wo);
+		if (!s.watcher) {
+			err = -errno;
+			goto out_abort;
+		}
+	}
 
 	fill_header(&hdr, opts->argv);
 	s.writer = trace_writer__open(opts->trace_path, &hdr);
@@ -386,6 +418,8 @@ int session__record(const struct session_opts *opts, int *target_status)
 	footer.lost_events = sum_counter(&s, CNT_LOST_EVENTS);
 	footer.lost_stacks = sum_counter(&s, CNT_LOST_STACKS);
 	footer.target_status = *target_status;
+	footer.seed = watcher__seed(s.watcher);
+	footer.watched_words = watcher__watched_words(s.watcher);
 	if (*target_status != -1)
 		footer.flags |= TRACEF_TARGET_EXITED;
 	if (footer.lost_events)

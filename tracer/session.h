@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include "probes.h"
+#include "watch.h"
 
 struct session_opts {
 	char *const *argv;		/* command to run traced */
@@ -17,6 +18,7 @@ struct session_opts {
 	enum probe_site_mode site;
 	bool bare_probes;		/* empty BPF programs: benchmarks only */
 	bool verbose;
+	struct watch_opts watch;		/* memory watching (--watch, --seed) */
 };
 
 /*

@@ -29,6 +29,8 @@
 #include "reports/objname.h"
 #include "reports/report.h"
 #include "reports/symbolize.h"
+#include "json_check.h"
+#include "self_maps.h"
 
 /* --- code to symbolize --------------------------------------------------- */
 
@@ -95,50 +97,6 @@ struct fixture {
 	struct ipcrace_stack stacks[2];
 	char exe[TRACE_PATH_LEN];
 };
-
-/* This process's address space as the tracer would record it. */
-static size_t read_self_maps(struct trace_mapping **out, __u32 pid, __u64 ts)
-{
-	struct trace_mapping *maps = NULL, *m;
-	unsigned long long start, end, off, ino;
-	unsigned int maj, min;
-	char perms[8], line[1024];
-	size_t nr = 0;
-	int pos;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms,
-			   &off, &maj, &min, &ino, &pos) < 7)
-			continue;
-		maps = realloc(maps, (nr + 1) * sizeof(*maps));
-		assert_non_null(maps);
-		m = &maps[nr++];
-		memset(m, 0, sizeof(*m));
-		m->ts = ts;
-		m->pid = pid;
-		m->start = start;
-		m->end = end;
-		m->pgoff = off;
-		m->dev = makedev(maj, min);
-		m->ino = ino;
-		m->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-			  (perms[2] == 'x' ? PROT_EXEC : 0);
-		m->flags = perms[3] == 's' ? MAPF_SHARED : 0;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(m->path, sizeof(m->path), "%s", line + pos);
-		if (m->path[0] == '/') {
-			int n = elf_build_id__read(m->path, m->build_id, sizeof(m->build_id));
-
-			m->build_id_len = n > 0 ? n : 0;
-		}
-	}
-	fclose(f);
-	*out = maps;
-	return nr;
-}
 
 static int setup_self(void **state)
 {
@@ -215,107 +173,6 @@ static char *render_dump(const struct trace *t)
 	assert_int_equal(dump__write(f, t), 0);
 	fclose(f);
 	return buf;
-}
-
-static bool has_raw_control(const char *s, bool allow_newline)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 && !(allow_newline && (*s == '\n')) &&
-		    !(allow_newline && *s == '\t'))
-			return true;
-	return false;
-}
-
-/* --- a minimal JSON syntax checker ---------------------------------------- */
-
-static const char *json_skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
-		p++;
-	return p;
-}
-
-static const char *json_value(const char *p, int depth);
-
-static const char *json_string(const char *p)
-{
-	if (*p++ != '"')
-		return NULL;
-	while (*p && *p != '"') {
-		if ((unsigned char)*p < 0x20)
-			return NULL;
-		if (*p == '\\') {
-			p++;
-			if (*p == 'u') {
-				for (int i = 1; i <= 4; i++)
-					if (!isxdigit((unsigned char)p[i]))
-						return NULL;
-				p += 4;
-			} else if (!strchr("\"\\/bfnrt", *p) || !*p) {
-				return NULL;
-			}
-		}
-		p++;
-	}
-	return *p == '"' ? p + 1 : NULL;
-}
-
-static const char *json_container(const char *p, char close, bool is_object, int depth)
-{
-	p = json_skip_ws(p + 1);
-	if (*p == close)
-		return p + 1;
-	for (;;) {
-		if (is_object) {
-			p = json_string(json_skip_ws(p));
-			if (!p)
-				return NULL;
-			p = json_skip_ws(p);
-			if (*p++ != ':')
-				return NULL;
-		}
-		p = json_value(p, depth + 1);
-		if (!p)
-			return NULL;
-		p = json_skip_ws(p);
-		if (*p == close)
-			return p + 1;
-		if (*p++ != ',')
-			return NULL;
-	}
-}
-
-static const char *json_value(const char *p, int depth)
-{
-	if (depth > 64)
-		return NULL;
-	p = json_skip_ws(p);
-	if (*p == '{')
-		return json_container(p, '}', true, depth);
-	if (*p == '[')
-		return json_container(p, ']', false, depth);
-	if (*p == '"')
-		return json_string(p);
-	if (!strncmp(p, "true", 4))
-		return p + 4;
-	if (!strncmp(p, "false", 5))
-		return p + 5;
-	if (!strncmp(p, "null", 4))
-		return p + 4;
-	if (*p == '-' || isdigit((unsigned char)*p)) {
-		char *end;
-
-		strtod(p, &end);
-		return end > p ? end : NULL;
-	}
-	return NULL;
-}
-
-static bool json_is_valid(const char *doc)
-{
-	const char *end = json_value(doc, 0);
-
-	return end && !*json_skip_ws(end);
 }
 
 /* --- a synthetic trace of two processes sharing /dev/shm/bank ------------ */

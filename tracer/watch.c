@@ -1,0 +1,939 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ipcrace.skel.h"
+#include "candidates.h"
+#include "insn_classify.h"
+#include "procmaps.h"
+#include "watch.h"
+
+#define WATCH_SLOTS 4			/* x86 debug registers per thread */
+#define TICK_NS (25 * 1000000ULL)	/* snapshot diff and rotation period */
+#define HOLD_TICKS 20			/* a rotating slot moves on after 0.5 s */
+#define ROTATE_BUDGET 64		/* ... or after this many hits */
+#define NAMED_WINDOW_TICKS 40		/* named watches: at most */
+#define NAMED_BUDGET 1024		/* this many hits per 1 s window */
+#define SNAP_OBJECT_MAX (16u << 20)	/* bytes of one object kept in a snapshot */
+#define SNAP_PER_OBJECT (256u << 10)	/* bytes diffed per object per tick */
+#define SNAP_TOTAL (2u << 20)		/* bytes diffed per tick in all */
+#define DUMMY_ADDR 0x1000		/* never mapped (mmap_min_addr): a parked slot */
+
+/* Must match bpf/memory.bpf.c. */
+struct watch_addr {
+	__u32 pid;
+	__u32 __pad;
+	__u64 addr;
+};
+
+struct watch_info {
+	struct ipcrace_key key;
+	__u32 len;
+	__u32 __pad;
+};
+
+enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL };
+
+struct word {
+	enum word_kind kind;
+	__u32 len;
+	__u64 dev, ino, off;		/* WORD_FILE, once resolved */
+	bool resolved;
+	char path[PATH_MAX];		/* named file watch, resolved by stat */
+	char symbol[256];		/* WORD_SYMBOL */
+};
+
+struct slot {
+	struct word word;
+	bool named;
+	bool throttled;			/* over budget: parked until the window ends */
+	__u64 since_tick;
+	struct ipcrace_key key;		/* hits are counted by key (file words) */
+};
+
+struct pmap {
+	__u64 start, end, pgoff, dev, ino;
+	__u32 prot, flags;
+	char *path;
+};
+
+/* One slot in one process: an event per thread armed explicitly. */
+struct pslot {
+	__u64 addr;			/* 0: parked */
+	__u32 len;
+	struct ipcrace_key key;
+	int *fds;
+	struct bpf_link **links;
+	struct perf_event_attr attr;
+};
+
+struct wproc {
+	__u32 pid;
+	bool dirty;			/* mappings changed since the last sync */
+	bool opened;			/* slots opened on its threads */
+	struct pmap *maps;
+	size_t nr_maps, cap_maps;
+	size_t nr_threads;
+	struct pslot slots[WATCH_SLOTS];
+	struct wproc *next;
+};
+
+struct watcher {
+	struct ipcrace_bpf *skel;
+	struct watch_opts opts;
+	struct slot slots[WATCH_SLOTS];
+	struct wproc *procs;
+	struct candidates *cands;
+	struct snapshots *snaps;
+	struct insn_classifier *insns;
+	struct procmaps *pm;		/* keeps the build-id cache across syncs */
+	struct watch_rng rng;
+	__u64 seed;
+	__u64 tick;
+	__u64 last_tick_ns;
+	__u64 watched_words;
+	bool no_slots_warned;
+};
+
+static int perf_event_open(struct perf_event_attr *attr, pid_t pid)
+{
+	return syscall(SYS_perf_event_open, attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int watch_spec__parse(const char *spec, char *path, size_t path_len, __u64 *off,
+		      __u32 *len, bool *is_symbol)
+{
+	const char *plus, *colon;
+	char *end;
+	unsigned long l;
+
+	*is_symbol = spec[0] != '/';
+	if (*is_symbol) {
+		if (!spec[0] || strpbrk(spec, "+:/") || strlen(spec) >= path_len)
+			return -EINVAL;
+		snprintf(path, path_len, "%s", spec);
+		*off = 0;
+		*len = 8;
+		return 0;
+	}
+	plus = strrchr(spec, '+');
+	colon = strrchr(spec, ':');
+	if (!plus || !colon || colon < plus || (size_t)(plus - spec) >= path_len)
+		return -EINVAL;
+	errno = 0;
+	*off = strtoull(plus + 1, &end, 0);
+	if (errno || end != colon || end == plus + 1)
+		return -EINVAL;
+	l = strtoul(colon + 1, &end, 0);
+	if (*end || (l != 1 && l != 2 && l != 4 && l != 8) || *off % l)
+		return -EINVAL;
+	*len = l;
+	memcpy(path, spec, plus - spec);
+	path[plus - spec] = '\0';
+	return 0;
+}
+
+static bool key_eq(const struct ipcrace_key *x, const struct ipcrace_key *y)
+{
+	return x->space == y->space && x->a == y->a && x->b == y->b && x->c == y->c;
+}
+
+/* --- processes -------------------------------------------------------- */
+
+static struct wproc *find_proc(struct watcher *w, __u32 pid)
+{
+	for (struct wproc *p = w->procs; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static struct wproc *get_proc(struct watcher *w, __u32 pid)
+{
+	struct wproc *p = find_proc(w, pid);
+
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->dirty = true;
+	p->next = w->procs;
+	w->procs = p;
+	return p;
+}
+
+static void forget_watch_info(struct watcher *w, __u32 pid, __u64 addr)
+{
+	struct watch_addr wa = { .pid = pid, .addr = addr };
+
+	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.watch_info), &wa);
+}
+
+/* Closes the process's breakpoints (exec or exit: its threads are gone). */
+static void close_slots(struct watcher *w, struct wproc *p)
+{
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct pslot *ps = &p->slots[k];
+
+		for (size_t t = 0; t < p->nr_threads && ps->links; t++) {
+			if (ps->links[t])
+				bpf_link__destroy(ps->links[t]);	/* closes the fd too */
+			else if (ps->fds[t] >= 0)
+				close(ps->fds[t]);
+		}
+		if (ps->addr)
+			forget_watch_info(w, p->pid, ps->addr);
+		free(ps->fds);
+		free(ps->links);
+		memset(ps, 0, sizeof(*ps));
+	}
+	p->nr_threads = 0;
+	p->opened = false;
+}
+
+static void clear_maps(struct wproc *p)
+{
+	for (size_t i = 0; i < p->nr_maps; i++)
+		free(p->maps[i].path);
+	p->nr_maps = 0;
+}
+
+static void free_proc(struct watcher *w, struct wproc *p)
+{
+	close_slots(w, p);
+	clear_maps(p);
+	free(p->maps);
+	free(p);
+}
+
+static void drop_proc(struct watcher *w, __u32 pid)
+{
+	for (struct wproc **pp = &w->procs; *pp; pp = &(*pp)->next) {
+		if ((*pp)->pid == pid) {
+			struct wproc *p = *pp;
+
+			*pp = p->next;
+			free_proc(w, p);
+			return;
+		}
+	}
+}
+
+static int collect_map(const struct trace_mapping *m, void *ctx)
+{
+	struct wproc *p = ctx;
+	struct pmap *pm;
+
+	if (p->nr_maps == p->cap_maps) {
+		size_t cap = p->cap_maps ? p->cap_maps * 2 : 64;
+		struct pmap *grown = realloc(p->maps, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		p->maps = grown;
+		p->cap_maps = cap;
+	}
+	pm = &p->maps[p->nr_maps];
+	pm->start = m->start;
+	pm->end = m->end;
+	pm->pgoff = m->pgoff;
+	pm->dev = m->dev;
+	pm->ino = m->ino;
+	pm->prot = m->prot;
+	pm->flags = m->flags;
+	pm->path = strdup(m->path);
+	if (!pm->path)
+		return -ENOMEM;
+	p->nr_maps++;
+	return 0;
+}
+
+static int read_maps(struct watcher *w, struct wproc *p)
+{
+	clear_maps(p);
+	return procmaps__snapshot(w->pm, p->pid, 0, collect_map, p);
+}
+
+/* The process's own address of a shared file word: 0 when not mapped. */
+static __u64 file_word_addr(const struct wproc *p, __u64 dev, __u64 ino, __u64 off)
+{
+	for (size_t i = 0; i < p->nr_maps; i++) {
+		const struct pmap *m = &p->maps[i];
+
+		if (!(m->flags & MAPF_SHARED) || m->dev != dev || m->ino != ino)
+			continue;
+		if (off >= m->pgoff && off < m->pgoff + (m->end - m->start))
+			return m->start + (off - m->pgoff);
+	}
+	return 0;
+}
+
+/* A global variable of the executable (STT_OBJECT): its run-time address. */
+static __u64 symbol_addr(const struct wproc *p, const char *name)
+{
+	char link[64], exe[PATH_MAX];
+	__u64 base = 0, addr = 0;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	Elf *elf = NULL;
+	ssize_t n;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	for (size_t i = 0; i < p->nr_maps; i++) {
+		if (!strcmp(p->maps[i].path, exe) && p->maps[i].pgoff == 0) {
+			base = p->maps[i].start;
+			break;
+		}
+	}
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || !gelf_getehdr(elf, &eh))
+		goto out;
+	while (!addr && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !sh.sh_entsize)
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *s;
+
+			if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_OBJECT ||
+			    sym.st_shndx == SHN_UNDEF)
+				continue;
+			s = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (s && !strcmp(s, name)) {
+				/* PIE: st_value is relative to the load base */
+				addr = sym.st_value + (eh.e_type == ET_DYN ? base : 0);
+				break;
+			}
+		}
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return addr;
+}
+
+/* Where slot k's word is in process p, and its identity there. */
+static __u64 word_addr(struct watcher *w, const struct wproc *p, int k, struct ipcrace_key *key)
+{
+	struct word *wd = &w->slots[k].word;
+	__u64 addr = 0;
+
+	memset(key, 0, sizeof(*key));
+	switch (wd->kind) {
+	case WORD_FILE:
+		if (!wd->resolved) {
+			struct stat st;
+
+			if (stat(wd->path, &st))
+				return 0;
+			wd->dev = st.st_dev;
+			wd->ino = st.st_ino;
+			wd->resolved = true;
+			w->slots[k].key = (struct ipcrace_key){ .space = KEY_FILE, .a = wd->dev,
+								.b = wd->ino, .c = wd->off };
+		}
+		addr = file_word_addr(p, wd->dev, wd->ino, wd->off);
+		*key = (struct ipcrace_key){ .space = KEY_FILE, .a = wd->dev, .b = wd->ino, .c = wd->off };
+		break;
+	case WORD_SYMBOL:
+		addr = symbol_addr(p, wd->symbol);
+		if (addr % wd->len)
+			addr = 0;
+		*key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = p->pid, .b = addr };
+		break;
+	case WORD_NONE:
+		break;
+	}
+	return addr;
+}
+
+static void attr_init(struct perf_event_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = PERF_TYPE_BREAKPOINT;
+	a->size = sizeof(*a);
+	/* x86 has no read-only data breakpoints: RW, sorted out per hit */
+	a->bp_type = HW_BREAKPOINT_RW;
+	a->bp_addr = DUMMY_ADDR;
+	a->bp_len = HW_BREAKPOINT_LEN_8;
+	a->sample_period = 1;
+	a->exclude_kernel = 1;
+	a->exclude_hv = 1;
+	/*
+	 * New threads inherit the slots of the thread that creates them, at
+	 * once; a forked child does not (inherit_thread): it may map the same
+	 * object elsewhere, so it is armed on its own. remove_on_exec: the
+	 * addresses mean nothing in the new image.
+	 */
+	a->inherit = 1;
+	a->inherit_thread = 1;
+	a->remove_on_exec = 1;
+}
+
+static int list_threads(__u32 pid, __u32 **tids, size_t *nr)
+{
+	char path[64];
+	struct dirent *d;
+	size_t cap = 0;
+	DIR *dir;
+
+	*tids = NULL;
+	*nr = 0;
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -ESRCH;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (*nr == cap) {
+			__u32 *grown;
+
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(*tids, cap * sizeof(**tids));
+			if (!grown) {
+				closedir(dir);
+				return -ENOMEM;
+			}
+			*tids = grown;
+		}
+		(*tids)[(*nr)++] = strtoul(d->d_name, NULL, 10);
+	}
+	closedir(dir);
+	return 0;
+}
+
+/*
+ * Opens the 4 slots on every current thread, parked (disabled at an
+ * unmapped address), so the debug registers are ours and later changes
+ * are modifications. A thread whose registers are taken (ENOSPC, EBUSY:
+ * a debugger) goes without that slot.
+ */
+static int open_slots(struct watcher *w, struct wproc *p)
+{
+	__u32 *tids;
+	size_t nr;
+	int err;
+
+	err = list_threads(p->pid, &tids, &nr);
+	if (err)
+		return err;
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct pslot *ps = &p->slots[k];
+
+		attr_init(&ps->attr);
+		ps->attr.disabled = 1;
+		ps->fds = malloc(nr * sizeof(*ps->fds));
+		ps->links = calloc(nr, sizeof(*ps->links));
+		if (!ps->fds || !ps->links) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t t = 0; t < nr; t++) {
+			ps->fds[t] = perf_event_open(&ps->attr, tids[t]);
+			if (ps->fds[t] < 0) {
+				if ((errno == ENOSPC || errno == EBUSY) && !w->no_slots_warned) {
+					fprintf(stderr, "ipcrace: watch: no free debug register in "
+						"thread %u (in use by a debugger?)\n", tids[t]);
+					w->no_slots_warned = true;
+				}
+				continue;
+			}
+			ps->links[t] = bpf_program__attach_perf_event(w->skel->progs.mem_access,
+								      ps->fds[t]);
+			if (!ps->links[t]) {
+				close(ps->fds[t]);
+				ps->fds[t] = -1;
+				continue;
+			}
+			/* attaching enables the event: park it again */
+			ioctl(ps->fds[t], PERF_EVENT_IOC_DISABLE, 0);
+		}
+	}
+	err = 0;
+out:
+	p->nr_threads = nr;
+	p->opened = true;
+	free(tids);
+	return err;
+}
+
+static void slot_ioctl(struct wproc *p, struct pslot *ps, unsigned long req, void *arg)
+{
+	for (size_t t = 0; t < p->nr_threads; t++)
+		if (ps->links && ps->links[t])
+			ioctl(ps->fds[t], req, arg);
+}
+
+/* Points process p's slot k at its address of the slot's word (or parks it). */
+static void apply_slot(struct watcher *w, struct wproc *p, int k)
+{
+	struct pslot *ps = &p->slots[k];
+	struct ipcrace_key key;
+	__u64 addr = 0;
+
+	if (!w->slots[k].throttled)
+		addr = word_addr(w, p, k, &key);
+	if (addr == ps->addr && (!addr || key_eq(&key, &ps->key)))
+		return;
+	if (ps->addr)
+		forget_watch_info(w, p->pid, ps->addr);
+	ps->addr = addr;
+	if (!addr) {
+		slot_ioctl(p, ps, PERF_EVENT_IOC_DISABLE, 0);
+		return;
+	}
+	ps->key = key;
+	ps->len = w->slots[k].word.len;
+	{
+		struct watch_addr wa = { .pid = p->pid, .addr = addr };
+		struct watch_info wi = { .key = key, .len = ps->len };
+
+		bpf_map_update_elem(bpf_map__fd(w->skel->maps.watch_info), &wa, &wi, BPF_ANY);
+	}
+	ps->attr.bp_addr = addr;
+	ps->attr.bp_len = ps->len;
+	ps->attr.disabled = 0;
+	/* modifies the inherited copies in later threads too */
+	slot_ioctl(p, ps, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &ps->attr);
+	if (w->opts.verbose)
+		fprintf(stderr, "ipcrace: watch: slot %d of pid %u at 0x%llx len %u\n", k, p->pid,
+			(unsigned long long)addr, ps->len);
+}
+
+/* Adds the process's shared objects to the snapshot differ. */
+static void snapshot_objects(struct watcher *w, struct wproc *p)
+{
+	for (size_t i = 0; i < p->nr_maps; i++) {
+		const struct pmap *m = &p->maps[i];
+		__u64 len = m->end - m->start;
+		char path[96];
+		int fd;
+
+		if (!(m->flags & MAPF_SHARED) || !m->ino || !(m->prot & PROT_WRITE) ||
+		    snapshots__has(w->snaps, m->dev, m->ino))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", p->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		snapshots__add(w->snaps, m->dev, m->ino, m->pgoff,
+			       len < SNAP_OBJECT_MAX ? len : SNAP_OBJECT_MAX, fd);
+		close(fd);
+	}
+}
+
+static void sync_proc(struct watcher *w, struct wproc *p)
+{
+	if (read_maps(w, p))
+		return;		/* gone, or going: its exit event cleans up */
+	p->dirty = false;
+	if (!p->opened && open_slots(w, p))
+		return;
+	for (int k = 0; k < WATCH_SLOTS; k++)
+		apply_slot(w, p, k);
+	snapshot_objects(w, p);
+}
+
+/* --- BPF side ---------------------------------------------------------- */
+
+/* Arms the processes mem.bpf.c stopped, then lets them go. */
+static void arm_pending(struct watcher *w)
+{
+	int fd = bpf_map__fd(w->skel->maps.arm_pending);
+	__u32 key, next, pids[256];
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (n < 256 && !bpf_map_get_next_key(fd, prev, &next)) {
+		pids[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	/*
+	 * Everything a process did before it was stopped (its exec, the
+	 * mmap) was in the ring buffer before its entry here: drain it, so
+	 * the arming below works on the process as it is now.
+	 */
+	if (n && w->opts.drain)
+		w->opts.drain(w->opts.drain_ctx);
+	for (size_t i = 0; i < n; i++) {
+		struct wproc *p = get_proc(w, pids[i]);
+
+		if (p)
+			sync_proc(w, p);
+		bpf_map_delete_elem(fd, &pids[i]);
+		kill(pids[i], SIGCONT);
+	}
+}
+
+static __u64 word_hits(struct watcher *w, const struct ipcrace_key *key)
+{
+	__u64 v = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.word_hits), key, &v);
+	return v;
+}
+
+static void reset_hits(struct watcher *w, const struct ipcrace_key *key)
+{
+	bpf_map_delete_elem(bpf_map__fd(w->skel->maps.word_hits), key);
+}
+
+/* Keys the slot's word has in every process (private words differ). */
+static void for_each_key(struct watcher *w, int k, void (*fn)(struct watcher *, const struct ipcrace_key *, void *),
+			 void *ctx)
+{
+	if (w->slots[k].word.kind == WORD_FILE) {
+		if (w->slots[k].word.resolved)
+			fn(w, &w->slots[k].key, ctx);
+		return;
+	}
+	for (struct wproc *p = w->procs; p; p = p->next)
+		if (p->slots[k].addr)
+			fn(w, &p->slots[k].key, ctx);
+}
+
+static void sum_hits(struct watcher *w, const struct ipcrace_key *key, void *ctx)
+{
+	*(__u64 *)ctx += word_hits(w, key);
+}
+
+static void reset_one(struct watcher *w, const struct ipcrace_key *key, void *ctx)
+{
+	(void)ctx;
+	reset_hits(w, key);
+}
+
+static void apply_everywhere(struct watcher *w, int k)
+{
+	for (struct wproc *p = w->procs; p; p = p->next)
+		if (p->opened)
+			apply_slot(w, p, k);
+}
+
+/* Gives rotating slot k the next candidate of the schedule; false if none. */
+static bool rotate_slot(struct watcher *w, int k)
+{
+	struct ipcrace_key busy[WATCH_SLOTS];
+	const struct candidate *c;
+	size_t nr_busy = 0;
+	int i;
+
+	for (int j = 0; j < WATCH_SLOTS; j++)
+		if (w->slots[j].word.kind == WORD_FILE && w->slots[j].word.resolved)
+			busy[nr_busy++] = w->slots[j].key;
+	i = candidates__pick(w->cands, &w->rng, busy, nr_busy);
+	if (i < 0)
+		return false;
+	if (w->slots[k].word.kind != WORD_NONE)
+		for_each_key(w, k, reset_one, NULL);
+	c = candidates__get(w->cands, i);
+	memset(&w->slots[k].word, 0, sizeof(w->slots[k].word));
+	w->slots[k].word.kind = WORD_FILE;
+	w->slots[k].word.dev = c->key.a;
+	w->slots[k].word.ino = c->key.b;
+	w->slots[k].word.off = c->key.c;
+	w->slots[k].word.len = c->len;
+	w->slots[k].word.resolved = true;
+	w->slots[k].key = c->key;
+	w->slots[k].since_tick = w->tick;
+	w->slots[k].throttled = false;
+	if (c->picks == 1)
+		w->watched_words++;
+	if (w->opts.verbose)
+		fprintf(stderr, "ipcrace: watch: slot %d -> object %llx:%llu offset 0x%llx\n", k,
+			(unsigned long long)c->key.a, (unsigned long long)c->key.b,
+			(unsigned long long)c->key.c);
+	apply_everywhere(w, k);
+	return true;
+}
+
+static void schedule_tick(struct watcher *w)
+{
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
+		__u64 hits = 0;
+
+		if (s->word.kind != WORD_NONE)
+			for_each_key(w, k, sum_hits, &hits);
+		if (s->named) {
+			/* never rotated out; rate-capped per window */
+			if (w->tick - s->since_tick >= NAMED_WINDOW_TICKS) {
+				s->since_tick = w->tick;
+				for_each_key(w, k, reset_one, NULL);
+				if (s->throttled) {
+					s->throttled = false;
+					apply_everywhere(w, k);
+				}
+			} else if (!s->throttled && hits >= NAMED_BUDGET) {
+				s->throttled = true;
+				apply_everywhere(w, k);
+			}
+			continue;
+		}
+		if (s->word.kind != WORD_NONE && hits < ROTATE_BUDGET &&
+		    w->tick - s->since_tick < HOLD_TICKS)
+			continue;
+		if (rotate_slot(w, k) || s->word.kind == WORD_NONE)
+			continue;
+		/* nothing else to watch: keep the word, within the same rate cap */
+		if (w->tick - s->since_tick >= HOLD_TICKS) {
+			s->since_tick = w->tick;
+			for_each_key(w, k, reset_one, NULL);
+			if (s->throttled) {
+				s->throttled = false;
+				apply_everywhere(w, k);
+			}
+		} else if (!s->throttled) {
+			s->throttled = true;
+			apply_everywhere(w, k);
+		}
+	}
+}
+
+/* --- public ------------------------------------------------------------ */
+
+static int add_named(struct watcher *w, int k, const char *spec)
+{
+	struct slot *s = &w->slots[k];
+	char path[PATH_MAX];
+	bool is_symbol;
+	__u64 off;
+	__u32 len;
+
+	if (watch_spec__parse(spec, path, sizeof(path), &off, &len, &is_symbol)) {
+		fprintf(stderr, "ipcrace: watch: bad spec '%s' (PATH+OFFSET:LEN with LEN 1, 2, 4 "
+			"or 8 and OFFSET a multiple of LEN, or a global variable name)\n", spec);
+		return -EINVAL;
+	}
+	s->named = true;
+	s->word.len = len;
+	if (is_symbol) {
+		if (strlen(path) >= sizeof(s->word.symbol)) {
+			fprintf(stderr, "ipcrace: watch: symbol name too long\n");
+			return -EINVAL;
+		}
+		s->word.kind = WORD_SYMBOL;
+		memcpy(s->word.symbol, path, strlen(path) + 1);
+	} else {
+		s->word.kind = WORD_FILE;
+		s->word.off = off;
+		snprintf(s->word.path, sizeof(s->word.path), "%s", path);
+	}
+	w->watched_words++;
+	return 0;
+}
+
+struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *opts)
+{
+	struct watcher *w;
+	struct timespec ts;
+	bool files = false, symbols = false;
+	int err = -ENOMEM;
+
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	w->skel = skel;
+	w->opts = *opts;
+	w->cands = candidates__new();
+	w->snaps = snapshots__new(SNAP_PER_OBJECT, SNAP_TOTAL);
+	w->insns = insn_classifier__new();
+	w->pm = procmaps__new();
+	if (!w->cands || !w->snaps || !w->insns || !w->pm)
+		goto err_free;
+	if (opts->nr_specs > WATCH_SLOTS) {
+		fprintf(stderr, "ipcrace: watch: at most %d --watch (one debug register each)\n",
+			WATCH_SLOTS);
+		err = -EINVAL;
+		goto err_free;
+	}
+	for (size_t i = 0; i < opts->nr_specs; i++) {
+		err = add_named(w, i, opts->specs[i]);
+		if (err)
+			goto err_free;
+		files |= w->slots[i].word.kind == WORD_FILE;
+		symbols |= w->slots[i].word.kind == WORD_SYMBOL;
+	}
+	if (opts->seed_set) {
+		w->seed = opts->seed;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		w->seed = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
+	watch_rng__seed(&w->rng, w->seed);
+	if (opts->verbose)
+		fprintf(stderr, "ipcrace: watch: seed %llu\n", (unsigned long long)w->seed);
+	/*
+	 * Named words may be written right after their mapping appears or
+	 * the program starts: stop the process there until it is armed.
+	 * Rotating candidates are learnt after the fact anyway, so they
+	 * cost the target no stop.
+	 */
+	skel->bss->watch_stop_on_map = files;
+	skel->bss->watch_stop_on_exec = symbols;
+	skel->bss->watch_stop_on_fork = files || symbols;
+	skel->data->watch_hit_budget = opts->nr_specs ? NAMED_BUDGET : ROTATE_BUDGET;
+	return w;
+
+err_free:
+	watcher__free(w);
+	errno = -err;
+	return NULL;
+}
+
+void watcher__free(struct watcher *w)
+{
+	if (!w)
+		return;
+	if (w->skel) {
+		w->skel->bss->watch_stop_on_map = false;
+		w->skel->bss->watch_stop_on_exec = false;
+		w->skel->bss->watch_stop_on_fork = false;
+		/* nothing may stay stopped because of us (no events any more) */
+		w->opts.drain = NULL;
+		arm_pending(w);
+	}
+	while (w->procs) {
+		struct wproc *p = w->procs;
+
+		w->procs = p->next;
+		free_proc(w, p);
+	}
+	candidates__free(w->cands);
+	snapshots__free(w->snaps);
+	insn_classifier__free(w->insns);
+	procmaps__free(w->pm);
+	free(w);
+}
+
+void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
+{
+	struct wproc *p;
+
+	if (!w || w->opts.disabled)
+		return;
+	switch (e->type) {
+	case EV_FORK:
+		p = get_proc(w, e->arg0);
+		if (p)
+			p->dirty = true;
+		break;
+	case EV_EXEC:
+		p = get_proc(w, e->pid);
+		if (p) {
+			close_slots(w, p);
+			p->dirty = true;
+		}
+		break;
+	case EV_MMAP:
+	case EV_MUNMAP:
+	case EV_MREMAP:
+	case EV_SHMAT:
+	case EV_SHMDT:
+		p = get_proc(w, e->pid);
+		if (p)
+			p->dirty = true;
+		break;
+	case EV_EXIT:
+		if (e->flags & EVF_GROUP_DEAD)
+			drop_proc(w, e->pid);
+		break;
+	default:
+		break;
+	}
+}
+
+void watcher__annotate(struct watcher *w, struct ipcrace_event *e)
+{
+	struct wproc *p;
+	__u32 flags = 0;
+	__u64 at;
+
+	if (!w || e->type != EV_MEM_ACCESS)
+		return;
+	p = find_proc(w, e->pid);
+	/* the last byte of the accessing instruction is just before ip */
+	at = e->arg0 - 1;
+	for (size_t i = 0; p && i < p->nr_maps; i++) {
+		const struct pmap *m = &p->maps[i];
+
+		if (at < m->start || at >= m->end || m->path[0] != '/')
+			continue;
+		if (!insn_classifier__classify(w->insns, m->path, m->pgoff + (e->arg0 - m->start),
+					       &flags)) {
+			e->flags &= ~(EVF_READ | EVF_WRITE | EVF_ATOMIC);
+			e->flags |= flags;
+		}
+		break;
+	}
+	/* not decodable and no value compared: taken as a read, never a write invented */
+	if (!(e->flags & (EVF_READ | EVF_WRITE)))
+		e->flags |= EVF_READ;
+}
+
+void watcher__tick(struct watcher *w, __u64 now_ns)
+{
+	if (!w || w->opts.disabled)
+		return;
+	arm_pending(w);
+	for (struct wproc *p = w->procs; p; p = p->next)
+		if (p->dirty)
+			sync_proc(w, p);
+	if (now_ns - w->last_tick_ns < TICK_NS)
+		return;
+	w->last_tick_ns = now_ns;
+	w->tick++;
+	snapshots__diff(w->snaps, w->cands);
+	schedule_tick(w);
+}
+
+__u64 watcher__watched_words(const struct watcher *w)
+{
+	return w ? w->watched_words : 0;
+}
+
+__u64 watcher__seed(const struct watcher *w)
+{
+	return w ? w->seed : 0;
+}
