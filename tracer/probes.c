@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <linux/bpf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,11 +81,159 @@ struct file_id {
 struct probes {
 	struct ipcrace_bpf *skel;
 	struct probes_opts opts;
+	bool multi;		/* uprobe_multi links instead of perf events */
 	struct bpf_link **links;
 	size_t nr_links;
+	int *multi_fds;
+	size_t nr_multi_fds;
 	struct file_id *done;
 	size_t nr_done;
 };
+
+/* One uprobe or uretprobe to create. */
+struct attach_job {
+	struct bpf_program *prog;
+	const char *path;
+	const struct probe_spec *spec;
+	__u64 offset;
+	__u64 cookie;
+	bool ret;
+	struct bpf_link *link;	/* result */
+	int err;		/* result */
+};
+
+struct attach_batch {
+	struct attach_job *jobs;
+	size_t nr;
+	size_t next;		/* next job to take, under lock */
+	pthread_mutex_t lock;
+};
+
+/*
+ * Creating a uprobe perf event waits for the kernel to patch every process
+ * mapping the file and for tracepoint/RCU updates: ~0.1-0.25 s each here,
+ * nearly all of it waiting. Jobs run on a few threads so the waits overlap.
+ */
+#define ATTACH_THREADS 8
+
+/*
+ * uprobe_multi links (Linux 6.6): one link per program and file, however
+ * many functions. A perf-event uprobe costs a grace-period wait when it is
+ * removed (~0.12 s here, serialized: 60 probes made every run 8 s longer);
+ * a multi link waits once for all of its probes. libbpf 1.1 predates them,
+ * so the link is created with the raw syscall; the layout below is
+ * union bpf_attr's link_create for BPF_TRACE_UPROBE_MULTI.
+ */
+#define ATTACH_TYPE_UPROBE_MULTI 48
+#define UPROBE_MULTI_RETURN 1u
+
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 __pad;
+};
+
+static bool kernel_has_uprobe_multi(void)
+{
+	struct utsname u;
+	int major, minor;
+
+	if (getenv("IPCRACE_NO_UPROBE_MULTI") || uname(&u) ||
+	    sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 6);
+}
+
+bool probes__prepare(struct ipcrace_bpf *skel)
+{
+	struct bpf_program *prog;
+
+	if (!kernel_has_uprobe_multi())
+		return false;
+	bpf_object__for_each_program(prog, skel->obj)
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+			bpf_program__set_expected_attach_type(prog, ATTACH_TYPE_UPROBE_MULTI);
+	return true;
+}
+
+static int multi_link_create(struct bpf_program *prog, const char *path, const __u64 *offsets,
+			     const __u64 *cookies, __u32 cnt, bool ret)
+{
+	struct uprobe_multi_attr a = {
+		.prog_fd = bpf_program__fd(prog),
+		.attach_type = ATTACH_TYPE_UPROBE_MULTI,
+		.path = (__u64)(unsigned long)path,
+		.offsets = (__u64)(unsigned long)offsets,
+		.cookies = (__u64)(unsigned long)cookies,
+		.cnt = cnt,
+		.multi_flags = ret ? UPROBE_MULTI_RETURN : 0,
+	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* One link per (program, return or not) of the batch. */
+static int attach_batch_multi(struct probes *p, struct attach_batch *b, const char *path)
+{
+	__u64 *offsets = calloc(b->nr, sizeof(*offsets));
+	__u64 *cookies = calloc(b->nr, sizeof(*cookies));
+	bool *done = calloc(b->nr, sizeof(*done));
+	char msg[128];
+	size_t i, k;
+	int err = 0;
+
+	if (!offsets || !cookies || !done) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < b->nr && !err; i++) {
+		__u32 cnt = 0;
+		int *grown, fd;
+
+		if (done[i])
+			continue;
+		for (k = i; k < b->nr; k++) {
+			if (done[k] || b->jobs[k].prog != b->jobs[i].prog ||
+			    b->jobs[k].ret != b->jobs[i].ret)
+				continue;
+			offsets[cnt] = b->jobs[k].offset;
+			cookies[cnt++] = b->jobs[k].cookie;
+			done[k] = true;
+		}
+		fd = multi_link_create(b->jobs[i].prog, path, offsets, cookies, cnt, b->jobs[i].ret);
+		if (fd < 0) {
+			err = fd;
+			libbpf_strerror(err, msg, sizeof(msg));
+			fprintf(stderr, "ipcrace: attach: %s%s in %s: %s\n",
+				bpf_program__name(b->jobs[i].prog), b->jobs[i].ret ? " (return)" : "",
+				path, msg);
+			break;
+		}
+		grown = realloc(p->multi_fds, (p->nr_multi_fds + 1) * sizeof(*grown));
+		if (!grown) {
+			close(fd);
+			err = -ENOMEM;
+			break;
+		}
+		p->multi_fds = grown;
+		p->multi_fds[p->nr_multi_fds++] = fd;
+	}
+out:
+	free(offsets);
+	free(cookies);
+	free(done);
+	return err;
+}
 
 struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *opts)
 {
@@ -92,58 +245,117 @@ struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *o
 	}
 	p->skel = skel;
 	p->opts = *opts;
+	p->multi = opts->multi;
 	return p;
+}
+
+static void *destroy_worker(void *arg)
+{
+	struct attach_batch *b = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->nr)
+			return NULL;
+		bpf_link__destroy(b->jobs[i].link);
+	}
+}
+
+static void *attach_worker(void *arg)
+{
+	struct attach_batch *b = arg;
+	struct attach_job *j;
+	size_t i;
+
+	for (;;) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo);
+
+		pthread_mutex_lock(&b->lock);
+		i = b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->nr)
+			return NULL;
+		j = &b->jobs[i];
+		uo.retprobe = j->ret;
+		uo.bpf_cookie = j->cookie;
+		/* pid -1: the probe must also fire in children forked later; the
+		 * BPF program drops events of untraced processes first thing */
+		j->link = bpf_program__attach_uprobe_opts(j->prog, -1, j->path, j->offset, &uo);
+		j->err = j->link ? 0 : -errno;
+	}
+}
+
+/* Runs fn over the batch on up to ATTACH_THREADS threads. */
+static void batch_run(struct attach_batch *b, void *(*fn)(void *))
+{
+	pthread_t threads[ATTACH_THREADS];
+	size_t n = 0, i;
+
+	b->next = 0;
+	pthread_mutex_init(&b->lock, NULL);
+	for (i = 0; i < ATTACH_THREADS && i < b->nr; i++)
+		if (!pthread_create(&threads[n], NULL, fn, b))
+			n++;
+	if (n == 0)
+		fn(b);
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&b->lock);
 }
 
 void probes__free(struct probes *p)
 {
+	struct attach_batch b = {};
 	size_t i;
 
 	if (!p)
 		return;
-	for (i = 0; i < p->nr_links; i++)
-		bpf_link__destroy(p->links[i]);
+	for (i = 0; i < p->nr_multi_fds; i++)
+		close(p->multi_fds[i]);
+	free(p->multi_fds);
+	/* detaching waits like attaching does: in parallel too */
+	b.jobs = calloc(p->nr_links, sizeof(*b.jobs));
+	if (b.jobs) {
+		for (i = 0; i < p->nr_links; i++)
+			b.jobs[i].link = p->links[i];
+		b.nr = p->nr_links;
+		batch_run(&b, destroy_worker);
+		free(b.jobs);
+	} else {
+		for (i = 0; i < p->nr_links; i++)
+			bpf_link__destroy(p->links[i]);
+	}
 	free(p->links);
 	free(p->done);
 	free(p);
 }
 
-static int attach_one(struct probes *p, struct bpf_program *prog, const char *path,
-		      __u64 offset, bool ret, __u64 cookie, const char *func)
+static int add_job(struct attach_batch *b, struct probes *p, struct bpf_program *prog,
+		   const char *path, const struct probe_spec *spec, __u64 offset, bool ret,
+		   __u64 cookie)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret, .bpf_cookie = cookie);
-	struct bpf_link **grown, *link;
-	char msg[128];
-	int err;
+	struct attach_job *grown;
 
-	if (p->opts.bare)
-		prog = p->skel->progs.bare_uprobe;
-	/* pid -1: the probe must also fire in children forked later; the BPF
-	 * program drops events of untraced processes first thing. */
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &uo);
-	if (!link) {
-		err = -errno;
-		if (err == -524)
-			return err;
-		libbpf_strerror(err, msg, sizeof(msg));
-		fprintf(stderr, "ipcrace: attach: %s%s in %s: %s\n", func,
-			ret ? " (return)" : "", path, msg);
-		return err;
-	}
-	grown = realloc(p->links, (p->nr_links + 1) * sizeof(*grown));
-	if (!grown) {
-		bpf_link__destroy(link);
+	grown = realloc(b->jobs, (b->nr + 1) * sizeof(*grown));
+	if (!grown)
 		return -ENOMEM;
-	}
-	p->links = grown;
-	p->links[p->nr_links++] = link;
+	b->jobs = grown;
+	b->jobs[b->nr++] = (struct attach_job){
+		.prog = p->opts.bare ? p->skel->progs.bare_uprobe : prog,
+		.path = path, .spec = spec, .offset = offset, .cookie = cookie, .ret = ret,
+	};
 	return 0;
 }
 
-static int attach_spec(struct probes *p, const struct elf_syms *syms, const char *path,
-		       const struct probe_spec *spec)
+/* Queues the probes of one function: 0 if absent, 1 if queued, or -errno. */
+static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf_syms *syms,
+		      const char *path, const struct probe_spec *spec)
 {
 	__typeof__(p->skel->progs) *progs = &p->skel->progs;
+	struct bpf_program *enter = NULL, *exit = NULL;
 	struct elf_func fn, init;
 	__u64 site, cookie;
 	__u32 flags = spec->flags;
@@ -163,34 +375,82 @@ static int attach_spec(struct probes *p, const struct elf_syms *syms, const char
 
 	switch (spec->role) {
 	case ROLE_LOCK:
-		err = attach_one(p, progs->lock_enter, path, site, false, cookie, spec->func);
-		if (!err)
-			err = attach_one(p, progs->lock_exit, path, site, true, cookie, spec->func);
+		enter = progs->lock_enter;
+		exit = progs->lock_exit;
 		break;
 	case ROLE_RELEASE:
-		err = attach_one(p, progs->lock_release, path, site, false, cookie, spec->func);
+		enter = progs->lock_release;
 		break;
 	case ROLE_DESTROY:
-		err = attach_one(p, progs->lock_destroy, path, site, false, cookie, spec->func);
+		enter = progs->lock_destroy;
 		break;
 	case ROLE_COND_WAIT:
 		cookie |= COOKIE_LOCK_ARG2;
-		err = attach_one(p, progs->cond_wait_enter, path, site, false, cookie, spec->func);
-		if (!err)
-			err = attach_one(p, progs->cond_wait_exit, path, site, true, cookie, spec->func);
+		enter = progs->cond_wait_enter;
+		exit = progs->cond_wait_exit;
 		break;
 	case ROLE_THREAD_CREATE:
-		err = attach_one(p, progs->thread_create_enter, path, site, false, 0, spec->func);
-		if (!err)
-			err = attach_one(p, progs->thread_create_exit, path, site, true, 0, spec->func);
+		enter = progs->thread_create_enter;
+		exit = progs->thread_create_exit;
+		cookie = 0;
 		break;
 	case ROLE_THREAD_JOIN:
-		err = attach_one(p, progs->thread_join_enter, path, site, false, 0, spec->func);
-		if (!err)
-			err = attach_one(p, progs->thread_join_exit, path, site, true, 0, spec->func);
+		enter = progs->thread_join_enter;
+		exit = progs->thread_join_exit;
+		cookie = 0;
 		break;
 	}
+	err = add_job(b, p, enter, path, spec, site, false, cookie);
+	if (!err && exit)
+		err = add_job(b, p, exit, path, spec, site, true, cookie);
 	return err ? err : 1;
+}
+
+/*
+ * Keeps the links that worked. ENOTSUPP: the kernel cannot probe that
+ * instruction (a LOCK prefix, e.g. pthread_spin_lock's entry): that
+ * function goes untraced, with a warning, and the rest still works.
+ */
+static int collect_links(struct probes *p, struct attach_batch *b, const char *path)
+{
+	struct bpf_link **grown;
+	char msg[128];
+	size_t i, k;
+	int err = 0;
+
+	grown = realloc(p->links, (p->nr_links + b->nr) * sizeof(*grown));
+	if (!grown)
+		err = -ENOMEM;
+	else
+		p->links = grown;
+	for (i = 0; i < b->nr; i++) {
+		struct attach_job *j = &b->jobs[i];
+
+		if (j->err == -524) {
+			fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed there; "
+				"it is not traced (try --probe-site auto)\n", j->spec->func, path);
+			/* its other half (entry or return) must go too */
+			for (k = 0; k < b->nr; k++)
+				if (b->jobs[k].spec == j->spec && b->jobs[k].err == 0)
+					b->jobs[k].err = -ECANCELED;
+			continue;
+		}
+		if (j->err && j->err != -ECANCELED && !err) {
+			err = j->err;
+			libbpf_strerror(err, msg, sizeof(msg));
+			fprintf(stderr, "ipcrace: attach: %s%s in %s: %s\n", j->spec->func,
+				j->ret ? " (return)" : "", path, msg);
+		}
+	}
+	for (i = 0; i < b->nr; i++) {
+		if (!b->jobs[i].link)
+			continue;
+		if (err || b->jobs[i].err)
+			bpf_link__destroy(b->jobs[i].link);
+		else
+			p->links[p->nr_links++] = b->jobs[i].link;
+	}
+	return err;
 }
 
 static bool seen_before(struct probes *p, const char *path)
@@ -214,6 +474,7 @@ static bool seen_before(struct probes *p, const char *path)
 
 int probes__attach_file(struct probes *p, const char *path)
 {
+	struct attach_batch b = {};
 	struct elf_syms *syms;
 	size_t i;
 	int n = 0, err = 0;
@@ -223,21 +484,20 @@ int probes__attach_file(struct probes *p, const char *path)
 	syms = elf_syms__open(path);
 	if (!syms)
 		return 0;
-	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		err = attach_spec(p, syms, path, &specs[i]);
-		/* ENOTSUPP: the kernel cannot probe that instruction (a LOCK
-		 * prefix, e.g. pthread_spin_lock's entry): the rest still works */
-		if (err == -524) {
-			fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed there; "
-				"it is not traced (try --probe-site auto)\n", specs[i].func, path);
-			err = 0;
-			continue;
-		}
-		if (err < 0)
-			break;
-		n += err;
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]) && !err; i++) {
+		err = queue_spec(p, &b, syms, path, &specs[i]);
+		if (err > 0)
+			n++;
+		err = err < 0 ? err : 0;
 	}
 	elf_syms__close(syms);
+	if (!err && b.nr && p->multi) {
+		err = attach_batch_multi(p, &b, path);
+	} else if (!err && b.nr) {
+		batch_run(&b, attach_worker);
+		err = collect_links(p, &b, path);
+	}
+	free(b.jobs);
 	return err < 0 ? err : n;
 }
 

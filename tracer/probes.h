@@ -21,7 +21,15 @@ struct probes_opts {
 	enum probe_site_mode site;
 	bool bare;		/* attach an empty program instead (benchmarks) */
 	bool verbose;
+	bool multi;		/* probes__prepare() returned true */
 };
+
+/*
+ * Before the skeleton is loaded: selects uprobe_multi links when the kernel
+ * has them (the programs must be loaded for that attach type). Returns
+ * whether it did; pass that as probes_opts.multi.
+ */
+bool probes__prepare(struct ipcrace_bpf *skel);
 
 struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *opts);
 void probes__free(struct probes *p);

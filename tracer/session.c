@@ -227,6 +227,7 @@ static int load_and_attach(struct session *s)
 		return err;
 	}
 	bpf_map__set_max_entries(s->skel->maps.events, RINGBUF_BYTES);
+	po.multi = probes__prepare(s->skel);
 	err = ipcrace_bpf__load(s->skel);
 	if (err) {
 		report_load_error(s, err);
