@@ -18,6 +18,7 @@
 enum ipcrace_rec_kind {
 	IPCRACE_REC_EVENT = 1,
 	IPCRACE_REC_STACK = 2,
+	IPCRACE_REC_PATH = 3,
 };
 
 struct ipcrace_rec {
@@ -114,6 +115,9 @@ enum ipcrace_obj_kind {
  * be an initialisation: not a misuse when the thread never held the lock.
  */
 #define EVF_MAYBE_INIT	(1u << 7)
+/* EV_MMAP made up at exec for the text of the new executable (mapped by the
+ * kernel, not by an mmap call) */
+#define EVF_EXEC_IMAGE	(1u << 8)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").
@@ -195,6 +199,20 @@ struct ipcrace_stack {
 	__u32 nr;		/* frames used in ips[] */
 	__u32 flags;		/* STACKF_* */
 	__u64 ips[IPCRACE_MAX_STACK];
+};
+
+/*
+ * The path of a mapped file, sent once per file (dev, ino) before the first
+ * event that maps it: processes that exit before userspace reads their
+ * /proc/PID/maps still symbolize. Built from dentries and mounts in BPF.
+ */
+#define IPCRACE_PATH_LEN 256
+
+struct ipcrace_path {
+	struct ipcrace_rec hdr;	/* kind = IPCRACE_REC_PATH */
+	__u64 dev;		/* as in stat */
+	__u64 ino;
+	char path[IPCRACE_PATH_LEN];
 };
 
 /* Index of the counters in the per-CPU "counters" map. */

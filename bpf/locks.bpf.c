@@ -56,11 +56,21 @@ static __always_inline __u64 lock_arg(struct pt_regs *ctx, __u64 cookie)
 	return cookie & COOKIE_LOCK_ARG2 ? arg2 : arg1;
 }
 
+/*
+ * The caller's return address, from [rsp]. Another tool's uretprobe on the
+ * same function (or an ipcrace run probing at the entry while this one
+ * probes further in) may already have replaced it with the uprobe
+ * trampoline: the real address is then in the newest return instance.
+ */
 static __always_inline __u64 caller_return_address(struct pt_regs *ctx)
 {
-	__u64 ret = 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 ret = 0, trampoline;
 
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	if (ret && ret == trampoline)
+		ret = BPF_CORE_READ(task, utask, return_instances, orig_ret_vaddr);
 	return ret;
 }
 

@@ -34,6 +34,53 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	return 0;
 }
 
+struct image_lookup {
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;
+	struct file *file;
+};
+
+static long vma_to_image(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct image_lookup *l = data;
+
+	l->start = BPF_CORE_READ(vma, vm_start);
+	l->end = BPF_CORE_READ(vma, vm_end);
+	l->pgoff = BPF_CORE_READ(vma, vm_pgoff) << 12;
+	l->file = BPF_CORE_READ(vma, vm_file);
+	return 0;
+}
+
+/*
+ * The kernel maps the new executable itself, with no mmap call to see: its
+ * text mapping is sent as an EV_MMAP with EVF_EXEC_IMAGE, with the path,
+ * so a process that is gone before userspace reads /proc/PID/maps (a short
+ * static binary) still symbolizes.
+ */
+static __always_inline void emit_exec_image(void)
+{
+	/* current is the exec'ing task; the raw_tp argument is no trusted pointer */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct image_lookup l = {};
+	struct ipcrace_event *e;
+	__u64 start_code = BPF_CORE_READ(task, mm, start_code);
+
+	if (bpf_find_vma(task, start_code, vma_to_image, &l, 0) != 0 || !l.file)
+		return;
+	emit_file_path(l.file);
+	e = event_reserve(EV_MMAP, OBJ_MEMORY);
+	if (!e)
+		return;
+	e->addr = l.start;
+	e->arg0 = l.end - l.start;
+	e->arg1 = 0x1 | 0x4;	/* PROT_READ | PROT_EXEC */
+	e->flags = EVF_EXEC_IMAGE;
+	key_from_file(&e->key, l.file);
+	e->key.c = l.pgoff;
+	record_submit(e);
+}
+
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid)
 {
@@ -41,6 +88,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid)
 
 	if (!is_traced(current_tgid()))
 		return 0;
+	emit_exec_image();
 	e = event_reserve(EV_EXEC, OBJ_NONE);
 	if (!e)
 		return 0;

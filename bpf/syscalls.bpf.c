@@ -16,18 +16,25 @@ struct {
 	__type(value, struct syscall_args);
 } pending_syscalls SEC(".maps");
 
+/*
+ * The path record (for code mappings) is sent before the event is
+ * reserved, so it comes first in the stream.
+ */
 static __always_inline void emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 {
-	struct ipcrace_event *e = event_reserve(type, OBJ_MEMORY);
+	struct ipcrace_key key = {};
+	struct ipcrace_event *e;
 
+	if (type != EV_MUNMAP && type != EV_SHMDT)
+		resolve_mapping_key(&key, addr, arg1);
+	e = event_reserve(type, OBJ_MEMORY);
 	if (!e)
 		return;
 	e->addr = addr;
 	e->arg0 = len;
 	e->arg1 = arg1;
-	if (type != EV_MUNMAP && type != EV_SHMDT)
-		resolve_mapping_key(e, addr);
-	if (e->key.space == KEY_FILE)
+	e->key = key;
+	if (key.space == KEY_FILE)
 		record_submit_now(e);
 	else
 		record_submit(e);

@@ -64,6 +64,7 @@ static __always_inline void syscall_exit(void *ctx, struct syscall_args *a, long
 struct mapping_lookup {
 	__u64 addr;
 	struct ipcrace_key key;
+	struct file *file;
 };
 
 static long vma_to_mapping_key(struct task_struct *task, struct vm_area_struct *vma, void *data)
@@ -74,17 +75,26 @@ static long vma_to_mapping_key(struct task_struct *task, struct vm_area_struct *
 	if (file) {
 		key_from_file(&l->key, file);
 		l->key.c = BPF_CORE_READ(vma, vm_pgoff) << 12;
+		l->file = file;
 	}
 	return 0;
 }
 
-/* The file behind a new mapping (shared or not): KEY_FILE(dev, ino, file offset). */
-static __always_inline void resolve_mapping_key(struct ipcrace_event *e, __u64 addr)
+#define IPCRACE_PROT_EXEC 0x4
+
+/*
+ * The file behind a new mapping (shared or not): KEY_FILE(dev, ino, file
+ * offset). Code mappings also get their path sent, for symbolization.
+ */
+static __always_inline void resolve_mapping_key(struct ipcrace_key *key, __u64 addr, __u64 prot)
 {
 	struct mapping_lookup l = { .addr = addr };
 
-	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_to_mapping_key, &l, 0) == 0)
-		e->key = l.key;
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_to_mapping_key, &l, 0) != 0)
+		return;
+	*key = l.key;
+	if (l.file && (prot & IPCRACE_PROT_EXEC))
+		emit_file_path(l.file);
 }
 
 #endif /* IPCRACE_SYSCALLS_BPF_H */

@@ -140,3 +140,33 @@ out_free:
 	free(code);
 	return site;
 }
+
+/*
+ * The kernel refuses to probe instructions with some prefixes
+ * (arch/x86/kernel/uprobes.c: LOCK and the es/cs/ss/ds overrides), e.g.
+ * pthread_spin_lock's first instruction, `lock decl (%rdi)`.
+ */
+bool probe_site__probeable(const struct elf_syms *s, __u64 offset)
+{
+	static const __u8 bad[] = { 0xf0, 0x26, 0x2e, 0x36, 0x3e };
+	__u8 code[16];
+	cs_insn *insn = NULL;
+	bool ok = true;
+	size_t i, k;
+	csh cs;
+
+	if (elf_syms__read(s, offset, code, sizeof(code)))
+		return true;	/* let the kernel decide */
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return true;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	if (cs_disasm(cs, code, sizeof(code), 0, 1, &insn) == 1) {
+		for (i = 0; i < 4; i++)
+			for (k = 0; k < sizeof(bad); k++)
+				if (insn->detail->x86.prefix[i] == bad[k])
+					ok = false;
+		cs_free(insn, 1);
+	}
+	cs_close(&cs);
+	return ok;
+}

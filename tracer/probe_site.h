@@ -24,4 +24,7 @@
  */
 __u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2);
 
+/* False when the kernel would refuse a uprobe on the instruction at offset. */
+bool probe_site__probeable(const struct elf_syms *s, __u64 offset);
+
 #endif /* IPCRACE_PROBE_SITE_H */

@@ -369,6 +369,12 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	site = p->opts.site == PROBE_SITE_AUTO ?
 	       probe_site__choose(syms, &fn, spec->role == ROLE_COND_WAIT) : fn.offset;
 	cookie = spec->obj | (__u64)flags << 16;
+	if (!probe_site__probeable(syms, site)) {
+		fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed at +0x%llx; it is "
+			"not traced (--probe-site auto finds another place)\n", spec->func, path,
+			(unsigned long long)(site - fn.offset));
+		return 0;
+	}
 	if (p->opts.verbose)
 		fprintf(stderr, "ipcrace: probe %s at %s+0x%llx (entry +0x%llx)\n", spec->func,
 			path, (unsigned long long)site, (unsigned long long)(site - fn.offset));

@@ -17,9 +17,17 @@ struct buildid_entry {
 	__u8 id[TRACE_BUILD_ID_MAX];
 };
 
+struct known_path {
+	__u64 dev;
+	__u64 ino;
+	char path[TRACE_PATH_LEN];
+};
+
 struct procmaps {
 	struct buildid_entry *cache;
 	size_t nr_cache;
+	struct known_path *paths;
+	size_t nr_paths;
 };
 
 struct procmaps *procmaps__new(void)
@@ -36,6 +44,7 @@ void procmaps__free(struct procmaps *pm)
 	if (!pm)
 		return;
 	free(pm->cache);
+	free(pm->paths);
 	free(pm);
 }
 
@@ -116,4 +125,52 @@ int procmaps__snapshot(struct procmaps *pm, pid_t pid, __u64 ts, procmaps_cb cb,
 	}
 	fclose(f);
 	return err;
+}
+
+int procmaps__learn_path(struct procmaps *pm, __u64 dev, __u64 ino, const char *path)
+{
+	struct known_path *grown;
+	size_t i;
+
+	for (i = 0; i < pm->nr_paths; i++) {
+		if (pm->paths[i].dev == dev && pm->paths[i].ino == ino) {
+			snprintf(pm->paths[i].path, sizeof(pm->paths[i].path), "%s", path);
+			return 0;
+		}
+	}
+	grown = realloc(pm->paths, (pm->nr_paths + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pm->paths = grown;
+	grown[pm->nr_paths].dev = dev;
+	grown[pm->nr_paths].ino = ino;
+	snprintf(grown[pm->nr_paths].path, sizeof(grown->path), "%s", path);
+	pm->nr_paths++;
+	return 0;
+}
+
+int procmaps__from_event(struct procmaps *pm, const struct ipcrace_event *e,
+			 procmaps_cb cb, void *ctx)
+{
+	struct trace_mapping m = {};
+	size_t i;
+
+	if (e->key.space != KEY_FILE || !((__u32)e->arg1 & PROT_EXEC))
+		return 0;
+	for (i = 0; i < pm->nr_paths; i++)
+		if (pm->paths[i].dev == e->key.a && pm->paths[i].ino == e->key.b)
+			break;
+	if (i == pm->nr_paths)
+		return 0;
+	m.ts = e->ts;
+	m.pid = e->pid;
+	m.start = e->addr;
+	m.end = e->addr + ((e->arg0 + 4095) & ~4095ULL);
+	m.pgoff = e->key.c;
+	m.dev = e->key.a;
+	m.ino = e->key.b;
+	m.prot = (__u32)e->arg1 & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	snprintf(m.path, sizeof(m.path), "%s", pm->paths[i].path);
+	fill_build_id(pm, &m);
+	return cb(&m, ctx);
 }

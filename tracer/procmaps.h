@@ -23,4 +23,15 @@ void procmaps__free(struct procmaps *pm);
  */
 int procmaps__snapshot(struct procmaps *pm, pid_t pid, __u64 ts, procmaps_cb cb, void *ctx);
 
+/* Remembers the path BPF sent for a file (struct ipcrace_path). */
+int procmaps__learn_path(struct procmaps *pm, __u64 dev, __u64 ino, const char *path);
+
+/*
+ * A mapping record made from an EV_MMAP event of a code mapping whose path
+ * is known: it does not depend on the process still being alive. 0 when
+ * there is nothing to write.
+ */
+int procmaps__from_event(struct procmaps *pm, const struct ipcrace_event *e,
+			 procmaps_cb cb, void *ctx);
+
 #endif /* IPCRACE_PROCMAPS_H */

@@ -56,10 +56,20 @@ static __u64 now_ns(clockid_t clk)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* The program libbpf last failed to load, from its log, for the message. */
+static char failed_prog[64];
+
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
+	if (strstr(fmt, "prog '%s': failed to load")) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		snprintf(failed_prog, sizeof(failed_prog), "%s", va_arg(copy, const char *));
+		va_end(copy);
+	}
 	if (getenv("IPCRACE_LIBBPF_DEBUG"))
 		return vfprintf(stderr, fmt, ap);
 	return 0;
@@ -108,8 +118,11 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 	case EV_MMAP:
 	case EV_MREMAP:
 	case EV_SHMAT:
+		/* code mappings are recorded from the event itself too: the
+		 * process may be gone before /proc/PID/maps is read */
+		procmaps__from_event(s->maps, e, write_mapping, s);
 		/* private anonymous memory names nothing and holds no code */
-		if (e->key.space == KEY_FILE)
+		if (e->key.space == KEY_FILE && !(e->flags & EVF_EXEC_IMAGE))
 			snapshot_maps(s, e->pid, e->ts);
 		break;
 	default:
@@ -130,6 +143,13 @@ static int on_record(void *ctx, void *data, size_t size)
 	case IPCRACE_REC_STACK:
 		if (hdr->size == sizeof(struct ipcrace_stack))
 			err = trace_writer__add_stack(s->writer, data);
+		break;
+	case IPCRACE_REC_PATH:
+		if (hdr->size == sizeof(struct ipcrace_path)) {
+			const struct ipcrace_path *p = data;
+
+			procmaps__learn_path(s->maps, p->dev, p->ino, p->path);
+		}
 		break;
 	case IPCRACE_REC_EVENT:
 		if (hdr->size != sizeof(struct ipcrace_event))
@@ -196,21 +216,16 @@ static void fill_header(struct trace_header *h, char *const *argv)
 }
 
 /* Names the program the kernel refused, with libbpf's reason. */
-static void report_load_error(struct session *s, int err)
+static void report_load_error(int err)
 {
-	struct bpf_program *prog;
 	char msg[128];
 
 	libbpf_strerror(err, msg, sizeof(msg));
-	bpf_object__for_each_program(prog, s->skel->obj) {
-		if (bpf_program__autoload(prog) && bpf_program__fd(prog) < 0) {
-			fprintf(stderr, "ipcrace: load: BPF program %s rejected by the kernel: %s "
-				"(IPCRACE_LIBBPF_DEBUG=1 shows the verifier log)\n",
-				bpf_program__name(prog), msg);
-			return;
-		}
-	}
-	fprintf(stderr, "ipcrace: load: %s\n", msg);
+	if (failed_prog[0])
+		fprintf(stderr, "ipcrace: load: BPF program %s rejected by the kernel: %s "
+			"(IPCRACE_LIBBPF_DEBUG=1 shows the verifier log)\n", failed_prog, msg);
+	else
+		fprintf(stderr, "ipcrace: load: %s\n", msg);
 }
 
 static int load_and_attach(struct session *s)
@@ -230,7 +245,7 @@ static int load_and_attach(struct session *s)
 	po.multi = probes__prepare(s->skel);
 	err = ipcrace_bpf__load(s->skel);
 	if (err) {
-		report_load_error(s, err);
+		report_load_error(err);
 		return err;
 	}
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */

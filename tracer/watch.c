@@ -618,8 +618,9 @@ static void reset_hits(struct watcher *w, const struct ipcrace_key *key)
 }
 
 /* Keys the slot's word has in every process (private words differ). */
-static void for_each_key(struct watcher *w, int k, void (*fn)(struct watcher *, const struct ipcrace_key *, void *),
-			 void *ctx)
+typedef void (*key_fn)(struct watcher *w, const struct ipcrace_key *key, void *ctx);
+
+static void for_each_key(struct watcher *w, int k, key_fn fn, void *ctx)
 {
 	if (w->slots[k].word.kind == WORD_FILE) {
 		if (w->slots[k].word.resolved)
