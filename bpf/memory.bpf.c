@@ -30,7 +30,8 @@ bool watch_stop_on_fork;	/* stop a new process at its first return */
  * default: the read is a kernel access to a watched address, which traps
  * again (the #DB handler of a user-mode hit leaves DR7 armed); measured
  * ~80 us per hit instead of ~14 on the test VM (scratch loop, 2 cores).
- * writes by decoding the instruction instead (tracer/insn_classify.c).
+ * Userspace tells reads from writes by decoding the instruction instead
+ * (tracer/insn_classify.c).
  */
 bool watch_compare_values;
 __u32 watch_hit_budget = 64;	/* events per word until userspace resets */
