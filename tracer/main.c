@@ -26,10 +26,11 @@ static const char *usage_text =
 "Finds data races and lock-order inversions between processes and threads.\n"
 "\n"
 "commands:\n"
-"  check [OPTIONS] -- CMD [ARGS]   run CMD traced, analyze, report\n"
-"                                  (exit 0: no findings, 66: findings)\n"
-"  record -o FILE [OPTIONS] -- CMD [ARGS]\n"
-"                                  run CMD traced, write a trace file\n"
+"  check [OPTIONS] (-p PID | -- CMD [ARGS])\n"
+"                                  run CMD traced (or attach to PID), analyze,\n"
+"                                  report (exit 0: no findings, 66: findings)\n"
+"  record -o FILE [OPTIONS] (-p PID | -- CMD [ARGS])\n"
+"                                  run CMD traced (or attach), write a trace file\n"
 "  analyze FILE [--format F] [--output FILE]\n"
 "                                  analyze a recorded trace\n"
 "  dump FILE                       list the events of a trace\n"
@@ -42,6 +43,9 @@ static const char *usage_text =
 "                          (default: stderr for check, stdout for analyze);\n"
 "                          record: the trace file to write\n"
 "  -t, --trace FILE        check: also keep the trace in FILE\n"
+"  -p, --pid PID[,PID...]  attach to running processes (and the children they\n"
+"                          start) until they exit, --duration or Ctrl-C; detaching\n"
+"                          leaves them running and untouched\n"
 "  -d, --duration SECONDS  stop recording after SECONDS (the target keeps running)\n"
 "      --probe-site auto|entry\n"
 "                          where uprobes go in each function: auto (default)\n"
@@ -70,6 +74,8 @@ struct cli {
 	bool bare_probes;
 	bool verbose;
 	struct watch_opts watch;
+	int pids[SESSION_MAX_PIDS];
+	size_t nr_pids;
 };
 
 enum { OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED, OPT_NO_WATCH };
@@ -78,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "trace", required_argument, NULL, 't' },
+	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "probe-site", required_argument, NULL, OPT_PROBE_SITE },
 	{ "bare-probes", no_argument, NULL, OPT_BARE_PROBES },
@@ -98,6 +105,27 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* -p PID[,PID...] */
+static int parse_pids(const char *arg, struct cli *cli)
+{
+	const char *p = arg;
+	char *end;
+	long pid;
+
+	while (*p) {
+		pid = strtol(p, &end, 10);
+		if (end == p || pid <= 0 || pid > 0x3fffffff || cli->nr_pids == SESSION_MAX_PIDS)
+			return -EINVAL;
+		cli->pids[cli->nr_pids++] = pid;
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -EINVAL;
+		p = end;
+	}
+	return cli->nr_pids ? 0 : -EINVAL;
+}
+
 /* Parses options; argc and argv are left at the first operand. */
 static int parse_options(int *argc, char ***argv, struct cli *cli)
 {
@@ -105,7 +133,7 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(*argc, *argv, "+f:o:t:d:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(*argc, *argv, "+f:o:t:d:p:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (report_format__parse(optarg, &cli->format))
@@ -117,6 +145,10 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 			break;
 		case 't':
 			cli->trace = optarg;
+			break;
+		case 'p':
+			if (parse_pids(optarg, cli))
+				return usage_error("bad pid list '%s' (PID[,PID...])", optarg);
 			break;
 		case 'd':
 			cli->duration = strtod(optarg, &end);
@@ -227,7 +259,9 @@ out_free:
 static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
 {
 	struct session_opts so = {
-		.argv = cmd,
+		.argv = cli->nr_pids ? NULL : cmd,
+		.pids = cli->pids,
+		.nr_pids = cli->nr_pids,
 		.trace_path = trace_path,
 		.duration = cli->duration,
 		.site = cli->site,
@@ -252,8 +286,9 @@ static int cmd_check(int argc, char **argv)
 	ret = parse_options(&argc, &argv, &cli);
 	if (ret)
 		return ret;
-	if (argc < 1)
-		return usage_error("check needs a command: ipcrace check -- CMD [ARGS]%s", "");
+	if ((argc < 1) == (cli.nr_pids == 0))
+		return usage_error("check needs a command or -p PID, not both: "
+				   "ipcrace check [-p PID] [-- CMD [ARGS]]%s", "");
 	trace_path = cli.trace;
 	if (!trace_path) {
 		fd = mkstemp(tmp);
@@ -283,8 +318,9 @@ static int cmd_record(int argc, char **argv)
 		return ret;
 	if (!cli.output)
 		return usage_error("record needs -o FILE%s", "");
-	if (argc < 1)
-		return usage_error("record needs a command: ipcrace record -o FILE -- CMD%s", "");
+	if ((argc < 1) == (cli.nr_pids == 0))
+		return usage_error("record needs a command or -p PID, not both: "
+				   "ipcrace record -o FILE (-p PID | -- CMD)%s", "");
 	if (record_to(cli.output, &cli, argv))
 		return EXIT_FAILURE_TOOL;
 	fprintf(stderr, "ipcrace: trace written to %s\n", cli.output);

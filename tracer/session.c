@@ -197,10 +197,11 @@ static __u64 sum_counter(struct session *s, enum ipcrace_counter c)
 	return sum;
 }
 
-static void fill_header(struct trace_header *h, char *const *argv)
+static void fill_header(struct trace_header *h, const struct session_opts *opts)
 {
 	struct utsname u;
-	size_t off = 0;
+	size_t off = 0, i;
+	char *const *argv;
 
 	memset(h, 0, sizeof(*h));
 	h->version = 1;
@@ -210,7 +211,10 @@ static void fill_header(struct trace_header *h, char *const *argv)
 		snprintf(h->host, sizeof(h->host), "%.*s", (int)sizeof(h->host) - 1, u.nodename);
 		snprintf(h->kernel, sizeof(h->kernel), "%.*s", (int)sizeof(h->kernel) - 1, u.release);
 	}
-	for (; *argv && off < sizeof(h->cmdline) - 1; argv++)
+	for (i = 0; i < opts->nr_pids && off < sizeof(h->cmdline) - 1; i++)
+		off += snprintf(h->cmdline + off, sizeof(h->cmdline) - off, "%s%d",
+				i ? "," : "-p ", opts->pids[i]);
+	for (argv = opts->argv; argv && *argv && off < sizeof(h->cmdline) - 1; argv++)
 		off += snprintf(h->cmdline + off, sizeof(h->cmdline) - off, "%s%s",
 				off ? " " : "", *argv);
 }
@@ -311,6 +315,109 @@ static int attach_for_target(struct session *s)
 	return 0;
 }
 
+/* The thread-group id of pid (a thread id names its process too). */
+static int tgid_of(int pid)
+{
+	char path[64], line[256];
+	int tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/*
+ * Attach mode: the processes are running; their libraries are probed where
+ * each process sees them (/proc/PID/root + path: right inside containers
+ * too), and their layout and names are recorded as they are now.
+ */
+static int attach_to_running(struct session *s)
+{
+	char path[64], line[4096], lib[4096 + 64];
+	size_t i;
+	__u8 one = 1;
+	int err;
+
+	for (i = 0; i < s->opts->nr_pids; i++) {
+		int pid = tgid_of(s->opts->pids[i]);
+		FILE *f;
+
+		if (pid <= 0) {
+			fprintf(stderr, "ipcrace: no process with pid %d\n", s->opts->pids[i]);
+			return -ESRCH;
+		}
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &pid, &one, BPF_ANY)) {
+			err = -errno;
+			fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", pid);
+			return err;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+		f = fopen(path, "re");
+		if (!f) {
+			err = -errno;
+			fprintf(stderr, "ipcrace: cannot read %s: %m\n", path);
+			return err;
+		}
+		while (fgets(line, sizeof(line), f)) {
+			char *file = strchr(line, '/');
+			char perms[8];
+
+			if (!file || sscanf(line, "%*x-%*x %7s", perms) != 1 || perms[2] != 'x')
+				continue;
+			file[strcspn(file, "\n")] = '\0';
+			snprintf(lib, sizeof(lib), "/proc/%d/root%s", pid, file);
+			err = probes__attach_file(s->probes, lib);
+			if (err < 0) {
+				fclose(f);
+				return err;
+			}
+		}
+		fclose(f);
+	}
+	return 0;
+}
+
+/* Records what the attached processes look like when tracing starts. */
+static void describe_running(struct session *s)
+{
+	__u64 now = now_ns(CLOCK_MONOTONIC);
+	size_t i;
+
+	for (i = 0; i < s->opts->nr_pids; i++) {
+		int pid = tgid_of(s->opts->pids[i]);
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		write_process(s, pid, 0, now, comm);
+		snapshot_maps(s, pid, now);
+		watcher__adopt(s->watcher, pid);
+	}
+}
+
+/* True once no traced process is left (BPF drops them as they exit). */
+static bool traced_set_empty(struct session *s)
+{
+	__u32 key;
+
+	return bpf_map_get_next_key(bpf_map__fd(s->skel->maps.traced), NULL, &key) != 0;
+}
+
 /* Reaps every descendant; true once none is left. */
 static bool reap_children(struct session *s, int *target_status)
 {
@@ -347,7 +454,10 @@ static int run_loop(struct session *s, int *target_status)
 			return err;
 		}
 		watcher__tick(s->watcher, now_ns(CLOCK_MONOTONIC));
-		done = reap_children(s, target_status);
+		if (s->opts->nr_pids)
+			done = traced_set_empty(s);
+		else
+			done = reap_children(s, target_status);
 		if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
 			if (s->opts->verbose)
 				fprintf(stderr, "ipcrace: stopping the recording\n");
@@ -387,18 +497,25 @@ int session__record(const struct session_opts *opts, int *target_status)
 	err = load_and_attach(&s);
 	if (err)
 		goto out_cleanup;
-	err = target__spawn(&s.target, opts->argv);
-	if (err)
-		goto out_cleanup;
-	err = bpf_map_update_elem(bpf_map__fd(s.skel->maps.traced), &s.target.pid, &one, BPF_ANY);
-	if (err) {
-		err = -errno;
-		fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", s.target.pid);
-		goto out_abort;
+	if (opts->nr_pids) {
+		err = attach_to_running(&s);
+		if (err)
+			goto out_cleanup;
+	} else {
+		err = target__spawn(&s.target, opts->argv);
+		if (err)
+			goto out_cleanup;
+		err = bpf_map_update_elem(bpf_map__fd(s.skel->maps.traced), &s.target.pid, &one,
+					  BPF_ANY);
+		if (err) {
+			err = -errno;
+			fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", s.target.pid);
+			goto out_abort;
+		}
+		err = attach_for_target(&s);
+		if (err)
+			goto out_abort;
 	}
-	err = attach_for_target(&s);
-	if (err)
-		goto out_abort;
 	if (!opts->watch.disabled) {
 		struct watch_opts wo = opts->watch;
 
@@ -411,21 +528,26 @@ int session__record(const struct session_opts *opts, int *target_status)
 		}
 	}
 
-	fill_header(&hdr, opts->argv);
+	fill_header(&hdr, opts);
 	s.writer = trace_writer__open(opts->trace_path, &hdr);
 	if (!s.writer) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: cannot create %s: %m\n", opts->trace_path);
 		goto out_abort;
 	}
-	write_process(&s, s.target.pid, 0, now_ns(CLOCK_MONOTONIC), "");
-
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	err = target__release(&s.target);
-	if (err) {
-		fprintf(stderr, "ipcrace: cannot start the target: %s\n", strerror(-err));
-		goto out_abort;
+	if (opts->nr_pids) {
+		describe_running(&s);
+		if (opts->verbose)
+			fprintf(stderr, "ipcrace: attached; Ctrl-C detaches\n");
+	} else {
+		write_process(&s, s.target.pid, 0, now_ns(CLOCK_MONOTONIC), "");
+		err = target__release(&s.target);
+		if (err) {
+			fprintf(stderr, "ipcrace: cannot start the target: %s\n", strerror(-err));
+			goto out_abort;
+		}
 	}
 	err = run_loop(&s, target_status);
 

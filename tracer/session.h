@@ -11,8 +11,12 @@
 #include "probes.h"
 #include "watch.h"
 
+#define SESSION_MAX_PIDS 64
+
 struct session_opts {
-	char *const *argv;		/* command to run traced */
+	char *const *argv;		/* command to run traced, or NULL with pids */
+	const int *pids;		/* -p: running processes to attach to */
+	size_t nr_pids;
 	const char *trace_path;		/* trace file to write */
 	double duration;		/* seconds, 0: until the target exits */
 	enum probe_site_mode site;
@@ -24,7 +28,8 @@ struct session_opts {
 /*
  * Returns 0 when a trace was written (whatever the target did), or a
  * negative errno when tracing could not happen (one line printed).
- * *target_status gets the wait status of the target.
+ * *target_status gets the wait status of the target (-1 when attached:
+ * ipcrace is not the parent of what it attached to).
  */
 int session__record(const struct session_opts *opts, int *target_status);
 

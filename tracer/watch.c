@@ -848,6 +848,17 @@ void watcher__free(struct watcher *w)
 	free(w);
 }
 
+void watcher__adopt(struct watcher *w, __u32 pid)
+{
+	struct wproc *p;
+
+	if (!w || w->opts.disabled)
+		return;
+	p = get_proc(w, pid);
+	if (p)
+		p->dirty = true;
+}
+
 void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 {
 	struct wproc *p;

@@ -42,6 +42,9 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 /* Stops watching, continues every process stopped for arming. NULL-safe. */
 void watcher__free(struct watcher *w);
 
+/* A process that was running before tracing started (attach mode). */
+void watcher__adopt(struct watcher *w, __u32 pid);
+
 /* Process and mapping bookkeeping from the event stream. */
 void watcher__on_event(struct watcher *w, const struct ipcrace_event *e);
 

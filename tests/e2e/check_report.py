@@ -5,14 +5,17 @@
 A fixture declares what ipcrace must find in comment lines of its source:
 
     // ipcrace-expect: lock-order-inversion 1     exact count of one kind (repeatable)
+    // ipcrace-expect: data-race 1-3              a count within a range (inclusive)
     // ipcrace-expect: none                       a clean fixture: no finding at all
     // ipcrace-expect-functions: f1 f2            functions that must appear in the
                                                   stacks of each expected finding
     // ipcrace-expect-processes: 2                distinct pids in each expected finding
     // ipcrace-expect-cycle-length: 2             edges in each lock-order cycle
     // ipcrace-args: ...                          extra arguments (read by run_fixtures.sh)
+    // ipcrace-options: ...                       ipcrace check options (read by run_fixtures.sh)
 
-Rules: each expected kind must be found exactly as many times as declared, and
+Rules: each expected kind must be found as many times as declared (a range
+where the count depends on which code locations a sampling watcher saw), and
 no other kind may appear (a clean fixture fails on any finding). When functions
 are required, every one of them must be in the finding's stacks, and at least
 one frame must point into the fixture's own .c file with a line > 0. The tool's
@@ -35,7 +38,7 @@ EXIT_CLEAN = 0
 
 _DIRECTIVE = re.compile(
     r"^\s*(?://|/?\*)\s*ipcrace-(expect|expect-functions|expect-processes|"
-    r"expect-cycle-length|args)\s*:\s*(.*?)\s*(?:\*/)?\s*$")
+    r"expect-cycle-length|args|options)\s*:\s*(.*?)\s*(?:\*/)?\s*$")
 _KIND = re.compile(r"^[a-z][a-z0-9-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -47,12 +50,14 @@ class ExpectError(Exception):
 class Expectations:
     def __init__(self, source):
         self.source = source
-        self.counts = {}          # kind -> exact count; empty for a clean fixture
+        self.counts = {}          # kind -> count (the least); empty for a clean fixture
+        self.count_max = {}       # kind -> the most; == counts[kind] for an exact count
         self.clean = False
         self.functions = []
         self.processes = None
         self.cycle_length = None
         self.args = []
+        self.options = []
 
     @property
     def expected_exit(self):
@@ -63,6 +68,23 @@ def _positive_int(value, what, minimum=1):
     if not re.fullmatch(r"[0-9]+", value) or int(value) < minimum:
         raise ExpectError(f"{what}: expected an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _count_range(value, what):
+    """'N' is exactly N; 'N-M' is N to M inclusive. Returns (min, max)."""
+    low, sep, high = value.partition("-")
+    low = _positive_int(low, what)
+    if not sep:
+        return low, low
+    high = _positive_int(high, what)
+    if high < low:
+        raise ExpectError(f"{what}: empty count range {value!r}")
+    return low, high
+
+
+def _count_text(count):
+    low, high = count
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def parse_expectations(path):
@@ -83,11 +105,12 @@ def parse_expectations(path):
                     exp.clean = True
                     continue
                 if len(words) != 2 or not _KIND.match(words[0]):
-                    raise ExpectError(f"{where}: ipcrace-expect wants 'KIND COUNT' or 'none', got {value!r}")
+                    raise ExpectError(f"{where}: ipcrace-expect wants 'KIND COUNT', 'KIND MIN-MAX' "
+                                      f"or 'none', got {value!r}")
                 kind = words[0]
                 if kind in exp.counts:
                     raise ExpectError(f"{where}: {kind} is expected twice")
-                exp.counts[kind] = _positive_int(words[1], where)
+                exp.counts[kind], exp.count_max[kind] = _count_range(words[1], where)
             elif name == "expect-functions":
                 for fn in value.split():
                     if not _IDENT.match(fn):
@@ -99,6 +122,8 @@ def parse_expectations(path):
                 exp.cycle_length = _positive_int(value, where, minimum=2)
             elif name == "args":
                 exp.args = value.split()
+            elif name == "options":
+                exp.options = value.split()
     if not saw_expect:
         raise ExpectError(f"{os.path.basename(path)}: no ipcrace-expect line")
     if exp.clean and exp.counts:
@@ -199,10 +224,11 @@ def check(exp, findings, exit_code=None):
     """All reasons why the findings (and exit code) do not match; [] if they do."""
     reasons = []
     got = Counter(str(f.get("kind")) for f in findings)
-    for kind, want in sorted(exp.counts.items()):
-        if got[kind] != want:
+    for kind, least in sorted(exp.counts.items()):
+        want = (least, exp.count_max[kind])
+        if not want[0] <= got[kind] <= want[1]:
             what = "missing" if got[kind] == 0 else "wrong count of"
-            reasons.append(f"{what} {kind}: expected {want}, got {got[kind]}")
+            reasons.append(f"{what} {kind}: expected {_count_text(want)}, got {got[kind]}")
     unexpected = sorted(k for k in got if k not in exp.counts)
     if unexpected:
         listing = ", ".join(f"{k} x{got[k]}" for k in unexpected)
@@ -244,6 +270,8 @@ def main(argv=None):
     ap.add_argument("--exit-code", type=int, help="exit code of ipcrace check")
     ap.add_argument("--print-args", action="store_true",
                     help="print the fixture's ipcrace-args, one per line, and exit")
+    ap.add_argument("--print-options", action="store_true",
+                    help="print the fixture's ipcrace-options, one per line, and exit")
     ap.add_argument("--summary", action="store_true",
                     help="print a summary of the report's findings and exit")
     args = ap.parse_args(argv)
@@ -253,8 +281,8 @@ def main(argv=None):
     except (OSError, ExpectError) as e:
         print(f"bad expectations: {e}")
         return 2
-    if args.print_args:
-        for a in exp.args:
+    if args.print_args or args.print_options:
+        for a in exp.args if args.print_args else exp.options:
             print(a)
         return 0
     if not args.report:

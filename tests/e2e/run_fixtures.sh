@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #
 # Runs every fixture that declares expectations (// ipcrace-expect: ...) under
-# `ipcrace check` and checks the JSON report against them (check_report.py).
+# `ipcrace check` (with the fixture's ipcrace-options; ipcrace-args go to the
+# fixture) and checks the JSON report against them (check_report.py).
 #
 #   run_fixtures.sh IPCRACE_BIN FIXTURE_BUILD_DIR FIXTURE_SRC_DIR
 #
@@ -114,7 +115,7 @@ run_once() {
 	local bin="$build_dir/$name"
 	local json="$tmp/$name.json" log="$tmp/$name.log" out="$tmp/$name.check"
 	local rc crc
-	local -a args=()
+	local -a args=() options=()
 
 	reason=""
 	details=""
@@ -127,10 +128,12 @@ run_once() {
 		return
 	fi
 	mapfile -t args <"$out"
+	python3 "$checker" --source "$src" --print-options >"$out" 2>&1
+	mapfile -t options <"$out"
 
 	rm -f "$json"
 	timeout -k 5 "$timeout_s" "$ipcrace" check --format json --output "$json" \
-		-- "$bin" "${args[@]}" </dev/null >"$log" 2>&1
+		"${options[@]}" -- "$bin" "${args[@]}" </dev/null >"$log" 2>&1
 	rc=$?
 
 	case $rc in

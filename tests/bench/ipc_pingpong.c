@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Benchmark workload: a parent and a forked child exchange N one-byte
+ * round trips, over two pipes ("pipe") or a Unix stream socketpair as
+ * request/response ("unix"). Prints "us_per_roundtrip=<float>".
+ * Usage: ipc_pingpong pipe|unix [roundtrips]   (default 20000)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void xfer(int fd, char *c, int write_it)
+{
+	ssize_t n = write_it ? write(fd, c, 1) : read(fd, c, 1);
+
+	if (n != 1) {
+		perror("ipc_pingpong");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	long rounds = argc > 2 ? atol(argv[2]) : 20000, i;
+	int use_pipe = argc > 1 && !strcmp(argv[1], "pipe");
+	int to_child[2], to_parent[2], sv[2];
+	double start;
+	char c = 'x';
+	pid_t pid;
+
+	if (use_pipe) {
+		if (pipe(to_child) || pipe(to_parent))
+			return perror("pipe"), 1;
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			return perror("socketpair"), 1;
+		to_child[0] = sv[1];
+		to_child[1] = sv[0];
+		to_parent[0] = sv[0];
+		to_parent[1] = sv[1];
+	}
+	pid = fork();
+	if (pid < 0)
+		return perror("fork"), 1;
+	if (pid == 0) {
+		for (i = 0; i < rounds; i++) {
+			xfer(to_child[0], &c, 0);
+			xfer(to_parent[1], &c, 1);
+		}
+		_exit(0);
+	}
+	start = now();
+	for (i = 0; i < rounds; i++) {
+		xfer(to_child[1], &c, 1);
+		xfer(to_parent[0], &c, 0);
+	}
+	printf("us_per_roundtrip=%.2f\n", (now() - start) * 1e6 / rounds);
+	waitpid(pid, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Attach mode end to end: start a running service, `ipcrace check -p PID
+# --duration`, expect its lock-order inversion (exit 66) with both functions
+# in the stacks, and the service still running afterwards, finishing with
+# exit 0 (detaching left it untouched). Then -p with a pid that does not
+# exist: one line, exit 1.
+# Usage: run_attach.sh IPCRACE_BIN FIXTURE_BUILD_DIR
+set -uo pipefail
+ipcrace=$1
+fixtures=$2
+if [ "$(id -u)" -ne 0 ]; then
+	if [ -n "${CI:-}" ]; then echo "FAIL attach: e2e needs root: CI must run as root"; exit 1; fi
+	echo "SKIP attach: needs root"; exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; kill "$svc" 2>/dev/null' EXIT
+passed=0 failed=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+"$fixtures/service_abba" 6 >"$tmp/svc.out" &
+svc=$!
+for _ in $(seq 50); do grep -q ready "$tmp/svc.out" && break; sleep 0.1; done
+
+timeout 60 "$ipcrace" check -p "$svc" --duration 1.5 --format json -o "$tmp/r.json" 2>"$tmp/err"
+status=$?
+if [ "$status" -ne 66 ]; then
+	fail attach_finds_inversion "exit $status, expected 66: $(tail -3 "$tmp/err")"
+elif ! python3 - "$tmp/r.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+inv = [f for f in d["findings"] if f["kind"] == "lock-order-inversion"]
+funcs = {fr.get("function") for f in inv for e in f["cycle"] for fr in e["stack"]}
+sys.exit(0 if inv and {"post_transfer", "audit_journal"} <= funcs else 1)
+PY
+then
+	fail attach_finds_inversion "no inversion naming post_transfer and audit_journal"
+else
+	pass attach_finds_inversion
+fi
+
+if kill -0 "$svc" 2>/dev/null; then
+	pass attach_leaves_target_running
+else
+	fail attach_leaves_target_running "the service is gone after detach"
+fi
+wait "$svc"
+svc_status=$?
+if [ "$svc_status" -eq 0 ] && grep -q '^done' "$tmp/svc.out"; then
+	pass detached_target_finishes_normally
+else
+	fail detached_target_finishes_normally "service exit $svc_status"
+fi
+
+timeout 30 "$ipcrace" record -o "$tmp/x" -p 2147483 2>"$tmp/err2"
+status=$?
+if [ "$status" -eq 1 ] && [ "$(wc -l <"$tmp/err2")" -eq 1 ] && grep -q "no process" "$tmp/err2"; then
+	pass attach_missing_pid_is_one_line_exit_1
+else
+	fail attach_missing_pid_is_one_line_exit_1 "exit $status: $(cat "$tmp/err2")"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
