@@ -45,6 +45,7 @@ struct hb_obj {
 
 /* Sync objects of different kinds may share a key (a mutex's futex word). */
 enum hb_obj_class {
+	HB_CLASS_NONE = 0,		/* untagged: the object's own key */
 	HB_CLASS_LOCK = 1,
 	HB_CLASS_CHAN,
 	HB_CLASS_FUTEX,
@@ -64,6 +65,7 @@ struct hb {
 	size_t cap_objs;
 	struct keymap *obj_index;	/* class-tagged key -> objs[] */
 	struct keymap *pthreads;	/* (incarnation, pthread_t) -> thread */
+	struct keymap *sync_words;	/* 8-byte words of lock objects -> 1 */
 };
 
 static struct ipcrace_key id_key(__u64 a, __u64 b)
@@ -100,7 +102,8 @@ struct hb *hb__new(void)
 	hb->pids = keymap__new();
 	hb->obj_index = keymap__new();
 	hb->pthreads = keymap__new();
-	if (!hb->tids || !hb->pids || !hb->obj_index || !hb->pthreads)
+	hb->sync_words = keymap__new();
+	if (!hb->tids || !hb->pids || !hb->obj_index || !hb->pthreads || !hb->sync_words)
 		goto err_free;
 	return hb;
 err_free:
@@ -133,6 +136,7 @@ void hb__free(struct hb *hb)
 	keymap__free(hb->pids);
 	keymap__free(hb->obj_index);
 	keymap__free(hb->pthreads);
+	keymap__free(hb->sync_words);
 	free(hb);
 }
 
@@ -463,6 +467,91 @@ static int lock_acquire(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	return err;
 }
 
+/*
+ * The bytes a lock object of this kind spans (glibc, x86-64: the sizes of
+ * pthread_mutex_t, pthread_rwlock_t, pthread_spinlock_t, sem_t); 0 for
+ * objects that are not words in memory.
+ */
+static __u64 lock_object_size(__u16 obj)
+{
+	switch ((enum ipcrace_obj_kind)obj) {
+	case OBJ_MUTEX:
+		return 40;
+	case OBJ_RWLOCK:
+		return 56;
+	case OBJ_SPIN:
+		return 4;
+	case OBJ_SEM:
+		return 32;
+	case OBJ_NONE:
+	case OBJ_SYSV_SEM:
+	case OBJ_FLOCK:
+	case OBJ_FCNTL_LOCK:
+	case OBJ_PIPE:
+	case OBJ_FIFO:
+	case OBJ_SOCKET:
+	case OBJ_MQ:
+	case OBJ_SYSV_MSG:
+	case OBJ_EVENTFD:
+	case OBJ_FUTEX:
+	case OBJ_MEMORY:
+	case OBJ_KIND_MAX:
+		break;
+	}
+	return 0;
+}
+
+/* The 8-byte word that holds byte off of the object at k (a word key). */
+static struct ipcrace_key sync_word_key(const struct ipcrace_key *k, __u64 off)
+{
+	struct ipcrace_key w = *k;
+
+	if (w.space == KEY_PRIVATE)
+		w.b = (w.b + off) & ~7ull;
+	else
+		w.c = (w.c + off) & ~7ull;
+	w.__pad = 0;
+	return w;
+}
+
+/*
+ * A lock call names its object: remember the words it spans. The library
+ * reads and writes them itself, partly with plain instructions (glibc sets
+ * a mutex's owner after the acquiring CAS, before pthread_mutex_lock
+ * returns, and clears it after the unlock event; sem_wait loads the value
+ * with a plain move): the lock's own protocol, never a data race. The
+ * attempt comes before any of that, so the words are known in time.
+ */
+static int sync_words_add(struct hb *hb, const struct ipcrace_event *e)
+{
+	__u64 size = lock_object_size(e->obj), off, one;
+	struct ipcrace_key k, w;
+	int err;
+
+	if (!size || !obj_key(e, HB_CLASS_NONE, &k))
+		return 0;
+	w = sync_word_key(&k, 0);
+	if (keymap__get(hb->sync_words, &w, &one))
+		return 0;
+	for (off = 0; off < size; off += 8) {
+		w = sync_word_key(&k, off);
+		err = keymap__set(hb->sync_words, &w, 1);
+		if (err)
+			return err;
+	}
+	/* an object not 8-aligned ends in one more word */
+	w = sync_word_key(&k, size - 1);
+	return keymap__set(hb->sync_words, &w, 1);
+}
+
+bool hb__sync_word(const struct hb *hb, const struct ipcrace_key *word)
+{
+	struct ipcrace_key w = sync_word_key(word, 0);
+	__u64 one;
+
+	return keymap__get(hb->sync_words, &w, &one);
+}
+
 /* --- threads and processes ------------------------------------------------- */
 
 /* fork / thread spawn: the child starts from the parent's clock. */
@@ -585,6 +674,11 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	err = thread_get(hb, e->pid, e->tid, &t);
 	if (err)
 		return err;
+	if (e->type >= EV_LOCK_ATTEMPT && e->type <= EV_LOCK_DESTROY) {
+		err = sync_words_add(hb, e);
+		if (err)
+			return err;
+	}
 	switch ((enum ipcrace_event_type)e->type) {
 	case EV_FORK:
 		return spawn(hb, e, t, true);

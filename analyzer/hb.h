@@ -62,6 +62,13 @@ bool hb__ordered_before_thread(const struct hb *hb, struct hb_epoch earlier,
 			       __u32 later_thread);
 
 /*
+ * Is the word (a memory access key, KEY_FILE or KEY_PRIVATE) part of a lock
+ * object a lock event named (mutex, rwlock, spinlock, POSIX semaphore)?
+ * Such words are the lock library's own: the race detector skips them.
+ */
+bool hb__sync_word(const struct hb *hb, const struct ipcrace_key *word);
+
+/*
  * The process incarnation a thread belongs to: it changes at fork (a pid
  * reused is another process) and at exec (a new address space). Private
  * memory of two incarnations is never the same memory. (__u32)-1 when

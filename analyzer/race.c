@@ -296,9 +296,12 @@ int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event
 	ep = hb__epoch(rd->hb, e->tid);
 	if (ep.thread == HB_THREAD_NONE)
 		return -ENOMEM;
+	k = word_key(e);
+	/* the lock library's own accesses to its lock: its protocol, not data */
+	if (hb__sync_word(rd->hb, &k))
+		return 0;
 	access_fill(e, ep, hb__thread_process(rd->hb, ep.thread), locks_held, nr_locks,
 		    &cur);
-	k = word_key(e);
 	err = word_get(rd, &k, &word);
 	if (err)
 		return err;

@@ -105,15 +105,26 @@ static __always_inline void record_submit_now(void *rec)
 	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
 }
 
+/* Set when an event was lost, cleared by the next event that carries the news. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} loss_pending SEC(".maps") __weak;
+
 /* Reserves an event and fills the common part; NULL (counted) if full. */
 static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj)
 {
 	struct ipcrace_event *e;
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0, *loss = bpf_map_lookup_elem(&loss_pending, &zero);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CNT_LOST_EVENTS);
+		if (loss)
+			*loss = 1;
 		return NULL;
 	}
 	e->hdr.kind = IPCRACE_REC_EVENT;
@@ -134,6 +145,12 @@ static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj
 	e->obj = obj;
 	e->result = 0;
 	e->flags = 0;
+	/* not atomic (xchg needs -mcpu=v3): a loss on another CPU between the
+	 * read and the write can go unflagged; the footer still counts it */
+	if (loss && *loss) {
+		*loss = 0;
+		e->flags = EVF_AFTER_LOSS;
+	}
 	e->__pad = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;

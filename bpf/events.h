@@ -118,6 +118,11 @@ enum ipcrace_obj_kind {
 /* EV_MMAP made up at exec for the text of the new executable (mapped by the
  * kernel, not by an mmap call) */
 #define EVF_EXEC_IMAGE	(1u << 8)
+/*
+ * The first event reserved after one or more were lost (ring buffer full),
+ * on any CPU: the analyzer forgets what the lost events could have changed.
+ */
+#define EVF_AFTER_LOSS	(1u << 9)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").

@@ -348,7 +348,7 @@ static __always_inline void emit_lock(__u16 type, __u16 obj, const struct ipcrac
 	if (!e)
 		return;
 	e->key = *k;
-	e->flags = flags;
+	e->flags |= flags;
 	e->stack_id = stack_id;
 	e->result = ret;
 	record_submit(e);
@@ -362,7 +362,7 @@ static __always_inline void emit_futex(__u16 type, __u64 uaddr, long ret, __u32 
 		return;
 	e->addr = uaddr;
 	e->result = ret;
-	e->flags = flags;
+	e->flags |= flags;
 	resolve_key(e, uaddr);
 	record_submit(e);
 }

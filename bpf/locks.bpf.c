@@ -89,7 +89,7 @@ static __always_inline struct ipcrace_event *lock_event(struct pt_regs *ctx, __u
 	if (!e)
 		return NULL;
 	e->addr = addr;
-	e->flags = cookie_flags(cookie);
+	e->flags |= cookie_flags(cookie);
 	e->stack_id = stack_id;
 	if (e->obj == OBJ_MUTEX) {
 		bpf_probe_read_user(&kind, sizeof(kind), (void *)(addr + GLIBC_MUTEX_KIND_OFF));
@@ -143,7 +143,7 @@ int BPF_KRETPROBE(lock_exit, long ret)
 		e->stack_id = p->stack_id;
 		e->arg0 = p->arg0;
 		e->key = p->key;
-		e->flags = p->flags;
+		e->flags |= p->flags;
 		e->result = (int)ret;
 		record_submit(e);
 	}
@@ -225,7 +225,7 @@ int BPF_KRETPROBE(cond_wait_exit)
 		e->stack_id = p->stack_id;
 		e->arg0 = p->arg0;
 		e->key = p->key;
-		e->flags = p->flags;
+		e->flags |= p->flags;
 		record_submit(e);
 	}
 	bpf_map_delete_elem(&pending_locks, &tid);

@@ -75,7 +75,7 @@ static __always_inline void emit_exec_image(void)
 	e->addr = l.start;
 	e->arg0 = l.end - l.start;
 	e->arg1 = 0x1 | 0x4;	/* PROT_READ | PROT_EXEC */
-	e->flags = EVF_EXEC_IMAGE;
+	e->flags |= EVF_EXEC_IMAGE;
 	key_from_file(&e->key, l.file);
 	e->key.c = l.pgoff;
 	record_submit(e);

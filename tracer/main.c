@@ -47,6 +47,8 @@ static const char *usage_text =
 "                          start) until they exit, --duration or Ctrl-C; detaching\n"
 "                          leaves them running and untouched\n"
 "  -d, --duration SECONDS  stop recording after SECONDS (the target keeps running)\n"
+"      --buffer-size KIB   ring buffer size in KiB, a power of two (default 32768);\n"
+"                          events that do not fit are counted and reported lost\n"
 "      --probe-site auto|entry\n"
 "                          where uprobes go in each function: auto (default)\n"
 "                          moves them to the first instruction the kernel\n"
@@ -74,17 +76,19 @@ struct cli {
 	bool bare_probes;
 	bool verbose;
 	struct watch_opts watch;
+	__u32 buffer_bytes;
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;
 };
 
-enum { OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED, OPT_NO_WATCH };
+enum { OPT_BUFFER_SIZE = 250, OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED, OPT_NO_WATCH };
 
 static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "trace", required_argument, NULL, 't' },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "probe-site", required_argument, NULL, OPT_PROBE_SITE },
 	{ "bare-probes", no_argument, NULL, OPT_BARE_PROBES },
@@ -146,6 +150,16 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 		case 't':
 			cli->trace = optarg;
 			break;
+		case OPT_BUFFER_SIZE: {
+			unsigned long kib = strtoul(optarg, &end, 10);
+
+			/* a power of two number of pages, as BPF ring buffers need */
+			if (*end || kib < 4 || kib > 1024 * 1024 || (kib & (kib - 1)))
+				return usage_error("bad buffer size '%s' (KiB: a power of two, "
+						   "4 to 1048576)", optarg);
+			cli->buffer_bytes = kib * 1024;
+			break;
+		}
 		case 'p':
 			if (parse_pids(optarg, cli))
 				return usage_error("bad pid list '%s' (PID[,PID...])", optarg);
@@ -264,6 +278,7 @@ static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
 		.nr_pids = cli->nr_pids,
 		.trace_path = trace_path,
 		.duration = cli->duration,
+		.buffer_bytes = cli->buffer_bytes,
 		.site = cli->site,
 		.bare_probes = cli->bare_probes,
 		.verbose = cli->verbose,

@@ -245,7 +245,8 @@ static int load_and_attach(struct session *s)
 		fprintf(stderr, "ipcrace: load: cannot open the BPF object: %s\n", strerror(errno));
 		return err;
 	}
-	bpf_map__set_max_entries(s->skel->maps.events, RINGBUF_BYTES);
+	bpf_map__set_max_entries(s->skel->maps.events,
+				 s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES);
 	po.multi = probes__prepare(s->skel);
 	err = ipcrace_bpf__load(s->skel);
 	if (err) {

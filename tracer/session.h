@@ -8,6 +8,7 @@
 #define IPCRACE_SESSION_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 #include "probes.h"
 #include "watch.h"
 
@@ -19,6 +20,7 @@ struct session_opts {
 	size_t nr_pids;
 	const char *trace_path;		/* trace file to write */
 	double duration;		/* seconds, 0: until the target exits */
+	__u32 buffer_bytes;		/* ring buffer size, 0: the default */
 	enum probe_site_mode site;
 	bool bare_probes;		/* empty BPF programs: benchmarks only */
 	bool verbose;
