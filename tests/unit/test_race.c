@@ -306,7 +306,8 @@ static void test_common_mutex_orders_accesses(void **state)
 	struct ipcrace_event acq = ev(EV_LOCK_ACQUIRED, PB, PB);
 
 	rel.obj = acq.obj = OBJ_MUTEX;
-	rel.key = acq.key = (struct ipcrace_key){ .a = 0x17, .b = 777, .c = 0,
+	/* after the data word: the mutex's own words are never data */
+	rel.key = acq.key = (struct ipcrace_key){ .a = 0x17, .b = 777, .c = 64,
 						  .space = KEY_FILE };
 	access_(f, mem(PA, PA, EVF_WRITE, 0x401000));
 	sync_(f, rel);
@@ -351,6 +352,62 @@ static void test_private_word_of_reused_pid_is_other_memory(void **state)
 	sync_(f, fork);
 	access_(f, a);
 	assert_int_equal(f->out.nr, 1);
+}
+
+static struct ipcrace_event mem_at(__u32 pid, __u32 flags, __u64 ip, struct ipcrace_key k)
+{
+	struct ipcrace_event e = mem(pid, pid, flags, ip);
+
+	e.key = k;
+	return e;
+}
+
+/*
+ * glibc writes a process-shared mutex's owner field with a plain store
+ * inside lock and unlock, outside the lock/unlock events: the words a lock
+ * spans are its own, not data. The word just past the mutex still races.
+ */
+static void test_words_of_a_lock_object_never_race(void **state)
+{
+	struct fixture *f = *state;
+	struct ipcrace_key lock = { .a = 0x17, .b = 777, .c = 64, .space = KEY_FILE };
+	struct ipcrace_key owner = lock, after = lock;
+	struct ipcrace_event attempt = ev(EV_LOCK_ATTEMPT, PA, PA);
+
+	owner.c = 64 + 8;
+	after.c = 64 + 40;		/* sizeof(pthread_mutex_t) */
+	attempt.obj = OBJ_MUTEX;
+	attempt.key = lock;
+	sync_(f, attempt);
+	access_(f, mem_at(PA, EVF_WRITE, 0x7f0000001000, owner));
+	access_(f, mem_at(PB, EVF_WRITE, 0x7f0000002000, owner));
+	access_(f, mem_at(PA, EVF_WRITE | EVF_ATOMIC, 0x7f0000003000, lock));
+	access_(f, mem_at(PB, EVF_READ, 0x7f0000004000, lock));
+	assert_int_equal(f->out.nr, 0);
+	access_(f, mem_at(PA, EVF_WRITE, 0x401000, after));
+	access_(f, mem_at(PB, EVF_WRITE, 0x402000, after));
+	assert_int_equal(f->out.nr, 1);
+}
+
+/* A semaphore in private memory: its word is the library's too. */
+static void test_private_semaphore_word_never_races(void **state)
+{
+	struct fixture *f = *state;
+	struct ipcrace_key sem = { .a = PA, .b = 0x601040, .space = KEY_PRIVATE };
+	struct ipcrace_event post = ev(EV_LOCK_RELEASE, PA, PA);
+
+	post.obj = OBJ_SEM;
+	post.key = sem;
+	sync_(f, post);
+	access_(f, mem_at(PA, EVF_WRITE | EVF_ATOMIC, 0x7f0000001000, sem));
+	access_(f, mem(PA, PA + 1, EVF_READ, 0x7f0000002000));	/* another word */
+	{
+		struct ipcrace_event r = mem(PA, PA + 1, EVF_READ, 0x7f0000002000);
+
+		r.key = sem;
+		access_(f, r);
+	}
+	assert_int_equal(f->out.nr, 0);
 }
 
 static void test_other_events_are_ignored(void **state)
@@ -412,6 +469,8 @@ int main(void)
 		T(test_common_mutex_orders_accesses),
 		T(test_private_words_of_two_processes_do_not_race),
 		T(test_private_word_of_reused_pid_is_other_memory),
+		T(test_words_of_a_lock_object_never_race),
+		T(test_private_semaphore_word_never_races),
 		T(test_other_events_are_ignored),
 		T(test_analyze_trace_reports_race_unless_piped),
 #undef T
