@@ -81,6 +81,14 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 		/* detectors see process-independent keys only */
 		identity__event_key(d.identity, &t->events[i], &e.key);
 		e.flags &= ~EVF_KEY_UNRESOLVED;
+		/*
+		 * Events were lost just before this one: no finding may rest on
+		 * them. The hb needs no reset: a lost event only withholds order.
+		 */
+		if (e.flags & EVF_AFTER_LOSS) {
+			lockstate__forget(d.lockstate);
+			racedet__forget(d.racedet);
+		}
 		err = lockstate__on_event(d.lockstate, &e, &e.key, out);
 		if (!err)
 			err = hb__event(d.hb, &e);

@@ -12,6 +12,12 @@ struct held_lock {
 	__u64 ts;
 	__u32 depth;			/* recursive mutex, rwlock read, semaphore */
 	__u32 flags;			/* EVF_READ / EVF_WRITE */
+	/*
+	 * Held when events were lost: its release may be one of them. Still a
+	 * gate candidate (it may be held), but no edge source, no double lock,
+	 * not held at exit, not shown as held (it may not be).
+	 */
+	bool maybe_released;
 };
 
 struct lock_thread {
@@ -33,9 +39,20 @@ struct lockstate {
 	size_t cap_threads;
 	struct keymap *thread_index;	/* synthetic key (tid) -> thread index */
 	struct keymap *owners;		/* exclusive lock key -> owner tid + 1, 0: none */
+	/*
+	 * Losses so far (lockstate__forget). known_since: exclusive lock key
+	 * -> KNOWN(losses at its first exclusive acquisition after the last
+	 * loss, that acquirer's tid + 1, or 0 once another thread took it).
+	 */
+	__u32 losses;
+	struct keymap *known_since;
 	struct ipcrace_key *scratch;	/* gate keys of one attempt */
 	size_t cap_scratch;
 };
+
+#define KNOWN(losses, tid1)	((__u64)(losses) << 32 | (tid1))
+#define KNOWN_LOSSES(v)		((__u32)((v) >> 32))
+#define KNOWN_TID1(v)		((__u32)(v))
 
 struct lockstate *lockstate__new(struct lockgraph *g)
 {
@@ -50,6 +67,9 @@ struct lockstate *lockstate__new(struct lockgraph *g)
 		goto err_free;
 	ls->owners = keymap__new();
 	if (!ls->owners)
+		goto err_free;
+	ls->known_since = keymap__new();
+	if (!ls->known_since)
 		goto err_free;
 	return ls;
 
@@ -71,6 +91,7 @@ void lockstate__free(struct lockstate *ls)
 	free(ls->threads);
 	keymap__free(ls->thread_index);
 	keymap__free(ls->owners);
+	keymap__free(ls->known_since);
 	free(ls->scratch);
 	free(ls);
 }
@@ -234,17 +255,99 @@ static void thread_drop_locks(struct lockstate *ls, struct lock_thread *t)
 	t->pending = false;
 }
 
+/* The holds of lock key other threads may have left in events lost. */
+static void held_drop_maybe_released(struct lockstate *ls, const struct lock_thread *t,
+				     const struct ipcrace_key *key)
+{
+	struct held_lock *h;
+	size_t i;
+
+	for (i = 0; i < ls->nr_threads; i++) {
+		if (&ls->threads[i] == t)
+			continue;
+		h = held_find(&ls->threads[i], key);
+		if (h && h->maybe_released)
+			held_remove(ls, &ls->threads[i], h);
+	}
+}
+
+void lockstate__forget(struct lockstate *ls)
+{
+	struct lock_thread *t;
+	size_t i, j;
+
+	/*
+	 * Not dropped: a gate lock held across the loss still protects the
+	 * edges taken after it, and without it a cycle would look ungated.
+	 */
+	for (i = 0; i < ls->nr_threads; i++) {
+		t = &ls->threads[i];
+		thread_drop_locks(ls, t); (void)j;
+		t->pending = false;
+	}
+	/* one increment makes every known_since entry stale at once; 0 is "never" */
+	if (!++ls->losses)
+		ls->losses = 1;
+}
+
+/*
+ * Thread t took lock key exclusively: nobody else holds it now, so its
+ * state is known again after a loss, but for the recursion levels t itself
+ * may have taken before the loss (a recursive mutex). Once another thread
+ * takes it too, t's hidden levels are proven gone.
+ */
+static int lock_known_take(struct lockstate *ls, const struct lock_thread *t,
+			   const struct ipcrace_key *key)
+{
+	__u64 v;
+
+	if (!ls->losses)
+		return 0;
+	if (keymap__get(ls->known_since, key, &v) && KNOWN_LOSSES(v) == ls->losses) {
+		if (KNOWN_TID1(v) == t->tid + 1 || !KNOWN_TID1(v))
+			return 0;
+		return keymap__set(ls->known_since, key, KNOWN(ls->losses, 0));
+	}
+	return keymap__set(ls->known_since, key, KNOWN(ls->losses, t->tid + 1));
+}
+
+/*
+ * May thread t, which does not hold lock key, be releasing a hold we did
+ * not see? Never without losses. After one: yes until an exclusive
+ * acquisition since the last loss (a shared, read, acquisition says nothing
+ * of the other readers); after it, only its acquirer, on a recursive mutex.
+ */
+static bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_thread *t,
+				 const struct ipcrace_event *e, const struct ipcrace_key *key)
+{
+	__u64 v;
+
+	if (!ls->losses)
+		return false;
+	if (!keymap__get(ls->known_since, key, &v) || KNOWN_LOSSES(v) != ls->losses)
+		return true;
+	return KNOWN_TID1(v) == t->tid + 1 && e->obj == OBJ_MUTEX &&
+	       mutex_is_recursive(e->arg0);
+}
+
 size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_object *out,
 		       size_t max)
 {
 	const struct lock_thread *t = thread_find(ls, tid);
 	size_t i;
 
+	size_t n = 0;
+
 	if (!t)
 		return 0;
-	for (i = 0; i < t->nr_held && i < max; i++)
-		out[i] = t->held[i].obj;
-	return t->nr_held;
+	for (i = 0; i < t->nr_held; i++) {
+		if (t->held[i].maybe_released)
+			continue;
+		if (n < max)
+			out[n] = t->held[i].obj;
+		n++;
+	}
+	return n;
 }
 
 /* --- findings ---------------------------------------------------------------- */
@@ -265,7 +368,7 @@ static struct finding_object object_of(const struct ipcrace_event *e,
 static void access_fill(const struct lock_thread *t, const struct ipcrace_event *e,
 			__u64 stack_id, struct finding_access *a)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->ts = e->ts;
@@ -274,9 +377,10 @@ static void access_fill(const struct lock_thread *t, const struct ipcrace_event 
 	a->tid = t->tid;
 	a->flags = e->flags & (EVF_READ | EVF_WRITE);
 	memcpy(a->comm, t->comm, sizeof(a->comm));
-	for (i = 0; i < t->nr_held && i < FINDING_MAX_LOCKS; i++)
-		a->locks_held[i] = t->held[i].obj;
-	a->nr_locks = i;
+	for (i = 0; i < t->nr_held && n < FINDING_MAX_LOCKS; i++)
+		if (!t->held[i].maybe_released)
+			a->locks_held[n++] = t->held[i].obj;
+	a->nr_locks = n;
 }
 
 static bool finding_seen(const struct findings *out, enum finding_kind kind,
@@ -349,6 +453,9 @@ static int attempt_add_edges(struct lockstate *ls, const struct lock_thread *t,
 	edge.lock = object_of(e, key);
 	access_fill(t, e, e->stack_id, &edge.who);
 	for (i = 0; i < t->nr_held; i++) {
+		/* maybe released: a gate candidate above, but no edge it may not have */
+		if (t->held[i].maybe_released)
+			continue;
 		edge.held = t->held[i].obj;
 		edge.held_stack_id = t->held[i].stack_id;
 		err = lockgraph__add_edge(ls->graph, &edge, ls->scratch, t->nr_held);
@@ -371,7 +478,8 @@ static int on_attempt(struct lockstate *ls, const struct ipcrace_event *e,
 	t->pending = true;
 	t->pending_key = *key;
 	h = held_find(t, key);
-	if (h) {
+	/* asking again for a lock maybe released in events lost: it was */
+	if (h && !h->maybe_released) {
 		/* no edge to itself; recursion is fine, self-deadlock is reported */
 		if (!attempt_self_deadlocks(e, h))
 			return 0;
@@ -417,6 +525,11 @@ static int on_acquired(struct lockstate *ls, const struct ipcrace_event *e,
 	if (!acquire_succeeded(e))
 		return 0;
 	h = held_find(t, key);
+	if (h && h->maybe_released) {
+		/* its release was lost: this is a fresh acquisition */
+		held_remove(ls, t, h);
+		h = NULL;
+	}
 	if (h) {
 		if (answered && acquire_nests(e))
 			h->depth++;
@@ -424,7 +537,12 @@ static int on_acquired(struct lockstate *ls, const struct ipcrace_event *e,
 	}
 	if (acquire_exclusive(e)) {
 		owner_take(ls, t, key);
+		/* readers that left in events lost are gone (no owner for them) */
+		if (ls->losses && e->obj == OBJ_RWLOCK)
+			held_drop_maybe_released(ls, t, key);
 		err = keymap__set(ls->owners, key, (__u64)t->tid + 1);
+		if (!err)
+			err = lock_known_take(ls, t, key);
 		if (err)
 			return err;
 	}
@@ -460,7 +578,8 @@ static int on_release(struct lockstate *ls, const struct ipcrace_event *e,
 		return -ENOMEM;
 	h = held_find(t, key);
 	if (h) {
-		if (--h->depth == 0)
+		/* maybe released already: nobody knows its depth, it is free now */
+		if (h->maybe_released || --h->depth == 0)
 			held_remove(ls, t, h);
 		return 0;
 	}
@@ -469,6 +588,9 @@ static int on_release(struct lockstate *ls, const struct ipcrace_event *e,
 		return lockgraph__mark_signalling(ls->graph, key);
 	/* glibc's pthread_spin_unlock is pthread_spin_init: maybe no release at all */
 	if (!obj_is_owned_lock(e->obj) || (e->flags & EVF_MAYBE_INIT))
+		return 0;
+	/* its acquisition may be one of the events lost */
+	if (lock_hold_maybe_lost(ls, t, e, key))
 		return 0;
 	if (keymap__get(ls->owners, key, &owner) && owner) {
 		holder = thread_find(ls, owner - 1);
@@ -491,7 +613,7 @@ static int on_thread_exit(struct lockstate *ls, const struct ipcrace_event *e,
 		for (i = 0; i < t->nr_held; i++) {
 			const struct held_lock *h = &t->held[i];
 
-			if (!obj_is_owned_lock(h->obj.obj))
+			if (!obj_is_owned_lock(h->obj.obj) || h->maybe_released)
 				continue;
 			/* private memory dies with the process: nobody can wait on it */
 			if (group_dead && h->obj.key.space == KEY_PRIVATE)

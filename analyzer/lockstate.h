@@ -38,6 +38,18 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out);
 
 /*
+ * Events were lost just before the next one (EVF_AFTER_LOSS): what each
+ * thread holds is unknown from here on. Drops every thread's held locks
+ * (no double lock, no lock held at exit rests on an acquisition from
+ * before the loss) and marks every lock uncertain: a release by a thread
+ * not holding it is not reported, its acquisition may have been lost,
+ * until an exclusive acquisition (one that excludes all other holders)
+ * makes its state known again. Lock-order edges already recorded stay:
+ * they were observed.
+ */
+void lockstate__forget(struct lockstate *ls);
+
+/*
  * The locks thread tid holds now, first acquired first, at most max of
  * them copied to out. Returns how many it holds (may exceed max).
  */

@@ -77,6 +77,17 @@ size_t racedet__nr_words(const struct racedet *rd)
 	return rd->nr_words;
 }
 
+void racedet__forget(struct racedet *rd)
+{
+	size_t i;
+
+	/* the arrays stay allocated: the same words are likely accessed again */
+	for (i = 0; i < rd->nr_words; i++) {
+		rd->words[i].nr_writes = 0;
+		rd->words[i].nr_reads = 0;
+	}
+}
+
 static int array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
 {
 	size_t ncap;

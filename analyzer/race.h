@@ -36,6 +36,15 @@ int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event
 		    const struct finding_object *locks_held, size_t nr_locks,
 		    struct findings *out);
 
+/*
+ * Events were lost just before the next one (EVF_AFTER_LOSS): a lost
+ * release or acquire could have ordered any earlier access before any later
+ * one, so no access from before is ever compared with one from after.
+ * Forgets every word's access history; findings already reported, their
+ * deduplication, and the words counted by racedet__nr_words stay.
+ */
+void racedet__forget(struct racedet *rd);
+
 /* Distinct words accessed so far. */
 size_t racedet__nr_words(const struct racedet *rd);
 

@@ -88,9 +88,11 @@ static void write_lock(struct json_ctx *c, const struct finding_object *o)
 }
 
 /* The memory a data race is about: {"kind": "anon-shared", "name", ...} */
-static void write_memory_object(struct json_ctx *c, const struct finding_object *o)
+static void write_memory_object(struct json_ctx *c, const struct finding *f)
 {
+	const struct finding_object *o = &f->object;
 	struct json_writer *w = c->w;
+	struct data_sym var;
 	struct objname n;
 
 	objname__describe(c->t, o, &n);
@@ -99,7 +101,11 @@ static void write_memory_object(struct json_ctx *c, const struct finding_object 
 	json_writer__kv_string(w, "name", n.where);
 	json_writer__kv_uint(w, "offset", n.has_offset ? n.offset : o->addr);
 	json_writer__kv_uint(w, "size", o->size);
-	json_writer__kv_null(w, "symbol");
+	/* the global variable, "counters.hits"; null for shared memory and heap */
+	if (!symbolizer__race_object(c->s, f, &var))
+		json_writer__kv_string(w, "symbol", var.name);
+	else
+		json_writer__kv_null(w, "symbol");
 	json_writer__kv_uint(w, "pid", o->pid);
 	json_writer__kv_uint(w, "address", o->addr);
 	write_key(c, &o->key);
@@ -236,7 +242,7 @@ static void write_finding(struct json_ctx *c, const struct finding *f)
 	switch (f->kind) {
 	case FINDING_DATA_RACE:
 		json_writer__name(w, "object");
-		write_memory_object(c, &f->object);
+		write_memory_object(c, f);
 		write_accesses(c, f);
 		break;
 	case FINDING_LOCK_ORDER_INVERSION:

@@ -814,6 +814,7 @@ static void pf_write_finding_details(struct pf_ctx *c, const struct finding *f)
 	const struct finding_access *cur, *prev;
 	struct json_writer *w = c->w;
 	char name[OBJNAME_LEN];
+	struct data_sym var;
 	size_t i;
 
 	switch (f->kind) {
@@ -841,6 +842,9 @@ static void pf_write_finding_details(struct pf_ctx *c, const struct finding *f)
 	case FINDING_LOCK_HELD_AT_EXIT:
 		objname__format(name, sizeof(name), c->t, &f->object);
 		json_writer__kv_string(w, "object", name);
+		/* data races only: the global variable of the word, when known */
+		if (!symbolizer__race_object(c->s, f, &var))
+			json_writer__kv_string(w, "symbol", var.name);
 		finding__order(f, &cur, &prev);
 		json_writer__name(w, "accesses");
 		json_writer__start_array(w);

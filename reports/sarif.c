@@ -132,9 +132,13 @@ static void sarif_message(struct json_writer *w, const char *text)
 	json_writer__end_object(w);
 }
 
-/* The fields of a SARIF location object for site (the braces are the caller's). */
-static void sarif_location_fields(struct sarif_ctx *c, const struct sarif_site *site,
-				  const char *message)
+/*
+ * The fields of a SARIF location object for site (the braces are the
+ * caller's). variable: the global the code touched ("counters.hits"), or
+ * NULL; a logical location beside the function's.
+ */
+static void sarif_location_fields_var(struct sarif_ctx *c, const struct sarif_site *site,
+				      const char *message, const char *variable)
 {
 	const struct frame *fr = &site->fr;
 	struct json_writer *w = c->w;
@@ -169,17 +173,32 @@ static void sarif_location_fields(struct sarif_ctx *c, const struct sarif_site *
 		}
 		json_writer__end_object(w);
 	}
-	if (site->has_frame && fr->function) {
+	if ((site->has_frame && fr->function) || variable) {
 		json_writer__name(w, "logicalLocations");
 		json_writer__start_array(w);
-		json_writer__start_object(w);
-		json_writer__kv_string(w, "name", fr->function);
-		json_writer__kv_string(w, "kind", "function");
-		json_writer__end_object(w);
+		if (site->has_frame && fr->function) {
+			json_writer__start_object(w);
+			json_writer__kv_string(w, "name", fr->function);
+			json_writer__kv_string(w, "kind", "function");
+			json_writer__end_object(w);
+		}
+		if (variable) {
+			json_writer__start_object(w);
+			json_writer__kv_string(w, "name", variable);
+			json_writer__kv_string(w, "fullyQualifiedName", variable);
+			json_writer__kv_string(w, "kind", "variable");
+			json_writer__end_object(w);
+		}
 		json_writer__end_array(w);
 	}
 	if (message)
 		sarif_message(w, message);
+}
+
+static void sarif_location_fields(struct sarif_ctx *c, const struct sarif_site *site,
+				  const char *message)
+{
+	sarif_location_fields_var(c, site, message, NULL);
 }
 
 /* "write by thread T11 (pid 11, comm 'worker')": raw, the writer escapes it */
@@ -347,8 +366,11 @@ static void sarif_access_parts(struct sarif_ctx *c, const struct finding *f,
 	const struct finding_access *cur, *prev;
 	struct json_writer *w = c->w;
 	char msg[256], what[64];
+	struct data_sym var;
+	bool has_var;
 
 	finding__order(f, &cur, &prev);
+	has_var = !symbolizer__race_object(c->s, f, &var);
 	*nr_sites = 0;
 	if (cur)
 		sarif_site_of(c, &sites[(*nr_sites)++], cur->pid, cur->ts, cur->stack_id, cur->ip);
@@ -361,7 +383,7 @@ static void sarif_access_parts(struct sarif_ctx *c, const struct finding *f,
 	if (cur) {
 		json_writer__start_object(w);
 		sarif_who(msg, sizeof(msg), access__op(cur), cur);
-		sarif_location_fields(c, &sites[0], msg);
+		sarif_location_fields_var(c, &sites[0], msg, has_var ? var.name : NULL);
 		json_writer__end_object(w);
 	}
 	json_writer__end_array(w);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "../analyzer/trace.h"
+#include "../analyzer/findings.h"
 
 #define FRAME_MAX_INLINED 8
 
@@ -56,6 +57,40 @@ void symbolizer__free(struct symbolizer *s);
  */
 int symbolizer__frame(struct symbolizer *s, __u32 pid, __u64 ts, __u64 ip,
 		      bool is_return_address, struct frame *out);
+
+#define DATA_SYM_NAME_LEN 256
+
+/* The global variable, or the part of one, that a data address lies in. */
+struct data_sym {
+	const char *module;		/* the module's path, owned by the symbolizer */
+	__u64 offset;			/* as frame.offset: addr - load address of offset 0 */
+	/* "counters.hits", "table[3].owner", "stats.per_cpu[1]" with DWARF;
+	 * "counters+0x8" with only the symbol table. Raw: escape it. */
+	char name[DATA_SYM_NAME_LEN];
+};
+
+/*
+ * Names the global (or static) variable holding addr in process pid at
+ * time ts: the ELF object symbol containing it and, when the module has
+ * DWARF, the member or element path down to addr. Only addresses in a
+ * module's own loaded segments (its data, or the anonymous tail of its
+ * .bss) have a name: heap, stacks and shared memory give -ENOENT, never a
+ * guess.
+ */
+int symbolizer__data_sym(struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr,
+			 struct data_sym *out);
+
+/* The name alone into out (NUL-terminated). 0 or -ENOENT, -EINVAL. */
+int symbolizer__data(struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr,
+		     char *out, size_t len);
+
+/*
+ * The variable a data race is about: its object's address in its process,
+ * at the time of that process's access. -ENOENT for a word in no variable
+ * (shared memory, heap), -EINVAL for other findings or a NULL symbolizer.
+ */
+int symbolizer__race_object(struct symbolizer *s, const struct finding *f,
+			    struct data_sym *out);
 
 /* Where the debug files live, "/usr/lib/debug" by default. For tests. */
 int symbolizer__set_debug_dir(struct symbolizer *s, const char *dir);

@@ -196,7 +196,7 @@ static void put_summary(struct text_ctx *c, const char *what, const struct findi
 	if (!nr && other)
 		nr = report__stack_frames(c->s, c->t, other->pid, other->ts, other->stack_id,
 					  other->ip, frames, IPCRACE_MAX_STACK);
-	fr = frames__first_with_source(frames, nr);
+	fr = nr ? frames__first_with_source(frames, nr) : NULL;
 	if (!fr && nr)
 		fr = &frames[0];
 	fprintf(c->out, "\nSUMMARY: ipcrace: %s", what);
@@ -222,6 +222,7 @@ static void put_summary(struct text_ctx *c, const char *what, const struct findi
 static void write_data_race(struct text_ctx *c, const struct finding *f)
 {
 	const struct finding_access *cur, *prev;
+	struct data_sym var;
 	const char *op;
 
 	finding__order(f, &cur, &prev);
@@ -244,9 +245,21 @@ static void write_data_race(struct text_ctx *c, const struct finding *f)
 		put_locks_held(c, prev);
 	}
 	fputs("\n  Location is ", c->out);
-	put_object(c, &f->object);
-	if (f->object.size)
-		fprintf(c->out, ", %llu bytes", (unsigned long long)f->object.size);
+	if (!symbolizer__race_object(c->s, f, &var)) {
+		/* TSan's words: "global 'counters.hits' of size 8 at 0x... (bin+0x...)" */
+		fputs("global '", c->out);
+		put_escaped(c, var.name, sizeof(var.name));
+		fputc('\'', c->out);
+		if (f->object.size)
+			fprintf(c->out, " of size %llu", (unsigned long long)f->object.size);
+		fprintf(c->out, " at 0x%llx (", (unsigned long long)f->object.addr);
+		put_escaped(c, path__basename(var.module), SIZE_MAX);
+		fprintf(c->out, "+0x%llx)", (unsigned long long)var.offset);
+	} else {
+		put_object(c, &f->object);
+		if (f->object.size)
+			fprintf(c->out, ", %llu bytes", (unsigned long long)f->object.size);
+	}
 	fputs(".\n", c->out);
 	put_summary(c, "data race", cur, cur ? cur->stack_id : 0, prev);
 }
