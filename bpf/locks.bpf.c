@@ -99,12 +99,49 @@ static __always_inline struct ipcrace_event *lock_event(struct pt_regs *ctx, __u
 	return e;
 }
 
+/* Submits e and keeps what the return probe needs to report the outcome. */
+static __always_inline void submit_and_stash(struct ipcrace_event *e, __u32 tid)
+{
+	struct pending_lock p = {
+		.addr = e->addr,
+		.stack_id = e->stack_id,
+		.arg0 = e->arg0,
+		.key = e->key,
+		.flags = e->flags & ~EVF_AFTER_LOSS,
+		.obj = e->obj,
+	};
+
+	record_submit(e);
+	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
+}
+
+/* The acquisition that ends the thread's pending call, with its result. */
+static __always_inline void emit_acquired(__u32 tid, int result)
+{
+	struct pending_lock *p = bpf_map_lookup_elem(&pending_locks, &tid);
+	struct ipcrace_event *e;
+
+	if (!p)
+		return;
+	e = event_reserve(EV_LOCK_ACQUIRED, p->obj);
+	if (e) {
+		e->addr = p->addr;
+		e->stack_id = p->stack_id;
+		e->arg0 = p->arg0;
+		e->key = p->key;
+		e->flags |= p->flags;
+		e->result = result;
+		record_submit(e);
+	}
+	bpf_map_delete_elem(&pending_locks, &tid);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(lock_enter)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_lock p = {}, *pending;
+	struct pending_lock *pending;
 	struct ipcrace_event *e;
 
 	if (!is_traced(current_tgid()))
@@ -114,40 +151,15 @@ int BPF_KPROBE(lock_enter)
 	if (pending && pending->addr == lock_arg(ctx, cookie))
 		return 0;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
-	if (!e)
-		return 0;
-	p.addr = e->addr;
-	p.stack_id = e->stack_id;
-	p.arg0 = e->arg0;
-	p.key = e->key;
-	p.flags = e->flags;
-	p.obj = e->obj;
-	record_submit(e);
-	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
+	if (e)
+		submit_and_stash(e, tid);
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(lock_exit, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_lock *p;
-	struct ipcrace_event *e;
-
-	p = bpf_map_lookup_elem(&pending_locks, &tid);
-	if (!p)
-		return 0;
-	e = event_reserve(EV_LOCK_ACQUIRED, p->obj);
-	if (e) {
-		e->addr = p->addr;
-		e->stack_id = p->stack_id;
-		e->arg0 = p->arg0;
-		e->key = p->key;
-		e->flags |= p->flags;
-		e->result = (int)ret;
-		record_submit(e);
-	}
-	bpf_map_delete_elem(&pending_locks, &tid);
+	emit_acquired((__u32)bpf_get_current_pid_tgid(), (int)ret);
 	return 0;
 }
 
@@ -187,24 +199,13 @@ int BPF_KPROBE(lock_destroy)
 SEC("uprobe")
 int BPF_KPROBE(cond_wait_enter)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_lock p = {};
 	struct ipcrace_event *e;
 
 	if (!is_traced(current_tgid()))
 		return 0;
-	e = lock_event(ctx, EV_LOCK_RELEASE, cookie, true);
-	if (!e)
-		return 0;
-	p.addr = e->addr;
-	p.stack_id = e->stack_id;
-	p.arg0 = e->arg0;
-	p.key = e->key;
-	p.flags = e->flags;
-	p.obj = e->obj;
-	record_submit(e);
-	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
+	e = lock_event(ctx, EV_LOCK_RELEASE, bpf_get_attach_cookie(ctx), true);
+	if (e)
+		submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
 	return 0;
 }
 
@@ -212,23 +213,7 @@ int BPF_KPROBE(cond_wait_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_wait_exit)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_lock *p;
-	struct ipcrace_event *e;
-
-	p = bpf_map_lookup_elem(&pending_locks, &tid);
-	if (!p)
-		return 0;
-	e = event_reserve(EV_LOCK_ACQUIRED, p->obj);
-	if (e) {
-		e->addr = p->addr;
-		e->stack_id = p->stack_id;
-		e->arg0 = p->arg0;
-		e->key = p->key;
-		e->flags |= p->flags;
-		record_submit(e);
-	}
-	bpf_map_delete_elem(&pending_locks, &tid);
+	emit_acquired((__u32)bpf_get_current_pid_tgid(), 0);
 	return 0;
 }
 
