@@ -104,6 +104,23 @@ static void write_process(struct session *s, __u32 pid, __u32 ppid, __u64 ts, co
 	trace_writer__add_process(s->writer, &p);
 }
 
+static __u32 parent_of(__u32 pid)
+{
+	char path[64], line[256];
+	unsigned int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "PPid: %u", &ppid) == 1)
+			break;
+	fclose(f);
+	return ppid;
+}
+
 static void track_event(struct session *s, const struct ipcrace_event *e)
 {
 	watcher__on_event(s->watcher, e);
@@ -112,7 +129,8 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 		write_process(s, e->arg0, e->pid, e->ts, e->comm);
 		break;
 	case EV_EXEC:
-		write_process(s, e->pid, 0, e->ts, e->comm);
+		/* the parent stays what the fork record said: read it again */
+		write_process(s, e->pid, parent_of(e->pid), e->ts, e->comm);
 		snapshot_maps(s, e->pid, e->ts);
 		break;
 	case EV_MMAP:
