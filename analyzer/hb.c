@@ -666,6 +666,21 @@ static bool chan_got_data(const struct ipcrace_event *e)
 	return e->result > 0 || e->arg0 > 0;
 }
 
+/*
+ * Lost events (EVF_AFTER_LOSS) need no reset here. A lost event only
+ * withholds order: a lost release or acquire leaves the acquirer's clock
+ * without the releaser's history up to the release, a lost fork leaves the
+ * child without the parent's; all of that happened before the loss, and
+ * the race detector never compares an access from before a loss with one
+ * from after (racedet__forget). No clock gains order it should not have.
+ * Bookkeeping can still go stale: a lost EV_THREAD_SPAWN or
+ * EV_THREAD_CREATE_RET leaves a pthread_t unnamed (or, with a stale
+ * `spawned`, misnamed), so a later pthread_join orders nothing and the
+ * joined thread's accesses after the loss can be reported against the
+ * joiner's; a lost EV_EXIT keeps a tid's thread alive and a lost rwlock
+ * acquisition makes its release count as a write, both more order, never a
+ * false race.
+ */
 int hb__event(struct hb *hb, const struct ipcrace_event *e)
 {
 	__u32 t;

@@ -31,6 +31,7 @@ struct lg_edge {
 	struct finding_edge info;	/* first occurrence */
 	__u32 *gates;			/* sorted node indices */
 	__u32 nr_gates;
+	bool gates_known;		/* false: seen only after losses, any gate fits */
 };
 
 struct lockgraph {
@@ -189,7 +190,7 @@ static __u32 intersect(__u32 *a, __u32 na, const __u32 *b, __u32 nb)
 }
 
 int lockgraph__add_edge(struct lockgraph *g, const struct finding_edge *e,
-			const struct ipcrace_key *gates, size_t nr_gates)
+			const struct ipcrace_key *gates, size_t nr_gates, bool gates_known)
 {
 	__u32 from, to, *set = NULL, nr_set = 0;
 	struct ipcrace_key ek;
@@ -210,6 +211,16 @@ int lockgraph__add_edge(struct lockgraph *g, const struct finding_edge *e,
 	ek = edge_key(from, to);
 	if (keymap__get(g->edge_index, &ek, &v)) {
 		edge = &g->edges[v];
+		if (!gates_known)
+			goto out;
+		if (!edge->gates_known) {
+			free(edge->gates);
+			edge->gates = set;
+			edge->nr_gates = nr_set;
+			edge->gates_known = true;
+			set = NULL;
+			goto out;
+		}
 		edge->nr_gates = intersect(edge->gates, edge->nr_gates, set, nr_set);
 		goto out;
 	}
@@ -237,6 +248,7 @@ int lockgraph__add_edge(struct lockgraph *g, const struct finding_edge *e,
 	edge->info = *e;
 	edge->gates = set;
 	edge->nr_gates = nr_set;
+	edge->gates_known = gates_known;
 	set = NULL;
 	n->out[n->nr_out++] = g->nr_edges++;
 out:
@@ -368,23 +380,32 @@ static bool in_list(const __u32 *list, size_t n, __u32 v)
 /*
  * true when one lock outside the cycle, not a signalling semaphore, was held
  * at every edge of it: threads serialize on it, so the cycle cannot close.
+ * Edges whose gates are unknown (taken after lost events) fit any gate; a
+ * cycle made only of those is not reported: a gap is no finding.
  */
 static bool cycle_gated(const struct lockgraph *g, const __u32 *edges, size_t nr,
 			const __u32 *nodes)
 {
-	const struct lg_edge *first = &g->edges[edges[0]];
+	const struct lg_edge *first = NULL;
 	__u32 i, j;
 	size_t k;
 
+	for (k = 0; k < nr && !first; k++)
+		if (g->edges[edges[k]].gates_known)
+			first = &g->edges[edges[k]];
+	if (!first)
+		return true;
 	for (i = 0; i < first->nr_gates; i++) {
 		__u32 gate = first->gates[i];
 		bool everywhere = true;
 
 		if (g->nodes[gate].signalling || in_list(nodes, nr, gate))
 			continue;
-		for (k = 1; k < nr && everywhere; k++) {
+		for (k = 0; k < nr && everywhere; k++) {
 			const struct lg_edge *e = &g->edges[edges[k]];
 
+			if (!e->gates_known)
+				continue;
 			everywhere = false;
 			for (j = 0; j < e->nr_gates; j++)
 				if (e->gates[j] == gate)

@@ -26,10 +26,12 @@ void lockgraph__free(struct lockgraph *g);
  * data (thread, stacks). gates[] lists every lock the thread held at that
  * moment, in any order; an edge's gate set is the intersection over all its
  * occurrences, since one occurrence without the gate can deadlock.
- * 0 or a negative errno.
+ * gates_known false: the thread may hold locks whose acquisition was lost
+ * (ring buffer full), so this occurrence narrows no gate set; an edge seen
+ * only that way is gated by anything. 0 or a negative errno.
  */
 int lockgraph__add_edge(struct lockgraph *g, const struct finding_edge *e,
-			const struct ipcrace_key *gates, size_t nr_gates);
+			const struct ipcrace_key *gates, size_t nr_gates, bool gates_known);
 
 /*
  * Marks a semaphore used for signalling (posted by a thread not holding it):

@@ -27,6 +27,12 @@ struct lock_thread {
 	struct held_lock *held;		/* in acquisition order */
 	size_t nr_held;
 	size_t cap_held;
+	/*
+	 * Events were lost since this thread last held nothing: it may hold
+	 * locks whose acquisition is among them, so the edges it adds know
+	 * no gates. Cleared when a release leaves it holding nothing known.
+	 */
+	bool gates_unknown;
 	/* the attempt its next EV_LOCK_ACQUIRED answers, if any */
 	bool pending;
 	struct ipcrace_key pending_key;
@@ -214,6 +220,8 @@ static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace
 		t = &ls->threads[ls->nr_threads++];
 		memset(t, 0, sizeof(*t));
 		t->tid = e->tid;
+		/* first seen after a loss: what it took before is unknown */
+		t->gates_unknown = ls->losses != 0;
 	}
 	/* a tid is unique while alive; pid and comm may change (exec) */
 	t->pid = e->pid;
@@ -285,6 +293,7 @@ void lockstate__forget(struct lockstate *ls)
 		for (j = 0; j < t->nr_held; j++)
 			t->held[j].maybe_released = true;
 		t->pending = false;
+		t->gates_unknown = true;
 	}
 	/* one increment makes every known_since entry stale at once; 0 is "never" */
 	if (!++ls->losses)
@@ -459,7 +468,8 @@ static int attempt_add_edges(struct lockstate *ls, const struct lock_thread *t,
 			continue;
 		edge.held = t->held[i].obj;
 		edge.held_stack_id = t->held[i].stack_id;
-		err = lockgraph__add_edge(ls->graph, &edge, ls->scratch, t->nr_held);
+		err = lockgraph__add_edge(ls->graph, &edge, ls->scratch, t->nr_held,
+					  !t->gates_unknown);
 		if (err)
 			return err;
 	}
@@ -582,6 +592,8 @@ static int on_release(struct lockstate *ls, const struct ipcrace_event *e,
 		/* maybe released already: nobody knows its depth, it is free now */
 		if (h->maybe_released || --h->depth == 0)
 			held_remove(ls, t, h);
+		if (!t->nr_held)
+			t->gates_unknown = false;
 		return 0;
 	}
 	/* a post by a thread not holding it: the semaphore signals, it is no lock */
@@ -636,12 +648,36 @@ static int on_thread_exit(struct lockstate *ls, const struct ipcrace_event *e,
 	return 0;
 }
 
+/*
+ * A thread seen being created holds nothing, even after a loss. (A fork
+ * child's copies of the parent's held locks are not its own holds.)
+ */
+static int on_spawn(struct lockstate *ls, const struct ipcrace_event *e)
+{
+	struct ipcrace_event child = *e;
+	struct lock_thread *t;
+
+	child.pid = e->arg0;
+	child.tid = e->arg1;
+	t = thread_find(ls, child.tid);
+	if (t && t->nr_held)
+		return 0;	/* a reused tid still holding: leave it to its exit */
+	t = thread_get(ls, &child);
+	if (!t)
+		return -ENOMEM;
+	t->gates_unknown = false;
+	return 0;
+}
+
 int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out)
 {
 	switch (e->type) {
 	case EV_EXIT:
 		return on_thread_exit(ls, e, out);
+	case EV_FORK:
+	case EV_THREAD_SPAWN:
+		return on_spawn(ls, e);
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_ACQUIRED:
 	case EV_LOCK_RELEASE:

@@ -151,8 +151,24 @@ int BPF_KPROBE(lock_enter)
 	if (pending && pending->addr == lock_arg(ctx, cookie))
 		return 0;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
-	if (e)
+	if (e) {
 		submit_and_stash(e, tid);
+	} else {
+		/*
+		 * The attempt was lost (ring buffer full): the acquisition
+		 * must still be reported, or the analyzer sees a release of a
+		 * lock never taken. The key is left for the analyzer to resolve.
+		 */
+		struct pending_lock lost = {
+			.addr = lock_arg(ctx, cookie),
+			.flags = cookie_flags(cookie) | EVF_KEY_UNRESOLVED,
+			.obj = cookie_obj(cookie),
+			.key = { .space = KEY_PRIVATE, .a = current_tgid() },
+		};
+
+		lost.key.b = lost.addr;
+		bpf_map_update_elem(&pending_locks, &tid, &lost, BPF_ANY);
+	}
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "candidates.h"
 
@@ -12,6 +13,7 @@
 struct candidates {
 	struct candidate items[CANDIDATES_MAX];
 	size_t nr;
+	size_t nr_private;		/* KEY_PRIVATE among items */
 	__s32 index[INDEX_SIZE];	/* -1 empty, else position in items */
 };
 
@@ -61,7 +63,8 @@ int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32
 			return 0;
 		}
 	}
-	if (cs->nr == CANDIDATES_MAX)
+	if (cs->nr == CANDIDATES_MAX ||
+	    (key->space == KEY_PRIVATE && cs->nr_private == CANDIDATES_PRIVATE_MAX))
 		return -ENOSPC;
 	c = &cs->items[cs->nr];
 	memset(c, 0, sizeof(*c));
@@ -69,7 +72,35 @@ int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32
 	c->len = len;
 	c->changes = 1;
 	cs->index[slot] = cs->nr++;
+	cs->nr_private += key->space == KEY_PRIVATE;
 	return 0;
+}
+
+void candidates__forget_pid(struct candidates *cs, __u32 pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cs->nr; i++) {
+		const struct candidate *c = &cs->items[i];
+
+		if (c->key.space == KEY_PRIVATE && c->key.a == pid)
+			continue;
+		cs->items[n++] = *c;
+	}
+	if (n == cs->nr)
+		return;
+	/* open addressing has no deletion: rebuild the index */
+	cs->nr = n;
+	cs->nr_private = 0;
+	memset(cs->index, 0xff, sizeof(cs->index));
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = key_hash(&cs->items[i].key) & (INDEX_SIZE - 1);
+
+		while (cs->index[slot] >= 0)
+			slot = (slot + 1) & (INDEX_SIZE - 1);
+		cs->index[slot] = i;
+		cs->nr_private += cs->items[i].key.space == KEY_PRIVATE;
+	}
 }
 
 size_t candidates__count(const struct candidates *cs)
@@ -120,22 +151,37 @@ static __u64 weight(const struct candidate *c)
 	return 1 + changes * 16 / (1 + c->picks);
 }
 
+static bool is_private(const struct candidate *c)
+{
+	return c->key.space == KEY_PRIVATE;
+}
+
 int candidates__pick(struct candidates *cs, struct watch_rng *r,
 		     const struct ipcrace_key *busy, size_t nr_busy)
 {
-	__u64 total = 0, x;
+	__u64 total[2] = { 0, 0 }, x;	/* shared, private */
+	bool priv;
 	size_t i;
 
 	for (i = 0; i < cs->nr; i++)
 		if (!is_busy(&cs->items[i].key, busy, nr_busy))
-			total += weight(&cs->items[i]);
-	if (!total)
+			total[is_private(&cs->items[i])] += weight(&cs->items[i]);
+	if (!total[0] && !total[1])
 		return -ENOENT;
-	x = watch_rng__next(r) % total;
+	/*
+	 * Only a list with both kinds costs a draw here, so a list of one
+	 * kind gets the schedule it always had. The top bit: xorshift64*'s
+	 * low bits are its weakest.
+	 */
+	if (total[0] && total[1])
+		priv = watch_rng__next(r) >> 63;
+	else
+		priv = total[1] != 0;
+	x = watch_rng__next(r) % total[priv];
 	for (i = 0; i < cs->nr; i++) {
 		__u64 w;
 
-		if (is_busy(&cs->items[i].key, busy, nr_busy))
+		if (is_private(&cs->items[i]) != priv || is_busy(&cs->items[i].key, busy, nr_busy))
 			continue;
 		w = weight(&cs->items[i]);
 		if (x < w)
@@ -264,5 +310,359 @@ long snapshots__diff(struct snapshots *ss, struct candidates *cs)
 	}
 	if (ss->nr)
 		ss->next = (ss->next + 1) % ss->nr;
+	return changed;
+}
+
+/* --- private memory ---------------------------------------------------- */
+
+#define PRIV_PAGE 4096ULL
+/* A PROT_NONE mapping at most this big right below a stack is its guard. */
+#define STACK_GUARD_MAX (1ULL << 20)
+
+static bool map_is_anon_private_rw(const struct private_map *m)
+{
+	return !m->shared && !m->ino && !m->path[0] &&
+	       (m->prot & (PROT_READ | PROT_WRITE)) == (PROT_READ | PROT_WRITE);
+}
+
+static bool map_is_exe(const struct private_map *m, __u64 exe_dev, __u64 exe_ino)
+{
+	return m->ino && m->ino == exe_ino && m->dev == exe_dev;
+}
+
+/*
+ * glibc puts a thread's stack (and its TLS and struct pthread, per thread
+ * too) in an anonymous mapping right above a PROT_NONE guard of a page or
+ * a few. A malloc arena is the other way round: its writable part comes
+ * first, its PROT_NONE reserve (megabytes) after it.
+ */
+static bool map_is_thread_stack(const struct private_map *maps, size_t i)
+{
+	const struct private_map *g;
+
+	if (!i)
+		return false;
+	g = &maps[i - 1];
+	return g->end == maps[i].start && !g->shared && !g->ino && !g->path[0] && !g->prot &&
+	       g->end - g->start <= STACK_GUARD_MAX;
+}
+
+enum priv_class { PRIV_SKIP, PRIV_EXE, PRIV_HEAP, PRIV_ANON, PRIV_CLASSES };
+
+static enum priv_class classify(const struct private_map *maps, size_t i, __u64 exe_dev,
+				__u64 exe_ino)
+{
+	const struct private_map *m = &maps[i], *prev = i ? &maps[i - 1] : NULL;
+
+	if (m->shared || !(m->prot & PROT_WRITE) || !(m->prot & PROT_READ))
+		return PRIV_SKIP;
+	if (map_is_exe(m, exe_dev, exe_ino))
+		return PRIV_EXE;
+	if (!strcmp(m->path, "[heap]"))
+		return PRIV_HEAP;
+	if (!map_is_anon_private_rw(m) || map_is_thread_stack(maps, i))
+		return PRIV_SKIP;
+	/* an anonymous mapping right after a file's is that file's .bss */
+	if (prev && prev->end == m->start && prev->ino)
+		return map_is_exe(prev, exe_dev, exe_ino) ? PRIV_EXE : PRIV_SKIP;
+	return PRIV_ANON;
+}
+
+size_t private_regions__pick(const struct private_map *maps, size_t nr, __u64 exe_dev,
+			     __u64 exe_ino, struct private_range *out, size_t max)
+{
+	size_t n = 0;
+
+	for (int cls = PRIV_EXE; cls < PRIV_CLASSES; cls++) {
+		for (size_t i = 0; i < nr && n < max; i++) {
+			if (classify(maps, i, exe_dev, exe_ino) != (enum priv_class)cls)
+				continue;
+			out[n].start = maps[i].start;
+			out[n].end = maps[i].end;
+			n++;
+		}
+	}
+	return n;
+}
+
+struct priv_region {
+	__u32 pid;
+	__u64 start;
+	__u64 len;		/* bytes kept: whole pages */
+	__u64 *prev;		/* copy at the last read */
+	__u8 *valid;		/* per page: prev holds a copy */
+};
+
+struct private_snapshots {
+	struct priv_region *regs;
+	size_t nr, cap;
+	size_t tick_bytes, kept_max, region_max, kept;
+	size_t cur;		/* region the next diff starts in */
+	__u64 cur_off;		/* ... and where in it */
+	__u64 *buf;		/* one read, tick_bytes */
+};
+
+static size_t round_pages(size_t n)
+{
+	return n & ~(PRIV_PAGE - 1);
+}
+
+struct private_snapshots *private_snapshots__new(size_t tick_bytes, size_t kept_bytes,
+						 size_t region_bytes)
+{
+	struct private_snapshots *ps;
+
+	tick_bytes = round_pages(tick_bytes);
+	if (!tick_bytes) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		goto err;
+	ps->tick_bytes = tick_bytes;
+	ps->kept_max = round_pages(kept_bytes);
+	ps->region_max = round_pages(region_bytes);
+	ps->buf = malloc(tick_bytes);
+	if (!ps->buf)
+		goto err_free;
+	return ps;
+
+err_free:
+	free(ps);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void region_release(struct priv_region *r)
+{
+	free(r->prev);
+	free(r->valid);
+	r->prev = NULL;
+	r->valid = NULL;
+}
+
+void private_snapshots__free(struct private_snapshots *ps)
+{
+	if (!ps)
+		return;
+	for (size_t i = 0; i < ps->nr; i++)
+		region_release(&ps->regs[i]);
+	free(ps->regs);
+	free(ps->buf);
+	free(ps);
+}
+
+size_t private_snapshots__kept(const struct private_snapshots *ps)
+{
+	return ps->kept;
+}
+
+bool private_snapshots__has(const struct private_snapshots *ps, __u32 pid)
+{
+	for (size_t i = 0; i < ps->nr; i++)
+		if (ps->regs[i].pid == pid)
+			return true;
+	return false;
+}
+
+/* Gives r (already holding old's buffers, or none) room for len bytes. */
+static int region_resize(struct priv_region *r, __u64 len)
+{
+	size_t old_pages = r->len / PRIV_PAGE, pages = len / PRIV_PAGE;
+	__u64 *prev;
+	__u8 *valid;
+
+	if (r->prev && r->len == len)
+		return 0;
+	prev = realloc(r->prev, len);
+	if (!prev)
+		return -ENOMEM;
+	r->prev = prev;
+	valid = realloc(r->valid, pages);
+	if (!valid)
+		return -ENOMEM;
+	r->valid = valid;
+	if (pages > old_pages)
+		memset(valid + old_pages, 0, pages - old_pages);
+	r->len = len;
+	return 0;
+}
+
+int private_snapshots__set(struct private_snapshots *ps, __u32 pid,
+			   const struct private_range *ranges, size_t nr)
+{
+	struct priv_region *fresh = NULL;
+	size_t others = 0, avail, n = 0, kept = 0, i, j;
+	int err = 0;
+
+	for (i = 0; i < ps->nr; i++)
+		if (ps->regs[i].pid != pid)
+			others += ps->regs[i].len;
+	avail = others < ps->kept_max ? ps->kept_max - others : 0;
+	if (nr) {
+		fresh = calloc(nr, sizeof(*fresh));
+		if (!fresh)
+			return -ENOMEM;
+	}
+	for (i = 0; i < nr && avail; i++) {
+		__u64 len = ranges[i].end - ranges[i].start;
+		struct priv_region *r = &fresh[n];
+
+		if (len > ps->region_max)
+			len = ps->region_max;
+		if (len > avail)
+			len = avail;
+		len = round_pages(len);
+		if (!len)
+			continue;
+		r->pid = pid;
+		r->start = ranges[i].start;
+		/* the same region as before keeps its copy */
+		for (j = 0; j < ps->nr; j++) {
+			struct priv_region *old = &ps->regs[j];
+
+			if (old->pid == pid && old->start == r->start && old->prev) {
+				*r = *old;
+				old->prev = NULL;
+				old->valid = NULL;
+				break;
+			}
+		}
+		if (region_resize(r, len)) {
+			region_release(r);
+			memset(r, 0, sizeof(*r));
+			err = -ENOMEM;
+			continue;
+		}
+		avail -= len;
+		n++;
+	}
+	/* drop pid's old regions, then append its new ones */
+	for (i = 0, j = 0; i < ps->nr; i++) {
+		if (ps->regs[i].pid == pid) {
+			region_release(&ps->regs[i]);
+			continue;
+		}
+		ps->regs[j++] = ps->regs[i];
+	}
+	ps->nr = j;
+	if (ps->nr + n > ps->cap) {
+		size_t cap = ps->nr + n + 16;
+		struct priv_region *grown = realloc(ps->regs, cap * sizeof(*grown));
+
+		if (!grown) {
+			for (i = 0; i < n; i++)
+				region_release(&fresh[i]);
+			n = 0;
+			err = -ENOMEM;
+		} else {
+			ps->regs = grown;
+			ps->cap = cap;
+		}
+	}
+	if (n)
+		memcpy(ps->regs + ps->nr, fresh, n * sizeof(*fresh));
+	ps->nr += n;
+	for (i = 0; i < ps->nr; i++)
+		kept += ps->regs[i].len;
+	ps->kept = kept;
+	if (ps->cur >= ps->nr) {
+		ps->cur = 0;
+		ps->cur_off = 0;
+	}
+	free(fresh);
+	return err;
+}
+
+void private_snapshots__drop(struct private_snapshots *ps, __u32 pid)
+{
+	private_snapshots__set(ps, pid, NULL, 0);
+}
+
+/* Compares words [off, off + got) of r with the bytes just read. */
+static long region_compare(struct private_snapshots *ps, struct priv_region *r, __u64 off,
+			   size_t got, struct candidates *cs)
+{
+	struct ipcrace_key key = { .space = KEY_PRIVATE, .a = r->pid };
+	const __u64 *now = ps->buf;
+	__u64 *prev = r->prev + off / 8;
+	long changed = 0;
+
+	for (size_t p = 0; p < got / PRIV_PAGE; p++) {
+		size_t page = off / PRIV_PAGE + p, w0 = p * (PRIV_PAGE / 8);
+
+		if (!r->valid[page]) {
+			/* first sight of the page: nothing to compare with */
+			memcpy(prev + w0, now + w0, PRIV_PAGE);
+			r->valid[page] = 1;
+			continue;
+		}
+		if (!memcmp(prev + w0, now + w0, PRIV_PAGE))
+			continue;
+		for (size_t w = w0; w < w0 + PRIV_PAGE / 8; w++) {
+			if (prev[w] == now[w])
+				continue;
+			prev[w] = now[w];
+			key.b = r->start + off + w * 8;
+			candidates__bump(cs, &key, 8);
+			changed++;
+		}
+	}
+	return changed;
+}
+
+long private_snapshots__diff(struct private_snapshots *ps, struct candidates *cs)
+{
+	size_t left = ps->tick_bytes, first;
+	__u64 first_off;
+	long changed = 0;
+
+	if (!ps->nr)
+		return 0;
+	/* the regions may have changed since the cursor was set */
+	if (ps->cur >= ps->nr || ps->cur_off >= ps->regs[ps->cur].len) {
+		ps->cur = ps->cur + 1 < ps->nr ? ps->cur + 1 : 0;
+		ps->cur_off = 0;
+	}
+	first = ps->cur;
+	first_off = ps->cur_off;
+	while (left) {
+		struct priv_region *r = &ps->regs[ps->cur];
+		__u64 end = r->len, step;
+		struct iovec local, remote;
+		ssize_t got;
+
+		/* once round all regions is enough: stop where this diff began */
+		if (ps->cur == first && ps->cur_off < first_off)
+			end = first_off;
+		step = end - ps->cur_off;
+		if (step > left)
+			step = left;
+		local = (struct iovec){ .iov_base = ps->buf, .iov_len = step };
+		remote = (struct iovec){ .iov_base = (void *)(r->start + ps->cur_off),
+					 .iov_len = step };
+		got = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
+		if (got < 0 && errno == ESRCH) {
+			step = r->len - ps->cur_off;	/* gone: its exit drops it */
+		} else {
+			if (got < 0)
+				got = 0;
+			got = round_pages(got);
+			changed += region_compare(ps, r, ps->cur_off, got, cs);
+			/* a page that could not be read (unmapped since) is skipped */
+			if ((size_t)got < step)
+				step = got + PRIV_PAGE;
+			left -= step < left ? step : left;
+		}
+		ps->cur_off += step;
+		if (ps->cur_off >= r->len) {
+			ps->cur_off = 0;
+			ps->cur = (ps->cur + 1) % ps->nr;
+		}
+		if (ps->cur == first && ps->cur_off == first_off)
+			break;
+	}
 	return changed;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Which shared words are worth a debug register: words seen changing in
- * snapshots of the shared objects (the tracer maps each object read-only
- * itself and diffs it every tick, at no cost to the target), weighted by
- * how often they change, and the deterministic schedule that picks among
- * them (xorshift64* seeded by --seed: the same seed and the same candidate
- * list give the same picks).
+ * Which words are worth a debug register: words seen changing in snapshots
+ * of the shared objects (the tracer maps each object read-only itself and
+ * diffs it every tick, at no cost to the target) and of the writable
+ * private memory of multi-threaded processes (read with process_vm_readv,
+ * which does not stop the target either), weighted by how often they
+ * change, and the deterministic schedule that picks among them
+ * (xorshift64* seeded by --seed: the same seed and the same candidate list
+ * give the same picks).
  */
 #ifndef IPCRACE_CANDIDATES_H
 #define IPCRACE_CANDIDATES_H
@@ -16,9 +18,14 @@
 #include "../bpf/events.h"
 
 #define CANDIDATES_MAX 4096
+/*
+ * Private words may fill at most half the list: one busy heap must not
+ * leave no room for the shared words of the processes around it.
+ */
+#define CANDIDATES_PRIVATE_MAX (CANDIDATES_MAX / 2)
 
 struct candidate {
-	struct ipcrace_key key;	/* KEY_FILE(dev, ino, offset) */
+	struct ipcrace_key key;	/* KEY_FILE(dev, ino, offset) or KEY_PRIVATE(pid, addr) */
 	__u32 len;
 	__u32 changes;		/* times seen changing */
 	__u32 picks;		/* times given a slot */
@@ -30,10 +37,19 @@ struct candidates;
 struct candidates *candidates__new(void);
 void candidates__free(struct candidates *cs);
 
-/* Counts one change of the word; adds it if new (-ENOSPC when full). */
+/*
+ * Counts one change of the word; adds it if new (-ENOSPC when full, or
+ * when a private word would pass CANDIDATES_PRIVATE_MAX).
+ */
 int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32 len);
 size_t candidates__count(const struct candidates *cs);
 const struct candidate *candidates__get(const struct candidates *cs, size_t i);
+
+/*
+ * Drops the private words of pid (it exited or exec'd: the addresses mean
+ * nothing any more). The others keep their order.
+ */
+void candidates__forget_pid(struct candidates *cs, __u32 pid);
 
 /* xorshift64*: no rand(), so a schedule is a function of the seed. */
 struct watch_rng {
@@ -46,7 +62,10 @@ __u64 watch_rng__next(struct watch_rng *r);
 /*
  * Picks a candidate not in busy[0..nr_busy), weighted by changes and
  * against the times already picked (so coverage grows over a run), and
- * counts the pick. Returns its index, or -ENOENT when none is free.
+ * counts the pick. When both shared and private words are free, a first
+ * draw chooses between the two kinds evenly, so neither starves the other
+ * however many words it has. Returns its index, or -ENOENT when none is
+ * free.
  */
 int candidates__pick(struct candidates *cs, struct watch_rng *r,
 		     const struct ipcrace_key *busy, size_t nr_busy);
@@ -72,5 +91,66 @@ bool snapshots__has(const struct snapshots *ss, __u64 dev, __u64 ino);
 
 /* Diffs every object once; changed words go to cs. Returns words changed. */
 long snapshots__diff(struct snapshots *ss, struct candidates *cs);
+
+/*
+ * Private memory differ: the writable private regions of multi-threaded
+ * processes (globals, heap: what the threads of one process share), read
+ * with process_vm_readv into a copy and compared 8 bytes at a time; a
+ * changed word is bumped as KEY_PRIVATE(pid, address). Bounded twice:
+ * tick_bytes read per diff in all (a cursor goes round the regions, so
+ * coverage of large ones grows over ticks) and kept_bytes of copies in all
+ * (regions beyond it, in the order given, are not watched).
+ */
+struct private_range {
+	__u64 start, end;
+};
+
+/* One line of /proc/PID/maps, as the region picker needs it. */
+struct private_map {
+	__u64 start, end, dev, ino;
+	__u32 prot;			/* PROT_* */
+	bool shared;			/* MAP_SHARED ('s' in the perms column) */
+	const char *path;		/* "" anonymous, "[heap]", "[stack]", ... */
+};
+
+/*
+ * The regions of one process worth diffing, most useful first: the
+ * executable's writable segments (exe_dev, exe_ino) and the anonymous
+ * mapping that continues its .bss, then [heap], then the other anonymous
+ * private writable mappings. Skipped: stacks ([stack], and anonymous
+ * mappings right above a small PROT_NONE guard, as thread stacks are),
+ * libraries' data (their own locks order it, which a trace does not
+ * see), shared mappings (the shared differ has them). Returns how many
+ * were written to out (at most max).
+ */
+size_t private_regions__pick(const struct private_map *maps, size_t nr, __u64 exe_dev,
+			     __u64 exe_ino, struct private_range *out, size_t max);
+
+struct private_snapshots;
+
+/* region_bytes: at most this much of one region is kept. NULL + errno. */
+struct private_snapshots *private_snapshots__new(size_t tick_bytes, size_t kept_bytes,
+						 size_t region_bytes);
+void private_snapshots__free(struct private_snapshots *ps);
+
+/*
+ * Replaces the regions of pid (ranges in priority order, page-aligned).
+ * The copy of a region that stays (same start) is kept, so a new mapping
+ * elsewhere loses no history. 0 or -ENOMEM.
+ */
+int private_snapshots__set(struct private_snapshots *ps, __u32 pid,
+			   const struct private_range *r, size_t nr);
+void private_snapshots__drop(struct private_snapshots *ps, __u32 pid);
+bool private_snapshots__has(const struct private_snapshots *ps, __u32 pid);
+
+/*
+ * Reads the next tick_bytes of the regions; words that changed since
+ * their page was last read go to cs. A page read for the first time only
+ * gives its copy. Returns words changed.
+ */
+long private_snapshots__diff(struct private_snapshots *ps, struct candidates *cs);
+
+/* Bytes of copies kept (within kept_bytes). */
+size_t private_snapshots__kept(const struct private_snapshots *ps);
 
 #endif /* IPCRACE_CANDIDATES_H */

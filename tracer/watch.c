@@ -35,6 +35,17 @@
 #define SNAP_OBJECT_MAX (16u << 20)	/* bytes of one object kept in a snapshot */
 #define SNAP_PER_OBJECT (256u << 10)	/* bytes diffed per object per tick */
 #define SNAP_TOTAL (2u << 20)		/* bytes diffed per tick in all */
+/*
+ * Private memory of multi-threaded processes (globals, heap): read with
+ * process_vm_readv, so it costs the target nothing, but us a copy.
+ */
+#define PRIV_TICK_BYTES (1u << 20)	/* bytes read per tick in all */
+#define PRIV_KEPT (16u << 20)		/* bytes of copies kept in all */
+#define PRIV_REGION_MAX (8u << 20)	/* of one region */
+#define PRIV_REGIONS_MAX 64		/* per process */
+#define PRIV_RESYNC_TICKS 40		/* re-read the maps: [heap] grows without an event */
+#define PRIV_DISABLE_ENV "IPCRACE_NO_PRIVATE_DIFF"
+#define BUSY_MAX 64			/* words held by slots, in all processes */
 #define DUMMY_ADDR 0x1000		/* never mapped (mmap_min_addr): a parked slot */
 
 /* Must match bpf/memory.bpf.c. */
@@ -50,13 +61,15 @@ struct watch_info {
 	__u32 __pad;
 };
 
-enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL };
+enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL, WORD_PRIVATE };
 
 struct word {
 	enum word_kind kind;
 	__u32 len;
 	__u64 dev, ino, off;		/* WORD_FILE, once resolved */
 	bool resolved;
+	__u32 pid;			/* WORD_PRIVATE: armed in this process only */
+	__u64 addr;			/* ... at this address */
 	char path[PATH_MAX];		/* named file watch, resolved by stat */
 	char symbol[256];		/* WORD_SYMBOL */
 };
@@ -89,6 +102,7 @@ struct wproc {
 	__u32 pid;
 	bool dirty;			/* mappings changed since the last sync */
 	bool opened;			/* slots opened on its threads */
+	bool threaded;			/* more than one thread seen: diff its private memory */
 	struct pmap *maps;
 	size_t nr_maps, cap_maps;
 	size_t nr_threads;
@@ -103,6 +117,7 @@ struct watcher {
 	struct wproc *procs;
 	struct candidates *cands;
 	struct snapshots *snaps;
+	struct private_snapshots *priv;	/* NULL: private memory not diffed */
 	struct insn_classifier *insns;
 	struct procmaps *pm;		/* keeps the build-id cache across syncs */
 	struct watch_rng rng;
@@ -377,6 +392,13 @@ static __u64 word_addr(struct watcher *w, const struct wproc *p, int k, struct i
 			addr = 0;
 		*key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = p->pid, .b = addr };
 		break;
+	case WORD_PRIVATE:
+		/* another process's address means another word (or nothing) */
+		if (p->pid != wd->pid)
+			break;
+		addr = wd->addr;
+		*key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = p->pid, .b = addr };
+		break;
 	case WORD_NONE:
 		break;
 	}
@@ -560,6 +582,81 @@ static void snapshot_objects(struct watcher *w, struct wproc *p)
 	}
 }
 
+static size_t count_threads(__u32 pid)
+{
+	__u32 *tids;
+	size_t nr;
+
+	if (list_threads(pid, &tids, &nr))
+		return 0;
+	free(tids);
+	return nr;
+}
+
+/*
+ * The executable's identity as its mappings show it (on overlayfs, stat
+ * of /proc/PID/exe may name another device than the maps do).
+ */
+static bool exe_identity(const struct wproc *p, __u64 *dev, __u64 *ino)
+{
+	char link[64], exe[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (size_t i = 0; i < p->nr_maps; i++) {
+			if (p->maps[i].ino && !strcmp(p->maps[i].path, exe)) {
+				*dev = p->maps[i].dev;
+				*ino = p->maps[i].ino;
+				return true;
+			}
+		}
+	}
+	if (stat(link, &st))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+/*
+ * Hands the private memory its threads share (globals, heap) to the
+ * private differ. Single-threaded processes are left out: their words
+ * race with nobody (other processes do not see them).
+ */
+static void snapshot_private(struct watcher *w, struct wproc *p)
+{
+	struct private_range ranges[PRIV_REGIONS_MAX];
+	struct private_map *maps;
+	__u64 exe_dev = 0, exe_ino = 0;
+	size_t nr;
+
+	if (!w->priv)
+		return;
+	if (!p->threaded)
+		p->threaded = count_threads(p->pid) > 1;
+	if (!p->threaded)
+		return;
+	maps = calloc(p->nr_maps ? p->nr_maps : 1, sizeof(*maps));
+	if (!maps)
+		return;
+	for (size_t i = 0; i < p->nr_maps; i++) {
+		const struct pmap *m = &p->maps[i];
+
+		maps[i] = (struct private_map){ .start = m->start, .end = m->end, .dev = m->dev,
+						.ino = m->ino, .prot = m->prot,
+						.shared = m->flags & MAPF_SHARED, .path = m->path };
+	}
+	if (!exe_identity(p, &exe_dev, &exe_ino))
+		exe_ino = 0;	/* no executable segments: heap and anonymous only */
+	nr = private_regions__pick(maps, p->nr_maps, exe_dev, exe_ino, ranges, PRIV_REGIONS_MAX);
+	private_snapshots__set(w->priv, p->pid, ranges, nr);
+	free(maps);
+}
+
 static void sync_proc(struct watcher *w, struct wproc *p)
 {
 	if (read_maps(w, p))
@@ -570,6 +667,7 @@ static void sync_proc(struct watcher *w, struct wproc *p)
 	for (int k = 0; k < WATCH_SLOTS; k++)
 		apply_slot(w, p, k);
 	snapshot_objects(w, p);
+	snapshot_private(w, p);
 }
 
 /* --- BPF side ---------------------------------------------------------- */
@@ -622,9 +720,16 @@ typedef void (*key_fn)(struct watcher *w, const struct ipcrace_key *key, void *c
 
 static void for_each_key(struct watcher *w, int k, key_fn fn, void *ctx)
 {
+	if (w->slots[k].word.kind == WORD_NONE)
+		return;
 	if (w->slots[k].word.kind == WORD_FILE) {
 		if (w->slots[k].word.resolved)
 			fn(w, &w->slots[k].key, ctx);
+		return;
+	}
+	if (w->slots[k].word.kind == WORD_PRIVATE) {
+		/* one process, one key, armed or not */
+		fn(w, &w->slots[k].key, ctx);
 		return;
 	}
 	for (struct wproc *p = w->procs; p; p = p->next)
@@ -650,41 +755,85 @@ static void apply_everywhere(struct watcher *w, int k)
 			apply_slot(w, p, k);
 }
 
+struct busy_keys {
+	struct ipcrace_key keys[BUSY_MAX];
+	size_t nr;
+};
+
+static void add_busy(struct watcher *w, const struct ipcrace_key *key, void *ctx)
+{
+	struct busy_keys *b = ctx;
+
+	(void)w;
+	if (b->nr < BUSY_MAX)
+		b->keys[b->nr++] = *key;
+}
+
 /* Gives rotating slot k the next candidate of the schedule; false if none. */
 static bool rotate_slot(struct watcher *w, int k)
 {
-	struct ipcrace_key busy[WATCH_SLOTS];
+	struct busy_keys busy = { .nr = 0 };
 	const struct candidate *c;
-	size_t nr_busy = 0;
+	struct word *wd = &w->slots[k].word;
 	int i;
 
+	/* every word a slot holds, slot k's own too: it moves on */
 	for (int j = 0; j < WATCH_SLOTS; j++)
-		if (w->slots[j].word.kind == WORD_FILE && w->slots[j].word.resolved)
-			busy[nr_busy++] = w->slots[j].key;
-	i = candidates__pick(w->cands, &w->rng, busy, nr_busy);
+		for_each_key(w, j, add_busy, &busy);
+	i = candidates__pick(w->cands, &w->rng, busy.keys, busy.nr);
 	if (i < 0)
 		return false;
-	if (w->slots[k].word.kind != WORD_NONE)
-		for_each_key(w, k, reset_one, NULL);
+	for_each_key(w, k, reset_one, NULL);
 	c = candidates__get(w->cands, i);
-	memset(&w->slots[k].word, 0, sizeof(w->slots[k].word));
-	w->slots[k].word.kind = WORD_FILE;
-	w->slots[k].word.dev = c->key.a;
-	w->slots[k].word.ino = c->key.b;
-	w->slots[k].word.off = c->key.c;
-	w->slots[k].word.len = c->len;
-	w->slots[k].word.resolved = true;
+	memset(wd, 0, sizeof(*wd));
+	wd->len = c->len;
+	if (c->key.space == KEY_PRIVATE) {
+		wd->kind = WORD_PRIVATE;
+		wd->pid = c->key.a;
+		wd->addr = c->key.b;
+	} else {
+		wd->kind = WORD_FILE;
+		wd->dev = c->key.a;
+		wd->ino = c->key.b;
+		wd->off = c->key.c;
+		wd->resolved = true;
+	}
 	w->slots[k].key = c->key;
 	w->slots[k].since_tick = w->tick;
 	w->slots[k].throttled = false;
 	if (c->picks == 1)
 		w->watched_words++;
-	if (w->opts.verbose)
+	if (w->opts.verbose && wd->kind == WORD_PRIVATE)
+		fprintf(stderr, "ipcrace: watch: slot %d -> pid %u address 0x%llx\n", k, wd->pid,
+			(unsigned long long)wd->addr);
+	else if (w->opts.verbose)
 		fprintf(stderr, "ipcrace: watch: slot %d -> object %llx:%llu offset 0x%llx\n", k,
 			(unsigned long long)c->key.a, (unsigned long long)c->key.b,
 			(unsigned long long)c->key.c);
 	apply_everywhere(w, k);
 	return true;
+}
+
+/*
+ * pid's private words mean nothing any more (exit, exec): rotating slots
+ * holding one let it go (they rotate at the next tick), and the differ
+ * and the candidates forget them.
+ */
+static void forget_private(struct watcher *w, __u32 pid)
+{
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
+
+		if (s->named || s->word.kind != WORD_PRIVATE || s->word.pid != pid)
+			continue;
+		for_each_key(w, k, reset_one, NULL);
+		memset(&s->word, 0, sizeof(s->word));
+		s->throttled = false;
+		apply_everywhere(w, k);		/* parks the slot wherever it was armed */
+	}
+	candidates__forget_pid(w->cands, pid);
+	if (w->priv)
+		private_snapshots__drop(w->priv, pid);
 }
 
 static void schedule_tick(struct watcher *w)
@@ -779,6 +928,11 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 	w->opts = *opts;
 	w->cands = candidates__new();
 	w->snaps = snapshots__new(SNAP_PER_OBJECT, SNAP_TOTAL);
+	if (!getenv(PRIV_DISABLE_ENV)) {
+		w->priv = private_snapshots__new(PRIV_TICK_BYTES, PRIV_KEPT, PRIV_REGION_MAX);
+		if (!w->priv)
+			goto err_free;
+	}
 	w->insns = insn_classifier__new();
 	w->pm = procmaps__new();
 	if (!w->cands || !w->snaps || !w->insns || !w->pm)
@@ -843,6 +997,7 @@ void watcher__free(struct watcher *w)
 	}
 	candidates__free(w->cands);
 	snapshots__free(w->snaps);
+	private_snapshots__free(w->priv);
 	insn_classifier__free(w->insns);
 	procmaps__free(w->pm);
 	free(w);
@@ -871,10 +1026,19 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 		if (p)
 			p->dirty = true;
 		break;
+	case EV_THREAD_SPAWN:
+		p = get_proc(w, e->pid);
+		if (p && !p->threaded) {
+			p->threaded = true;
+			p->dirty = true;
+		}
+		break;
 	case EV_EXEC:
+		forget_private(w, e->pid);
 		p = get_proc(w, e->pid);
 		if (p) {
 			close_slots(w, p);
+			p->threaded = false;	/* exec leaves one thread */
 			p->dirty = true;
 		}
 		break;
@@ -888,8 +1052,10 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 			p->dirty = true;
 		break;
 	case EV_EXIT:
-		if (e->flags & EVF_GROUP_DEAD)
+		if (e->flags & EVF_GROUP_DEAD) {
+			forget_private(w, e->pid);
 			drop_proc(w, e->pid);
+		}
 		break;
 	default:
 		break;
@@ -936,7 +1102,13 @@ void watcher__tick(struct watcher *w, __u64 now_ns)
 		return;
 	w->last_tick_ns = now_ns;
 	w->tick++;
+	if (w->priv && w->tick % PRIV_RESYNC_TICKS == 0)
+		for (struct wproc *p = w->procs; p; p = p->next)
+			if (p->threaded)
+				sync_proc(w, p);
 	snapshots__diff(w->snaps, w->cands);
+	if (w->priv)
+		private_snapshots__diff(w->priv, w->cands);
 	schedule_tick(w);
 }
 

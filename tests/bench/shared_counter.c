@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Benchmark workload: a parent and a forked child each increment one shared
+ * counter N times under a process-shared mutex. The counter lives in the
+ * POSIX shm object /dev/shm/NAME at offset COUNTER_OFFSET, so a run under
+ * `ipcrace --watch /dev/shm/NAME+0x40:8` can name it. Prints
+ * "ns_per_increment=<float>" (wall time from fork to the child reaped,
+ * divided by the 2N increments) and "counter=<value>".
+ * Usage: shared_counter [increments] [shm-name]  (default 100000, a name
+ * with the pid)
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COUNTER_OFFSET 0x40	/* keep in sync with run_race_bench.sh */
+
+struct shared {
+	pthread_mutex_t lock;
+	char pad[COUNTER_OFFSET - sizeof(pthread_mutex_t)];
+	long counter;		/* guarded by lock */
+};
+
+_Static_assert(offsetof(struct shared, counter) == COUNTER_OFFSET, "counter offset");
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void increment(struct shared *s, long n)
+{
+	for (long i = 0; i < n; i++) {
+		pthread_mutex_lock(&s->lock);
+		s->counter++;
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 100000;
+	pthread_mutexattr_t attr;
+	char name[128];
+	struct shared *s;
+	double start, elapsed;
+	int fd, status, ret = 1;
+	pid_t child;
+
+	if (n <= 0) {
+		fprintf(stderr, "shared_counter: increments must be positive\n");
+		return 2;
+	}
+	if (argc > 2)
+		snprintf(name, sizeof(name), "/%s", argv[2]);
+	else
+		snprintf(name, sizeof(name), "/ipcrace-bench-counter-%d", (int)getpid());
+	shm_unlink(name);
+	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+	if (fd < 0 || ftruncate(fd, sizeof(*s))) {
+		perror("shared_counter: shm");
+		goto out_unlink;
+	}
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (s == MAP_FAILED) {
+		perror("shared_counter: mmap");
+		goto out_fd;
+	}
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+
+	start = now();
+	child = fork();
+	if (child < 0) {
+		perror("shared_counter: fork");
+		goto out_unmap;
+	}
+	if (child == 0) {
+		increment(s, n);
+		_exit(0);
+	}
+	increment(s, n);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "shared_counter: child failed\n");
+		goto out_unmap;
+	}
+	elapsed = now() - start;
+	printf("ns_per_increment=%.1f\n", elapsed * 1e9 / (2.0 * n));
+	printf("counter=%ld\n", s->counter);
+	ret = s->counter == 2 * n ? 0 : 1;
+out_unmap:
+	pthread_mutex_destroy(&s->lock);
+	munmap(s, sizeof(*s));
+out_fd:
+	if (fd >= 0)
+		close(fd);
+out_unlink:
+	shm_unlink(name);
+	return ret;
+}
