@@ -56,6 +56,7 @@ struct identity {
 	/* pointers into the trace, sorted by (pid, ts, start): a snapshot is a run */
 	const struct trace_mapping **maps;
 	size_t nr;
+	const struct trace *trace;	/* for the process tree */
 };
 
 static int mapping_cmp(const void *pa, const void *pb)
@@ -80,6 +81,7 @@ struct identity *identity__new(const struct trace *t)
 	id = calloc(1, sizeof(*id));
 	if (!id)
 		goto err;
+	id->trace = t;
 	if (t && t->nr_mappings) {
 		id->maps = calloc(t->nr_mappings, sizeof(*id->maps));
 		if (!id->maps)
@@ -141,14 +143,13 @@ static void key_from_mapping(const struct trace_mapping *m, __u32 pid, __u64 add
 	}
 }
 
-int identity__resolve(const struct identity *id, __u32 pid, __u64 addr, __u64 ts,
-		      struct ipcrace_key *out)
+/* The mapping of pid holding addr best describing time ts, or NULL. */
+static const struct trace_mapping *mapping_of(const struct identity *id, __u32 pid, __u64 addr,
+					      __u64 ts)
 {
 	const struct trace_mapping *current = NULL, *later = NULL, *stale = NULL, *m;
 	size_t lo = 0, hi, i, run_end;
 
-	if (!id || !id->nr)
-		return -ENOENT;
 	hi = id->nr;
 	while (lo < hi) {		/* first mapping of pid */
 		size_t mid = lo + (hi - lo) / 2;
@@ -179,7 +180,34 @@ int identity__resolve(const struct identity *id, __u32 pid, __u64 addr, __u64 ts
 			break;
 		}
 	}
-	m = current ? current : later ? later : stale;
+	return current ? current : later ? later : stale;
+}
+
+/* How far up the process tree a layout is looked for. */
+#define IDENTITY_MAX_ANCESTORS 8
+
+int identity__resolve(const struct identity *id, __u32 pid, __u64 addr, __u64 ts,
+		      struct ipcrace_key *out)
+{
+	const struct trace_mapping *m = NULL;
+	const struct trace_process *p;
+	__u32 who = pid;
+	int depth;
+
+	if (!id || !id->nr)
+		return -ENOENT;
+	/*
+	 * A forked child that exited before its own /proc/PID/maps was read
+	 * has its parent's layout (shared mappings included); private words
+	 * stay the child's own: the key keeps its pid.
+	 */
+	for (depth = 0; depth <= IDENTITY_MAX_ANCESTORS && who; depth++) {
+		m = mapping_of(id, who, addr, ts);
+		if (m)
+			break;
+		p = id->trace ? trace__find_process(id->trace, who) : NULL;
+		who = p && p->ppid != who ? p->ppid : 0;
+	}
 	if (!m)
 		return -ENOENT;
 	key_from_mapping(m, pid, addr, out);

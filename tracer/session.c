@@ -127,6 +127,8 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 	switch (e->type) {
 	case EV_FORK:
 		write_process(s, e->arg0, e->pid, e->ts, e->comm);
+		/* its own layout, while it exists: identities and symbols */
+		snapshot_maps(s, e->arg0, e->ts);
 		break;
 	case EV_EXEC:
 		/* the parent stays what the fork record said: read it again */

@@ -462,20 +462,15 @@ static int list_threads(__u32 pid, __u32 **tids, size_t *nr)
 }
 
 /*
- * Opens the 4 slots on every current thread, parked (disabled at an
+ * Opens the 4 slots on the threads tids[0..nr), parked (disabled at an
  * unmapped address), so the debug registers are ours and later changes
  * are modifications. A thread whose registers are taken (ENOSPC, EBUSY:
  * a debugger) goes without that slot.
  */
-static int open_slots(struct watcher *w, struct wproc *p)
+static int open_slots_on(struct watcher *w, struct wproc *p, const __u32 *tids, size_t nr)
 {
-	__u32 *tids;
-	size_t nr;
-	int err;
+	int err = 0;
 
-	err = list_threads(p->pid, &tids, &nr);
-	if (err)
-		return err;
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct pslot *ps = &p->slots[k];
 
@@ -484,6 +479,10 @@ static int open_slots(struct watcher *w, struct wproc *p)
 		ps->fds = malloc(nr * sizeof(*ps->fds));
 		ps->links = calloc(nr, sizeof(*ps->links));
 		if (!ps->fds || !ps->links) {
+			free(ps->fds);
+			free(ps->links);
+			ps->fds = NULL;
+			ps->links = NULL;
 			err = -ENOMEM;
 			goto out;
 		}
@@ -508,11 +507,60 @@ static int open_slots(struct watcher *w, struct wproc *p)
 			ioctl(ps->fds[t], PERF_EVENT_IOC_DISABLE, 0);
 		}
 	}
-	err = 0;
 out:
 	p->nr_threads = nr;
 	p->opened = true;
+	return err;
+}
+
+static bool same_threads(const __u32 *a, size_t nr_a, const __u32 *b, size_t nr_b)
+{
+	if (nr_a != nr_b)
+		return false;
+	for (size_t i = 0; i < nr_a; i++) {
+		size_t j = 0;
+
+		while (j < nr_b && b[j] != a[i])
+			j++;
+		if (j == nr_b)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Opens the slots on every thread of p. A thread created while they are
+ * being opened was not listed, and inherited only the slots its creator
+ * had by then (maybe none): when the threads after differ from the
+ * threads before, close (which closes inherited copies too) and start
+ * again. Threads created after that inherit all 4.
+ */
+#define OPEN_ATTEMPTS 4
+
+static int open_slots(struct watcher *w, struct wproc *p)
+{
+	__u32 *tids = NULL, *after = NULL;
+	size_t nr, nr_after;
+	int err;
+
+	err = list_threads(p->pid, &tids, &nr);
+	for (int attempt = 0; !err && attempt < OPEN_ATTEMPTS; attempt++) {
+		err = open_slots_on(w, p, tids, nr);
+		if (err)
+			break;
+		err = list_threads(p->pid, &after, &nr_after);
+		if (err || same_threads(after, nr_after, tids, nr))
+			break;
+		if (attempt + 1 == OPEN_ATTEMPTS)
+			break;		/* keep what we have: most threads are armed */
+		close_slots(w, p);
+		free(tids);
+		tids = after;
+		nr = nr_after;
+		after = NULL;
+	}
 	free(tids);
+	free(after);
 	return err;
 }
 
@@ -654,16 +702,24 @@ static void snapshot_private(struct watcher *w, struct wproc *p)
 		exe_ino = 0;	/* no executable segments: heap and anonymous only */
 	nr = private_regions__pick(maps, p->nr_maps, exe_dev, exe_ino, ranges, PRIV_REGIONS_MAX);
 	private_snapshots__set(w->priv, p->pid, ranges, nr);
+	if (w->opts.verbose)
+		fprintf(stderr, "ipcrace: watch: pid %u: %zu private regions, %zu KiB kept in all\n",
+			p->pid, nr, private_snapshots__kept(w->priv) >> 10);
 	free(maps);
 }
 
 static void sync_proc(struct watcher *w, struct wproc *p)
 {
-	if (read_maps(w, p))
-		return;		/* gone, or going: its exit event cleans up */
-	p->dirty = false;
+	/*
+	 * Slots first: opening them takes long enough (milliseconds) for a
+	 * starting program to get its heap and threads meanwhile, which
+	 * maps read before would miss, their events being consumed already.
+	 */
 	if (!p->opened && open_slots(w, p))
+		return;		/* gone, or going: its exit event cleans up */
+	if (read_maps(w, p))
 		return;
+	p->dirty = false;
 	for (int k = 0; k < WATCH_SLOTS; k++)
 		apply_slot(w, p, k);
 	snapshot_objects(w, p);

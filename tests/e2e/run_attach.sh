@@ -4,10 +4,10 @@
 # in the stacks, and the service still running afterwards, finishing with
 # exit 0 (detaching left it untouched). Then -p with a pid that does not
 # exist: one line, exit 1.
-# Usage: run_attach.sh IPCRACE_BIN FIXTURE_BUILD_DIR
+# Usage: run_attach.sh IPCRACE_BIN SERVICE_ABBA_BIN
 set -uo pipefail
 ipcrace=$1
-fixtures=$2
+service=$2
 if [ "$(id -u)" -ne 0 ]; then
 	if [ -n "${CI:-}" ]; then echo "FAIL attach: e2e needs root: CI must run as root"; exit 1; fi
 	echo "SKIP attach: needs root"; exit 77
@@ -18,7 +18,7 @@ passed=0 failed=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
-"$fixtures/service_abba" 6 >"$tmp/svc.out" &
+"$service" 6 >"$tmp/svc.out" &
 svc=$!
 for _ in $(seq 50); do grep -q ready "$tmp/svc.out" && break; sleep 0.1; done
 

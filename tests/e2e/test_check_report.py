@@ -114,6 +114,27 @@ class ParseTest(Workdir):
             with self.subTest(bad=bad), self.assertRaises(cr.ExpectError):
                 cr.parse_expectations(self.source(f"// ipcrace-expect: {bad}\n"))
 
+    def test_parses_options_and_a_count_range(self):
+        exp = cr.parse_expectations(self.source(
+            "// ipcrace-expect: data-race 1-3\n"
+            "// ipcrace-expect-functions: f g\n"
+            "// ipcrace-options: --watch /dev/shm/q+0x40:8\n"))
+        self.assertEqual((exp.counts, exp.count_max), ({"data-race": 1}, {"data-race": 3}))
+        self.assertEqual(exp.options, ["--watch", "/dev/shm/q+0x40:8"])
+        self.assertEqual(exp.args, [])
+
+    def test_rejects_empty_or_open_count_range(self):
+        for bad in ("data-race 3-1", "data-race 0-2", "data-race 1-", "data-race -2"):
+            with self.subTest(bad=bad), self.assertRaises(cr.ExpectError):
+                cr.parse_expectations(self.source(f"// ipcrace-expect: {bad}\n"))
+
+    def test_cli_prints_options_one_per_line(self):
+        src = self.source("// ipcrace-expect: none\n// ipcrace-options: --watch total --seed 7\n")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.assertEqual(cr.main(["--source", src, "--print-options"]), 0)
+        self.assertEqual(out.getvalue(), "--watch\ntotal\n--seed\n7\n")
+
     def test_cli_exits_2_on_bad_expectations(self):
         src = self.source("// ipcrace-expect: none\n// ipcrace-expect-processes: 2\n")
         self.assertEqual(quiet_main(["--source", src, "--report", self.report([])]), 2)
@@ -191,6 +212,13 @@ class CheckTest(Workdir):
         header = "// ipcrace-expect: double-lock 1\n// ipcrace-expect-functions: lock_twice\n"
         self.assertEqual(self.check(header, [misuse("double-lock")], 66), [])
         self.assertNotEqual(self.check(header, [misuse("double-lock", "other")], 66), [])
+
+    def test_count_within_a_range_passes_and_outside_fails(self):
+        header = "// ipcrace-expect: double-lock 1-2\n"
+        self.assertEqual(self.check(header, [misuse("double-lock")] * 2, 66), [])
+        self.assertEqual(self.check(header, [misuse("double-lock")] * 3, 66),
+                         ["wrong count of double-lock: expected 1-2, got 3"])
+        self.assertIn("missing double-lock: expected 1-2, got 0", self.check(header, [], 0))
 
     def test_findings_with_exit_code_zero_fail(self):
         self.assertEqual(self.check(ABBA, [inversion()], 0), ["ipcrace exited 0, expected 66"])

@@ -87,6 +87,38 @@ static void test_shared_object_at_different_addresses_normalizes_equal(void **st
 	identity__free(id);
 }
 
+/* A forked child that exited before its maps were read has its parent's layout. */
+static void test_child_without_snapshot_resolves_through_parent(void **state)
+{
+	struct trace_mapping maps[] = {
+		mapping(100, 10, 0x7f0000000000, 0x7f0000004000, 0, INO_SEG, MAPF_SHARED),
+		mapping(100, 10, 0x560000000000, 0x560000001000, 0, 0, 0),
+	};
+	struct trace_process procs[] = {
+		{ .pid = 100, .ppid = 0 },
+		{ .pid = 300, .ppid = 100 },
+	};
+	struct trace t = { .mappings = maps, .nr_mappings = 2,
+			   .processes = procs, .nr_processes = 2 };
+	struct ipcrace_key k;
+	struct identity *id;
+
+	(void)state;
+	id = identity__new(&t);
+	assert_non_null(id);
+	assert_int_equal(identity__resolve(id, 300, 0x7f0000000040, 50, &k), 0);
+	assert_int_equal(k.space, KEY_FILE);
+	assert_int_equal(k.b, INO_SEG);
+	assert_int_equal(k.c, 0x40);
+	/* private memory found through the parent is still the child's own */
+	assert_int_equal(identity__resolve(id, 300, 0x560000000010, 50, &k), 0);
+	assert_int_equal(k.space, KEY_PRIVATE);
+	assert_int_equal(k.a, 300);
+	/* no ancestor maps it: unresolved */
+	assert_int_equal(identity__resolve(id, 999, 0x7f0000000040, 50, &k), -ENOENT);
+	identity__free(id);
+}
+
 static void test_private_memory_differs_per_pid(void **state)
 {
 	struct trace_mapping maps[] = {
@@ -269,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_key_equal_compares_every_field_but_padding),
 		cmocka_unit_test(test_shared_object_at_different_addresses_normalizes_equal),
 		cmocka_unit_test(test_private_memory_differs_per_pid),
+		cmocka_unit_test(test_child_without_snapshot_resolves_through_parent),
 		cmocka_unit_test(test_resolve_uses_snapshot_current_at_event_time),
 		cmocka_unit_test(test_event_key_resolves_only_what_bpf_could_not),
 		cmocka_unit_test(test_keymap_sets_gets_and_grows),
