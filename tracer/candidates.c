@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 #include "candidates.h"
@@ -143,17 +144,25 @@ static bool is_busy(const struct ipcrace_key *k, const struct ipcrace_key *busy,
 	return false;
 }
 
-/* Weight of a candidate: change frequency, discounted by picks so far. */
+static bool is_private(const struct candidate *c)
+{
+	return c->key.space == KEY_PRIVATE;
+}
+
+/*
+ * Weight of a candidate: change frequency, discounted by picks so far.
+ * Private memory is mostly words written once (a buffer filled, a GOT
+ * entry bound lazily): there a word's weight grows with the square of
+ * its changes, so the few written again and again (what threads race
+ * on) are not drowned by thousands written once.
+ */
 static __u64 weight(const struct candidate *c)
 {
 	__u64 changes = c->changes < 1024 ? c->changes : 1024;
 
+	if (is_private(c))
+		changes *= changes;
 	return 1 + changes * 16 / (1 + c->picks);
-}
-
-static bool is_private(const struct candidate *c)
-{
-	return c->key.space == KEY_PRIVATE;
 }
 
 int candidates__pick(struct candidates *cs, struct watch_rng *r,
@@ -391,12 +400,20 @@ struct priv_region {
 	__u64 len;		/* bytes kept: whole pages */
 	__u64 *prev;		/* copy at the last read */
 	__u8 *valid;		/* per page: prev holds a copy */
+	bool every_tick;	/* read whole at every diff, not in turn */
 };
 
 struct private_snapshots {
 	struct priv_region *regs;
 	size_t nr, cap;
 	size_t tick_bytes, kept_max, region_max, kept;
+	/*
+	 * Regions read whole at every diff, up to this many bytes in all:
+	 * the first ones of each process (its globals, a small heap), so a
+	 * word they hold is counted at every change, not once a round, and
+	 * outweighs a big buffer's words seen changing once.
+	 */
+	size_t every_tick_max;
 	size_t cur;		/* region the next diff starts in */
 	__u64 cur_off;		/* ... and where in it */
 	__u64 *buf;		/* one read, tick_bytes */
@@ -421,6 +438,7 @@ struct private_snapshots *private_snapshots__new(size_t tick_bytes, size_t kept_
 	if (!ps)
 		goto err;
 	ps->tick_bytes = tick_bytes;
+	ps->every_tick_max = round_pages(tick_bytes / 4);
 	ps->kept_max = round_pages(kept_bytes);
 	ps->region_max = round_pages(region_bytes);
 	ps->buf = malloc(tick_bytes);
@@ -494,12 +512,15 @@ int private_snapshots__set(struct private_snapshots *ps, __u32 pid,
 			   const struct private_range *ranges, size_t nr)
 {
 	struct priv_region *fresh = NULL;
-	size_t others = 0, avail, n = 0, kept = 0, i, j;
+	size_t others = 0, every = 0, avail, n = 0, kept = 0, i, j;
 	int err = 0;
 
-	for (i = 0; i < ps->nr; i++)
-		if (ps->regs[i].pid != pid)
-			others += ps->regs[i].len;
+	for (i = 0; i < ps->nr; i++) {
+		if (ps->regs[i].pid == pid)
+			continue;
+		others += ps->regs[i].len;
+		every += ps->regs[i].every_tick ? ps->regs[i].len : 0;
+	}
 	avail = others < ps->kept_max ? ps->kept_max - others : 0;
 	if (nr) {
 		fresh = calloc(nr, sizeof(*fresh));
@@ -536,6 +557,12 @@ int private_snapshots__set(struct private_snapshots *ps, __u32 pid,
 			err = -ENOMEM;
 			continue;
 		}
+		/* in priority order: the first regions that fit */
+		r->every_tick = every + len <= ps->every_tick_max;
+		if (r->every_tick)
+			every += len;
+		else
+			every = ps->every_tick_max;
 		avail -= len;
 		n++;
 	}
@@ -613,6 +640,28 @@ static long region_compare(struct private_snapshots *ps, struct priv_region *r, 
 	return changed;
 }
 
+/*
+ * Reads [off, off + len) of r (len at most tick_bytes) and compares it.
+ * Returns how far the read moved: len, or past the first page that could
+ * not be read (unmapped since the maps were read), or to the region's end
+ * when its process is gone (its exit drops it).
+ */
+static __u64 region_read(struct private_snapshots *ps, struct priv_region *r, __u64 off,
+			 __u64 len, struct candidates *cs, long *changed)
+{
+	struct iovec local = { .iov_base = ps->buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)(r->start + off), .iov_len = len };
+	ssize_t got = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
+
+	if (got < 0 && errno == ESRCH)
+		return r->len - off;
+	if (got < 0)
+		got = 0;
+	got = round_pages(got);
+	*changed += region_compare(ps, r, off, got, cs);
+	return (__u64)got < len ? (__u64)got + PRIV_PAGE : len;
+}
+
 long private_snapshots__diff(struct private_snapshots *ps, struct candidates *cs)
 {
 	size_t left = ps->tick_bytes, first;
@@ -621,8 +670,19 @@ long private_snapshots__diff(struct private_snapshots *ps, struct candidates *cs
 
 	if (!ps->nr)
 		return 0;
-	/* the regions may have changed since the cursor was set */
-	if (ps->cur >= ps->nr || ps->cur_off >= ps->regs[ps->cur].len) {
+	/* the small, most useful regions: whole, every time */
+	for (size_t i = 0; i < ps->nr; i++) {
+		struct priv_region *r = &ps->regs[i];
+
+		if (!r->every_tick)
+			continue;
+		for (__u64 off = 0; off < r->len;)
+			off += region_read(ps, r, off, r->len - off, cs, &changed);
+		left -= r->len < left ? r->len : left;
+	}
+	/* the others in turn, from where the last diff stopped */
+	if (ps->cur >= ps->nr || ps->cur_off >= ps->regs[ps->cur].len ||
+	    ps->regs[ps->cur].every_tick) {
 		ps->cur = ps->cur + 1 < ps->nr ? ps->cur + 1 : 0;
 		ps->cur_off = 0;
 	}
@@ -630,34 +690,20 @@ long private_snapshots__diff(struct private_snapshots *ps, struct candidates *cs
 	first_off = ps->cur_off;
 	while (left) {
 		struct priv_region *r = &ps->regs[ps->cur];
-		__u64 end = r->len, step;
-		struct iovec local, remote;
-		ssize_t got;
+		__u64 end = r->len, step = 0;
 
-		/* once round all regions is enough: stop where this diff began */
-		if (ps->cur == first && ps->cur_off < first_off)
-			end = first_off;
-		step = end - ps->cur_off;
-		if (step > left)
-			step = left;
-		local = (struct iovec){ .iov_base = ps->buf, .iov_len = step };
-		remote = (struct iovec){ .iov_base = (void *)(r->start + ps->cur_off),
-					 .iov_len = step };
-		got = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
-		if (got < 0 && errno == ESRCH) {
-			step = r->len - ps->cur_off;	/* gone: its exit drops it */
-		} else {
-			if (got < 0)
-				got = 0;
-			got = round_pages(got);
-			changed += region_compare(ps, r, ps->cur_off, got, cs);
-			/* a page that could not be read (unmapped since) is skipped */
-			if ((size_t)got < step)
-				step = got + PRIV_PAGE;
+		if (!r->every_tick) {
+			/* once round all regions is enough: stop where this diff began */
+			if (ps->cur == first && ps->cur_off < first_off)
+				end = first_off;
+			step = end - ps->cur_off;
+			if (step > left)
+				step = left;
+			step = region_read(ps, r, ps->cur_off, step, cs, &changed);
 			left -= step < left ? step : left;
 		}
 		ps->cur_off += step;
-		if (ps->cur_off >= r->len) {
+		if (r->every_tick || ps->cur_off >= r->len) {
 			ps->cur_off = 0;
 			ps->cur = (ps->cur + 1) % ps->nr;
 		}

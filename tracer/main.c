@@ -65,6 +65,12 @@ static const char *usage_text =
 "  -v, --verbose           say what is attached and where\n"
 "  -V, --version           print the version\n"
 "\n"
+"environment:\n"
+"  IPCRACE_NO_PRIVATE_DIFF=1  do not read the private memory (globals, heap) of\n"
+"                          multi-threaded processes for words to watch: races\n"
+"                          between threads of one process are then found only\n"
+"                          on --watch words\n"
+"\n"
 "exit status: 0 no findings, 66 findings, 1 could not trace or read, 2 usage\n";
 
 struct cli {

@@ -968,6 +968,14 @@ static int add_named(struct watcher *w, int k, const char *spec)
 	return 0;
 }
 
+/* IPCRACE_NO_PRIVATE_DIFF=1 (documented in ipcrace help); "" or "0" keep it on. */
+static bool private_diff_disabled(void)
+{
+	const char *v = getenv(PRIV_DISABLE_ENV);
+
+	return v && v[0] && strcmp(v, "0");
+}
+
 struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *opts)
 {
 	struct watcher *w;
@@ -984,7 +992,7 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 	w->opts = *opts;
 	w->cands = candidates__new();
 	w->snaps = snapshots__new(SNAP_PER_OBJECT, SNAP_TOTAL);
-	if (!getenv(PRIV_DISABLE_ENV)) {
+	if (!private_diff_disabled()) {
 		w->priv = private_snapshots__new(PRIV_TICK_BYTES, PRIV_KEPT, PRIV_REGION_MAX);
 		if (!w->priv)
 			goto err_free;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The watchpoint manager: which shared words get the 4 debug registers of
- * every traced thread, and when. Named watches (--watch) hold their slots
- * for the whole run; the other slots rotate over words seen changing in
- * snapshots of the shared objects, deterministically for a --seed. Each
- * word is watched in every traced process that maps it, at that process's
- * own address, with a perf hardware breakpoint running mem_access.
+ * The watchpoint manager: which words get the 4 debug registers of every
+ * traced thread, and when. Named watches (--watch) hold their slots for
+ * the whole run; the other slots rotate over words seen changing in
+ * snapshots of the shared objects and of the private memory (globals,
+ * heap) of multi-threaded processes, deterministically for a --seed. A
+ * shared word is watched in every traced process that maps it, at that
+ * process's own address; a private word only in its own process. Each
+ * with a perf hardware breakpoint running mem_access.
  */
 #ifndef IPCRACE_WATCH_H
 #define IPCRACE_WATCH_H

@@ -2,7 +2,8 @@
 /*
  * The watch rotation schedule is a pure function of the seed and the
  * candidate list: a run can be repeated with --seed, and another seed
- * explores another order.
+ * explores another order. Shared and private words share the slots.
+ * The private memory differ finds changed words within its budgets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tracer/candidates.h"
 
@@ -119,6 +122,366 @@ static void test_bump_counts_repeats_once(void **state)
 	candidates__free(cs);
 }
 
+static struct ipcrace_key private_key(__u32 pid, __u64 addr)
+{
+	return (struct ipcrace_key){ .space = KEY_PRIVATE, .a = pid, .b = addr };
+}
+
+static struct ipcrace_key shared_key(__u64 off)
+{
+	return (struct ipcrace_key){ .space = KEY_FILE, .a = 1, .b = 2, .c = off };
+}
+
+static void test_many_hot_private_words_leave_shared_words_half_the_picks(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key k = shared_key(0);
+	struct watch_rng r;
+	int shared = 0;
+
+	(void)state;
+	/* one shared word seen changing once, against 100 busy private ones */
+	candidates__bump(cs, &k, 8);
+	for (int i = 0; i < 100; i++) {
+		k = private_key(10, 0x1000 + i * 8);
+		for (int n = 0; n < 1000; n++)
+			candidates__bump(cs, &k, 8);
+	}
+	watch_rng__seed(&r, 5);
+	for (int i = 0; i < 400; i++)
+		shared += candidates__get(cs, candidates__pick(cs, &r, NULL, 0))->key.space == KEY_FILE;
+	/* by weight alone it would get about 1 pick in 16000 */
+	assert_in_range(shared, 140, 260);
+	candidates__free(cs);
+}
+
+static void mixed_schedule(__u64 seed, int *out)
+{
+	struct candidates *cs = make_candidates();
+	struct watch_rng r;
+
+	for (int i = 0; i < 8; i++) {
+		struct ipcrace_key k = private_key(20 + i % 2, 0x4000 + i * 8);
+
+		for (int n = 0; n <= i; n++)
+			candidates__bump(cs, &k, 8);
+	}
+	watch_rng__seed(&r, seed);
+	for (int i = 0; i < NR_PICKS; i++)
+		out[i] = candidates__pick(cs, &r, NULL, 0);
+	candidates__free(cs);
+}
+
+static void test_mixed_schedule_depends_on_seed_only(void **state)
+{
+	int a[NR_PICKS], b[NR_PICKS], c[NR_PICKS];
+
+	(void)state;
+	mixed_schedule(9, a);
+	mixed_schedule(9, b);
+	mixed_schedule(10, c);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_memory_not_equal(a, c, sizeof(a));
+}
+
+static void test_private_words_fill_at_most_half_the_list(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key k;
+
+	(void)state;
+	for (int i = 0; i < CANDIDATES_PRIVATE_MAX; i++) {
+		k = private_key(7, i * 8);
+		assert_int_equal(candidates__bump(cs, &k, 8), 0);
+	}
+	k = private_key(7, 1 << 30);
+	assert_int_equal(candidates__bump(cs, &k, 8), -ENOSPC);
+	/* a known private word still counts, and shared words still enter */
+	k = private_key(7, 0);
+	assert_int_equal(candidates__bump(cs, &k, 8), 0);
+	assert_int_equal(candidates__get(cs, 0)->changes, 2);
+	k = shared_key(0);
+	assert_int_equal(candidates__bump(cs, &k, 8), 0);
+	assert_int_equal(candidates__count(cs), CANDIDATES_PRIVATE_MAX + 1);
+	candidates__free(cs);
+}
+
+static void test_forget_pid_drops_only_that_process_private_words(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key a = private_key(30, 0x10), b = private_key(31, 0x10);
+	struct ipcrace_key s = shared_key(30);	/* a = 1: not pid 30's */
+
+	(void)state;
+	candidates__bump(cs, &a, 8);
+	candidates__bump(cs, &s, 8);
+	candidates__bump(cs, &b, 8);
+	candidates__forget_pid(cs, 30);
+	assert_int_equal(candidates__count(cs), 2);
+	assert_int_equal(candidates__get(cs, 0)->key.space, KEY_FILE);
+	assert_int_equal(candidates__get(cs, 1)->key.a, 31);
+	/* the index was rebuilt: known words are found, the forgotten one is new */
+	candidates__bump(cs, &b, 8);
+	candidates__bump(cs, &s, 8);
+	assert_int_equal(candidates__count(cs), 2);
+	assert_int_equal(candidates__get(cs, 1)->changes, 2);
+	candidates__bump(cs, &a, 8);
+	assert_int_equal(candidates__count(cs), 3);
+	assert_int_equal(candidates__get(cs, 2)->changes, 1);
+	candidates__free(cs);
+}
+
+#define RW (PROT_READ | PROT_WRITE)
+#define MIB (1ULL << 20)
+#define EXE_DEV 0x801
+#define EXE_INO 4242
+
+static void test_pick_regions_takes_globals_heap_arenas_not_stacks(void **state)
+{
+	const struct private_map maps[] = {
+		{ 0x10000, 0x11000, EXE_DEV, EXE_INO, PROT_READ, false, "/bin/prog" },
+		{ 0x11000, 0x12000, EXE_DEV, EXE_INO, PROT_READ | PROT_EXEC, false, "/bin/prog" },
+		{ 0x13000, 0x14000, EXE_DEV, EXE_INO, RW, false, "/bin/prog" },		/* .data */
+		{ 0x14000, 0x16000, 0, 0, RW, false, "" },				/* .bss */
+		{ 0x20000, 0x41000, 0, 0, RW, false, "[heap]" },
+		{ 0x100000, 0x121000, 0, 0, RW, false, "" },				/* arena */
+		{ 0x121000, 0x4100000, 0, 0, 0, false, "" },				/* its reserve */
+		{ 0x5000000, 0x5001000, 0, 0, 0, false, "" },				/* guard */
+		{ 0x5001000, 0x5801000, 0, 0, RW, false, "" },				/* thread stack */
+		{ 0x6000000, 0x6010000, 0, 0, RW, true, "" },				/* MAP_SHARED */
+		{ 0x7000000, 0x7100000, 0x801, 99, PROT_READ | PROT_EXEC, false, "/lib/libc.so.6" },
+		{ 0x7100000, 0x7102000, 0x801, 99, RW, false, "/lib/libc.so.6" },	/* libc .data */
+		{ 0x7102000, 0x7104000, 0, 0, RW, false, "" },				/* libc .bss */
+		{ 0x7200000, 0x7203000, 0, 0, RW, false, "" },				/* plain anonymous */
+		{ 0x7ff000000, 0x7ff021000, 0, 0, RW, false, "[stack]" },
+	};
+	const struct private_range want[] = {
+		{ 0x13000, 0x14000 }, { 0x14000, 0x16000 }, { 0x20000, 0x41000 },
+		{ 0x100000, 0x121000 }, { 0x7200000, 0x7203000 },
+	};
+	struct private_range out[16];
+	size_t n;
+
+	(void)state;
+	n = private_regions__pick(maps, sizeof(maps) / sizeof(maps[0]), EXE_DEV, EXE_INO, out, 16);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	assert_memory_equal(out, want, sizeof(want));
+	/* max bounds the output, the most useful regions first */
+	n = private_regions__pick(maps, sizeof(maps) / sizeof(maps[0]), EXE_DEV, EXE_INO, out, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[2].start, 0x20000);
+}
+
+#define PAGE 4096
+
+/* Page-aligned memory of our own to diff (process_vm_readv on ourselves). */
+static __u64 *own_pages(size_t pages)
+{
+	void *p = mmap(NULL, pages * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+static bool has_private_word(const struct candidates *cs, const void *addr)
+{
+	for (size_t i = 0; i < candidates__count(cs); i++) {
+		const struct candidate *c = candidates__get(cs, i);
+
+		if (c->key.space == KEY_PRIVATE && c->key.a == (__u32)getpid() &&
+		    c->key.b == (__u64)(uintptr_t)addr)
+			return true;
+	}
+	return false;
+}
+
+static void set_own(struct private_snapshots *ps, const void *start, size_t pages)
+{
+	struct private_range r = { (uintptr_t)start, (uintptr_t)start + pages * PAGE };
+
+	assert_int_equal(private_snapshots__set(ps, getpid(), &r, 1), 0);
+}
+
+static void test_private_diff_reports_changed_word_at_its_address(void **state)
+{
+	struct private_snapshots *ps = private_snapshots__new(MIB, 16 * MIB, 8 * MIB);
+	struct candidates *cs = candidates__new();
+	__u64 *mem = own_pages(4);
+
+	(void)state;
+	mem[600] = 1;
+	set_own(ps, mem, 4);
+	/* the first read is the baseline: nothing changed yet */
+	assert_int_equal(private_snapshots__diff(ps, cs), 0);
+	assert_int_equal(private_snapshots__diff(ps, cs), 0);
+	mem[600] = 2;
+	mem[1000] = 3;
+	assert_int_equal(private_snapshots__diff(ps, cs), 2);
+	assert_true(has_private_word(cs, &mem[600]));
+	assert_true(has_private_word(cs, &mem[1000]));
+	assert_int_equal(candidates__get(cs, 0)->len, 8);
+	/* unchanged since: nothing new */
+	assert_int_equal(private_snapshots__diff(ps, cs), 0);
+	munmap(mem, 4 * PAGE);
+	candidates__free(cs);
+	private_snapshots__free(ps);
+}
+
+static void test_private_diff_reads_at_most_tick_bytes_and_goes_round(void **state)
+{
+	struct private_snapshots *ps = private_snapshots__new(4 * PAGE, 16 * MIB, 8 * MIB);
+	struct candidates *cs = candidates__new();
+	__u64 *mem = own_pages(16);
+	const size_t per_page = PAGE / 8;
+
+	(void)state;
+	set_own(ps, mem, 16);
+	for (int t = 0; t < 4; t++)		/* 4 ticks of 4 pages: baseline */
+		private_snapshots__diff(ps, cs);
+	mem[0] = 1;
+	mem[15 * per_page] = 1;
+	/* the next tick reads pages 0-3 only */
+	assert_int_equal(private_snapshots__diff(ps, cs), 1);
+	assert_true(has_private_word(cs, &mem[0]));
+	assert_false(has_private_word(cs, &mem[15 * per_page]));
+	private_snapshots__diff(ps, cs);
+	private_snapshots__diff(ps, cs);
+	assert_int_equal(private_snapshots__diff(ps, cs), 1);	/* pages 12-15 */
+	assert_true(has_private_word(cs, &mem[15 * per_page]));
+	munmap(mem, 16 * PAGE);
+	candidates__free(cs);
+	private_snapshots__free(ps);
+}
+
+static void test_private_copies_stay_within_kept_bytes_in_priority_order(void **state)
+{
+	struct private_snapshots *ps = private_snapshots__new(MIB, 8 * PAGE, 8 * MIB);
+	struct candidates *cs = candidates__new();
+	__u64 *a = own_pages(6), *b = own_pages(6);
+	struct private_range r[2] = {
+		{ (uintptr_t)a, (uintptr_t)a + 6 * PAGE },
+		{ (uintptr_t)b, (uintptr_t)b + 6 * PAGE },
+	};
+
+	(void)state;
+	assert_int_equal(private_snapshots__set(ps, getpid(), r, 2), 0);
+	assert_int_equal(private_snapshots__kept(ps), 8 * PAGE);
+	private_snapshots__diff(ps, cs);
+	a[5 * PAGE / 8] = 1;	/* the first region is kept whole */
+	b[1 * PAGE / 8] = 1;	/* the second for 2 pages */
+	b[2 * PAGE / 8] = 1;	/* ... so not this one */
+	assert_int_equal(private_snapshots__diff(ps, cs), 2);
+	assert_false(has_private_word(cs, &b[2 * PAGE / 8]));
+	/* another process's regions get what is left: nothing */
+	assert_int_equal(private_snapshots__set(ps, getpid() + 1, r, 1), 0);
+	assert_int_equal(private_snapshots__kept(ps), 8 * PAGE);
+	private_snapshots__drop(ps, getpid());
+	assert_int_equal(private_snapshots__kept(ps), 0);
+	assert_false(private_snapshots__has(ps, getpid()));
+	munmap(a, 6 * PAGE);
+	munmap(b, 6 * PAGE);
+	candidates__free(cs);
+	private_snapshots__free(ps);
+}
+
+static void test_private_copy_survives_new_region_list(void **state)
+{
+	struct private_snapshots *ps = private_snapshots__new(MIB, 16 * MIB, 8 * MIB);
+	struct candidates *cs = candidates__new();
+	__u64 *a = own_pages(2), *b = own_pages(2);
+	struct private_range r[2] = {
+		{ (uintptr_t)b, (uintptr_t)b + 2 * PAGE },
+		{ (uintptr_t)a, (uintptr_t)a + 2 * PAGE },
+	};
+
+	(void)state;
+	set_own(ps, a, 2);
+	private_snapshots__diff(ps, cs);
+	a[3] = 7;
+	/* a new mapping appeared: a keeps its copy, so the change shows at once */
+	assert_int_equal(private_snapshots__set(ps, getpid(), r, 2), 0);
+	assert_int_equal(private_snapshots__diff(ps, cs), 1);
+	assert_true(has_private_word(cs, &a[3]));
+	munmap(a, 2 * PAGE);
+	munmap(b, 2 * PAGE);
+	candidates__free(cs);
+	private_snapshots__free(ps);
+}
+
+static void test_private_diff_skips_unreadable_page(void **state)
+{
+	struct private_snapshots *ps = private_snapshots__new(MIB, 16 * MIB, 8 * MIB);
+	struct candidates *cs = candidates__new();
+	__u64 *mem = own_pages(4);
+	const size_t per_page = PAGE / 8;
+
+	(void)state;
+	set_own(ps, mem, 4);
+	private_snapshots__diff(ps, cs);
+	/* as if page 1 were unmapped since the maps were read */
+	assert_int_equal(mprotect((char *)mem + PAGE, PAGE, PROT_NONE), 0);
+	mem[0] = 1;
+	mem[2 * per_page] = 1;
+	mem[3 * per_page + 5] = 1;
+	assert_int_equal(private_snapshots__diff(ps, cs), 3);
+	munmap(mem, 4 * PAGE);
+	candidates__free(cs);
+	private_snapshots__free(ps);
+}
+
+static void test_small_first_region_is_diffed_every_tick(void **state)
+{
+	/* 16 pages a tick, 4 of them for the regions read every time */
+	struct private_snapshots *ps = private_snapshots__new(16 * PAGE, 16 * MIB, 8 * MIB);
+	struct candidates *cs = candidates__new();
+	__u64 *globals = own_pages(2), *buffer = own_pages(64);
+	struct private_range r[2] = {
+		{ (uintptr_t)globals, (uintptr_t)globals + 2 * PAGE },
+		{ (uintptr_t)buffer, (uintptr_t)buffer + 64 * PAGE },
+	};
+
+	(void)state;
+	assert_int_equal(private_snapshots__set(ps, getpid(), r, 2), 0);
+	for (int t = 0; t < 5; t++)	/* the buffer takes 5 ticks to go round */
+		private_snapshots__diff(ps, cs);
+	for (int t = 1; t <= 4; t++) {
+		globals[1] = t;
+		buffer[60 * PAGE / 8] = t;
+		private_snapshots__diff(ps, cs);
+	}
+	/* the global was counted at each change, the buffer word at most once */
+	assert_int_equal(candidates__count(cs), 2);
+	assert_int_equal(candidates__get(cs, 0)->key.b, (uintptr_t)&globals[1]);
+	assert_int_equal(candidates__get(cs, 0)->changes, 4);
+	assert_int_equal(candidates__get(cs, 1)->changes, 1);
+	munmap(globals, 2 * PAGE);
+	munmap(buffer, 64 * PAGE);
+	candidates__free(cs);
+	private_snapshots__free(ps);
+}
+
+static void test_private_word_changing_often_outweighs_many_changed_once(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key k = private_key(40, 0x10);
+	struct watch_rng r;
+	int counter = 0;
+
+	(void)state;
+	for (int n = 0; n < 80; n++)	/* a counter, changed at every diff */
+		candidates__bump(cs, &k, 8);
+	for (int i = 0; i < 2000; i++) {	/* a buffer, filled once */
+		k = private_key(40, 0x100000 + i * 8);
+		candidates__bump(cs, &k, 8);
+	}
+	watch_rng__seed(&r, 3);
+	for (int i = 0; i < 16; i++)
+		counter += candidates__pick(cs, &r, NULL, 0) == 0;
+	/* linear weights would give it 1281 against 34000: about 1 pick in 27 */
+	assert_true(counter >= 4);
+	candidates__free(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +490,18 @@ int main(void)
 		cmocka_unit_test(test_pick_skips_busy_words),
 		cmocka_unit_test(test_frequent_changes_are_picked_more),
 		cmocka_unit_test(test_bump_counts_repeats_once),
+		cmocka_unit_test(test_many_hot_private_words_leave_shared_words_half_the_picks),
+		cmocka_unit_test(test_mixed_schedule_depends_on_seed_only),
+		cmocka_unit_test(test_private_words_fill_at_most_half_the_list),
+		cmocka_unit_test(test_forget_pid_drops_only_that_process_private_words),
+		cmocka_unit_test(test_pick_regions_takes_globals_heap_arenas_not_stacks),
+		cmocka_unit_test(test_private_diff_reports_changed_word_at_its_address),
+		cmocka_unit_test(test_private_diff_reads_at_most_tick_bytes_and_goes_round),
+		cmocka_unit_test(test_private_copies_stay_within_kept_bytes_in_priority_order),
+		cmocka_unit_test(test_private_copy_survives_new_region_list),
+		cmocka_unit_test(test_private_diff_skips_unreadable_page),
+		cmocka_unit_test(test_small_first_region_is_diffed_every_tick),
+		cmocka_unit_test(test_private_word_changing_often_outweighs_many_changed_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
