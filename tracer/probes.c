@@ -76,6 +76,7 @@ static const struct probe_spec specs[] = {
 struct file_id {
 	dev_t dev;
 	ino_t ino;
+	int pid;		/* 0: every process */
 };
 
 struct probes {
@@ -97,6 +98,7 @@ struct attach_job {
 	const struct probe_spec *spec;
 	__u64 offset;
 	__u64 cookie;
+	int pid;		/* 0: every process, else that process only */
 	bool ret;
 	struct bpf_link *link;	/* result */
 	int err;		/* result */
@@ -166,9 +168,10 @@ bool probes__prepare(struct ipcrace_bpf *skel)
 }
 
 static int multi_link_create(struct bpf_program *prog, const char *path, const __u64 *offsets,
-			     const __u64 *cookies, __u32 cnt, bool ret)
+			     const __u64 *cookies, __u32 cnt, bool ret, int pid)
 {
 	struct uprobe_multi_attr a = {
+		.pid = pid,
 		.prog_fd = bpf_program__fd(prog),
 		.attach_type = ATTACH_TYPE_UPROBE_MULTI,
 		.path = (__u64)(unsigned long)path,
@@ -210,7 +213,8 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 			cookies[cnt++] = b->jobs[k].cookie;
 			done[k] = true;
 		}
-		fd = multi_link_create(b->jobs[i].prog, path, offsets, cookies, cnt, b->jobs[i].ret);
+		fd = multi_link_create(b->jobs[i].prog, path, offsets, cookies, cnt, b->jobs[i].ret,
+				       b->jobs[i].pid);
 		if (fd < 0) {
 			err = fd;
 			libbpf_strerror(err, msg, sizeof(msg));
@@ -281,9 +285,8 @@ static void *attach_worker(void *arg)
 		j = &b->jobs[i];
 		uo.retprobe = j->ret;
 		uo.bpf_cookie = j->cookie;
-		/* pid -1: the probe must also fire in children forked later; the
-		 * BPF program drops events of untraced processes first thing */
-		j->link = bpf_program__attach_uprobe_opts(j->prog, -1, j->path, j->offset, &uo);
+		j->link = bpf_program__attach_uprobe_opts(j->prog, j->pid ? j->pid : -1, j->path,
+							  j->offset, &uo);
 		j->err = j->link ? 0 : -errno;
 	}
 }
@@ -459,7 +462,8 @@ static int collect_links(struct probes *p, struct attach_batch *b, const char *p
 	return err;
 }
 
-static bool seen_before(struct probes *p, const char *path)
+/* A file probed for every process counts as done for each process too. */
+static bool seen_before(struct probes *p, const char *path, int pid)
 {
 	struct file_id *grown;
 	struct stat st;
@@ -468,24 +472,30 @@ static bool seen_before(struct probes *p, const char *path)
 	if (stat(path, &st))
 		return true;
 	for (i = 0; i < p->nr_done; i++)
-		if (p->done[i].dev == st.st_dev && p->done[i].ino == st.st_ino)
+		if (p->done[i].dev == st.st_dev && p->done[i].ino == st.st_ino &&
+		    (p->done[i].pid == 0 || p->done[i].pid == pid))
 			return true;
 	grown = realloc(p->done, (p->nr_done + 1) * sizeof(*grown));
 	if (!grown)
 		return true;
 	p->done = grown;
-	p->done[p->nr_done++] = (struct file_id){ st.st_dev, st.st_ino };
+	p->done[p->nr_done++] = (struct file_id){ st.st_dev, st.st_ino, pid };
 	return false;
 }
 
 int probes__attach_file(struct probes *p, const char *path)
+{
+	return probes__attach_file_pid(p, path, 0);
+}
+
+int probes__attach_file_pid(struct probes *p, const char *path, int pid)
 {
 	struct attach_batch b = {};
 	struct elf_syms *syms;
 	size_t i;
 	int n = 0, err = 0;
 
-	if (seen_before(p, path))
+	if (seen_before(p, path, pid))
 		return 0;
 	syms = elf_syms__open(path);
 	if (!syms)
@@ -497,6 +507,8 @@ int probes__attach_file(struct probes *p, const char *path)
 		err = err < 0 ? err : 0;
 	}
 	elf_syms__close(syms);
+	for (i = 0; i < b.nr; i++)
+		b.jobs[i].pid = pid;
 	if (!err && b.nr && p->multi) {
 		err = attach_batch_multi(p, &b, path);
 	} else if (!err && b.nr) {

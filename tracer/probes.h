@@ -41,6 +41,13 @@ void probes__free(struct probes *p);
  */
 int probes__attach_file(struct probes *p, const char *path);
 
+/*
+ * The same, for one process only (its threads included): the kernel puts
+ * the breakpoints in that process alone, so the rest of the host pays
+ * nothing. Its future children need their own call (they are not covered).
+ */
+int probes__attach_file_pid(struct probes *p, const char *path, int pid);
+
 /* True when path defines pthread_mutex_lock (it is worth attaching). */
 bool probes__file_has_locks(const char *path);
 

@@ -75,13 +75,23 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static int probe_process(struct session *s, int pid);
+
 static int write_mapping(const struct trace_mapping *m, void *ctx)
 {
 	struct session *s = ctx;
 
 	/* a library mapped after exec may be the one with the lock functions */
-	if ((m->prot & PROT_EXEC) && m->path[0] == '/' && s->probes)
-		probes__attach_file(s->probes, m->path);
+	if ((m->prot & PROT_EXEC) && m->path[0] == '/' && s->probes) {
+		if (s->opts->nr_pids) {
+			char lib[TRACE_PATH_LEN + 64];
+
+			snprintf(lib, sizeof(lib), "/proc/%u/root%s", m->pid, m->path);
+			probes__attach_file_pid(s->probes, lib, m->pid);
+		} else {
+			probes__attach_file(s->probes, m->path);
+		}
+	}
 	return trace_writer__add_mapping(s->writer, m);
 }
 
@@ -126,6 +136,10 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 	watcher__on_event(s->watcher, e);
 	switch (e->type) {
 	case EV_FORK:
+		/* attach mode: the child needs probes of its own (its first steps
+		 * before they are in place go unseen: see the README) */
+		if (s->opts->nr_pids)
+			probe_process(s, e->arg0);
 		write_process(s, e->arg0, e->pid, e->ts, e->comm);
 		/* its own layout, while it exists: identities and symbols */
 		snapshot_maps(s, e->arg0, e->ts);
@@ -355,20 +369,46 @@ static int tgid_of(int pid)
 }
 
 /*
- * Attach mode: the processes are running; their libraries are probed where
- * each process sees them (/proc/PID/root + path: right inside containers
- * too), and their layout and names are recorded as they are now.
+ * Attach mode probes each process for itself (and each child it starts, as
+ * the fork is seen): a production service's neighbours pay nothing. The
+ * libraries are probed where the process sees them (/proc/PID/root + path:
+ * right inside containers too).
  */
-static int attach_to_running(struct session *s)
+static int probe_process(struct session *s, int pid)
 {
 	char path[64], line[4096], lib[4096 + 64];
+	int err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *file = strchr(line, '/');
+		char perms[8];
+
+		if (!file || sscanf(line, "%*x-%*x %7s", perms) != 1 || perms[2] != 'x')
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		snprintf(lib, sizeof(lib), "/proc/%d/root%s", pid, file);
+		err = probes__attach_file_pid(s->probes, lib, pid);
+		if (err < 0)
+			break;
+	}
+	fclose(f);
+	return err < 0 ? err : 0;
+}
+
+/* Attach mode: the processes are running. */
+static int attach_to_running(struct session *s)
+{
 	size_t i;
 	__u8 one = 1;
 	int err;
 
 	for (i = 0; i < s->opts->nr_pids; i++) {
 		int pid = tgid_of(s->opts->pids[i]);
-		FILE *f;
 
 		if (pid <= 0) {
 			fprintf(stderr, "ipcrace: no process with pid %d\n", s->opts->pids[i]);
@@ -379,28 +419,11 @@ static int attach_to_running(struct session *s)
 			fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", pid);
 			return err;
 		}
-		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-		f = fopen(path, "re");
-		if (!f) {
-			err = -errno;
-			fprintf(stderr, "ipcrace: cannot read %s: %m\n", path);
+		err = probe_process(s, pid);
+		if (err) {
+			fprintf(stderr, "ipcrace: cannot probe pid %d: %s\n", pid, strerror(-err));
 			return err;
 		}
-		while (fgets(line, sizeof(line), f)) {
-			char *file = strchr(line, '/');
-			char perms[8];
-
-			if (!file || sscanf(line, "%*x-%*x %7s", perms) != 1 || perms[2] != 'x')
-				continue;
-			file[strcspn(file, "\n")] = '\0';
-			snprintf(lib, sizeof(lib), "/proc/%d/root%s", pid, file);
-			err = probes__attach_file(s->probes, lib);
-			if (err < 0) {
-				fclose(f);
-				return err;
-			}
-		}
-		fclose(f);
 	}
 	return 0;
 }

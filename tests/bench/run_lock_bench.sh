@@ -2,7 +2,7 @@
 # Per-lock-operation cost, all in one run: native; under a bare uprobe (an
 # empty BPF program) at the function entry and at the emulated probe site;
 # under ipcrace at both sites; and the cost an UNTRACED process pays while
-# ipcrace traces something else (uprobes are system-wide, filtered in BPF).
+# ipcrace traces something else, in both modes.
 # Prints ns per lock/unlock pair and the ratio to native. Needs root.
 # Usage: tests/bench/run_lock_bench.sh [BUILD_DIR] [PAIRS]
 set -euo pipefail
@@ -28,13 +28,24 @@ results+=("$(measure bare-uprobe-auto "$ipcrace" record -o "$tmp/t" --bare-probe
 results+=("$(measure ipcrace-entry "$ipcrace" record -o "$tmp/t" --probe-site entry -- "$work" "$pairs")")
 results+=("$(measure ipcrace-auto "$ipcrace" record -o "$tmp/t" --probe-site auto -- "$work" "$pairs")")
 
-# a neighbour: untraced, while ipcrace traces a sleeping process
+# a neighbour: untraced, while ipcrace traces another process. `check --`
+# probes libc for every process (the traced tree must be seen from its
+# first instruction); attach mode (-p) probes the attached process only.
 "$ipcrace" record -o "$tmp/idle" -- sleep 30 2>/dev/null &
 tracer=$!
 sleep 2
-results+=("$(measure untraced-neighbour "$work" "$pairs")")
+results+=("$(measure neighbour-of-run "$work" "$pairs")")
 kill -INT "$tracer" 2>/dev/null || true
 wait "$tracer" 2>/dev/null || true
+sleep 30 &
+sleeper=$!
+"$ipcrace" record -o "$tmp/idle" -p "$sleeper" 2>/dev/null &
+tracer=$!
+sleep 2
+results+=("$(measure neighbour-of-attach "$work" "$pairs")")
+kill -INT "$tracer" 2>/dev/null || true
+wait "$tracer" 2>/dev/null || true
+kill "$sleeper" 2>/dev/null || true
 
 native=$(echo "${results[0]}" | awk '{print $2}')
 printf '%-22s %12s %8s\n' "mode" "ns/pair" "ratio"

@@ -52,6 +52,25 @@ else
 	fail detached_target_finishes_normally "service exit $svc_status"
 fi
 
+# a child started after attaching is followed and probed for itself
+"$service" 4 fork >"$tmp/svc2.out" &
+svc=$!
+for _ in $(seq 50); do grep -q ready "$tmp/svc2.out" && break; sleep 0.1; done
+timeout 60 "$ipcrace" check -p "$svc" --duration 2 --format json -o "$tmp/r2.json" 2>"$tmp/err"
+status=$?
+if [ "$status" -eq 66 ] && python3 - "$tmp/r2.json" "$svc" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+pids = {e["pid"] for f in d["findings"] if f["kind"] == "lock-order-inversion" for e in f["cycle"]}
+sys.exit(0 if pids and int(sys.argv[2]) not in pids else 1)
+PY
+then
+	pass attach_follows_new_children
+else
+	fail attach_follows_new_children "exit $status: $(tail -2 "$tmp/err")"
+fi
+wait "$svc"
+
 timeout 30 "$ipcrace" record -o "$tmp/x" -p 2147483 2>"$tmp/err2"
 status=$?
 if [ "$status" -eq 1 ] && [ "$(wc -l <"$tmp/err2")" -eq 1 ] && grep -q "no process" "$tmp/err2"; then
