@@ -905,11 +905,13 @@ static void schedule_tick(struct watcher *w)
 			if (w->tick - s->since_tick >= NAMED_WINDOW_TICKS) {
 				s->since_tick = w->tick;
 				for_each_key(w, k, reset_one, NULL);
+				if (getenv("W2DBG")) fprintf(stderr, "DBG %.3f tick %llu window hits %llu\n", w->last_tick_ns/1e9, (unsigned long long)w->tick, (unsigned long long)hits);
 				if (s->throttled) {
 					s->throttled = false;
 					apply_everywhere(w, k);
 				}
 			} else if (!s->throttled && hits >= NAMED_BUDGET) {
+				if (getenv("W2DBG")) fprintf(stderr, "DBG %.3f tick %llu throttle hits %llu\n", w->last_tick_ns/1e9, (unsigned long long)w->tick, (unsigned long long)hits);
 				s->throttled = true;
 				apply_everywhere(w, k);
 			}
