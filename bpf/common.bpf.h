@@ -334,21 +334,73 @@ static long vma_to_key(struct task_struct *task, struct vm_area_struct *vma, voi
  * is mapped at; anything else is (pid, address). Resolving here, at the
  * event, cannot race with a later munmap the way /proc/PID/maps could.
  */
+/*
+ * The same lock is looked up again and again: its key is cached per
+ * (process, address) with the process's layout generation, which every
+ * mapping change, exec and fork renews (layout_changed()), so a cached key
+ * never outlives the mapping it came from. Saves a VMA walk per lock call.
+ */
+struct key_cache_id {
+	__u32 tgid;
+	__u32 __pad;
+	__u64 addr;
+};
+
+struct key_cache_val {
+	struct ipcrace_key key;
+	__u64 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct key_cache_id);
+	__type(value, struct key_cache_val);
+} key_cache SEC(".maps") __weak;
+
+/* tgid -> layout generation (a timestamp: unique, never reused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TRACED);
+	__type(key, __u32);
+	__type(value, __u64);
+} layout_gen SEC(".maps") __weak;
+
+static __always_inline void layout_changed(__u32 tgid)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	bpf_map_update_elem(&layout_gen, &tgid, &now, BPF_ANY);
+}
+
 static __always_inline void resolve_key(struct ipcrace_event *e, __u64 addr)
 {
+	struct key_cache_id id = { .tgid = e->pid, .addr = addr };
 	struct vma_lookup l = { .addr = addr };
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct key_cache_val *cached, fresh = {};
+	__u64 *gen = bpf_map_lookup_elem(&layout_gen, &id.tgid);
 
 	e->key.space = KEY_PRIVATE;
 	e->key.a = e->pid;
 	e->key.b = addr;
 	e->key.c = 0;
+	cached = bpf_map_lookup_elem(&key_cache, &id);
+	if (cached && gen && cached->gen == *gen) {
+		e->key = cached->key;
+		return;
+	}
 	if (bpf_find_vma(task, addr, vma_to_key, &l, 0) != 0 || !l.found) {
 		e->flags |= EVF_KEY_UNRESOLVED;
 		return;
 	}
 	if (l.key.space == KEY_FILE)
 		e->key = l.key;
+	if (gen) {
+		fresh.key = e->key;
+		fresh.gen = *gen;
+		bpf_map_update_elem(&key_cache, &id, &fresh, BPF_ANY);
+	}
 }
 
 /*

@@ -22,8 +22,11 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 
 	if (!is_traced(ptgid))
 		return 0;
-	if (ctgid != ptgid)
+	if (ctgid != ptgid) {
 		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
+		/* a new process (maybe a reused pid): no cached key applies */
+		layout_changed(ctgid);
+	}
 
 	e = event_reserve(ctgid == ptgid ? EV_THREAD_SPAWN : EV_FORK, OBJ_NONE);
 	if (!e)
@@ -88,6 +91,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid)
 
 	if (!is_traced(current_tgid()))
 		return 0;
+	layout_changed(current_tgid());
 	emit_exec_image();
 	e = event_reserve(EV_EXEC, OBJ_NONE);
 	if (!e)
@@ -119,8 +123,10 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 			e->flags |= EVF_GROUP_DEAD;
 		record_submit(e);
 	}
-	if (group_dead)
+	if (group_dead) {
 		bpf_map_delete_elem(&traced, &tgid);
+		bpf_map_delete_elem(&layout_gen, &tgid);
+	}
 	return 0;
 }
 

@@ -25,6 +25,7 @@ static __always_inline void emit_mapping(__u16 type, __u64 addr, __u64 len, __u6
 	struct ipcrace_key key = {};
 	struct ipcrace_event *e;
 
+	layout_changed(current_tgid());
 	if (type != EV_MUNMAP && type != EV_SHMDT)
 		resolve_mapping_key(&key, addr, arg1);
 	e = event_reserve(type, OBJ_MEMORY);
