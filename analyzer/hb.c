@@ -5,6 +5,7 @@
 #include <string.h>
 #include "hb.h"
 #include "identity.h"
+#include "lock_extent.h"
 #include "vclock.h"
 
 #ifndef EOWNERDEAD
@@ -467,40 +468,6 @@ static int lock_acquire(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	return err;
 }
 
-/*
- * The bytes a lock object of this kind spans (glibc, x86-64: the sizes of
- * pthread_mutex_t, pthread_rwlock_t, pthread_spinlock_t, sem_t); 0 for
- * objects that are not words in memory.
- */
-static __u64 lock_object_size(__u16 obj)
-{
-	switch ((enum ipcrace_obj_kind)obj) {
-	case OBJ_MUTEX:
-		return 40;
-	case OBJ_RWLOCK:
-		return 56;
-	case OBJ_SPIN:
-		return 4;
-	case OBJ_SEM:
-		return 32;
-	case OBJ_NONE:
-	case OBJ_SYSV_SEM:
-	case OBJ_FLOCK:
-	case OBJ_FCNTL_LOCK:
-	case OBJ_PIPE:
-	case OBJ_FIFO:
-	case OBJ_SOCKET:
-	case OBJ_MQ:
-	case OBJ_SYSV_MSG:
-	case OBJ_EVENTFD:
-	case OBJ_FUTEX:
-	case OBJ_MEMORY:
-	case OBJ_KIND_MAX:
-		break;
-	}
-	return 0;
-}
-
 /* The 8-byte word that holds byte off of the object at k (a word key). */
 static struct ipcrace_key sync_word_key(const struct ipcrace_key *k, __u64 off)
 {
@@ -524,7 +491,7 @@ static struct ipcrace_key sync_word_key(const struct ipcrace_key *k, __u64 off)
  */
 static int sync_words_add(struct hb *hb, const struct ipcrace_event *e)
 {
-	__u64 size = lock_object_size(e->obj), off, one;
+	__u64 size = lock_extent__size(e->obj), off, one;
 	struct ipcrace_key k, w;
 	int err;
 

@@ -34,7 +34,15 @@ bool watch_stop_on_fork;	/* stop a new process at its first return */
  * (tracer/insn_classify.c).
  */
 bool watch_compare_values;
-__u32 watch_hit_budget = 64;	/* events per word until userspace resets */
+__u32 watch_hit_budget = 64;	/* events per word until userspace resets (no watch_info) */
+/*
+ * Words that reached their budget, counted for userspace: it reads this
+ * (mapped, no syscall) between records and parks the slot at once. A perf
+ * event cannot disable itself from BPF, and until it is parked every hit
+ * still traps, recorded or not.
+ */
+__u64 watch_capped;
+__u64 watch_over_budget;	/* hits that trapped past a budget: the cost of parking late */
 
 /* A breakpoint as armed: the process and its own address of the word. */
 struct watch_addr {
@@ -52,7 +60,7 @@ struct watch_addr {
 struct watch_info {
 	struct ipcrace_key key;
 	__u32 len;
-	__u32 __pad;
+	__u32 budget;		/* hits recorded until userspace resets the count */
 };
 
 struct {
@@ -116,9 +124,11 @@ int mem_access(struct bpf_perf_event_data *ctx)
 {
 	__u32 tgid = current_tgid();
 	struct watch_addr wa = { .pid = tgid, .addr = ctx->addr };
-	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, *hits, one = 1;
+	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, *hits, one = 1, n;
+	__u32 budget = watch_hit_budget;
 	struct watch_info *wi;
 	struct ipcrace_event *e;
+	bool capped = false;
 
 	if (!is_traced(tgid))
 		return 0;
@@ -132,19 +142,24 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	if (wi) {
 		e->key = wi->key;
 		e->arg1 = wi->len;
+		budget = wi->budget;
 	} else {
 		resolve_key(e, ctx->addr);
 	}
 
 	hits = bpf_map_lookup_elem(&word_hits, &e->key);
 	if (hits) {
-		/* over budget: userspace disables the slot at its next tick */
-		if (__sync_fetch_and_add(hits, 1) >= watch_hit_budget) {
+		n = __sync_fetch_and_add(hits, 1) + 1;
+		/* over budget: trapped for nothing until userspace parks the slot */
+		if (n > budget) {
+			__sync_fetch_and_add(&watch_over_budget, 1);
 			bpf_ringbuf_discard(e, 0);
 			return 0;
 		}
+		capped = n == budget;
 	} else {
 		bpf_map_update_elem(&word_hits, &e->key, &one, BPF_NOEXIST);
+		capped = budget == 1;
 	}
 
 	if (watch_compare_values) {
@@ -159,6 +174,12 @@ int mem_access(struct bpf_perf_event_data *ctx)
 		}
 	}
 	e->stack_id = capture_stack(ctx, ip, 0);
+	if (capped) {
+		/* the last recorded hit: userspace acts now, even if asleep */
+		__sync_fetch_and_add(&watch_capped, 1);
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+		return 0;
+	}
 	record_submit(e);
 	return 0;
 }

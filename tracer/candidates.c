@@ -10,12 +10,21 @@
 
 #define INDEX_SIZE (CANDIDATES_MAX * 2)	/* open addressing, power of two */
 #define SNAP_OBJECTS_MAX 256
+#define EXCLUDED_MIN 256		/* slots of the excluded-word set at first */
+
+/* Open addressing, at most half full; space KEY_NONE marks a free slot. */
+struct word_set {
+	struct ipcrace_key *keys;
+	size_t size;			/* power of two, 0 before the first add */
+	size_t nr;
+};
 
 struct candidates {
 	struct candidate items[CANDIDATES_MAX];
 	size_t nr;
 	size_t nr_private;		/* KEY_PRIVATE among items */
 	__s32 index[INDEX_SIZE];	/* -1 empty, else position in items */
+	struct word_set excluded;	/* words of lock objects: never candidates */
 };
 
 struct candidates *candidates__new(void)
@@ -32,6 +41,9 @@ struct candidates *candidates__new(void)
 
 void candidates__free(struct candidates *cs)
 {
+	if (!cs)
+		return;
+	free(cs->excluded.keys);
 	free(cs);
 }
 
@@ -49,10 +61,15 @@ static bool key_eq(const struct ipcrace_key *x, const struct ipcrace_key *y)
 	return x->space == y->space && x->a == y->a && x->b == y->b && x->c == y->c;
 }
 
+static bool word_set_has(const struct word_set *ws, const struct ipcrace_key *k);
+
 int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32 len)
 {
 	size_t slot = key_hash(key) & (INDEX_SIZE - 1);
 	struct candidate *c;
+
+	if (cs->excluded.nr && word_set_has(&cs->excluded, key))
+		return 0;
 
 	for (;; slot = (slot + 1) & (INDEX_SIZE - 1)) {
 		__s32 i = cs->index[slot];
@@ -77,14 +94,17 @@ int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32
 	return 0;
 }
 
-void candidates__forget_pid(struct candidates *cs, __u32 pid)
+/* Keeps the items keep() accepts, in order, and rebuilds the index. */
+static void candidates_filter(struct candidates *cs,
+			      bool (*keep)(const struct candidate *c, const void *arg),
+			      const void *arg)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < cs->nr; i++) {
 		const struct candidate *c = &cs->items[i];
 
-		if (c->key.space == KEY_PRIVATE && c->key.a == pid)
+		if (!keep(c, arg))
 			continue;
 		cs->items[n++] = *c;
 	}
@@ -102,6 +122,203 @@ void candidates__forget_pid(struct candidates *cs, __u32 pid)
 		cs->index[slot] = i;
 		cs->nr_private += cs->items[i].key.space == KEY_PRIVATE;
 	}
+}
+
+static bool not_of_pid(const struct candidate *c, const void *arg)
+{
+	return !(c->key.space == KEY_PRIVATE && c->key.a == *(const __u32 *)arg);
+}
+
+static bool word_set_remove_pid(struct word_set *ws, __u32 pid);
+
+void candidates__forget_pid(struct candidates *cs, __u32 pid)
+{
+	candidates_filter(cs, not_of_pid, &pid);
+	/* a later process with this pid has other lock objects */
+	word_set_remove_pid(&cs->excluded, pid);
+}
+
+/* --- lock objects ---------------------------------------------------------- */
+
+/* The 8-byte word holding byte off of the object at k, as a word key. */
+static struct ipcrace_key word_of(const struct ipcrace_key *k, __u64 off)
+{
+	struct ipcrace_key w = { .space = k->space, .a = k->a };
+
+	if (k->space == KEY_PRIVATE) {
+		w.b = (k->b + off) & ~7ULL;
+	} else {
+		w.b = k->b;
+		w.c = (k->c + off) & ~7ULL;
+	}
+	return w;
+}
+
+static bool word_set_has(const struct word_set *ws, const struct ipcrace_key *k)
+{
+	struct ipcrace_key w = word_of(k, 0);
+
+	if (!ws->size)
+		return false;
+	for (size_t slot = key_hash(&w) & (ws->size - 1);; slot = (slot + 1) & (ws->size - 1)) {
+		if (ws->keys[slot].space == KEY_NONE)
+			return false;
+		if (key_eq(&ws->keys[slot], &w))
+			return true;
+	}
+}
+
+static void word_set_put(struct word_set *ws, const struct ipcrace_key *w)
+{
+	size_t slot = key_hash(w) & (ws->size - 1);
+
+	while (ws->keys[slot].space != KEY_NONE) {
+		if (key_eq(&ws->keys[slot], w))
+			return;
+		slot = (slot + 1) & (ws->size - 1);
+	}
+	ws->keys[slot] = *w;
+	ws->nr++;
+}
+
+/* Rehashes into size slots, leaving out the private words of drop_pid (0: none). */
+static int word_set_rehash(struct word_set *ws, size_t size, __u32 drop_pid)
+{
+	struct ipcrace_key *old = ws->keys;
+	size_t old_size = ws->size;
+
+	ws->keys = calloc(size, sizeof(*ws->keys));
+	if (!ws->keys) {
+		ws->keys = old;
+		return -ENOMEM;
+	}
+	ws->size = size;
+	ws->nr = 0;
+	for (size_t i = 0; i < old_size; i++) {
+		const struct ipcrace_key *k = &old[i];
+
+		if (k->space == KEY_NONE || (drop_pid && k->space == KEY_PRIVATE && k->a == drop_pid))
+			continue;
+		word_set_put(ws, k);
+	}
+	free(old);
+	return 0;
+}
+
+static int word_set_add(struct word_set *ws, const struct ipcrace_key *w)
+{
+	if ((ws->nr + 1) * 2 > ws->size) {
+		size_t size = ws->size ? ws->size * 2 : EXCLUDED_MIN;
+
+		if (size > CANDIDATES_EXCLUDED_MAX * 2)
+			return -ENOSPC;
+		if (word_set_rehash(ws, size, 0))
+			return -ENOMEM;
+	}
+	word_set_put(ws, w);
+	return 0;
+}
+
+static bool word_set_remove_pid(struct word_set *ws, __u32 pid)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < ws->size && !any; i++)
+		any = ws->keys[i].space == KEY_PRIVATE && ws->keys[i].a == pid;
+	/* if memory runs out the words stay excluded: a lost candidate, no more */
+	return any && !word_set_rehash(ws, ws->size, pid);
+}
+
+static bool not_excluded(const struct candidate *c, const void *arg)
+{
+	return !word_set_has(arg, &c->key);
+}
+
+bool candidates__exclude(struct candidates *cs, const struct ipcrace_key *obj, __u64 size)
+{
+	struct ipcrace_key w;
+	bool added = false;
+
+	if (!size || (obj->space != KEY_FILE && obj->space != KEY_PRIVATE))
+		return false;
+	/* every lock call names its object: the common case is one lookup */
+	if (word_set_has(&cs->excluded, obj))
+		return false;
+	for (__u64 off = 0; off < size + 7; off += 8) {
+		/* the last step reaches the last byte: an object not 8-aligned ends in one more word */
+		w = word_of(obj, off < size ? off : size - 1);
+		if (word_set_has(&cs->excluded, &w))
+			continue;
+		if (word_set_add(&cs->excluded, &w))
+			break;		/* full: the rest may still be picked, nothing worse */
+		added = true;
+	}
+	if (added)
+		candidates_filter(cs, not_excluded, &cs->excluded);
+	return added;
+}
+
+bool candidates__excluded(const struct candidates *cs, const struct ipcrace_key *word)
+{
+	return word_set_has(&cs->excluded, word);
+}
+
+void candidates__note_write(struct candidates *cs, const struct ipcrace_key *key, __u32 pid)
+{
+	struct ipcrace_key w = word_of(key, 0);
+	size_t slot = key_hash(&w) & (INDEX_SIZE - 1);
+	struct candidate *c;
+
+	if (cs->excluded.nr && word_set_has(&cs->excluded, &w))
+		return;
+	for (;; slot = (slot + 1) & (INDEX_SIZE - 1)) {
+		__s32 i = cs->index[slot];
+
+		if (i < 0)
+			break;
+		if (key_eq(&cs->items[i].key, &w)) {
+			c = &cs->items[i];
+			goto note;
+		}
+	}
+	if (candidates__bump(cs, &w, 8))
+		return;
+	c = &cs->items[cs->nr - 1];
+	c->changes = 0;		/* seen written, not seen changing */
+note:
+	if (!c->writer)
+		c->writer = pid;
+	else if (c->writer != pid)
+		c->multi_writer = true;
+}
+
+static int rank_cmp(const void *a, const void *b, void *arg)
+{
+	const struct candidates *cs = arg;
+	const struct candidate *x = &cs->items[*(const size_t *)a];
+	const struct candidate *y = &cs->items[*(const size_t *)b];
+
+	if (x->multi_writer != y->multi_writer)
+		return x->multi_writer ? -1 : 1;
+	if (x->changes != y->changes)
+		return x->changes > y->changes ? -1 : 1;
+	/* qsort is not stable: list order decides */
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+size_t candidates__rank(const struct candidates *cs, __u32 space, __u32 pid, size_t *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cs->nr; i++) {
+		const struct candidate *c = &cs->items[i];
+
+		if (c->key.space != space || (space == KEY_PRIVATE && c->key.a != pid))
+			continue;
+		out[n++] = i;
+	}
+	qsort_r(out, n, sizeof(*out), rank_cmp, (void *)cs);
+	return n;
 }
 
 size_t candidates__count(const struct candidates *cs)

@@ -23,13 +23,16 @@
  * leave no room for the shared words of the processes around it.
  */
 #define CANDIDATES_PRIVATE_MAX (CANDIDATES_MAX / 2)
+/* Words of lock objects remembered as never candidates, at most. */
+#define CANDIDATES_EXCLUDED_MAX (1u << 16)
 
 struct candidate {
 	struct ipcrace_key key;	/* KEY_FILE(dev, ino, offset) or KEY_PRIVATE(pid, addr) */
 	__u32 len;
 	__u32 changes;		/* times seen changing */
 	__u32 picks;		/* times given a slot */
-	__u32 __pad;
+	__u32 writer;		/* first process a breakpoint saw writing it, 0: none */
+	bool multi_writer;	/* ... and another process wrote it too */
 };
 
 struct candidates;
@@ -39,7 +42,8 @@ void candidates__free(struct candidates *cs);
 
 /*
  * Counts one change of the word; adds it if new (-ENOSPC when full, or
- * when a private word would pass CANDIDATES_PRIVATE_MAX).
+ * when a private word would pass CANDIDATES_PRIVATE_MAX). A word of a
+ * lock object (candidates__exclude) is ignored: 0, nothing added.
  */
 int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32 len);
 size_t candidates__count(const struct candidates *cs);
@@ -47,9 +51,41 @@ const struct candidate *candidates__get(const struct candidates *cs, size_t i);
 
 /*
  * Drops the private words of pid (it exited or exec'd: the addresses mean
- * nothing any more). The others keep their order.
+ * nothing any more), and its private lock objects. The others keep their
+ * order.
  */
 void candidates__forget_pid(struct candidates *cs, __u32 pid);
+
+/*
+ * A lock object of size bytes at obj (KEY_FILE: offset c in the object;
+ * KEY_PRIVATE: address b), as lock events name it: the lock library writes
+ * its words on every acquire and release, so they change more than any
+ * data and would win the slots, while the analyzer discards accesses to
+ * them (hb__sync_word). Its 8-byte words are never candidates from now on,
+ * and those in the list leave it (the others keep their order). Returns
+ * true when a word was newly excluded (a slot holding one should move on),
+ * false when the object was known already, its key is neither KEY_FILE nor
+ * KEY_PRIVATE, or size is 0.
+ */
+bool candidates__exclude(struct candidates *cs, const struct ipcrace_key *obj, __u64 size);
+/* Is the 8-byte word holding this key's byte part of an excluded lock object? */
+bool candidates__excluded(const struct candidates *cs, const struct ipcrace_key *word);
+
+/*
+ * A breakpoint saw process pid write the word (8-byte word of key): a
+ * shared word two processes write is what a cross-process race needs, the
+ * best word to learn (--learn). A word not in the list is added with no
+ * change counted; lock words are ignored.
+ */
+void candidates__note_write(struct candidates *cs, const struct ipcrace_key *key, __u32 pid);
+
+/*
+ * The words of one key space (KEY_FILE, or KEY_PRIVATE of process pid),
+ * best first for learning: written by more than one process first, then
+ * by changes; equal ones keep their order in the list. Writes their
+ * indices to out (room for candidates__count) and returns how many.
+ */
+size_t candidates__rank(const struct candidates *cs, __u32 space, __u32 pid, size_t *out);
 
 /* xorshift64*: no rand(), so a schedule is a function of the seed. */
 struct watch_rng {

@@ -58,7 +58,13 @@ static const char *usage_text =
 "      --watch SPEC        check/record: watch a shared word with a debug\n"
 "                          register for the whole run (repeatable, at most 4):\n"
 "                          PATH+OFFSET:LEN (e.g. /dev/shm/q+0x40:8, LEN 1, 2,\n"
-"                          4 or 8) or the name of a global variable\n"
+"                          4 or 8) or a global variable, SYMBOL[+OFFSET]\n"
+"      --learn FILE        check/record: watch the words FILE names (after\n"
+"                          --watch, 4 in all) from the start, and at the end\n"
+"                          write to FILE the words this run found most worth\n"
+"                          watching (shared words of named objects, then\n"
+"                          globals of threaded programs); a missing FILE is\n"
+"                          created, so repeated runs catch what one cannot\n"
 "      --seed N            seed of the watch rotation (default: the clock;\n"
 "                          stored in the trace, shown with -v)\n"
 "      --no-watch          no hardware breakpoints (no data races found)\n"
@@ -82,12 +88,17 @@ struct cli {
 	bool bare_probes;
 	bool verbose;
 	struct watch_opts watch;
+	const char *learn;			/* --learn FILE */
+	char learned[WATCH_SPECS_MAX][WATCH_SPEC_LEN];	/* read from it */
 	__u32 buffer_bytes;
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;
 };
 
-enum { OPT_BUFFER_SIZE = 250, OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED, OPT_NO_WATCH };
+enum {
+	OPT_BUFFER_SIZE = 250, OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED,
+	OPT_NO_WATCH, OPT_LEARN,
+};
 
 static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
@@ -101,6 +112,7 @@ static const struct option long_opts[] = {
 	{ "watch", required_argument, NULL, OPT_WATCH },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-watch", no_argument, NULL, OPT_NO_WATCH },
+	{ "learn", required_argument, NULL, OPT_LEARN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -202,6 +214,11 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 		case OPT_NO_WATCH:
 			cli->watch.disabled = true;
 			break;
+		case OPT_LEARN:
+			if (!*optarg)
+				return usage_error("--learn needs a file name%s", "");
+			cli->learn = optarg;
+			break;
 		case 'v':
 			cli->verbose = true;
 			break;
@@ -276,6 +293,55 @@ out_free:
 	return ret;
 }
 
+/*
+ * --learn FILE: its specs become named watches after the --watch ones (4
+ * in all). A file not there yet is what a first run sees. 0, or an exit
+ * status (2: a garbled file or --no-watch; 1: unreadable).
+ */
+static int load_learned(struct cli *cli)
+{
+	struct watch_opts *wo = &cli->watch;
+	char err[160];
+	size_t nr;
+	int ret;
+
+	if (!cli->learn)
+		return 0;
+	if (wo->disabled)
+		return usage_error("--learn watches words: not with --no-watch%s", "");
+	ret = watch_spec__read_file(cli->learn, cli->learned, WATCH_SPECS_MAX, &nr, err,
+				    sizeof(err));
+	if (ret == -ENOENT)
+		nr = 0;
+	else if (ret == -EINVAL) {
+		fprintf(stderr, "ipcrace: --learn %s: %s\n", cli->learn, err);
+		return EXIT_USAGE;
+	} else if (ret) {
+		fprintf(stderr, "ipcrace: --learn %s: cannot read: %s\n", cli->learn, strerror(-ret));
+		return EXIT_FAILURE_TOOL;
+	}
+	wo->learn_path = cli->learn;
+	for (size_t i = 0; i < nr; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < wo->nr_specs; j++)
+			dup |= !strcmp(wo->specs[j], cli->learned[i]);
+		if (dup)
+			continue;
+		if (wo->nr_specs == WATCH_SPECS_MAX) {
+			if (cli->verbose)
+				fprintf(stderr, "ipcrace: learn: no debug register left for %s\n",
+					cli->learned[i]);
+			continue;
+		}
+		wo->specs[wo->nr_specs++] = cli->learned[i];
+		wo->nr_learned++;
+		if (cli->verbose)
+			fprintf(stderr, "ipcrace: learn: watching %s\n", cli->learned[i]);
+	}
+	return 0;
+}
+
 static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
 {
 	struct session_opts so = {
@@ -310,6 +376,9 @@ static int cmd_check(int argc, char **argv)
 	if ((argc < 1) == (cli.nr_pids == 0))
 		return usage_error("check needs a command or -p PID, not both: "
 				   "ipcrace check [-p PID] [-- CMD [ARGS]]%s", "");
+	ret = load_learned(&cli);
+	if (ret)
+		return ret;
 	trace_path = cli.trace;
 	if (!trace_path) {
 		fd = mkstemp(tmp);
@@ -342,6 +411,9 @@ static int cmd_record(int argc, char **argv)
 	if ((argc < 1) == (cli.nr_pids == 0))
 		return usage_error("record needs a command or -p PID, not both: "
 				   "ipcrace record -o FILE (-p PID | -- CMD)%s", "");
+	ret = load_learned(&cli);
+	if (ret)
+		return ret;
 	if (record_to(cli.output, &cli, argv))
 		return EXIT_FAILURE_TOOL;
 	fprintf(stderr, "ipcrace: trace written to %s\n", cli.output);

@@ -194,6 +194,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		err = trace_writer__add_event(s->writer, &ev);
 		s->nr_events++;
 		track_event(s, &ev);
+		/* between records: a busy consumer reaches its next tick late */
+		watcher__check_caps(s->watcher);
 		break;
 	default:
 		break;
@@ -594,6 +596,9 @@ int session__record(const struct session_opts *opts, int *target_status)
 		}
 	}
 	err = run_loop(&s, target_status);
+	/* --learn: what this run found worth watching, for the next one */
+	if (!err)
+		watcher__save_learned(s.watcher);
 
 	footer.end_mono_ns = now_ns(CLOCK_MONOTONIC);
 	footer.events = s.nr_events;

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "ipcrace.skel.h"
+#include "../analyzer/lock_extent.h"
 #include "candidates.h"
 #include "insn_classify.h"
 #include "procmaps.h"
@@ -47,6 +48,7 @@
 #define PRIV_DISABLE_ENV "IPCRACE_NO_PRIVATE_DIFF"
 #define BUSY_MAX 64			/* words held by slots, in all processes */
 #define DUMMY_ADDR 0x1000		/* never mapped (mmap_min_addr): a parked slot */
+#define OBJ_PATHS_MAX 256		/* shared objects whose path is kept for --learn */
 
 /* Must match bpf/memory.bpf.c. */
 struct watch_addr {
@@ -58,7 +60,7 @@ struct watch_addr {
 struct watch_info {
 	struct ipcrace_key key;
 	__u32 len;
-	__u32 __pad;
+	__u32 budget;		/* hits recorded until userspace resets the count */
 };
 
 enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL, WORD_PRIVATE };
@@ -105,9 +107,22 @@ struct wproc {
 	bool threaded;			/* more than one thread seen: diff its private memory */
 	struct pmap *maps;
 	size_t nr_maps, cap_maps;
+	char *exe;			/* its executable's path as the maps show it */
 	size_t nr_threads;
 	struct pslot slots[WATCH_SLOTS];
 	struct wproc *next;
+};
+
+/* A shared object's path when it was mapped: what --learn names it by. */
+struct obj_path {
+	__u64 dev, ino;
+	char *path;
+};
+
+/* A global variable threads changed, as a watch spec, for --learn. */
+struct learned_var {
+	char spec[WATCH_SPEC_LEN];
+	__u32 changes;
 };
 
 struct watcher {
@@ -125,45 +140,18 @@ struct watcher {
 	__u64 tick;
 	__u64 last_tick_ns;
 	__u64 watched_words;
+	__u64 capped_seen;		/* BPF's watch_capped when last acted on */
 	bool no_slots_warned;
+	struct obj_path obj_paths[OBJ_PATHS_MAX];
+	size_t nr_obj_paths;
+	/* best private words of exited processes, by changes (--learn) */
+	struct learned_var vars[WATCH_SPECS_MAX];
+	size_t nr_vars;
 };
 
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid)
 {
 	return syscall(SYS_perf_event_open, attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-int watch_spec__parse(const char *spec, char *path, size_t path_len, __u64 *off,
-		      __u32 *len, bool *is_symbol)
-{
-	const char *plus, *colon;
-	char *end;
-	unsigned long l;
-
-	*is_symbol = spec[0] != '/';
-	if (*is_symbol) {
-		if (!spec[0] || strpbrk(spec, "+:/") || strlen(spec) >= path_len)
-			return -EINVAL;
-		snprintf(path, path_len, "%s", spec);
-		*off = 0;
-		*len = 8;
-		return 0;
-	}
-	plus = strrchr(spec, '+');
-	colon = strrchr(spec, ':');
-	if (!plus || !colon || colon < plus || (size_t)(plus - spec) >= path_len)
-		return -EINVAL;
-	errno = 0;
-	*off = strtoull(plus + 1, &end, 0);
-	if (errno || end != colon || end == plus + 1)
-		return -EINVAL;
-	l = strtoul(colon + 1, &end, 0);
-	if (*end || (l != 1 && l != 2 && l != 4 && l != 8) || *off % l)
-		return -EINVAL;
-	*len = l;
-	memcpy(path, spec, plus - spec);
-	path[plus - spec] = '\0';
-	return 0;
 }
 
 static bool key_eq(const struct ipcrace_key *x, const struct ipcrace_key *y)
@@ -238,6 +226,7 @@ static void free_proc(struct watcher *w, struct wproc *p)
 	close_slots(w, p);
 	clear_maps(p);
 	free(p->maps);
+	free(p->exe);
 	free(p);
 }
 
@@ -285,8 +274,47 @@ static int collect_map(const struct trace_mapping *m, void *ctx)
 
 static int read_maps(struct watcher *w, struct wproc *p)
 {
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	/* kept for --learn: the process may be gone when its words are named */
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	n = w->opts.learn_path ? readlink(link, exe, sizeof(exe) - 1) : 0;
+	if (n > 0) {
+		exe[n] = '\0';
+		if (!p->exe || strcmp(p->exe, exe)) {
+			free(p->exe);
+			p->exe = strdup(exe);
+		}
+	}
 	clear_maps(p);
 	return procmaps__snapshot(w->pm, p->pid, 0, collect_map, p);
+}
+
+static void remember_path(struct watcher *w, __u64 dev, __u64 ino, const char *path)
+{
+	struct obj_path *op;
+
+	for (size_t i = 0; i < w->nr_obj_paths; i++)
+		if (w->obj_paths[i].dev == dev && w->obj_paths[i].ino == ino)
+			return;
+	if (w->nr_obj_paths == OBJ_PATHS_MAX)
+		return;
+	op = &w->obj_paths[w->nr_obj_paths];
+	op->path = strdup(path);
+	if (!op->path)
+		return;
+	op->dev = dev;
+	op->ino = ino;
+	w->nr_obj_paths++;
+}
+
+static const char *object_path(const struct watcher *w, __u64 dev, __u64 ino)
+{
+	for (size_t i = 0; i < w->nr_obj_paths; i++)
+		if (w->obj_paths[i].dev == dev && w->obj_paths[i].ino == ino)
+			return w->obj_paths[i].path;
+	return NULL;
 }
 
 /* The process's own address of a shared file word: 0 when not mapped. */
@@ -303,36 +331,36 @@ static __u64 file_word_addr(const struct wproc *p, __u64 dev, __u64 ino, __u64 o
 	return 0;
 }
 
-/* A global variable of the executable (STT_OBJECT): its run-time address. */
-static __u64 symbol_addr(const struct wproc *p, const char *name)
+/* Where the executable path is loaded in p: its mapping at file offset 0. */
+static __u64 exe_base(const struct wproc *p, const char *exe)
 {
-	char link[64], exe[PATH_MAX];
-	__u64 base = 0, addr = 0;
+	for (size_t i = 0; i < p->nr_maps; i++)
+		if (!strcmp(p->maps[i].path, exe) && p->maps[i].pgoff == 0)
+			return p->maps[i].start;
+	return 0;
+}
+
+/* Calls fn on each defined STT_OBJECT symbol of the ELF file until it returns true. */
+typedef bool (*elf_object_fn)(const char *name, const GElf_Sym *sym, void *ctx);
+
+static int elf_each_object(const char *path, GElf_Half *type, elf_object_fn fn, void *ctx)
+{
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
 	Elf *elf = NULL;
-	ssize_t n;
-	int fd;
+	bool done = false;
+	int fd, err = -ENOEXEC;
 
-	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = '\0';
-	for (size_t i = 0; i < p->nr_maps; i++) {
-		if (!strcmp(p->maps[i].path, exe) && p->maps[i].pgoff == 0) {
-			base = p->maps[i].start;
-			break;
-		}
-	}
-	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -errno;
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf || !gelf_getehdr(elf, &eh))
 		goto out;
-	while (!addr && (scn = elf_nextscn(elf, scn))) {
+	*type = eh.e_type;
+	err = 0;
+	while (!done && (scn = elf_nextscn(elf, scn))) {
 		Elf_Data *data;
 		GElf_Shdr sh;
 
@@ -341,7 +369,7 @@ static __u64 symbol_addr(const struct wproc *p, const char *name)
 		data = elf_getdata(scn, NULL);
 		if (!data || !sh.sh_entsize)
 			continue;
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+		for (size_t i = 0; !done && i < sh.sh_size / sh.sh_entsize; i++) {
 			GElf_Sym sym;
 			const char *s;
 
@@ -349,18 +377,101 @@ static __u64 symbol_addr(const struct wproc *p, const char *name)
 			    sym.st_shndx == SHN_UNDEF)
 				continue;
 			s = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (s && !strcmp(s, name)) {
-				/* PIE: st_value is relative to the load base */
-				addr = sym.st_value + (eh.e_type == ET_DYN ? base : 0);
-				break;
-			}
+			if (s && s[0])
+				done = fn(s, &sym, ctx);
 		}
 	}
 out:
 	if (elf)
 		elf_end(elf);
 	close(fd);
-	return addr;
+	return err;
+}
+
+struct symbol_lookup {
+	GElf_Half type;		/* the file's, set before the first symbol */
+	const char *name;	/* by name: */
+	__u64 value;		/* ... its st_value */
+	__u64 addr, base;	/* by run-time address and load base: the variable holding it */
+	char *spec;
+	size_t spec_len;
+	bool found;
+};
+
+static bool symbol_named(const char *name, const GElf_Sym *sym, void *ctx)
+{
+	struct symbol_lookup *l = ctx;
+
+	if (strcmp(name, l->name))
+		return false;
+	l->value = sym->st_value;
+	l->found = true;
+	return true;
+}
+
+static bool symbol_holding(const char *name, const GElf_Sym *sym, void *ctx)
+{
+	struct symbol_lookup *l = ctx;
+	/* PIE: st_value is relative to the load base */
+	__u64 vaddr = l->addr - (l->type == ET_DYN ? l->base : 0), off = vaddr - sym->st_value;
+	int n;
+
+	if (vaddr < sym->st_value || off >= sym->st_size)
+		return false;
+	/* a name the spec grammar cannot carry is no use */
+	if (strpbrk(name, "+:/"))
+		return false;
+	if (off)
+		n = snprintf(l->spec, l->spec_len, "%s+0x%llx", name, (unsigned long long)off);
+	else
+		n = snprintf(l->spec, l->spec_len, "%s", name);
+	l->found = n > 0 && (size_t)n < l->spec_len && watch_spec__storable(l->spec);
+	return l->found;
+}
+
+/*
+ * The global variable of p's executable holding its private word at addr,
+ * as SYMBOL[+OFFSET]: for --learn, a name that holds in the next run.
+ * False for the heap and anything else no symbol covers.
+ */
+static bool private_word_spec(const struct wproc *p, __u64 addr, char *spec, size_t len)
+{
+	struct symbol_lookup l = { .spec = spec, .spec_len = len, .addr = addr };
+	const struct pmap *m = NULL;
+	size_t i;
+
+	if (!p->exe)
+		return false;
+	for (i = 0; i < p->nr_maps && !m; i++)
+		if (addr >= p->maps[i].start && addr < p->maps[i].end)
+			m = &p->maps[i];
+	if (!m)
+		return false;
+	/* the executable's data, or the anonymous mapping that continues its .bss */
+	if (strcmp(m->path, p->exe) &&
+	    !(m > p->maps && !m->path[0] && !m->ino && m[-1].end == m->start &&
+	      !strcmp(m[-1].path, p->exe)))
+		return false;
+	l.base = exe_base(p, p->exe);
+	return !elf_each_object(p->exe, &l.type, symbol_holding, &l) && l.found;
+}
+
+/* A global variable of the executable (STT_OBJECT): its run-time address. */
+static __u64 symbol_addr(const struct wproc *p, const char *name)
+{
+	struct symbol_lookup l = { .name = name };
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	if (elf_each_object(exe, &l.type, symbol_named, &l) || !l.found)
+		return 0;
+	/* PIE: st_value is relative to the load base */
+	return l.value + (l.type == ET_DYN ? exe_base(p, exe) : 0);
 }
 
 /* Where slot k's word is in process p, and its identity there. */
@@ -380,6 +491,7 @@ static __u64 word_addr(struct watcher *w, const struct wproc *p, int k, struct i
 			wd->dev = st.st_dev;
 			wd->ino = st.st_ino;
 			wd->resolved = true;
+			remember_path(w, wd->dev, wd->ino, wd->path);
 			w->slots[k].key = (struct ipcrace_key){ .space = KEY_FILE, .a = wd->dev,
 								.b = wd->ino, .c = wd->off };
 		}
@@ -388,6 +500,8 @@ static __u64 word_addr(struct watcher *w, const struct wproc *p, int k, struct i
 		break;
 	case WORD_SYMBOL:
 		addr = symbol_addr(p, wd->symbol);
+		if (addr)
+			addr += wd->off;
 		if (addr % wd->len)
 			addr = 0;
 		*key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = p->pid, .b = addr };
@@ -564,6 +678,12 @@ static int open_slots(struct watcher *w, struct wproc *p)
 	return err;
 }
 
+/* Hits a slot's word may record before it is parked (until its window ends). */
+static __u32 slot_budget(const struct slot *s)
+{
+	return s->named ? NAMED_BUDGET : ROTATE_BUDGET;
+}
+
 static void slot_ioctl(struct wproc *p, struct pslot *ps, unsigned long req, void *arg)
 {
 	for (size_t t = 0; t < p->nr_threads; t++)
@@ -593,7 +713,8 @@ static void apply_slot(struct watcher *w, struct wproc *p, int k)
 	ps->len = w->slots[k].word.len;
 	{
 		struct watch_addr wa = { .pid = p->pid, .addr = addr };
-		struct watch_info wi = { .key = key, .len = ps->len };
+		struct watch_info wi = { .key = key, .len = ps->len,
+					 .budget = slot_budget(&w->slots[k]) };
 
 		bpf_map_update_elem(bpf_map__fd(w->skel->maps.watch_info), &wa, &wi, BPF_ANY);
 	}
@@ -627,6 +748,7 @@ static void snapshot_objects(struct watcher *w, struct wproc *p)
 		snapshots__add(w->snaps, m->dev, m->ino, m->pgoff,
 			       len < SNAP_OBJECT_MAX ? len : SNAP_OBJECT_MAX, fd);
 		close(fd);
+		remember_path(w, m->dev, m->ino, m->path);
 	}
 }
 
@@ -788,8 +910,12 @@ static void for_each_key(struct watcher *w, int k, key_fn fn, void *ctx)
 		fn(w, &w->slots[k].key, ctx);
 		return;
 	}
+	/*
+	 * A symbol: the key each process armed it with, kept while the slot
+	 * is parked (throttled), so the window's end still resets its count.
+	 */
 	for (struct wproc *p = w->procs; p; p = p->next)
-		if (p->slots[k].addr)
+		if (p->slots[k].key.space != KEY_NONE)
 			fn(w, &p->slots[k].key, ctx);
 }
 
@@ -875,21 +1001,151 @@ static bool rotate_slot(struct watcher *w, int k)
  * holding one let it go (they rotate at the next tick), and the differ
  * and the candidates forget them.
  */
+/* Rotating slot k lets its word go: parked now, given another at the next tick. */
+static void release_slot(struct watcher *w, int k)
+{
+	struct slot *s = &w->slots[k];
+
+	for_each_key(w, k, reset_one, NULL);
+	memset(&s->word, 0, sizeof(s->word));
+	s->throttled = false;
+	apply_everywhere(w, k);		/* parks the slot wherever it was armed */
+}
+
+/* Keeps spec among the WATCH_SPECS_MAX best learnt variables (by changes). */
+static void learn_var(struct watcher *w, const char *spec, __u32 changes)
+{
+	struct learned_var *v = NULL;
+	size_t i;
+
+	for (i = 0; i < w->nr_vars && !v; i++)
+		if (!strcmp(w->vars[i].spec, spec))
+			v = &w->vars[i];	/* the same variable in another process */
+	if (!v && w->nr_vars < WATCH_SPECS_MAX)
+		v = &w->vars[w->nr_vars++];
+	if (!v) {
+		v = &w->vars[WATCH_SPECS_MAX - 1];	/* kept sorted: the worst */
+		if (v->changes >= changes)
+			return;
+		v->changes = 0;
+	}
+	if (strcmp(v->spec, spec)) {
+		snprintf(v->spec, sizeof(v->spec), "%s", spec);
+		v->changes = 0;
+	}
+	if (changes > v->changes)
+		v->changes = changes;
+	/* insertion sort, best first: a handful of entries */
+	for (i = v - w->vars; i > 0 && w->vars[i - 1].changes < w->vars[i].changes; i--) {
+		struct learned_var t = w->vars[i];
+
+		w->vars[i] = w->vars[i - 1];
+		w->vars[i - 1] = t;
+	}
+}
+
+/*
+ * The private words of p worth learning, named while its maps are known
+ * (it is exiting, or the run ends): the best few its threads changed that
+ * a symbol of its executable covers.
+ */
+static void harvest_private(struct watcher *w, const struct wproc *p)
+{
+	size_t *idx, n, named = 0;
+	char spec[WATCH_SPEC_LEN];
+
+	if (!w->opts.learn_path || !p->threaded)
+		return;
+	idx = malloc((candidates__count(w->cands) + 1) * sizeof(*idx));
+	if (!idx)
+		return;
+	n = candidates__rank(w->cands, KEY_PRIVATE, p->pid, idx);
+	/* the best ones only: each costs a walk of the symbol table */
+	for (size_t i = 0; i < n && i < 64 && named < WATCH_SPECS_MAX; i++) {
+		const struct candidate *c = candidates__get(w->cands, idx[i]);
+
+		if (!private_word_spec(p, c->key.b, spec, sizeof(spec)))
+			continue;
+		learn_var(w, spec, c->changes);
+		named++;
+	}
+	free(idx);
+}
+
 static void forget_private(struct watcher *w, __u32 pid)
 {
+	struct wproc *p = find_proc(w, pid);
+
+	if (p)
+		harvest_private(w, p);
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct slot *s = &w->slots[k];
 
 		if (s->named || s->word.kind != WORD_PRIVATE || s->word.pid != pid)
 			continue;
-		for_each_key(w, k, reset_one, NULL);
-		memset(&s->word, 0, sizeof(s->word));
-		s->throttled = false;
-		apply_everywhere(w, k);		/* parks the slot wherever it was armed */
+		release_slot(w, k);
 	}
 	candidates__forget_pid(w->cands, pid);
 	if (w->priv)
 		private_snapshots__drop(w->priv, pid);
+}
+
+/*
+ * A lock event names a lock object: its words are the lock library's (the
+ * analyzer discards accesses to them), and a busy lock's change more than
+ * any data: never candidates, and a rotating slot holding one moves on.
+ */
+static void learn_lock(struct watcher *w, const struct ipcrace_event *e)
+{
+	__u64 size = lock_extent__size(e->obj);
+	struct ipcrace_key obj = e->key;
+
+	if (!size)
+		return;
+	if (obj.space == KEY_NONE) {
+		/* unresolved: the analyzer takes (pid, address) too */
+		if (!e->addr)
+			return;
+		obj = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = e->pid, .b = e->addr };
+	}
+	if (!candidates__exclude(w->cands, &obj, size))
+		return;
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
+
+		if (s->named || (s->word.kind != WORD_FILE && s->word.kind != WORD_PRIVATE) ||
+		    !candidates__excluded(w->cands, &s->key))
+			continue;
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: slot %d: a lock word, moving on\n", k);
+		release_slot(w, k);
+	}
+}
+
+/*
+ * Parks every slot whose word reached its budget: past it BPF records
+ * nothing, but the breakpoint still traps (a perf event cannot disable
+ * itself from BPF), each trap costing the target microseconds. Runs as
+ * soon as BPF says a word crossed its budget, not at the next tick, which
+ * a busy tracer may reach only much later.
+ */
+static void park_capped(struct watcher *w)
+{
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
+		__u64 hits = 0;
+
+		if (s->word.kind == WORD_NONE || s->throttled)
+			continue;
+		for_each_key(w, k, sum_hits, &hits);
+		if (hits < slot_budget(s))
+			continue;
+		s->throttled = true;
+		apply_everywhere(w, k);
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: slot %d parked after %llu hits\n", k,
+				(unsigned long long)hits);
+	}
 }
 
 static void schedule_tick(struct watcher *w)
@@ -905,13 +1161,11 @@ static void schedule_tick(struct watcher *w)
 			if (w->tick - s->since_tick >= NAMED_WINDOW_TICKS) {
 				s->since_tick = w->tick;
 				for_each_key(w, k, reset_one, NULL);
-				if (getenv("W2DBG")) fprintf(stderr, "DBG %.3f tick %llu window hits %llu\n", w->last_tick_ns/1e9, (unsigned long long)w->tick, (unsigned long long)hits);
 				if (s->throttled) {
 					s->throttled = false;
 					apply_everywhere(w, k);
 				}
 			} else if (!s->throttled && hits >= NAMED_BUDGET) {
-				if (getenv("W2DBG")) fprintf(stderr, "DBG %.3f tick %llu throttle hits %llu\n", w->last_tick_ns/1e9, (unsigned long long)w->tick, (unsigned long long)hits);
 				s->throttled = true;
 				apply_everywhere(w, k);
 			}
@@ -949,7 +1203,8 @@ static int add_named(struct watcher *w, int k, const char *spec)
 
 	if (watch_spec__parse(spec, path, sizeof(path), &off, &len, &is_symbol)) {
 		fprintf(stderr, "ipcrace: watch: bad spec '%s' (PATH+OFFSET:LEN with LEN 1, 2, 4 "
-			"or 8 and OFFSET a multiple of LEN, or a global variable name)\n", spec);
+			"or 8 and OFFSET a multiple of LEN, or a global variable name, "
+			"SYMBOL[+OFFSET])\n", spec);
 		return -EINVAL;
 	}
 	s->named = true;
@@ -960,6 +1215,7 @@ static int add_named(struct watcher *w, int k, const char *spec)
 			return -EINVAL;
 		}
 		s->word.kind = WORD_SYMBOL;
+		s->word.off = off;
 		memcpy(s->word.symbol, path, strlen(path) + 1);
 	} else {
 		s->word.kind = WORD_FILE;
@@ -1034,7 +1290,8 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 	skel->bss->watch_stop_on_map = files;
 	skel->bss->watch_stop_on_exec = symbols;
 	skel->bss->watch_stop_on_fork = files || symbols;
-	skel->data->watch_hit_budget = opts->nr_specs ? NAMED_BUDGET : ROTATE_BUDGET;
+	/* for a hit at an address with no watch_info (not armed by us) */
+	skel->data->watch_hit_budget = ROTATE_BUDGET;
 	return w;
 
 err_free:
@@ -1048,6 +1305,9 @@ void watcher__free(struct watcher *w)
 	if (!w)
 		return;
 	if (w->skel) {
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: %llu hits trapped past a budget (not recorded)\n",
+				(unsigned long long)w->skel->bss->watch_over_budget);
 		w->skel->bss->watch_stop_on_map = false;
 		w->skel->bss->watch_stop_on_exec = false;
 		w->skel->bss->watch_stop_on_fork = false;
@@ -1061,6 +1321,8 @@ void watcher__free(struct watcher *w)
 		w->procs = p->next;
 		free_proc(w, p);
 	}
+	for (size_t i = 0; i < w->nr_obj_paths; i++)
+		free(w->obj_paths[i].path);
 	candidates__free(w->cands);
 	snapshots__free(w->snaps);
 	private_snapshots__free(w->priv);
@@ -1087,6 +1349,12 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 	if (!w || w->opts.disabled)
 		return;
 	switch (e->type) {
+	case EV_LOCK_ATTEMPT:
+	case EV_LOCK_ACQUIRED:
+	case EV_LOCK_RELEASE:
+	case EV_LOCK_DESTROY:
+		learn_lock(w, e);
+		break;
 	case EV_FORK:
 		p = get_proc(w, e->arg0);
 		if (p)
@@ -1154,6 +1422,23 @@ void watcher__annotate(struct watcher *w, struct ipcrace_event *e)
 	/* not decodable and no value compared: taken as a read, never a write invented */
 	if (!(e->flags & (EVF_READ | EVF_WRITE)))
 		e->flags |= EVF_READ;
+	/* who writes a shared word: two processes make it the best word to learn */
+	if ((e->flags & EVF_WRITE) && e->key.space == KEY_FILE)
+		candidates__note_write(w->cands, &e->key, e->pid);
+}
+
+void watcher__check_caps(struct watcher *w)
+{
+	__u64 capped;
+
+	if (!w || w->opts.disabled)
+		return;
+	/* BPF counts the words that reached their budget in mapped .bss: no syscall */
+	capped = __atomic_load_n(&w->skel->bss->watch_capped, __ATOMIC_RELAXED);
+	if (capped == w->capped_seen)
+		return;
+	w->capped_seen = capped;
+	park_capped(w);
 }
 
 void watcher__tick(struct watcher *w, __u64 now_ns)
@@ -1176,6 +1461,90 @@ void watcher__tick(struct watcher *w, __u64 now_ns)
 	if (w->priv)
 		private_snapshots__diff(w->priv, w->cands);
 	schedule_tick(w);
+}
+
+/*
+ * A path that names the same object in the next run: a file or
+ * /dev/shm/NAME, not anonymous shared memory, memfd or SysV shm (their
+ * maps paths are made up and end in " (deleted)"), nor a file removed.
+ */
+static bool stable_path(const char *path)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = strlen(path), d = sizeof(deleted) - 1;
+
+	if (path[0] != '/' || !strncmp(path, "/memfd:", 7) || !strncmp(path, "/SYSV", 5) ||
+	    !strcmp(path, "/dev/zero"))
+		return false;
+	return n <= d || strcmp(path + n - d, deleted);
+}
+
+/* Appends spec to list[0..*nr) unless there already or full. */
+static void add_spec(char (*list)[WATCH_SPEC_LEN], size_t *nr, const char *spec)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if (!strcmp(list[i], spec))
+			return;
+	if (*nr < WATCH_SPECS_MAX)
+		snprintf(list[(*nr)++], WATCH_SPEC_LEN, "%s", spec);
+}
+
+int watcher__save_learned(struct watcher *w)
+{
+	char (*list)[WATCH_SPEC_LEN];
+	const char *specs[WATCH_SPECS_MAX];
+	size_t *idx, n, nr = 0;
+	int err = 0;
+
+	if (!w || w->opts.disabled || !w->opts.learn_path)
+		return 0;
+	list = calloc(WATCH_SPECS_MAX, sizeof(*list));
+	/* room for the words the last diff below may add */
+	idx = malloc((CANDIDATES_MAX + 1) * sizeof(*idx));
+	if (!list || !idx) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/*
+	 * The last changes, made since the last tick: a short program's only
+	 * ones may be there (the objects outlive it in our own mappings).
+	 */
+	snapshots__diff(w->snaps, w->cands);
+	/* shared words first: other processes see them; lock words are not candidates */
+	n = candidates__rank(w->cands, KEY_FILE, 0, idx);
+	for (size_t i = 0; i < n && nr < WATCH_SPECS_MAX; i++) {
+		const struct candidate *c = candidates__get(w->cands, idx[i]);
+		const char *path = object_path(w, c->key.a, c->key.b);
+		char spec[WATCH_SPEC_LEN];
+		int len;
+
+		if (!path || !stable_path(path))
+			continue;
+		len = snprintf(spec, sizeof(spec), "%s+0x%llx:8", path, (unsigned long long)c->key.c);
+		if (len > 0 && (size_t)len < sizeof(spec) && watch_spec__storable(spec))
+			add_spec(list, &nr, spec);
+	}
+	/* then the globals threads changed, of processes still running too */
+	for (struct wproc *p = w->procs; p; p = p->next)
+		harvest_private(w, p);
+	for (size_t i = 0; i < w->nr_vars; i++)
+		add_spec(list, &nr, w->vars[i].spec);
+	/* what an earlier run learnt and this one did not see stays worth a look */
+	for (size_t i = w->opts.nr_specs - w->opts.nr_learned; i < w->opts.nr_specs; i++)
+		add_spec(list, &nr, w->opts.specs[i]);
+	for (size_t i = 0; i < nr; i++) {
+		specs[i] = list[i];
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: learn: %s\n", list[i]);
+	}
+	err = watch_spec__write_file(w->opts.learn_path, specs, nr);
+out:
+	if (err)
+		fprintf(stderr, "ipcrace: learn: cannot write %s: %s\n", w->opts.learn_path,
+			strerror(-err));
+	free(list);
+	free(idx);
+	return err;
 }
 
 __u64 watcher__watched_words(const struct watcher *w)

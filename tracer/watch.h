@@ -16,14 +16,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "../bpf/events.h"
+#include "watch_spec.h"
 
 struct ipcrace_bpf;
 
-#define WATCH_SPECS_MAX 4	/* one debug register each */
-
 struct watch_opts {
-	const char *specs[WATCH_SPECS_MAX];	/* PATH+OFFSET:LEN or SYMBOL */
+	const char *specs[WATCH_SPECS_MAX];	/* PATH+OFFSET:LEN or SYMBOL[+OFFSET] */
 	size_t nr_specs;
+	size_t nr_learned;			/* the last ones of specs came from learn_path */
+	const char *learn_path;			/* --learn FILE: written at the end */
 	__u64 seed;
 	bool seed_set;				/* else taken from the clock */
 	bool disabled;				/* --no-watch: no breakpoints at all */
@@ -47,7 +48,10 @@ void watcher__free(struct watcher *w);
 /* A process that was running before tracing started (attach mode). */
 void watcher__adopt(struct watcher *w, __u32 pid);
 
-/* Process and mapping bookkeeping from the event stream. */
+/*
+ * Process and mapping bookkeeping from the event stream; lock events name
+ * lock objects, whose words are never watched (lock_extent.h).
+ */
 void watcher__on_event(struct watcher *w, const struct ipcrace_event *e);
 
 /*
@@ -56,15 +60,30 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e);
  */
 void watcher__annotate(struct watcher *w, struct ipcrace_event *e);
 
+/*
+ * Parks at once the slots whose word BPF saw reach its hit budget (a word
+ * past it still traps, for nothing). One memory read when none did: call
+ * it between records.
+ */
+void watcher__check_caps(struct watcher *w);
+
 /* Arms stopped processes, diffs snapshots, rotates slots. Call often. */
 void watcher__tick(struct watcher *w, __u64 now_ns);
+
+/*
+ * --learn: writes the most promising words of this run to opts.learn_path
+ * (watch_spec__write_file), for the next run to watch from its start:
+ * shared words whose object has a name that outlives the run (a file,
+ * /dev/shm/NAME; not anonymous memory or memfd), written by two processes
+ * first, then by how often they changed; then global variables of the
+ * executables (SYMBOL[+OFFSET]) threads of one process changed; at most
+ * WATCH_SPECS_MAX, topped up with what was loaded from the file. 0 or
+ * -errno (one line printed).
+ */
+int watcher__save_learned(struct watcher *w);
 
 /* Distinct words that held a slot during the run. */
 __u64 watcher__watched_words(const struct watcher *w);
 __u64 watcher__seed(const struct watcher *w);
-
-/* Parses LEN in PATH+OFFSET:LEN etc.; exposed for tests. 0 or -EINVAL. */
-int watch_spec__parse(const char *spec, char *path, size_t path_len, __u64 *off,
-		      __u32 *len, bool *is_symbol);
 
 #endif /* IPCRACE_WATCH_H */

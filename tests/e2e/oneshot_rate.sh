@@ -9,7 +9,11 @@
 # the fixture's own e2e run names the word with --watch and must always
 # find it.
 #
-#   oneshot_rate.sh IPCRACE_BIN FIXTURE_BUILD_DIR FIXTURE_SRC_DIR [N]
+# With --learn, every run gets `--learn FILE` (one FILE for the N runs, new
+# at the first): run 1 can only learn the word, the runs after it watch it
+# from their start. The last line is then "found K of N (learning)".
+#
+#   oneshot_rate.sh [-v] [--learn] IPCRACE_BIN FIXTURE_BUILD_DIR FIXTURE_SRC_DIR [N]
 #
 # Prints one line per run with -v, then "found K of N". Exit 0 when it
 # measured (whatever K is), 1 when a run could not trace or the fixture
@@ -18,15 +22,20 @@
 set -u
 
 usage() {
-	echo "usage: $0 [-v] IPCRACE_BIN FIXTURE_BUILD_DIR FIXTURE_SRC_DIR [N]" >&2
+	echo "usage: $0 [-v] [--learn] IPCRACE_BIN FIXTURE_BUILD_DIR FIXTURE_SRC_DIR [N]" >&2
 	exit 2
 }
 
 verbose=0
-if [ "${1:-}" = "-v" ]; then
-	verbose=1
+learn=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	-v) verbose=1 ;;
+	--learn) learn=1 ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 [ $# -eq 3 ] || [ $# -eq 4 ] || usage
 ipcrace=$1
 bin=$2/race_oneshot
@@ -45,9 +54,12 @@ esac
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipcrace-oneshot.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
+learn_opts=()
+[ "$learn" -eq 0 ] || learn_opts=(--learn "$tmp/learnt")
+
 found=0
 for ((run = 1; run <= runs; run++)); do
-	"$ipcrace" check --format json --output "$tmp/report.json" \
+	"$ipcrace" check --format json --output "$tmp/report.json" "${learn_opts[@]}" \
 		-- "$bin" "$SHM_NAME" </dev/null >"$tmp/log" 2>&1
 	rc=$?
 	case $rc in
@@ -69,4 +81,8 @@ for ((run = 1; run <= runs; run++)); do
 	fi
 	[ "$verbose" -eq 0 ] || echo "run $run: $verdict"
 done
-echo "found $found of $runs"
+if [ "$learn" -eq 1 ]; then
+	echo "found $found of $runs (learning)"
+else
+	echo "found $found of $runs"
+fi

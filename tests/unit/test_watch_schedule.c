@@ -482,6 +482,138 @@ static void test_private_word_changing_often_outweighs_many_changed_once(void **
 	candidates__free(cs);
 }
 
+static struct ipcrace_key file_key(__u64 off)
+{
+	return (struct ipcrace_key){ .space = KEY_FILE, .a = 1, .b = 9, .c = off };
+}
+
+static void test_lock_object_words_leave_and_never_return(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key mutex = file_key(0), counter = file_key(0x40), k;
+	struct watch_rng r;
+
+	(void)state;
+	/* a mutex at +0 (40 bytes: words 0x0..0x20) changes more than the counter */
+	for (int n = 0; n < 50; n++)
+		for (__u64 off = 0; off < 40; off += 8) {
+			k = file_key(off);
+			candidates__bump(cs, &k, 8);
+		}
+	candidates__bump(cs, &counter, 8);
+	assert_int_equal(candidates__count(cs), 6);
+	assert_true(candidates__exclude(cs, &mutex, 40));
+	assert_int_equal(candidates__count(cs), 1);
+	assert_int_equal(candidates__get(cs, 0)->key.c, 0x40);
+	/* changes seen later are ignored; the object is known: nothing new */
+	k = file_key(0x10);
+	candidates__bump(cs, &k, 8);
+	assert_int_equal(candidates__count(cs), 1);
+	assert_false(candidates__exclude(cs, &mutex, 40));
+	assert_true(candidates__excluded(cs, &k));
+	assert_false(candidates__excluded(cs, &counter));
+	watch_rng__seed(&r, 5);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(candidates__pick(cs, &r, NULL, 0), 0);
+	candidates__free(cs);
+}
+
+static void test_unaligned_lock_object_excludes_the_word_it_ends_in(void **state)
+{
+	struct candidates *cs = candidates__new();
+	/* a 4-byte spinlock at 0x44 and a 32-byte sem_t at 0x104 */
+	struct ipcrace_key spin = file_key(0x44), sem = file_key(0x104), k;
+
+	(void)state;
+	assert_true(candidates__exclude(cs, &spin, 4));
+	assert_true(candidates__exclude(cs, &sem, 32));
+	k = file_key(0x40);
+	assert_true(candidates__excluded(cs, &k));
+	k = file_key(0x48);
+	assert_false(candidates__excluded(cs, &k));
+	k = file_key(0x120);	/* holds the sem's last 4 bytes */
+	assert_true(candidates__excluded(cs, &k));
+	k = file_key(0x128);
+	assert_false(candidates__excluded(cs, &k));
+	k = file_key(0xf8);
+	assert_false(candidates__excluded(cs, &k));
+	candidates__free(cs);
+}
+
+static void test_private_lock_objects_go_with_their_process(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key lock = private_key(40, 0x1000), word = private_key(40, 0x1008);
+
+	(void)state;
+	assert_true(candidates__exclude(cs, &lock, 40));
+	candidates__bump(cs, &word, 8);
+	assert_int_equal(candidates__count(cs), 0);
+	/* a later process with that pid has its own memory */
+	candidates__forget_pid(cs, 40);
+	candidates__bump(cs, &word, 8);
+	assert_int_equal(candidates__count(cs), 1);
+	candidates__free(cs);
+}
+
+static void test_many_lock_objects_grow_the_excluded_set(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key k;
+
+	(void)state;
+	for (__u64 i = 0; i < 3000; i++) {
+		k = file_key(i * 64);
+		assert_true(candidates__exclude(cs, &k, 40));
+	}
+	for (__u64 i = 0; i < 3000; i++) {
+		k = file_key(i * 64 + 0x20);
+		assert_true(candidates__excluded(cs, &k));
+		k = file_key(i * 64 + 0x28);
+		assert_false(candidates__excluded(cs, &k));
+	}
+	candidates__free(cs);
+}
+
+static void test_rank_puts_words_two_processes_wrote_first(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key busy = file_key(0x8), shared = file_key(0x10), other = file_key(0x18);
+	size_t idx[8], n;
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		candidates__bump(cs, &busy, 8);
+	candidates__bump(cs, &shared, 8);
+	candidates__bump(cs, &other, 8);
+	candidates__bump(cs, &other, 8);
+	candidates__note_write(cs, &busy, 100);
+	candidates__note_write(cs, &busy, 100);
+	candidates__note_write(cs, &shared, 100);
+	candidates__note_write(cs, &shared, 101);
+	n = candidates__rank(cs, KEY_FILE, 0, idx);
+	assert_int_equal(n, 3);
+	assert_int_equal(candidates__get(cs, idx[0])->key.c, 0x10);	/* two writers */
+	assert_int_equal(candidates__get(cs, idx[1])->key.c, 0x8);	/* 10 changes */
+	assert_int_equal(candidates__get(cs, idx[2])->key.c, 0x18);	/* 2 changes */
+	candidates__free(cs);
+}
+
+static void test_note_write_adds_a_word_never_seen_changing(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key k = file_key(0x24);	/* a 4-byte watch: its 8-byte word */
+
+	(void)state;
+	candidates__note_write(cs, &k, 7);
+	assert_int_equal(candidates__count(cs), 1);
+	assert_int_equal(candidates__get(cs, 0)->key.c, 0x20);
+	assert_int_equal(candidates__get(cs, 0)->changes, 0);
+	assert_int_equal(candidates__get(cs, 0)->writer, 7);
+	assert_false(candidates__get(cs, 0)->multi_writer);
+	candidates__free(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +634,12 @@ int main(void)
 		cmocka_unit_test(test_private_diff_skips_unreadable_page),
 		cmocka_unit_test(test_small_first_region_is_diffed_every_tick),
 		cmocka_unit_test(test_private_word_changing_often_outweighs_many_changed_once),
+		cmocka_unit_test(test_lock_object_words_leave_and_never_return),
+		cmocka_unit_test(test_unaligned_lock_object_excludes_the_word_it_ends_in),
+		cmocka_unit_test(test_private_lock_objects_go_with_their_process),
+		cmocka_unit_test(test_many_lock_objects_grow_the_excluded_set),
+		cmocka_unit_test(test_rank_puts_words_two_processes_wrote_first),
+		cmocka_unit_test(test_note_write_adds_a_word_never_seen_changing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

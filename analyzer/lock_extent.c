@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Lock object sizes (lock_extent.h). */
+#include "lock_extent.h"
+
+__u64 lock_extent__size(__u16 obj)
+{
+	switch ((enum ipcrace_obj_kind)obj) {
+	case OBJ_MUTEX:
+		return 40;
+	case OBJ_RWLOCK:
+		return 56;
+	case OBJ_SPIN:
+		return 4;
+	case OBJ_SEM:
+		return 32;
+	case OBJ_NONE:
+	case OBJ_SYSV_SEM:
+	case OBJ_FLOCK:
+	case OBJ_FCNTL_LOCK:
+	case OBJ_PIPE:
+	case OBJ_FIFO:
+	case OBJ_SOCKET:
+	case OBJ_MQ:
+	case OBJ_SYSV_MSG:
+	case OBJ_EVENTFD:
+	case OBJ_FUTEX:
+	case OBJ_MEMORY:
+	case OBJ_KIND_MAX:
+		break;
+	}
+	return 0;
+}
