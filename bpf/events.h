@@ -19,6 +19,7 @@ enum ipcrace_rec_kind {
 	IPCRACE_REC_EVENT = 1,
 	IPCRACE_REC_STACK = 2,
 	IPCRACE_REC_PATH = 3,
+	IPCRACE_REC_WAKE = 4,	/* header only: wakes the consumer, carries nothing */
 };
 
 struct ipcrace_rec {

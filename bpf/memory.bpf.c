@@ -23,7 +23,8 @@ enum {
 
 /* Set by userspace at run time (the watcher exists only after load). */
 bool watch_stop_on_map;		/* stop on a MAP_SHARED file mmap / shmat */
-bool watch_stop_on_exec;	/* stop after exec (symbol watches) */
+bool watch_stop_on_shared_write;	/* ... a writable one (first-word guesses) */
+bool watch_stop_on_exec;	/* stop after exec (symbol watches, global guesses) */
 bool watch_stop_on_fork;	/* stop a new process at its first return */
 /*
  * Read the word at each hit and call a changed value a write. Off by
@@ -35,6 +36,17 @@ bool watch_stop_on_fork;	/* stop a new process at its first return */
  */
 bool watch_compare_values;
 __u32 watch_hit_budget = 64;	/* events per word until userspace resets (no watch_info) */
+/*
+ * Traps a word may cost before userspace is asked to park it when only
+ * one thread has hit it: past its budget a lone thread's hits are not
+ * recorded, but the breakpoint stays armed this much longer for a second
+ * thread (or process) to come, whose first hits are recorded: a race
+ * needs both, and in a short program the second one often starts after
+ * the first has spent the budget.
+ */
+__u32 watch_trap_cap = 1024;
+/* Hits recorded from threads other than a word's first, past its budget. */
+#define OTHERS_RECORDED 8
 /*
  * Words that reached their budget, counted for userspace: it reads this
  * (mapped, no syscall) between records and parks the slot at once. A perf
@@ -83,21 +95,55 @@ struct {
 	__type(value, __u64);
 } word_value SEC(".maps");
 
-/* Hits per word since userspace last reset it (rotation, rate cap). */
+/* Hits of one word since userspace last reset it (rotation, rate cap). */
+struct word_count {
+	__u64 hits;		/* traps, recorded or not */
+	__u64 capped;		/* userspace was told to park it (64 bits: BPF's compare-and-swap) */
+	__u32 owner;		/* the first thread that trapped on it */
+	__u32 others;		/* hits recorded from other threads */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct ipcrace_key);
-	__type(value, __u64);
+	__type(value, struct word_count);
 } word_hits SEC(".maps");
+
+/* Why a process was stopped for arming; must match tracer/watch.c. */
+enum arm_reason {
+	ARM_MAP = 1,		/* addr: the start of the new shared mapping */
+	ARM_EXEC = 2,
+	ARM_FORK = 3,
+};
+
+struct arm_stop {
+	__u64 ts;		/* when it was stopped (the cost of a stop is measured) */
+	__u64 addr;
+	__u32 reason;		/* enum arm_reason */
+	__u32 __pad;
+};
 
 /* Processes this file stopped with SIGSTOP: userspace arms, then SIGCONT. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct arm_stop);
 } arm_pending SEC(".maps");
+
+/*
+ * Wakes the consumer now: records are submitted without a wake-up, and a
+ * process stopped for arming would otherwise wait for userspace's next
+ * poll timeout (10 ms a stop: 2 s for a program forking 200 times), and
+ * a word to park would trap on meanwhile.
+ */
+static __always_inline void wake_consumer(void)
+{
+	struct ipcrace_rec r = { .kind = IPCRACE_REC_WAKE, .size = sizeof(r) };
+
+	bpf_ringbuf_output(&events, &r, sizeof(r), BPF_RB_FORCE_WAKEUP);
+}
 
 /*
  * The watched bytes: an aligned 8-byte read holds them all (a breakpoint is
@@ -115,6 +161,23 @@ static __always_inline __u64 read_word(__u64 addr, __u32 len)
 }
 
 /*
+ * Drops an event reserved for a hit that is not recorded: the news of a
+ * loss it took over (EVF_AFTER_LOSS) goes on to the next event, or the
+ * analyzer would take what follows the gap for a whole history.
+ */
+static __always_inline void event_discard(struct ipcrace_event *e)
+{
+	__u32 zero = 0, *loss;
+
+	if (e->flags & EVF_AFTER_LOSS) {
+		loss = bpf_map_lookup_elem(&loss_pending, &zero);
+		if (loss)
+			*loss = 1;
+	}
+	bpf_ringbuf_discard(e, 0);
+}
+
+/*
  * A data breakpoint traps after the accessing instruction: regs->ip is the
  * next one. It is recorded as is, and frame 0 of the stack is that ip, so
  * the symbolizer's "return address - 1" lands inside the access.
@@ -122,13 +185,15 @@ static __always_inline __u64 read_word(__u64 addr, __u32 len)
 SEC("perf_event")
 int mem_access(struct bpf_perf_event_data *ctx)
 {
-	__u32 tgid = current_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = id;
 	struct watch_addr wa = { .pid = tgid, .addr = ctx->addr };
-	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, *hits, one = 1, n;
-	__u32 budget = watch_hit_budget;
+	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, n;
+	__u32 budget = watch_hit_budget, cap;
+	struct word_count *wc, fresh = {};
 	struct watch_info *wi;
 	struct ipcrace_event *e;
-	bool capped = false;
+	bool capped = false, other, record;
 
 	if (!is_traced(tgid))
 		return 0;
@@ -147,19 +212,40 @@ int mem_access(struct bpf_perf_event_data *ctx)
 		resolve_key(e, ctx->addr);
 	}
 
-	hits = bpf_map_lookup_elem(&word_hits, &e->key);
-	if (hits) {
-		n = __sync_fetch_and_add(hits, 1) + 1;
-		/* over budget: trapped for nothing until userspace parks the slot */
-		if (n > budget) {
-			__sync_fetch_and_add(&watch_over_budget, 1);
-			bpf_ringbuf_discard(e, 0);
+	wc = bpf_map_lookup_elem(&word_hits, &e->key);
+	if (!wc) {
+		fresh.owner = tid;
+		bpf_map_update_elem(&word_hits, &e->key, &fresh, BPF_NOEXIST);
+		wc = bpf_map_lookup_elem(&word_hits, &e->key);
+		if (!wc) {
+			event_discard(e);
 			return 0;
 		}
-		capped = n == budget;
-	} else {
-		bpf_map_update_elem(&word_hits, &e->key, &one, BPF_NOEXIST);
-		capped = budget == 1;
+	}
+	n = __sync_fetch_and_add(&wc->hits, 1) + 1;
+	other = wc->owner != tid;
+	/* within the budget anyone; past it the first hits of another thread */
+	record = n <= budget || (other && wc->others < OTHERS_RECORDED);
+	if (record && other)
+		__sync_fetch_and_add(&wc->others, 1);
+	cap = budget > watch_trap_cap ? budget : watch_trap_cap;
+	/*
+	 * Parked once two threads are recorded and the budget is spent, or
+	 * when a lone thread has trapped long enough: once, so the wake-up
+	 * below is not repeated for every hit in flight.
+	 */
+	if ((n >= budget && (wc->others >= OTHERS_RECORDED || (wc->others && !record))) ||
+	    n >= cap)
+		capped = __sync_val_compare_and_swap(&wc->capped, 0, 1) == 0;
+	if (!record) {
+		/* trapped for nothing until userspace parks the slot */
+		__sync_fetch_and_add(&watch_over_budget, 1);
+		event_discard(e);
+		if (capped) {
+			__sync_fetch_and_add(&watch_capped, 1);
+			wake_consumer();
+		}
+		return 0;
 	}
 
 	if (watch_compare_values) {
@@ -184,19 +270,25 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* True for an mmap / shmat result that is a shared file mapping. */
+#define IPCRACE_VM_WRITE 0x00000002UL
+
+/* What an mmap / shmat result is: a shared file mapping, writable or not. */
 struct shared_lookup {
 	bool shared_file;
+	bool writable;
 };
 
 static long vma_is_shared_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
 	struct shared_lookup *l = data;
+	unsigned long flags = BPF_CORE_READ(vma, vm_flags);
 
-	l->shared_file = BPF_CORE_READ(vma, vm_file) &&
-			 (BPF_CORE_READ(vma, vm_flags) & IPCRACE_VM_SHARED);
+	/* MAP_SHARED | MAP_ANONYMOUS and SysV shm have a (shmem) file too */
+	l->shared_file = BPF_CORE_READ(vma, vm_file) && (flags & IPCRACE_VM_SHARED);
+	l->writable = flags & IPCRACE_VM_WRITE;
 	return 0;
 }
+
 
 /*
  * Stops the process before it returns to userspace where a word it is
@@ -210,11 +302,13 @@ SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit_watch, struct pt_regs *regs, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct arm_stop st = {};
 	__u32 tgid = id >> 32;
 	long nr;
 	bool stop = false;
 
-	if (!watch_stop_on_map && !watch_stop_on_exec && !watch_stop_on_fork)
+	if (!watch_stop_on_map && !watch_stop_on_shared_write && !watch_stop_on_exec &&
+	    !watch_stop_on_fork)
 		return 0;
 	if (!is_traced(tgid))
 		return 0;
@@ -222,17 +316,22 @@ int BPF_PROG(sys_exit_watch, struct pt_regs *regs, long ret)
 	switch (nr) {
 	case NR_mmap:
 	case NR_shmat:
-		if (watch_stop_on_map && (ret >= 0 || ret < -4095)) {
+		if ((watch_stop_on_map || watch_stop_on_shared_write) &&
+		    (ret >= 0 || ret < -4095)) {
 			struct shared_lookup l = {};
 
 			if (bpf_find_vma(bpf_get_current_task_btf(), ret, vma_is_shared_file,
 					 &l, 0) == 0)
-				stop = l.shared_file;
+				stop = l.shared_file &&
+				       (watch_stop_on_map || (watch_stop_on_shared_write && l.writable));
 		}
+		st.reason = ARM_MAP;
+		st.addr = ret;
 		break;
 	case NR_execve:
 	case NR_execveat:
 		stop = watch_stop_on_exec && ret == 0;
+		st.reason = ARM_EXEC;
 		break;
 	case NR_clone:
 	case NR_fork:
@@ -240,6 +339,7 @@ int BPF_PROG(sys_exit_watch, struct pt_regs *regs, long ret)
 	case NR_clone3:
 		/* the child's return; a new thread inherits its creator's slots */
 		stop = watch_stop_on_fork && ret == 0 && (__u32)id == tgid;
+		st.reason = ARM_FORK;
 		break;
 	default:
 		break;
@@ -247,9 +347,9 @@ int BPF_PROG(sys_exit_watch, struct pt_regs *regs, long ret)
 	if (!stop)
 		return 0;
 	if (bpf_send_signal_thread(SIGSTOP) == 0) {
-		__u64 ts = bpf_ktime_get_ns();
-
-		bpf_map_update_elem(&arm_pending, &tgid, &ts, BPF_ANY);
+		st.ts = bpf_ktime_get_ns();
+		bpf_map_update_elem(&arm_pending, &tgid, &st, BPF_ANY);
+		wake_consumer();
 	}
 	return 0;
 }

@@ -63,23 +63,19 @@ static bool key_eq(const struct ipcrace_key *x, const struct ipcrace_key *y)
 
 static bool word_set_has(const struct word_set *ws, const struct ipcrace_key *k);
 
-int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32 len)
+/* The word's position in the list, added (nothing counted) if new; -ENOSPC when full. */
+static int find_or_add(struct candidates *cs, const struct ipcrace_key *key, __u32 len)
 {
 	size_t slot = key_hash(key) & (INDEX_SIZE - 1);
 	struct candidate *c;
-
-	if (cs->excluded.nr && word_set_has(&cs->excluded, key))
-		return 0;
 
 	for (;; slot = (slot + 1) & (INDEX_SIZE - 1)) {
 		__s32 i = cs->index[slot];
 
 		if (i < 0)
 			break;
-		if (key_eq(&cs->items[i].key, key)) {
-			cs->items[i].changes++;
-			return 0;
-		}
+		if (key_eq(&cs->items[i].key, key))
+			return i;
 	}
 	if (cs->nr == CANDIDATES_MAX ||
 	    (key->space == KEY_PRIVATE && cs->nr_private == CANDIDATES_PRIVATE_MAX))
@@ -88,10 +84,34 @@ int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32
 	memset(c, 0, sizeof(*c));
 	c->key = *key;
 	c->len = len;
-	c->changes = 1;
-	cs->index[slot] = cs->nr++;
+	cs->index[slot] = cs->nr;
 	cs->nr_private += key->space == KEY_PRIVATE;
+	return cs->nr++;
+}
+
+int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32 len)
+{
+	int i;
+
+	if (cs->excluded.nr && word_set_has(&cs->excluded, key))
+		return 0;
+	i = find_or_add(cs, key, len);
+	if (i < 0)
+		return i;
+	cs->items[i].changes++;
 	return 0;
+}
+
+int candidates__guess(struct candidates *cs, const struct ipcrace_key *key, __u32 len)
+{
+	int i;
+
+	if (cs->excluded.nr && word_set_has(&cs->excluded, key))
+		return -EPERM;
+	i = find_or_add(cs, key, len);
+	if (i >= 0)
+		cs->items[i].picks++;
+	return i;
 }
 
 /* Keeps the items keep() accepts, in order, and rebuilds the index. */
@@ -122,6 +142,18 @@ static void candidates_filter(struct candidates *cs,
 		cs->index[slot] = i;
 		cs->nr_private += cs->items[i].key.space == KEY_PRIVATE;
 	}
+}
+
+static bool not_unchanged_word(const struct candidate *c, const void *arg)
+{
+	const struct ipcrace_key *k = arg;
+
+	return c->changes || !key_eq(&c->key, k);
+}
+
+void candidates__drop_unchanged(struct candidates *cs, const struct ipcrace_key *key)
+{
+	candidates_filter(cs, not_unchanged_word, key);
 }
 
 static bool not_of_pid(const struct candidate *c, const void *arg)
@@ -266,26 +298,16 @@ bool candidates__excluded(const struct candidates *cs, const struct ipcrace_key 
 void candidates__note_write(struct candidates *cs, const struct ipcrace_key *key, __u32 pid)
 {
 	struct ipcrace_key w = word_of(key, 0);
-	size_t slot = key_hash(&w) & (INDEX_SIZE - 1);
 	struct candidate *c;
+	int i;
 
 	if (cs->excluded.nr && word_set_has(&cs->excluded, &w))
 		return;
-	for (;; slot = (slot + 1) & (INDEX_SIZE - 1)) {
-		__s32 i = cs->index[slot];
-
-		if (i < 0)
-			break;
-		if (key_eq(&cs->items[i].key, &w)) {
-			c = &cs->items[i];
-			goto note;
-		}
-	}
-	if (candidates__bump(cs, &w, 8))
+	/* a word not in the list is seen written, not seen changing: no change counted */
+	i = find_or_add(cs, &w, 8);
+	if (i < 0)
 		return;
-	c = &cs->items[cs->nr - 1];
-	c->changes = 0;		/* seen written, not seen changing */
-note:
+	c = &cs->items[i];
 	if (!c->writer)
 		c->writer = pid;
 	else if (c->writer != pid)

@@ -46,6 +46,20 @@ void candidates__free(struct candidates *cs);
  * lock object (candidates__exclude) is ignored: 0, nothing added.
  */
 int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32 len);
+/*
+ * A word worth a slot before any snapshot saw it change (the first words
+ * of a new shared mapping, a global of a program just started): added
+ * with no change counted, so it weighs less in the schedule than any word
+ * seen changing, and its pick counted, as the caller arms it at once.
+ * Returns its index; -EPERM for a word of a lock object, -ENOSPC when
+ * the list is full.
+ */
+int candidates__guess(struct candidates *cs, const struct ipcrace_key *key, __u32 len);
+/*
+ * Drops the word unless a snapshot saw it change (a guess that lost its
+ * bet comes back only when it does); the others keep their order.
+ */
+void candidates__drop_unchanged(struct candidates *cs, const struct ipcrace_key *key);
 size_t candidates__count(const struct candidates *cs);
 const struct candidate *candidates__get(const struct candidates *cs, size_t i);
 

@@ -76,6 +76,11 @@ static const char *usage_text =
 "                          multi-threaded processes for words to watch: races\n"
 "                          between threads of one process are then found only\n"
 "                          on --watch words\n"
+"  IPCRACE_NO_GUESS=1      do not watch the first words of a new shared mapping\n"
+"                          or globals of a new executable before they are seen\n"
+"                          changing (no stop at mmap, exec or fork for them):\n"
+"                          races in programs shorter than a tick (25 ms) are\n"
+"                          then missed\n"
 "\n"
 "exit status: 0 no findings, 66 findings, 1 could not trace or read, 2 usage\n";
 

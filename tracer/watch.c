@@ -23,6 +23,7 @@
 #include "ipcrace.skel.h"
 #include "../analyzer/lock_extent.h"
 #include "candidates.h"
+#include "exe_globals.h"
 #include "insn_classify.h"
 #include "procmaps.h"
 #include "watch.h"
@@ -49,8 +50,30 @@
 #define BUSY_MAX 64			/* words held by slots, in all processes */
 #define DUMMY_ADDR 0x1000		/* never mapped (mmap_min_addr): a parked slot */
 #define OBJ_PATHS_MAX 256		/* shared objects whose path is kept for --learn */
+/*
+ * Guesses: words watched before any snapshot saw them change, for a
+ * program too short to wait for one. The first words of a new shared
+ * writable mapping, a few globals of a new executable; at most this many
+ * slots hold guesses, the others stay with the rotation.
+ */
+#define GUESS_SLOTS_MAX 2
+#define ROTATION_SLOTS_MIN 2
+#define GUESS_MAP_WORDS 2		/* of a new shared mapping: offsets 0 and 8 */
+#define GUESS_GLOBALS 2			/* of a new executable */
+#define GUESS_WINDOW_NS (10 * 1000000ULL)	/* from a second thread on, to be shared by writers */
+#define EXE_GLOBALS_MAX 4096		/* globals of one executable looked at, at most */
+#define GUESS_DISABLE_ENV "IPCRACE_NO_GUESS"
+#define STOP_SETTLE_US 2000		/* at the end: a stop in flight is published by then */
+#define GUESS_SEED_SALT 0x6775657373ULL	/* the guesses' own stream: the rotation's stays as it was */
 
 /* Must match bpf/memory.bpf.c. */
+struct word_count {
+	__u64 hits;		/* traps, recorded or not */
+	__u64 capped;		/* BPF asked for it to be parked (64 bits: BPF's compare-and-swap) */
+	__u32 owner;		/* the first thread that trapped on it */
+	__u32 others;		/* hits recorded from other threads */
+};
+
 struct watch_addr {
 	__u32 pid;
 	__u32 __pad;
@@ -61,6 +84,20 @@ struct watch_info {
 	struct ipcrace_key key;
 	__u32 len;
 	__u32 budget;		/* hits recorded until userspace resets the count */
+};
+
+/* Why bpf/memory.bpf.c stopped a process (arm_pending); must match it. */
+enum arm_reason {
+	ARM_MAP = 1,		/* addr: the start of the new shared mapping */
+	ARM_EXEC = 2,
+	ARM_FORK = 3,
+};
+
+struct arm_stop {
+	__u64 ts;		/* CLOCK_MONOTONIC when it was stopped */
+	__u64 addr;
+	__u32 reason;
+	__u32 __pad;
 };
 
 enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL, WORD_PRIVATE };
@@ -80,7 +117,14 @@ struct slot {
 	struct word word;
 	bool named;
 	bool throttled;			/* over budget: parked until the window ends */
+	bool guess;			/* armed as a guess, not picked by the rotation */
+	bool written;			/* a guess: a breakpoint saw its word written */
+	bool shared;			/* ... and accessed by two threads */
+	__u32 first_tid;		/* ... the first thread that did */
+	__u32 guess_pid;		/* ... the process it was guessed in */
+	__u64 window_ns;		/* ... since when a second thread could touch it, 0: not yet */
 	__u64 since_tick;
+	__u64 seq;			/* when it got its word, in assignments: the oldest guess goes first */
 	struct ipcrace_key key;		/* hits are counted by key (file words) */
 };
 
@@ -136,6 +180,14 @@ struct watcher {
 	struct insn_classifier *insns;
 	struct procmaps *pm;		/* keeps the build-id cache across syncs */
 	struct watch_rng rng;
+	struct watch_rng guess_rng;	/* which globals are guessed */
+	bool guessing;			/* guesses on (IPCRACE_NO_GUESS unset, a slot for them) */
+	bool named_fork_stop;		/* named watches need every new process stopped */
+	bool closing;			/* watcher__free: no new stop, no new guess */
+	__u64 seq;
+	/* stops for arming: how many, and how long a process stayed stopped */
+	__u64 stops, stop_ns, stop_ns_max;
+	int warm_fd;			/* a parked breakpoint on ourselves: see watcher__new */
 	__u64 seed;
 	__u64 tick;
 	__u64 last_tick_ns;
@@ -152,6 +204,14 @@ struct watcher {
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid)
 {
 	return syscall(SYS_perf_event_open, attr, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static bool key_eq(const struct ipcrace_key *x, const struct ipcrace_key *y)
@@ -718,6 +778,9 @@ static void apply_slot(struct watcher *w, struct wproc *p, int k)
 
 		bpf_map_update_elem(bpf_map__fd(w->skel->maps.watch_info), &wa, &wi, BPF_ANY);
 	}
+	/* a guess armed in a second process: its window opens */
+	if (w->slots[k].guess && !w->slots[k].window_ns && p->pid != w->slots[k].guess_pid)
+		w->slots[k].window_ns = mono_ns();
 	ps->attr.bp_addr = addr;
 	ps->attr.bp_len = ps->len;
 	ps->attr.disabled = 0;
@@ -850,15 +913,25 @@ static void sync_proc(struct watcher *w, struct wproc *p)
 
 /* --- BPF side ---------------------------------------------------------- */
 
-/* Arms the processes mem.bpf.c stopped, then lets them go. */
+static void guess_after_stop(struct watcher *w, struct wproc *p, const struct arm_stop *st);
+
+#define ARM_BATCH 256
+
+/*
+ * Arms the processes memory.bpf.c stopped, then lets them go: every one
+ * of them gets its SIGCONT, whatever fails on the way.
+ */
 static void arm_pending(struct watcher *w)
 {
 	int fd = bpf_map__fd(w->skel->maps.arm_pending);
-	__u32 key, next, pids[256];
+	struct arm_stop stops[ARM_BATCH];
+	__u32 key, next, pids[ARM_BATCH];
 	size_t n = 0;
 	void *prev = NULL;
 
-	while (n < 256 && !bpf_map_get_next_key(fd, prev, &next)) {
+	while (n < ARM_BATCH && !bpf_map_get_next_key(fd, prev, &next)) {
+		if (bpf_map_lookup_elem(fd, &next, &stops[n]))
+			memset(&stops[n], 0, sizeof(stops[n]));
 		pids[n++] = next;
 		key = next;
 		prev = &key;
@@ -872,17 +945,32 @@ static void arm_pending(struct watcher *w)
 		w->opts.drain(w->opts.drain_ctx);
 	for (size_t i = 0; i < n; i++) {
 		struct wproc *p = get_proc(w, pids[i]);
+		__u64 took;
 
-		if (p)
+		if (p) {
 			sync_proc(w, p);
+			guess_after_stop(w, p, &stops[i]);
+		}
 		bpf_map_delete_elem(fd, &pids[i]);
 		kill(pids[i], SIGCONT);
+		if (!stops[i].ts)
+			continue;
+		took = mono_ns() - stops[i].ts;
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: pid %u armed after its %s, stopped %llu us\n",
+				pids[i], stops[i].reason == ARM_MAP ? "mapping" :
+				stops[i].reason == ARM_EXEC ? "exec" : "fork",
+				(unsigned long long)(took / 1000));
+		w->stops++;
+		w->stop_ns += took;
+		if (took > w->stop_ns_max)
+			w->stop_ns_max = took;
 	}
 }
 
-static __u64 word_hits(struct watcher *w, const struct ipcrace_key *key)
+static struct word_count word_hits(struct watcher *w, const struct ipcrace_key *key)
 {
-	__u64 v = 0;
+	struct word_count v = {};
 
 	bpf_map_lookup_elem(bpf_map__fd(w->skel->maps.word_hits), key, &v);
 	return v;
@@ -921,7 +1009,17 @@ static void for_each_key(struct watcher *w, int k, key_fn fn, void *ctx)
 
 static void sum_hits(struct watcher *w, const struct ipcrace_key *key, void *ctx)
 {
-	*(__u64 *)ctx += word_hits(w, key);
+	*(__u64 *)ctx += word_hits(w, key).hits;
+}
+
+/* Hits and others added up, capped if any key is. */
+static void sum_counts(struct watcher *w, const struct ipcrace_key *key, void *ctx)
+{
+	struct word_count *sum = ctx, v = word_hits(w, key);
+
+	sum->hits += v.hits;
+	sum->others += v.others;
+	sum->capped |= v.capped;
 }
 
 static void reset_one(struct watcher *w, const struct ipcrace_key *key, void *ctx)
@@ -951,22 +1049,34 @@ static void add_busy(struct watcher *w, const struct ipcrace_key *key, void *ctx
 		b->keys[b->nr++] = *key;
 }
 
-/* Gives rotating slot k the next candidate of the schedule; false if none. */
-static bool rotate_slot(struct watcher *w, int k)
+/*
+ * A new process runs its first instructions before the tracer can arm it
+ * unless it is stopped at its first return from fork: worth it while a
+ * slot holds a word a child can reach (a shared word, a global named by
+ * symbol), not for a private word of one process.
+ */
+static void update_fork_stop(struct watcher *w)
 {
-	struct busy_keys busy = { .nr = 0 };
-	const struct candidate *c;
-	struct word *wd = &w->slots[k].word;
-	int i;
+	bool stop = w->named_fork_stop;
 
-	/* every word a slot holds, slot k's own too: it moves on */
-	for (int j = 0; j < WATCH_SLOTS; j++)
-		for_each_key(w, j, add_busy, &busy);
-	i = candidates__pick(w->cands, &w->rng, busy.keys, busy.nr);
-	if (i < 0)
-		return false;
+	if (w->closing)
+		return;		/* the last arming may not turn stops on again */
+	for (int k = 0; k < WATCH_SLOTS && !stop; k++)
+		stop = w->slots[k].word.kind == WORD_FILE || w->slots[k].word.kind == WORD_SYMBOL;
+	w->skel->bss->watch_stop_on_fork = stop;
+}
+
+/*
+ * Gives slot k candidate i (its pick counted already), armed in every
+ * process; guess_pid: a guess made in that process, 0: a rotation pick.
+ */
+static void assign_slot(struct watcher *w, int k, int i, __u32 guess_pid)
+{
+	bool guess = guess_pid != 0;
+	const struct candidate *c = candidates__get(w->cands, i);
+	struct word *wd = &w->slots[k].word;
+
 	for_each_key(w, k, reset_one, NULL);
-	c = candidates__get(w->cands, i);
 	memset(wd, 0, sizeof(*wd));
 	wd->len = c->len;
 	if (c->key.space == KEY_PRIVATE) {
@@ -983,16 +1093,39 @@ static bool rotate_slot(struct watcher *w, int k)
 	w->slots[k].key = c->key;
 	w->slots[k].since_tick = w->tick;
 	w->slots[k].throttled = false;
+	w->slots[k].guess = guess;
+	w->slots[k].written = false;
+	w->slots[k].shared = false;
+	w->slots[k].first_tid = 0;
+	w->slots[k].guess_pid = guess_pid;
+	w->slots[k].window_ns = 0;
+	w->slots[k].seq = ++w->seq;
 	if (c->picks == 1)
 		w->watched_words++;
 	if (w->opts.verbose && wd->kind == WORD_PRIVATE)
-		fprintf(stderr, "ipcrace: watch: slot %d -> pid %u address 0x%llx\n", k, wd->pid,
-			(unsigned long long)wd->addr);
+		fprintf(stderr, "ipcrace: watch: slot %d -> pid %u address 0x%llx%s\n", k, wd->pid,
+			(unsigned long long)wd->addr, guess ? " (guess)" : "");
 	else if (w->opts.verbose)
-		fprintf(stderr, "ipcrace: watch: slot %d -> object %llx:%llu offset 0x%llx\n", k,
+		fprintf(stderr, "ipcrace: watch: slot %d -> object %llx:%llu offset 0x%llx%s\n", k,
 			(unsigned long long)c->key.a, (unsigned long long)c->key.b,
-			(unsigned long long)c->key.c);
+			(unsigned long long)c->key.c, guess ? " (guess)" : "");
 	apply_everywhere(w, k);
+	update_fork_stop(w);
+}
+
+/* Gives rotating slot k the next candidate of the schedule; false if none. */
+static bool rotate_slot(struct watcher *w, int k)
+{
+	struct busy_keys busy = { .nr = 0 };
+	int i;
+
+	/* every word a slot holds, slot k's own too: it moves on */
+	for (int j = 0; j < WATCH_SLOTS; j++)
+		for_each_key(w, j, add_busy, &busy);
+	i = candidates__pick(w->cands, &w->rng, busy.keys, busy.nr);
+	if (i < 0)
+		return false;
+	assign_slot(w, k, i, 0);
 	return true;
 }
 
@@ -1009,7 +1142,178 @@ static void release_slot(struct watcher *w, int k)
 	for_each_key(w, k, reset_one, NULL);
 	memset(&s->word, 0, sizeof(s->word));
 	s->throttled = false;
+	s->guess = false;
+	s->written = false;
+	s->shared = false;
+	s->first_tid = 0;
+	s->guess_pid = 0;
+	s->window_ns = 0;
 	apply_everywhere(w, k);		/* parks the slot wherever it was armed */
+	update_fork_stop(w);
+}
+
+/* --- guesses ------------------------------------------------------------ */
+
+/* Slots guesses may hold: at most GUESS_SLOTS_MAX, and never the rotation's last two. */
+static int guess_limit(const struct watcher *w)
+{
+	int rotating = WATCH_SLOTS - (int)w->opts.nr_specs;
+	int limit = rotating - ROTATION_SLOTS_MIN;
+
+	return limit < GUESS_SLOTS_MAX ? (limit > 0 ? limit : 0) : GUESS_SLOTS_MAX;
+}
+
+/*
+ * The slot a new guess takes: a free one while guesses hold fewer than
+ * their limit, else the rotating slot that has held its word longest;
+ * at the limit, the oldest guess (a newer mapping or program is the more
+ * likely to be written now). -1 when guesses have no slot.
+ */
+static int guess_slot(const struct watcher *w)
+{
+	int nr_guess = 0, oldest_guess = -1, free_slot = -1, oldest = -1;
+
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		const struct slot *s = &w->slots[k];
+
+		if (s->named)
+			continue;
+		if (s->word.kind == WORD_NONE) {
+			if (free_slot < 0)
+				free_slot = k;
+		} else if (s->guess) {
+			nr_guess++;
+			if (oldest_guess < 0 || s->seq < w->slots[oldest_guess].seq)
+				oldest_guess = k;
+		} else if (oldest < 0 || s->seq < w->slots[oldest].seq) {
+			oldest = k;
+		}
+	}
+	if (nr_guess >= guess_limit(w))
+		return oldest_guess;
+	return free_slot >= 0 ? free_slot : oldest;
+}
+
+static bool slot_holds(const struct watcher *w, const struct ipcrace_key *key)
+{
+	for (int k = 0; k < WATCH_SLOTS; k++)
+		if (w->slots[k].word.kind != WORD_NONE && key_eq(&w->slots[k].key, key))
+			return true;
+	return false;
+}
+
+/*
+ * Arms key, guessed in process p, in a slot of its own. False when it
+ * cannot (a lock word, no slot).
+ */
+static bool arm_guess(struct watcher *w, struct wproc *p, const struct ipcrace_key *key)
+{
+	int k, i;
+
+	if (slot_holds(w, key))
+		return true;	/* watched already: nothing to do, counted as done */
+	k = guess_slot(w);
+	if (k < 0)
+		return false;
+	i = candidates__guess(w->cands, key, 8);
+	if (i < 0)
+		return false;
+	assign_slot(w, k, i, p->pid);
+	/* with threads already there, the window is open at once */
+	if (p->threaded || p->nr_threads > 1)
+		w->slots[k].window_ns = mono_ns();
+	return true;
+}
+
+/*
+ * A shared writable mapping appeared at addr in p: its first words are
+ * the likeliest to be written by the processes it is shared with (a
+ * counter, a header, a flag), before a snapshot could see them change.
+ * Lock words (known from earlier lock events) are skipped.
+ */
+static void guess_mapping(struct watcher *w, struct wproc *p, __u64 addr)
+{
+	const struct pmap *m = NULL;
+	int armed = 0, max = guess_limit(w);
+
+	if (max > GUESS_MAP_WORDS)
+		max = GUESS_MAP_WORDS;
+
+	for (size_t i = 0; i < p->nr_maps && !m; i++)
+		if (addr >= p->maps[i].start && addr < p->maps[i].end)
+			m = &p->maps[i];
+	if (!m || !(m->flags & MAPF_SHARED) || !(m->prot & PROT_WRITE) || !m->ino)
+		return;
+	/* (the maps may show it merged with a mapping of the same file before it) */
+	addr &= ~7ULL;
+	/* not far: a mapping whose first words are all locks is a lock table */
+	for (__u64 off = 0; addr + off + 8 <= m->end && armed < max && off < 64 * 8; off += 8) {
+		struct ipcrace_key key = { .space = KEY_FILE, .a = m->dev, .b = m->ino,
+					   .c = m->pgoff + (addr - m->start) + off };
+
+		if (candidates__excluded(w->cands, &key))
+			continue;
+		if (!arm_guess(w, p, &key))
+			break;
+		armed++;
+	}
+}
+
+/*
+ * p has just exec'd: watch a few of its executable's own globals (chosen
+ * by the seed among them), which its threads may share from their first
+ * instruction on. New threads inherit the slots.
+ */
+static void guess_globals(struct watcher *w, struct wproc *p)
+{
+	char link[64], exe[PATH_MAX];
+	struct exe_global *g;
+	bool relative = false;
+	__u64 base = 0;
+	ssize_t len;
+	int n, armed = 0, max = guess_limit(w);
+
+	if (max > GUESS_GLOBALS)
+		max = GUESS_GLOBALS;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", p->pid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return;
+	exe[len] = '\0';
+	g = malloc(EXE_GLOBALS_MAX * sizeof(*g));
+	if (!g)
+		return;
+	/* the link, not the path: it opens the very file, deleted or in a container */
+	n = exe_globals__list(link, g, EXE_GLOBALS_MAX, &relative);
+	if (n > 0 && relative) {
+		base = exe_base(p, exe);
+		if (!base)
+			n = 0;
+	}
+	while (n > 0 && armed < max) {
+		int i = watch_rng__next(&w->guess_rng) % n;
+		__u64 addr = (g[i].vaddr + base) & ~7ULL;
+		struct ipcrace_key key = { .space = KEY_PRIVATE, .a = p->pid, .b = addr };
+
+		/* drawn without replacement */
+		g[i] = g[--n];
+		if (candidates__excluded(w->cands, &key) || slot_holds(w, &key))
+			continue;
+		if (arm_guess(w, p, &key))
+			armed++;
+	}
+	free(g);
+}
+
+static void guess_after_stop(struct watcher *w, struct wproc *p, const struct arm_stop *st)
+{
+	if (!w->guessing || !p->opened)
+		return;
+	if (st->reason == ARM_MAP)
+		guess_mapping(w, p, st->addr);
+	else if (st->reason == ARM_EXEC)
+		guess_globals(w, p);
 }
 
 /* Keeps spec among the WATCH_SPECS_MAX best learnt variables (by changes). */
@@ -1133,18 +1437,20 @@ static void park_capped(struct watcher *w)
 {
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct slot *s = &w->slots[k];
-		__u64 hits = 0;
+		struct word_count sum = {};
 
 		if (s->word.kind == WORD_NONE || s->throttled)
 			continue;
-		for_each_key(w, k, sum_hits, &hits);
-		if (hits < slot_budget(s))
+		for_each_key(w, k, sum_counts, &sum);
+		/* BPF decides: a budget spent by two threads, or a lone thread's trap cap */
+		if (!sum.capped)
 			continue;
 		s->throttled = true;
 		apply_everywhere(w, k);
 		if (w->opts.verbose)
-			fprintf(stderr, "ipcrace: watch: slot %d parked after %llu hits\n", k,
-				(unsigned long long)hits);
+			fprintf(stderr, "ipcrace: watch: slot %d parked after %llu hits, %u from "
+				"other threads than the first\n", k, (unsigned long long)sum.hits,
+				sum.others);
 	}
 }
 
@@ -1191,6 +1497,34 @@ static void schedule_tick(struct watcher *w)
 	}
 }
 
+/*
+ * A guess bets on a word two threads touch at once, one of them writing.
+ * Its window opens when a second thread can touch it (a second process
+ * armed for a shared word, a second thread in its process); one that lost
+ * the bet GUESS_WINDOW_NS later gives its slot back, and is a candidate
+ * again only once a snapshot sees it change. (Such a word watched on is
+ * often a flag its creator initialises and polls, set atomically much
+ * later by another process: C11 atomic loads are plain moves on x86, so
+ * that would be a false race.) What a short program did in the window is
+ * recorded already.
+ */
+static void check_guesses(struct watcher *w, __u64 now_ns)
+{
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
+
+		if (!s->guess || (s->written && s->shared) || !s->window_ns ||
+		    now_ns - s->window_ns < GUESS_WINDOW_NS)
+			continue;
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: slot %d: guess not shared by writers, "
+				"moving on\n", k);
+		candidates__drop_unchanged(w->cands, &s->key);
+		release_slot(w, k);
+		rotate_slot(w, k);
+	}
+}
+
 /* --- public ------------------------------------------------------------ */
 
 static int add_named(struct watcher *w, int k, const char *spec)
@@ -1226,10 +1560,10 @@ static int add_named(struct watcher *w, int k, const char *spec)
 	return 0;
 }
 
-/* IPCRACE_NO_PRIVATE_DIFF=1 (documented in ipcrace help); "" or "0" keep it on. */
-static bool private_diff_disabled(void)
+/* NAME=1 (documented in ipcrace help); unset, "" or "0" keep the feature on. */
+static bool env_disables(const char *name)
 {
-	const char *v = getenv(PRIV_DISABLE_ENV);
+	const char *v = getenv(name);
 
 	return v && v[0] && strcmp(v, "0");
 }
@@ -1248,9 +1582,10 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 	}
 	w->skel = skel;
 	w->opts = *opts;
+	w->warm_fd = -1;
 	w->cands = candidates__new();
 	w->snaps = snapshots__new(SNAP_PER_OBJECT, SNAP_TOTAL);
-	if (!private_diff_disabled()) {
+	if (!env_disables(PRIV_DISABLE_ENV)) {
 		w->priv = private_snapshots__new(PRIV_TICK_BYTES, PRIV_KEPT, PRIV_REGION_MAX);
 		if (!w->priv)
 			goto err_free;
@@ -1279,17 +1614,38 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 		w->seed = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	}
 	watch_rng__seed(&w->rng, w->seed);
+	watch_rng__seed(&w->guess_rng, w->seed ^ GUESS_SEED_SALT);
 	if (opts->verbose)
 		fprintf(stderr, "ipcrace: watch: seed %llu\n", (unsigned long long)w->seed);
+	w->guessing = guess_limit(w) > 0 && !env_disables(GUESS_DISABLE_ENV);
+	/*
+	 * The first per-task perf event of the system makes the kernel wait
+	 * for an RCU grace period (perf_sched_events, 10-20 ms here), and the
+	 * next first one after they are all closed again: taken now, with a
+	 * parked breakpoint on ourselves kept open, not while a target is
+	 * stopped for arming.
+	 */
+	{
+		struct perf_event_attr a;
+
+		attr_init(&a);
+		a.disabled = 1;
+		a.inherit = 0;
+		a.inherit_thread = 0;
+		w->warm_fd = perf_event_open(&a, 0);
+	}
 	/*
 	 * Named words may be written right after their mapping appears or
-	 * the program starts: stop the process there until it is armed.
-	 * Rotating candidates are learnt after the fact anyway, so they
-	 * cost the target no stop.
+	 * the program starts, and so may the words guessed there (a short
+	 * program is over before a snapshot learns anything): stop the
+	 * process there until it is armed. A new process is stopped while a
+	 * slot holds a word it can reach (update_fork_stop).
 	 */
 	skel->bss->watch_stop_on_map = files;
-	skel->bss->watch_stop_on_exec = symbols;
-	skel->bss->watch_stop_on_fork = files || symbols;
+	skel->bss->watch_stop_on_shared_write = w->guessing;
+	skel->bss->watch_stop_on_exec = symbols || w->guessing;
+	w->named_fork_stop = files || symbols;
+	update_fork_stop(w);
 	/* for a hit at an address with no watch_info (not armed by us) */
 	skel->data->watch_hit_budget = ROTATE_BUDGET;
 	return w;
@@ -1308,11 +1664,25 @@ void watcher__free(struct watcher *w)
 		if (w->opts.verbose)
 			fprintf(stderr, "ipcrace: watch: %llu hits trapped past a budget (not recorded)\n",
 				(unsigned long long)w->skel->bss->watch_over_budget);
+		if (w->opts.verbose && w->stops)
+			fprintf(stderr, "ipcrace: watch: %llu stops to arm, %llu us stopped on average, "
+				"%llu us at most\n", (unsigned long long)w->stops,
+				(unsigned long long)(w->stop_ns / w->stops / 1000),
+				(unsigned long long)(w->stop_ns_max / 1000));
+		w->closing = true;
+		w->guessing = false;
 		w->skel->bss->watch_stop_on_map = false;
+		w->skel->bss->watch_stop_on_shared_write = false;
 		w->skel->bss->watch_stop_on_exec = false;
 		w->skel->bss->watch_stop_on_fork = false;
 		/* nothing may stay stopped because of us (no events any more) */
 		w->opts.drain = NULL;
+		arm_pending(w);
+		/*
+		 * A stop that read the flags just before they were cleared
+		 * publishes its entry microseconds later: look once more.
+		 */
+		usleep(STOP_SETTLE_US);
 		arm_pending(w);
 	}
 	while (w->procs) {
@@ -1323,6 +1693,8 @@ void watcher__free(struct watcher *w)
 	}
 	for (size_t i = 0; i < w->nr_obj_paths; i++)
 		free(w->obj_paths[i].path);
+	if (w->warm_fd >= 0)
+		close(w->warm_fd);
 	candidates__free(w->cands);
 	snapshots__free(w->snaps);
 	private_snapshots__free(w->priv);
@@ -1366,6 +1738,10 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 			p->threaded = true;
 			p->dirty = true;
 		}
+		/* a second thread that can touch a guess: its window opens */
+		for (int k = 0; p && k < WATCH_SLOTS; k++)
+			if (w->slots[k].guess && !w->slots[k].window_ns && p->slots[k].addr)
+				w->slots[k].window_ns = mono_ns();
 		break;
 	case EV_EXEC:
 		forget_private(w, e->pid);
@@ -1425,6 +1801,17 @@ void watcher__annotate(struct watcher *w, struct ipcrace_event *e)
 	/* who writes a shared word: two processes make it the best word to learn */
 	if ((e->flags & EVF_WRITE) && e->key.space == KEY_FILE)
 		candidates__note_write(w->cands, &e->key, e->pid);
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
+
+		if (!s->guess || !key_eq(&s->key, &e->key))
+			continue;
+		s->written |= !!(e->flags & EVF_WRITE);
+		if (!s->first_tid)
+			s->first_tid = e->tid;
+		else if (s->first_tid != e->tid)
+			s->shared = true;
+	}
 }
 
 void watcher__check_caps(struct watcher *w)
@@ -1445,7 +1832,10 @@ void watcher__tick(struct watcher *w, __u64 now_ns)
 {
 	if (!w || w->opts.disabled)
 		return;
+	/* a cap reached on a hit not recorded wakes us with no record in between */
+	watcher__check_caps(w);
 	arm_pending(w);
+	check_guesses(w, mono_ns());
 	for (struct wproc *p = w->procs; p; p = p->next)
 		if (p->dirty)
 			sync_proc(w, p);

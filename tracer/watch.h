@@ -7,7 +7,10 @@
  * heap) of multi-threaded processes, deterministically for a --seed. A
  * shared word is watched in every traced process that maps it, at that
  * process's own address; a private word only in its own process. Each
- * with a perf hardware breakpoint running mem_access.
+ * with a perf hardware breakpoint running mem_access. For programs too
+ * short for a snapshot, guesses: a process that maps shared writable
+ * memory or execs is stopped (bpf/memory.bpf.c) until two slots watch the
+ * mapping's first words or two of its executable's globals.
  */
 #ifndef IPCRACE_WATCH_H
 #define IPCRACE_WATCH_H

@@ -518,6 +518,76 @@ static void test_lock_object_words_leave_and_never_return(void **state)
 	candidates__free(cs);
 }
 
+static void test_guess_weighs_less_than_a_word_seen_changing(void **state)
+{
+	struct ipcrace_key seen = file_key(0x40), guessed = file_key(0x0);
+	int seen_first = 0;
+
+	(void)state;
+	/* over many seeds, the first pick prefers the word a snapshot saw change once */
+	for (__u64 seed = 1; seed <= 200; seed++) {
+		struct candidates *cs = candidates__new();
+		struct watch_rng r;
+
+		assert_int_equal(candidates__guess(cs, &guessed, 8), 0);
+		assert_int_equal(candidates__bump(cs, &seen, 8), 0);
+		watch_rng__seed(&r, seed);
+		seen_first += candidates__pick(cs, &r, NULL, 0) == 1;
+		candidates__free(cs);
+	}
+	assert_true(seen_first >= 170);
+}
+
+static void test_guess_counts_a_pick_and_no_change(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key k = file_key(0x8);
+
+	(void)state;
+	assert_int_equal(candidates__guess(cs, &k, 8), 0);
+	assert_int_equal(candidates__get(cs, 0)->changes, 0);
+	assert_int_equal(candidates__get(cs, 0)->picks, 1);
+	/* a word already known is found, not added again */
+	candidates__bump(cs, &k, 8);
+	assert_int_equal(candidates__guess(cs, &k, 8), 0);
+	assert_int_equal(candidates__count(cs), 1);
+	assert_int_equal(candidates__get(cs, 0)->changes, 1);
+	assert_int_equal(candidates__get(cs, 0)->picks, 2);
+	candidates__free(cs);
+}
+
+static void test_guess_of_a_lock_word_is_refused(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key mutex = file_key(0x8), inside = file_key(0x10);
+
+	(void)state;
+	assert_true(candidates__exclude(cs, &mutex, 40));
+	assert_int_equal(candidates__guess(cs, &inside, 8), -EPERM);
+	assert_int_equal(candidates__count(cs), 0);
+	candidates__free(cs);
+}
+
+static void test_lost_guess_leaves_unless_seen_changing(void **state)
+{
+	struct candidates *cs = candidates__new();
+	struct ipcrace_key flag = file_key(0x0), counter = file_key(0x8);
+
+	(void)state;
+	candidates__guess(cs, &flag, 8);
+	candidates__guess(cs, &counter, 8);
+	candidates__bump(cs, &counter, 8);
+	candidates__drop_unchanged(cs, &counter);
+	assert_int_equal(candidates__count(cs), 2);
+	candidates__drop_unchanged(cs, &flag);
+	assert_int_equal(candidates__count(cs), 1);
+	assert_int_equal(candidates__get(cs, 0)->key.c, 0x8);
+	/* it comes back once a snapshot sees it change */
+	candidates__bump(cs, &flag, 8);
+	assert_int_equal(candidates__count(cs), 2);
+	candidates__free(cs);
+}
+
 static void test_unaligned_lock_object_excludes_the_word_it_ends_in(void **state)
 {
 	struct candidates *cs = candidates__new();
@@ -640,6 +710,10 @@ int main(void)
 		cmocka_unit_test(test_many_lock_objects_grow_the_excluded_set),
 		cmocka_unit_test(test_rank_puts_words_two_processes_wrote_first),
 		cmocka_unit_test(test_note_write_adds_a_word_never_seen_changing),
+		cmocka_unit_test(test_guess_weighs_less_than_a_word_seen_changing),
+		cmocka_unit_test(test_guess_counts_a_pick_and_no_change),
+		cmocka_unit_test(test_guess_of_a_lock_word_is_refused),
+		cmocka_unit_test(test_lost_guess_leaves_unless_seen_changing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
