@@ -656,7 +656,8 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	err = thread_get(hb, e->pid, e->tid, &t);
 	if (err)
 		return err;
-	if (e->type >= EV_LOCK_ATTEMPT && e->type <= EV_LOCK_DESTROY) {
+	if ((e->type >= EV_LOCK_ATTEMPT && e->type <= EV_LOCK_DESTROY) ||
+	    e->type == EV_FUTEX_WAKE || e->type == EV_FUTEX_WAIT_RET) {
 		err = sync_words_add(hb, e);
 		if (err)
 			return err;

@@ -13,6 +13,9 @@ __u64 lock_extent__size(__u16 obj)
 		return 4;
 	case OBJ_SEM:
 		return 32;
+	case OBJ_FUTEX:
+		/* a futex word is synchronization, whoever built the lock on it */
+		return 4;
 	case OBJ_NONE:
 	case OBJ_SYSV_SEM:
 	case OBJ_FLOCK:
@@ -23,7 +26,6 @@ __u64 lock_extent__size(__u16 obj)
 	case OBJ_MQ:
 	case OBJ_SYSV_MSG:
 	case OBJ_EVENTFD:
-	case OBJ_FUTEX:
 	case OBJ_MEMORY:
 	case OBJ_KIND_MAX:
 		break;

@@ -14,10 +14,10 @@ struct race_access {
 };
 
 /*
- * One word. writes: the last write, plus the atomic writes concurrent with
- * it (they did not race with it, so a later plain access must still be
- * checked against them). reads: the reads since, at most one per thread,
- * none ordered before another kept access of the same list.
+ * One word. writes: the last plain write and the atomic writes since, with
+ * the plain writes concurrent with those (atomic accesses race with nobody,
+ * so they supersede nothing). reads: the reads since, at most one per
+ * thread, none ordered before another kept access of the same list.
  */
 struct race_word {
 	struct race_access *writes;
@@ -179,7 +179,14 @@ static bool access_conflicts(const struct racedet *rd, const struct race_access 
 {
 	if (!access_is_write(prev) && !access_is_write(cur))
 		return false;
-	if (access_is_atomic(prev) && access_is_atomic(cur))
+	/*
+	 * A word some access updates with a LOCK-prefixed or XCHG instruction
+	 * is an atomic variable: on x86 its C11 loads and stores (even
+	 * seq_cst loads, and relaxed/release stores) are plain moves that
+	 * look exactly like unsynchronized accesses. Only plain/plain pairs
+	 * are reported (README "Limits").
+	 */
+	if (access_is_atomic(prev) || access_is_atomic(cur))
 		return false;
 	return !access_ordered(rd, prev, cur);
 }
@@ -234,20 +241,15 @@ static int check_list(struct racedet *rd, size_t word, const struct ipcrace_even
 
 /*
  * Drops from list what later accesses cannot race with without racing with
- * cur first: stale accesses, and those ordered before cur. With
- * keep_only_atomic (cur is an atomic write) only atomic accesses concurrent
- * with cur stay: a plain one either was ordered before cur or raced with it.
+ * cur first: stale accesses, and those ordered before cur.
  */
 static void list_prune(const struct racedet *rd, const struct ipcrace_key *k,
-		       const struct race_access *cur, struct race_access *list, size_t *nr,
-		       bool keep_only_atomic)
+		       const struct race_access *cur, struct race_access *list, size_t *nr)
 {
 	size_t i, kept = 0;
 
 	for (i = 0; i < *nr; i++) {
 		if (access_stale(&list[i], cur, k) || access_ordered(rd, &list[i], cur))
-			continue;
-		if (keep_only_atomic && !access_is_atomic(&list[i]))
 			continue;
 		list[kept++] = list[i];
 	}
@@ -325,15 +327,21 @@ int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event
 		return err;
 
 	if (access_is_write(&cur)) {
-		/* FastTrack: a write supersedes what came before, but atomic peers */
-		list_prune(rd, &k, &cur, w->writes, &w->nr_writes, true);
-		list_prune(rd, &k, &cur, w->reads, &w->nr_reads, true);
-		if (!access_is_atomic(&cur)) {
+		/*
+		 * FastTrack: a plain write supersedes what came before (a later
+		 * access racing with an older one races with it too). An atomic
+		 * one does not: it raced with nobody, so the plain accesses
+		 * concurrent with it must still be checked against later ones.
+		 */
+		if (access_is_atomic(&cur)) {
+			list_prune(rd, &k, &cur, w->writes, &w->nr_writes);
+			list_prune(rd, &k, &cur, w->reads, &w->nr_reads);
+		} else {
 			w->nr_writes = 0;
 			w->nr_reads = 0;
 		}
 		return list_append(&w->writes, &w->nr_writes, &w->cap_writes, &cur);
 	}
-	list_prune(rd, &k, &cur, w->reads, &w->nr_reads, false);
+	list_prune(rd, &k, &cur, w->reads, &w->nr_reads);
 	return list_append(&w->reads, &w->nr_reads, &w->cap_reads, &cur);
 }

@@ -1725,6 +1725,8 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 	case EV_LOCK_ACQUIRED:
 	case EV_LOCK_RELEASE:
 	case EV_LOCK_DESTROY:
+	case EV_FUTEX_WAKE:
+	case EV_FUTEX_WAIT_RET:
 		learn_lock(w, e);
 		break;
 	case EV_FORK:
