@@ -7,6 +7,7 @@
  * need arming before the process touches them (sys_exit_watch).
  */
 #include "common.bpf.h"
+#include "watch_maps.h"
 
 #define SIGSTOP 19
 
@@ -56,25 +57,6 @@ __u32 watch_trap_cap = 1024;
 __u64 watch_capped;
 __u64 watch_over_budget;	/* hits that trapped past a budget: the cost of parking late */
 
-/* A breakpoint as armed: the process and its own address of the word. */
-struct watch_addr {
-	__u32 pid;
-	__u32 __pad;
-	__u64 addr;
-};
-
-/*
- * What userspace armed at that address: the word's identity (known when
- * arming, from the mapping records) and length. Looking the key up here
- * instead of bpf_find_vma() halves the cost of a hit: find_vma in the #DB
- * handler (interrupts off) defers its mmap unlock to an irq_work.
- */
-struct watch_info {
-	struct ipcrace_key key;
-	__u32 len;
-	__u32 budget;		/* hits recorded until userspace resets the count */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -95,34 +77,12 @@ struct {
 	__type(value, __u64);
 } word_value SEC(".maps");
 
-/* Hits of one word since userspace last reset it (rotation, rate cap). */
-struct word_count {
-	__u64 hits;		/* traps, recorded or not */
-	__u64 capped;		/* userspace was told to park it (64 bits: BPF's compare-and-swap) */
-	__u32 owner;		/* the first thread that trapped on it */
-	__u32 others;		/* hits recorded from other threads */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct ipcrace_key);
 	__type(value, struct word_count);
 } word_hits SEC(".maps");
-
-/* Why a process was stopped for arming; must match tracer/watch.c. */
-enum arm_reason {
-	ARM_MAP = 1,		/* addr: the start of the new shared mapping */
-	ARM_EXEC = 2,
-	ARM_FORK = 3,
-};
-
-struct arm_stop {
-	__u64 ts;		/* when it was stopped (the cost of a stop is measured) */
-	__u64 addr;
-	__u32 reason;		/* enum arm_reason */
-	__u32 __pad;
-};
 
 /* Processes this file stopped with SIGSTOP: userspace arms, then SIGCONT. */
 struct {

@@ -22,6 +22,7 @@
 
 #include "ipcrace.skel.h"
 #include "../analyzer/lock_extent.h"
+#include "../bpf/watch_maps.h"
 #include "candidates.h"
 #include "exe_globals.h"
 #include "insn_classify.h"
@@ -65,40 +66,6 @@
 #define GUESS_DISABLE_ENV "IPCRACE_NO_GUESS"
 #define STOP_SETTLE_US 2000		/* at the end: a stop in flight is published by then */
 #define GUESS_SEED_SALT 0x6775657373ULL	/* the guesses' own stream: the rotation's stays as it was */
-
-/* Must match bpf/memory.bpf.c. */
-struct word_count {
-	__u64 hits;		/* traps, recorded or not */
-	__u64 capped;		/* BPF asked for it to be parked (64 bits: BPF's compare-and-swap) */
-	__u32 owner;		/* the first thread that trapped on it */
-	__u32 others;		/* hits recorded from other threads */
-};
-
-struct watch_addr {
-	__u32 pid;
-	__u32 __pad;
-	__u64 addr;
-};
-
-struct watch_info {
-	struct ipcrace_key key;
-	__u32 len;
-	__u32 budget;		/* hits recorded until userspace resets the count */
-};
-
-/* Why bpf/memory.bpf.c stopped a process (arm_pending); must match it. */
-enum arm_reason {
-	ARM_MAP = 1,		/* addr: the start of the new shared mapping */
-	ARM_EXEC = 2,
-	ARM_FORK = 3,
-};
-
-struct arm_stop {
-	__u64 ts;		/* CLOCK_MONOTONIC when it was stopped */
-	__u64 addr;
-	__u32 reason;
-	__u32 __pad;
-};
 
 enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL, WORD_PRIVATE };
 

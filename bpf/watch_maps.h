@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Map layouts of the memory watcher, shared by bpf/memory.bpf.c and
+ * tracer/watch.c (one definition, so they cannot drift). Like events.h:
+ * fixed-width types only, included after vmlinux.h or <linux/types.h>.
+ */
+#ifndef IPCRACE_WATCH_MAPS_H
+#define IPCRACE_WATCH_MAPS_H
+
+#include "events.h"
+
+/* A breakpoint as armed: the process and its own address of the word. */
+struct watch_addr {
+	__u32 pid;
+	__u32 __pad;
+	__u64 addr;
+};
+
+/*
+ * What userspace armed at that address: the word's identity (known when
+ * arming, from the mapping records) and length. Looking the key up in BPF
+ * instead of bpf_find_vma() halves the cost of a hit: find_vma in the #DB
+ * handler (interrupts off) defers its mmap unlock to an irq_work.
+ */
+struct watch_info {
+	struct ipcrace_key key;
+	__u32 len;
+	__u32 budget;		/* hits recorded until userspace resets the count */
+};
+
+/* Hits of one word since userspace last reset it (rotation, rate cap). */
+struct word_count {
+	__u64 hits;		/* traps, recorded or not */
+	__u64 capped;		/* userspace was told to park it (64 bits: BPF's compare-and-swap) */
+	__u32 owner;		/* the first thread that trapped on it */
+	__u32 others;		/* hits recorded from other threads */
+};
+
+/* Why bpf/memory.bpf.c stopped a process for arming. */
+enum arm_reason {
+	ARM_MAP = 1,		/* addr: the start of the new shared mapping */
+	ARM_EXEC = 2,
+	ARM_FORK = 3,
+};
+
+struct arm_stop {
+	__u64 ts;		/* CLOCK_MONOTONIC when it was stopped (the cost of a stop is measured) */
+	__u64 addr;
+	__u32 reason;		/* enum arm_reason */
+	__u32 __pad;
+};
+
+#endif /* IPCRACE_WATCH_MAPS_H */
