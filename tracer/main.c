@@ -19,6 +19,7 @@
 #define EXIT_FINDINGS 66
 #define EXIT_FAILURE_TOOL 1
 #define EXIT_USAGE 2
+#define DEFAULT_TRACE "ipcrace.trace"	/* record without -o */
 
 static const char *usage_text =
 "usage: ipcrace COMMAND [OPTIONS]\n"
@@ -29,7 +30,7 @@ static const char *usage_text =
 "  check [OPTIONS] (-p PID | -- CMD [ARGS])\n"
 "                                  run CMD traced (or attach to PID), analyze,\n"
 "                                  report (exit 0: no findings, 66: findings)\n"
-"  record -o FILE [OPTIONS] (-p PID | -- CMD [ARGS])\n"
+"  record [-o FILE] [OPTIONS] (-p PID | -- CMD [ARGS])\n"
 "                                  run CMD traced (or attach), write a trace file\n"
 "  analyze FILE [--format F] [--output FILE]\n"
 "                                  analyze a recorded trace\n"
@@ -41,7 +42,8 @@ static const char *usage_text =
 "                          report format (default text)\n"
 "  -o, --output FILE       check/analyze: write the report to FILE\n"
 "                          (default: stderr for check, stdout for analyze);\n"
-"                          record: the trace file to write\n"
+"                          record: the trace file to write (default\n"
+"                          ipcrace.trace)\n"
 "  -t, --trace FILE        check: also keep the trace in FILE\n"
 "  -p, --pid PID[,PID...]  attach to running processes (and the children they\n"
 "                          start) until they exit, --duration or Ctrl-C; detaching\n"
@@ -417,10 +419,10 @@ static int cmd_record(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (!cli.output)
-		return usage_error("record needs -o FILE%s", "");
+		cli.output = DEFAULT_TRACE;
 	if ((argc < 1) == (cli.nr_pids == 0))
 		return usage_error("record needs a command or -p PID, not both: "
-				   "ipcrace record -o FILE (-p PID | -- CMD)%s", "");
+				   "ipcrace record [-o FILE] (-p PID | -- CMD)%s", "");
 	ret = load_learned(&cli);
 	if (ret)
 		return ret;
