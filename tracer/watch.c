@@ -2,8 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +22,7 @@
 #include "../analyzer/lock_extent.h"
 #include "../bpf/watch_maps.h"
 #include "candidates.h"
+#include "elf_syms.h"
 #include "exe_globals.h"
 #include "insn_classify.h"
 #include "procmaps.h"
@@ -367,56 +366,8 @@ static __u64 exe_base(const struct wproc *p, const char *exe)
 	return 0;
 }
 
-/* Calls fn on each defined STT_OBJECT symbol of the ELF file until it returns true. */
-typedef bool (*elf_object_fn)(const char *name, const GElf_Sym *sym, void *ctx);
-
-static int elf_each_object(const char *path, GElf_Half *type, elf_object_fn fn, void *ctx)
-{
-	Elf_Scn *scn = NULL;
-	GElf_Ehdr eh;
-	Elf *elf = NULL;
-	bool done = false;
-	int fd, err = -ENOEXEC;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || !gelf_getehdr(elf, &eh))
-		goto out;
-	*type = eh.e_type;
-	err = 0;
-	while (!done && (scn = elf_nextscn(elf, scn))) {
-		Elf_Data *data;
-		GElf_Shdr sh;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !sh.sh_entsize)
-			continue;
-		for (size_t i = 0; !done && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *s;
-
-			if (!gelf_getsym(data, i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_OBJECT ||
-			    sym.st_shndx == SHN_UNDEF)
-				continue;
-			s = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (s && s[0])
-				done = fn(s, &sym, ctx);
-		}
-	}
-out:
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return err;
-}
-
 struct symbol_lookup {
-	GElf_Half type;		/* the file's, set before the first symbol */
+	bool pie;		/* the file's, set before the first symbol */
 	const char *name;	/* by name: */
 	__u64 value;		/* ... its st_value */
 	__u64 addr, base;	/* by run-time address and load base: the variable holding it */
@@ -425,25 +376,42 @@ struct symbol_lookup {
 	bool found;
 };
 
-static bool symbol_named(const char *name, const GElf_Sym *sym, void *ctx)
+/* Walks the STT_OBJECT symbols of the ELF file at path with fn until it finds l's. */
+static int objects_find(const char *path,
+			bool (*fn)(const char *name, __u64 value, __u64 size, void *ctx),
+			struct symbol_lookup *l)
+{
+	struct elf_syms *s = elf_syms__open(path);
+	int err;
+
+	if (!s)
+		return -errno;
+	l->pie = elf_syms__is_pie(s);
+	err = elf_syms__for_each_object(s, fn, l);
+	elf_syms__close(s);
+	return err;
+}
+
+static bool symbol_named(const char *name, __u64 value, __u64 size, void *ctx)
 {
 	struct symbol_lookup *l = ctx;
 
+	(void)size;
 	if (strcmp(name, l->name))
 		return false;
-	l->value = sym->st_value;
+	l->value = value;
 	l->found = true;
 	return true;
 }
 
-static bool symbol_holding(const char *name, const GElf_Sym *sym, void *ctx)
+static bool symbol_holding(const char *name, __u64 value, __u64 size, void *ctx)
 {
 	struct symbol_lookup *l = ctx;
 	/* PIE: st_value is relative to the load base */
-	__u64 vaddr = l->addr - (l->type == ET_DYN ? l->base : 0), off = vaddr - sym->st_value;
+	__u64 vaddr = l->addr - (l->pie ? l->base : 0), off = vaddr - value;
 	int n;
 
-	if (vaddr < sym->st_value || off >= sym->st_size)
+	if (vaddr < value || off >= size)
 		return false;
 	/* a name the spec grammar cannot carry is no use */
 	if (strpbrk(name, "+:/"))
@@ -480,7 +448,7 @@ static bool private_word_spec(const struct wproc *p, __u64 addr, char *spec, siz
 	      !strcmp(m[-1].path, p->exe)))
 		return false;
 	l.base = exe_base(p, p->exe);
-	return !elf_each_object(p->exe, &l.type, symbol_holding, &l) && l.found;
+	return !objects_find(p->exe, symbol_holding, &l) && l.found;
 }
 
 /* A global variable of the executable (STT_OBJECT): its run-time address. */
@@ -495,10 +463,10 @@ static __u64 symbol_addr(const struct wproc *p, const char *name)
 	if (n <= 0)
 		return 0;
 	exe[n] = '\0';
-	if (elf_each_object(exe, &l.type, symbol_named, &l) || !l.found)
+	if (objects_find(exe, symbol_named, &l) || !l.found)
 		return 0;
 	/* PIE: st_value is relative to the load base */
-	return l.value + (l.type == ET_DYN ? exe_base(p, exe) : 0);
+	return l.value + (l.pie ? exe_base(p, exe) : 0);
 }
 
 /* Where slot k's word is in process p, and its identity there. */
