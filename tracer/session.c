@@ -114,21 +114,30 @@ static void write_process(struct session *s, __u32 pid, __u32 ppid, __u64 ts, co
 	trace_writer__add_process(s->writer, &p);
 }
 
-static __u32 parent_of(__u32 pid)
+/* A numeric field ("PPid", "Tgid") of /proc/PID/status, or -1. */
+static int proc_status_field(int pid, const char *field)
 {
-	char path[64], line[256];
-	unsigned int ppid = 0;
+	char path[64], line[256], fmt[32];
+	int value = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(fmt, sizeof(fmt), "%s: %%d", field);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "PPid: %u", &ppid) == 1)
+		if (sscanf(line, fmt, &value) == 1)
 			break;
 	fclose(f);
-	return ppid;
+	return value;
+}
+
+static __u32 parent_of(__u32 pid)
+{
+	int ppid = proc_status_field(pid, "PPid");
+
+	return ppid > 0 ? ppid : 0;
 }
 
 static void track_event(struct session *s, const struct ipcrace_event *e)
@@ -355,19 +364,7 @@ static int attach_for_target(struct session *s)
 /* The thread-group id of pid (a thread id names its process too). */
 static int tgid_of(int pid)
 {
-	char path[64], line[256];
-	int tgid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
+	return proc_status_field(pid, "Tgid");
 }
 
 /*
