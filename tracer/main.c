@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * ipcrace: one binary, subcommands in a table (bpftool's model). Exit codes
- * are the contract of DESIGN.md: 0 no findings, 66 findings, 1 could not
- * trace or read, 2 usage.
+ * are the contract of DESIGN.md: 66 (--exitcode) findings; check without
+ * findings: the target's own status (128 + signal); 1 could not trace or
+ * read, 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "../analyzer/analyze.h"
 #include "../reports/dump.h"
@@ -29,7 +31,8 @@ static const char *usage_text =
 "commands:\n"
 "  check [OPTIONS] (-p PID | -- CMD [ARGS])\n"
 "                                  run CMD traced (or attach to PID), analyze,\n"
-"                                  report (exit 0: no findings, 66: findings)\n"
+"                                  report (exit 66 on findings, otherwise the\n"
+"                                  target's own status)\n"
 "  record [-o FILE] [OPTIONS] (-p PID | -- CMD [ARGS])\n"
 "                                  run CMD traced (or attach), write a trace file\n"
 "  analyze FILE [--format F] [--output FILE]\n"
@@ -70,6 +73,7 @@ static const char *usage_text =
 "      --seed N            seed of the watch rotation (default: the clock;\n"
 "                          stored in the trace, shown with -v)\n"
 "      --no-watch          no hardware breakpoints (no data races found)\n"
+"      --exitcode N        check: exit status when there are findings (default 66)\n"
 "  -v, --verbose           say what is attached and where\n"
 "  -V, --version           print the version\n"
 "\n"
@@ -89,7 +93,9 @@ static const char *usage_text =
 "                          races in programs shorter than a tick (25 ms) are\n"
 "                          then missed\n"
 "\n"
-"exit status: 0 no findings, 66 findings, 1 could not trace or read, 2 usage\n";
+"exit status: 66 (--exitcode N) findings; check without findings: the\n"
+"target's own status (its exit code, 128 + the signal that killed it; 0 when\n"
+"attached); 0 done; 1 could not trace or read; 2 usage\n";
 
 struct cli {
 	enum report_format format;
@@ -103,13 +109,14 @@ struct cli {
 	const char *learn;			/* --learn FILE */
 	char learned[WATCH_SPECS_MAX][WATCH_SPEC_LEN];	/* read from it */
 	__u32 buffer_bytes;
+	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;
 };
 
 enum {
 	OPT_BUFFER_SIZE = 250, OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED,
-	OPT_NO_WATCH, OPT_LEARN,
+	OPT_NO_WATCH, OPT_LEARN, OPT_EXITCODE,
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +132,7 @@ static const struct option long_opts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-watch", no_argument, NULL, OPT_NO_WATCH },
 	{ "learn", required_argument, NULL, OPT_LEARN },
+	{ "exitcode", required_argument, NULL, OPT_EXITCODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -231,6 +239,14 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 				return usage_error("--learn needs a file name%s", "");
 			cli->learn = optarg;
 			break;
+		case OPT_EXITCODE: {
+			long code = strtol(optarg, &end, 10);
+
+			if (*end || !*optarg || code < 0 || code > 255)
+				return usage_error("bad exit code '%s' (0 to 255)", optarg);
+			cli->exitcode = code;
+			break;
+		}
 		case 'v':
 			cli->verbose = true;
 			break;
@@ -354,7 +370,12 @@ static int load_learned(struct cli *cli)
 	return 0;
 }
 
-static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
+/*
+ * Records into trace_path; *target_status gets the target's wait status
+ * (-1 when attached, or when the recording stopped before it exited).
+ */
+static int record_to(const char *trace_path, const struct cli *cli, char **cmd,
+		     int *target_status)
 {
 	struct session_opts so = {
 		.argv = cli->nr_pids ? NULL : cmd,
@@ -368,19 +389,34 @@ static int record_to(const char *trace_path, const struct cli *cli, char **cmd)
 		.verbose = cli->verbose,
 		.watch = cli->watch,
 	};
-	int status;
 
 	so.watch.verbose = cli->verbose;
 
-	return session__record(&so, &status);
+	return session__record(&so, target_status);
+}
+
+/*
+ * check's status without findings, as TSan does: the target's own exit
+ * code, 128 + the signal that killed it, 0 when it was not our child
+ * (attached) or still ran when the recording stopped.
+ */
+static int target_exit_status(int wait_status)
+{
+	if (wait_status == -1)
+		return 0;
+	if (WIFEXITED(wait_status))
+		return WEXITSTATUS(wait_status);
+	if (WIFSIGNALED(wait_status))
+		return 128 + WTERMSIG(wait_status);
+	return 0;
 }
 
 static int cmd_check(int argc, char **argv)
 {
-	struct cli cli = {};
+	struct cli cli = { .exitcode = EXIT_FINDINGS };
 	char tmp[] = "/tmp/ipcrace-XXXXXX";
 	const char *trace_path;
-	int ret, fd = -1;
+	int ret, status, fd = -1;
 
 	ret = parse_options(&argc, &argv, &cli);
 	if (ret)
@@ -401,10 +437,14 @@ static int cmd_check(int argc, char **argv)
 		close(fd);
 		trace_path = tmp;
 	}
-	if (record_to(trace_path, &cli, argv))
+	if (record_to(trace_path, &cli, argv, &status))
 		ret = EXIT_FAILURE_TOOL;
 	else
 		ret = analyze_file(trace_path, &cli, stderr);
+	if (ret == EXIT_FINDINGS)
+		ret = cli.exitcode;
+	else if (ret == 0)
+		ret = target_exit_status(status);
 	if (fd >= 0)
 		unlink(tmp);
 	return ret;
@@ -413,7 +453,7 @@ static int cmd_check(int argc, char **argv)
 static int cmd_record(int argc, char **argv)
 {
 	struct cli cli = {};
-	int ret;
+	int ret, status;
 
 	ret = parse_options(&argc, &argv, &cli);
 	if (ret)
@@ -426,7 +466,7 @@ static int cmd_record(int argc, char **argv)
 	ret = load_learned(&cli);
 	if (ret)
 		return ret;
-	if (record_to(cli.output, &cli, argv))
+	if (record_to(cli.output, &cli, argv, &status))
 		return EXIT_FAILURE_TOOL;
 	fprintf(stderr, "ipcrace: trace written to %s\n", cli.output);
 	return 0;

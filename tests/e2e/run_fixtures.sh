@@ -136,6 +136,13 @@ run_once() {
 		"${options[@]}" -- "$bin" "${args[@]}" </dev/null >"$log" 2>&1
 	rc=$?
 
+	# Without findings check exits with the fixture's own status: a fixture
+	# that failed to do its job says so with a tagged line (and exits 1).
+	if grep -q "^$FIXTURE_ERROR_TAG" "$log"; then
+		reason="fixture did not run as intended: $(grep -m 1 "^$FIXTURE_ERROR_TAG" "$log")"
+		return
+	fi
+
 	case $rc in
 	0 | 66) ;;
 	124 | 137)
@@ -148,16 +155,9 @@ run_once() {
 		reason="ipcrace usage error (exit 2): $(tail -n 1 "$log")"
 		return ;;
 	*)
-		reason="ipcrace exited $rc (crashed?)"
+		reason="ipcrace exited $rc (the fixture's own status, or a crash)"
 		return ;;
 	esac
-
-	# The fixture's own exit status is hidden behind the tool's: it reports
-	# a failure to do its job with a tagged line instead.
-	if grep -q "^$FIXTURE_ERROR_TAG" "$log"; then
-		reason="fixture did not run as intended: $(grep -m 1 "^$FIXTURE_ERROR_TAG" "$log")"
-		return
-	fi
 
 	python3 "$checker" --source "$src" --report "$json" --exit-code "$rc" >"$out" 2>&1
 	crc=$?
