@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tracer/procfs.h"
+
+static bool has(const int *pids, size_t nr, int pid)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+static void test_descendants_include_children_and_grandchildren(void **state)
+{
+	int fds[2], child, grandchild, *pids, root = getpid();
+	size_t nr;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (!child) {
+		int g = fork();
+
+		if (!g) {
+			pause();
+			_exit(0);
+		}
+		if (write(fds[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(fds[0], &grandchild, sizeof(grandchild)), sizeof(grandchild));
+	assert_int_equal(procfs__descendants(&root, 1, &pids, &nr), 0);
+	assert_int_equal(pids[0], root);
+	assert_true(has(pids, nr, child));
+	assert_true(has(pids, nr, grandchild));
+	free(pids);
+	/* a subtree root leaves its parent out */
+	assert_int_equal(procfs__descendants(&child, 1, &pids, &nr), 0);
+	assert_false(has(pids, nr, root));
+	assert_true(has(pids, nr, grandchild));
+	free(pids);
+	kill(grandchild, SIGKILL);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	(void)c;
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_missing_root_is_left_out(void **state)
+{
+	int gone = 0x3ffffff0, *pids;
+	size_t nr;
+
+	(void)state;
+	assert_int_equal(procfs__descendants(&gone, 1, &pids, &nr), 0);
+	assert_int_equal(nr, 0);
+	free(pids);
+}
+
+static void test_status_field_and_threads_of_self(void **state)
+{
+	long tgid;
+	int *tids;
+	size_t nr;
+
+	(void)state;
+	assert_int_equal(procfs__status_field(getpid(), "Tgid", &tgid), 0);
+	assert_int_equal(tgid, getpid());
+	assert_int_equal(procfs__status_field(getpid(), "NoSuchField", &tgid), -ENOENT);
+	assert_int_equal(procfs__ppid(getpid()), getppid());
+	assert_int_equal(procfs__threads(getpid(), &tids, &nr), 0);
+	assert_int_equal(nr, 1);
+	assert_int_equal(tids[0], getpid());
+	free(tids);
+}
+
+static void test_fd_target_and_flags_of_a_pipe(void **state)
+{
+	char buf[64];
+	unsigned int flags;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_true(procfs__fd_target(getpid(), fds[0], buf, sizeof(buf)) > 0);
+	assert_memory_equal(buf, "pipe:[", 6);
+	assert_int_equal(procfs__fd_flags(getpid(), fds[1], &flags), 0);
+	assert_int_equal(flags & 3, 1);	/* O_WRONLY */
+	close(fds[0]);
+	close(fds[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_descendants_include_children_and_grandchildren),
+		cmocka_unit_test(test_missing_root_is_left_out),
+		cmocka_unit_test(test_status_field_and_threads_of_self),
+		cmocka_unit_test(test_fd_target_and_flags_of_a_pipe),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
