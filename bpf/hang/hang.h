@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The record bpf/hang/hang.bpf.c writes for each thread it is asked about,
+ * shared with tracer/hang_scan.c. Like bpf/events.h: fixed-width types only,
+ * 8-byte fields first, included after vmlinux.h or <linux/types.h>.
+ */
+#ifndef IPCRACE_HANG_H
+#define IPCRACE_HANG_H
+
+#define HANG_COMM_LEN 16
+
+/*
+ * The user registers of a thread as the kernel saved them when it entered
+ * the kernel (for a thread blocked in a system call: the registers at the
+ * syscall instruction, orig_ax the system call number, di..r9 its
+ * arguments). Read by a task iterator, without stopping the thread.
+ */
+struct hang_regs {
+	__u64 ip;
+	__u64 sp;
+	__u64 bp;
+	__u64 bx;
+	__u64 r12;
+	__u64 r13;
+	__u64 r14;
+	__u64 r15;
+	__u64 ax;
+	__u64 cx;
+	__u64 dx;
+	__u64 si;
+	__u64 di;
+	__u64 r8;
+	__u64 r9;
+	__u64 r10;
+	__u64 r11;
+	__u64 orig_ax;		/* system call number, -1 when not in one */
+	__u64 flags;
+};
+
+struct hang_task {
+	struct hang_regs regs;
+	__u64 fsbase;
+	__u32 tgid;
+	__u32 tid;
+	__u32 state;		/* task->__state (TASK_INTERRUPTIBLE, ...) */
+	__u32 kthread;		/* 1: a kernel thread (no user registers) */
+	char comm[HANG_COMM_LEN];
+};
+
+#endif /* IPCRACE_HANG_H */
