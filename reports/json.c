@@ -5,14 +5,14 @@
 #include <sys/wait.h>
 #include "json_writer.h"
 #include "objname.h"
-#include "render.h"
+#include "model.h"
 
 #define JSON_SCHEMA 1
 
 struct json_ctx {
 	struct json_writer *w;
 	const struct trace *t;
-	struct symbolizer *s;
+	const struct report_model *m;
 };
 
 static void kv_string_or_null(struct json_writer *w, const char *name, const char *s)
@@ -88,11 +88,10 @@ static void write_lock(struct json_ctx *c, const struct finding_object *o)
 }
 
 /* The memory a data race is about: {"kind": "anon-shared", "name", ...} */
-static void write_memory_object(struct json_ctx *c, const struct finding *f)
+static void write_memory_object(struct json_ctx *c, const struct report_bug *b,
+				const struct finding_object *o)
 {
-	const struct finding_object *o = &f->object;
 	struct json_writer *w = c->w;
-	struct data_sym var;
 	struct objname n;
 
 	objname__describe(c->t, o, &n);
@@ -102,8 +101,8 @@ static void write_memory_object(struct json_ctx *c, const struct finding *f)
 	json_writer__kv_uint(w, "offset", n.has_offset ? n.offset : o->addr);
 	json_writer__kv_uint(w, "size", o->size);
 	/* the global variable, "counters.hits"; null for shared memory and heap */
-	if (!symbolizer__race_object(c->s, f, &var))
-		json_writer__kv_string(w, "symbol", var.name);
+	if (b && b->has_var)
+		json_writer__kv_string(w, "symbol", b->var.name);
 	else
 		json_writer__kv_null(w, "symbol");
 	json_writer__kv_uint(w, "pid", o->pid);
@@ -130,18 +129,15 @@ static void write_frame(struct json_writer *w, const struct frame *fr, const cha
 }
 
 /* "stack": [...], inlined callers flattened in, innermost first */
-static void write_stack(struct json_ctx *c, const char *name, __u32 pid, __u64 ts,
-			__u64 stack_id, __u64 ip)
+static void write_stack(struct json_ctx *c, const char *name, const struct report_stack *st)
 {
-	struct frame frames[IPCRACE_MAX_STACK];
 	struct json_writer *w = c->w;
-	size_t i, k, nr;
+	size_t i, k, nr = st ? st->nr : 0;
 
-	nr = report__stack_frames(c->s, c->t, pid, ts, stack_id, ip, frames, IPCRACE_MAX_STACK);
 	json_writer__name(w, name);
 	json_writer__start_array(w);
 	for (i = 0; i < nr; i++) {
-		const struct frame *fr = &frames[i];
+		const struct frame *fr = &st->frames[i];
 
 		write_frame(w, fr, fr->function, fr->file, fr->line, fr->nr_inlined > 0);
 		for (k = 0; k < fr->nr_inlined; k++)
@@ -149,6 +145,11 @@ static void write_stack(struct json_ctx *c, const char *name, __u32 pid, __u64 t
 				    fr->inlined[k].line, k + 1 < fr->nr_inlined);
 	}
 	json_writer__end_array(w);
+}
+
+static const struct report_stack *bug_stack(const struct report_bug *b, size_t i)
+{
+	return i < b->nr_stacks ? &b->stacks[i] : NULL;
 }
 
 static void write_thread(struct json_ctx *c, const struct finding_access *a)
@@ -162,7 +163,8 @@ static void write_thread(struct json_ctx *c, const struct finding_access *a)
 	json_writer__kv_uint(w, "ts", a->ts);
 }
 
-static void write_access(struct json_ctx *c, const struct finding_access *a)
+static void write_access(struct json_ctx *c, const struct finding_access *a,
+			 const struct report_stack *st)
 {
 	struct json_writer *w = c->w;
 	size_t i, nr = a->nr_locks < FINDING_MAX_LOCKS ? a->nr_locks : FINDING_MAX_LOCKS;
@@ -176,27 +178,25 @@ static void write_access(struct json_ctx *c, const struct finding_access *a)
 	for (i = 0; i < nr; i++)
 		write_lock(c, &a->locks_held[i]);
 	json_writer__end_array(w);
-	write_stack(c, "stack", a->pid, a->ts, a->stack_id, a->ip);
+	write_stack(c, "stack", st);
 	json_writer__end_object(w);
 }
 
 /* accesses in report order: the triggering one first */
-static void write_accesses(struct json_ctx *c, const struct finding *f)
+static void write_accesses(struct json_ctx *c, const struct report_bug *b)
 {
-	const struct finding_access *cur, *prev;
-
-	finding__order(f, &cur, &prev);
 	json_writer__name(c->w, "accesses");
 	json_writer__start_array(c->w);
-	if (cur)
-		write_access(c, cur);
-	if (prev)
-		write_access(c, prev);
+	if (b->cur)
+		write_access(c, b->cur, bug_stack(b, 0));
+	if (b->prev)
+		write_access(c, b->prev, bug_stack(b, 1));
 	json_writer__end_array(c->w);
 }
 
-static void write_cycle(struct json_ctx *c, const struct finding *f)
+static void write_cycle(struct json_ctx *c, const struct report_bug *b)
 {
+	const struct finding *f = b->f;
 	struct json_writer *w = c->w;
 	size_t i;
 
@@ -211,8 +211,8 @@ static void write_cycle(struct json_ctx *c, const struct finding *f)
 		json_writer__name(w, "acquired_while_holding");
 		write_lock(c, &e->held);
 		write_thread(c, &e->who);
-		write_stack(c, "stack", e->who.pid, e->who.ts, e->who.stack_id, e->who.ip);
-		write_stack(c, "held_stack", e->who.pid, e->who.ts, e->held_stack_id, 0);
+		write_stack(c, "stack", bug_stack(b, 2 * i));
+		write_stack(c, "held_stack", bug_stack(b, 2 * i + 1));
 		json_writer__end_object(w);
 	}
 	json_writer__end_array(w);
@@ -230,8 +230,40 @@ static const char *finding_kind_id(enum finding_kind k)
 	return "unknown";
 }
 
-static void write_finding(struct json_ctx *c, const struct finding *f)
+/* The frame SUMMARY names: the first in the target's own code. */
+static void write_summary_frame(struct json_ctx *c, const struct report_bug *b)
 {
+	const struct frame *fr = &b->summary;
+
+	json_writer__name(c->w, "summary_frame");
+	if (b->has_summary)
+		write_frame(c->w, fr, fr->function, fr->file, fr->line, false);
+	else
+		json_writer__null(c->w);
+}
+
+/* How many findings this report stands for, and the first objects. */
+static void write_occurrences(struct json_ctx *c, const struct report_bug *b)
+{
+	struct json_writer *w = c->w;
+	size_t i, nr = b->nr_objects < REPORT_MAX_OBJECTS ? b->nr_objects : REPORT_MAX_OBJECTS;
+
+	json_writer__kv_uint(w, "occurrences", b->occurrences);
+	json_writer__kv_uint(w, "nr_objects", b->nr_objects);
+	json_writer__name(w, "objects");
+	json_writer__start_array(w);
+	for (i = 0; i < nr; i++) {
+		if (b->f->kind == FINDING_DATA_RACE)
+			write_memory_object(c, NULL, &b->objects[i]);
+		else
+			write_lock(c, &b->objects[i]);
+	}
+	json_writer__end_array(w);
+}
+
+static void write_finding(struct json_ctx *c, const struct report_bug *b)
+{
+	const struct finding *f = b->f;
 	struct json_writer *w = c->w;
 	char summary[2048];
 
@@ -239,23 +271,64 @@ static void write_finding(struct json_ctx *c, const struct finding *f)
 	json_writer__start_object(w);
 	json_writer__kv_string(w, "kind", finding_kind_id(f->kind));
 	json_writer__kv_string(w, "summary", summary);
+	write_summary_frame(c, b);
+	json_writer__kv_string(w, "suppression", b->suppression);
+	write_occurrences(c, b);
 	switch (f->kind) {
 	case FINDING_DATA_RACE:
 		json_writer__name(w, "object");
-		write_memory_object(c, f);
-		write_accesses(c, f);
+		write_memory_object(c, b, &f->object);
+		write_accesses(c, b);
 		break;
 	case FINDING_LOCK_ORDER_INVERSION:
-		write_cycle(c, f);
+		write_cycle(c, b);
 		break;
 	case FINDING_DOUBLE_LOCK:
 	case FINDING_UNLOCK_NOT_HELD:
 	case FINDING_LOCK_HELD_AT_EXIT:
 		json_writer__name(w, "lock");
 		write_lock(c, &f->object);
-		write_accesses(c, f);
+		write_accesses(c, b);
 		break;
 	}
+	json_writer__end_object(w);
+}
+
+/*
+ * "suppressions": {"suppressed": 3, "rules": [{"rule": "race:bump", "file",
+ * "line", "suppressed": 2}, ...], "unmatched": ["deadlock:old (f:3)"]}
+ */
+static void write_suppressions(struct json_ctx *c)
+{
+	const struct suppressions *supp = c->m->suppressions;
+	struct json_writer *w = c->w;
+	size_t i, nr = suppressions__nr_rules(supp);
+
+	json_writer__name(w, "suppressions");
+	json_writer__start_object(w);
+	json_writer__kv_uint(w, "suppressed", c->m->nr_suppressed);
+	json_writer__name(w, "rules");
+	json_writer__start_array(w);
+	for (i = 0; i < nr; i++) {
+		const struct suppress_rule *r = suppressions__rule(supp, i);
+
+		json_writer__start_object(w);
+		json_writer__kv_string(w, "rule", r->text);
+		json_writer__kv_string(w, "file", r->file);
+		json_writer__kv_uint(w, "line", r->line);
+		json_writer__kv_uint(w, "suppressed", r->hits);
+		json_writer__end_object(w);
+	}
+	json_writer__end_array(w);
+	json_writer__name(w, "unmatched");
+	json_writer__start_array(w);
+	for (i = 0; i < nr; i++) {
+		const struct suppress_rule *r = suppressions__rule(supp, i);
+
+		if (!r->hits)
+			json_writer__string(w, r->text);
+	}
+	json_writer__end_array(w);
 	json_writer__end_object(w);
 }
 
@@ -281,18 +354,17 @@ static void write_target(struct json_ctx *c)
 	json_writer__end_object(w);
 }
 
-int json_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-		       const struct report_opts *opts, struct symbolizer *s)
+int json_report__write(FILE *out, const struct report_model *m,
+		       const struct report_opts *opts)
 {
-	struct json_ctx c = { .t = t, .s = s };
-	struct report_stats st;
+	struct json_ctx c = { .t = m->t, .m = m };
+	const struct report_stats *st = &m->stats;
 	size_t i;
 	int err;
 
 	c.w = json_writer__new(out, true);
 	if (!c.w)
 		return -errno;
-	report_stats__compute(t, &st);
 
 	json_writer__start_object(c.w);
 	json_writer__kv_int(c.w, "schema", JSON_SCHEMA);
@@ -304,15 +376,18 @@ int json_report__write(FILE *out, const struct trace *t, const struct findings *
 
 	json_writer__name(c.w, "stats");
 	json_writer__start_object(c.w);
-	json_writer__kv_uint(c.w, "processes", st.processes);
-	json_writer__kv_uint(c.w, "threads", st.threads);
-	json_writer__kv_uint(c.w, "events", st.events);
-	json_writer__kv_uint(c.w, "lost_events", st.lost_events);
-	json_writer__kv_uint(c.w, "lost_stacks", st.lost_stacks);
+	json_writer__kv_uint(c.w, "processes", st->processes);
+	json_writer__kv_uint(c.w, "threads", st->threads);
+	json_writer__kv_uint(c.w, "events", st->events);
+	json_writer__kv_uint(c.w, "lost_events", st->lost_events);
+	json_writer__kv_uint(c.w, "lost_stacks", st->lost_stacks);
 	json_writer__kv_uint(c.w, "watched_words", opts->watched_words);
-	json_writer__kv_bool(c.w, "complete", !st.incomplete);
-	json_writer__kv_bool(c.w, "truncated", t->truncated);
-	json_writer__kv_bool(c.w, "has_footer", t->has_footer);
+	json_writer__kv_bool(c.w, "complete", !st->incomplete);
+	json_writer__kv_bool(c.w, "truncated", m->t->truncated);
+	json_writer__kv_bool(c.w, "has_footer", m->t->has_footer);
+	json_writer__kv_uint(c.w, "findings", m->nr_findings);
+	json_writer__kv_uint(c.w, "reports", m->nr_bugs);
+	json_writer__kv_uint(c.w, "suppressed", m->nr_suppressed);
 	json_writer__end_object(c.w);
 
 	write_target(&c);
@@ -320,9 +395,10 @@ int json_report__write(FILE *out, const struct trace *t, const struct findings *
 
 	json_writer__name(c.w, "findings");
 	json_writer__start_array(c.w);
-	for (i = 0; i < fs->nr; i++)
-		write_finding(&c, &fs->items[i]);
+	for (i = 0; i < m->nr_bugs; i++)
+		write_finding(&c, &m->bugs[i]);
 	json_writer__end_array(c.w);
+	write_suppressions(&c);
 	json_writer__end_object(c.w);
 
 	err = json_writer__free(c.w);

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 #include "json_writer.h"
 #include "objname.h"
-#include "render.h"
+#include "model.h"
 
 /* A send or receive slice lasts 1 µs, or up to the thread's next event. */
 #define PF_SHORT_NS 1000ull
@@ -69,7 +69,7 @@ struct pf_name {
 struct pf_ctx {
 	struct json_writer *w;
 	const struct trace *t;
-	struct symbolizer *s;
+	struct symbolizer *s;		
 	__u64 base;
 	__u64 end;			/* the last time the trace knows of */
 	struct pf_thread *threads;	/* sorted by (pid, tid) */
@@ -757,19 +757,18 @@ static int pf_event(struct pf_ctx *c, size_t i)
 /* --- findings ---------------------------------------------------------------- */
 
 /* "stack": ["bump counter.c:21 (bank)", ...], the top frames, symbolized. */
-static void pf_write_stack(struct pf_ctx *c, const char *key, __u32 pid, __u64 ts,
-			   __u64 stack_id, __u64 ip)
+static void pf_write_stack(struct pf_ctx *c, const char *key, const struct report_bug *b,
+			   size_t idx)
 {
-	struct frame frames[IPCRACE_MAX_STACK];
+	const struct report_stack *st = idx < b->nr_stacks ? &b->stacks[idx] : NULL;
 	struct json_writer *w = c->w;
 	char line[TRACE_PATH_LEN * 2 + 64];
-	size_t i, nr;
+	size_t i, nr = st ? st->nr : 0;
 
-	nr = report__stack_frames(c->s, c->t, pid, ts, stack_id, ip, frames, IPCRACE_MAX_STACK);
 	json_writer__name(w, key);
 	json_writer__start_array(w);
 	for (i = 0; i < nr && i < PF_FINDING_FRAMES; i++) {
-		const struct frame *fr = &frames[i];
+		const struct frame *fr = &st->frames[i];
 		int n;
 
 		if (fr->function)
@@ -798,23 +797,23 @@ static void pf_write_who(struct pf_ctx *c, const struct finding_access *a)
 	json_writer__kv_decimal(w, "ts_us", pf_rel(c, a->ts), 3);
 }
 
-static void pf_write_access(struct pf_ctx *c, const struct finding_access *a)
+static void pf_write_access(struct pf_ctx *c, const struct finding_access *a,
+			    const struct report_bug *b, size_t idx)
 {
 	struct json_writer *w = c->w;
 
 	json_writer__start_object(w);
 	pf_write_who(c, a);
 	json_writer__kv_string(w, "op", access__op(a));
-	pf_write_stack(c, "stack", a->pid, a->ts, a->stack_id, a->ip);
+	pf_write_stack(c, "stack", b, idx);
 	json_writer__end_object(w);
 }
 
-static void pf_write_finding_details(struct pf_ctx *c, const struct finding *f)
+static void pf_write_finding_details(struct pf_ctx *c, const struct report_bug *b)
 {
-	const struct finding_access *cur, *prev;
+	const struct finding *f = b->f;
 	struct json_writer *w = c->w;
 	char name[OBJNAME_LEN];
-	struct data_sym var;
 	size_t i;
 
 	switch (f->kind) {
@@ -830,8 +829,7 @@ static void pf_write_finding_details(struct pf_ctx *c, const struct finding *f)
 			objname__format(name, sizeof(name), c->t, &e->held);
 			json_writer__kv_string(w, "acquired_while_holding", name);
 			pf_write_who(c, &e->who);
-			pf_write_stack(c, "stack", e->who.pid, e->who.ts, e->who.stack_id,
-				       e->who.ip);
+			pf_write_stack(c, "stack", b, 2 * i);
 			json_writer__end_object(w);
 		}
 		json_writer__end_array(w);
@@ -843,15 +841,14 @@ static void pf_write_finding_details(struct pf_ctx *c, const struct finding *f)
 		objname__format(name, sizeof(name), c->t, &f->object);
 		json_writer__kv_string(w, "object", name);
 		/* data races only: the global variable of the word, when known */
-		if (!symbolizer__race_object(c->s, f, &var))
-			json_writer__kv_string(w, "symbol", var.name);
-		finding__order(f, &cur, &prev);
+		if (b->has_var)
+			json_writer__kv_string(w, "symbol", b->var.name);
 		json_writer__name(w, "accesses");
 		json_writer__start_array(w);
-		if (cur)
-			pf_write_access(c, cur);
-		if (prev)
-			pf_write_access(c, prev);
+		if (b->cur)
+			pf_write_access(c, b->cur, b, 0);
+		if (b->prev)
+			pf_write_access(c, b->prev, b, 1);
 		json_writer__end_array(w);
 		break;
 	}
@@ -873,8 +870,9 @@ static const struct finding_access *pf_finding_anchor(const struct finding *f)
 	return cur;
 }
 
-static void pf_write_finding(struct pf_ctx *c, const struct finding *f)
+static void pf_write_finding(struct pf_ctx *c, const struct report_bug *b)
 {
+	const struct finding *f = b->f;
 	const struct finding_access *a = pf_finding_anchor(f);
 	struct json_writer *w = c->w;
 	char summary[2048], name[2100];
@@ -889,7 +887,9 @@ static void pf_write_finding(struct pf_ctx *c, const struct finding *f)
 	json_writer__start_object(w);
 	json_writer__kv_string(w, "kind", finding_kind__name(f->kind));
 	json_writer__kv_string(w, "summary", summary);
-	pf_write_finding_details(c, f);
+	json_writer__kv_uint(w, "occurrences", b->occurrences);
+	json_writer__kv_uint(w, "nr_objects", b->nr_objects);
+	pf_write_finding_details(c, b);
 	json_writer__end_object(w);
 	json_writer__end_object(w);
 }
@@ -943,11 +943,12 @@ static void pf_ctx_free(struct pf_ctx *c)
 	free(c->names);
 }
 
-int perfetto_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-			   const struct report_opts *opts, struct symbolizer *s)
+int perfetto_report__write(FILE *out, const struct report_model *m,
+			   const struct report_opts *opts)
 {
-	struct pf_ctx c = { .t = t, .s = s };
-	struct report_stats st;
+	const struct trace *t = m->t;
+	struct pf_ctx c = { .t = t, .s = m->s };
+	const struct report_stats *st = &m->stats;
 	size_t i;
 	int err, werr;
 
@@ -967,8 +968,6 @@ int perfetto_report__write(FILE *out, const struct trace *t, const struct findin
 		err = -errno;
 		goto out_free;
 	}
-	report_stats__compute(t, &st);
-
 	json_writer__start_object(c.w);
 	json_writer__name(c.w, "traceEvents");
 	json_writer__start_array(c.w);
@@ -977,12 +976,12 @@ int perfetto_report__write(FILE *out, const struct trace *t, const struct findin
 		err = pf_event(&c, i);
 	for (i = 0; i < c.nr_threads; i++)
 		pf_close_all(&c, &c.threads[i], c.end, false);
-	for (i = 0; i < fs->nr; i++)
-		pf_write_finding(&c, &fs->items[i]);
-	pf_write_incomplete_marker(&c, &st);
+	for (i = 0; i < m->nr_bugs; i++)
+		pf_write_finding(&c, &m->bugs[i]);
+	pf_write_incomplete_marker(&c, st);
 	json_writer__end_array(c.w);
 	json_writer__kv_string(c.w, "displayTimeUnit", "ns");
-	pf_write_other_data(&c, &st);
+	pf_write_other_data(&c, st);
 	json_writer__end_object(c.w);
 
 	/* the document is closed even after an error, and the error wins */

@@ -49,13 +49,4 @@ const struct frame *frames__first_with_source(const struct frame *frames, size_t
 /* Event times are shown relative to this: the start of recording, or the first event. */
 __u64 report__time_base(const struct trace *t);
 
-int text_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-		       const struct report_opts *opts, struct symbolizer *s);
-int json_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-		       const struct report_opts *opts, struct symbolizer *s);
-int sarif_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-			const struct report_opts *opts, struct symbolizer *s);
-int perfetto_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-			   const struct report_opts *opts, struct symbolizer *s);
-
 #endif /* IPCRACE_RENDER_H */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "objname.h"
-#include "render.h"
+#include "model.h"
 
 int report_format__parse(const char *s, enum report_format *out)
 {
@@ -187,30 +187,26 @@ void finding__describe(char *buf, size_t len, const struct trace *t,
 	}
 }
 
-int report__write(FILE *out, const struct trace *t, const struct findings *fs,
-		  const struct report_opts *opts)
+int report__write_counted(FILE *out, const struct trace *t, const struct findings *fs,
+			  const struct report_opts *opts, size_t *nr_reported)
 {
-	struct symbolizer *s;
-	int err = -EINVAL;
+	struct report_model *m;
+	int err;
 
 	if (!out || !t || !fs || !opts)
 		return -EINVAL;
-	/* without a symbolizer the report still has addresses: go on */
-	s = symbolizer__new(t);
-	switch (opts->format) {
-	case REPORT_TEXT:
-		err = text_report__write(out, t, fs, opts, s);
-		break;
-	case REPORT_JSON:
-		err = json_report__write(out, t, fs, opts, s);
-		break;
-	case REPORT_SARIF:
-		err = sarif_report__write(out, t, fs, opts, s);
-		break;
-	case REPORT_PERFETTO:
-		err = perfetto_report__write(out, t, fs, opts, s);
-		break;
-	}
-	symbolizer__free(s);
+	m = report_model__new(t, fs, opts->suppressions);
+	if (!m)
+		return -errno;
+	err = report_model__write(out, m, opts);
+	if (nr_reported)
+		*nr_reported = m->nr_bugs;
+	report_model__free(m);
 	return err;
+}
+
+int report__write(FILE *out, const struct trace *t, const struct findings *fs,
+		  const struct report_opts *opts)
+{
+	return report__write_counted(out, t, fs, opts, NULL);
 }

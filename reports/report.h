@@ -15,8 +15,13 @@ enum report_format {
 	REPORT_PERFETTO,		/* Chrome trace-event JSON (ui.perfetto.dev) */
 };
 
+struct suppressions;
+
 struct report_opts {
 	enum report_format format;
+	/* rules applied while the report is built (their hit counts updated), or NULL */
+	struct suppressions *suppressions;
+	bool print_suppressions;	/* text: the rule that would silence each report */
 	bool color;			/* text only: ANSI colour (a terminal) */
 	__u64 seed;			/* watch schedule seed, printed in reports */
 	size_t watched_words;
@@ -25,8 +30,14 @@ struct report_opts {
 /* Parses "text" / "json" / "sarif" / "perfetto"; -EINVAL for anything else. */
 int report_format__parse(const char *s, enum report_format *out);
 
-/* Writes the report to out. 0 or a negative errno. */
+/*
+ * Builds the report model of fs (model.h) and writes it to out. 0 or a
+ * negative errno. nr_reported, when not NULL, receives the number of
+ * reports written: bugs not suppressed (what the exit status follows).
+ */
 int report__write(FILE *out, const struct trace *t, const struct findings *fs,
 		  const struct report_opts *opts);
+int report__write_counted(FILE *out, const struct trace *t, const struct findings *fs,
+			  const struct report_opts *opts, size_t *nr_reported);
 
 #endif /* IPCRACE_REPORT_H */

@@ -15,7 +15,7 @@
 #include <string.h>
 #include "json_writer.h"
 #include "objname.h"
-#include "render.h"
+#include "model.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 #define SARIF_URI_LEN (TRACE_PATH_LEN * 3 + 16)
@@ -31,7 +31,7 @@ struct sarif_site {
 struct sarif_ctx {
 	struct json_writer *w;
 	const struct trace *t;
-	struct symbolizer *s;
+	const struct report_model *m;
 	struct sarif_site *sites;	/* SARIF_MAX_SITES, one finding's */
 };
 
@@ -108,17 +108,11 @@ static void sarif_uri(char *buf, size_t len, const char *path)
 	buf[n] = '\0';
 }
 
-static void sarif_site_of(struct sarif_ctx *c, struct sarif_site *site, __u32 pid, __u64 ts,
-			  __u64 stack_id, __u64 ip)
+/* The frame of stack i of b to show: in the target's own code (the model's choice). */
+static void sarif_site_of(struct sarif_site *site, const struct report_bug *b, size_t i)
 {
-	struct frame frames[IPCRACE_MAX_STACK];
-	const struct frame *fr;
-	size_t nr;
+	const struct frame *fr = i < b->nr_stacks ? report_stack__own_frame(&b->stacks[i]) : NULL;
 
-	nr = report__stack_frames(c->s, c->t, pid, ts, stack_id, ip, frames, IPCRACE_MAX_STACK);
-	fr = frames__first_with_source(frames, nr);
-	if (!fr && nr)
-		fr = &frames[0];
 	site->has_frame = fr != NULL;
 	if (fr)
 		site->fr = *fr;
@@ -294,18 +288,17 @@ static void sarif_flow_step(struct sarif_ctx *c, const struct sarif_site *site, 
  * locations, and each edge is a thread flow (held acquired, then the other
  * requested).
  */
-static void sarif_cycle_parts(struct sarif_ctx *c, const struct finding *f,
+static void sarif_cycle_parts(struct sarif_ctx *c, const struct report_bug *b,
 			      struct sarif_site *sites, size_t *nr_sites)
 {
+	const struct finding *f = b->f;
 	struct json_writer *w = c->w;
 	char msg[2 * OBJNAME_LEN + 192], lock[OBJNAME_LEN], held[OBJNAME_LEN];
 	size_t i, nr = f->nr_cycle < SARIF_MAX_SITES / 2 ? f->nr_cycle : SARIF_MAX_SITES / 2;
 
 	for (i = 0; i < nr; i++) {
-		const struct finding_edge *e = &f->cycle[i];
-
-		sarif_site_of(c, &sites[2 * i], e->who.pid, e->who.ts, e->who.stack_id, e->who.ip);
-		sarif_site_of(c, &sites[2 * i + 1], e->who.pid, e->who.ts, e->held_stack_id, 0);
+		sarif_site_of(&sites[2 * i], b, 2 * i);
+		sarif_site_of(&sites[2 * i + 1], b, 2 * i + 1);
 	}
 	*nr_sites = 2 * nr;
 
@@ -360,30 +353,29 @@ static void sarif_cycle_parts(struct sarif_ctx *c, const struct finding *f,
 }
 
 /* Races and misuse: the later access is the location, the earlier one related. */
-static void sarif_access_parts(struct sarif_ctx *c, const struct finding *f,
+static void sarif_access_parts(struct sarif_ctx *c, const struct report_bug *b,
 			       struct sarif_site *sites, size_t *nr_sites)
 {
-	const struct finding_access *cur, *prev;
+	const struct finding_access *cur = b->cur, *prev = b->prev;
 	struct json_writer *w = c->w;
 	char msg[256], what[64];
-	struct data_sym var;
-	bool has_var;
 
-	finding__order(f, &cur, &prev);
-	has_var = !symbolizer__race_object(c->s, f, &var);
 	*nr_sites = 0;
-	if (cur)
-		sarif_site_of(c, &sites[(*nr_sites)++], cur->pid, cur->ts, cur->stack_id, cur->ip);
+	if (cur) {
+		/* the result's location is what SUMMARY names */
+		sites[*nr_sites].has_frame = b->has_summary;
+		sites[*nr_sites].fr = b->summary;
+		(*nr_sites)++;
+	}
 	if (prev)
-		sarif_site_of(c, &sites[(*nr_sites)++], prev->pid, prev->ts, prev->stack_id,
-			      prev->ip);
+		sarif_site_of(&sites[(*nr_sites)++], b, 1);
 
 	json_writer__name(w, "locations");
 	json_writer__start_array(w);
 	if (cur) {
 		json_writer__start_object(w);
 		sarif_who(msg, sizeof(msg), access__op(cur), cur);
-		sarif_location_fields_var(c, &sites[0], msg, has_var ? var.name : NULL);
+		sarif_location_fields_var(c, &sites[0], msg, b->has_var ? b->var.name : NULL);
 		json_writer__end_object(w);
 	}
 	json_writer__end_array(w);
@@ -397,8 +389,9 @@ static void sarif_access_parts(struct sarif_ctx *c, const struct finding *f,
 	json_writer__end_array(w);
 }
 
-static void sarif_result(struct sarif_ctx *c, const struct finding *f)
+static void sarif_result(struct sarif_ctx *c, const struct report_bug *b)
 {
+	const struct finding *f = b->f;
 	struct sarif_site *sites = c->sites;
 	struct json_writer *w = c->w;
 	char summary[2048], fp[32];
@@ -415,15 +408,21 @@ static void sarif_result(struct sarif_ctx *c, const struct finding *f)
 	sarif_message(w, summary);
 	switch (f->kind) {
 	case FINDING_LOCK_ORDER_INVERSION:
-		sarif_cycle_parts(c, f, sites, &nr_sites);
+		sarif_cycle_parts(c, b, sites, &nr_sites);
 		break;
 	case FINDING_DATA_RACE:
 	case FINDING_DOUBLE_LOCK:
 	case FINDING_UNLOCK_NOT_HELD:
 	case FINDING_LOCK_HELD_AT_EXIT:
-		sarif_access_parts(c, f, sites, &nr_sites);
+		sarif_access_parts(c, b, sites, &nr_sites);
 		break;
 	}
+	json_writer__name(w, "properties");
+	json_writer__start_object(w);
+	json_writer__kv_uint(w, "occurrences", b->occurrences);
+	json_writer__kv_uint(w, "nr_objects", b->nr_objects);
+	json_writer__kv_string(w, "suppression", b->suppression);
+	json_writer__end_object(w);
 	sarif_fingerprint(fp, sizeof(fp), f->kind, sites, nr_sites);
 	json_writer__name(w, "partialFingerprints");
 	json_writer__start_object(w);
@@ -484,21 +483,20 @@ static void sarif_driver(struct sarif_ctx *c)
 /* One invocation; an incomplete trace is said there, as a warning. */
 static void sarif_invocation(struct sarif_ctx *c)
 {
+	const struct report_stats *st = &c->m->stats;
 	struct json_writer *w = c->w;
-	struct report_stats st;
 	char msg[256];
 
-	report_stats__compute(c->t, &st);
 	json_writer__name(w, "invocations");
 	json_writer__start_array(w);
 	json_writer__start_object(w);
 	json_writer__kv_bool(w, "executionSuccessful", true);
 	json_writer__name(w, "toolExecutionNotifications");
 	json_writer__start_array(w);
-	if (st.incomplete) {
+	if (st->incomplete) {
 		snprintf(msg, sizeof(msg),
 			 "results may be incomplete: %llu events lost%s%s",
-			 (unsigned long long)st.lost_events,
+			 (unsigned long long)st->lost_events,
 			 c->t->has_footer ? "" : ", the recording was cut off",
 			 c->t->truncated ? ", the trace file is truncated" : "");
 		json_writer__start_object(w);
@@ -511,19 +509,21 @@ static void sarif_invocation(struct sarif_ctx *c)
 	json_writer__start_object(w);
 	json_writer__name(w, "command");
 	json_writer__string_n(w, c->t->header.cmdline, sizeof(c->t->header.cmdline));
-	json_writer__kv_uint(w, "processes", st.processes);
-	json_writer__kv_uint(w, "threads", st.threads);
-	json_writer__kv_uint(w, "events", st.events);
-	json_writer__kv_uint(w, "lost_events", st.lost_events);
+	json_writer__kv_uint(w, "processes", st->processes);
+	json_writer__kv_uint(w, "threads", st->threads);
+	json_writer__kv_uint(w, "events", st->events);
+	json_writer__kv_uint(w, "lost_events", st->lost_events);
+	json_writer__kv_uint(w, "findings", c->m->nr_findings);
+	json_writer__kv_uint(w, "suppressed", c->m->nr_suppressed);
 	json_writer__end_object(w);
 	json_writer__end_object(w);
 	json_writer__end_array(w);
 }
 
-int sarif_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-			const struct report_opts *opts, struct symbolizer *s)
+int sarif_report__write(FILE *out, const struct report_model *m,
+			const struct report_opts *opts)
 {
-	struct sarif_ctx c = { .t = t, .s = s };
+	struct sarif_ctx c = { .t = m->t, .m = m };
 	size_t i;
 	int err;
 
@@ -546,8 +546,8 @@ int sarif_report__write(FILE *out, const struct trace *t, const struct findings 
 	sarif_invocation(&c);
 	json_writer__name(c.w, "results");
 	json_writer__start_array(c.w);
-	for (i = 0; i < fs->nr; i++)
-		sarif_result(&c, &fs->items[i]);
+	for (i = 0; i < m->nr_bugs; i++)
+		sarif_result(&c, &m->bugs[i]);
 	json_writer__end_array(c.w);
 	json_writer__end_object(c.w);
 	json_writer__end_array(c.w);

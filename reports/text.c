@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include "escape.h"
 #include "objname.h"
-#include "render.h"
+#include "model.h"
 
 #define TEXT_RULE "=================="
 #define TEXT_MAX_LOCK_NAMES 64
@@ -24,7 +24,7 @@ struct text_ctx {
 	FILE *out;
 	const struct trace *t;
 	const struct report_opts *opts;
-	struct symbolizer *s;
+	const struct report_model *m;
 	/* M1, M2...: the locks named so far in the current finding */
 	struct finding_object locks[TEXT_MAX_LOCK_NAMES];
 	size_t nr_locks;
@@ -124,19 +124,16 @@ static void put_frame_line(struct text_ctx *c, size_t n, const char *function,
 	fputc('\n', c->out);
 }
 
-static void put_stack(struct text_ctx *c, __u32 pid, __u64 ts, __u64 stack_id, __u64 ip)
+static void put_stack(struct text_ctx *c, const struct report_stack *st)
 {
-	struct frame frames[IPCRACE_MAX_STACK];
-	size_t i, k, nr, n = 0;
+	size_t i, k, n = 0;
 
-	nr = report__stack_frames(c->s, c->t, pid, ts, stack_id, ip, frames,
-				  IPCRACE_MAX_STACK);
-	if (!nr) {
+	if (!st || !st->nr) {
 		fputs("    <no stack recorded>\n", c->out);
 		return;
 	}
-	for (i = 0; i < nr; i++) {
-		const struct frame *fr = &frames[i];
+	for (i = 0; i < st->nr; i++) {
+		const struct frame *fr = &st->frames[i];
 
 		put_frame_line(c, n++, fr->function, fr->file, fr->line, fr);
 		/* inlined code: its callers, up to the outline function */
@@ -144,6 +141,12 @@ static void put_stack(struct text_ctx *c, __u32 pid, __u64 ts, __u64 stack_id, _
 			put_frame_line(c, n++, fr->inlined[k].function, fr->inlined[k].file,
 				       fr->inlined[k].line, fr);
 	}
+}
+
+/* stack i of bug b, or NULL */
+static const struct report_stack *bug_stack(const struct report_bug *b, size_t i)
+{
+	return i < b->nr_stacks ? &b->stacks[i] : NULL;
 }
 
 static void put_thread(struct text_ctx *c, const struct finding_access *a)
@@ -180,25 +183,41 @@ static void put_headline(struct text_ctx *c, const char *what, __u32 pid)
 }
 
 /*
- * "SUMMARY: ipcrace: data race counter.c:21 in bump" from the top frame of
- * a's stack, or of other's when a has none.
+ * "N occurrences on M words: NAME, NAME..." when the bug was seen more
+ * than once (one report per bug, TSan's deduplication).
  */
-static void put_summary(struct text_ctx *c, const char *what, const struct finding_access *a,
-			__u64 stack_id, const struct finding_access *other)
+static void put_occurrences(struct text_ctx *c, const struct report_bug *b, const char *unit)
 {
-	struct frame frames[IPCRACE_MAX_STACK];
-	const struct frame *fr;
-	size_t nr = 0;
+	size_t i, nr = b->nr_objects < REPORT_MAX_OBJECTS ? b->nr_objects : REPORT_MAX_OBJECTS;
 
-	if (a)
-		nr = report__stack_frames(c->s, c->t, a->pid, a->ts, stack_id, a->ip,
-					  frames, IPCRACE_MAX_STACK);
-	if (!nr && other)
-		nr = report__stack_frames(c->s, c->t, other->pid, other->ts, other->stack_id,
-					  other->ip, frames, IPCRACE_MAX_STACK);
-	fr = nr ? frames__first_with_source(frames, nr) : NULL;
-	if (!fr && nr)
-		fr = &frames[0];
+	if (b->occurrences < 2 && b->nr_objects < 2)
+		return;
+	fprintf(c->out, "\n  Same code locations: %zu occurrence%s on %zu %s%s", b->occurrences,
+		b->occurrences == 1 ? "" : "s", b->nr_objects, unit,
+		b->nr_objects == 1 ? "" : "s");
+	for (i = 0; i < nr; i++) {
+		fputs(i ? ", " : ": ", c->out);
+		put_object(c, &b->objects[i]);
+	}
+	if (b->nr_objects > nr)
+		fputs(", ...", c->out);
+	fputs("\n", c->out);
+}
+
+/*
+ * "SUMMARY: ipcrace: data race counter.c:21 in bump", from the first frame
+ * in the target's own code (the model chose it), or "(prog+0x1139) in bump"
+ * when that code has no line information.
+ */
+static void put_summary(struct text_ctx *c, const char *what, const struct report_bug *b)
+{
+	const struct frame *fr = b->has_summary ? &b->summary : NULL;
+
+	if (c->opts->print_suppressions) {
+		fputs("\n  Suppression: ", c->out);
+		put_escaped(c, b->suppression, sizeof(b->suppression));
+		fputc('\n', c->out);
+	}
 	fprintf(c->out, "\nSUMMARY: ipcrace: %s", what);
 	if (fr && fr->file) {
 		fputc(' ', c->out);
@@ -219,13 +238,13 @@ static void put_summary(struct text_ctx *c, const char *what, const struct findi
 	fputs("\n" TEXT_RULE "\n", c->out);
 }
 
-static void write_data_race(struct text_ctx *c, const struct finding *f)
+static void write_data_race(struct text_ctx *c, const struct report_bug *b)
 {
-	const struct finding_access *cur, *prev;
-	struct data_sym var;
+	const struct finding_access *cur = b->cur, *prev = b->prev;
+	const struct data_sym *var = &b->var;
+	const struct finding *f = b->f;
 	const char *op;
 
-	finding__order(f, &cur, &prev);
 	put_headline(c, "data race", cur ? cur->pid : f->object.pid);
 	if (cur) {
 		op = access__op(cur);
@@ -233,7 +252,7 @@ static void write_data_race(struct text_ctx *c, const struct finding *f)
 			(unsigned long long)f->object.size);
 		put_thread(c, cur);
 		fputs(":\n", c->out);
-		put_stack(c, cur->pid, cur->ts, cur->stack_id, cur->ip);
+		put_stack(c, bug_stack(b, 0));
 		put_locks_held(c, cur);
 	}
 	if (prev) {
@@ -241,31 +260,33 @@ static void write_data_race(struct text_ctx *c, const struct finding *f)
 			(unsigned long long)f->object.size);
 		put_thread(c, prev);
 		fputs(":\n", c->out);
-		put_stack(c, prev->pid, prev->ts, prev->stack_id, prev->ip);
+		put_stack(c, bug_stack(b, 1));
 		put_locks_held(c, prev);
 	}
 	fputs("\n  Location is ", c->out);
-	if (!symbolizer__race_object(c->s, f, &var)) {
+	if (b->has_var) {
 		/* TSan's words: "global 'counters.hits' of size 8 at 0x... (bin+0x...)" */
 		fputs("global '", c->out);
-		put_escaped(c, var.name, sizeof(var.name));
+		put_escaped(c, var->name, sizeof(var->name));
 		fputc('\'', c->out);
 		if (f->object.size)
 			fprintf(c->out, " of size %llu", (unsigned long long)f->object.size);
 		fprintf(c->out, " at 0x%llx (", (unsigned long long)f->object.addr);
-		put_escaped(c, path__basename(var.module), SIZE_MAX);
-		fprintf(c->out, "+0x%llx)", (unsigned long long)var.offset);
+		put_escaped(c, path__basename(var->module), SIZE_MAX);
+		fprintf(c->out, "+0x%llx)", (unsigned long long)var->offset);
 	} else {
 		put_object(c, &f->object);
 		if (f->object.size)
 			fprintf(c->out, ", %llu bytes", (unsigned long long)f->object.size);
 	}
 	fputs(".\n", c->out);
-	put_summary(c, "data race", cur, cur ? cur->stack_id : 0, prev);
+	put_occurrences(c, b, "word");
+	put_summary(c, "data race", b);
 }
 
-static void write_lock_order(struct text_ctx *c, const struct finding *f)
+static void write_lock_order(struct text_ctx *c, const struct report_bug *b)
 {
+	const struct finding *f = b->f;
 	const struct finding_edge *e;
 	bool is_new;
 	size_t i;
@@ -289,24 +310,24 @@ static void write_lock_order(struct text_ctx *c, const struct finding *f)
 			lock_number(c, &e->held, &is_new));
 		put_thread(c, &e->who);
 		fputs(":\n", c->out);
-		put_stack(c, e->who.pid, e->who.ts, e->who.stack_id, e->who.ip);
+		put_stack(c, bug_stack(b, 2 * i));
 		fputs("\n  ", c->out);
 		put_kind_capitalized(c, e->held.obj);
 		fprintf(c->out, " M%zu previously acquired by the same thread here:\n",
 			lock_number(c, &e->held, &is_new));
-		put_stack(c, e->who.pid, e->who.ts, e->held_stack_id, 0);
+		put_stack(c, bug_stack(b, 2 * i + 1));
 	}
-	put_summary(c, "lock-order-inversion", f->nr_cycle ? &f->cycle[0].who : NULL,
-		    f->nr_cycle ? f->cycle[0].who.stack_id : 0, NULL);
+	put_occurrences(c, b, "lock cycle");
+	put_summary(c, "lock-order-inversion", b);
 }
 
 /* double lock, unlock not held, held at exit: one lock, one or two events */
-static void write_misuse(struct text_ctx *c, const struct finding *f, const char *what,
+static void write_misuse(struct text_ctx *c, const struct report_bug *b, const char *what,
 			 const char *cur_verb)
 {
-	const struct finding_access *cur, *prev;
+	const struct finding_access *cur = b->cur, *prev = b->prev;
+	const struct finding *f = b->f;
 
-	finding__order(f, &cur, &prev);
 	put_headline(c, what, cur ? cur->pid : f->object.pid);
 	fputs("  ", c->out);
 	put_kind_capitalized(c, f->object.obj);
@@ -317,7 +338,7 @@ static void write_misuse(struct text_ctx *c, const struct finding *f, const char
 		fputs(" by ", c->out);
 		put_thread(c, cur);
 		fputs(":\n", c->out);
-		put_stack(c, cur->pid, cur->ts, cur->stack_id, cur->ip);
+		put_stack(c, bug_stack(b, 0));
 		put_locks_held(c, cur);
 	} else {
 		fputs(".\n", c->out);
@@ -326,54 +347,100 @@ static void write_misuse(struct text_ctx *c, const struct finding *f, const char
 		fputs("\n  Earlier operation on M1 by ", c->out);
 		put_thread(c, prev);
 		fputs(":\n", c->out);
-		put_stack(c, prev->pid, prev->ts, prev->stack_id, prev->ip);
+		put_stack(c, bug_stack(b, 1));
 	}
-	put_summary(c, what, cur, cur ? cur->stack_id : 0, prev);
+	put_occurrences(c, b, "lock");
+	put_summary(c, what, b);
 }
 
-static void write_finding(struct text_ctx *c, const struct finding *f)
+static void write_bug(struct text_ctx *c, const struct report_bug *b)
 {
 	c->nr_locks = 0;
-	switch (f->kind) {
+	switch (b->f->kind) {
 	case FINDING_DATA_RACE:
-		write_data_race(c, f);
+		write_data_race(c, b);
 		break;
 	case FINDING_LOCK_ORDER_INVERSION:
-		write_lock_order(c, f);
+		write_lock_order(c, b);
 		break;
 	case FINDING_DOUBLE_LOCK:
-		write_misuse(c, f, "double lock", "acquired again, already held");
+		write_misuse(c, b, "double lock", "acquired again, already held");
 		break;
 	case FINDING_UNLOCK_NOT_HELD:
-		write_misuse(c, f, "unlock of a lock not held", "released, not held");
+		write_misuse(c, b, "unlock of a lock not held", "released, not held");
 		break;
 	case FINDING_LOCK_HELD_AT_EXIT:
-		write_misuse(c, f, "lock held at exit", "still held at process exit, acquired");
+		write_misuse(c, b, "lock held at exit", "still held at process exit, acquired");
 		break;
 	}
 }
 
-static void write_trailer(struct text_ctx *c, const struct findings *fs)
+/*
+ * "ipcrace: suppressed 3 findings: race:bump (2, file:4), ..." and the rules
+ * that matched nothing, so a stale suppressions file shows.
+ */
+static void write_suppressions(struct text_ctx *c)
 {
+	const struct suppressions *supp = c->m->suppressions;
+	size_t i, nr = suppressions__nr_rules(supp), unused = 0;
+	const char *sep = ": ";
+
+	if (c->m->nr_suppressed) {
+		fprintf(c->out, "ipcrace: suppressed %zu finding%s", c->m->nr_suppressed,
+			c->m->nr_suppressed == 1 ? "" : "s");
+		for (i = 0; i < nr; i++) {
+			const struct suppress_rule *r = suppressions__rule(supp, i);
+
+			if (!r->hits)
+				continue;
+			fputs(sep, c->out);
+			put_escaped(c, r->text, SIZE_MAX);
+			fprintf(c->out, " (%zu, ", r->hits);
+			put_escaped(c, r->file, SIZE_MAX);
+			fprintf(c->out, ":%zu)", r->line);
+			sep = ", ";
+		}
+		fputc('\n', c->out);
+	}
+	for (i = 0; i < nr; i++) {
+		const struct suppress_rule *r = suppressions__rule(supp, i);
+
+		if (r->hits)
+			continue;
+		fputs(unused++ ? ", " : "ipcrace: suppressions that matched nothing: ", c->out);
+		put_escaped(c, r->text, SIZE_MAX);
+		fputs(" (", c->out);
+		put_escaped(c, r->file, SIZE_MAX);
+		fprintf(c->out, ":%zu)", r->line);
+	}
+	if (unused)
+		fputc('\n', c->out);
+}
+
+static void write_trailer(struct text_ctx *c)
+{
+	const struct report_model *m = c->m;
+	const struct report_stats *st = &m->stats;
 	const struct trace *t = c->t;
-	struct report_stats st;
+	size_t unsuppressed = m->nr_findings - m->nr_suppressed;
 	int status;
 
-	report_stats__compute(t, &st);
-	if (fs->nr)
-		fprintf(c->out, "ipcrace: %zu finding%s in %zu processes, %zu threads, %zu events (%llu lost)\n",
-			fs->nr, fs->nr == 1 ? "" : "s", st.processes, st.threads, st.events,
-			(unsigned long long)st.lost_events);
+	if (m->nr_bugs)
+		fprintf(c->out, "ipcrace: %zu report%s (%zu finding%s) in %zu processes, %zu threads, "
+			"%zu events (%llu lost)\n", m->nr_bugs, m->nr_bugs == 1 ? "" : "s",
+			unsuppressed, unsuppressed == 1 ? "" : "s", st->processes, st->threads,
+			st->events, (unsigned long long)st->lost_events);
 	else
 		fprintf(c->out, "ipcrace: no findings (%zu processes, %zu threads, %zu events, %llu lost)\n",
-			st.processes, st.threads, st.events, (unsigned long long)st.lost_events);
-	if (st.incomplete) {
+			st->processes, st->threads, st->events, (unsigned long long)st->lost_events);
+	write_suppressions(c);
+	if (st->incomplete) {
 		const char *sep = " ";
 
 		fputs("ipcrace: warning: results may be incomplete:", c->out);
-		if (st.lost_events) {
+		if (st->lost_events) {
 			fprintf(c->out, "%s%llu events were lost", sep,
-				(unsigned long long)st.lost_events);
+				(unsigned long long)st->lost_events);
 			sep = "; ";
 		}
 		if (!t->has_footer) {
@@ -394,8 +461,8 @@ static void write_trailer(struct text_ctx *c, const struct findings *fs)
 	}
 }
 
-int text_report__write(FILE *out, const struct trace *t, const struct findings *fs,
-		       const struct report_opts *opts, struct symbolizer *s)
+int text_report__write(FILE *out, const struct report_model *m,
+		       const struct report_opts *opts)
 {
 	struct text_ctx *c;
 	size_t i;
@@ -405,12 +472,12 @@ int text_report__write(FILE *out, const struct trace *t, const struct findings *
 	if (!c)
 		return -ENOMEM;
 	c->out = out;
-	c->t = t;
+	c->t = m->t;
 	c->opts = opts;
-	c->s = s;
-	for (i = 0; i < fs->nr; i++)
-		write_finding(c, &fs->items[i]);
-	write_trailer(c, fs);
+	c->m = m;
+	for (i = 0; i < m->nr_bugs; i++)
+		write_bug(c, &m->bugs[i]);
+	write_trailer(c);
 	if (fflush(out) || ferror(out))
 		err = -EIO;
 	free(c);

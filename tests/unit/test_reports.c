@@ -553,7 +553,7 @@ static void test_text_report_shows_cycle_stacks_and_summary(void **state)
 	snprintf(want, sizeof(want), "SUMMARY: ipcrace: lock-order-inversion test_reports.c:%d in reports_probe_caller\n",
 		 probe_caller_line);
 	assert_non_null(strstr(out, want));
-	assert_non_null(strstr(out, "ipcrace: 1 finding in "));
+	assert_non_null(strstr(out, "ipcrace: 1 report (1 finding) in "));
 	/* no footer: the reader must be told the results may be incomplete */
 	assert_non_null(strstr(out, "results may be incomplete"));
 	assert_null(strchr(out, '\x1b'));

@@ -301,10 +301,15 @@ static void test_sarif_location_is_first_symbolized_frame_with_line(void **state
 	free(out);
 }
 
-static void test_sarif_fingerprint_ignores_which_access_came_first(void **state)
+/*
+ * The same pair of code locations in either order is one bug: one result
+ * standing for both occurrences; another pair is another result, with
+ * another fingerprint.
+ */
+static void test_sarif_swapped_accesses_are_one_result(void **state)
 {
 	struct fixture *fx = *state;
-	char a[64], b[64], c[64];
+	char a[64], b[64];
 	char *out;
 
 	add_race(fx, STACK_LOCK, STACK_OTHER);
@@ -312,13 +317,12 @@ static void test_sarif_fingerprint_ignores_which_access_came_first(void **state)
 	add_race(fx, STACK_LOCK, STACK_LOCK);
 	out = render(fx);
 	assert_true(json_is_valid(out));
-	assert_int_equal(count(out, "\"ruleId\": \"data-race\""), 3);
-	string_after(string_after(string_after(out, "ipcraceFingerprint/v1", a, sizeof(a)),
-				  "ipcraceFingerprint/v1", b, sizeof(b)),
-		     "ipcraceFingerprint/v1", c, sizeof(c));
+	assert_int_equal(count(out, "\"ruleId\": \"data-race\""), 2);
+	assert_non_null(strstr(out, "\"occurrences\": 2"));
+	string_after(string_after(out, "ipcraceFingerprint/v1", a, sizeof(a)),
+		     "ipcraceFingerprint/v1", b, sizeof(b));
 	assert_int_equal(strlen(a), 16);
-	assert_string_equal(a, b);
-	assert_string_not_equal(a, c);
+	assert_string_not_equal(a, b);
 	free(out);
 }
 
@@ -359,7 +363,7 @@ int main(void)
 		FX_TEST(test_sarif_has_version_schema_and_a_rule_per_kind),
 		FX_TEST(test_sarif_one_result_per_finding_with_rule_and_level),
 		FX_TEST(test_sarif_location_is_first_symbolized_frame_with_line),
-		FX_TEST(test_sarif_fingerprint_ignores_which_access_came_first),
+		FX_TEST(test_sarif_swapped_accesses_are_one_result),
 		FX_TEST(test_sarif_percent_encodes_hostile_module_path),
 		FX_TEST(test_sarif_incomplete_trace_warns_in_invocation),
 	};
