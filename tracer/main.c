@@ -16,12 +16,14 @@
 #include "../analyzer/analyze.h"
 #include "../reports/dump.h"
 #include "../reports/report.h"
+#include "../reports/suppress.h"
 #include "session.h"
 
 #define EXIT_FINDINGS 66
 #define EXIT_FAILURE_TOOL 1
 #define EXIT_USAGE 2
 #define DEFAULT_TRACE "ipcrace.trace"	/* record without -o */
+#define CLI_MAX_SUPPRESSIONS 16		/* --suppressions files */
 
 static const char *usage_text =
 "usage: ipcrace COMMAND [OPTIONS]\n"
@@ -74,6 +76,13 @@ static const char *usage_text =
 "                          stored in the trace, shown with -v)\n"
 "      --no-watch          no hardware breakpoints (no data races found)\n"
 "      --exitcode N        check: exit status when there are findings (default 66)\n"
+"      --suppressions FILE check/analyze: silence the findings FILE's rules match\n"
+"                          (repeatable; TSan's format: race:, deadlock:,\n"
+"                          mutex:, called_from_lib:, ipcrace's kinds such as\n"
+"                          double_lock:, object:PATTERN; see the README)\n"
+"      --print-suppressions\n"
+"                          check/analyze: print with each report the rule\n"
+"                          that would silence it\n"
 "  -v, --verbose           say what is attached and where\n"
 "  -V, --version           print the version\n"
 "\n"
@@ -112,11 +121,15 @@ struct cli {
 	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;
+	const char *suppression_files[CLI_MAX_SUPPRESSIONS];
+	size_t nr_suppression_files;
+	bool print_suppressions;
+	struct suppressions *suppressions;	/* loaded from them */
 };
 
 enum {
 	OPT_BUFFER_SIZE = 250, OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED,
-	OPT_NO_WATCH, OPT_LEARN, OPT_EXITCODE,
+	OPT_NO_WATCH, OPT_LEARN, OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS,
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +146,8 @@ static const struct option long_opts[] = {
 	{ "no-watch", no_argument, NULL, OPT_NO_WATCH },
 	{ "learn", required_argument, NULL, OPT_LEARN },
 	{ "exitcode", required_argument, NULL, OPT_EXITCODE },
+	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
+	{ "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -247,6 +262,14 @@ static int parse_options(int *argc, char ***argv, struct cli *cli)
 			cli->exitcode = code;
 			break;
 		}
+		case OPT_SUPPRESSIONS:
+			if (cli->nr_suppression_files == CLI_MAX_SUPPRESSIONS)
+				return usage_error("at most 16 --suppressions files: '%s'", optarg);
+			cli->suppression_files[cli->nr_suppression_files++] = optarg;
+			break;
+		case OPT_PRINT_SUPPRESSIONS:
+			cli->print_suppressions = true;
+			break;
 		case 'v':
 			cli->verbose = true;
 			break;
@@ -277,10 +300,44 @@ static FILE *open_output(const char *path, FILE *fallback)
 	return f;
 }
 
+/*
+ * --suppressions FILE...: read before anything runs, so a bad file stops a
+ * check before the target starts. 0, or an exit status (2: a malformed
+ * line, named with its file and line; 1: a file that cannot be read).
+ */
+static int load_suppressions(struct cli *cli)
+{
+	char err[512];
+	size_t i;
+	int ret;
+
+	if (!cli->nr_suppression_files)
+		return 0;
+	cli->suppressions = suppressions__new();
+	if (!cli->suppressions) {
+		fprintf(stderr, "ipcrace: %m\n");
+		return EXIT_FAILURE_TOOL;
+	}
+	for (i = 0; i < cli->nr_suppression_files; i++) {
+		ret = suppressions__load_file(cli->suppressions, cli->suppression_files[i], err,
+					      sizeof(err));
+		if (ret) {
+			fprintf(stderr, "ipcrace: suppressions: %s\n", err);
+			return ret == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_TOOL;
+		}
+	}
+	return 0;
+}
+
 /* Reads, analyzes and reports a trace: 0, 66 or 1. */
 static int analyze_file(const char *trace_path, const struct cli *cli, FILE *fallback)
 {
-	struct report_opts ro = { .format = cli->format };
+	struct report_opts ro = {
+		.format = cli->format,
+		.suppressions = cli->suppressions,
+		.print_suppressions = cli->print_suppressions,
+	};
+	size_t nr_reported = 0;
 	struct analyze_opts ao = {};
 	struct findings fs = {};
 	struct trace *t;
@@ -306,10 +363,11 @@ static int analyze_file(const char *trace_path, const struct cli *cli, FILE *fal
 	ro.seed = t->footer.seed;
 	ro.watched_words = t->footer.watched_words;
 	ro.color = !cli->output && isatty(fileno(out)) && !getenv("NO_COLOR");
-	if (report__write(out, t, &fs, &ro))
+	/* suppressed findings do not count: 66 only for reports left */
+	if (report__write_counted(out, t, &fs, &ro, &nr_reported))
 		fprintf(stderr, "ipcrace: writing the report failed\n");
 	else
-		ret = fs.nr ? EXIT_FINDINGS : 0;
+		ret = nr_reported ? EXIT_FINDINGS : 0;
 	if (out != fallback)
 		fclose(out);
 	else
@@ -425,14 +483,17 @@ static int cmd_check(int argc, char **argv)
 		return usage_error("check needs a command or -p PID, not both: "
 				   "ipcrace check [-p PID] [-- CMD [ARGS]]%s", "");
 	ret = load_learned(&cli);
+	if (!ret)
+		ret = load_suppressions(&cli);
 	if (ret)
-		return ret;
+		goto out;
 	trace_path = cli.trace;
 	if (!trace_path) {
 		fd = mkstemp(tmp);
 		if (fd < 0) {
 			fprintf(stderr, "ipcrace: cannot create a temporary trace in /tmp: %m\n");
-			return EXIT_FAILURE_TOOL;
+			ret = EXIT_FAILURE_TOOL;
+			goto out;
 		}
 		close(fd);
 		trace_path = tmp;
@@ -447,6 +508,8 @@ static int cmd_check(int argc, char **argv)
 		ret = target_exit_status(status);
 	if (fd >= 0)
 		unlink(tmp);
+out:
+	suppressions__free(cli.suppressions);
 	return ret;
 }
 
@@ -482,7 +545,11 @@ static int cmd_analyze(int argc, char **argv)
 		return ret;
 	if (argc != 1)
 		return usage_error("analyze needs one trace file%s", "");
-	return analyze_file(argv[0], &cli, stdout);
+	ret = load_suppressions(&cli);
+	if (!ret)
+		ret = analyze_file(argv[0], &cli, stdout);
+	suppressions__free(cli.suppressions);
+	return ret;
 }
 
 static int cmd_dump(int argc, char **argv)
