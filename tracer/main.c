@@ -6,7 +6,6 @@
  * read, 2 usage.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,276 +16,14 @@
 #include "../reports/dump.h"
 #include "../reports/report.h"
 #include "../reports/suppress.h"
+#include "cli.h"
 #include "session.h"
+#include "trace_input.h"
 
 #define EXIT_FINDINGS 66
 #define EXIT_FAILURE_TOOL 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE CLI_EXIT_USAGE
 #define DEFAULT_TRACE "ipcrace.trace"	/* record without -o */
-#define CLI_MAX_SUPPRESSIONS 16		/* --suppressions files */
-
-static const char *usage_text =
-"usage: ipcrace COMMAND [OPTIONS]\n"
-"\n"
-"Finds data races and lock-order inversions between processes and threads.\n"
-"\n"
-"commands:\n"
-"  check [OPTIONS] (-p PID | -- CMD [ARGS])\n"
-"                                  run CMD traced (or attach to PID), analyze,\n"
-"                                  report (exit 66 on findings, otherwise the\n"
-"                                  target's own status)\n"
-"  record [-o FILE] [OPTIONS] (-p PID | -- CMD [ARGS])\n"
-"                                  run CMD traced (or attach), write a trace file\n"
-"  analyze FILE [--format F] [--output FILE]\n"
-"                                  analyze a recorded trace\n"
-"  dump FILE                       list the events of a trace\n"
-"  help                            this text\n"
-"\n"
-"options:\n"
-"  -f, --format text|json|sarif|perfetto\n"
-"                          report format (default text)\n"
-"  -o, --output FILE       check/analyze: write the report to FILE\n"
-"                          (default: stderr for check, stdout for analyze);\n"
-"                          record: the trace file to write (default\n"
-"                          ipcrace.trace)\n"
-"  -t, --trace FILE        check: also keep the trace in FILE\n"
-"  -p, --pid PID[,PID...]  attach to running processes (and the children they\n"
-"                          start) until they exit, --duration or Ctrl-C; detaching\n"
-"                          leaves them running and untouched\n"
-"  -d, --duration SECONDS  stop recording after SECONDS (the target keeps running)\n"
-"      --buffer-size KIB   ring buffer size in KiB, a power of two (default 32768);\n"
-"                          events that do not fit are counted and reported lost\n"
-"      --probe-site auto|entry\n"
-"                          where uprobes go in each function: auto (default)\n"
-"                          moves them to the first instruction the kernel\n"
-"                          emulates when that is safe, entry keeps them on the\n"
-"                          first instruction\n"
-"      --bare-probes       attach empty BPF programs (measures probe cost only)\n"
-"      --watch SPEC        check/record: watch a shared word with a debug\n"
-"                          register for the whole run (repeatable, at most 4):\n"
-"                          PATH+OFFSET:LEN (e.g. /dev/shm/q+0x40:8, LEN 1, 2,\n"
-"                          4 or 8) or a global variable, SYMBOL[+OFFSET]\n"
-"      --learn FILE        check/record: watch the words FILE names (after\n"
-"                          --watch, 4 in all) from the start, and at the end\n"
-"                          write to FILE the words this run found most worth\n"
-"                          watching (shared words of named objects, then\n"
-"                          globals of threaded programs); a missing FILE is\n"
-"                          created, so repeated runs catch what one cannot\n"
-"      --seed N            seed of the watch rotation (default: the clock;\n"
-"                          stored in the trace, shown with -v)\n"
-"      --no-watch          no hardware breakpoints (no data races found)\n"
-"      --exitcode N        check: exit status when there are findings (default 66)\n"
-"      --suppressions FILE check/analyze: silence the findings FILE's rules match\n"
-"                          (repeatable; TSan's format: race:, deadlock:,\n"
-"                          mutex:, called_from_lib:, ipcrace's kinds such as\n"
-"                          double_lock:, object:PATTERN; see the README)\n"
-"      --print-suppressions\n"
-"                          check/analyze: print with each report the rule\n"
-"                          that would silence it\n"
-"  -v, --verbose           say what is attached and where\n"
-"  -V, --version           print the version\n"
-"\n"
-"environment:\n"
-"  IPCRACE_LIBBPF_DEBUG=1  print libbpf's messages (the verifier log when a BPF\n"
-"                          program is rejected)\n"
-"  IPCRACE_NO_UPROBE_MULTI=1  attach perf-event uprobes instead of uprobe_multi\n"
-"                          links (slower to attach and detach)\n"
-"  NO_COLOR                no colour in text reports\n"
-"  IPCRACE_NO_PRIVATE_DIFF=1  do not read the private memory (globals, heap) of\n"
-"                          multi-threaded processes for words to watch: races\n"
-"                          between threads of one process are then found only\n"
-"                          on --watch words\n"
-"  IPCRACE_NO_GUESS=1      do not watch the first words of a new shared mapping\n"
-"                          or globals of a new executable before they are seen\n"
-"                          changing (no stop at mmap, exec or fork for them):\n"
-"                          races in programs shorter than a tick (25 ms) are\n"
-"                          then missed\n"
-"\n"
-"exit status: 66 (--exitcode N) findings; check without findings: the\n"
-"target's own status (its exit code, 128 + the signal that killed it; 0 when\n"
-"attached); 0 done; 1 could not trace or read; 2 usage\n";
-
-struct cli {
-	enum report_format format;
-	const char *output;
-	const char *trace;
-	double duration;
-	enum probe_site_mode site;
-	bool bare_probes;
-	bool verbose;
-	struct watch_opts watch;
-	const char *learn;			/* --learn FILE */
-	char learned[WATCH_SPECS_MAX][WATCH_SPEC_LEN];	/* read from it */
-	__u32 buffer_bytes;
-	int exitcode;				/* check: the status on findings */
-	int pids[SESSION_MAX_PIDS];
-	size_t nr_pids;
-	const char *suppression_files[CLI_MAX_SUPPRESSIONS];
-	size_t nr_suppression_files;
-	bool print_suppressions;
-	struct suppressions *suppressions;	/* loaded from them */
-};
-
-enum {
-	OPT_BUFFER_SIZE = 250, OPT_PROBE_SITE = 256, OPT_BARE_PROBES, OPT_WATCH, OPT_SEED,
-	OPT_NO_WATCH, OPT_LEARN, OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS,
-};
-
-static const struct option long_opts[] = {
-	{ "format", required_argument, NULL, 'f' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "trace", required_argument, NULL, 't' },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "probe-site", required_argument, NULL, OPT_PROBE_SITE },
-	{ "bare-probes", no_argument, NULL, OPT_BARE_PROBES },
-	{ "watch", required_argument, NULL, OPT_WATCH },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "no-watch", no_argument, NULL, OPT_NO_WATCH },
-	{ "learn", required_argument, NULL, OPT_LEARN },
-	{ "exitcode", required_argument, NULL, OPT_EXITCODE },
-	{ "suppressions", required_argument, NULL, OPT_SUPPRESSIONS },
-	{ "print-suppressions", no_argument, NULL, OPT_PRINT_SUPPRESSIONS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "ipcrace: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n(ipcrace help for usage)\n");
-	return EXIT_USAGE;
-}
-
-/* -p PID[,PID...] */
-static int parse_pids(const char *arg, struct cli *cli)
-{
-	const char *p = arg;
-	char *end;
-	long pid;
-
-	while (*p) {
-		pid = strtol(p, &end, 10);
-		if (end == p || pid <= 0 || pid > 0x3fffffff || cli->nr_pids == SESSION_MAX_PIDS)
-			return -EINVAL;
-		cli->pids[cli->nr_pids++] = pid;
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return -EINVAL;
-		p = end;
-	}
-	return cli->nr_pids ? 0 : -EINVAL;
-}
-
-/* Parses options; argc and argv are left at the first operand. */
-static int parse_options(int *argc, char ***argv, struct cli *cli)
-{
-	char *end;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(*argc, *argv, "+f:o:t:d:p:vhV", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (report_format__parse(optarg, &cli->format))
-				return usage_error("unknown format '%s' (text, json, sarif or perfetto)",
-						   optarg);
-			break;
-		case 'o':
-			cli->output = optarg;
-			break;
-		case 't':
-			cli->trace = optarg;
-			break;
-		case OPT_BUFFER_SIZE: {
-			unsigned long kib = strtoul(optarg, &end, 10);
-
-			/* a power of two number of pages, as BPF ring buffers need */
-			if (*end || kib < 4 || kib > 1024 * 1024 || (kib & (kib - 1)))
-				return usage_error("bad buffer size '%s' (KiB: a power of two, "
-						   "4 to 1048576)", optarg);
-			cli->buffer_bytes = kib * 1024;
-			break;
-		}
-		case 'p':
-			if (parse_pids(optarg, cli))
-				return usage_error("bad pid list '%s' (PID[,PID...])", optarg);
-			break;
-		case 'd':
-			cli->duration = strtod(optarg, &end);
-			if (*end || cli->duration <= 0)
-				return usage_error("bad duration '%s' (seconds > 0)", optarg);
-			break;
-		case OPT_PROBE_SITE:
-			if (!strcmp(optarg, "auto"))
-				cli->site = PROBE_SITE_AUTO;
-			else if (!strcmp(optarg, "entry"))
-				cli->site = PROBE_SITE_ENTRY;
-			else
-				return usage_error("bad probe site '%s' (auto or entry)", optarg);
-			break;
-		case OPT_BARE_PROBES:
-			cli->bare_probes = true;
-			break;
-		case OPT_WATCH:
-			if (cli->watch.nr_specs == WATCH_SPECS_MAX)
-				return usage_error("at most 4 --watch (one debug register each): '%s'",
-						   optarg);
-			cli->watch.specs[cli->watch.nr_specs++] = optarg;
-			break;
-		case OPT_SEED:
-			errno = 0;
-			cli->watch.seed = strtoull(optarg, &end, 0);
-			if (errno || *end || !*optarg)
-				return usage_error("bad seed '%s' (an unsigned integer)", optarg);
-			cli->watch.seed_set = true;
-			break;
-		case OPT_NO_WATCH:
-			cli->watch.disabled = true;
-			break;
-		case OPT_LEARN:
-			if (!*optarg)
-				return usage_error("--learn needs a file name%s", "");
-			cli->learn = optarg;
-			break;
-		case OPT_EXITCODE: {
-			long code = strtol(optarg, &end, 10);
-
-			if (*end || !*optarg || code < 0 || code > 255)
-				return usage_error("bad exit code '%s' (0 to 255)", optarg);
-			cli->exitcode = code;
-			break;
-		}
-		case OPT_SUPPRESSIONS:
-			if (cli->nr_suppression_files == CLI_MAX_SUPPRESSIONS)
-				return usage_error("at most 16 --suppressions files: '%s'", optarg);
-			cli->suppression_files[cli->nr_suppression_files++] = optarg;
-			break;
-		case OPT_PRINT_SUPPRESSIONS:
-			cli->print_suppressions = true;
-			break;
-		case 'v':
-			cli->verbose = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		case 'V':
-			printf("ipcrace %s\n", IPCRACE_VERSION);
-			exit(0);
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	*argc -= optind;
-	*argv += optind;
-	return 0;
-}
 
 static FILE *open_output(const char *path, FILE *fallback)
 {
@@ -305,22 +42,22 @@ static FILE *open_output(const char *path, FILE *fallback)
  * check before the target starts. 0, or an exit status (2: a malformed
  * line, named with its file and line; 1: a file that cannot be read).
  */
-static int load_suppressions(struct cli *cli)
+static int load_suppressions(const struct cli *cli, struct suppressions **out)
 {
 	char err[512];
 	size_t i;
 	int ret;
 
+	*out = NULL;
 	if (!cli->nr_suppression_files)
 		return 0;
-	cli->suppressions = suppressions__new();
-	if (!cli->suppressions) {
+	*out = suppressions__new();
+	if (!*out) {
 		fprintf(stderr, "ipcrace: %m\n");
 		return EXIT_FAILURE_TOOL;
 	}
 	for (i = 0; i < cli->nr_suppression_files; i++) {
-		ret = suppressions__load_file(cli->suppressions, cli->suppression_files[i], err,
-					      sizeof(err));
+		ret = suppressions__load_file(*out, cli->suppression_files[i], err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "ipcrace: suppressions: %s\n", err);
 			return ret == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_TOOL;
@@ -329,12 +66,16 @@ static int load_suppressions(struct cli *cli)
 	return 0;
 }
 
-/* Reads, analyzes and reports a trace: 0, 66 or 1. */
-static int analyze_file(const char *trace_path, const struct cli *cli, FILE *fallback)
+/*
+ * Reads, analyzes and reports a trace: 0, 66 (findings left after the
+ * suppressions) or 1.
+ */
+static int analyze_file(const char *trace_path, const struct cli *cli,
+			struct suppressions *suppressions, FILE *fallback)
 {
 	struct report_opts ro = {
 		.format = cli->format,
-		.suppressions = cli->suppressions,
+		.suppressions = suppressions,
 		.print_suppressions = cli->print_suppressions,
 	};
 	size_t nr_reported = 0;
@@ -345,14 +86,14 @@ static int analyze_file(const char *trace_path, const struct cli *cli, FILE *fal
 	FILE *out;
 	int ret = EXIT_FAILURE_TOOL;
 
-	t = trace__read_file(trace_path, err, sizeof(err));
+	t = trace_input__read(trace_path, err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "ipcrace: %s\n", err);
 		return EXIT_FAILURE_TOOL;
 	}
 	if (t->truncated)
 		fprintf(stderr, "ipcrace: warning: %s is truncated: analyzing the events "
-			"up to its last whole chunk\n", trace_path);
+			"up to its last whole chunk\n", strcmp(trace_path, "-") ? trace_path : "stdin");
 	if (analyze_trace(t, &ao, &fs)) {
 		fprintf(stderr, "ipcrace: analysis failed: %m\n");
 		goto out_free;
@@ -386,6 +127,8 @@ out_free:
  */
 static int load_learned(struct cli *cli)
 {
+	/* the specs outlive this call: the watcher keeps pointers to them */
+	static char learned[WATCH_SPECS_MAX][WATCH_SPEC_LEN];
 	struct watch_opts *wo = &cli->watch;
 	char err[160];
 	size_t nr;
@@ -394,8 +137,8 @@ static int load_learned(struct cli *cli)
 	if (!cli->learn)
 		return 0;
 	if (wo->disabled)
-		return usage_error("--learn watches words: not with --no-watch%s", "");
-	ret = watch_spec__read_file(cli->learn, cli->learned, WATCH_SPECS_MAX, &nr, err,
+		return cli__usage_error(cli->command, "--learn watches words: not with --no-watch");
+	ret = watch_spec__read_file(cli->learn, learned, WATCH_SPECS_MAX, &nr, err,
 				    sizeof(err));
 	if (ret == -ENOENT)
 		nr = 0;
@@ -411,19 +154,19 @@ static int load_learned(struct cli *cli)
 		bool dup = false;
 
 		for (size_t j = 0; j < wo->nr_specs; j++)
-			dup |= !strcmp(wo->specs[j], cli->learned[i]);
+			dup |= !strcmp(wo->specs[j], learned[i]);
 		if (dup)
 			continue;
 		if (wo->nr_specs == WATCH_SPECS_MAX) {
 			if (cli->verbose)
 				fprintf(stderr, "ipcrace: learn: no debug register left for %s\n",
-					cli->learned[i]);
+					learned[i]);
 			continue;
 		}
-		wo->specs[wo->nr_specs++] = cli->learned[i];
+		wo->specs[wo->nr_specs++] = learned[i];
 		wo->nr_learned++;
 		if (cli->verbose)
-			fprintf(stderr, "ipcrace: learn: watching %s\n", cli->learned[i]);
+			fprintf(stderr, "ipcrace: learn: watching %s\n", learned[i]);
 	}
 	return 0;
 }
@@ -469,25 +212,19 @@ static int target_exit_status(int wait_status)
 	return 0;
 }
 
-static int cmd_check(int argc, char **argv)
+static int cmd_check(struct cli *cli)
 {
-	struct cli cli = { .exitcode = EXIT_FINDINGS };
+	struct suppressions *suppressions = NULL;
 	char tmp[] = "/tmp/ipcrace-XXXXXX";
 	const char *trace_path;
 	int ret, status, fd = -1;
 
-	ret = parse_options(&argc, &argv, &cli);
-	if (ret)
-		return ret;
-	if ((argc < 1) == (cli.nr_pids == 0))
-		return usage_error("check needs a command or -p PID, not both: "
-				   "ipcrace check [-p PID] [-- CMD [ARGS]]%s", "");
-	ret = load_learned(&cli);
+	ret = load_learned(cli);
 	if (!ret)
-		ret = load_suppressions(&cli);
+		ret = load_suppressions(cli, &suppressions);
 	if (ret)
 		goto out;
-	trace_path = cli.trace;
+	trace_path = cli->trace;
 	if (!trace_path) {
 		fd = mkstemp(tmp);
 		if (fd < 0) {
@@ -498,119 +235,135 @@ static int cmd_check(int argc, char **argv)
 		close(fd);
 		trace_path = tmp;
 	}
-	if (record_to(trace_path, &cli, argv, &status))
+	if (record_to(trace_path, cli, cli->operands, &status))
 		ret = EXIT_FAILURE_TOOL;
 	else
-		ret = analyze_file(trace_path, &cli, stderr);
+		ret = analyze_file(trace_path, cli, suppressions, stderr);
 	if (ret == EXIT_FINDINGS)
-		ret = cli.exitcode;
+		ret = cli->exitcode;
 	else if (ret == 0)
 		ret = target_exit_status(status);
 	if (fd >= 0)
 		unlink(tmp);
 out:
-	suppressions__free(cli.suppressions);
+	suppressions__free(suppressions);
 	return ret;
 }
 
-static int cmd_record(int argc, char **argv)
+static int cmd_record(struct cli *cli)
 {
-	struct cli cli = {};
 	int ret, status;
 
-	ret = parse_options(&argc, &argv, &cli);
+	if (!cli->output)
+		cli->output = DEFAULT_TRACE;
+	ret = load_learned(cli);
 	if (ret)
 		return ret;
-	if (!cli.output)
-		cli.output = DEFAULT_TRACE;
-	if ((argc < 1) == (cli.nr_pids == 0))
-		return usage_error("record needs a command or -p PID, not both: "
-				   "ipcrace record [-o FILE] (-p PID | -- CMD)%s", "");
-	ret = load_learned(&cli);
-	if (ret)
-		return ret;
-	if (record_to(cli.output, &cli, argv, &status))
+	if (record_to(cli->output, cli, cli->operands, &status))
 		return EXIT_FAILURE_TOOL;
-	fprintf(stderr, "ipcrace: trace written to %s\n", cli.output);
+	fprintf(stderr, "ipcrace: trace written to %s\n", cli->output);
 	return 0;
 }
 
-static int cmd_analyze(int argc, char **argv)
+static int cmd_analyze(struct cli *cli)
 {
-	struct cli cli = {};
+	struct suppressions *suppressions;
 	int ret;
 
-	ret = parse_options(&argc, &argv, &cli);
-	if (ret)
-		return ret;
-	if (argc != 1)
-		return usage_error("analyze needs one trace file%s", "");
-	ret = load_suppressions(&cli);
+	ret = load_suppressions(cli, &suppressions);
 	if (!ret)
-		ret = analyze_file(argv[0], &cli, stdout);
-	suppressions__free(cli.suppressions);
+		ret = analyze_file(cli->operands[0], cli, suppressions, stdout);
+	suppressions__free(suppressions);
 	return ret;
 }
 
-static int cmd_dump(int argc, char **argv)
+static int cmd_dump(struct cli *cli)
 {
-	struct cli cli = {};
+	const char *path = cli->operands[0];
 	struct trace *t;
 	char err[256];
 	int ret;
 
-	ret = parse_options(&argc, &argv, &cli);
-	if (ret)
-		return ret;
-	if (argc != 1)
-		return usage_error("dump needs one trace file%s", "");
-	t = trace__read_file(argv[0], err, sizeof(err));
+	t = trace_input__read(path, err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "ipcrace: %s\n", err);
 		return EXIT_FAILURE_TOOL;
 	}
 	if (t->truncated)
-		fprintf(stderr, "ipcrace: warning: %s is truncated\n", argv[0]);
+		fprintf(stderr, "ipcrace: warning: %s is truncated\n",
+			strcmp(path, "-") ? path : "stdin");
 	ret = dump__write(stdout, t) ? EXIT_FAILURE_TOOL : 0;
 	trace__free(t);
 	return ret;
 }
 
-static int cmd_help(int argc, char **argv)
+static int cmd_help(struct cli *cli)
 {
-	(void)argc;
-	(void)argv;
-	fputs(usage_text, stdout);
+	enum cli_command topic;
+
+	if (cli->markdown) {
+		if (cli->nr_operands)
+			return cli__usage_error(CLI_HELP, "--markdown prints every command's "
+						"options: no command name with it");
+		cli__print_markdown(stdout);
+		return 0;
+	}
+	if (!cli->nr_operands) {
+		cli__print_usage(stdout);
+		return 0;
+	}
+	if (cli__command(cli->operands[0], &topic))
+		return cli__usage_error(CLI_HELP, "no command '%s' (check, record, analyze, "
+					"dump or help)", cli->operands[0]);
+	cli__print_help(stdout, topic);
 	return 0;
 }
 
-static const struct cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} cmds[] = {
-	{ "check", cmd_check },
-	{ "record", cmd_record },
-	{ "analyze", cmd_analyze },
-	{ "dump", cmd_dump },
-	{ "help", cmd_help },
+static int (*const cmd_fn[])(struct cli *cli) = {
+	[__builtin_ctz(CLI_CHECK)] = cmd_check,
+	[__builtin_ctz(CLI_RECORD)] = cmd_record,
+	[__builtin_ctz(CLI_ANALYZE)] = cmd_analyze,
+	[__builtin_ctz(CLI_DUMP)] = cmd_dump,
+	[__builtin_ctz(CLI_HELP)] = cmd_help,
 };
 
 int main(int argc, char **argv)
 {
-	size_t i;
+	enum cli_command command;
+	struct cli cli;
+	int ret;
 
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		cli__print_usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("ipcrace %s\n", IPCRACE_VERSION);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return cmd_help(argc, argv);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
-	return usage_error("unknown command '%s'", argv[1]);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		cli__print_usage(stdout);
+		return 0;
+	}
+	if (cli__command(argv[1], &command)) {
+		if (argv[1][0] == '-')
+			return cli__usage_error(0, "'%s' before the command: options come after "
+						"it (ipcrace COMMAND [OPTIONS])", argv[1]);
+		return cli__usage_error(0, "unknown command '%s'", argv[1]);
+	}
+	ret = cli__parse(&cli, command, getenv(CLI_ENV), argc - 2, argv + 2);
+	if (ret)
+		goto out;
+	if (cli.version) {
+		printf("ipcrace %s\n", IPCRACE_VERSION);
+		goto out;
+	}
+	if (cli.help) {
+		cli__print_help(stdout, command);
+		goto out;
+	}
+	ret = cmd_fn[__builtin_ctz(command)](&cli);
+out:
+	cli__free(&cli);
+	return ret;
 }
