@@ -391,14 +391,30 @@ class RunnerTest(unittest.TestCase):
         setpriv = shutil.which("setpriv")
         if not setpriv:
             self.skipTest("setpriv not installed")
-        base = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                "bash", RUNNER, self.fake, self.build, FIXTURES]
-        env = {k: v for k, v in os.environ.items() if k != "CI"}
-        p = subprocess.run(base, env=env, stdout=subprocess.PIPE, text=True)
-        self.assertEqual(p.returncode, 77, p.stdout)
-        p = subprocess.run(base, env=dict(env, CI="true"), stdout=subprocess.PIPE, text=True)
-        self.assertEqual(p.returncode, 1, p.stdout)
-        self.assertIn("e2e needs root: CI must run as root", p.stdout)
+        # The unprivileged user cannot enter a clone under /root (mode 0700):
+        # what it runs goes into a world-readable directory of its own, and
+        # it runs there.
+        shared = tempfile.mkdtemp(prefix="ipcrace-unprivileged.", dir="/tmp")
+        try:
+            os.chmod(shared, 0o755)
+            for src in (RUNNER, os.path.join(HERE, "check_report.py")):
+                dst = os.path.join(shared, os.path.basename(src))
+                shutil.copyfile(src, dst)
+                os.chmod(dst, 0o755)
+            base = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                    "bash", os.path.join(shared, "run_fixtures.sh"), self.fake, self.build,
+                    FIXTURES]
+            env = {k: v for k, v in os.environ.items() if k != "CI"}
+            p = subprocess.run(base, env=env, cwd=shared, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(p.returncode, 77, p.stdout)
+            self.assertIn("SKIP e2e", p.stdout)
+            p = subprocess.run(base, env=dict(env, CI="true"), cwd=shared,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertIn("e2e needs root: CI must run as root", p.stdout)
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 if __name__ == "__main__":
