@@ -127,5 +127,13 @@ status env_unknown_key_is_usage 2 $?
 grep -q "^ipcrace: IPCRACE_OPTIONS: unknown option 'frobnicate'" err && pass env_error_names_the_variable ||
 	fail env_error_names_the_variable "$(head -1 err)"
 
+# suppressions through the table: after the file, and from IPCRACE_OPTIONS
+echo 'deadlock:*' >all.supp
+"$ipcrace" analyze t.trace --suppressions all.supp >/dev/null 2>err
+status suppressions_after_the_file 0 $?
+IPCRACE_OPTIONS="suppressions=$tmp/all.supp" "$ipcrace" analyze t.trace >/dev/null 2>err
+status env_suppressions 0 $?
+usage suppressions_not_for_record "--suppressions does not apply to record" -- record --suppressions all.supp -- /bin/true
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
