@@ -99,6 +99,9 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 	}
 	/* cycles only once every edge is known: a semaphore may turn out to signal */
 	err = lockgraph__find_cycles(d.lockgraph, LOCKGRAPH_MAX_CYCLES, out);
+	/* deferred findings, and "locks held" lists without signalling semaphores */
+	if (!err)
+		err = lockstate__finish(d.lockstate, out);
 out:
 	detectors__free(&d);
 	return err;

@@ -36,6 +36,26 @@ struct lock_thread {
 	/* the attempt its next EV_LOCK_ACQUIRED answers, if any */
 	bool pending;
 	struct ipcrace_key pending_key;
+	/*
+	 * Seen being born (fork, thread spawn) or exec'ing: whatever it holds,
+	 * the trace saw it take. A thread first seen otherwise existed before
+	 * the recording (attach mode) and may hold locks taken before it.
+	 */
+	bool history_known;
+	bool history_judged;		/* its first lock event checked that */
+	bool exited;
+};
+
+/*
+ * A private lock still held when its thread exited while the rest of the
+ * process went on: a finding only if another thread of the process runs
+ * after it (it could wait on the lock), not when the process is exiting
+ * as a whole (exit_group kills the other threads one by one).
+ */
+struct deferred_exit {
+	struct finding f;
+	__u32 pid;
+	__u32 tid;
 };
 
 struct lockstate {
@@ -52,6 +72,15 @@ struct lockstate {
 	 */
 	__u32 losses;
 	struct keymap *known_since;
+	/*
+	 * A thread with history before the trace was seen (attach mode): for
+	 * releases, the start of the trace is a loss (judge_history).
+	 */
+	bool start_unknown;
+	struct keymap *signalling;	/* semaphores posted by non-holders: signals */
+	struct deferred_exit *deferred;
+	size_t nr_deferred;
+	size_t cap_deferred;
 	struct ipcrace_key *scratch;	/* gate keys of one attempt */
 	size_t cap_scratch;
 };
@@ -77,6 +106,9 @@ struct lockstate *lockstate__new(struct lockgraph *g)
 	ls->known_since = keymap__new();
 	if (!ls->known_since)
 		goto err_free;
+	ls->signalling = keymap__new();
+	if (!ls->signalling)
+		goto err_free;
 	return ls;
 
 err_free:
@@ -98,6 +130,8 @@ void lockstate__free(struct lockstate *ls)
 	keymap__free(ls->thread_index);
 	keymap__free(ls->owners);
 	keymap__free(ls->known_since);
+	keymap__free(ls->signalling);
+	free(ls->deferred);
 	free(ls->scratch);
 	free(ls);
 }
@@ -311,7 +345,7 @@ static int lock_known_take(struct lockstate *ls, const struct lock_thread *t,
 {
 	__u64 v;
 
-	if (!ls->losses)
+	if (!ls->losses && !ls->start_unknown)
 		return 0;
 	if (keymap__get(ls->known_since, key, &v) && KNOWN_LOSSES(v) == ls->losses) {
 		if (KNOWN_TID1(v) == t->tid + 1 || !KNOWN_TID1(v))
@@ -332,7 +366,7 @@ static bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_t
 {
 	__u64 v;
 
-	if (!ls->losses)
+	if (!ls->losses && !ls->start_unknown)
 		return false;
 	if (!keymap__get(ls->known_since, key, &v) || KNOWN_LOSSES(v) != ls->losses)
 		return true;
@@ -409,10 +443,35 @@ static bool finding_seen(const struct findings *out, enum finding_kind kind,
 }
 
 /*
- * Reports misuse by thread t at event e, unless already reported for this
- * lock and stack. accesses[1], when holder is set, is where the lock had
- * been acquired.
+ * The misuse finding of thread t at event e. accesses[1], when holder is
+ * set, is where the lock had been acquired.
  */
+static void misuse_make(struct finding *f, enum finding_kind kind, const struct lock_thread *t,
+			const struct ipcrace_event *e, const struct finding_object *lock,
+			__u64 stack_id, const struct lock_thread *holder, const struct held_lock *h)
+{
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->object = *lock;
+	access_fill(t, e, stack_id, &f->accesses[0]);
+	f->nr_accesses = 1;
+	if (holder && h) {
+		access_fill(holder, e, h->stack_id, &f->accesses[1]);
+		f->accesses[1].ts = h->ts;
+		f->accesses[1].flags = h->flags;
+		f->nr_accesses = 2;
+	}
+}
+
+/* Appends f unless already reported for this lock and stack. */
+static int misuse_add(struct findings *out, const struct finding *f)
+{
+	if (finding_seen(out, f->kind, &f->object.key, f->accesses[0].stack_id))
+		return 0;
+	return findings__add(out, f);
+}
+
+/* Reports misuse by thread t at event e, unless already reported (misuse_make). */
 static int misuse_report(struct findings *out, enum finding_kind kind,
 			 const struct lock_thread *t, const struct ipcrace_event *e,
 			 const struct finding_object *lock, __u64 stack_id,
@@ -420,20 +479,96 @@ static int misuse_report(struct findings *out, enum finding_kind kind,
 {
 	struct finding f;
 
-	if (finding_seen(out, kind, &lock->key, stack_id))
-		return 0;
-	memset(&f, 0, sizeof(f));
-	f.kind = kind;
-	f.object = *lock;
-	access_fill(t, e, stack_id, &f.accesses[0]);
-	f.nr_accesses = 1;
-	if (holder && h) {
-		access_fill(holder, e, h->stack_id, &f.accesses[1]);
-		f.accesses[1].ts = h->ts;
-		f.accesses[1].flags = h->flags;
-		f.nr_accesses = 2;
+	misuse_make(&f, kind, t, e, lock, stack_id, holder, h);
+	return misuse_add(out, &f);
+}
+
+/* --- who could still wait on a lock held at exit ---------------------------------- */
+
+/* Another thread of pid, alive as far as the trace knows, other than tid. */
+static bool process_has_other_thread(const struct lockstate *ls, __u32 pid, __u32 tid,
+				     const struct ipcrace_key *waiting_for)
+{
+	size_t i;
+
+	for (i = 0; i < ls->nr_threads; i++) {
+		const struct lock_thread *o = &ls->threads[i];
+
+		if (o->pid != pid || o->tid == tid || o->exited)
+			continue;
+		if (!waiting_for ||
+		    (o->pending && ipcrace_key__equal(&o->pending_key, waiting_for)))
+			return true;
 	}
-	return findings__add(out, &f);
+	return false;
+}
+
+static void deferred_remove(struct lockstate *ls, size_t i)
+{
+	memmove(&ls->deferred[i], &ls->deferred[i + 1],
+		(ls->nr_deferred - i - 1) * sizeof(ls->deferred[0]));
+	ls->nr_deferred--;
+}
+
+/*
+ * Thread t exits holding private lock h, its process not dead yet. A
+ * thread of the process already waiting for it makes it a finding now;
+ * otherwise it waits for the next event of another thread of the process
+ * (deferred_on_event).
+ */
+static int exit_held_private(struct lockstate *ls, const struct lock_thread *t,
+			     const struct ipcrace_event *e, const struct held_lock *h,
+			     struct findings *out)
+{
+	struct deferred_exit *d;
+	struct finding f;
+
+	misuse_make(&f, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj, h->stack_id, NULL, NULL);
+	if (process_has_other_thread(ls, t->pid, t->tid, &h->obj.key))
+		return misuse_add(out, &f);
+	if (ls->nr_deferred == ls->cap_deferred) {
+		size_t cap = ls->cap_deferred ? ls->cap_deferred * 2 : 8;
+
+		d = realloc(ls->deferred, cap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		ls->deferred = d;
+		ls->cap_deferred = cap;
+	}
+	d = &ls->deferred[ls->nr_deferred++];
+	d->f = f;
+	d->pid = t->pid;
+	d->tid = t->tid;
+	return 0;
+}
+
+/*
+ * Settles deferred exits on event e: another thread of the process doing
+ * anything but exiting was still running, so it could wait on the lock
+ * (a finding); the process dying as a whole left nobody to wait (none).
+ */
+static int deferred_on_event(struct lockstate *ls, const struct ipcrace_event *e,
+			     struct findings *out)
+{
+	bool group_dead = e->type == EV_EXIT && (e->flags & EVF_GROUP_DEAD);
+	size_t i = 0;
+	int err;
+
+	while (i < ls->nr_deferred) {
+		struct deferred_exit *d = &ls->deferred[i];
+
+		if (d->pid != e->pid || (!group_dead && (e->type == EV_EXIT || e->tid == d->tid))) {
+			i++;
+			continue;
+		}
+		if (!group_dead) {
+			err = misuse_add(out, &d->f);
+			if (err)
+				return err;
+		}
+		deferred_remove(ls, i);
+	}
+	return 0;
 }
 
 /* --- events ------------------------------------------------------------------ */
@@ -597,8 +732,11 @@ static int on_release(struct lockstate *ls, const struct ipcrace_event *e,
 		return 0;
 	}
 	/* a post by a thread not holding it: the semaphore signals, it is no lock */
-	if (obj_is_sem(e->obj))
-		return lockgraph__mark_signalling(ls->graph, key);
+	if (obj_is_sem(e->obj)) {
+		int err = keymap__set(ls->signalling, key, 1);
+
+		return err ? err : lockgraph__mark_signalling(ls->graph, key);
+	}
 	/* glibc's pthread_spin_unlock is pthread_spin_init: maybe no release at all */
 	if (!obj_is_owned_lock(e->obj) || (e->flags & EVF_MAYBE_INIT))
 		return 0;
@@ -631,19 +769,26 @@ static int on_thread_exit(struct lockstate *ls, const struct ipcrace_event *e,
 			/* private memory dies with the process: nobody can wait on it */
 			if (group_dead && h->obj.key.space == KEY_PRIVATE)
 				continue;
-			err = misuse_report(out, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj,
-					    h->stack_id, NULL, NULL);
+			if (h->obj.key.space == KEY_PRIVATE)
+				err = exit_held_private(ls, t, e, h, out);
+			else	/* shared memory, a file: other processes can wait */
+				err = misuse_report(out, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj,
+						    h->stack_id, NULL, NULL);
 			if (err)
 				return err;
 		}
+		t->exited = true;
 		/* the holder is gone: a robust mutex can be taken with EOWNERDEAD */
 		thread_drop_locks(ls, t);
 	}
 	if (group_dead) {
 		/* exits we missed: the process is gone, and its file locks with it */
-		for (i = 0; i < ls->nr_threads; i++)
-			if (ls->threads[i].pid == e->pid)
-				thread_drop_locks(ls, &ls->threads[i]);
+		for (i = 0; i < ls->nr_threads; i++) {
+			if (ls->threads[i].pid != e->pid)
+				continue;
+			thread_drop_locks(ls, &ls->threads[i]);
+			ls->threads[i].exited = true;
+		}
 	}
 	return 0;
 }
@@ -666,18 +811,64 @@ static int on_spawn(struct lockstate *ls, const struct ipcrace_event *e)
 	if (!t)
 		return -ENOMEM;
 	t->gates_unknown = false;
+	t->history_known = true;
+	t->exited = false;
+	return 0;
+}
+
+/* exec: a new program, which has taken no lock yet */
+static int on_exec(struct lockstate *ls, const struct ipcrace_event *e)
+{
+	struct lock_thread *t = thread_get(ls, e);
+
+	if (!t)
+		return -ENOMEM;
+	t->history_known = true;
+	return 0;
+}
+
+/*
+ * The first lock event of a thread whose birth the trace did not see
+ * (attach mode): it may hold, and release, locks taken before the
+ * recording. For releases the start of the trace then counts as a loss:
+ * a release by a thread not holding the lock is no finding until an
+ * exclusive acquisition has made that lock's state known
+ * (lock_hold_maybe_lost). Lock order is left alone: an edge it adds was
+ * observed, and only a lock it took before the recording could have been
+ * a gate, as after any loss a thread's first edges can be.
+ */
+static int judge_history(struct lockstate *ls, const struct ipcrace_event *e)
+{
+	struct lock_thread *t = thread_get(ls, e);
+
+	if (!t)
+		return -ENOMEM;
+	if (t->history_judged)
+		return 0;
+	t->history_judged = true;
+	if (!t->history_known)
+		ls->start_unknown = true;
 	return 0;
 }
 
 int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out)
 {
+	int err;
+
+	if (ls->nr_deferred) {
+		err = deferred_on_event(ls, e, out);
+		if (err)
+			return err;
+	}
 	switch (e->type) {
 	case EV_EXIT:
 		return on_thread_exit(ls, e, out);
 	case EV_FORK:
 	case EV_THREAD_SPAWN:
 		return on_spawn(ls, e);
+	case EV_EXEC:
+		return on_exec(ls, e);
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_ACQUIRED:
 	case EV_LOCK_RELEASE:
@@ -691,6 +882,9 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	}
 	if (key->space == KEY_NONE || !obj_is_lock(e->obj))
 		return 0;
+	err = judge_history(ls, e);
+	if (err)
+		return err;
 	switch (e->type) {
 	case EV_LOCK_ATTEMPT:
 		return on_attempt(ls, e, key, out);
@@ -699,4 +893,50 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	default:
 		return on_release(ls, e, key, out);
 	}
+}
+
+/* Drops signalling semaphores and repeats from a "locks held" list. */
+static void held_list_clean(const struct lockstate *ls, struct finding_object *v, __u32 *nr)
+{
+	size_t i, j, n = 0, max = *nr < FINDING_MAX_LOCKS ? *nr : FINDING_MAX_LOCKS;
+	__u64 val;
+
+	for (i = 0; i < max; i++) {
+		if (obj_is_sem(v[i].obj) && keymap__get(ls->signalling, &v[i].key, &val))
+			continue;
+		for (j = 0; j < n; j++)
+			if (ipcrace_key__equal(&v[j].key, &v[i].key))
+				break;
+		if (j < n)
+			continue;
+		v[n++] = v[i];
+	}
+	*nr = n;
+}
+
+int lockstate__finish(struct lockstate *ls, struct findings *out)
+{
+	size_t i, k;
+	int err;
+
+	/* the trace ended with the process alive: its other threads could wait */
+	for (i = 0; i < ls->nr_deferred; i++) {
+		const struct deferred_exit *d = &ls->deferred[i];
+
+		if (!process_has_other_thread(ls, d->pid, d->tid, NULL))
+			continue;
+		err = misuse_add(out, &d->f);
+		if (err)
+			return err;
+	}
+	ls->nr_deferred = 0;
+	for (i = 0; i < out->nr; i++) {
+		struct finding *f = &out->items[i];
+
+		for (k = 0; k < f->nr_accesses && k < 2; k++)
+			held_list_clean(ls, f->accesses[k].locks_held, &f->accesses[k].nr_locks);
+		for (k = 0; k < f->nr_cycle; k++)
+			held_list_clean(ls, f->cycle[k].who.locks_held, &f->cycle[k].who.nr_locks);
+	}
+	return 0;
 }

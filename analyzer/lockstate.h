@@ -30,9 +30,19 @@ void lockstate__free(struct lockstate *ls);
 
 /*
  * Replays one event; key is the normalized identity of its object
- * (identity__event_key). Only EV_LOCK_* and EV_EXIT matter, the rest is
- * ignored. Misuse findings are appended to out, once per (kind, lock,
- * stack). 0 or a negative errno.
+ * (identity__event_key). Only EV_LOCK_*, EV_EXIT, EV_EXEC, thread and
+ * process creation matter, and for deferred exits any event's thread.
+ * Misuse findings are appended to out, once per (kind, lock, stack):
+ *
+ * - lock-held-at-exit: a lock in shared memory (a KEY_FILE identity) held
+ *   when its thread exits; a private one only when another thread of the
+ *   process was waiting for it or runs after the exit (not when the whole
+ *   process exits, nor at its last thread's exit).
+ * - unlock-not-held: only for a lock whose whole history the trace saw: not
+ *   after events were lost, nor, when the trace began after threads that
+ *   may hold locks (attach mode), before an exclusive acquisition of it.
+ *
+ * 0 or a negative errno.
  */
 int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out);
@@ -48,6 +58,17 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
  * they were observed.
  */
 void lockstate__forget(struct lockstate *ls);
+
+/*
+ * The end of the stream: settles the private locks held at a thread's exit
+ * whose process was still running (a finding when another thread of it was
+ * alive), then cleans the "locks held" lists of every finding in out (from
+ * any detector, lock cycles included): semaphores that turned out to signal
+ * (posted by threads not holding them) are no held locks, and each lock is
+ * listed once. Call it after every other detector has added its findings.
+ * 0 or a negative errno.
+ */
+int lockstate__finish(struct lockstate *ls, struct findings *out);
 
 /*
  * The locks thread tid holds now, first acquired first, at most max of

@@ -129,6 +129,14 @@ static void thread_exit(struct stream *s, __u32 pid, __u32 tid, bool group_dead)
 	s->ev[s->nr - 1].pid = pid;
 }
 
+/* tid is seen being created (the trace saw its whole history) */
+static void born(struct stream *s, __u32 tid)
+{
+	emit(s, EV_THREAD_SPAWN, PID, NULL, 0, 0, 0);
+	s->ev[s->nr - 1].arg0 = PID;
+	s->ev[s->nr - 1].arg1 = tid;
+}
+
 static void analyze(struct stream *s)
 {
 	struct trace t;
@@ -514,6 +522,8 @@ static void test_unlock_not_held_reported(void **state)
 	struct lock m = mutex(0x1000), never = mutex(0x2000);
 	const struct finding *f;
 
+	born(s, 1);
+	born(s, 2);
 	lock(s, 1, &m, 11);
 	unlock(s, 2, &m, 21);		/* T2 unlocks T1's mutex */
 	unlock(s, 1, &m, 12);
@@ -575,8 +585,115 @@ static void test_lock_held_at_exit_reported_with_acquisition_stack(void **state)
 	/* a thread exiting with a private mutex held: its process still runs */
 	lock(s, 3, &priv, 31);
 	thread_exit(s, PID, 3, false);
+	lock(s, 4, &m1, 41);
 	analyze(s);
 	assert_int_equal(count(s, FINDING_LOCK_HELD_AT_EXIT), 2);
+}
+
+/*
+ * exit_group: the holder's exit is not the last, but every other thread of
+ * the process only exits after it. Nobody could wait on the private mutex.
+ */
+static void test_private_lock_held_when_process_exits_whole_is_no_finding(void **state)
+{
+	struct stream *s = *state;
+	struct lock priv = mutex(0x5000), other = mutex(0x6000);
+
+	lock(s, 2, &other, 21);
+	unlock(s, 2, &other, 22);
+	lock(s, PID, &priv, 11);
+	thread_exit(s, PID, PID, false);	/* main calls exit(): not the last thread */
+	thread_exit(s, PID, 2, true);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+}
+
+/* A thread already waiting for the private mutex when its holder exits. */
+static void test_private_lock_held_at_exit_with_a_waiter_is_reported(void **state)
+{
+	struct stream *s = *state;
+	struct lock priv = mutex(0x5000);
+
+	lock(s, 3, &priv, 31);
+	emit(s, EV_LOCK_ATTEMPT, 2, &priv, 0, 21, 0);	/* T2 blocks on it */
+	thread_exit(s, PID, 3, false);
+	thread_exit(s, PID, 2, false);
+	thread_exit(s, PID, PID, true);
+	analyze(s);
+	assert_int_equal(count(s, FINDING_LOCK_HELD_AT_EXIT), 1);
+	assert_int_equal(first(s, FINDING_LOCK_HELD_AT_EXIT)->accesses[0].stack_id, 31);
+}
+
+/* The trace ends with the process alive: its other threads can still wait. */
+static void test_private_lock_held_at_exit_reported_when_trace_ends_first(void **state)
+{
+	struct stream *s = *state;
+	struct lock priv = mutex(0x5000), other = mutex(0x6000);
+
+	lock(s, 2, &other, 21);
+	unlock(s, 2, &other, 22);
+	lock(s, 3, &priv, 31);
+	thread_exit(s, PID, 3, false);
+	analyze(s);
+	assert_int_equal(count(s, FINDING_LOCK_HELD_AT_EXIT), 1);
+}
+
+/*
+ * Attach mode: threads the trace did not see being born may release locks
+ * they took before it. No unlock-not-held for those, until an exclusive
+ * acquisition makes the lock's state known; after it, a stray unlock is one.
+ */
+static void test_attached_threads_unlock_locks_taken_before_trace(void **state)
+{
+	struct stream *s = *state;
+	struct lock a = mutex(0x1000), b = mutex(0x2000);
+
+	unlock(s, 1, &a, 11);		/* taken before the attach */
+	unlock(s, 2, &b, 21);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+
+	lock(s, 1, &a, 12);		/* known from here on */
+	unlock(s, 1, &a, 13);
+	unlock(s, 2, &a, 22);		/* not held by anyone */
+	analyze(s);
+	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+	assert_int_equal(first(s, FINDING_UNLOCK_NOT_HELD)->accesses[0].stack_id, 22);
+}
+
+/* Without attach, every thread seen born: an unlock never locked is a finding. */
+static void test_unlock_of_never_locked_mutex_reported_when_history_known(void **state)
+{
+	struct stream *s = *state;
+	struct lock a = mutex(0x1000);
+
+	born(s, 2);
+	unlock(s, 2, &a, 21);
+	analyze(s);
+	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+}
+
+/*
+ * "Locks held" of a finding: a semaphore the thread waited on, which
+ * another thread posts (a signal), is no lock it holds.
+ */
+static void test_signalling_semaphore_not_listed_as_held(void **state)
+{
+	struct stream *s = *state;
+	struct lock sem = with_obj(mutex(0x1000), OBJ_SEM), m = mutex(0x2000);
+	const struct finding *f;
+
+	born(s, 1);
+	born(s, 2);
+	lock(s, 1, &sem, 11);		/* sem_wait returned: woken */
+	lock(s, 1, &m, 12);
+	lock(s, 1, &m, 13);		/* double lock, while "holding" sem and m */
+	unlock(s, 2, &sem, 21);		/* sem_post by another: sem signals */
+	analyze(s);
+	f = first(s, FINDING_DOUBLE_LOCK);
+	assert_non_null(f);
+	assert_int_equal(f->accesses[0].nr_locks, 1);
+	assert_int_equal(f->accesses[0].locks_held[0].addr, m.addr);
 }
 
 static void test_private_lock_dies_with_its_process(void **state)
@@ -705,6 +822,12 @@ int main(void)
 		T(test_spin_init_seen_as_release_is_no_misuse),
 		T(test_lock_held_at_exit_reported_with_acquisition_stack),
 		T(test_private_lock_dies_with_its_process),
+		T(test_private_lock_held_when_process_exits_whole_is_no_finding),
+		T(test_private_lock_held_at_exit_with_a_waiter_is_reported),
+		T(test_private_lock_held_at_exit_reported_when_trace_ends_first),
+		T(test_attached_threads_unlock_locks_taken_before_trace),
+		T(test_unlock_of_never_locked_mutex_reported_when_history_known),
+		T(test_signalling_semaphore_not_listed_as_held),
 		T(test_semaphore_used_as_lock_forms_cycles),
 		T(test_sysv_semaphore_used_as_lock_forms_cycles),
 		T(test_signalling_semaphore_forms_no_cycle),

@@ -339,6 +339,8 @@ static void test_lock_held_at_exit_only_for_locks_taken_after_loss(void **state)
 	lost(s);
 	lock(s, 1, &M2, 12);
 	thread_exit(s, 1);
+	/* another thread of the process goes on: it could wait on M2 */
+	lock(s, 2, &M, 13);
 	analyze(s);
 	assert_int_equal(s->fs.nr, 1);
 	f = &s->fs.items[0];
