@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the checksum of
- * trace chunks. Our own small implementation, so the analyzer needs no zlib.
+ * trace records. Our own small implementation, so the analyzer needs no zlib.
  */
 #ifndef IPCRACE_CRC32_H
 #define IPCRACE_CRC32_H

@@ -5,30 +5,39 @@
  * a length field, and each record is copied out with memcpy (the buffer may
  * be unaligned when it comes from trace__read_mem).
  *
- * What is refused (NULL, errno = EINVAL, one line in err):
- *   - not an ipcrace trace (no magic), an unsupported version, a file from
- *     a host of the other byte order, a header of the wrong size or with a
- *     bad checksum, a file that ends inside its header;
- *   - a chunk with a bad magic, an oversized or unaligned payload, a bad
- *     checksum, a record count that does not match, a record overrunning
- *     its chunk, anything after the footer;
- *   - a known record with the wrong length, an event whose type or object
- *     kind is out of range, a stack with more than IPCRACE_MAX_STACK
- *     frames, a mapping with start > end or an oversized build-id. These
- *     passed the checksum, so the writer itself was wrong: refusing is
- *     safer than letting the analyzer index tables with them.
- * What is tolerated:
- *   - records of unknown type inside a valid chunk are skipped (a newer
- *     writer may add record types without a new version);
- *   - a file that ends inside a chunk (short chunk header or payload), or
- *     whose tail is all zero bytes (blocks allocated but never written
- *     before a crash), reads up to its last whole chunk with
- *     truncated = true.
+ * What is refused (NULL, errno = EINVAL, one line in err): not an ipcrace
+ * trace (no magic), an unsupported version, a file from a host of the
+ * other byte order, a header of the wrong size, a file that ends inside its
+ * header. Version 1 files keep their strict rules (analyzer/trace_v1.c).
+ *
+ * Version 2 (analyzer/trace_format.h) is read record by record; nothing
+ * after the header refuses the file:
+ *   - a header whose checksum is wrong is used anyway (its strings forced
+ *     to end in NUL), with header_damaged = true;
+ *   - bytes that are not a whole record (bad magic, length over
+ *     TRACE_RECORD_MAX, bad checksum) are skipped up to the next 8-byte
+ *     position where a record's magic and checksum hold: one damaged
+ *     region, counted in skipped_bytes; the sequence number of the record
+ *     found says how many records the region held (skipped_records);
+ *   - a record that passes its checksum but is not what its type says
+ *     (wrong length, an event type or object kind out of range, a stack of
+ *     more than IPCRACE_MAX_STACK frames, a mapping with start > end) is
+ *     skipped and counted the same way: the analyzer must never index its
+ *     tables with it;
+ *   - after any of these the first event read carries EVF_AFTER_LOSS, so
+ *     the analyzer forgets what the lost records could have changed;
+ *   - the bytes after the last whole record (a file cut off, or blocks
+ *     allocated but never written before a crash) are tail_bytes, with
+ *     truncated = true; anything after the footer is a damaged region;
+ *   - records of unknown type are skipped (a newer writer may add types
+ *     without a new version).
  * Strings (comm, paths, host) are forced to end in NUL.
  *
  * Memory is bounded by the input: every stored record consumed at least
- * 32 bytes of input and is stored in at most 344 bytes, and arrays grow by
- * doubling, so the trace takes at most ~22 times the file size.
+ * 24 bytes of input and is stored in at most 344 bytes, and arrays grow by
+ * doubling, so the trace takes at most ~30 times the file size. Time is
+ * bounded too: a resynchronization tries a checksum (of at most
+ * TRACE_RECORD_MAX bytes) only where the magic word is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,31 +51,12 @@
 
 #include "trace.h"
 #include "trace_format.h"
+#include "trace_read.h"
 #include "crc32.h"
 
-/* Larger files are refused rather than mapped: far beyond any recording. */
-#define TRACE_FILE_MAX (4ull << 30)
-
-struct reader {
-	const unsigned char *buf;
-	size_t len;
-	const char *name;		/* file name for messages, or NULL */
-	char *err;
-	size_t errlen;
-	struct trace *t;
-	size_t cap_events;
-	size_t cap_stacks;
-	size_t cap_mappings;
-	size_t cap_processes;
-	bool footer_seen;
-	/* where we are, for messages */
-	size_t chunk_idx;
-	size_t chunk_off;
-};
 
 /* Formats "trace: [NAME: ]MESSAGE" into err and returns -errnum. */
-__attribute__((format(printf, 3, 4)))
-static int reader__fail(struct reader *r, int errnum, const char *fmt, ...)
+int reader__fail(struct reader *r, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -85,18 +75,16 @@ static int reader__fail(struct reader *r, int errnum, const char *fmt, ...)
 	return -errnum;
 }
 
-/* A message about the record at index idx of the current chunk. */
-#define reader__fail_rec(r, idx, fmt, ...)					\
-	reader__fail(r, EINVAL, "chunk %zu at offset %zu: record %u: " fmt,	\
-		     (r)->chunk_idx, (r)->chunk_off, (idx), ##__VA_ARGS__)
-
-static bool all_zero(const unsigned char *p, size_t len)
-{
-	while (len--)
-		if (*p++)
-			return false;
-	return true;
-}
+/*
+ * A message about record idx: of the current chunk in version 1, at
+ * offset chunk_off in version 2.
+ */
+#define reader__fail_rec(r, idx, fmt, ...)						\
+	((r)->t->format_version == TRACE_VERSION_V1 ?					\
+	 reader__fail(r, EINVAL, "chunk %zu at offset %zu: record %u: " fmt,		\
+		      (r)->chunk_idx, (r)->chunk_off, (idx), ##__VA_ARGS__) :		\
+	 reader__fail(r, EINVAL, "record %u at offset %zu: " fmt,			\
+		      (idx), (r)->chunk_off, ##__VA_ARGS__))
 
 /* Makes room for one more element; arrays only grow by doubling. */
 static int array__reserve(void **arr, size_t *cap, size_t nr, size_t elem)
@@ -135,6 +123,11 @@ static int reader__event(struct reader *r, __u32 idx, const unsigned char *data,
 	e.hdr.kind = IPCRACE_REC_EVENT;
 	e.hdr.size = sizeof(e);
 	e.comm[sizeof(e.comm) - 1] = '\0';
+	if (r->after_gap) {
+		/* records were lost just before: the analyzer's loss resync */
+		e.flags |= EVF_AFTER_LOSS;
+		r->after_gap = false;
+	}
 
 	if (array__reserve((void **)&t->events, &r->cap_events, t->nr_events, sizeof(e)))
 		return reader__nomem(r);
@@ -208,73 +201,43 @@ static int reader__process(struct reader *r, __u32 idx, const unsigned char *dat
 
 static int reader__footer(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
 {
-	if (len != sizeof(r->t->footer))
-		return reader__fail_rec(r, idx, "footer of %u bytes, expected %zu",
-					len, sizeof(r->t->footer));
-	memcpy(&r->t->footer, data, sizeof(r->t->footer));
+	size_t want = r->t->format_version == TRACE_VERSION_V1 ? TRACE_V1_FOOTER_LEN
+							       : sizeof(r->t->footer);
+
+	if (len != want)
+		return reader__fail_rec(r, idx, "footer of %u bytes, expected %zu", len, want);
+	memset(&r->t->footer, 0, sizeof(r->t->footer));
+	memcpy(&r->t->footer, data, want);
 	r->t->has_footer = true;
 	r->footer_seen = true;
 	return 0;
 }
 
-/* The records of one chunk whose checksum has been verified. */
-static int reader__records(struct reader *r, const unsigned char *p, size_t len, __u32 nr_records)
+int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
+		   __u32 len)
 {
-	struct trace_record_header rh;
-	size_t pos = 0;
-	__u32 idx = 0;
-	int err;
-
-	while (pos < len) {
-		const unsigned char *data;
-		size_t room;
-
-		if (r->footer_seen)
-			return reader__fail_rec(r, idx, "record after the footer");
-		if (len - pos < sizeof(rh))
-			return reader__fail_rec(r, idx, "header cut off at the end of the chunk");
-		memcpy(&rh, p + pos, sizeof(rh));
-		data = p + pos + sizeof(rh);
-		room = len - pos - sizeof(rh);
-		if (TRACE_PAD((size_t)rh.len) > room)
-			return reader__fail_rec(r, idx, "%u bytes overrun the chunk", rh.len);
-
-		switch (rh.type) {
-		case TRACE_REC_EVENT:
-			err = reader__event(r, idx, data, rh.len);
-			break;
-		case TRACE_REC_STACK:
-			err = reader__stack(r, idx, data, rh.len);
-			break;
-		case TRACE_REC_MAPPING:
-			err = reader__mapping(r, idx, data, rh.len);
-			break;
-		case TRACE_REC_PROCESS:
-			err = reader__process(r, idx, data, rh.len);
-			break;
-		case TRACE_REC_FOOTER:
-			err = reader__footer(r, idx, data, rh.len);
-			break;
-		default:
-			/* forward compatibility: a newer writer's record type */
-			err = 0;
-			break;
-		}
-		if (err)
-			return err;
-		pos += sizeof(rh) + TRACE_PAD((size_t)rh.len);
-		idx++;	/* at most TRACE_CHUNK_MAX / 8: no overflow */
+	switch (type) {
+	case TRACE_REC_EVENT:
+		return reader__event(r, idx, data, len);
+	case TRACE_REC_STACK:
+		return reader__stack(r, idx, data, len);
+	case TRACE_REC_MAPPING:
+		return reader__mapping(r, idx, data, len);
+	case TRACE_REC_PROCESS:
+		return reader__process(r, idx, data, len);
+	case TRACE_REC_FOOTER:
+		return reader__footer(r, idx, data, len);
+	default:
+		/* forward compatibility: a newer writer's record type */
+		return 0;
 	}
-	if (idx != nr_records)
-		return reader__fail(r, EINVAL, "chunk %zu at offset %zu: %u records, its header says %u",
-				    r->chunk_idx, r->chunk_off, idx, nr_records);
-	return 0;
 }
 
 static int reader__header(struct reader *r, size_t *off)
 {
 	struct trace_file_prefix prefix;
 	struct trace_header *h = &r->t->header;
+	bool v1;
 
 	if (r->len < TRACE_MAGIC_LEN || memcmp(r->buf, TRACE_MAGIC, TRACE_MAGIC_LEN))
 		return reader__fail(r, EINVAL, "not an ipcrace trace");
@@ -285,9 +248,12 @@ static int reader__header(struct reader *r, size_t *off)
 	if (prefix.byte_order == TRACE_BYTE_ORDER_SWAPPED)
 		return reader__fail(r, EINVAL, "written on a host of the other byte order, "
 				    "not supported");
-	if (prefix.version != TRACE_VERSION)
+	if (prefix.version != TRACE_VERSION && prefix.version != TRACE_VERSION_V1)
 		return reader__fail(r, EINVAL, "version %u is not supported (this ipcrace "
-				    "reads version %u)", prefix.version, TRACE_VERSION);
+				    "reads versions %u and %u)", prefix.version, TRACE_VERSION_V1,
+				    TRACE_VERSION);
+	v1 = prefix.version == TRACE_VERSION_V1;
+	r->t->format_version = prefix.version;
 	if (prefix.byte_order != TRACE_BYTE_ORDER)
 		return reader__fail(r, EINVAL, "bad byte order mark 0x%08x", prefix.byte_order);
 	if (prefix.header_size != sizeof(*h))
@@ -295,12 +261,20 @@ static int reader__header(struct reader *r, size_t *off)
 				    prefix.header_size, sizeof(*h));
 	if (r->len - sizeof(prefix) < sizeof(*h))
 		return reader__fail(r, EINVAL, "file header cut off");
-	if (ipcrace_crc32(0, r->buf + sizeof(prefix), sizeof(*h)) != prefix.header_crc)
-		return reader__fail(r, EINVAL, "header checksum mismatch");
 	memcpy(h, r->buf + sizeof(prefix), sizeof(*h));
-	if (h->version != TRACE_VERSION)
+	if (ipcrace_crc32(0, h, sizeof(*h)) != prefix.header_crc) {
+		/*
+		 * Version 2: the header only describes the run (host, command,
+		 * start time); the records stand on their own checksums.
+		 */
+		if (v1)
+			return reader__fail(r, EINVAL, "header checksum mismatch");
+		r->t->header_damaged = true;
+	} else if (h->version != prefix.version) {
 		return reader__fail(r, EINVAL, "header says version %u, the file %u",
-				    h->version, TRACE_VERSION);
+				    h->version, prefix.version);
+	}
+	h->version = prefix.version;
 	h->host[sizeof(h->host) - 1] = '\0';
 	h->kernel[sizeof(h->kernel) - 1] = '\0';
 	h->cmdline[sizeof(h->cmdline) - 1] = '\0';
@@ -308,52 +282,96 @@ static int reader__header(struct reader *r, size_t *off)
 	return 0;
 }
 
-static int reader__chunks(struct reader *r, size_t off)
+/*
+ * True when a whole, intact record starts at off: its magic, a length
+ * within bounds and the file, and its checksum. *rh gets its header.
+ */
+static bool reader__record_at(const struct reader *r, size_t off, struct trace_record_header *rh)
 {
-	struct trace_chunk_header ch;
-	const unsigned char *payload;
+	size_t left = r->len - off;
+	__u32 crc;
+
+	if (left < sizeof(*rh))
+		return false;
+	memcpy(rh, r->buf + off, sizeof(*rh));
+	if (rh->magic != TRACE_RECORD_MAGIC || rh->len > TRACE_RECORD_MAX)
+		return false;
+	if (TRACE_PAD((size_t)rh->len) > left - sizeof(*rh))
+		return false;
+	crc = ipcrace_crc32(0, r->buf + off, offsetof(struct trace_record_header, crc));
+	crc = ipcrace_crc32(crc, r->buf + off + sizeof(*rh), TRACE_PAD((size_t)rh->len));
+	return crc == rh->crc;
+}
+
+/* A damaged region of len bytes. */
+static void reader__gap(struct reader *r, size_t len)
+{
+	r->t->skipped_bytes += len;
+	r->t->damaged_regions++;
+	r->after_gap = true;
+}
+
+/*
+ * Version 2: records from off to the end. Never fails on what the bytes
+ * say, only on memory (see the header comment).
+ */
+static int reader__records(struct reader *r, size_t off)
+{
+	struct trace_record_header rh;
+	__u32 expected_seq = 0;
+	size_t bad_start = 0;
+	bool in_bad = false, gap_here;
 	int err;
 
-	for (r->chunk_idx = 0; off < r->len; r->chunk_idx++) {
-		size_t left = r->len - off;
-
+	while (off < r->len) {
+		if (r->footer_seen || !reader__record_at(r, off, &rh)) {
+			if (!in_bad) {
+				in_bad = true;
+				bad_start = off;
+			}
+			off += TRACE_ALIGN;
+			continue;
+		}
+		gap_here = in_bad;
+		if (in_bad) {
+			reader__gap(r, off - bad_start);
+			in_bad = false;
+		}
+		if (rh.seq != expected_seq) {
+			/*
+			 * Records the region held; a number going back is no
+			 * count, but a gap all the same. A jump with no damaged
+			 * bytes before it is a region of its own.
+			 */
+			r->t->skipped_records += rh.seq > expected_seq ? rh.seq - expected_seq : 0;
+			if (!gap_here)
+				r->t->damaged_regions++;
+			r->after_gap = true;
+		}
+		expected_seq = rh.seq + 1;
 		r->chunk_off = off;
-		/* blocks allocated but never written before a crash read as zeros */
-		if (all_zero(r->buf + off, left)) {
-			r->t->truncated = true;
-			return 0;
-		}
-		if (left < sizeof(ch)) {
-			r->t->truncated = true;
-			return 0;
-		}
-		memcpy(&ch, r->buf + off, sizeof(ch));
-		if (ch.magic != TRACE_CHUNK_MAGIC)
-			return reader__fail(r, EINVAL, "chunk %zu at offset %zu: bad magic 0x%08x",
-					    r->chunk_idx, off, ch.magic);
-		if (ch.payload_len > TRACE_CHUNK_MAX)
-			return reader__fail(r, EINVAL, "chunk %zu at offset %zu: payload of %u bytes, "
-					    "more than %u", r->chunk_idx, off, ch.payload_len,
-					    TRACE_CHUNK_MAX);
-		if (ch.payload_len % TRACE_ALIGN)
-			return reader__fail(r, EINVAL, "chunk %zu at offset %zu: payload of %u bytes "
-					    "is not a multiple of %u", r->chunk_idx, off,
-					    ch.payload_len, TRACE_ALIGN);
-		if (ch.payload_len > left - sizeof(ch)) {
-			r->t->truncated = true;
-			return 0;
-		}
-		payload = r->buf + off + sizeof(ch);
-		if (ipcrace_crc32(0, payload, ch.payload_len) != ch.crc)
-			return reader__fail(r, EINVAL, "chunk %zu at offset %zu: checksum mismatch",
-					    r->chunk_idx, off);
-		if (r->footer_seen)
-			return reader__fail(r, EINVAL, "chunk %zu at offset %zu: chunk after the footer",
-					    r->chunk_idx, off);
-		err = reader__records(r, payload, ch.payload_len, ch.nr_records);
-		if (err)
+		err = reader__record(r, rh.seq, rh.type, r->buf + off + sizeof(rh), rh.len);
+		if (err == -EINVAL) {
+			/* intact but not what its type says: skipped like damage */
+			if (r->err && r->errlen)
+				r->err[0] = '\0';
+			r->t->skipped_records++;
+			r->t->skipped_bytes += sizeof(rh) + TRACE_PAD((size_t)rh.len);
+			r->t->damaged_regions++;
+			r->after_gap = true;
+		} else if (err) {
 			return err;
-		off += sizeof(ch) + ch.payload_len;
+		}
+		off += sizeof(rh) + TRACE_PAD((size_t)rh.len);
+	}
+	if (in_bad) {
+		if (r->footer_seen) {
+			reader__gap(r, r->len - bad_start);
+		} else {
+			/* the end: a cut, or blocks never written before a crash */
+			r->t->truncated = true;
+			r->t->tail_bytes = r->len - bad_start;
+		}
 	}
 	return 0;
 }
@@ -437,7 +455,10 @@ static struct trace *trace__parse(const void *buf, size_t len, const char *name,
 	ret = reader__header(&r, &off);
 	if (ret)
 		goto err_free;
-	ret = reader__chunks(&r, off);
+	if (r.t->format_version == TRACE_VERSION_V1)
+		ret = reader__v1_chunks(&r, off);
+	else
+		ret = reader__records(&r, off);
 	if (ret)
 		goto err_free;
 	ret = reader__sort_stacks(&r);
@@ -461,11 +482,61 @@ struct trace *trace__read_mem(const void *buf, size_t len, char *err, size_t err
  * The file is mapped, not read: a trace can be large and is parsed once.
  * The mapping lives only while parsing; everything is copied out of it.
  */
-struct trace *trace__read_file(const char *path, char *err, size_t errlen)
+struct trace *trace__read_fd(int fd, const char *name, char *err, size_t errlen)
 {
 	struct trace *t = NULL;
 	void *map = NULL;
 	struct stat st;
+	int saved;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (fd < 0 || !name) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		saved = errno;
+		if (err && errlen)
+			snprintf(err, errlen, "trace: %s: %s", name, strerror(saved));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		saved = EINVAL;
+		if (err && errlen)
+			snprintf(err, errlen, "trace: %s: not a regular file", name);
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > TRACE_FILE_MAX) {
+		saved = EFBIG;
+		if (err && errlen)
+			snprintf(err, errlen, "trace: %s: %lld bytes, more than the 4 GiB limit",
+				 name, (long long)st.st_size);
+		goto out;
+	}
+	if (st.st_size > 0) {
+		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			saved = errno;
+			map = NULL;
+			if (err && errlen)
+				snprintf(err, errlen, "trace: %s: mmap: %s", name, strerror(saved));
+			goto out;
+		}
+	}
+	t = trace__parse(map, st.st_size, name, err, errlen);
+	saved = t ? 0 : errno;
+	if (map)
+		munmap(map, st.st_size);
+out:
+	if (!t)
+		errno = saved;
+	return t;
+}
+
+struct trace *trace__read_file(const char *path, char *err, size_t errlen)
+{
+	struct trace *t;
 	int fd, saved;
 
 	if (err && errlen)
@@ -479,46 +550,13 @@ struct trace *trace__read_file(const char *path, char *err, size_t errlen)
 		saved = errno;
 		if (err && errlen)
 			snprintf(err, errlen, "trace: %s: %s", path, strerror(saved));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		saved = errno;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: %s", path, strerror(saved));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		saved = EINVAL;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: not a regular file", path);
-		goto out_close;
-	}
-	if ((unsigned long long)st.st_size > TRACE_FILE_MAX) {
-		saved = EFBIG;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: %lld bytes, more than the 4 GiB limit",
-				 path, (long long)st.st_size);
-		goto out_close;
-	}
-	if (st.st_size > 0) {
-		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			saved = errno;
-			map = NULL;
-			if (err && errlen)
-				snprintf(err, errlen, "trace: %s: mmap: %s", path, strerror(saved));
-			goto out_close;
-		}
-	}
-	t = trace__parse(map, st.st_size, path, err, errlen);
-	saved = t ? 0 : errno;
-	if (map)
-		munmap(map, st.st_size);
-out_close:
-	close(fd);
-out:
-	if (!t)
 		errno = saved;
+		return NULL;
+	}
+	t = trace__read_fd(fd, path, err, errlen);
+	saved = errno;
+	close(fd);
+	errno = saved;
 	return t;
 }
 

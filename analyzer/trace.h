@@ -68,6 +68,9 @@ struct trace_footer {
 	__u32 flags;			/* TRACEF_* */
 	__u64 seed;			/* watch schedule seed (memory watching) */
 	__u64 watched_words;		/* distinct words watched during the run */
+	/* version 2 on (0 in a version 1 trace): */
+	__u64 dropped_events;		/* not written: the trace reached its size limit */
+	__u64 dropped_records;		/* every record not written, events included */
 };
 
 struct trace {
@@ -82,19 +85,58 @@ struct trace {
 	size_t nr_processes;
 	struct trace_footer footer;
 	bool has_footer;		/* false: the recording was cut off */
-	bool truncated;			/* the file ended inside a chunk */
+	/*
+	 * What the reader could not use (see trace__is_complete() for what
+	 * makes a trace incomplete):
+	 */
+	bool truncated;			/* the file ends inside a record (or chunk) */
+	bool header_damaged;		/* header checksum wrong: host, cmdline unreliable */
+	__u64 tail_bytes;		/* bytes after the last whole record */
+	__u64 skipped_bytes;		/* damaged bytes between whole records */
+	__u64 skipped_records;		/* records lost in them (sequence gaps, bad ones) */
+	__u32 damaged_regions;		/* how many such places */
+	__u32 format_version;		/* of the file: 1 or 2 */
 };
 
 /*
  * Read a whole trace. On error returns NULL, sets errno and writes a one-line
- * reason (no trailing newline) to err. A file cut off inside a chunk is read
- * up to its last whole chunk with truncated = true.
+ * reason (no trailing newline) to err. A file cut off anywhere is read up
+ * to its last whole record with truncated = true; damaged regions are
+ * skipped and counted (skipped_*), and the first event after one carries
+ * EVF_AFTER_LOSS, so the analyzer treats it as lost events.
  */
 struct trace *trace__read_file(const char *path, char *err, size_t errlen);
+/* Same, from an open file (not closed; read from offset 0). name is for messages. */
+struct trace *trace__read_fd(int fd, const char *name, char *err, size_t errlen);
 struct trace *trace__read_mem(const void *buf, size_t len, char *err, size_t errlen);
 void trace__free(struct trace *t);
 
 const struct ipcrace_stack *trace__find_stack(const struct trace *t, __u64 id);
 const struct trace_process *trace__find_process(const struct trace *t, __u32 pid);
+
+/*
+ * Completeness (analyzer/trace_gaps.c). A trace is complete when it has its
+ * footer, no bytes were skipped or cut, no event was lost in the ring
+ * buffer and none was dropped at the size limit. Anything else can hide a
+ * finding, so a report over it is never "clean".
+ */
+bool trace__is_complete(const struct trace *t);
+/*
+ * What is missing, in words ("no footer: the recording was cut off; 3
+ * damaged regions skipped (912 bytes, 7 records)"), at most len bytes with
+ * its NUL; "" for a complete trace. Returns the length it needed.
+ */
+size_t trace__describe_gaps(const struct trace *t, char *buf, size_t len);
+
+/*
+ * The exit status of a report over t with nr_findings findings, DESIGN's
+ * contract: 66 with findings (complete or not: what was found stands), 1
+ * when the trace is incomplete and nothing was found (absence of findings
+ * proves nothing then), 0 for a complete trace without findings.
+ */
+#define TRACE_EXIT_CLEAN	0
+#define TRACE_EXIT_FINDINGS	66
+#define TRACE_EXIT_INCOMPLETE	1
+int trace__exit_status(const struct trace *t, size_t nr_findings);
 
 #endif /* IPCRACE_TRACE_H */

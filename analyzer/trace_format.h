@@ -1,29 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * On-disk layout of an ipcrace trace, version 1. Shared by the writer
- * (tracer/trace_writer.c) and the reader (analyzer/trace.c).
+ * On-disk layout of an ipcrace trace, version 2. Shared by the writer
+ * (tracer/trace_writer.c) and the reader (analyzer/trace.c; version 1 in
+ * analyzer/trace_v1.c).
  *
  *   struct trace_file_prefix          24 bytes
  *   struct trace_header               prefix.header_size bytes
- *   chunk*                            until end of file
+ *   record*                           until end of file
  *
- *   chunk  = struct trace_chunk_header, then payload_len bytes of records
- *   record = struct trace_record_header, then len bytes of data, zero
- *            padded to a multiple of 8 (the padding is counted in the
- *            chunk's payload_len, not in the record's len)
+ *   record = struct trace_record_header (16 bytes), then len bytes of
+ *            data, zero padded to a multiple of 8
+ *
+ * Every record is its own resynchronization point: it starts with a magic
+ * word, carries its sequence number (0, 1, 2... in file order) and a
+ * CRC-32 of its header and padded data. So a trace cut anywhere reads every
+ * whole record before the cut, and a damaged region costs only the records
+ * it touched: the reader scans forward, 8 bytes at a time, to the next
+ * record whose magic and checksum hold, and the jump in sequence numbers
+ * says how many were skipped. There are no chunks: the writer buffers
+ * records and writes them out when its buffer fills and at least every
+ * 100 ms, and nothing depends on a write being whole.
  *
  * Every integer is in the byte order of the host that wrote the file; the
  * prefix records it (byte_order) so a reader on another kind of host
  * refuses the file with a clear error instead of misreading it.
  *
- * Chunks are written whole, each with a CRC-32 of its payload, so a trace
- * cut off by a crash reads up to its last whole chunk. A record never spans
- * two chunks. The FOOTER record is the last record of the last chunk: its
- * absence means the recording did not finish.
+ * The FOOTER record is the last record: its absence means the recording
+ * did not finish.
  *
  * Record data is the in-memory struct byte for byte (the sizes are checked
  * below with _Static_assert so the format cannot drift silently), except
  * STACK, which stores only the nr frames in use.
+ *
+ * Version 1 (read, never written) had no per-record framing: chunks of up
+ * to 256 KiB with one CRC each, records with an 8-byte header inside.
  */
 #ifndef IPCRACE_TRACE_FORMAT_H
 #define IPCRACE_TRACE_FORMAT_H
@@ -34,7 +44,8 @@
 
 #define TRACE_MAGIC		"IPCRACE"	/* 8 bytes with its NUL */
 #define TRACE_MAGIC_LEN		8
-#define TRACE_VERSION		1
+#define TRACE_VERSION		2
+#define TRACE_VERSION_V1	1	/* chunked: still read */
 /* Written as a u32 in host order: reads 0x04030201 on a foreign host. */
 #define TRACE_BYTE_ORDER	0x01020304u
 #define TRACE_BYTE_ORDER_SWAPPED 0x04030201u
@@ -47,18 +58,6 @@ struct trace_file_prefix {
 	__u32 header_crc;		/* CRC-32 of the header that follows */
 };
 
-/* "ICHK" when read as bytes on a little-endian host. */
-#define TRACE_CHUNK_MAGIC	0x4b484349u
-/* Largest payload a writer produces and a reader accepts. */
-#define TRACE_CHUNK_MAX		(256u * 1024u)
-
-struct trace_chunk_header {
-	__u32 magic;			/* TRACE_CHUNK_MAGIC */
-	__u32 payload_len;		/* bytes after this header, <= TRACE_CHUNK_MAX */
-	__u32 nr_records;
-	__u32 crc;			/* CRC-32 of the payload */
-};
-
 enum trace_record_type {
 	TRACE_REC_EVENT = 1,		/* struct ipcrace_event */
 	TRACE_REC_STACK = 2,		/* struct ipcrace_stack up to ips[nr] */
@@ -67,11 +66,50 @@ enum trace_record_type {
 	TRACE_REC_FOOTER = 5,		/* struct trace_footer */
 };
 
+/* "IRec" when read as bytes on a little-endian host. */
+#define TRACE_RECORD_MAGIC	0x63655249u
+/*
+ * Largest data a writer produces and a reader accepts. Small on purpose:
+ * resynchronizing tries a checksum at each 8-byte position whose word is
+ * the magic, and this bounds what one try can cost.
+ */
+#define TRACE_RECORD_MAX	4096u
+
 struct trace_record_header {
+	__u32 magic;			/* TRACE_RECORD_MAGIC */
+	__u16 type;			/* enum trace_record_type */
+	__u16 len;			/* data bytes, without padding, <= TRACE_RECORD_MAX */
+	__u32 seq;			/* records before this one in the file */
+	__u32 crc;			/* CRC-32 of the 12 bytes above, then the padded data */
+};
+
+/* Version 1: "ICHK" when read as bytes on a little-endian host. */
+#define TRACE_V1_CHUNK_MAGIC	0x4b484349u
+/* Version 1: largest chunk payload. */
+#define TRACE_V1_CHUNK_MAX	(256u * 1024u)
+
+struct trace_v1_chunk_header {
+	__u32 magic;			/* TRACE_V1_CHUNK_MAGIC */
+	__u32 payload_len;		/* bytes after this header, <= TRACE_V1_CHUNK_MAX */
+	__u32 nr_records;
+	__u32 crc;			/* CRC-32 of the payload */
+};
+
+struct trace_v1_record_header {
 	__u16 type;			/* enum trace_record_type */
 	__u16 reserved;			/* 0 */
 	__u32 len;			/* data bytes, without padding */
 };
+
+/* Version 1 footer: struct trace_footer up to watched_words. */
+#define TRACE_V1_FOOTER_LEN	56u
+
+/*
+ * Largest file a reader maps (larger ones are refused); the writer stops
+ * writing records before it (footer.dropped_*), so every trace it writes
+ * can be read.
+ */
+#define TRACE_FILE_MAX		(4ull << 30)
 
 #define TRACE_ALIGN		8u
 #define TRACE_PAD(n)		(((n) + (TRACE_ALIGN - 1)) & ~(size_t)(TRACE_ALIGN - 1))
@@ -84,14 +122,17 @@ struct trace_record_header {
  * version of the file, not a silent drift.
  */
 _Static_assert(sizeof(struct trace_file_prefix) == 24, "trace_file_prefix size");
-_Static_assert(sizeof(struct trace_chunk_header) == 16, "trace_chunk_header size");
-_Static_assert(sizeof(struct trace_record_header) == 8, "trace_record_header size");
+_Static_assert(sizeof(struct trace_record_header) == 16, "trace_record_header size");
+_Static_assert(sizeof(struct trace_v1_chunk_header) == 16, "trace_v1_chunk_header size");
+_Static_assert(sizeof(struct trace_v1_record_header) == 8, "trace_v1_record_header size");
 _Static_assert(sizeof(struct trace_header) == 664, "trace_header size");
 _Static_assert(sizeof(struct ipcrace_event) == 120, "ipcrace_event size");
 _Static_assert(sizeof(struct ipcrace_stack) == 24 + 8 * IPCRACE_MAX_STACK, "ipcrace_stack size");
 _Static_assert(offsetof(struct ipcrace_stack, ips) == 24, "ipcrace_stack frames offset");
 _Static_assert(sizeof(struct trace_mapping) == 344, "trace_mapping size");
 _Static_assert(sizeof(struct trace_process) == 296, "trace_process size");
-_Static_assert(sizeof(struct trace_footer) == 56, "trace_footer size");
+_Static_assert(sizeof(struct trace_footer) == 72, "trace_footer size");
+_Static_assert(offsetof(struct trace_footer, dropped_events) == TRACE_V1_FOOTER_LEN,
+	       "v1 footer is a prefix of v2's");
 
 #endif /* IPCRACE_TRACE_FORMAT_H */

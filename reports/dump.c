@@ -256,8 +256,12 @@ static void write_footer(FILE *out, const struct trace *t)
 		}
 		fputc('\n', out);
 	}
-	if (t->truncated)
-		fputs("# truncated: the file ends inside a chunk, later events are missing\n", out);
+	if (!trace__is_complete(t)) {
+		char missing[512];
+
+		trace__describe_gaps(t, missing, sizeof(missing));
+		fprintf(out, "# INCOMPLETE: %s\n", missing);
+	}
 	fprintf(out, "# %zu events read, %zu stacks, %zu mapping records, %zu processes\n",
 		t->nr_events, t->nr_stacks, t->nr_mappings, t->nr_processes);
 }

@@ -383,6 +383,10 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__kv_uint(c.w, "lost_stacks", st->lost_stacks);
 	json_writer__kv_uint(c.w, "watched_words", opts->watched_words);
 	json_writer__kv_bool(c.w, "complete", !st->incomplete);
+	json_writer__kv_string(c.w, "missing", st->missing);
+	json_writer__kv_uint(c.w, "skipped_bytes", m->t->skipped_bytes);
+	json_writer__kv_uint(c.w, "skipped_records", m->t->skipped_records);
+	json_writer__kv_uint(c.w, "dropped_events", m->t->footer.dropped_events);
 	json_writer__kv_bool(c.w, "truncated", m->t->truncated);
 	json_writer__kv_bool(c.w, "has_footer", m->t->has_footer);
 	json_writer__kv_uint(c.w, "findings", m->nr_findings);

@@ -902,7 +902,7 @@ static void pf_write_incomplete_marker(struct pf_ctx *c, const struct report_sta
 
 	if (!st->incomplete)
 		return;
-	pf_begin_event(c, "trace incomplete: results may be missing events", "trace", "i",
+	pf_begin_event(c, "INCOMPLETE trace: results may be missing events", "trace", "i",
 		       0, 0, c->end);
 	json_writer__kv_string(w, "s", "g");
 	json_writer__name(w, "args");
@@ -910,6 +910,7 @@ static void pf_write_incomplete_marker(struct pf_ctx *c, const struct report_sta
 	json_writer__kv_uint(w, "lost_events", st->lost_events);
 	json_writer__kv_bool(w, "cut_off", !c->t->has_footer);
 	json_writer__kv_bool(w, "truncated", c->t->truncated);
+	json_writer__kv_string(w, "missing", st->missing);
 	json_writer__end_object(w);
 	json_writer__end_object(w);
 }

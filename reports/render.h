@@ -12,7 +12,8 @@ struct report_stats {
 	size_t events;
 	__u64 lost_events;
 	__u64 lost_stacks;
-	bool incomplete;		/* lost events, cut off, or truncated */
+	bool incomplete;		/* !trace__is_complete() */
+	char missing[512];		/* trace__describe_gaps(): what is missing */
 };
 
 void report_stats__compute(const struct trace *t, struct report_stats *st);

@@ -51,7 +51,8 @@ void report_stats__compute(const struct trace *t, struct report_stats *st)
 		st->lost_events = t->footer.lost_events;
 		st->lost_stacks = t->footer.lost_stacks;
 	}
-	st->incomplete = st->lost_events || !t->has_footer || t->truncated;
+	st->incomplete = !trace__is_complete(t);
+	trace__describe_gaps(t, st->missing, sizeof(st->missing));
 	ids = malloc((n ? n : 1) * sizeof(*ids));
 	if (!ids)
 		return;		/* counts stay 0: a report without them is still a report */

@@ -485,7 +485,7 @@ static void sarif_invocation(struct sarif_ctx *c)
 {
 	const struct report_stats *st = &c->m->stats;
 	struct json_writer *w = c->w;
-	char msg[256];
+	char msg[600];
 
 	json_writer__name(w, "invocations");
 	json_writer__start_array(w);
@@ -494,11 +494,7 @@ static void sarif_invocation(struct sarif_ctx *c)
 	json_writer__name(w, "toolExecutionNotifications");
 	json_writer__start_array(w);
 	if (st->incomplete) {
-		snprintf(msg, sizeof(msg),
-			 "results may be incomplete: %llu events lost%s%s",
-			 (unsigned long long)st->lost_events,
-			 c->t->has_footer ? "" : ", the recording was cut off",
-			 c->t->truncated ? ", the trace file is truncated" : "");
+		snprintf(msg, sizeof(msg), "INCOMPLETE trace: %s", st->missing);
 		json_writer__start_object(w);
 		json_writer__kv_string(w, "level", "warning");
 		sarif_message(w, msg);

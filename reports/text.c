@@ -434,23 +434,9 @@ static void write_trailer(struct text_ctx *c)
 		fprintf(c->out, "ipcrace: no findings (%zu processes, %zu threads, %zu events, %llu lost)\n",
 			st->processes, st->threads, st->events, (unsigned long long)st->lost_events);
 	write_suppressions(c);
-	if (st->incomplete) {
-		const char *sep = " ";
-
-		fputs("ipcrace: warning: results may be incomplete:", c->out);
-		if (st->lost_events) {
-			fprintf(c->out, "%s%llu events were lost", sep,
-				(unsigned long long)st->lost_events);
-			sep = "; ";
-		}
-		if (!t->has_footer) {
-			fprintf(c->out, "%sthe recording was cut off (no footer)", sep);
-			sep = "; ";
-		}
-		if (t->truncated)
-			fprintf(c->out, "%sthe trace file is truncated", sep);
-		fputs(".\n", c->out);
-	}
+	if (st->incomplete)
+		fprintf(c->out, "ipcrace: INCOMPLETE trace: %s.%s\n", st->missing,
+			m->nr_bugs ? "" : " No findings in what was read proves nothing");
 	if (t->has_footer && (t->footer.flags & TRACEF_TARGET_EXITED)) {
 		status = t->footer.target_status;
 		if (WIFEXITED(status))

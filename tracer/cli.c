@@ -47,11 +47,14 @@ static const struct cli_option options[] = {
 	  "arrows, findings as markers) for ui.perfetto.dev" },
 	{ OPT_OUTPUT, "output", 'o', "FILE", CLI_CHECK | CLI_ANALYZE, false,
 	  "write the report to FILE (default: stderr for check, so the program's stdout "
-	  "stays clean; stdout for analyze)" },
+	  "stays clean; stdout for analyze); never through a symlink, opened before the "
+	  "target starts" },
 	{ OPT_OUTPUT, "output", 'o', "FILE", CLI_RECORD, false,
-	  "the trace file to write (default ipcrace.trace, created mode 0600)" },
+	  "the trace file to write (default ipcrace.trace, created mode 0600; never through "
+	  "a symlink; a device or FIFO is written as it is)" },
 	{ OPT_TRACE, "trace", 't', "FILE", CLI_CHECK, false,
-	  "keep the recorded trace in FILE (default: a temporary file, removed)" },
+	  "keep the recorded trace in FILE (default: an unnamed temporary file, gone "
+	  "however ipcrace ends)" },
 	{ OPT_PID, "pid", 'p', "PID[,PID...]", CLI_TRACING, true,
 	  "attach to running processes (and the children they start) instead of starting "
 	  "CMD, until they exit, --duration runs out or Ctrl-C; detaching leaves them "
@@ -155,7 +158,8 @@ static const char *exit_status_text =
 "                          signal that killed it (0 when attached with -p, or\n"
 "                          when the recording stopped before it exited)\n"
 "  0                       record, analyze, dump, help: done, no findings\n"
-"  1                       ipcrace could not trace or read (one line says why)\n"
+"  1                       ipcrace could not trace or read (one line says why),\n"
+"                          or the trace is INCOMPLETE and nothing was found\n"
 "  2                       usage error\n";
 
 static const char *ordering_text =

@@ -3,7 +3,8 @@
  * ipcrace: one binary, subcommands in a table (bpftool's model). Exit codes
  * are the contract of DESIGN.md: 66 (--exitcode) findings; check without
  * findings: the target's own status (128 + signal); 1 could not trace or
- * read, 2 usage.
+ * read, or an incomplete trace without findings (trace__exit_status), 2
+ * usage.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,9 @@
 #include "../reports/report.h"
 #include "../reports/suppress.h"
 #include "cli.h"
+#include "output.h"
 #include "session.h"
+#include "trace_dest.h"
 #include "trace_input.h"
 
 #define EXIT_FINDINGS 66
@@ -25,16 +28,24 @@
 #define EXIT_USAGE CLI_EXIT_USAGE
 #define DEFAULT_TRACE "ipcrace.trace"	/* record without -o */
 
-static FILE *open_output(const char *path, FILE *fallback)
+/*
+ * Opens the report output before anything runs (tracer/output.h): an
+ * unwritable -o fails before the target starts. NULL path: the fallback
+ * stream. 0 or an exit status.
+ */
+static int open_report(struct output *o, const char *path)
 {
-	FILE *f;
+	char err[512];
 
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
 	if (!path)
-		return fallback;
-	f = fopen(path, "we");
-	if (!f)
-		fprintf(stderr, "ipcrace: cannot write %s: %m\n", path);
-	return f;
+		return 0;
+	if (output__open(o, path, 0, err, sizeof(err))) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		return EXIT_FAILURE_TOOL;
+	}
+	return 0;
 }
 
 /*
@@ -67,11 +78,13 @@ static int load_suppressions(const struct cli *cli, struct suppressions **out)
 }
 
 /*
- * Reads, analyzes and reports a trace: 0, 66 (findings left after the
- * suppressions) or 1.
+ * Analyzes and reports a trace already read (and frees it): 0, 66
+ * (findings left after the suppressions) or 1 (trace__exit_status: also
+ * when the trace is incomplete and nothing was found in it).
  */
-static int analyze_file(const char *trace_path, const struct cli *cli,
-			struct suppressions *suppressions, FILE *fallback)
+static int analyze_trace_and_report(struct trace *t, const char *name, const struct cli *cli,
+				    struct suppressions *suppressions, struct output *report,
+				    FILE *fallback)
 {
 	struct report_opts ro = {
 		.format = cli->format,
@@ -81,42 +94,86 @@ static int analyze_file(const char *trace_path, const struct cli *cli,
 	size_t nr_reported = 0;
 	struct analyze_opts ao = {};
 	struct findings fs = {};
-	struct trace *t;
-	char err[256];
-	FILE *out;
+	char gaps[512];
+	FILE *out = fallback;
 	int ret = EXIT_FAILURE_TOOL;
+	bool ok;
 
-	t = trace_input__read(trace_path, err, sizeof(err));
-	if (!t) {
-		fprintf(stderr, "ipcrace: %s\n", err);
-		return EXIT_FAILURE_TOOL;
-	}
-	if (t->truncated)
-		fprintf(stderr, "ipcrace: warning: %s is truncated: analyzing the events "
-			"up to its last whole chunk\n", strcmp(trace_path, "-") ? trace_path : "stdin");
 	if (analyze_trace(t, &ao, &fs)) {
 		fprintf(stderr, "ipcrace: analysis failed: %m\n");
 		goto out_free;
 	}
-	out = open_output(cli->output, fallback);
-	if (!out)
-		goto out_findings;
+	if (report->fd >= 0) {
+		int fd = dup(report->fd);
+
+		out = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!out) {
+			fprintf(stderr, "ipcrace: cannot write %s: %m\n", cli->output);
+			if (fd >= 0)
+				close(fd);
+			goto out_findings;
+		}
+	}
 	ro.seed = t->footer.seed;
 	ro.watched_words = t->footer.watched_words;
 	ro.color = !cli->output && isatty(fileno(out)) && !getenv("NO_COLOR");
 	/* suppressed findings do not count: 66 only for reports left */
-	if (report__write_counted(out, t, &fs, &ro, &nr_reported))
+	ok = !report__write_counted(out, t, &fs, &ro, &nr_reported);
+	if (!ok)
 		fprintf(stderr, "ipcrace: writing the report failed\n");
-	else
-		ret = nr_reported ? EXIT_FINDINGS : 0;
-	if (out != fallback)
-		fclose(out);
-	else
+	if (out != fallback) {
+		if (fclose(out) && ok) {
+			fprintf(stderr, "ipcrace: cannot write %s: %m\n", cli->output);
+			ok = false;
+		}
+		if (ok) {
+			int err = output__commit(report);
+
+			if (err) {
+				fprintf(stderr, "ipcrace: cannot write %s: %s\n", cli->output,
+					strerror(-err));
+				ok = false;
+			}
+		}
+	} else {
 		fflush(out);
+	}
+	if (!ok)
+		goto out_findings;
+	ret = trace__exit_status(t, nr_reported);
+	if (!nr_reported && !trace__is_complete(t)) {
+		trace__describe_gaps(t, gaps, sizeof(gaps));
+		fprintf(stderr, "ipcrace: %s is INCOMPLETE and nothing was found in what "
+			"remains: exit status 1 (%s)\n", name, gaps);
+	}
 out_findings:
 	findings__clear(&fs);
 out_free:
 	trace__free(t);
+	return ret;
+}
+
+/* Reads, analyzes and reports a trace file ("-": stdin): 0, 66 or 1. */
+static int analyze_file(const char *trace_path, const struct cli *cli,
+			struct suppressions *suppressions, FILE *fallback)
+{
+	struct output report;
+	struct trace *t;
+	char err[256];
+	int ret;
+
+	ret = open_report(&report, cli->output);
+	if (ret)
+		return ret;
+	t = trace_input__read(trace_path, err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		output__discard(&report);
+		return EXIT_FAILURE_TOOL;
+	}
+	ret = analyze_trace_and_report(t, strcmp(trace_path, "-") ? trace_path : "stdin", cli,
+				       suppressions, &report, fallback);
+	output__discard(&report);
 	return ret;
 }
 
@@ -172,17 +229,20 @@ static int load_learned(struct cli *cli)
 }
 
 /*
- * Records into trace_path; *target_status gets the target's wait status
- * (-1 when attached, or when the recording stopped before it exited).
+ * Records into dest (tracer/trace_dest.h); *target_status gets the
+ * target's wait status (-1 when attached, or when the recording stopped
+ * before it exited).
  */
-static int record_to(const char *trace_path, const struct cli *cli, char **cmd,
+static int record_to(const struct trace_dest *dest, const struct cli *cli, char **cmd,
 		     int *target_status)
 {
 	struct session_opts so = {
 		.argv = cli->nr_pids ? NULL : cmd,
 		.pids = cli->pids,
 		.nr_pids = cli->nr_pids,
-		.trace_path = trace_path,
+		.trace_path = dest->name,
+		.trace_fd = dest->record_fd,
+		.trace_limit = dest->limit,
 		.duration = cli->duration,
 		.buffer_bytes = cli->buffer_bytes,
 		.site = cli->site,
@@ -212,57 +272,99 @@ static int target_exit_status(int wait_status)
 	return 0;
 }
 
+/*
+ * --learn FILE is written at the end: whether it can be is known now,
+ * before the target runs. 0 or an exit status.
+ */
+static int check_learn_writable(const struct cli *cli)
+{
+	struct output o;
+	char err[512];
+
+	if (!cli->learn)
+		return 0;
+	if (output__open(&o, cli->learn, OUTPUT_PRIVATE, err, sizeof(err))) {
+		fprintf(stderr, "ipcrace: --learn: %s\n", err);
+		return EXIT_FAILURE_TOOL;
+	}
+	output__discard(&o);
+	return 0;
+}
+
 static int cmd_check(struct cli *cli)
 {
 	struct suppressions *suppressions = NULL;
-	char tmp[] = "/tmp/ipcrace-XXXXXX";
-	const char *trace_path;
-	int ret, status, fd = -1;
+	struct trace_dest dest;
+	struct output report;
+	struct trace *t;
+	char err[512];
+	int ret, status;
 
+	memset(&report, 0, sizeof(report));
+	report.fd = -1;
+	memset(&dest, 0, sizeof(dest));
+	dest.keep.fd = dest.temp.fd = -1;
 	ret = load_learned(cli);
 	if (!ret)
 		ret = load_suppressions(cli, &suppressions);
+	/* every output opened before the target starts */
+	if (!ret)
+		ret = check_learn_writable(cli);
+	if (!ret)
+		ret = open_report(&report, cli->output);
 	if (ret)
 		goto out;
-	trace_path = cli->trace;
-	if (!trace_path) {
-		fd = mkstemp(tmp);
-		if (fd < 0) {
-			fprintf(stderr, "ipcrace: cannot create a temporary trace in /tmp: %m\n");
-			ret = EXIT_FAILURE_TOOL;
-			goto out;
-		}
-		close(fd);
-		trace_path = tmp;
+	ret = EXIT_FAILURE_TOOL;
+	if (trace_dest__open(&dest, cli->trace, true, err, sizeof(err))) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		goto out;
 	}
-	if (record_to(trace_path, cli, cli->operands, &status))
-		ret = EXIT_FAILURE_TOOL;
-	else
-		ret = analyze_file(trace_path, cli, suppressions, stderr);
+	if (record_to(&dest, cli, cli->operands, &status))
+		goto out;
+	if (trace_dest__finish(&dest, err, sizeof(err))) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		goto out;
+	}
+	t = trace_dest__read(&dest, err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		goto out;
+	}
+	ret = analyze_trace_and_report(t, cli->trace ? cli->trace : "the trace", cli,
+				       suppressions, &report, stderr);
 	if (ret == EXIT_FINDINGS)
 		ret = cli->exitcode;
 	else if (ret == 0)
 		ret = target_exit_status(status);
-	if (fd >= 0)
-		unlink(tmp);
 out:
+	trace_dest__close(&dest);
+	output__discard(&report);
 	suppressions__free(suppressions);
 	return ret;
 }
 
 static int cmd_record(struct cli *cli)
 {
+	struct trace_dest dest;
+	char err[512];
 	int ret, status;
 
 	if (!cli->output)
 		cli->output = DEFAULT_TRACE;
 	ret = load_learned(cli);
+	if (!ret)
+		ret = check_learn_writable(cli);
 	if (ret)
 		return ret;
-	if (record_to(cli->output, cli, cli->operands, &status))
+	if (trace_dest__open(&dest, cli->output, false, err, sizeof(err))) {
+		fprintf(stderr, "ipcrace: %s\n", err);
 		return EXIT_FAILURE_TOOL;
-	fprintf(stderr, "ipcrace: trace written to %s\n", cli->output);
-	return 0;
+	}
+	ret = record_to(&dest, cli, cli->operands, &status) ? EXIT_FAILURE_TOOL : 0;
+	trace_dest__close(&dest);
+	if (!ret)
+		fprintf(stderr, "ipcrace: trace written to %s\n", cli->output);
+	return ret;
 }
 
 static int cmd_analyze(struct cli *cli)
@@ -289,9 +391,13 @@ static int cmd_dump(struct cli *cli)
 		fprintf(stderr, "ipcrace: %s\n", err);
 		return EXIT_FAILURE_TOOL;
 	}
-	if (t->truncated)
-		fprintf(stderr, "ipcrace: warning: %s is truncated\n",
-			strcmp(path, "-") ? path : "stdin");
+	if (!trace__is_complete(t)) {
+		char gaps[512];
+
+		trace__describe_gaps(t, gaps, sizeof(gaps));
+		fprintf(stderr, "ipcrace: warning: %s is INCOMPLETE: %s\n",
+			strcmp(path, "-") ? path : "stdin", gaps);
+	}
 	ret = dump__write(stdout, t) ? EXIT_FAILURE_TOOL : 0;
 	trace__free(t);
 	return ret;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,6 +498,8 @@ static int run_loop(struct session *s, int *target_status)
 			return err;
 		}
 		watcher__tick(s->watcher, now_ns(CLOCK_MONOTONIC));
+		/* the trace on disk at most ~100 ms behind, whatever kills us */
+		trace_writer__tick(s->writer, now_ns(CLOCK_MONOTONIC));
 		if (s->opts->nr_pids)
 			done = traced_set_empty(s);
 		else
@@ -572,7 +575,9 @@ int session__record(const struct session_opts *opts, int *target_status)
 	}
 
 	fill_header(&hdr, opts);
-	s.writer = trace_writer__open(opts->trace_path, &hdr);
+	s.writer = trace_writer__open_fd(fcntl(opts->trace_fd, F_DUPFD_CLOEXEC, 3), &hdr);
+	if (s.writer)
+		trace_writer__set_limit(s.writer, opts->trace_limit);
 	if (!s.writer) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: cannot create %s: %m\n", opts->trace_path);

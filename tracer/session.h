@@ -18,7 +18,9 @@ struct session_opts {
 	char *const *argv;		/* command to run traced, or NULL with pids */
 	const int *pids;		/* -p: running processes to attach to */
 	size_t nr_pids;
-	const char *trace_path;		/* trace file to write */
+	const char *trace_path;		/* the trace's name, for messages */
+	int trace_fd;			/* where the trace goes (tracer/output.h; dup'ed) */
+	__u64 trace_limit;		/* bytes the trace may reach, 0: TRACE_FILE_MAX */
 	double duration;		/* seconds, 0: until the target exits */
 	__u32 buffer_bytes;		/* ring buffer size, 0: the default */
 	enum probe_site_mode site;

@@ -1,36 +1,56 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Trace writer: buffers records into one chunk (analyzer/trace_format.h)
- * and writes the chunk whole when it is full, on flush and on close.
+ * Trace writer (version 2, analyzer/trace_format.h). Records are framed
+ * and checksummed as they are added, into one buffer that is written with
+ * a single write loop when it is full, when it is 100 ms old, on flush and
+ * on close. Nothing depends on a write being whole: a recording killed in
+ * the middle of one leaves whole records and one partial record at the
+ * end, which the reader counts as the cut.
  *
- * A chunk is written with a single write loop from one buffer, so a
- * recording killed in the middle leaves at worst one partial chunk at the
- * end, which the reader reports as truncated. After a failed write the
- * writer stays failed (the error is sticky): appending records after a hole
- * would make a file the reader cannot trust.
+ * After a failed write the writer stays failed (the error is sticky): the
+ * sequence numbers would say how many records were lost, but a file with a
+ * hole from a full disk is better reported as a failed recording.
  *
  * Not thread-safe: the tracer writes from its ring buffer consumer only.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "trace_writer.h"
 #include "../analyzer/crc32.h"
 #include "../analyzer/trace_format.h"
 
+/* A footer record and its header: always kept free below the limit. */
+#define FOOTER_RECORD_BYTES (sizeof(struct trace_record_header) + TRACE_PAD(sizeof(struct trace_footer)))
+
 struct trace_writer {
 	int fd;
 	int err;			/* sticky: first write error, negative */
+	__u32 seq;			/* sequence number of the next record */
 	__u64 events;			/* events accepted, for the footer */
-	__u32 nr_records;		/* in the pending chunk */
-	size_t payload_len;		/* bytes of records in the pending chunk */
-	/* chunk header, then payload: written with one write loop */
-	unsigned char chunk[sizeof(struct trace_chunk_header) + TRACE_CHUNK_MAX];
+	__u64 dropped_events;		/* refused at the size limit */
+	__u64 dropped_records;
+	__u64 written;			/* bytes in the file */
+	__u64 limit;			/* bytes the file may reach */
+	__u64 oldest_ns;		/* when the first buffered record was added */
+	size_t used;			/* bytes in buf */
+	unsigned char buf[TRACE_WRITER_BUF];
 };
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -52,56 +72,65 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int writer__write_chunk(struct trace_writer *w)
+static int writer__write_buf(struct trace_writer *w)
 {
-	struct trace_chunk_header ch;
-	unsigned char *payload = w->chunk + sizeof(ch);
 	int err;
 
 	if (w->err)
 		return w->err;
-	if (!w->nr_records)
+	if (!w->used)
 		return 0;
-
-	ch.magic = TRACE_CHUNK_MAGIC;
-	ch.payload_len = (__u32)w->payload_len;
-	ch.nr_records = w->nr_records;
-	ch.crc = ipcrace_crc32(0, payload, w->payload_len);
-	memcpy(w->chunk, &ch, sizeof(ch));
-
-	err = write_all(w->fd, w->chunk, sizeof(ch) + w->payload_len);
+	err = write_all(w->fd, w->buf, w->used);
 	if (err)
 		w->err = err;
-	w->nr_records = 0;
-	w->payload_len = 0;
+	else
+		w->written += w->used;
+	w->used = 0;
 	return err;
 }
 
 static int writer__add_record(struct trace_writer *w, enum trace_record_type type,
 			      const void *data, size_t len)
 {
-	struct trace_record_header rh = { .type = type, .len = (__u32)len };
+	struct trace_record_header rh = {
+		.magic = TRACE_RECORD_MAGIC,
+		.type = type,
+		.len = (__u16)len,
+	};
 	size_t need = sizeof(rh) + TRACE_PAD(len);
 	unsigned char *dst;
+	__u32 crc;
 	int err;
 
 	if (w->err)
 		return w->err;
-	if (need > TRACE_CHUNK_MAX)
+	if (len > TRACE_RECORD_MAX)
 		return -EINVAL;
-	if (w->payload_len + need > TRACE_CHUNK_MAX) {
-		err = writer__write_chunk(w);
+	/* the footer always fits: the limit keeps its room */
+	if (type != TRACE_REC_FOOTER &&
+	    w->written + w->used + need + FOOTER_RECORD_BYTES > w->limit) {
+		w->dropped_records++;
+		if (type == TRACE_REC_EVENT)
+			w->dropped_events++;
+		return 0;
+	}
+	if (w->used + need > sizeof(w->buf)) {
+		err = writer__write_buf(w);
 		if (err)
 			return err;
 	}
+	if (!w->used)
+		w->oldest_ns = mono_ns();
 
-	dst = w->chunk + sizeof(struct trace_chunk_header) + w->payload_len;
-	memcpy(dst, &rh, sizeof(rh));
+	rh.seq = w->seq++;
+	dst = w->buf + w->used;
 	memcpy(dst + sizeof(rh), data, len);
 	/* zero padding: no stale heap bytes in the file */
 	memset(dst + sizeof(rh) + len, 0, TRACE_PAD(len) - len);
-	w->payload_len += need;
-	w->nr_records++;
+	crc = ipcrace_crc32(0, &rh, offsetof(struct trace_record_header, crc));
+	rh.crc = ipcrace_crc32(crc, dst + sizeof(rh), TRACE_PAD(len));
+	memcpy(dst, &rh, sizeof(rh));
+	w->used += need;
 	return 0;
 }
 
@@ -127,6 +156,7 @@ struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hd
 		goto err_close;
 	}
 	w->fd = fd;
+	w->limit = TRACE_FILE_MAX;
 
 	h = *hdr;
 	h.version = TRACE_VERSION;
@@ -141,6 +171,7 @@ struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hd
 		err = write_all(fd, &h, sizeof(h));
 	if (err)
 		goto err_free;
+	w->written = sizeof(prefix) + sizeof(h);
 	return w;
 
 err_free:
@@ -155,37 +186,43 @@ err_close:
 
 struct trace_writer *trace_writer__open(const char *path, const struct trace_header *hdr)
 {
-	int fd;
+	struct output o;
+	int err, fd;
 
 	if (!path || !hdr) {
 		errno = EINVAL;
 		return NULL;
 	}
-	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return NULL;
-	/*
-	 * Traces hold memory contents: 0600 even when the file already
-	 * existed with a wider mode or the umask is odd.
-	 */
-	if (fchmod(fd, 0600) < 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
+	err = output__open(&o, path, OUTPUT_PRIVATE | OUTPUT_NOW, NULL, 0);
+	if (err) {
+		errno = -err;
 		return NULL;
 	}
+	/* in place already: the writer keeps the descriptor, o the rest */
+	fd = o.fd;
+	o.fd = -1;
+	output__discard(&o);
 	return trace_writer__open_fd(fd, hdr);
+}
+
+int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes)
+{
+	if (!w)
+		return -EINVAL;
+	w->limit = max_bytes && max_bytes < TRACE_FILE_MAX ? max_bytes : TRACE_FILE_MAX;
+	return 0;
 }
 
 int trace_writer__add_event(struct trace_writer *w, const struct ipcrace_event *e)
 {
+	__u64 dropped;
 	int err;
 
 	if (!w || !e)
 		return -EINVAL;
+	dropped = w->dropped_events;
 	err = writer__add_record(w, TRACE_REC_EVENT, e, sizeof(*e));
-	if (!err)
+	if (!err && dropped == w->dropped_events)
 		w->events++;
 	return err;
 }
@@ -212,17 +249,31 @@ int trace_writer__add_process(struct trace_writer *w, const struct trace_process
 	return writer__add_record(w, TRACE_REC_PROCESS, p, sizeof(*p));
 }
 
+int trace_writer__tick(struct trace_writer *w, __u64 now_ns)
+{
+	if (!w)
+		return -EINVAL;
+	if (!w->used || now_ns - w->oldest_ns < TRACE_WRITER_MAX_DELAY_NS)
+		return w->err;
+	return writer__write_buf(w);
+}
+
 int trace_writer__flush(struct trace_writer *w)
 {
 	if (!w)
 		return -EINVAL;
-	return writer__write_chunk(w);
+	return writer__write_buf(w);
+}
+
+__u64 trace_writer__size(const struct trace_writer *w)
+{
+	return w ? w->written + w->used : 0;
 }
 
 /*
  * f == NULL closes without a footer, which is how the reader tells a
- * recording that did not finish. footer.events is the writer's own count
- * of events written, whatever the caller put there.
+ * recording that did not finish. footer.events and the dropped counts are
+ * the writer's own, whatever the caller put there.
  */
 int trace_writer__close(struct trace_writer *w, const struct trace_footer *f)
 {
@@ -234,10 +285,12 @@ int trace_writer__close(struct trace_writer *w, const struct trace_footer *f)
 	if (f) {
 		footer = *f;
 		footer.events = w->events;
+		footer.dropped_events = w->dropped_events;
+		footer.dropped_records = w->dropped_records;
 		err = writer__add_record(w, TRACE_REC_FOOTER, &footer, sizeof(footer));
 	}
 	if (!err)
-		err = writer__write_chunk(w);
+		err = writer__write_buf(w);
 	if (close(w->fd) < 0 && !err)
 		err = -errno;
 	free(w);

@@ -1,26 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Writes a trace file in chunks (analyzer/trace_format.h). A chunk is
- * flushed when it is full, on trace_writer__flush() and on close, so a
- * recording killed mid-way still reads up to its last whole chunk.
+ * Writes a trace file (analyzer/trace_format.h, version 2): each record
+ * framed and checksummed on its own, buffered, and written out when the
+ * buffer fills, when trace_writer__tick() finds the oldest buffered record
+ * TRACE_WRITER_MAX_DELAY_NS old, on flush and on close. So a recording
+ * killed at any instant leaves a trace that is at most ~100 ms (or one
+ * buffer, 256 KiB) behind, and reads up to its last whole record.
  */
 #ifndef IPCRACE_TRACE_WRITER_H
 #define IPCRACE_TRACE_WRITER_H
 
 #include "../analyzer/trace.h"
 
+#define TRACE_WRITER_BUF		(256u * 1024u)
+#define TRACE_WRITER_MAX_DELAY_NS	(100ull * 1000 * 1000)
+
 struct trace_writer;
 
-/* Creates path with mode 0600 (truncating it). NULL + errno on error. */
+/*
+ * Creates path with mode 0600 through tracer/output.h (never through a
+ * symlink; an existing regular file is replaced, a device or FIFO written
+ * as it is). NULL + errno on error.
+ */
 struct trace_writer *trace_writer__open(const char *path, const struct trace_header *hdr);
 /* Same, on an open file descriptor the writer takes ownership of. */
 struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hdr);
+
+/*
+ * The file stops growing at max_bytes (default and at most TRACE_FILE_MAX,
+ * what a reader accepts): records that would pass it are not written,
+ * counted in the footer (dropped_events, dropped_records), and make the
+ * trace incomplete. Room for the footer is kept.
+ */
+int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes);
 
 int trace_writer__add_event(struct trace_writer *w, const struct ipcrace_event *e);
 int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *s);
 int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping *m);
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p);
+/* Writes out what is buffered when its oldest record is 100 ms old (CLOCK_MONOTONIC ns). */
+int trace_writer__tick(struct trace_writer *w, __u64 now_ns);
 int trace_writer__flush(struct trace_writer *w);
+/* Bytes in the file (written) and in the buffer. */
+__u64 trace_writer__size(const struct trace_writer *w);
 /* Writes the footer, flushes and closes. Accepts NULL. */
 int trace_writer__close(struct trace_writer *w, const struct trace_footer *f);
 

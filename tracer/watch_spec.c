@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "watch_spec.h"
 
 /* OFFSET: a number strtoull reads whole (decimal, 0x hex, 0 octal); 0 or -EINVAL. */
@@ -168,43 +169,40 @@ static const char header[] =
 	"# One watch spec a line (PATH+OFFSET:LEN or SYMBOL[+OFFSET]), best first;\n"
 	"# the next run with --learn watches them from its start, like --watch.\n";
 
+/*
+ * Through tracer/output.h: never through a symlink, a FIFO or /dev/null
+ * written as it is, otherwise a new 0600 file put in place whole.
+ */
 int watch_spec__write_file(const char *path, const char *const *specs, size_t nr)
 {
-	char *tmp;
+	struct output o;
 	FILE *f;
-	int fd, err = 0;
+	int fd, err;
 
 	for (size_t i = 0; i < nr; i++)
 		if (!watch_spec__storable(specs[i]))
 			return -EINVAL;
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-		return -ENOMEM;
-	/* mkstemp creates it 0600, in the target's directory: rename stays atomic */
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		goto out_free;
-	}
-	f = fdopen(fd, "w");
+	err = output__open(&o, path, OUTPUT_PRIVATE, NULL, 0);
+	if (err)
+		return err;
+	fd = dup(o.fd);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		err = -errno;
-		close(fd);
-		goto out_unlink;
+		if (fd >= 0)
+			close(fd);
+		goto out_discard;
 	}
 	fputs(header, f);
 	for (size_t i = 0; i < nr; i++)
 		fprintf(f, "%s\n", specs[i]);
-	if (fflush(f) || fsync(fileno(f)))
+	if (fflush(f) || (!o.stream && fsync(fileno(f))))
 		err = -errno;
 	if (fclose(f) && !err)
 		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
 	if (!err)
-		goto out_free;
-out_unlink:
-	unlink(tmp);
-out_free:
-	free(tmp);
+		err = output__commit(&o);
+out_discard:
+	output__discard(&o);
 	return err;
 }

@@ -36,6 +36,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < t->nr_processes; i++)
 		if (!trace__find_process(t, t->processes[i].pid))
 			abort();
+	/* what was skipped or cut is part of the input, never more */
+	if (t->skipped_bytes + t->tail_bytes > size)
+		abort();
+	/* a trace with anything skipped is never complete */
+	if ((t->skipped_bytes || t->skipped_records || t->truncated) && trace__is_complete(t))
+		abort();
+	{
+		char gaps[64];
+
+		if (trace__describe_gaps(t, gaps, sizeof(gaps)) && !gaps[0])
+			abort();
+	}
 	trace__free(t);
 	return 0;
 }

@@ -345,7 +345,7 @@ static void test_perfetto_truncated_trace_closes_open_slices_at_its_end(void **s
 	assert_non_null(strstr(out, "\"ph\":\"X\",\"ts\":3.000,\"pid\":100,\"tid\":100,\"dur\":2.000,"));
 	assert_non_null(strstr(out, "\"released\":false,\"open_at_trace_end\":true"));
 	assert_non_null(strstr(out, "\"acquired\":false,\"open_at_trace_end\":true"));
-	assert_non_null(strstr(out, "\"name\":\"trace incomplete: results may be missing events\""));
+	assert_non_null(strstr(out, "\"name\":\"INCOMPLETE trace: results may be missing events\""));
 	assert_int_equal(assert_flows_paired(out), 0);
 	free(out);
 }

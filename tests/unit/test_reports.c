@@ -554,8 +554,8 @@ static void test_text_report_shows_cycle_stacks_and_summary(void **state)
 		 probe_caller_line);
 	assert_non_null(strstr(out, want));
 	assert_non_null(strstr(out, "ipcrace: 1 report (1 finding) in "));
-	/* no footer: the reader must be told the results may be incomplete */
-	assert_non_null(strstr(out, "results may be incomplete"));
+	/* no footer: the reader must be told the trace is incomplete */
+	assert_non_null(strstr(out, "ipcrace: INCOMPLETE trace: no footer: the recording was cut off"));
 	assert_null(strchr(out, '\x1b'));
 	free(out);
 	free(f.cycle);
@@ -639,14 +639,15 @@ static void test_text_report_without_findings_prints_stats_and_exit_status(void 
 	/* processes: 10 and the two process records */
 	out = render(&fx->t, &fs, REPORT_TEXT, false);
 	assert_non_null(strstr(out, "ipcrace: no findings (3 processes, 2 threads, 2 events, 0 lost)\n"));
-	assert_null(strstr(out, "incomplete"));
+	assert_null(strstr(out, "INCOMPLETE"));
 	assert_non_null(strstr(out, "ipcrace: target exited with status 3\n"));
 	free(out);
 
 	fx->t.footer.target_status = 11;	/* SIGSEGV */
 	fx->t.footer.lost_events = 5;
 	out = render(&fx->t, &fs, REPORT_TEXT, false);
-	assert_non_null(strstr(out, "ipcrace: warning: results may be incomplete: 5 events were lost.\n"));
+	assert_non_null(strstr(out, "ipcrace: INCOMPLETE trace: 5 events lost (ring buffer full). "
+				    "No findings in what was read proves nothing\n"));
 	assert_non_null(strstr(out, "ipcrace: target killed by signal 11 (SIGSEGV)\n"));
 	free(out);
 	fx->t.events = NULL;

@@ -350,8 +350,9 @@ static void test_sarif_incomplete_trace_warns_in_invocation(void **state)
 	fx->t.truncated = true;
 	out = render(fx);
 	assert_true(json_is_valid(out));
-	assert_non_null(strstr(out, "\"text\": \"results may be incomplete: 0 events lost, the recording "
-				    "was cut off, the trace file is truncated\""));
+	assert_non_null(strstr(out, "\"text\": \"INCOMPLETE trace: no footer: the recording was cut "
+				    "off, later events are missing; the file ends inside a record (0 bytes "
+				    "after the last whole one)\""));
 	free(out);
 }
 

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""Traces that survive, outputs that cannot be turned against the user.
+
+Under the real tracer:
+  - a SIGKILLed `record` leaves a trace that keeps every event older than
+    0.5 s (5 kills at different instants), and `analyze` calls it
+    INCOMPLETE, never clean;
+  - a trace with a finding cut at 40 places and bit-flipped at 40 places:
+    never exit 0; every cut at or after the end of the records the finding
+    rests on still finds it; a flip never adds a finding;
+  - symlinks at every output path are refused (the file they point to is
+    untouched), and an unwritable output fails before the target runs;
+  - `-o` to a copy of /dev/null (mknod) and to a FIFO writes through them and
+    keeps their mode; an existing regular file is replaced, its other hard
+    links untouched;
+  - `check`'s temporary trace is an unnamed file: none is left after SIGTERM
+    or SIGKILL of `check`.
+
+Usage: run_trace_safety.py IPCRACE_BIN FIXTURE_BUILD_DIR
+"""
+import os
+import random
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+IPCRACE, FIXTURES = sys.argv[1], sys.argv[2]
+PREFIX = 24
+HEADER = 664
+HDR_END = PREFIX + HEADER
+REC_MAGIC = 0x63655249
+REC_EVENT = 1
+passed = failed = 0
+
+
+def ok(name):
+    global passed
+    passed += 1
+    print(f"PASS {name}", flush=True)
+
+
+def bad(name, why):
+    global failed
+    failed += 1
+    print(f"FAIL {name}: {why}", flush=True)
+
+
+def check(name, cond, why=""):
+    (ok if cond else lambda n: bad(n, why))(name)
+
+
+def mono():
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def records(path):
+    """(end offset, type, event ts or None) of each record of a v2 trace, in order."""
+    data = open(path, "rb").read()
+    out, off = [], HDR_END
+    while off + 16 <= len(data):
+        magic, typ, length, _seq, _crc = struct.unpack_from("<IHHII", data, off)
+        if magic != REC_MAGIC:
+            break
+        end = off + 16 + ((length + 7) & ~7)
+        if end > len(data):
+            break
+        ts = struct.unpack_from("<Q", data, off + 16 + 8)[0] if typ == REC_EVENT else None
+        out.append((end, typ, ts))
+        off = end
+    return out
+
+
+def run(args, **kw):
+    return subprocess.run([IPCRACE] + args, capture_output=True, text=True, **kw)
+
+
+def analyze(path):
+    r = run(["analyze", path])
+    return r.returncode, r.stdout + r.stderr
+
+
+def summaries(text):
+    return sorted(l for l in text.splitlines() if l.startswith("SUMMARY:"))
+
+
+def kill_tree(proc):
+    """The target outlives a killed ipcrace: end its whole session."""
+    try:
+        os.killpg(proc.pid, signal.SIGCONT)
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+# a steady stream of events for a few seconds: pipe writes, forks, execs, exits
+STEADY = ["sh", "-c", "i=0; while [ $i -lt 400 ]; do echo $i; sleep 0.01; i=$((i+1)); done | cat >/dev/null"]
+
+
+def test_killed_record_keeps_events_older_than_half_a_second(tmp):
+    worst = 0.0
+    # delays after the trace's first records reach the disk (ipcrace's start,
+    # loading and attaching, takes a varying time on a loaded machine)
+    for n, delay in enumerate([0.05, 0.4, 0.7, 1.1, 1.6]):
+        trace = os.path.join(tmp, f"killed{n}.trace")
+        # --no-watch: nothing is stopped, so a kill leaves no stopped process
+        # behind whatever the guardian does (another test's business)
+        proc = subprocess.Popen([IPCRACE, "record", "--no-watch", "-o", trace, "--"] + STEADY,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        deadline = mono() + 30
+        while mono() < deadline and proc.poll() is None:
+            if os.path.exists(trace) and os.path.getsize(trace) > HDR_END:
+                break
+            time.sleep(0.01)
+        time.sleep(delay)
+        t_kill = mono()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kill_tree(proc)
+        recs = records(trace)
+        ts = [r[2] for r in recs if r[2] is not None]
+        if not ts:
+            bad("killed_record_keeps_events", f"kill at {delay}s: no event in the trace")
+            continue
+        lag = t_kill - max(ts) / 1e9
+        worst = max(worst, lag)
+        check(f"killed_record_at_{delay}s_is_at_most_0.5s_behind", lag < 0.5,
+              f"last event {lag:.3f}s before the kill")
+        status, out = analyze(trace)
+        check(f"killed_record_at_{delay}s_is_incomplete_not_clean",
+              status in (1, 66) and "INCOMPLETE" in out and "no footer" in out,
+              f"analyze exit {status}: {out[-300:]}")
+    print(f"# killed record: the trace was at most {worst:.3f}s behind the kill")
+
+
+def test_cuts_and_flips_never_clean(tmp):
+    trace = os.path.join(tmp, "abba.trace")
+    r = run(["record", "-o", trace, "--", os.path.join(FIXTURES, "lock_abba_processes")])
+    if r.returncode != 0:
+        bad("cuts_record", f"record exit {r.returncode}: {r.stderr[-300:]}")
+        return
+    status, full = analyze(trace)
+    want = summaries(full)
+    if status != 66 or not any("lock-order-inversion" in s for s in want):
+        bad("cuts_full_trace_finds_inversion", f"exit {status}")
+        return
+    data = open(trace, "rb").read()
+    ends = [r[0] for r in records(trace)]
+    cut_path = os.path.join(tmp, "cut.trace")
+
+    def cut_status(n):
+        open(cut_path, "wb").write(data[:n])
+        return analyze(cut_path)
+
+    # the end of the records the finding rests on: the shortest whole-record
+    # prefix that finds it (binary search; the 40 cuts below check that
+    # every longer cut finds it too)
+    lo, hi = 0, len(ends) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        s, out = cut_status(ends[mid])
+        if s == 66 and "lock-order-inversion" in out:
+            hi = mid
+        else:
+            lo = mid + 1
+    needed = ends[lo]
+    print(f"# finding rests on the records up to byte {needed} of {len(data)}")
+    rng = random.Random(0x1bad5eed)
+    cuts = sorted(rng.sample(range(1, len(data)), 36)) + [needed, needed + 1, HDR_END, 10]
+    cut_fail = []
+    for n in cuts:
+        s, out = cut_status(n)
+        if s == 0:
+            cut_fail.append(f"cut {n}: exit 0")
+        elif n >= needed and (s != 66 or "lock-order-inversion" not in out):
+            cut_fail.append(f"cut {n} >= {needed}: exit {s}, finding lost")
+        elif n >= HDR_END and "INCOMPLETE" not in out:
+            cut_fail.append(f"cut {n}: no INCOMPLETE")
+        elif s == 66 and not set(summaries(out)) <= set(want):
+            cut_fail.append(f"cut {n}: a finding the whole trace does not have")
+    check("40_cuts_never_clean_and_keep_the_finding", not cut_fail, "; ".join(cut_fail[:5]))
+
+    flip_fail = []
+    for i in range(40):
+        pos = rng.randrange(len(data))
+        buf = bytearray(data)
+        buf[pos] ^= 1 << rng.randrange(8)
+        open(cut_path, "wb").write(buf)
+        s, out = analyze(cut_path)
+        if s not in (1, 66):
+            flip_fail.append(f"flip at {pos}: exit {s}")
+        elif s == 66 and not set(summaries(out)) <= set(want):
+            flip_fail.append(f"flip at {pos}: a new finding")
+        elif pos >= PREFIX and "INCOMPLETE" not in out:
+            flip_fail.append(f"flip at {pos}: not INCOMPLETE")
+    check("40_bit_flips_never_clean_never_invent", not flip_fail, "; ".join(flip_fail[:5]))
+
+
+def test_outputs(tmp):
+    target = os.path.join(FIXTURES, "lock_abba_processes")
+    victim = os.path.join(tmp, "victim")
+    open(victim, "w").close()
+    os.chmod(victim, 0o644)
+    link = os.path.join(tmp, "link")
+    os.symlink(victim, link)
+    dangling = os.path.join(tmp, "dangling")
+    os.symlink(os.path.join(tmp, "created-through-link"), dangling)
+    trace = os.path.join(tmp, "good.trace")
+    run(["record", "-o", trace, "--", target])
+    ran = os.path.join(tmp, "ran")
+    marker = ["--", "touch", ran]
+    cases = {
+        "record_o": ["record", "-o", "{}"] + marker,
+        "check_o": ["check", "-o", "{}"] + marker,
+        "check_t": ["check", "-t", "{}"] + marker,
+        "check_learn": ["check", "--learn", "{}"] + marker,
+        "analyze_o": ["analyze", "-o", "{}", trace],
+    }
+    for name, args in cases.items():
+        for kind, path in (("symlink", link), ("dangling_symlink", dangling)):
+            r = run([a.replace("{}", path) for a in args])
+            st = os.stat(victim)
+            check(f"{name}_refuses_{kind}",
+                  r.returncode == 1 and "symbolic link" in r.stderr and st.st_size == 0 and
+                  stat.S_IMODE(st.st_mode) == 0o644 and os.path.islink(path) and
+                  not os.path.exists(os.path.join(tmp, "created-through-link")) and
+                  not os.path.exists(ran),
+                  f"exit {r.returncode}: {r.stderr.strip()[-200:]}")
+        for where in ("/nonexistent-ipcrace-dir/x", "/proc/ipcrace-x"):
+            r = run([a.replace("{}", where) for a in args])
+            check(f"{name}_unwritable_{where.split('/')[1]}_fails_before_the_target",
+                  r.returncode == 1 and r.stderr.count("\n") == 1 and not os.path.exists(ran),
+                  f"exit {r.returncode}, target ran: {os.path.exists(ran)}: {r.stderr[-200:]}")
+
+    # a copy of /dev/null made here: written through, mode and kind kept
+    null = os.path.join(tmp, "null")
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.chmod(null, 0o666)
+    for name, args, want in (("record_o", ["record", "-o", null, "--", target], 0),
+                             ("check_t", ["check", "-t", null, "--", target], 66),
+                             ("check_o", ["check", "-o", null, "--", target], 66),
+                             ("analyze_o", ["analyze", "-o", null, trace], 66)):
+        r = run(args)
+        st = os.stat(null)
+        check(f"{name}_to_dev_null_copy_keeps_its_mode",
+              r.returncode == want and stat.S_ISCHR(st.st_mode) and
+              stat.S_IMODE(st.st_mode) == 0o666,
+              f"exit {r.returncode}, mode {oct(st.st_mode)}: {r.stderr[-200:]}")
+
+    # a FIFO: the trace streams through it
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo, 0o640)
+    got = os.path.join(tmp, "from-fifo.trace")
+    reader = subprocess.Popen(["sh", "-c", f"cat '{fifo}' > '{got}'"])
+    r = run(["record", "-o", fifo, "--", target], timeout=60)
+    reader.wait(timeout=60)
+    status, out = analyze(got)
+    check("record_o_fifo_streams_the_trace",
+          r.returncode == 0 and status == 66 and stat.S_ISFIFO(os.stat(fifo).st_mode) and
+          stat.S_IMODE(os.stat(fifo).st_mode) == 0o640,
+          f"record exit {r.returncode}, analyze exit {status}")
+
+    # an existing regular file: replaced by a new 0600 file, its other name untouched
+    old = os.path.join(tmp, "old")
+    other = os.path.join(tmp, "old-other-name")
+    open(old, "w").write("old contents\n")
+    os.chmod(old, 0o644)
+    os.link(old, other)
+    r = run(["record", "-o", old, "--", "true"])
+    check("record_o_replaces_a_regular_file_leaving_its_other_links",
+          r.returncode == 0 and stat.S_IMODE(os.stat(old).st_mode) == 0o600 and
+          open(other).read() == "old contents\n" and
+          stat.S_IMODE(os.stat(other).st_mode) == 0o644,
+          f"exit {r.returncode}")
+    leftovers = [f for f in os.listdir(tmp) if ".ipcrace-" in f]
+    check("no_temporary_output_file_left", not leftovers, str(leftovers))
+
+
+def fds_into(directory):
+    """Open descriptors of any process on files under directory."""
+    hits = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    dest = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if dest.startswith(directory + "/"):
+                    hits.append((int(pid), dest))
+        except OSError:
+            continue
+    return hits
+
+
+def test_check_leaves_no_temporary_trace(tmp):
+    tmpdir = os.path.join(tmp, "tmpdir")
+    os.mkdir(tmpdir)
+    env = dict(os.environ, TMPDIR=tmpdir)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        proc = subprocess.Popen([IPCRACE, "check", "--no-watch", "--"] + STEADY, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        seen = []
+        for _ in range(60):
+            time.sleep(0.05)
+            seen = fds_into(tmpdir)
+            if seen:
+                break
+        time.sleep(0.5)
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        kill_tree(proc)
+        time.sleep(0.2)
+        name = signal.Signals(sig).name
+        check(f"check_temporary_trace_is_unnamed_while_recording_{name}",
+              seen and all(d.endswith("(deleted)") for _, d in seen), str(seen))
+        check(f"no_temporary_trace_after_{name}",
+              not os.listdir(tmpdir) and not fds_into(tmpdir),
+              f"{os.listdir(tmpdir)} {fds_into(tmpdir)}")
+
+
+def main():
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            print("FAIL trace_safety: e2e needs root: CI must run as root")
+            return 1
+        print("SKIP trace_safety: needs root")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="ipcrace-safety.")
+    os.chmod(tmp, 0o755)
+    try:
+        test_killed_record_keeps_events_older_than_half_a_second(tmp)
+        test_cuts_and_flips_never_clean(tmp)
+        test_outputs(tmp)
+        test_check_leaves_no_temporary_trace(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
