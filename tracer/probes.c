@@ -105,6 +105,7 @@ struct attach_job {
 };
 
 struct attach_batch {
+	const char *name;	/* the file's name in messages */
 	struct attach_job *jobs;
 	size_t nr;
 	size_t next;		/* next job to take, under lock */
@@ -220,7 +221,7 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 			libbpf_strerror(err, msg, sizeof(msg));
 			fprintf(stderr, "ipcrace: attach: %s%s in %s: %s\n",
 				bpf_program__name(b->jobs[i].prog), b->jobs[i].ret ? " (return)" : "",
-				path, msg);
+				b->name, msg);
 			break;
 		}
 		grown = realloc(p->multi_fds, (p->nr_multi_fds + 1) * sizeof(*grown));
@@ -357,6 +358,7 @@ static int add_job(struct attach_batch *b, struct probes *p, struct bpf_program 
 static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf_syms *syms,
 		      const char *path, const struct probe_spec *spec)
 {
+	const char *name = b->name;
 	__typeof__(p->skel->progs) *progs = &p->skel->progs;
 	struct bpf_program *enter = NULL, *exit = NULL;
 	struct elf_func fn, init;
@@ -374,13 +376,13 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	cookie = spec->obj | (__u64)flags << 16;
 	if (!probe_site__probeable(syms, site)) {
 		fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed at +0x%llx; it is "
-			"not traced (--probe-site auto finds another place)\n", spec->func, path,
+			"not traced (--probe-site auto finds another place)\n", spec->func, name,
 			(unsigned long long)(site - fn.offset));
 		return 0;
 	}
 	if (p->opts.verbose)
 		fprintf(stderr, "ipcrace: probe %s at %s+0x%llx (entry +0x%llx)\n", spec->func,
-			path, (unsigned long long)site, (unsigned long long)(site - fn.offset));
+			name, (unsigned long long)site, (unsigned long long)(site - fn.offset));
 
 	switch (spec->role) {
 	case ROLE_LOCK:
@@ -420,8 +422,10 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
  * instruction (a LOCK prefix, e.g. pthread_spin_lock's entry): that
  * function goes untraced, with a warning, and the rest still works.
  */
-static int collect_links(struct probes *p, struct attach_batch *b, const char *path)
+static int collect_links(struct probes *p, struct attach_batch *b)
 {
+	const char *path = b->name;
+
 	struct bpf_link **grown;
 	char msg[128];
 	size_t i, k;
@@ -483,14 +487,26 @@ static bool seen_before(struct probes *p, const char *path, int pid)
 	return false;
 }
 
+static int attach_file(struct probes *p, const char *path, const char *name, int pid);
+
 int probes__attach_file(struct probes *p, const char *path)
 {
-	return probes__attach_file_pid(p, path, 0);
+	return attach_file(p, path, path, 0);
+}
+
+int probes__attach_file_as(struct probes *p, const char *path, const char *name)
+{
+	return attach_file(p, path, name, 0);
 }
 
 int probes__attach_file_pid(struct probes *p, const char *path, int pid)
 {
-	struct attach_batch b = {};
+	return attach_file(p, path, path, pid);
+}
+
+static int attach_file(struct probes *p, const char *path, const char *name, int pid)
+{
+	struct attach_batch b = { .name = name };
 	struct elf_syms *syms;
 	size_t i;
 	int n = 0, err = 0;
@@ -513,7 +529,7 @@ int probes__attach_file_pid(struct probes *p, const char *path, int pid)
 		err = attach_batch_multi(p, &b, path);
 	} else if (!err && b.nr) {
 		batch_run(&b, attach_worker);
-		err = collect_links(p, &b, path);
+		err = collect_links(p, &b);
 	}
 	free(b.jobs);
 	return err < 0 ? err : n;

@@ -42,6 +42,12 @@ void probes__free(struct probes *p);
 int probes__attach_file(struct probes *p, const char *path);
 
 /*
+ * The same for a file reached through another path (a private copy as
+ * /proc/self/fd/N): messages name it `name`.
+ */
+int probes__attach_file_as(struct probes *p, const char *path, const char *name);
+
+/*
  * The same, for one process only (its threads included): the kernel puts
  * the breakpoints in that process alone, so the rest of the host pays
  * nothing. Its future children need their own call (they are not covered).

@@ -77,6 +77,7 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 }
 
 static int probe_process(struct session *s, int pid);
+static int probe_tree_file(struct session *s, const char *path);
 
 static int write_mapping(const struct trace_mapping *m, void *ctx)
 {
@@ -90,7 +91,7 @@ static int write_mapping(const struct trace_mapping *m, void *ctx)
 			snprintf(lib, sizeof(lib), "/proc/%u/root%s", m->pid, m->path);
 			probes__attach_file_pid(s->probes, lib, m->pid);
 		} else {
-			probes__attach_file(s->probes, m->path);
+			probe_tree_file(s, m->path);
 		}
 	}
 	return trace_writer__add_mapping(s->writer, m);
@@ -320,21 +321,13 @@ static int load_and_attach(struct session *s)
 	return 0;
 }
 
-/*
- * The probes the target needs before its first instruction: its own
- * executable when statically linked, else the libc the loader will map,
- * found in our own address space (same loader cache, same machine). Other
- * libraries defining lock functions are attached when they get mapped.
- */
-static int attach_for_target(struct session *s)
+/* The libc the loader will map for the target: ours (same cache, same machine). */
+static void find_libc(char *out, size_t len)
 {
-	char line[4096], libc[4096] = "";
+	char line[4096];
 	FILE *f;
-	int n;
 
-	n = probes__attach_file(s->probes, s->target.exe);
-	if (n < 0)
-		return n;
+	out[0] = '\0';
 	f = fopen("/proc/self/maps", "re");
 	while (f && fgets(line, sizeof(line), f)) {
 		char *path = strchr(line, '/');
@@ -342,13 +335,52 @@ static int attach_for_target(struct session *s)
 		if (!path || !strstr(path, "/libc.so"))
 			continue;
 		path[strcspn(path, "\n")] = '\0';
-		snprintf(libc, sizeof(libc), "%s", path);
+		snprintf(out, len, "%s", path);
 		break;
 	}
 	if (f)
 		fclose(f);
+}
+
+/*
+ * Probes a file the traced tree maps: its private copy when it has one
+ * (only the tree traps), else the host's file (every process on the host
+ * mapping it traps: said under -v).
+ */
+static int probe_tree_file(struct session *s, const char *path)
+{
+	char priv[64];
+	const char *probe = target__probe_path(&s->target, path, priv, sizeof(priv));
+	int n;
+
+	if (probe)
+		return probes__attach_file_as(s->probes, probe, path);
+	n = probes__attach_file(s->probes, path);
+	if (n > 0 && s->opts->verbose)
+		fprintf(stderr, "ipcrace: scope: %s has no private copy: its probes trap "
+			"host-wide\n", path);
+	return n;
+}
+
+/*
+ * The probes the target needs before its first instruction: its own
+ * executable when statically linked, else the libc the loader will map.
+ * Other libraries defining lock functions are attached when they get mapped.
+ */
+static int attach_for_target(struct session *s, const char *libc)
+{
+	int n;
+
+	if (s->opts->verbose && s->target.scope.active)
+		fprintf(stderr, "ipcrace: scope: the traced tree runs in its own mount namespace "
+			"with private copies of %zu files: only it traps\n", s->target.scope.nr);
+	else if (s->opts->verbose)
+		fprintf(stderr, "ipcrace: scope: probes trap host-wide: %s\n", s->target.scope.why);
+	n = probe_tree_file(s, s->target.exe);
+	if (n < 0)
+		return n;
 	if (libc[0]) {
-		int m = probes__attach_file(s->probes, libc);
+		int m = probe_tree_file(s, libc);
 
 		if (m < 0)
 			return m;
@@ -520,6 +552,7 @@ static void session_cleanup(struct session *s)
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	probes__free(s->probes);
+	target__close(&s->target);
 	ipcrace_bpf__destroy(s->skel);
 	procmaps__free(s->maps);
 }
@@ -530,6 +563,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct trace_footer footer = {};
 	struct trace_header hdr;
+	char libc[4096];
 	__u32 one = 1;
 	int err;
 
@@ -548,7 +582,14 @@ int session__record(const struct session_opts *opts, int *target_status)
 		if (err)
 			goto out_cleanup;
 	} else {
-		err = target__spawn(&s.target, opts->argv);
+		const char *files[1] = { libc };
+		struct target_opts to = { .private_files = files, .nr_private_files = 1,
+					  .host_wide = getenv("IPCRACE_NO_SCOPE") != NULL };
+
+		find_libc(libc, sizeof(libc));
+		if (!libc[0])
+			to.nr_private_files = 0;
+		err = target__spawn(&s.target, opts->argv, &to);
 		if (err)
 			goto out_cleanup;
 		err = bpf_map_update_elem(bpf_map__fd(s.skel->maps.traced), &s.target.pid, &one,
@@ -558,7 +599,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 			fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", s.target.pid);
 			goto out_abort;
 		}
-		err = attach_for_target(&s);
+		err = attach_for_target(&s, libc);
 		if (err)
 			goto out_abort;
 	}

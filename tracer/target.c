@@ -43,9 +43,72 @@ static int resolve_exe(const char *cmd, char *out, size_t len)
 	return -ENOENT;
 }
 
-int target__spawn(struct target *t, char *const argv[])
+/* A script's interpreter ("#!/bin/sh"): it is the code that runs. */
+static void script_interpreter(const char *exe, char *out, size_t len)
 {
-	int pipefd[2], err;
+	char line[256];
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 3 || line[0] != '#' || line[1] != '!')
+		return;
+	line[n] = '\0';
+	n = 2 + strspn(line + 2, " \t");
+	line[n + strcspn(line + n, " \t\n")] = '\0';
+	snprintf(out, len, "%s", line + n);
+}
+
+/* Parent: plans the private files (the executable first). */
+static void scope_plan(struct target *t, const struct target_opts *opts)
+{
+	const char *paths[SCOPE_MAX_FILES];
+	char interp[256];
+	size_t n = 0, i;
+
+	memset(&t->scope, 0, sizeof(t->scope));
+	if (opts && opts->host_wide) {
+		snprintf(t->scope.why, sizeof(t->scope.why), "IPCRACE_NO_SCOPE is set");
+		return;
+	}
+	script_interpreter(t->exe, interp, sizeof(interp));
+	paths[n++] = t->exe;
+	if (interp[0])
+		paths[n++] = interp;
+	for (i = 0; opts && i < opts->nr_private_files && n < SCOPE_MAX_FILES; i++)
+		paths[n++] = opts->private_files[i];
+	scope__plan(&t->scope, paths, n);
+}
+
+/* Parent: what the child did about its namespace. */
+static void scope_result(struct target *t, int report_fd)
+{
+	struct scope_report r;
+	ssize_t n = read(report_fd, &r, sizeof(r));
+
+	if (n != (ssize_t)sizeof(r)) {
+		snprintf(t->scope.why, sizeof(t->scope.why), "the child did not report its "
+			 "namespace set-up");
+		t->scope.nr = 0;
+		return;
+	}
+	if (r.err) {
+		snprintf(t->scope.why, sizeof(t->scope.why), "%.*s", (int)sizeof(r.why), r.why);
+		t->scope.nr = 0;
+		return;
+	}
+	scope__open(&t->scope, t->pid);
+}
+
+int target__spawn(struct target *t, char *const argv[], const struct target_opts *opts)
+{
+	int pipefd[2], report[2] = { -1, -1 }, err;
+	bool scoped;
 	char go;
 
 	err = resolve_exe(argv[0], t->exe, sizeof(t->exe));
@@ -53,6 +116,8 @@ int target__spawn(struct target *t, char *const argv[])
 		fprintf(stderr, "ipcrace: cannot run %s: %s\n", argv[0], strerror(-err));
 		return err;
 	}
+	scope_plan(t, opts);
+	scoped = t->scope.nr > 0;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: prctl(PR_SET_CHILD_SUBREAPER): %m\n");
@@ -63,16 +128,29 @@ int target__spawn(struct target *t, char *const argv[])
 		fprintf(stderr, "ipcrace: pipe: %m\n");
 		return err;
 	}
+	if (scoped && pipe2(report, O_CLOEXEC)) {
+		err = -errno;
+		fprintf(stderr, "ipcrace: pipe: %m\n");
+		goto out_pipe;
+	}
 	t->pid = fork();
 	if (t->pid < 0) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: fork: %m\n");
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return err;
+		goto out_report;
 	}
 	if (t->pid == 0) {
 		close(pipefd[1]);
+		if (scoped) {
+			struct scope_report r;
+
+			close(report[0]);
+			/* on failure the tree shares the host's files; the parent says so */
+			scope__enter(&t->scope, &r);
+			if (write(report[1], &r, sizeof(r)) != sizeof(r))
+				_exit(127);
+			close(report[1]);
+		}
 		/* EOF without the go byte: ipcrace gave up, do not run untraced */
 		if (read(pipefd[0], &go, 1) != 1)
 			_exit(127);
@@ -84,7 +162,27 @@ int target__spawn(struct target *t, char *const argv[])
 	}
 	close(pipefd[0]);
 	t->release_fd = pipefd[1];
+	if (scoped) {
+		close(report[1]);
+		scope_result(t, report[0]);
+		close(report[0]);
+	}
 	return 0;
+
+out_report:
+	if (report[0] >= 0) {
+		close(report[0]);
+		close(report[1]);
+	}
+out_pipe:
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return err;
+}
+
+const char *target__probe_path(const struct target *t, const char *path, char *buf, size_t len)
+{
+	return scope__probe_path(&t->scope, path, buf, len);
 }
 
 int target__release(struct target *t)
@@ -101,6 +199,7 @@ int target__release(struct target *t)
 
 void target__abort(struct target *t)
 {
+	scope__close(&t->scope);
 	if (t->release_fd >= 0)
 		close(t->release_fd);
 	t->release_fd = -1;
@@ -108,4 +207,9 @@ void target__abort(struct target *t)
 		kill(t->pid, SIGKILL);
 		waitpid(t->pid, NULL, 0);
 	}
+}
+
+void target__close(struct target *t)
+{
+	scope__close(&t->scope);
 }
