@@ -39,6 +39,7 @@ struct session {
 	struct target target;
 	__u64 nr_events;
 	int write_err;
+	__u64 t_start, t_last;	/* -v: where the fixed cost goes */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -55,6 +56,23 @@ static __u64 now_ns(clockid_t clk)
 
 	clock_gettime(clk, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * -v: one line per phase of the run, with the time since the session began
+ * and the time the phase took (the fixed cost of a short check is these).
+ */
+static void phase(struct session *s, const char *what)
+{
+	__u64 now = now_ns(CLOCK_MONOTONIC);
+
+	if (!s->opts->verbose)
+		return;
+	if (!s->t_start)
+		s->t_start = s->t_last = now;
+	fprintf(stderr, "ipcrace: time: %-26s %7.3f s  (+%.3f s)\n", what,
+		(now - s->t_start) / 1e9, (now - s->t_last) / 1e9);
+	s->t_last = now;
 }
 
 /* The program libbpf last failed to load, from its log, for the message. */
@@ -295,11 +313,13 @@ static int load_and_attach(struct session *s)
 	bpf_map__set_max_entries(s->skel->maps.events,
 				 s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES);
 	po.multi = probes__prepare(s->skel);
+	phase(s, "open the BPF object");
 	err = ipcrace_bpf__load(s->skel);
 	if (err) {
 		report_load_error(err);
 		return err;
 	}
+	phase(s, "load (BTF, verifier)");
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
 	err = ipcrace_bpf__attach(s->skel);
 	if (err) {
@@ -309,6 +329,7 @@ static int load_and_attach(struct session *s)
 		fprintf(stderr, "ipcrace: attach: raw tracepoints: %s\n", msg);
 		return err;
 	}
+	phase(s, "attach raw tracepoints");
 	s->probes = probes__new(s->skel, &po);
 	if (!s->probes)
 		return -ENOMEM;
@@ -318,6 +339,7 @@ static int load_and_attach(struct session *s)
 		fprintf(stderr, "ipcrace: ring buffer: %s\n", strerror(errno));
 		return err;
 	}
+	phase(s, "ring buffer");
 	return 0;
 }
 
@@ -551,10 +573,13 @@ static void session_cleanup(struct session *s)
 {
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
+	phase(s, "stop watching");
 	probes__free(s->probes);
 	target__close(&s->target);
+	phase(s, "detach uprobes");
 	ipcrace_bpf__destroy(s->skel);
 	procmaps__free(s->maps);
+	phase(s, "unload BPF");
 }
 
 int session__record(const struct session_opts *opts, int *target_status)
@@ -571,6 +596,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 	err = preflight__check();
 	if (err)
 		return err;
+	phase(&s, "start");
 	s.maps = procmaps__new();
 	if (!s.maps)
 		return -ENOMEM;
@@ -592,6 +618,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 		err = target__spawn(&s.target, opts->argv, &to);
 		if (err)
 			goto out_cleanup;
+		phase(&s, "spawn (private copies)");
 		err = bpf_map_update_elem(bpf_map__fd(s.skel->maps.traced), &s.target.pid, &one,
 					  BPF_ANY);
 		if (err) {
@@ -602,6 +629,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 		err = attach_for_target(&s, libc);
 		if (err)
 			goto out_abort;
+		phase(&s, "attach uprobes");
 	}
 	if (!opts->watch.disabled) {
 		struct watch_opts wo = opts->watch;
@@ -638,7 +666,9 @@ int session__record(const struct session_opts *opts, int *target_status)
 			goto out_abort;
 		}
 	}
+	phase(&s, "set up the watcher, trace");
 	err = run_loop(&s, target_status);
+	phase(&s, "run (until the tree exited)");
 	/* --learn: what this run found worth watching, for the next one */
 	if (!err)
 		watcher__save_learned(s.watcher);
