@@ -147,6 +147,13 @@ int scope__enter(const struct scope *s, struct scope_report *r)
 	}
 	for (i = 0; i < s->nr && !r->err; i++)
 		privatize(mnt, i, s->files[i].path, r);
+	/*
+	 * All or nothing: the parent then probes the host's files, which a
+	 * private copy left in place would hide from the tree.
+	 */
+	if (r->err)
+		while (i-- > 0)
+			umount2(s->files[i].path, MNT_DETACH);
 out:
 	if (mnt >= 0)
 		close(mnt);

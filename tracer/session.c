@@ -378,7 +378,8 @@ static int probe_tree_file(struct session *s, const char *path)
 	if (probe)
 		return probes__attach_file_as(s->probes, probe, path);
 	n = probes__attach_file(s->probes, path);
-	if (n > 0 && s->opts->verbose)
+	/* when nothing is private, attach_for_target said why once */
+	if (n > 0 && s->opts->verbose && s->target.scope.active)
 		fprintf(stderr, "ipcrace: scope: %s has no private copy: its probes trap "
 			"host-wide\n", path);
 	return n;
