@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * ipcrace: one binary, subcommands in a table (bpftool's model). Exit codes
- * are the contract of DESIGN.md: 66 (--exitcode) findings; check without
+ * ipcrace: one binary, subcommands in a table (bpftool's model); the command
+ * line and its option table are tracer/cli.c. Exit codes are the contract
+ * of DESIGN.md: 66 (--exitcode) findings; check without
  * findings: the target's own status (128 + signal); 1 could not trace or
  * read, or an incomplete trace without findings (trace__exit_status), 2
  * usage.

@@ -43,7 +43,7 @@ expect missing_program_is_1 1 -- check -- /nonexistent/program
 expect bad_exitcode_is_usage 2 -- check --exitcode 256 -- /bin/true
 
 # attached: ipcrace is not the target's parent, its status is not ours
-sh -c 'sleep 1.5; exit 5' &
+sh -c 'sleep 3; exit 5' &
 target=$!
 sleep 0.2
 expect attached_without_findings_is_0 0 -- check -p "$target"
