@@ -92,7 +92,8 @@ static const struct cli_option options[] = {
 	{ OPT_SUPPRESSIONS, "suppressions", 0, "FILE", CLI_CHECK | CLI_ANALYZE, false,
 	  "silence the findings FILE's rules match (repeatable, at most 16); TSan's format: "
 	  "race:, deadlock:, mutex:, called_from_lib:, ipcrace's kinds such as double_lock:, "
-	  "object:PATTERN, * wildcards, # comments; suppressed findings do not "
+	  "object:PATTERN, * wildcards, # comments (the README's \"Suppressions\"); "
+	  "suppressed findings do not "
 	  "count for the exit status" },
 	{ OPT_PRINT_SUPPRESSIONS, "print-suppressions", 0, NULL, CLI_CHECK | CLI_ANALYZE, false,
 	  "print with each report the rule that would silence it" },
