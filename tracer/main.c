@@ -2,10 +2,9 @@
 /*
  * ipcrace: one binary, subcommands in a table (bpftool's model); the command
  * line and its option table are tracer/cli.c. Exit codes are the contract
- * of DESIGN.md: 66 (--exitcode) findings; check without
- * findings: the target's own status (128 + signal); 1 could not trace or
- * read, or an incomplete trace without findings (trace__exit_status), 2
- * usage.
+ * of DESIGN.md: 66 (--exitcode) findings; check without findings: the
+ * target's own status (128 + signal); 1 could not trace or read, or an
+ * incomplete trace without findings (trace__exit_status); 2 usage.
  */
 #include <errno.h>
 #include <stdio.h>
