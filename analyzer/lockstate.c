@@ -895,6 +895,17 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	}
 }
 
+/*
+ * The same lock twice in one thread's list: the same identity, or the same
+ * address in the same process (one object, whatever two events resolved
+ * its identity to).
+ */
+static bool held_same_lock(const struct finding_object *a, const struct finding_object *b)
+{
+	return ipcrace_key__equal(&a->key, &b->key) ||
+	       (a->addr && a->addr == b->addr && a->pid == b->pid);
+}
+
 /* Drops signalling semaphores and repeats from a "locks held" list. */
 static void held_list_clean(const struct lockstate *ls, struct finding_object *v, __u32 *nr)
 {
@@ -905,7 +916,7 @@ static void held_list_clean(const struct lockstate *ls, struct finding_object *v
 		if (obj_is_sem(v[i].obj) && keymap__get(ls->signalling, &v[i].key, &val))
 			continue;
 		for (j = 0; j < n; j++)
-			if (ipcrace_key__equal(&v[j].key, &v[i].key))
+			if (held_same_lock(&v[j], &v[i]))
 				break;
 		if (j < n)
 			continue;

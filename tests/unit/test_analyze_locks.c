@@ -696,6 +696,33 @@ static void test_signalling_semaphore_not_listed_as_held(void **state)
 	assert_int_equal(f->accesses[0].locks_held[0].addr, m.addr);
 }
 
+/*
+ * One semaphore whose events resolved to two identities (one with the
+ * shared object's key, one without a mapping): at one address of one
+ * process it is one lock, listed once.
+ */
+static void test_lock_held_under_two_identities_listed_once(void **state)
+{
+	struct stream *s = *state;
+	struct lock shared = shared_mutex(PID, 0x7f0000000000, 0x80, true);
+	struct lock same = shared_mutex(PID, 0x7f0000000000, 0x80, false);
+	struct lock m = mutex(0x2000);
+	const struct finding *f;
+
+	born(s, 1);
+	shared.obj = same.obj = OBJ_SEM;
+	lock(s, 1, &shared, 11);
+	lock(s, 1, &same, 12);
+	lock(s, 1, &m, 13);
+	lock(s, 1, &m, 14);		/* double lock */
+	analyze(s);
+	f = first(s, FINDING_DOUBLE_LOCK);
+	assert_non_null(f);
+	assert_int_equal(f->accesses[0].nr_locks, 2);
+	assert_int_equal(f->accesses[0].locks_held[0].addr, shared.addr);
+	assert_int_equal(f->accesses[0].locks_held[1].addr, m.addr);
+}
+
 static void test_private_lock_dies_with_its_process(void **state)
 {
 	struct stream *s = *state;
@@ -828,6 +855,7 @@ int main(void)
 		T(test_attached_threads_unlock_locks_taken_before_trace),
 		T(test_unlock_of_never_locked_mutex_reported_when_history_known),
 		T(test_signalling_semaphore_not_listed_as_held),
+		T(test_lock_held_under_two_identities_listed_once),
 		T(test_semaphore_used_as_lock_forms_cycles),
 		T(test_sysv_semaphore_used_as_lock_forms_cycles),
 		T(test_signalling_semaphore_forms_no_cycle),
