@@ -367,6 +367,7 @@ struct report_model *report_model__new(const struct trace *t, const struct findi
 	struct report_stack *stacks;
 	struct report_model *m;
 	size_t i, j, nr_stacks, nr_sites, cap = 0;
+	const char *dir;
 	int err = 0;
 
 	if (!t || !fs) {
@@ -381,6 +382,10 @@ struct report_model *report_model__new(const struct trace *t, const struct findi
 	m->nr_findings = fs->nr;
 	/* without a symbolizer the report still has addresses: go on */
 	m->s = symbolizer__new(t);
+	/* debug files elsewhere (another machine's, or none at all) */
+	dir = getenv("IPCRACE_DEBUG_DIR");
+	if (m->s && dir && *dir && symbolizer__set_debug_dir(m->s, dir))
+		fprintf(stderr, "ipcrace: IPCRACE_DEBUG_DIR: path too long, using /usr/lib/debug\n");
 	report_stats__compute(t, &m->stats);
 	for (i = 0; i < fs->nr && !err; i++) {
 		const struct finding *f = &fs->items[i];

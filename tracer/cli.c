@@ -150,6 +150,8 @@ static const char *environment_text =
 "                          changing (no stop at mmap, exec or fork for them):\n"
 "                          races in programs shorter than a tick (25 ms) are\n"
 "                          then missed\n"
+"  IPCRACE_DEBUG_DIR=DIR   look debug files up by build-id in DIR, not\n"
+"                          /usr/lib/debug\n"
 "  NO_COLOR                no colour in text reports\n";
 
 static const char *exit_status_text =

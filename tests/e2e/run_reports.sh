@@ -9,7 +9,8 @@
 #   code locations, is one data-race report saying 16 words;
 # - SUMMARY names the program's own function for a program built without
 #   debug information, in text, JSON and SARIF (not libc's frames, which have
-#   line information where libc6-dbg is installed);
+#   line information where libc6-dbg is installed), and still does with no
+#   debug file for libc either (IPCRACE_DEBUG_DIR pointing at an empty one);
 # - attaching (-p) to a service whose threads hold locks at that moment gives
 #   no unlock-not-held (their first unlock is of a lock taken before).
 # Usage: run_reports.sh IPCRACE_BIN FIXTURE_BUILD_DIR TWO_BUGS RACE_MEMCPY_NODEBUG SERVICE_HOLDERS
@@ -155,6 +156,18 @@ then
 	fail summary_in_own_code_without_debug_info "json or sarif location not in $base"
 else
 	pass summary_in_own_code_without_debug_info
+fi
+
+# the same without any debug file for libc either (Debian without libc6-dbg)
+mkdir "$tmp/no-debug-files"
+IPCRACE_DEBUG_DIR="$tmp/no-debug-files" "$ipcrace" analyze "$tmp/nodebug.trace" >"$tmp/bare.txt" 2>"$tmp/err"
+summary=$(grep '^SUMMARY:' "$tmp/bare.txt" | head -1)
+if grep -E '^    #[0-9]+ .* [^ ]+\.[chS]:[0-9]+ \(libc\.so' "$tmp/bare.txt" >"$tmp/libc-lines"; then
+	fail summary_in_own_code_without_libc_debug_info "libc frames still have lines: $(head -1 "$tmp/libc-lines")"
+elif ! [[ "$summary" =~ ^SUMMARY:\ ipcrace:\ data\ race\ \($base\+0x[0-9a-f]+\)\ in\ $own$ ]]; then
+	fail summary_in_own_code_without_libc_debug_info "text: $summary"
+else
+	pass summary_in_own_code_without_libc_debug_info
 fi
 
 # --- attach: locks held at the moment of the attach ----------------------------
