@@ -624,6 +624,13 @@ static int on_attempt(struct lockstate *ls, const struct ipcrace_event *e,
 	t->pending = true;
 	t->pending_key = *key;
 	h = held_find(t, key);
+	/*
+	 * A try never blocks: the owner trying its own lock gets EBUSY (or,
+	 * recursive, one more level, counted at the acquisition), never a
+	 * self-deadlock, so it is no double lock.
+	 */
+	if (h && (e->flags & EVF_TRY))
+		return 0;
 	/* asking again for a lock maybe released in events lost: it was */
 	if (h && !h->maybe_released) {
 		/* no edge to itself; recursion is fine, self-deadlock is reported */

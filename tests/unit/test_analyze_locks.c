@@ -470,12 +470,46 @@ static void test_errorcheck_double_lock_reported_once_per_stack(void **state)
 	assert_int_equal(f->nr_accesses, 2);
 	assert_int_equal(f->accesses[1].stack_id, 11);	/* where it was taken */
 
-	/* another stack is another report; a trylock by the owner too */
+	/* another stack is another report */
 	lock(s, 1, &m, 11);
-	trylock(s, 1, &m, 14, EBUSY);
+	attempt(s, 1, &m, 0, 14, EDEADLK);
 	unlock(s, 1, &m, 15);
 	analyze(s);
 	assert_int_equal(count(s, FINDING_DOUBLE_LOCK), 2);
+}
+
+/* A trylock that finds its lock taken gets EBUSY and never blocks. */
+static void test_trylock_busy_is_no_double_lock(void **state)
+{
+	struct stream *s = *state;
+	struct lock m = mutex(0x1000), e = with_kind(mutex(0x2000), 2);
+	struct lock sp = with_obj(mutex(0x3000), OBJ_SPIN);
+
+	/* the owner tries its own normal, error-checking mutex and spinlock */
+	lock(s, 1, &m, 11);
+	trylock(s, 1, &m, 12, EBUSY);
+	unlock(s, 1, &m, 13);
+	lock(s, 1, &e, 14);
+	trylock(s, 1, &e, 15, EBUSY);
+	unlock(s, 1, &e, 16);
+	lock(s, 1, &sp, 17);
+	trylock(s, 1, &sp, 18, EBUSY);
+	unlock(s, 1, &sp, 19);
+	/* another thread tries what thread 1 holds, then takes it */
+	lock(s, 1, &m, 11);
+	trylock(s, 2, &m, 21, EBUSY);
+	unlock(s, 1, &m, 13);
+	lock(s, 2, &m, 22);
+	unlock(s, 2, &m, 23);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+
+	/* the control: a blocking second lock by the owner is still one */
+	lock(s, 1, &e, 14);
+	attempt(s, 1, &e, 0, 24, EDEADLK);
+	unlock(s, 1, &e, 16);
+	analyze(s);
+	assert_int_equal(count(s, FINDING_DOUBLE_LOCK), 1);
 }
 
 static void test_rwlock_write_relock_is_double_lock_read_relock_is_not(void **state)
@@ -843,6 +877,7 @@ int main(void)
 		T(test_trylock_backoff_pattern_is_clean),
 		T(test_recursive_relock_adds_no_edge_and_no_double_lock),
 		T(test_errorcheck_double_lock_reported_once_per_stack),
+		T(test_trylock_busy_is_no_double_lock),
 		T(test_rwlock_write_relock_is_double_lock_read_relock_is_not),
 		T(test_rwlock_read_attempt_adds_order_edges),
 		T(test_unlock_not_held_reported),
