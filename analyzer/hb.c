@@ -4,70 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hb.h"
-#include "identity.h"
+#include "hb_internal.h"
 #include "lock_extent.h"
-#include "vclock.h"
 
 #ifndef EOWNERDEAD
 #define EOWNERDEAD 130
 #endif
-
-/* How a thread holds an rwlock: the unlock does not say which side it frees. */
-struct hb_rw_hold {
-	struct ipcrace_key key;
-	bool write;
-};
-
-struct hb_thread {
-	struct vclock vc;		/* now; frozen at exit, the exit clock */
-	__u32 tid;
-	__u32 proc;			/* index in hb->procs */
-	__u32 spawned;			/* last thread it spawned, for pthread_create */
-	bool exited;
-	struct hb_rw_hold *rw;
-	size_t nr_rw;
-	size_t cap_rw;
-};
-
-/* One process incarnation: a pid between fork (or exec) and the next. */
-struct hb_proc {
-	struct vclock exit_vc;		/* join of its exited threads' clocks */
-	__u32 pid;
-};
-
-/*
- * A sync object's clock. For an rwlock, vc is what writers released and
- * read_vc what readers released: readers do not order each other.
- */
-struct hb_obj {
-	struct vclock vc;
-	struct vclock read_vc;
-};
-
-/* Sync objects of different kinds may share a key (a mutex's futex word). */
-enum hb_obj_class {
-	HB_CLASS_NONE = 0,		/* untagged: the object's own key */
-	HB_CLASS_LOCK = 1,
-	HB_CLASS_CHAN,
-	HB_CLASS_FUTEX,
-};
-
-struct hb {
-	struct vclock_ids ids;		/* ids.nr threads in threads[] */
-	struct hb_thread *threads;
-	size_t cap_threads;
-	struct keymap *tids;		/* tid -> its current thread */
-	struct hb_proc *procs;
-	size_t nr_procs;
-	size_t cap_procs;
-	struct keymap *pids;		/* pid -> its current incarnation */
-	struct hb_obj *objs;
-	size_t nr_objs;
-	size_t cap_objs;
-	struct keymap *obj_index;	/* class-tagged key -> objs[] */
-	struct keymap *pthreads;	/* (incarnation, pthread_t) -> thread */
-	struct keymap *sync_words;	/* 8-byte words of lock objects -> 1 */
-};
 
 static struct ipcrace_key id_key(__u64 a, __u64 b)
 {
@@ -77,7 +19,7 @@ static struct ipcrace_key id_key(__u64 a, __u64 b)
 }
 
 /* Grows an array of elem-sized items to hold nr + 1. */
-static int array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
+int hb_array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
 {
 	size_t ncap;
 	void *p;
@@ -104,7 +46,10 @@ struct hb *hb__new(void)
 	hb->obj_index = keymap__new();
 	hb->pthreads = keymap__new();
 	hb->sync_words = keymap__new();
-	if (!hb->tids || !hb->pids || !hb->obj_index || !hb->pthreads || !hb->sync_words)
+	hb->barrier_index = keymap__new();
+	hb->atomics = keymap__new();
+	if (!hb->tids || !hb->pids || !hb->obj_index || !hb->pthreads || !hb->sync_words ||
+	    !hb->barrier_index || !hb->atomics)
 		goto err_free;
 	return hb;
 err_free:
@@ -138,6 +83,7 @@ void hb__free(struct hb *hb)
 	keymap__free(hb->obj_index);
 	keymap__free(hb->pthreads);
 	keymap__free(hb->sync_words);
+	hb_sync__free(hb);
 	free(hb);
 }
 
@@ -152,8 +98,8 @@ static int proc_new(struct hb *hb, __u32 pid, const struct hb_proc *from, __u32 
 	size_t from_idx = from ? (size_t)(from - hb->procs) : 0;
 	int err;
 
-	err = array_reserve((void **)&hb->procs, &hb->cap_procs, hb->nr_procs,
-			    sizeof(*hb->procs));
+	err = hb_array_reserve((void **)&hb->procs, &hb->cap_procs, hb->nr_procs,
+			       sizeof(*hb->procs));
 	if (err)
 		return err;
 	if (from)
@@ -203,8 +149,8 @@ static int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out)
 	__u32 idx;
 	int err;
 
-	err = array_reserve((void **)&hb->threads, &hb->cap_threads, hb->ids.nr,
-			    sizeof(*hb->threads));
+	err = hb_array_reserve((void **)&hb->threads, &hb->cap_threads, hb->ids.nr,
+			       sizeof(*hb->threads));
 	if (err)
 		return err;
 	err = keymap__set(hb->tids, &k, hb->ids.nr);
@@ -257,7 +203,7 @@ static int thread_get(struct hb *hb, __u32 pid, __u32 tid, __u32 *out)
 	return thread_new(hb, tid, proc, out);
 }
 
-static int thread_tick(struct hb *hb, __u32 idx)
+int hb_thread_tick(struct hb *hb, __u32 idx)
 {
 	return vclock__tick(&hb->threads[idx].vc, idx);
 }
@@ -299,14 +245,19 @@ __u32 hb__thread_process(const struct hb *hb, __u32 thread)
 
 /* --- sync objects ---------------------------------------------------------- */
 
-/* The object's key tagged with its class; false when e names no object. */
-static bool obj_key(const struct ipcrace_event *e, enum hb_obj_class cls,
-		    struct ipcrace_key *out)
+struct ipcrace_key hb_tagged_key(struct ipcrace_key k, enum hb_obj_class cls)
+{
+	k.space |= (__u32)cls << 16;
+	k.__pad = 0;
+	return k;
+}
+
+bool hb_obj_key(const struct ipcrace_event *e, enum hb_obj_class cls, struct ipcrace_key *out)
 {
 	*out = e->key;
 	if (out->space == KEY_NONE) {
 		/* a channel has no address to fall back on (unresolved sendto) */
-		if (!e->addr || cls == HB_CLASS_CHAN)
+		if (!e->addr || cls == HB_CLASS_CHAN || cls == HB_CLASS_CONNECT)
 			return false;
 		/* same fallback as identity__event_key: never merges two processes */
 		out->space = KEY_PRIVATE;
@@ -314,26 +265,25 @@ static bool obj_key(const struct ipcrace_event *e, enum hb_obj_class cls,
 		out->b = e->addr;
 		out->c = 0;
 	}
-	out->space |= (__u32)cls << 16;
-	out->__pad = 0;
+	*out = hb_tagged_key(*out, cls);
 	return true;
 }
 
-static struct hb_obj *obj_find(const struct hb *hb, const struct ipcrace_key *k)
+struct hb_obj *hb_obj_find(const struct hb *hb, const struct ipcrace_key *k)
 {
 	__u64 v;
 
 	return keymap__get(hb->obj_index, k, &v) ? &hb->objs[v] : NULL;
 }
 
-static int obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out)
+int hb_obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out)
 {
-	struct hb_obj *o = obj_find(hb, k);
+	struct hb_obj *o = hb_obj_find(hb, k);
 	int err;
 
 	if (!o) {
-		err = array_reserve((void **)&hb->objs, &hb->cap_objs, hb->nr_objs,
-				    sizeof(*hb->objs));
+		err = hb_array_reserve((void **)&hb->objs, &hb->cap_objs, hb->nr_objs,
+				       sizeof(*hb->objs));
 		if (err)
 			return err;
 		err = keymap__set(hb->obj_index, k, hb->nr_objs);
@@ -348,35 +298,34 @@ static int obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **o
 }
 
 /* Release: the object learns everything the thread did so far; then tick. */
-static int release(struct hb *hb, __u32 t, struct vclock *obj_vc)
+int hb_release(struct hb *hb, __u32 t, struct vclock *obj_vc)
 {
 	int err = vclock__join(obj_vc, &hb->threads[t].vc);
 
-	return err ? err : thread_tick(hb, t);
+	return err ? err : hb_thread_tick(hb, t);
 }
 
-static int release_to(struct hb *hb, const struct ipcrace_event *e, __u32 t,
-		      enum hb_obj_class cls)
+int hb_release_to(struct hb *hb, const struct ipcrace_event *e, __u32 t, enum hb_obj_class cls)
 {
 	struct ipcrace_key k;
 	struct hb_obj *o;
 	int err;
 
-	if (!obj_key(e, cls, &k))
+	if (!hb_obj_key(e, cls, &k))
 		return 0;
-	err = obj_get(hb, &k, &o);
-	return err ? err : release(hb, t, &o->vc);
+	err = hb_obj_get(hb, &k, &o);
+	return err ? err : hb_release(hb, t, &o->vc);
 }
 
-static int acquire_from(struct hb *hb, const struct ipcrace_event *e, __u32 t,
-			enum hb_obj_class cls)
+int hb_acquire_from(struct hb *hb, const struct ipcrace_event *e, __u32 t,
+		    enum hb_obj_class cls)
 {
 	struct ipcrace_key k;
 	struct hb_obj *o;
 
-	if (!obj_key(e, cls, &k))
+	if (!hb_obj_key(e, cls, &k))
 		return 0;
-	o = obj_find(hb, &k);
+	o = hb_obj_find(hb, &k);
 	/* nothing was ever released into it: nothing to learn */
 	return o ? vclock__join(&hb->threads[t].vc, &o->vc) : 0;
 }
@@ -393,7 +342,7 @@ static int rw_hold_push(struct hb_thread *th, const struct ipcrace_key *k, bool 
 {
 	int err;
 
-	err = array_reserve((void **)&th->rw, &th->cap_rw, th->nr_rw, sizeof(*th->rw));
+	err = hb_array_reserve((void **)&th->rw, &th->cap_rw, th->nr_rw, sizeof(*th->rw));
 	if (err)
 		return err;
 	th->rw[th->nr_rw].key = *k;
@@ -431,14 +380,14 @@ static int lock_release(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	int err;
 
 	if (e->obj != OBJ_RWLOCK)
-		return release_to(hb, e, t, HB_CLASS_LOCK);
-	if (!obj_key(e, HB_CLASS_LOCK, &k))
+		return hb_release_to(hb, e, t, HB_CLASS_LOCK);
+	if (!hb_obj_key(e, HB_CLASS_LOCK, &k))
 		return 0;
 	write = rw_hold_pop(&hb->threads[t], &k);
-	err = obj_get(hb, &k, &o);
+	err = hb_obj_get(hb, &k, &o);
 	if (err)
 		return err;
-	return release(hb, t, write ? &o->vc : &o->read_vc);
+	return hb_release(hb, t, write ? &o->vc : &o->read_vc);
 }
 
 static int lock_acquire(struct hb *hb, const struct ipcrace_event *e, __u32 t)
@@ -451,14 +400,14 @@ static int lock_acquire(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	if (!lock_acquired(e))
 		return 0;
 	if (e->obj != OBJ_RWLOCK)
-		return acquire_from(hb, e, t, HB_CLASS_LOCK);
-	if (!obj_key(e, HB_CLASS_LOCK, &k))
+		return hb_acquire_from(hb, e, t, HB_CLASS_LOCK);
+	if (!hb_obj_key(e, HB_CLASS_LOCK, &k))
 		return 0;
 	write = !(e->flags & EVF_READ);
 	err = rw_hold_push(&hb->threads[t], &k, write);
 	if (err)
 		return err;
-	o = obj_find(hb, &k);
+	o = hb_obj_find(hb, &k);
 	if (!o)
 		return 0;
 	err = vclock__join(&hb->threads[t].vc, &o->vc);
@@ -495,7 +444,7 @@ static int sync_words_add(struct hb *hb, const struct ipcrace_event *e)
 	struct ipcrace_key k, w;
 	int err;
 
-	if (!size || !obj_key(e, HB_CLASS_NONE, &k))
+	if (!size || !hb_obj_key(e, HB_CLASS_NONE, &k))
 		return 0;
 	w = sync_word_key(&k, 0);
 	if (keymap__get(hb->sync_words, &w, &one))
@@ -545,7 +494,7 @@ static int spawn(struct hb *hb, const struct ipcrace_event *e, __u32 parent, boo
 		return err;
 	if (!fork)
 		hb->threads[parent].spawned = child;
-	return thread_tick(hb, parent);
+	return hb_thread_tick(hb, parent);
 }
 
 /* pthread_create returned: its pthread_t names the thread it spawned. */
@@ -657,7 +606,8 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	if (err)
 		return err;
 	if ((e->type >= EV_LOCK_ATTEMPT && e->type <= EV_LOCK_DESTROY) ||
-	    e->type == EV_FUTEX_WAKE || e->type == EV_FUTEX_WAIT_RET) {
+	    e->type == EV_FUTEX_WAKE || e->type == EV_FUTEX_WAIT_RET ||
+	    (e->type >= EV_SYNC_OBJECT && e->type <= EV_ONCE_RET)) {
 		err = sync_words_add(hb, e);
 		if (err)
 			return err;
@@ -682,13 +632,36 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	case EV_LOCK_ACQUIRED:
 		return lock_acquire(hb, e, t);
 	case EV_CHAN_SEND:
-		return release_to(hb, e, t, HB_CLASS_CHAN);
+		return hb_release_to(hb, e, t, HB_CLASS_CHAN);
 	case EV_CHAN_RECV:
-		return chan_got_data(e) ? acquire_from(hb, e, t, HB_CLASS_CHAN) : 0;
+		return chan_got_data(e) ? hb_acquire_from(hb, e, t, HB_CLASS_CHAN) : 0;
 	case EV_FUTEX_WAKE:
-		return release_to(hb, e, t, HB_CLASS_FUTEX);
+		return hb_release_to(hb, e, t, HB_CLASS_FUTEX);
 	case EV_FUTEX_WAIT_RET:
-		return e->result == 0 ? acquire_from(hb, e, t, HB_CLASS_FUTEX) : 0;
+		return e->result == 0 ? hb_acquire_from(hb, e, t, HB_CLASS_FUTEX) : 0;
+	case EV_SYNC_OBJECT:
+		return e->obj == OBJ_BARRIER ? hb_barrier__reset(hb, e) : 0;
+	case EV_BARRIER_ARRIVE:
+		return hb_barrier__arrive(hb, e, t);
+	case EV_BARRIER_DEPART:
+		return hb_barrier__depart(hb, e, t);
+	case EV_ONCE_ENTER:
+		return hb_once__enter(hb, e, t);
+	case EV_ONCE_RET:
+		return hb_once__return(hb, e, t);
+	case EV_GUARD_RELEASE:
+		return hb_release_to(hb, e, t, HB_CLASS_GUARD);
+	case EV_GUARD_ACQUIRE_RET:
+		/* 0: another thread initialized it; 1: this one will */
+		return e->result == 0 ? hb_acquire_from(hb, e, t, HB_CLASS_GUARD) : 0;
+	case EV_CHAN_CONNECT:
+		return hb_connect__connect(hb, e, t);
+	case EV_CHAN_ACCEPT:
+		return hb_connect__accept(hb, e, t);
+	case EV_CHAN_OPEN:
+		return hb_connect__opened(hb, e, t);
+	case EV_MEM_ACCESS:
+		return hb_atomic__access(hb, e, t);
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_DESTROY:
 	case EV_MMAP:
@@ -697,8 +670,6 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	case EV_SHMAT:
 	case EV_SHMDT:
 	case EV_NAME_OBJECT:
-	case EV_MEM_ACCESS:
-	case EV_CHAN_OPEN:
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -12,7 +12,10 @@
  * the process, pthread_join; unlock → lock (mutex, spin, rwlock with readers
  * unordered among themselves, semaphores, file locks); send → receive that
  * returned data (pipes, FIFOs, sockets, mq, SysV msg, eventfd); futex wake →
- * wait that returned 0.
+ * wait that returned 0; every arrival at a barrier round → every departure
+ * from it; pthread_once's initializer → every return; __cxa_guard_release →
+ * a later __cxa_guard_acquire that found it done; connect → the accept that
+ * took the connection (hb_sync.c).
  *
  * Threads are vector-clock indices, not tids: a tid reused after an exit is
  * a new thread. Cost per event: O(number of threads) at most.
@@ -63,7 +66,8 @@ bool hb__ordered_before_thread(const struct hb *hb, struct hb_epoch earlier,
 
 /*
  * Is the word (a memory access key, KEY_FILE or KEY_PRIVATE) part of a lock
- * object a lock event named (mutex, rwlock, spinlock, POSIX semaphore)?
+ * object a lock event named (mutex, rwlock, spinlock, POSIX semaphore,
+ * condition variable, barrier, pthread_once_t)?
  * Such words are the lock library's own: the race detector skips them.
  */
 bool hb__sync_word(const struct hb *hb, const struct ipcrace_key *word);

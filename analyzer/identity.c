@@ -228,6 +228,10 @@ static bool obj_named_by_address(__u16 obj)
 	case OBJ_SEM:
 	case OBJ_FUTEX:
 	case OBJ_MEMORY:
+	case OBJ_COND:
+	case OBJ_BARRIER:
+	case OBJ_ONCE:
+	case OBJ_GUARD:
 		return true;
 	default:
 		return false;

@@ -16,6 +16,12 @@ __u64 lock_extent__size(__u16 obj)
 	case OBJ_FUTEX:
 		/* a futex word is synchronization, whoever built the lock on it */
 		return 4;
+	case OBJ_COND:
+		return 48;
+	case OBJ_BARRIER:
+		return 32;
+	case OBJ_ONCE:
+		return 4;
 	case OBJ_NONE:
 	case OBJ_SYSV_SEM:
 	case OBJ_FLOCK:
@@ -27,6 +33,11 @@ __u64 lock_extent__size(__u16 obj)
 	case OBJ_SYSV_MSG:
 	case OBJ_EVENTFD:
 	case OBJ_MEMORY:
+	/*
+	 * A guard's first byte is loaded by the compiler's inline fast path:
+	 * an acquire the race detector must see (hb.h), not a word to skip.
+	 */
+	case OBJ_GUARD:
 	case OBJ_KIND_MAX:
 		break;
 	}

@@ -12,7 +12,8 @@
 
 /*
  * glibc on x86-64: sizeof pthread_mutex_t, pthread_rwlock_t,
- * pthread_spinlock_t, sem_t. 0 for objects that are not words in memory
+ * pthread_spinlock_t, sem_t, pthread_cond_t, pthread_barrier_t,
+ * pthread_once_t. 0 for objects that are not words in memory
  * (file locks, SysV semaphores, channels).
  */
 __u64 lock_extent__size(__u16 obj);

@@ -78,6 +78,53 @@ enum ipcrace_event_type {
 	 */
 	EV_CHAN_OPEN,
 
+	/*
+	 * A call named a synchronization object whose words are the
+	 * library's own, never data (condition variables: init, wait,
+	 * signal, broadcast, destroy; barrier init and destroy): addr/key =
+	 * the object, obj = its kind. No happens-before edge.
+	 */
+	EV_SYNC_OBJECT,
+	/*
+	 * pthread_barrier_wait: arrival at entry (release-type; arg0 = the
+	 * barrier's count, read from glibc's struct), departure at return
+	 * (acquire-type; result 0 or PTHREAD_BARRIER_SERIAL_THREAD). Every
+	 * arrival of a round happens before every departure of that round.
+	 */
+	EV_BARRIER_ARRIVE,
+	EV_BARRIER_DEPART,
+	/*
+	 * pthread_once: entry (arg0 = the once_control word as the call found
+	 * it) and return. The initializer happens before every return.
+	 */
+	EV_ONCE_ENTER,
+	EV_ONCE_RET,
+	/*
+	 * C++ static initialization: __cxa_guard_acquire returned (result 1:
+	 * the caller initializes; 0: already done, an acquire), and
+	 * __cxa_guard_release at entry (release-type: the initializer is
+	 * done). addr/key = the guard; obj OBJ_GUARD.
+	 */
+	EV_GUARD_ACQUIRE_RET,
+	EV_GUARD_RELEASE,
+	/*
+	 * connect on a stream socket, at entry (release-type: what the
+	 * connector did is before the accept that takes the connection):
+	 * arg0 = fd; key = the connection as the accepting side names it
+	 * (CHANKEY_UNIX: the connecting sock; CHANKEY_INET_STREAM: a = the
+	 * listener endpoint, b = the connector's endpoint, 0 when it is not
+	 * bound yet).
+	 */
+	EV_CHAN_CONNECT,
+	/*
+	 * accept returned a connection (acquire-type; after EV_CHAN_OPEN):
+	 * arg0 = new fd, arg1 = listening fd; key = the connection as
+	 * EV_CHAN_CONNECT names it (CHANKEY_CONNECT_UNIX: the accepted
+	 * socket's peer; CHANKEY_CONNECT_INET: a = its local endpoint, b =
+	 * the connector's).
+	 */
+	EV_CHAN_ACCEPT,
+
 	EV_TYPE_MAX,
 };
 
@@ -99,6 +146,10 @@ enum ipcrace_obj_kind {
 	OBJ_EVENTFD,
 	OBJ_FUTEX,
 	OBJ_MEMORY,
+	OBJ_COND,		/* pthread_cond_t */
+	OBJ_BARRIER,		/* pthread_barrier_t */
+	OBJ_ONCE,		/* pthread_once_t */
+	OBJ_GUARD,		/* C++ static-initialization guard (64 bits) */
 	OBJ_KIND_MAX,
 };
 
@@ -155,6 +206,9 @@ enum ipcrace_obj_kind {
 #define CHANKEY_INET_STREAM	2
 #define CHANKEY_INET_DGRAM	3
 #define CHANKEY_EVENTFD		4
+/* A stream connection being set up (EV_CHAN_CONNECT, EV_CHAN_ACCEPT). */
+#define CHANKEY_CONNECT_UNIX	5	/* a = the connecting struct sock */
+#define CHANKEY_CONNECT_INET	6	/* a = listener endpoint, b = connector endpoint */
 
 enum ipcrace_key_space {
 	KEY_NONE = 0,

@@ -115,15 +115,15 @@ static __always_inline void submit_and_stash(struct ipcrace_event *e, __u32 tid)
 	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
 }
 
-/* The acquisition that ends the thread's pending call, with its result. */
-static __always_inline void emit_acquired(__u32 tid, int result)
+/* The return (of type) that ends the thread's pending call, with its result. */
+static __always_inline void emit_return(__u32 tid, __u16 type, int result)
 {
 	struct pending_lock *p = bpf_map_lookup_elem(&pending_locks, &tid);
 	struct ipcrace_event *e;
 
 	if (!p)
 		return;
-	e = event_reserve(EV_LOCK_ACQUIRED, p->obj);
+	e = event_reserve(type, p->obj);
 	if (e) {
 		e->addr = p->addr;
 		e->stack_id = p->stack_id;
@@ -175,7 +175,7 @@ int BPF_KPROBE(lock_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(lock_exit, long ret)
 {
-	emit_acquired((__u32)bpf_get_current_pid_tgid(), (int)ret);
+	emit_return((__u32)bpf_get_current_pid_tgid(), EV_LOCK_ACQUIRED, (int)ret);
 	return 0;
 }
 
@@ -219,6 +219,10 @@ int BPF_KPROBE(cond_wait_enter)
 
 	if (!is_traced(current_tgid()))
 		return 0;
+	/* the condition variable's own words are synchronization (EV_SYNC_OBJECT) */
+	e = lock_event(ctx, EV_SYNC_OBJECT, OBJ_COND, false);
+	if (e)
+		record_submit(e);
 	e = lock_event(ctx, EV_LOCK_RELEASE, bpf_get_attach_cookie(ctx), true);
 	if (e)
 		submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
@@ -229,7 +233,59 @@ int BPF_KPROBE(cond_wait_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_wait_exit)
 {
-	emit_acquired((__u32)bpf_get_current_pid_tgid(), 0);
+	emit_return((__u32)bpf_get_current_pid_tgid(), EV_LOCK_ACQUIRED, 0);
+	return 0;
+}
+
+/*
+ * pthread_cond_init/signal/broadcast/destroy, pthread_barrier_init/destroy:
+ * they name an object whose words the library reads and writes with plain
+ * moves (glibc's condition variable counters are relaxed atomics), so the
+ * analyzer and the watcher must know them as synchronization. No stack:
+ * this event is never shown.
+ */
+SEC("uprobe")
+int BPF_KPROBE(sync_object)
+{
+	struct ipcrace_event *e;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_SYNC_OBJECT, bpf_get_attach_cookie(ctx), false);
+	if (e)
+		record_submit(e);
+	return 0;
+}
+
+/* Offset of count in glibc's struct pthread_barrier (in, current_round, count). */
+#define GLIBC_BARRIER_COUNT_OFF 8
+
+/*
+ * pthread_barrier_wait: the arrival at entry is release-type (DESIGN.md),
+ * with the barrier's count, so that the analyzer can tell rounds apart;
+ * the departure at return.
+ */
+SEC("uprobe")
+int BPF_KPROBE(barrier_enter)
+{
+	struct ipcrace_event *e;
+	__u32 count = 0;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_BARRIER_ARRIVE, bpf_get_attach_cookie(ctx), true);
+	if (!e)
+		return 0;
+	bpf_probe_read_user(&count, sizeof(count), (void *)(e->addr + GLIBC_BARRIER_COUNT_OFF));
+	e->arg0 = count;
+	submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(barrier_exit, long ret)
+{
+	emit_return((__u32)bpf_get_current_pid_tgid(), EV_BARRIER_DEPART, (int)ret);
 	return 0;
 }
 

@@ -35,6 +35,15 @@ const char *event_type__name(__u16 type)
 	case EV_NAME_OBJECT:		return "name-object";
 	case EV_MEM_ACCESS:		return "mem-access";
 	case EV_CHAN_OPEN:		return "chan-open";
+	case EV_SYNC_OBJECT:		return "sync-object";
+	case EV_BARRIER_ARRIVE:		return "barrier-arrive";
+	case EV_BARRIER_DEPART:		return "barrier-depart";
+	case EV_ONCE_ENTER:		return "once-enter";
+	case EV_ONCE_RET:		return "once-return";
+	case EV_GUARD_ACQUIRE_RET:	return "guard-acquire";
+	case EV_GUARD_RELEASE:		return "guard-release";
+	case EV_CHAN_CONNECT:		return "connect";
+	case EV_CHAN_ACCEPT:		return "accept";
 	case EV_TYPE_MAX:
 		break;
 	}
@@ -153,6 +162,32 @@ static void put_details(FILE *out, const struct trace *t, const struct ipcrace_e
 	case EV_CHAN_OPEN:
 		put_object(out, t, e);
 		fprintf(out, " fd %lld, other fd %lld", (long long)e->arg0, (long long)e->arg1);
+		break;
+	case EV_SYNC_OBJECT:
+	case EV_GUARD_RELEASE:
+		put_object(out, t, e);
+		break;
+	case EV_BARRIER_ARRIVE:
+		put_object(out, t, e);
+		fprintf(out, " count %llu", (unsigned long long)e->arg0);
+		break;
+	case EV_ONCE_ENTER:
+		put_object(out, t, e);
+		fprintf(out, " state 0x%llx", (unsigned long long)e->arg0);
+		break;
+	case EV_BARRIER_DEPART:
+	case EV_ONCE_RET:
+	case EV_GUARD_ACQUIRE_RET:
+		put_object(out, t, e);
+		fprintf(out, " = %d", e->result);
+		break;
+	case EV_CHAN_CONNECT:
+		put_object(out, t, e);
+		fprintf(out, " fd %lld", (long long)e->arg0);
+		break;
+	case EV_CHAN_ACCEPT:
+		put_object(out, t, e);
+		fprintf(out, " fd %lld, listening fd %lld", (long long)e->arg0, (long long)e->arg1);
 		break;
 	case EV_TYPE_MAX:
 		break;

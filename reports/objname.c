@@ -23,6 +23,10 @@ const char *objname__kind_name(__u16 obj)
 	case OBJ_EVENTFD:	return "eventfd";
 	case OBJ_FUTEX:		return "futex";
 	case OBJ_MEMORY:	return "memory";
+	case OBJ_COND:		return "condition variable";
+	case OBJ_BARRIER:	return "barrier";
+	case OBJ_ONCE:		return "pthread_once";
+	case OBJ_GUARD:		return "static-init guard";
 	case OBJ_NONE:
 	case OBJ_KIND_MAX:
 		break;
@@ -48,6 +52,10 @@ const char *objname__kind_id(__u16 obj)
 	case OBJ_EVENTFD:	return "eventfd";
 	case OBJ_FUTEX:		return "futex";
 	case OBJ_MEMORY:	return "memory";
+	case OBJ_COND:		return "cond";
+	case OBJ_BARRIER:	return "barrier";
+	case OBJ_ONCE:		return "once";
+	case OBJ_GUARD:		return "guard";
 	case OBJ_NONE:
 	case OBJ_KIND_MAX:
 		break;

@@ -748,6 +748,15 @@ static int pf_event(struct pf_ctx *c, size_t i)
 	case EV_NAME_OBJECT:
 	case EV_MEM_ACCESS:
 	case EV_CHAN_OPEN:
+	case EV_SYNC_OBJECT:
+	case EV_BARRIER_ARRIVE:
+	case EV_BARRIER_DEPART:
+	case EV_ONCE_ENTER:
+	case EV_ONCE_RET:
+	case EV_GUARD_ACQUIRE_RET:
+	case EV_GUARD_RELEASE:
+	case EV_CHAN_CONNECT:
+	case EV_CHAN_ACCEPT:
 	case EV_TYPE_MAX:
 		break;
 	}

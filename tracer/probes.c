@@ -25,6 +25,8 @@ enum probe_role {
 	ROLE_COND_WAIT,		/* mutex (argument 2) released, then re-acquired */
 	ROLE_THREAD_CREATE,
 	ROLE_THREAD_JOIN,
+	ROLE_SYNC_OBJECT,	/* names a sync object (EV_SYNC_OBJECT), at entry */
+	ROLE_BARRIER,		/* arrival at entry, departure at return */
 };
 
 struct probe_spec {
@@ -68,6 +70,13 @@ static const struct probe_spec specs[] = {
 	{ "pthread_timedjoin_np", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
 	{ "pthread_clockjoin_np", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
 	{ "pthread_tryjoin_np", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
+	{ "pthread_cond_init", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_cond_signal", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_cond_broadcast", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_cond_destroy", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_barrier_init", ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
+	{ "pthread_barrier_destroy", ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
+	{ "pthread_barrier_wait", ROLE_BARRIER, OBJ_BARRIER, 0 },
 };
 
 /* Same layout as COOKIE_* in bpf/locks.bpf.c. */
@@ -443,6 +452,13 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 		enter = progs->thread_join_enter;
 		exit = progs->thread_join_exit;
 		cookie = 0;
+		break;
+	case ROLE_SYNC_OBJECT:
+		enter = progs->sync_object;
+		break;
+	case ROLE_BARRIER:
+		enter = progs->barrier_enter;
+		exit = progs->barrier_exit;
 		break;
 	}
 	err = add_job(b, p, enter, path, spec, site, false, cookie);

@@ -1662,6 +1662,11 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 	case EV_LOCK_DESTROY:
 	case EV_FUTEX_WAKE:
 	case EV_FUTEX_WAIT_RET:
+	case EV_SYNC_OBJECT:
+	case EV_BARRIER_ARRIVE:
+	case EV_BARRIER_DEPART:
+	case EV_ONCE_ENTER:
+	case EV_ONCE_RET:
 		learn_lock(w, e);
 		break;
 	case EV_FORK:

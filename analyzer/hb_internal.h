@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The happens-before engine's state, shared by its two files: hb.c
+ * (threads, processes, locks, channels, futexes) and hb_sync.c (barriers,
+ * pthread_once, C++ static-initialization guards, connect/accept, atomic
+ * words). Not a public header: everything else goes through hb.h.
+ */
+#ifndef IPCRACE_HB_INTERNAL_H
+#define IPCRACE_HB_INTERNAL_H
+
+#include <stddef.h>
+#include "hb.h"
+#include "identity.h"
+#include "vclock.h"
+
+/* How a thread holds an rwlock: the unlock does not say which side it frees. */
+struct hb_rw_hold {
+	struct ipcrace_key key;
+	bool write;
+};
+
+struct hb_thread {
+	struct vclock vc;		/* now; frozen at exit, the exit clock */
+	__u32 tid;
+	__u32 proc;			/* index in hb->procs */
+	__u32 spawned;			/* last thread it spawned, for pthread_create */
+	bool exited;
+	struct hb_rw_hold *rw;
+	size_t nr_rw;
+	size_t cap_rw;
+	/* in pthread_barrier_wait: the barrier (index + 1, 0: none) and round */
+	size_t barrier;
+	__u64 barrier_round;
+	/* in pthread_once: its object, and whether it may run the initializer */
+	struct ipcrace_key once;
+	bool in_once;
+	bool once_may_init;
+};
+
+/* One process incarnation: a pid between fork (or exec) and the next. */
+struct hb_proc {
+	struct vclock exit_vc;		/* join of its exited threads' clocks */
+	__u32 pid;
+};
+
+/*
+ * A sync object's clock. For an rwlock, vc is what writers released and
+ * read_vc what readers released: readers do not order each other.
+ */
+struct hb_obj {
+	struct vclock vc;
+	struct vclock read_vc;
+};
+
+/* Sync objects of different kinds may share a key (a mutex's futex word). */
+enum hb_obj_class {
+	HB_CLASS_NONE = 0,		/* untagged: the object's own key */
+	HB_CLASS_LOCK = 1,
+	HB_CLASS_CHAN,
+	HB_CLASS_FUTEX,
+	HB_CLASS_ONCE,
+	HB_CLASS_GUARD,
+	HB_CLASS_CONNECT,
+	HB_CLASS_ATOMIC,
+};
+
+/*
+ * A barrier's rounds: arrivals fill the open round; when count have
+ * arrived it closes, and its clock waits for the departures of that round
+ * (the last few rounds are kept: a slow thread may depart round r after
+ * others arrived at round r + 1).
+ */
+#define HB_BARRIER_ROUNDS 4
+
+struct hb_barrier {
+	struct vclock open;
+	struct vclock closed[HB_BARRIER_ROUNDS];
+	__u64 closed_round[HB_BARRIER_ROUNDS];	/* round + 1 held there; 0: none */
+	__u64 arrivals;			/* since init, or since the count changed */
+	__u32 count;			/* threads per round; 0: unknown */
+};
+
+/* A TCP connect not yet accepted: who, what it knew, to which listener. */
+struct hb_connect {
+	struct vclock vc;
+	__u64 listener;			/* endpoint connected to */
+	__u64 connector;		/* its own endpoint; 0 until connect returns */
+	__u32 thread;
+};
+
+struct hb {
+	struct vclock_ids ids;		/* ids.nr threads in threads[] */
+	struct hb_thread *threads;
+	size_t cap_threads;
+	struct keymap *tids;		/* tid -> its current thread */
+	struct hb_proc *procs;
+	size_t nr_procs;
+	size_t cap_procs;
+	struct keymap *pids;		/* pid -> its current incarnation */
+	struct hb_obj *objs;
+	size_t nr_objs;
+	size_t cap_objs;
+	struct keymap *obj_index;	/* class-tagged key -> objs[] */
+	struct keymap *pthreads;	/* (incarnation, pthread_t) -> thread */
+	struct keymap *sync_words;	/* 8-byte words of lock objects -> 1 */
+	struct hb_barrier *barriers;
+	size_t nr_barriers;
+	size_t cap_barriers;
+	struct keymap *barrier_index;	/* barrier key -> barriers[] */
+	struct hb_connect *connects;
+	size_t nr_connects;
+	size_t cap_connects;
+	struct keymap *atomics;		/* byte keys of atomic variables -> size */
+};
+
+/* Grows an array of elem-sized items to hold nr + 1. 0 or -ENOMEM. */
+int hb_array_reserve(void **items, size_t *cap, size_t nr, size_t elem);
+
+/* The object's key tagged with its class; false when e names no object. */
+bool hb_obj_key(const struct ipcrace_event *e, enum hb_obj_class cls, struct ipcrace_key *out);
+/* A class-tagged key of any object, from its untagged key. */
+struct ipcrace_key hb_tagged_key(struct ipcrace_key k, enum hb_obj_class cls);
+struct hb_obj *hb_obj_find(const struct hb *hb, const struct ipcrace_key *k);
+int hb_obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out);
+
+int hb_thread_tick(struct hb *hb, __u32 idx);
+/* Release: the object learns everything thread t did so far; then t ticks. */
+int hb_release(struct hb *hb, __u32 t, struct vclock *obj_vc);
+int hb_release_to(struct hb *hb, const struct ipcrace_event *e, __u32 t, enum hb_obj_class cls);
+int hb_acquire_from(struct hb *hb, const struct ipcrace_event *e, __u32 t,
+		    enum hb_obj_class cls);
+
+/* hb_sync.c */
+void hb_sync__free(struct hb *hb);
+int hb_barrier__reset(struct hb *hb, const struct ipcrace_event *e);
+int hb_barrier__arrive(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_barrier__depart(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_once__enter(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_once__return(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_connect__connect(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_connect__opened(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+
+#endif /* IPCRACE_HB_INTERNAL_H */

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The happens-before edges of barriers, pthread_once, connect/accept and
+ * atomic words (hb.h lists them; hb_internal.h has the state). Locks,
+ * channels, futexes and the thread lifecycle are in hb.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "hb_internal.h"
+
+/* PTHREAD_BARRIER_SERIAL_THREAD: one waiter per round gets it, not an error. */
+#define BARRIER_SERIAL (-1)
+
+/* glibc's pthread_once_t states (nptl/pthread_once.c). */
+#define ONCE_INPROGRESS 1u
+#define ONCE_DONE 2u
+
+void hb_sync__free(struct hb *hb)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < hb->nr_barriers; i++) {
+		vclock__fini(&hb->barriers[i].open);
+		for (r = 0; r < HB_BARRIER_ROUNDS; r++)
+			vclock__fini(&hb->barriers[i].closed[r]);
+	}
+	free(hb->barriers);
+	keymap__free(hb->barrier_index);
+	for (i = 0; i < hb->nr_connects; i++)
+		vclock__fini(&hb->connects[i].vc);
+	free(hb->connects);
+	keymap__free(hb->atomics);
+}
+
+/* --- barriers -------------------------------------------------------------- */
+
+static int barrier_get(struct hb *hb, const struct ipcrace_event *e, size_t *out)
+{
+	struct ipcrace_key k;
+	struct hb_barrier *b;
+	__u64 v;
+	int err;
+
+	if (!hb_obj_key(e, HB_CLASS_NONE, &k))
+		return -ENOENT;
+	if (keymap__get(hb->barrier_index, &k, &v)) {
+		*out = v;
+		return 0;
+	}
+	err = hb_array_reserve((void **)&hb->barriers, &hb->cap_barriers, hb->nr_barriers,
+			       sizeof(*hb->barriers));
+	if (err)
+		return err;
+	err = keymap__set(hb->barrier_index, &k, hb->nr_barriers);
+	if (err)
+		return err;
+	b = &hb->barriers[hb->nr_barriers];
+	memset(b, 0, sizeof(*b));
+	*out = hb->nr_barriers++;
+	return 0;
+}
+
+/* A new round count: earlier arrivals belong to another barrier. */
+static void barrier_restart(struct hb_barrier *b, __u32 count)
+{
+	int r;
+
+	vclock__fini(&b->open);
+	vclock__init(&b->open);
+	for (r = 0; r < HB_BARRIER_ROUNDS; r++)
+		b->closed_round[r] = 0;
+	b->arrivals = 0;
+	b->count = count;
+}
+
+/* pthread_barrier_init / destroy: whatever was counted before is over. */
+int hb_barrier__reset(struct hb *hb, const struct ipcrace_event *e)
+{
+	__u64 v;
+	struct ipcrace_key k;
+
+	if (!hb_obj_key(e, HB_CLASS_NONE, &k) || !keymap__get(hb->barrier_index, &k, &v))
+		return 0;
+	barrier_restart(&hb->barriers[v], 0);
+	return 0;
+}
+
+/*
+ * Arrival: the thread's clock joins the open round. When the round is
+ * full it closes; its departures take its clock. Without a count (not
+ * read) every round shares one clock: more order, never less.
+ */
+int hb_barrier__arrive(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	struct hb_barrier *b;
+	__u32 count = (__u32)e->arg0;
+	size_t idx;
+	__u64 round;
+	int err, slot;
+
+	err = barrier_get(hb, e, &idx);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	b = &hb->barriers[idx];
+	if (count != b->count)
+		barrier_restart(b, count);
+	round = b->count ? b->arrivals / b->count : 0;
+	err = vclock__join(&b->open, &th->vc);
+	if (err)
+		return err;
+	th->barrier = idx + 1;
+	th->barrier_round = round;
+	b->arrivals++;
+	if (b->count && b->arrivals % b->count == 0) {
+		slot = round % HB_BARRIER_ROUNDS;
+		err = vclock__copy(&b->closed[slot], &b->open);
+		if (err)
+			return err;
+		b->closed_round[slot] = round + 1;
+		vclock__fini(&b->open);
+		vclock__init(&b->open);
+	}
+	return hb_thread_tick(hb, t);
+}
+
+int hb_barrier__depart(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	struct hb_barrier *b;
+	int slot;
+
+	if (!th->barrier)
+		return 0;
+	b = &hb->barriers[th->barrier - 1];
+	th->barrier = 0;
+	if (e->result != 0 && e->result != BARRIER_SERIAL)
+		return 0;
+	slot = th->barrier_round % HB_BARRIER_ROUNDS;
+	if (b->count && b->closed_round[slot] == th->barrier_round + 1)
+		return vclock__join(&th->vc, &b->closed[slot]);
+	/*
+	 * The round never closed as counted (events lost, or a count not
+	 * read): the arrivals so far are what it can have waited for.
+	 */
+	return vclock__join(&th->vc, &b->open);
+}
+
+/* --- pthread_once ------------------------------------------------------------ */
+
+/*
+ * The initializer stores "done" inside pthread_once and returns; a thread
+ * that finds it done returns at once, and its return event can come before
+ * the initializer's. So the object's clock starts, at the first return,
+ * from the threads still inside pthread_once on it that found it not
+ * started (one of them runs the initializer; a thread that found it in
+ * progress only waits), and such a thread adds its clock when it returns.
+ * Every return takes the object's clock. Two threads that both found it
+ * not started are ordered although only one initialized (more order than
+ * there is, never less).
+ */
+int hb_once__enter(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	struct ipcrace_key k;
+
+	if (!hb_obj_key(e, HB_CLASS_ONCE, &k))
+		return 0;
+	th->once = k;
+	th->in_once = true;
+	th->once_may_init = !((__u32)e->arg0 & (ONCE_INPROGRESS | ONCE_DONE));
+	return 0;
+}
+
+int hb_once__return(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	bool may_init = th->in_once && th->once_may_init;
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	__u32 i;
+	int err = 0;
+
+	if (!hb_obj_key(e, HB_CLASS_ONCE, &k))
+		return 0;
+	th->in_once = false;
+	o = hb_obj_find(hb, &k);
+	if (!o) {
+		err = hb_obj_get(hb, &k, &o);
+		for (i = 0; i < hb->ids.nr && !err; i++) {
+			struct hb_thread *other = &hb->threads[i];
+
+			if (i == t || other->exited || !other->in_once || !other->once_may_init ||
+			    !ipcrace_key__equal(&other->once, &k))
+				continue;
+			err = vclock__join(&o->vc, &other->vc);
+		}
+	}
+	/* only a thread that found it not started can have initialized it */
+	if (!err && may_init)
+		err = hb_release(hb, t, &o->vc);
+	return err ? err : vclock__join(&th->vc, &o->vc);
+}
+
+/* --- connect / accept --------------------------------------------------------- */
+
+static bool connect_inet(const struct ipcrace_key *k)
+{
+	return k->space == KEY_FILE && k->c == CHANKEY_CONNECT_INET;
+}
+
+/*
+ * connect, at entry: a Unix connection is named exactly (the connecting
+ * sock is the accepted one's peer). A TCP connector often has no port yet:
+ * its clock waits in a list for the accept that names it.
+ */
+int hb_connect__connect(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_connect *c;
+	int err;
+
+	if (!connect_inet(&e->key))
+		return hb_release_to(hb, e, t, HB_CLASS_CONNECT);
+	err = hb_array_reserve((void **)&hb->connects, &hb->cap_connects, hb->nr_connects,
+			       sizeof(*hb->connects));
+	if (err)
+		return err;
+	c = &hb->connects[hb->nr_connects];
+	vclock__init(&c->vc);
+	err = vclock__copy(&c->vc, &hb->threads[t].vc);
+	if (err) {
+		vclock__fini(&c->vc);
+		return err;
+	}
+	c->listener = e->key.a;
+	c->connector = e->key.b;
+	c->thread = t;
+	hb->nr_connects++;
+	return hb_thread_tick(hb, t);
+}
+
+/* connect returned: its channel key names the connector's own endpoint. */
+int hb_connect__opened(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	size_t i;
+
+	if (e->arg1 != (__u64)-1 || e->key.space != KEY_FILE || e->key.c != CHANKEY_INET_STREAM)
+		return 0;
+	for (i = hb->nr_connects; i-- > 0;) {
+		struct hb_connect *c = &hb->connects[i];
+
+		if (c->thread == t && !c->connector && c->listener == e->key.b) {
+			c->connector = e->key.a;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void connect_drop(struct hb *hb, size_t i)
+{
+	vclock__fini(&hb->connects[i].vc);
+	hb->connects[i] = hb->connects[--hb->nr_connects];
+}
+
+static bool same_port(__u64 endpoint_a, __u64 endpoint_b)
+{
+	return (endpoint_a & 0xffff) == (endpoint_b & 0xffff);
+}
+
+/*
+ * accept returned. TCP: the connect that names this connection (same
+ * listener, same connector port); else those to this listener whose
+ * connector is not known yet: exactly the one when there is one, all of
+ * them when several (more order than there is, never less).
+ */
+int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct vclock *vc = &hb->threads[t].vc;
+	size_t i, nr_unknown = 0, unknown = 0;
+	int err = 0;
+
+	if (!connect_inet(&e->key))
+		return hb_acquire_from(hb, e, t, HB_CLASS_CONNECT);
+	for (i = 0; i < hb->nr_connects; i++) {
+		struct hb_connect *c = &hb->connects[i];
+
+		if (c->listener != e->key.a)
+			continue;
+		if (c->connector && same_port(c->connector, e->key.b)) {
+			err = vclock__join(vc, &c->vc);
+			connect_drop(hb, i);
+			return err;
+		}
+		if (!c->connector) {
+			nr_unknown++;
+			unknown = i;
+		}
+	}
+	if (nr_unknown == 1) {
+		err = vclock__join(vc, &hb->connects[unknown].vc);
+		connect_drop(hb, unknown);
+		return err;
+	}
+	for (i = 0; i < hb->nr_connects && nr_unknown && !err; i++) {
+		if (hb->connects[i].listener == e->key.a && !hb->connects[i].connector)
+			err = vclock__join(vc, &hb->connects[i].vc);
+	}
+	return err;
+}
+
+/* --- atomic words ---------------------------------------------------------------- */
+
+int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	(void)hb;
+	(void)e;
+	(void)t;
+	return 0;
+}
