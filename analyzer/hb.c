@@ -660,8 +660,6 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 		return hb_connect__accept(hb, e, t);
 	case EV_CHAN_OPEN:
 		return hb_connect__opened(hb, e, t);
-	case EV_MEM_ACCESS:
-		return hb_atomic__access(hb, e, t);
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_DESTROY:
 	case EV_MMAP:
@@ -670,6 +668,7 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	case EV_SHMAT:
 	case EV_SHMDT:
 	case EV_NAME_OBJECT:
+	case EV_MEM_ACCESS:
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -2,8 +2,7 @@
 /*
  * The happens-before engine's state, shared by its two files: hb.c
  * (threads, processes, locks, channels, futexes) and hb_sync.c (barriers,
- * pthread_once, C++ static-initialization guards, connect/accept, atomic
- * words). Not a public header: everything else goes through hb.h.
+ * pthread_once, C++ static-initialization guards, connect/accept). Not a public header: everything else goes through hb.h.
  */
 #ifndef IPCRACE_HB_INTERNAL_H
 #define IPCRACE_HB_INTERNAL_H
@@ -140,6 +139,5 @@ int hb_once__return(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__connect(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__opened(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t);
-int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 
 #endif /* IPCRACE_HB_INTERNAL_H */

@@ -310,13 +310,3 @@ int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	}
 	return err;
 }
-
-/* --- atomic words ---------------------------------------------------------------- */
-
-int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
-{
-	(void)hb;
-	(void)e;
-	(void)t;
-	return 0;
-}
