@@ -75,6 +75,22 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 	err = detectors__init(&d, t);
 	if (err)
 		goto out;
+	/*
+	 * First pass: which locations are atomic variables, so that they are
+	 * synchronization from the first event on, not only after the first
+	 * atomic access to them (hb.h).
+	 */
+	for (i = 0; i < t->nr_events && !err; i++) {
+		struct ipcrace_event e = t->events[i];
+
+		if (e.type != EV_MEM_ACCESS && e.type != EV_GUARD_RELEASE &&
+		    e.type != EV_GUARD_ACQUIRE_RET)
+			continue;
+		identity__event_key(d.identity, &t->events[i], &e.key);
+		err = hb__note_atomic(d.hb, &e);
+	}
+	if (err)
+		goto out;
 	for (i = 0; i < t->nr_events; i++) {
 		struct ipcrace_event e = t->events[i];
 

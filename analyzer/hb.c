@@ -650,10 +650,12 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	case EV_ONCE_RET:
 		return hb_once__return(hb, e, t);
 	case EV_GUARD_RELEASE:
-		return hb_release_to(hb, e, t, HB_CLASS_GUARD);
+		return hb_guard__release(hb, e, t);
 	case EV_GUARD_ACQUIRE_RET:
 		/* 0: another thread initialized it; 1: this one will */
-		return e->result == 0 ? hb_acquire_from(hb, e, t, HB_CLASS_GUARD) : 0;
+		return hb_guard__acquired(hb, e, t);
+	case EV_MEM_ACCESS:
+		return hb_atomic__access(hb, e, t);
 	case EV_CHAN_CONNECT:
 		return hb_connect__connect(hb, e, t);
 	case EV_CHAN_ACCEPT:
@@ -668,7 +670,6 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	case EV_SHMAT:
 	case EV_SHMDT:
 	case EV_NAME_OBJECT:
-	case EV_MEM_ACCESS:
 	case EV_TYPE_MAX:
 		break;
 	}

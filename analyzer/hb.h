@@ -73,6 +73,20 @@ bool hb__ordered_before_thread(const struct hb *hb, struct hb_epoch earlier,
 bool hb__sync_word(const struct hb *hb, const struct ipcrace_key *word);
 
 /*
+ * Atomic variables (DESIGN.md, "Hand-made synchronization"). A location
+ * (the key of an access's first byte) is atomic once a LOCK-prefixed or
+ * XCHG access to it, or a C++ static-initialization guard event, was seen:
+ * hb__event does that for the events it is given, and hb__note_atomic lets
+ * a driver that holds the whole trace declare them all before the first
+ * event, so that a variable is atomic for the whole run (analyze.c reads
+ * the trace twice). On an atomic location an atomic RMW acquires and
+ * releases, a plain store releases, a plain load acquires (x86-TSO), and
+ * the race detector checks none of its accesses. 0 or a negative errno.
+ */
+int hb__note_atomic(struct hb *hb, const struct ipcrace_event *e);
+bool hb__atomic_location(const struct hb *hb, const struct ipcrace_key *k);
+
+/*
  * The process incarnation a thread belongs to: it changes at fork (a pid
  * reused is another process) and at exec (a new address space). Private
  * memory of two incarnations is never the same memory. (__u32)-1 when

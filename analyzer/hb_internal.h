@@ -2,7 +2,8 @@
 /*
  * The happens-before engine's state, shared by its two files: hb.c
  * (threads, processes, locks, channels, futexes) and hb_sync.c (barriers,
- * pthread_once, C++ static-initialization guards, connect/accept). Not a public header: everything else goes through hb.h.
+ * pthread_once, C++ static-initialization guards, connect/accept, atomic
+ * variables). Not a public header: everything else goes through hb.h.
  */
 #ifndef IPCRACE_HB_INTERNAL_H
 #define IPCRACE_HB_INTERNAL_H
@@ -58,7 +59,6 @@ enum hb_obj_class {
 	HB_CLASS_CHAN,
 	HB_CLASS_FUTEX,
 	HB_CLASS_ONCE,
-	HB_CLASS_GUARD,
 	HB_CLASS_CONNECT,
 	HB_CLASS_ATOMIC,
 };
@@ -139,5 +139,8 @@ int hb_once__return(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__connect(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__opened(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_guard__release(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_guard__acquired(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 
 #endif /* IPCRACE_HB_INTERNAL_H */

@@ -310,3 +310,111 @@ int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	}
 	return err;
 }
+
+/* --- atomic variables ------------------------------------------------------------ */
+
+/*
+ * An atomic variable is named by the key of its first byte (the access's
+ * own key: the word it starts at, to the byte). A guard's first byte is one
+ * too: __cxa_guard_release stores it, the compiler's fast path loads it.
+ */
+static bool atomic_key(const struct ipcrace_event *e, struct ipcrace_key *out)
+{
+	return hb_obj_key(e, HB_CLASS_NONE, out);
+}
+
+int hb__note_atomic(struct hb *hb, const struct ipcrace_event *e)
+{
+	struct ipcrace_key k;
+	bool atomic = (e->type == EV_MEM_ACCESS && (e->flags & EVF_ATOMIC)) ||
+		      e->type == EV_GUARD_RELEASE || e->type == EV_GUARD_ACQUIRE_RET;
+
+	if (!atomic || !atomic_key(e, &k))
+		return 0;
+	return keymap__set(hb->atomics, &k, 1);
+}
+
+bool hb__atomic_location(const struct hb *hb, const struct ipcrace_key *k)
+{
+	struct ipcrace_key key = *k;
+	__u64 one;
+
+	key.__pad = 0;
+	return keymap__get(hb->atomics, &key, &one);
+}
+
+/*
+ * x86-TSO, on an atomic variable: a write (a LOCK-prefixed RMW, an XCHG,
+ * a plain store: a C11 release or seq_cst store, a test-and-set unlock)
+ * takes what every earlier access of the variable released and releases
+ * into vc; a plain load (a C11 acquire load) takes vc, what the writes
+ * before it released, and releases into read_vc, which only later writes
+ * take: what a thread did before loading a value is before any write that
+ * replaces that value (TSO keeps loads in order and a LOCK-prefixed RMW is
+ * a full barrier; that is how a seqlock reader's data reads come before
+ * the writer's next update). Two loads do not order each other. Plain
+ * accesses to other words are data: no edge.
+ */
+int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct vclock *vc = &hb->threads[t].vc;
+	bool write = e->flags & (EVF_ATOMIC | EVF_WRITE);
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	int err;
+
+	if (!atomic_key(e, &k))
+		return 0;
+	if (e->flags & EVF_ATOMIC) {
+		err = keymap__set(hb->atomics, &k, 1);
+		if (err)
+			return err;
+	} else if (!hb__atomic_location(hb, &k)) {
+		return 0;
+	}
+	k = hb_tagged_key(k, HB_CLASS_ATOMIC);
+	err = hb_obj_get(hb, &k, &o);
+	if (err)
+		return err;
+	err = vclock__join(vc, &o->vc);
+	if (err)
+		return err;
+	if (!write)
+		return hb_release(hb, t, &o->read_vc);
+	err = vclock__join(vc, &o->read_vc);
+	return err ? err : hb_release(hb, t, &o->vc);
+}
+
+/*
+ * __cxa_guard_release, at entry: the initializer is done and the guard's
+ * first byte is set next. A later __cxa_guard_acquire that returns 0, or
+ * the compiler's inline load of that byte, takes this order.
+ */
+int hb_guard__release(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	int err;
+
+	if (!atomic_key(e, &k))
+		return 0;
+	err = keymap__set(hb->atomics, &k, 1);
+	if (err)
+		return err;
+	k = hb_tagged_key(k, HB_CLASS_ATOMIC);
+	err = hb_obj_get(hb, &k, &o);
+	return err ? err : hb_release(hb, t, &o->vc);
+}
+
+/* __cxa_guard_acquire returned 0: another thread's initializer finished. */
+int hb_guard__acquired(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+
+	if (e->result != 0 || !atomic_key(e, &k))
+		return 0;
+	k = hb_tagged_key(k, HB_CLASS_ATOMIC);
+	o = hb_obj_find(hb, &k);
+	return o ? vclock__join(&hb->threads[t].vc, &o->vc) : 0;
+}

@@ -1,23 +1,50 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Data race detection on watched words (race.h). */
+/* Data race detection at byte granularity (race.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "crc32.h"
 #include "identity.h"
 #include "race.h"
 
-/* One remembered access: when in the hb order, and what a report shows. */
-struct race_access {
-	struct hb_epoch ep;
-	__u32 proc;			/* hb process incarnation */
-	struct finding_access info;
+/*
+ * Accesses wider than this are checked on their first RACE_MAX_BYTES bytes
+ * only (a rep movs of a page): the rest is counted in racedet__truncated.
+ */
+#define RACE_MAX_BYTES 4096
+#define WORD_BYTES 8
+
+/* The locks a thread held, interned: most accesses share a few sets. */
+struct race_lockset {
+	struct finding_object locks[FINDING_MAX_LOCKS];
+	__u32 nr;
+	__u32 hash;
 };
 
 /*
- * One word. writes: the last plain write and the atomic writes since, with
- * the plain writes concurrent with those (atomic accesses race with nobody,
- * so they supersede nothing). reads: the reads since, at most one per
- * thread, none ordered before another kept access of the same list.
+ * One remembered access to one 8-byte word: when in the hb order, which of
+ * the word's bytes, and what a report shows. Kept small: words hold many.
+ */
+struct race_access {
+	struct hb_epoch ep;
+	__u64 ts;
+	__u64 stack_id;
+	__u64 ip;
+	__u64 addr;			/* where the whole access started */
+	__u32 size;			/* its whole size */
+	__u32 proc;			/* hb process incarnation */
+	__u32 pid;
+	__u32 tid;
+	__u32 flags;			/* EVF_READ / EVF_WRITE */
+	__u32 lockset;			/* index in rd->locksets */
+	char comm[IPCRACE_COMM_LEN];
+	__u8 mask;			/* bytes of the word it covers: bit i = byte i */
+};
+
+/*
+ * One word (8 bytes, aligned in its object). writes: plain writes not yet
+ * covered by a later write, each on the bytes still its own; reads: the
+ * reads since, none ordered before a later read of the same bytes.
  */
 struct race_word {
 	struct race_access *writes;
@@ -35,6 +62,11 @@ struct racedet {
 	size_t cap_words;
 	struct keymap *word_index;	/* word key -> words[] */
 	struct keymap *reported;	/* (word, location pair) -> 1 */
+	struct race_lockset *locksets;
+	size_t nr_locksets;
+	size_t cap_locksets;
+	struct keymap *lockset_index;	/* hash, first lock -> locksets[] (chained by c) */
+	size_t truncated;
 };
 
 struct racedet *racedet__new(struct hb *hb)
@@ -46,7 +78,8 @@ struct racedet *racedet__new(struct hb *hb)
 	rd->hb = hb;
 	rd->word_index = keymap__new();
 	rd->reported = keymap__new();
-	if (!rd->word_index || !rd->reported)
+	rd->lockset_index = keymap__new();
+	if (!rd->word_index || !rd->reported || !rd->lockset_index)
 		goto err_free;
 	return rd;
 err_free:
@@ -67,14 +100,21 @@ void racedet__free(struct racedet *rd)
 		free(rd->words[i].reads);
 	}
 	free(rd->words);
+	free(rd->locksets);
 	keymap__free(rd->word_index);
 	keymap__free(rd->reported);
+	keymap__free(rd->lockset_index);
 	free(rd);
 }
 
 size_t racedet__nr_words(const struct racedet *rd)
 {
 	return rd->nr_words;
+}
+
+size_t racedet__truncated(const struct racedet *rd)
+{
+	return rd->truncated;
 }
 
 void racedet__forget(struct racedet *rd)
@@ -104,7 +144,61 @@ static int array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
 	return 0;
 }
 
-static struct ipcrace_key word_key(const struct ipcrace_event *e)
+/* --- locksets ---------------------------------------------------------------- */
+
+/* The index of the set locks[0..nr), added if new. Index 0 is the empty set. */
+static int lockset_intern(struct racedet *rd, const struct finding_object *locks, size_t nr,
+			  __u32 *out)
+{
+	struct race_lockset *ls;
+	struct ipcrace_key k = { .space = KEY_NONE };
+	size_t bytes = nr * sizeof(*locks);
+	__u64 v;
+	__u32 hash;
+	int err;
+
+	if (!rd->nr_locksets) {
+		err = array_reserve((void **)&rd->locksets, &rd->cap_locksets, 0,
+				    sizeof(*rd->locksets));
+		if (err)
+			return err;
+		memset(&rd->locksets[0], 0, sizeof(rd->locksets[0]));
+		rd->nr_locksets = 1;
+	}
+	if (!nr) {
+		*out = 0;
+		return 0;
+	}
+	hash = ipcrace_crc32(0, locks, bytes);
+	k.a = hash;
+	/* collisions chain through c: the n-th set with this hash */
+	for (k.c = 0; keymap__get(rd->lockset_index, &k, &v); k.c++) {
+		ls = &rd->locksets[v];
+		if (ls->nr == nr && !memcmp(ls->locks, locks, bytes)) {
+			*out = v;
+			return 0;
+		}
+	}
+	err = array_reserve((void **)&rd->locksets, &rd->cap_locksets, rd->nr_locksets,
+			    sizeof(*rd->locksets));
+	if (err)
+		return err;
+	err = keymap__set(rd->lockset_index, &k, rd->nr_locksets);
+	if (err)
+		return err;
+	ls = &rd->locksets[rd->nr_locksets];
+	memset(ls, 0, sizeof(*ls));
+	memcpy(ls->locks, locks, bytes);
+	ls->nr = nr;
+	ls->hash = hash;
+	*out = rd->nr_locksets++;
+	return 0;
+}
+
+/* --- words ------------------------------------------------------------------- */
+
+/* The access's key, to the byte (the report's object). */
+static struct ipcrace_key access_key(const struct ipcrace_event *e)
 {
 	struct ipcrace_key k = e->key;
 
@@ -117,6 +211,12 @@ static struct ipcrace_key word_key(const struct ipcrace_event *e)
 	}
 	k.__pad = 0;
 	return k;
+}
+
+/* The byte offset a key names: in the object (KEY_FILE) or the address space. */
+static __u64 *key_offset(struct ipcrace_key *k)
+{
+	return k->space == KEY_PRIVATE ? &k->b : &k->c;
 }
 
 static int word_get(struct racedet *rd, const struct ipcrace_key *k, size_t *out)
@@ -142,18 +242,13 @@ static int word_get(struct racedet *rd, const struct ipcrace_key *k, size_t *out
 
 static bool access_is_write(const struct race_access *a)
 {
-	return a->info.flags & EVF_WRITE;
-}
-
-static bool access_is_atomic(const struct race_access *a)
-{
-	return a->info.flags & EVF_ATOMIC;
+	return a->flags & EVF_WRITE;
 }
 
 /* Where the code is: the stack when there is one, else the exact ip. */
 static __u64 access_location(const struct race_access *a)
 {
-	return a->info.stack_id ? a->info.stack_id : a->info.ip;
+	return a->stack_id ? a->stack_id : a->ip;
 }
 
 /*
@@ -174,23 +269,38 @@ static bool access_ordered(const struct racedet *rd, const struct race_access *p
 	       hb__ordered_before_thread(rd->hb, prev->ep, cur->ep.thread);
 }
 
+/* Two accesses to one byte at least, one a write, not ordered. */
 static bool access_conflicts(const struct racedet *rd, const struct race_access *prev,
 			     const struct race_access *cur)
 {
-	if (!access_is_write(prev) && !access_is_write(cur))
+	if (!(prev->mask & cur->mask))
 		return false;
-	/*
-	 * A word some access updates with a LOCK-prefixed or XCHG instruction
-	 * is an atomic variable: on x86 its C11 loads and stores (even
-	 * seq_cst loads, and relaxed/release stores) are plain moves that
-	 * look exactly like unsynchronized accesses. Only plain/plain pairs
-	 * are reported (README "Limits").
-	 */
-	if (access_is_atomic(prev) || access_is_atomic(cur))
+	if (!access_is_write(prev) && !access_is_write(cur))
 		return false;
 	return !access_ordered(rd, prev, cur);
 }
 
+static void finding_access_fill(const struct racedet *rd, const struct race_access *a,
+				struct finding_access *out)
+{
+	const struct race_lockset *ls = &rd->locksets[a->lockset];
+
+	memset(out, 0, sizeof(*out));
+	out->ts = a->ts;
+	out->stack_id = a->stack_id;
+	out->ip = a->ip;
+	out->pid = a->pid;
+	out->tid = a->tid;
+	out->flags = a->flags;
+	memcpy(out->comm, a->comm, sizeof(out->comm));
+	out->nr_locks = ls->nr;
+	memcpy(out->locks_held, ls->locks, ls->nr * sizeof(ls->locks[0]));
+}
+
+/*
+ * One report per pair of code locations and word where the access starts
+ * (an access over several words is one report).
+ */
 static int report(struct racedet *rd, size_t word, const struct ipcrace_event *e,
 		  const struct race_access *cur, const struct race_access *prev,
 		  struct findings *out)
@@ -210,13 +320,13 @@ static int report(struct racedet *rd, size_t word, const struct ipcrace_event *e
 		return err;
 	memset(&f, 0, sizeof(f));
 	f.kind = FINDING_DATA_RACE;
-	f.object.key = word_key(e);
+	f.object.key = access_key(e);
 	f.object.addr = e->addr;
 	f.object.size = e->arg1;
 	f.object.pid = e->pid;
 	f.object.obj = OBJ_MEMORY;
-	f.accesses[0] = cur->info;
-	f.accesses[1] = prev->info;
+	finding_access_fill(rd, cur, &f.accesses[0]);
+	finding_access_fill(rd, prev, &f.accesses[1]);
 	f.nr_accesses = 2;
 	return findings__add(out, &f);
 }
@@ -240,18 +350,24 @@ static int check_list(struct racedet *rd, size_t word, const struct ipcrace_even
 }
 
 /*
- * Drops from list what later accesses cannot race with without racing with
- * cur first: stale accesses, and those ordered before cur.
+ * Takes from each access of list the bytes cur covers, when a later access
+ * cannot race with it there without racing with cur first: a write covers
+ * them all (what raced with it was reported), a read those ordered before
+ * it. Stale accesses go; an access left with no byte goes.
  */
-static void list_prune(const struct racedet *rd, const struct ipcrace_key *k,
-		       const struct race_access *cur, struct race_access *list, size_t *nr)
+static void list_cover(const struct racedet *rd, const struct ipcrace_key *k,
+		       const struct race_access *cur, bool all, struct race_access *list,
+		       size_t *nr)
 {
 	size_t i, kept = 0;
 
 	for (i = 0; i < *nr; i++) {
-		if (access_stale(&list[i], cur, k) || access_ordered(rd, &list[i], cur))
+		if (access_stale(&list[i], cur, k))
 			continue;
-		list[kept++] = list[i];
+		if (all || access_ordered(rd, &list[i], cur))
+			list[i].mask &= ~cur->mask;
+		if (list[i].mask)
+			list[kept++] = list[i];
 	}
 	*nr = kept;
 }
@@ -267,25 +383,57 @@ static int list_append(struct race_access **list, size_t *nr, size_t *cap,
 	return 0;
 }
 
-static void access_fill(const struct ipcrace_event *e, struct hb_epoch ep, __u32 proc,
-			const struct finding_object *locks, size_t nr_locks,
-			struct race_access *a)
+/*
+ * One word's share of an access: check it, then remember it. *first: the
+ * word the access starts in (set by its first word), for deduplication.
+ */
+static int word_access(struct racedet *rd, const struct ipcrace_key *word_key,
+		       const struct ipcrace_event *e, const struct race_access *cur,
+		       size_t *first, struct findings *out)
 {
-	memset(a, 0, sizeof(*a));
+	struct race_word *w;
+	size_t word;
+	int err;
+
+	err = word_get(rd, word_key, &word);
+	if (err)
+		return err;
+	if (*first == (size_t)-1)
+		*first = word;
+	w = &rd->words[word];
+	err = check_list(rd, *first, e, word_key, cur, w->writes, w->nr_writes, out);
+	if (!err && access_is_write(cur))
+		err = check_list(rd, *first, e, word_key, cur, w->reads, w->nr_reads, out);
+	if (err)
+		return err;
+	if (access_is_write(cur)) {
+		/* FastTrack: a write supersedes what came before, on its bytes */
+		list_cover(rd, word_key, cur, true, w->writes, &w->nr_writes);
+		list_cover(rd, word_key, cur, true, w->reads, &w->nr_reads);
+		return list_append(&w->writes, &w->nr_writes, &w->cap_writes, cur);
+	}
+	list_cover(rd, word_key, cur, false, w->reads, &w->nr_reads);
+	return list_append(&w->reads, &w->nr_reads, &w->cap_reads, cur);
+}
+
+static int access_fill(struct racedet *rd, const struct ipcrace_event *e, struct hb_epoch ep,
+		       const struct finding_object *locks, size_t nr_locks,
+		       struct race_access *a)
+{
 	a->ep = ep;
-	a->proc = proc;
-	a->info.ts = e->ts;
-	a->info.stack_id = e->stack_id;
-	a->info.ip = e->arg0;
-	a->info.pid = e->pid;
-	a->info.tid = e->tid;
-	a->info.flags = e->flags & (EVF_READ | EVF_WRITE | EVF_ATOMIC);
-	memcpy(a->info.comm, e->comm, sizeof(a->info.comm));
+	a->proc = hb__thread_process(rd->hb, ep.thread);
+	a->ts = e->ts;
+	a->stack_id = e->stack_id;
+	a->ip = e->arg0;
+	a->addr = e->addr;
+	a->size = e->arg1;
+	a->pid = e->pid;
+	a->tid = e->tid;
+	a->flags = e->flags & (EVF_READ | EVF_WRITE);
+	memcpy(a->comm, e->comm, sizeof(a->comm));
 	if (nr_locks > FINDING_MAX_LOCKS)
 		nr_locks = FINDING_MAX_LOCKS;
-	if (nr_locks)
-		memcpy(a->info.locks_held, locks, nr_locks * sizeof(*locks));
-	a->info.nr_locks = nr_locks;
+	return lockset_intern(rd, locks, nr_locks, &a->lockset);
 }
 
 int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event,
@@ -293,55 +441,48 @@ int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event
 		    struct findings *out)
 {
 	const struct ipcrace_event *e = access_event;
-	struct ipcrace_key k;
+	struct ipcrace_key k, w;
 	struct race_access cur;
-	struct race_word *w;
 	struct hb_epoch ep;
-	size_t word;
+	__u64 start, end, base;
+	size_t first = (size_t)-1;
 	int err;
 
 	if (e->type != EV_MEM_ACCESS)
 		return 0;
-	/* makes the thread known with its pid; idempotent for an access */
+	/* makes the thread known with its pid */
 	err = hb__event(rd->hb, e);
 	if (err)
 		return err;
 	ep = hb__epoch(rd->hb, e->tid);
 	if (ep.thread == HB_THREAD_NONE)
 		return -ENOMEM;
-	k = word_key(e);
-	/* the lock library's own accesses to its lock: its protocol, not data */
-	if (hb__sync_word(rd->hb, &k))
+	k = access_key(e);
+	/*
+	 * The lock library's own accesses to its lock, and every access to an
+	 * atomic variable (an atomic RMW, or a plain load or store of a
+	 * variable known to be atomic: C11 atomics compile to plain moves),
+	 * are synchronization, not data (hb.h).
+	 */
+	if ((e->flags & EVF_ATOMIC) || hb__atomic_location(rd->hb, &k) || hb__sync_word(rd->hb, &k))
 		return 0;
-	access_fill(e, ep, hb__thread_process(rd->hb, ep.thread), locks_held, nr_locks,
-		    &cur);
-	err = word_get(rd, &k, &word);
+	err = access_fill(rd, e, ep, locks_held, nr_locks, &cur);
 	if (err)
 		return err;
-	w = &rd->words[word];
-
-	err = check_list(rd, word, e, &k, &cur, w->writes, w->nr_writes, out);
-	if (!err && access_is_write(&cur))
-		err = check_list(rd, word, e, &k, &cur, w->reads, w->nr_reads, out);
-	if (err)
-		return err;
-
-	if (access_is_write(&cur)) {
-		/*
-		 * FastTrack: a plain write supersedes what came before (a later
-		 * access racing with an older one races with it too). An atomic
-		 * one does not: it raced with nobody, so the plain accesses
-		 * concurrent with it must still be checked against later ones.
-		 */
-		if (access_is_atomic(&cur)) {
-			list_prune(rd, &k, &cur, w->writes, &w->nr_writes);
-			list_prune(rd, &k, &cur, w->reads, &w->nr_reads);
-		} else {
-			w->nr_writes = 0;
-			w->nr_reads = 0;
-		}
-		return list_append(&w->writes, &w->nr_writes, &w->cap_writes, &cur);
+	start = *key_offset(&k);
+	end = start + (e->arg1 ? e->arg1 : 1);
+	if (end - start > RACE_MAX_BYTES) {
+		end = start + RACE_MAX_BYTES;
+		rd->truncated++;
 	}
-	list_prune(rd, &k, &cur, w->reads, &w->nr_reads);
-	return list_append(&w->reads, &w->nr_reads, &w->cap_reads, &cur);
+	for (base = start & ~(__u64)(WORD_BYTES - 1); base < end && !err; base += WORD_BYTES) {
+		__u64 lo = start > base ? start - base : 0;
+		__u64 hi = end - base < WORD_BYTES ? end - base : WORD_BYTES;
+
+		cur.mask = (__u8)(((1u << hi) - 1) & ~((1u << lo) - 1));
+		w = k;
+		*key_offset(&w) = base;
+		err = word_access(rd, &w, e, &cur, &first, out);
+	}
+	return err;
 }

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Data races on watched words (DESIGN.md, "Memory accesses"), FastTrack
- * style: per word, the last write and the reads since it, each as an epoch
- * of the happens-before order with who did it, where, holding what. Two
- * accesses to one word, at least one a write, from different threads, not
- * ordered by happens-before, race, even when this run's timing was
- * harmless. Two atomic (LOCK-prefixed, XCHG) accesses never race.
+ * Data races (DESIGN.md, "Memory accesses"), FastTrack style at byte
+ * granularity: per 8-byte word, the plain writes not yet covered by a
+ * later one and the reads since, each as an epoch of the happens-before
+ * order with the bytes it covers, who did it, where, holding what. Two
+ * accesses that share a byte, at least one a write, from different
+ * threads, not ordered by happens-before, race, even when this run's
+ * timing was harmless; neighbouring bytes of one word are not shared.
+ * Accesses to atomic variables (hb.h: an atomic RMW, or a plain access to
+ * a variable known atomic) and to lock objects are synchronization and
+ * never race.
  *
- * Each race is reported once per word and unordered pair of code locations
- * (stack id, or ip when there is no stack). Cost per access: O(threads).
+ * Each race is reported once per pair of code locations (stack id, or ip
+ * when there is no stack) and word the access starts in. Cost per access:
+ * one lookup per word it spans, and a scan of that word's kept accesses
+ * (one per thread and byte range at most, fewer once ordered); the locks
+ * held are interned, not copied.
  */
 #ifndef IPCRACE_RACE_H
 #define IPCRACE_RACE_H
@@ -24,9 +31,9 @@ struct racedet *racedet__new(struct hb *hb);
 void racedet__free(struct racedet *rd);
 
 /*
- * Checks one EV_MEM_ACCESS (key = the word, addr, arg0 = ip, arg1 = size,
- * flags EVF_WRITE, else a read, EVF_ATOMIC) against the earlier accesses
- * to its word, appends a FINDING_DATA_RACE to out per new race, and
+ * Checks one EV_MEM_ACCESS (key = its first byte, addr, arg0 = ip, arg1 =
+ * size in bytes, flags EVF_WRITE, else a read, EVF_ATOMIC) against the
+ * earlier accesses to the bytes it covers, appends a FINDING_DATA_RACE to out per new race, and
  * remembers it. locks_held: what the accessing thread holds (at most
  * FINDING_MAX_LOCKS are kept). The hb must have seen every event before
  * this one; calling hb__event for the access itself is allowed but not
@@ -47,5 +54,8 @@ void racedet__forget(struct racedet *rd);
 
 /* Distinct words accessed so far. */
 size_t racedet__nr_words(const struct racedet *rd);
+
+/* Accesses wider than 4096 bytes, checked on their first 4096 only. */
+size_t racedet__truncated(const struct racedet *rd);
 
 #endif /* IPCRACE_RACE_H */

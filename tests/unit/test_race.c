@@ -17,11 +17,22 @@
 #define PA 100
 #define PB 200
 
+#define MAX_STREAM 256
+
 struct fixture {
 	struct hb *hb;
 	struct racedet *rd;
 	struct findings out;
+	/* every event fed, for a second look through analyze_trace */
+	struct ipcrace_event stream[MAX_STREAM];
+	size_t nr_stream;
 };
+
+static void record(struct fixture *f, const struct ipcrace_event *e)
+{
+	assert_true(f->nr_stream < MAX_STREAM);
+	f->stream[f->nr_stream++] = *e;
+}
 
 static int setup(void **state)
 {
@@ -89,12 +100,14 @@ static struct ipcrace_event mem(__u32 pid, __u32 tid, __u32 flags, __u64 ip)
 
 static void access_(struct fixture *f, struct ipcrace_event e)
 {
+	record(f, &e);
 	assert_int_equal(hb__event(f->hb, &e), 0);
 	assert_int_equal(racedet__access(f->rd, &e, NULL, 0, &f->out), 0);
 }
 
 static void sync_(struct fixture *f, struct ipcrace_event e)
 {
+	record(f, &e);
 	assert_int_equal(hb__event(f->hb, &e), 0);
 }
 
@@ -208,32 +221,36 @@ static void test_plain_read_of_atomic_variable_is_not_a_race(void **state)
 	assert_int_equal(f->out.nr, 0);
 }
 
-/* Atomic accesses to a word excuse nobody else: two plain writes still race. */
-static void test_plain_writes_race_beside_atomic_ones(void **state)
+/*
+ * Once a variable is known atomic, its plain accesses are atomic loads and
+ * stores (C11 atomics on x86): synchronization, not data, never reported.
+ */
+static void test_plain_accesses_to_known_atomic_never_race(void **state)
 {
 	struct fixture *f = *state;
 
 	access_(f, mem(PA, PA, EVF_WRITE | EVF_ATOMIC, 0x401000));
 	access_(f, mem(PB, PB, EVF_WRITE, 0x402000));
-	sync_(f, pipe_ev(EV_CHAN_SEND, PA));
-	sync_(f, pipe_ev(EV_CHAN_RECV, 300));
 	access_(f, mem(300, 300, EVF_WRITE, 0x403000));
-	assert_int_equal(f->out.nr, 1);
-	assert_int_equal(f->out.items[0].accesses[1].tid, PB);
+	access_(f, mem(PA, PA, EVF_READ, 0x401010));
+	assert_int_equal(f->out.nr, 0);
 }
 
-/* An atomic write in between hides nothing: the two plain writes race. */
-static void test_atomic_write_between_plain_writes_hides_nothing(void **state)
+/*
+ * Fed one event at a time, a variable is atomic from its first atomic
+ * access on: plain accesses before it are data. The driver reads the
+ * whole trace first (test_analyze_trace_knows_atomics_from_the_start).
+ */
+static void test_plain_accesses_before_first_atomic_are_data_in_a_stream(void **state)
 {
 	struct fixture *f = *state;
 
 	access_(f, mem(PB, PB, EVF_WRITE, 0x402000));
-	access_(f, mem(PA, PA, EVF_WRITE | EVF_ATOMIC, 0x401000));
-	sync_(f, pipe_ev(EV_CHAN_SEND, PA));
-	sync_(f, pipe_ev(EV_CHAN_RECV, 300));
+	access_(f, mem(PA, PA, EVF_WRITE, 0x401000));
+	assert_int_equal(f->out.nr, 1);
+	access_(f, mem(PA, PA, EVF_WRITE | EVF_ATOMIC, 0x401008));
 	access_(f, mem(300, 300, EVF_WRITE, 0x403000));
 	assert_int_equal(f->out.nr, 1);
-	assert_int_equal(f->out.items[0].accesses[1].tid, PB);
 }
 
 static void test_same_thread_never_races_with_itself(void **state)
@@ -461,6 +478,258 @@ static void test_analyze_trace_reports_race_unless_piped(void **state)
 	findings__clear(&out);
 }
 
+/* --- byte granularity -------------------------------------------------------- */
+
+/* An access of size bytes at offset off of the shared object. */
+static struct ipcrace_event acc(__u32 pid, __u32 tid, __u32 flags, __u64 ip, __u64 off,
+				__u64 size)
+{
+	struct ipcrace_event e = mem(pid, tid, flags, ip);
+
+	e.key.c = off;
+	e.addr = 0x7f0000000000ull + off;
+	e.arg1 = size;
+	return e;
+}
+
+static void test_neighbouring_bytes_of_one_word_do_not_race(void **state)
+{
+	struct fixture *f = *state;
+
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401000, 0x20, 1));
+	access_(f, acc(PB, PB, EVF_WRITE, 0x402000, 0x21, 1));
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401010, 0x28, 4));
+	access_(f, acc(PB, PB, EVF_WRITE, 0x402010, 0x2c, 4));
+	access_(f, acc(300, 300, EVF_READ, 0x403000, 0x22, 2));
+	assert_int_equal(f->out.nr, 0);
+	/* two words, one entry each */
+	assert_int_equal(racedet__nr_words(f->rd), 2);
+}
+
+static void test_overlapping_accesses_of_different_sizes_race(void **state)
+{
+	struct fixture *f = *state;
+	const struct finding *r;
+
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401000, 0x20, 8));
+	access_(f, acc(PB, PB, EVF_READ, 0x402000, 0x26, 2));
+	assert_int_equal(f->out.nr, 1);
+	r = &f->out.items[0];
+	assert_int_equal(r->object.key.c, 0x26);	/* the access, to the byte */
+	assert_int_equal(r->object.size, 2);
+	assert_int_equal(r->accesses[1].tid, PA);
+	/* a 4-byte write at +2 and a 1-byte write at +5 share byte 5 */
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401010, 0x42, 4));
+	access_(f, acc(PB, PB, EVF_WRITE, 0x402010, 0x45, 1));
+	assert_int_equal(f->out.nr, 2);
+}
+
+/* A 16-byte (SSE) store spans two words: a race in either, one report. */
+static void test_wide_access_races_in_every_word_it_spans(void **state)
+{
+	struct fixture *f = *state;
+
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401000, 0x60, 16));
+	access_(f, acc(PB, PB, EVF_READ, 0x402000, 0x6c, 4));
+	assert_int_equal(f->out.nr, 1);
+	access_(f, acc(300, 300, EVF_WRITE, 0x403000, 0x5c, 32));
+	/* races with both: PA's write (two words, one report) and PB's read */
+	assert_int_equal(f->out.nr, 3);
+}
+
+/* A later write takes over only the bytes it writes. */
+static void test_write_supersedes_only_its_bytes(void **state)
+{
+	struct fixture *f = *state;
+
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401000, 0x80, 8));
+	sync_(f, pipe_ev(EV_CHAN_SEND, PA));
+	sync_(f, pipe_ev(EV_CHAN_RECV, 300));
+	access_(f, acc(300, 300, EVF_WRITE, 0x403000, 0x80, 4));
+	/* PB is ordered after neither: bytes 4-7 are still PA's */
+	access_(f, acc(PB, PB, EVF_READ, 0x402000, 0x84, 4));
+	assert_int_equal(f->out.nr, 1);
+	assert_int_equal(f->out.items[0].accesses[1].tid, PA);
+	access_(f, acc(PB, PB, EVF_READ, 0x402010, 0x80, 2));
+	assert_int_equal(f->out.nr, 2);
+	assert_int_equal(f->out.items[1].accesses[1].tid, 300);
+}
+
+/* --- atomics are synchronization ------------------------------------------------ */
+
+#define LOCK_WORD 0x0
+#define COUNTER 0x100
+#define FLAG 0x40
+#define BUF 0x80
+#define SEQ 0x140
+#define REFCOUNT 0x180
+#define OBJ 0x1c0
+
+#define RMW (EVF_READ | EVF_WRITE | EVF_ATOMIC)
+
+/* A test-and-set lock: xchg to take it, a plain store of 0 to give it back. */
+static void tas_lock(struct fixture *f, __u32 who, __u64 ip)
+{
+	access_(f, acc(who, who, RMW, ip, LOCK_WORD, 4));
+}
+
+static void tas_unlock(struct fixture *f, __u32 who, __u64 ip)
+{
+	access_(f, acc(who, who, EVF_WRITE, ip, LOCK_WORD, 4));
+}
+
+static void locked_increment(struct fixture *f, __u32 who)
+{
+	tas_lock(f, who, 0x401000);
+	access_(f, acc(who, who, EVF_READ, 0x401010, COUNTER, 8));
+	access_(f, acc(who, who, EVF_WRITE, 0x401018, COUNTER, 8));
+	tas_unlock(f, who, 0x401020);
+}
+
+static void test_test_and_set_spinlock_orders_counter(void **state)
+{
+	struct fixture *f = *state;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		locked_increment(f, PA);
+		/* PB spins while PA holds it: failed xchgs are RMWs too */
+		tas_lock(f, PB, 0x402000);
+		locked_increment(f, PB);
+		locked_increment(f, 300);
+	}
+	assert_int_equal(f->out.nr, 0);
+}
+
+static void test_thread_skipping_the_spinlock_races(void **state)
+{
+	struct fixture *f = *state;
+
+	locked_increment(f, PA);
+	locked_increment(f, PB);
+	/* 300 increments without taking the lock */
+	access_(f, acc(300, 300, EVF_READ, 0x403010, COUNTER, 8));
+	access_(f, acc(300, 300, EVF_WRITE, 0x403018, COUNTER, 8));
+	assert_int_equal(f->out.nr, 2);		/* its read and its write, against PB's write */
+	assert_int_equal(f->out.items[0].accesses[1].tid, PB);
+	locked_increment(f, PA);
+	assert_true(f->out.nr >= 3);		/* PA's locked accesses race with 300's too */
+}
+
+/*
+ * A mailbox flag: the producer stores it with a release store (a plain
+ * move), the consumer polls it with acquire loads and takes the message
+ * with an xchg, which is what makes the flag known as atomic.
+ */
+static void flag_handoff(struct fixture *f, bool buffer_after_flag)
+{
+	if (!buffer_after_flag)
+		access_(f, acc(PA, PA, EVF_WRITE, 0x401000, BUF, 8));
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401010, FLAG, 4));
+	if (buffer_after_flag)
+		access_(f, acc(PA, PA, EVF_WRITE, 0x401000, BUF, 8));
+	access_(f, acc(PB, PB, EVF_READ, 0x402000, FLAG, 4));
+	access_(f, acc(PB, PB, RMW, 0x402008, FLAG, 4));
+	access_(f, acc(PB, PB, EVF_READ, 0x402010, BUF, 8));
+}
+
+/* The driver learns the atomic flag before the first event. */
+static size_t analyze_races(struct fixture *f)
+{
+	struct analyze_opts opts = { 0 };
+	struct findings out = { 0 };
+	struct trace t;
+	size_t i, races = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.events = f->stream;
+	t.nr_events = f->nr_stream;
+	assert_int_equal(analyze_trace(&t, &opts, &out), 0);
+	for (i = 0; i < out.nr; i++)
+		races += out.items[i].kind == FINDING_DATA_RACE;
+	findings__clear(&out);
+	return races;
+}
+
+static void test_release_store_acquire_load_flag_hands_buffer_over(void **state)
+{
+	struct fixture *f = *state;
+
+	flag_handoff(f, false);
+	assert_int_equal(analyze_races(f), 0);
+}
+
+static void test_buffer_written_after_the_flag_races(void **state)
+{
+	struct fixture *f = *state;
+
+	flag_handoff(f, true);
+	assert_int_equal(analyze_races(f), 1);
+}
+
+/* Atomic from the first event on: the plain flag store came before any xchg. */
+static void test_analyze_trace_knows_atomics_from_the_start(void **state)
+{
+	struct fixture *f = *state;
+
+	flag_handoff(f, false);
+	/* fed one at a time, the flag was data until PB's xchg: it and the buffer race */
+	assert_int_equal(f->out.nr, 2);
+	assert_int_equal(analyze_races(f), 0);
+}
+
+/* Writer: seq++ (lock xadd), data, seq++; the reader: seq, data, seq. */
+static void test_seqlock_reader_after_writer_is_clean(void **state)
+{
+	struct fixture *f = *state;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		access_(f, acc(PA, PA, RMW, 0x401000, SEQ, 4));
+		access_(f, acc(PA, PA, EVF_WRITE, 0x401010, BUF, 8));
+		access_(f, acc(PA, PA, EVF_WRITE, 0x401018, BUF + 8, 8));
+		access_(f, acc(PA, PA, RMW, 0x401020, SEQ, 4));
+		access_(f, acc(PB, PB, EVF_READ, 0x402000, SEQ, 4));
+		access_(f, acc(PB, PB, EVF_READ, 0x402010, BUF, 16));
+		access_(f, acc(PB, PB, EVF_READ, 0x402020, SEQ, 4));
+	}
+	assert_int_equal(f->out.nr, 0);
+	assert_int_equal(analyze_races(f), 0);
+}
+
+/* The last reference frees: every owner's writes come before the free. */
+static void test_refcount_drop_to_zero_orders_the_free(void **state)
+{
+	struct fixture *f = *state;
+
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401000, OBJ, 8));
+	access_(f, acc(PA, PA, RMW, 0x401010, REFCOUNT, 4));	/* 2 -> 1 */
+	access_(f, acc(PB, PB, EVF_WRITE, 0x402000, OBJ + 8, 8));
+	access_(f, acc(PB, PB, RMW, 0x402010, REFCOUNT, 4));	/* 1 -> 0 */
+	/* free() writes the object over */
+	access_(f, acc(PB, PB, EVF_WRITE, 0x402020, OBJ, 16));
+	assert_int_equal(f->out.nr, 0);
+	assert_int_equal(analyze_races(f), 0);
+}
+
+/* Two loads of an atomic variable order nothing between the two readers. */
+static void test_loads_of_an_atomic_do_not_order_readers(void **state)
+{
+	struct fixture *f = *state;
+
+	access_(f, acc(300, 300, RMW, 0x403000, FLAG, 4));
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401000, BUF, 8));
+	access_(f, acc(PA, PA, EVF_READ, 0x401010, FLAG, 4));
+	access_(f, acc(PB, PB, EVF_READ, 0x402000, FLAG, 4));
+	access_(f, acc(PB, PB, EVF_WRITE, 0x402010, BUF, 8));
+	assert_int_equal(f->out.nr, 1);
+	/* a write of the flag after PA's load is after PA's buffer write */
+	access_(f, acc(300, 300, EVF_WRITE, 0x403010, FLAG, 4));
+	access_(f, acc(300, 300, EVF_READ, 0x403020, BUF, 4));
+	assert_int_equal(f->out.nr, 2);		/* PB's write still races with it */
+	assert_int_equal(f->out.items[1].accesses[1].tid, PB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,8 +741,8 @@ int main(void)
 		T(test_write_races_with_every_concurrent_reader),
 		T(test_atomic_accesses_do_not_race_with_each_other),
 		T(test_plain_read_of_atomic_variable_is_not_a_race),
-		T(test_plain_writes_race_beside_atomic_ones),
-		T(test_atomic_write_between_plain_writes_hides_nothing),
+		T(test_plain_accesses_to_known_atomic_never_race),
+		T(test_plain_accesses_before_first_atomic_are_data_in_a_stream),
 		T(test_same_thread_never_races_with_itself),
 		T(test_race_reported_once_per_location_pair),
 		T(test_dedupe_uses_stack_id_when_present),
@@ -485,6 +754,18 @@ int main(void)
 		T(test_private_semaphore_word_never_races),
 		T(test_other_events_are_ignored),
 		T(test_analyze_trace_reports_race_unless_piped),
+		T(test_neighbouring_bytes_of_one_word_do_not_race),
+		T(test_overlapping_accesses_of_different_sizes_race),
+		T(test_wide_access_races_in_every_word_it_spans),
+		T(test_write_supersedes_only_its_bytes),
+		T(test_test_and_set_spinlock_orders_counter),
+		T(test_thread_skipping_the_spinlock_races),
+		T(test_release_store_acquire_load_flag_hands_buffer_over),
+		T(test_buffer_written_after_the_flag_races),
+		T(test_analyze_trace_knows_atomics_from_the_start),
+		T(test_seqlock_reader_after_writer_is_clean),
+		T(test_refcount_drop_to_zero_orders_the_free),
+		T(test_loads_of_an_atomic_do_not_order_readers),
 #undef T
 	};
 
