@@ -39,6 +39,18 @@ struct {
 	__type(value, __u64);
 } pending_threads SEC(".maps");
 
+/*
+ * pthread_once and __cxa_guard_acquire, entry to return, per thread: apart
+ * from pending_locks because the initializer pthread_once runs may take
+ * locks of its own in between.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_lock);
+} pending_inits SEC(".maps");
+
 /* Offset of __kind in glibc's pthread_mutex_t on x86-64 (ABI-stable). */
 #define GLIBC_MUTEX_KIND_OFF 16
 
@@ -351,6 +363,100 @@ int BPF_KRETPROBE(thread_join_exit, long ret)
 		record_submit(e);
 	}
 	bpf_map_delete_elem(&pending_threads, &tid);
+	return 0;
+}
+
+/*
+ * pthread_once(once_control, init): the state word at entry says whether
+ * this caller may run the initializer (not started), waits (in progress)
+ * or returns at once (done); the return is acquire-type.
+ * __cxa_guard_acquire(guard): the return says whether the caller must
+ * initialize (1) or another thread did (0). Both kept in pending_inits.
+ */
+static __always_inline void init_enter(struct pt_regs *ctx, __u16 type)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_lock p = {
+		.addr = lock_arg(ctx, cookie),
+		.obj = cookie_obj(cookie),
+	};
+	struct ipcrace_event *e;
+	__u32 state = 0;
+
+	if (type == EV_ONCE_ENTER) {
+		e = lock_event(ctx, type, cookie, true);
+		if (e) {
+			bpf_probe_read_user(&state, sizeof(state), (void *)e->addr);
+			e->arg0 = state;
+			p.stack_id = e->stack_id;
+			record_submit(e);
+		}
+	}
+	bpf_map_update_elem(&pending_inits, &tid, &p, BPF_ANY);
+}
+
+/* The return event, its key resolved now (the object has not moved). */
+static __always_inline void init_exit(__u16 type, int result)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_lock *p = bpf_map_lookup_elem(&pending_inits, &tid);
+	struct ipcrace_event *e;
+
+	if (!p)
+		return;
+	e = event_reserve(type, p->obj);
+	if (e) {
+		e->addr = p->addr;
+		e->stack_id = p->stack_id;
+		e->result = result;
+		resolve_key(e, p->addr);
+		record_submit(e);
+	}
+	bpf_map_delete_elem(&pending_inits, &tid);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(once_enter)
+{
+	if (is_traced(current_tgid()))
+		init_enter(ctx, EV_ONCE_ENTER);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(once_exit, long ret)
+{
+	init_exit(EV_ONCE_RET, (int)ret);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(guard_acquire_enter)
+{
+	if (is_traced(current_tgid()))
+		init_enter(ctx, EV_GUARD_ACQUIRE_RET);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(guard_acquire_exit, long ret)
+{
+	init_exit(EV_GUARD_ACQUIRE_RET, (int)ret);
+	return 0;
+}
+
+/* __cxa_guard_release: release-type, before the guard byte is set. */
+SEC("uprobe")
+int BPF_KPROBE(guard_release)
+{
+	struct ipcrace_event *e;
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	e = lock_event(ctx, EV_GUARD_RELEASE, bpf_get_attach_cookie(ctx), true);
+	if (e)
+		record_submit(e);
 	return 0;
 }
 

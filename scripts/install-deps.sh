@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	clang llvm cmake make gcc pkg-config
+	clang llvm cmake make gcc g++ pkg-config
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 	libcapstone-dev libcmocka-dev python3
 	valgrind

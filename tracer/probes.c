@@ -27,6 +27,9 @@ enum probe_role {
 	ROLE_THREAD_JOIN,
 	ROLE_SYNC_OBJECT,	/* names a sync object (EV_SYNC_OBJECT), at entry */
 	ROLE_BARRIER,		/* arrival at entry, departure at return */
+	ROLE_ONCE,		/* pthread_once: entry and return */
+	ROLE_GUARD_ACQUIRE,	/* __cxa_guard_acquire: its return */
+	ROLE_GUARD_RELEASE,	/* __cxa_guard_release: at entry */
 };
 
 struct probe_spec {
@@ -77,6 +80,10 @@ static const struct probe_spec specs[] = {
 	{ "pthread_barrier_init", ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
 	{ "pthread_barrier_destroy", ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
 	{ "pthread_barrier_wait", ROLE_BARRIER, OBJ_BARRIER, 0 },
+	{ "pthread_once", ROLE_ONCE, OBJ_ONCE, 0 },
+	/* libstdc++ (or a static C++ executable) */
+	{ "__cxa_guard_acquire", ROLE_GUARD_ACQUIRE, OBJ_GUARD, 0 },
+	{ "__cxa_guard_release", ROLE_GUARD_RELEASE, OBJ_GUARD, 0 },
 };
 
 /* Same layout as COOKIE_* in bpf/locks.bpf.c. */
@@ -459,6 +466,17 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	case ROLE_BARRIER:
 		enter = progs->barrier_enter;
 		exit = progs->barrier_exit;
+		break;
+	case ROLE_ONCE:
+		enter = progs->once_enter;
+		exit = progs->once_exit;
+		break;
+	case ROLE_GUARD_ACQUIRE:
+		enter = progs->guard_acquire_enter;
+		exit = progs->guard_acquire_exit;
+		break;
+	case ROLE_GUARD_RELEASE:
+		enter = progs->guard_release;
 		break;
 	}
 	err = add_job(b, p, enter, path, spec, site, false, cookie);

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "ipcrace.skel.h"
+#include "needed_libs.h"
 #include "preflight.h"
 #include "probes.h"
 #include "procmaps.h"
@@ -392,6 +393,7 @@ static int probe_tree_file(struct session *s, const char *path)
  */
 static int attach_for_target(struct session *s, const char *libc)
 {
+	char cxx[4096];
 	int n;
 
 	if (s->opts->verbose && s->target.scope.active)
@@ -408,6 +410,17 @@ static int attach_for_target(struct session *s, const char *libc)
 		if (m < 0)
 			return m;
 		n += m;
+	}
+	/*
+	 * A C++ program's static-initialization guards are in libstdc++: it
+	 * has no private copy, and its probes trap host-wide (only at other
+	 * programs' first use of a function-local static).
+	 */
+	if (!needed_libs__path(s->target.exe, "libstdc++.so.6", cxx, sizeof(cxx))) {
+		int m = probe_tree_file(s, cxx);
+
+		if (m < 0)
+			return m;
 	}
 	if (n == 0 && !probes__file_has_locks(libc[0] ? libc : s->target.exe)) {
 		fprintf(stderr, "ipcrace: %s: no pthread or semaphore functions to probe "

@@ -78,10 +78,11 @@ trap cleanup EXIT
 # --- which fixtures -------------------------------------------------------
 declare -a names=()
 declare -A source_of=()
-for src in "$src_dir"/*.c; do
+for src in "$src_dir"/*.c "$src_dir"/*.cpp; do
 	[ -e "$src" ] || continue
 	grep -Eq '^[[:space:]]*(//|/?\*)[[:space:]]*ipcrace-expect:' "$src" || continue
-	name=$(basename "$src" .c)
+	name=$(basename "$src")
+	name=${name%.*}
 	source_of[$name]=$src
 	names+=("$name")
 done
@@ -91,6 +92,7 @@ declare -a unknown=()
 if [ -n "${IPCRACE_FIXTURES:-}" ]; then
 	for want in $IPCRACE_FIXTURES; do
 		want=${want%.c}
+		want=${want%.cpp}
 		if [ -n "${source_of[$want]:-}" ]; then
 			selected+=("$want")
 		else
