@@ -61,7 +61,9 @@ enum {
 #define IPC_AF_UNIX		1
 #define IPC_AF_INET		2
 #define IPC_AF_INET6		10
+#define IPC_SOCK_STREAM		1
 #define IPC_SOCK_DGRAM		2
+#define IPC_SOCK_SEQPACKET	5
 
 #define IPC_FUTEX_WAIT			0
 #define IPC_FUTEX_WAKE			1
@@ -474,6 +476,105 @@ static __always_inline void chan_open_one(__u64 fd, __u64 other)
 		emit_chan(EV_CHAN_OPEN, obj, &k, fd, other);
 }
 
+/* 32 bits of an IPv6 address given as words (in6_fold's rule). */
+static __always_inline __u32 in6_fold_words(const __u32 w[4])
+{
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))
+		return w[3];
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+/*
+ * connect on a stream socket, at entry: release-type, before the
+ * connection exists (EV_CHAN_CONNECT in events.h). Unix: the connecting
+ * sock, which becomes the accepted one's peer. TCP: the endpoint connected
+ * to (the accepted socket's local one) and ours if bound already.
+ */
+static __always_inline void connect_enter(const struct syscall_args *a)
+{
+	struct file *f = fd_to_file(a->args[0]);
+	struct ipcrace_key k = { .space = KEY_FILE };
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, type, sa[2] = {};
+	__u32 addr = 0, w[4] = {};
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & IPC_S_IFMT) != IPC_S_IFSOCK)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	type = BPF_CORE_READ(sk, sk_type);
+	if (family == IPC_AF_UNIX && (type == IPC_SOCK_STREAM || type == IPC_SOCK_SEQPACKET)) {
+		k.a = (__u64)sk;
+		k.c = CHANKEY_CONNECT_UNIX;
+	} else if ((family == IPC_AF_INET || family == IPC_AF_INET6) && type == IPC_SOCK_STREAM) {
+		if (bpf_probe_read_user(sa, sizeof(sa), (void *)a->args[1]))
+			return;
+		if (sa[0] == IPC_AF_INET) {
+			bpf_probe_read_user(&addr, sizeof(addr), (void *)(a->args[1] + 4));
+		} else if (sa[0] == IPC_AF_INET6) {
+			bpf_probe_read_user(w, sizeof(w), (void *)(a->args[1] + 8));
+			addr = in6_fold_words(w);
+		} else {
+			return;
+		}
+		k.a = inet_endpoint(addr, bpf_ntohs(sa[1]));
+		if (BPF_CORE_READ(sk, __sk_common.skc_num)) {
+			__u32 laddr = family == IPC_AF_INET ?
+				      BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr) :
+				      in6_fold(&sk->__sk_common.skc_v6_rcv_saddr);
+
+			k.b = inet_endpoint(laddr, BPF_CORE_READ(sk, __sk_common.skc_num));
+		}
+		k.c = CHANKEY_CONNECT_INET;
+	} else {
+		return;
+	}
+	emit_chan(EV_CHAN_CONNECT, OBJ_SOCKET, &k, a->args[0], 0);
+}
+
+/* accept returned fd: the connection as its connect named it. */
+static __always_inline void accept_exit(__u64 fd, __u64 listening)
+{
+	struct file *f = fd_to_file(fd);
+	struct ipcrace_key k = { .space = KEY_FILE };
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+	__u32 laddr, raddr;
+
+	if (!f)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == IPC_AF_UNIX) {
+		k.a = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+		if (!k.a)
+			return;
+		k.c = CHANKEY_CONNECT_UNIX;
+	} else if (family == IPC_AF_INET || family == IPC_AF_INET6) {
+		if (family == IPC_AF_INET) {
+			laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+			raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		} else {
+			laddr = in6_fold(&sk->__sk_common.skc_v6_rcv_saddr);
+			raddr = in6_fold(&sk->__sk_common.skc_v6_daddr);
+		}
+		k.a = inet_endpoint(laddr, BPF_CORE_READ(sk, __sk_common.skc_num));
+		k.b = inet_endpoint(raddr, bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)));
+		k.c = CHANKEY_CONNECT_INET;
+	} else {
+		return;
+	}
+	emit_chan(EV_CHAN_ACCEPT, OBJ_SOCKET, &k, fd, listening);
+}
+
 /* mq_timedsend / mq_timedreceive: the queue is the inode of its mqueue file. */
 static __always_inline int mq_enter(struct syscall_args *a, bool sending)
 {
@@ -778,6 +879,9 @@ static __always_inline int ipc_enter(void *ctx, struct syscall_args *a)
 		return flock_enter(ctx, a);
 	case NR_fcntl:
 		return fcntl_enter(ctx, a);
+	case NR_connect:
+		connect_enter(a);
+		return 0;	/* the exit names the connected channel */
 	default:
 		/* pipe, socketpair, connect, accept, waits, msgrcv, futex_wait(v) */
 		return 0;
@@ -827,8 +931,10 @@ static __always_inline void ipc_exit(void *ctx, struct syscall_args *a, long ret
 		break;
 	case NR_accept:
 	case NR_accept4:
-		if (ret >= 0)
+		if (ret >= 0) {
 			chan_open_one(ret, a->args[0]);
+			accept_exit(ret, a->args[0]);
+		}
 		break;
 	case NR_futex:
 		futex_exit(a, ret);

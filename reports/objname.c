@@ -153,6 +153,17 @@ static void describe_channel(const struct ipcrace_key *k, struct objname *out)
 	case CHANKEY_EVENTFD:
 		snprintf(out->where, sizeof(out->where), "0x%llx", (unsigned long long)k->b);
 		break;
+	case CHANKEY_CONNECT_UNIX:
+		snprintf(out->where, sizeof(out->where), "unix connection from sock 0x%llx",
+			 (unsigned long long)k->a);
+		break;
+	case CHANKEY_CONNECT_INET:
+		snprintf(out->where, sizeof(out->where),
+			 "tcp connection to %u.%u.%u.%u:%u from port %u",
+			 (unsigned)(k->a >> 16) & 0xff, (unsigned)(k->a >> 24) & 0xff,
+			 (unsigned)(k->a >> 32) & 0xff, (unsigned)(k->a >> 40) & 0xff,
+			 (unsigned)k->a & 0xffff, (unsigned)k->b & 0xffff);
+		break;
 	default:
 		snprintf(out->where, sizeof(out->where), "inode %llu (dev %u:%u)",
 			 (unsigned long long)k->b, major(k->a), minor(k->a));
