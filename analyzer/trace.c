@@ -53,6 +53,7 @@
 #include "trace_format.h"
 #include "trace_read.h"
 #include "crc32.h"
+#include "ustack.h"
 
 
 /* Formats "trace: [NAME: ]MESSAGE" into err and returns -errnum. */
@@ -213,6 +214,23 @@ static int reader__footer(struct reader *r, __u32 idx, const unsigned char *data
 	return 0;
 }
 
+static int reader__ustack(struct reader *r, __u32 idx, __u16 type,
+			  const unsigned char *data, __u32 len)
+{
+	char msg[128];
+	int err;
+
+	if (type == TRACE_REC_USTACK)
+		err = ustack_table__add_header(&r->t->ustacks, data, len, msg, sizeof(msg));
+	else
+		err = ustack_table__add_data(&r->t->ustacks, data, len, msg, sizeof(msg));
+	if (err == -ENOMEM)
+		return reader__nomem(r);
+	if (err)
+		return reader__fail_rec(r, idx, "%s", msg);
+	return 0;
+}
+
 int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
 		   __u32 len)
 {
@@ -227,6 +245,9 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
 		return reader__process(r, idx, data, len);
 	case TRACE_REC_FOOTER:
 		return reader__footer(r, idx, data, len);
+	case TRACE_REC_USTACK:
+	case TRACE_REC_USTACK_DATA:
+		return reader__ustack(r, idx, type, data, len);
 	default:
 		/* forward compatibility: a newer writer's record type */
 		return 0;
@@ -418,6 +439,7 @@ static int reader__sort_stacks(struct reader *r)
 		sorted[n++] = t->stacks[keys[i].idx];
 	}
 	free(t->stacks);
+	ustack_table__free(t->ustacks);
 	t->stacks = sorted;
 	t->nr_stacks = n;
 	r->cap_stacks = t->nr_stacks;
@@ -462,6 +484,8 @@ static struct trace *trace__parse(const void *buf, size_t len, const char *name,
 	if (ret)
 		goto err_free;
 	ret = reader__sort_stacks(&r);
+	if (!ret)
+		ret = ustack_table__finish(r.t->ustacks);
 	if (ret)
 		goto err_free;
 	return r.t;
@@ -594,6 +618,11 @@ const struct ipcrace_stack *trace__find_stack(const struct trace *t, __u64 id)
  * it learns more (exec, exit status), and the latest is the most complete.
  * Processes are few; a linear scan is enough.
  */
+const struct ustack_snapshot *trace__find_ustack(const struct trace *t, __u64 id)
+{
+	return t ? ustack_table__find(t->ustacks, id) : NULL;
+}
+
 const struct trace_process *trace__find_process(const struct trace *t, __u32 pid)
 {
 	size_t i;

@@ -83,6 +83,7 @@ struct trace {
 	size_t nr_mappings;
 	struct trace_process *processes;
 	size_t nr_processes;
+	struct ustack_table *ustacks;	/* stack snapshots (analyzer/ustack.h), may be NULL */
 	struct trace_footer footer;
 	bool has_footer;		/* false: the recording was cut off */
 	/*
@@ -112,6 +113,8 @@ struct trace *trace__read_mem(const void *buf, size_t len, char *err, size_t err
 void trace__free(struct trace *t);
 
 const struct ipcrace_stack *trace__find_stack(const struct trace *t, __u64 id);
+struct ustack_snapshot;
+const struct ustack_snapshot *trace__find_ustack(const struct trace *t, __u64 id);
 const struct trace_process *trace__find_process(const struct trace *t, __u32 pid);
 
 /*

@@ -64,6 +64,8 @@ enum trace_record_type {
 	TRACE_REC_MAPPING = 3,		/* struct trace_mapping */
 	TRACE_REC_PROCESS = 4,		/* struct trace_process */
 	TRACE_REC_FOOTER = 5,		/* struct trace_footer */
+	TRACE_REC_USTACK = 6,		/* struct trace_ustack (analyzer/ustack.h) */
+	TRACE_REC_USTACK_DATA = 7,	/* struct trace_ustack_data, then its bytes */
 };
 
 /* "IRec" when read as bytes on a little-endian host. */

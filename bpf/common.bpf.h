@@ -404,16 +404,223 @@ static __always_inline void resolve_key(struct ipcrace_event *e, __u64 addr)
 }
 
 /*
+ * Stack snapshots (--call-graph dwarf): bytes of the user stack sent with
+ * each new call site, 0 for frame-pointer walks only. Set by userspace
+ * before load; at most IPCRACE_USTACK_MAX.
+ */
+const volatile __u32 ustack_size __weak = 0;
+
+#define USTACK_PAGE 4096
+
+/*
+ * Per-CPU scratch for a snapshot being built (16 KiB: not on the BPF
+ * stack). The slack lets a page-sized read start anywhere in data[] as far
+ * as the verifier can tell; what is sent never goes past data[].
+ */
+struct ustack_scratch {
+	struct ipcrace_ustack u;
+	__u8 slack[USTACK_PAGE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ustack_scratch);
+} ustack_scratch SEC(".maps") __weak;
+
+/* The stack mapping a thread's sp was last found in: [start, end). */
+struct stack_vma {
+	__u64 start;
+	__u64 end;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct stack_vma);
+} stack_vmas SEC(".maps") __weak;
+
+static long stack_vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct stack_vma *v = data;
+
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->end = BPF_CORE_READ(vma, vm_end);
+	return 0;
+}
+
+/*
+ * End of the mapping holding sp (the top of this thread's stack). Threads
+ * keep their stacks: cached per thread, looked up again only when sp has
+ * left the cached range (a new thread reusing the tid, sigaltstack).
+ * 0 when sp is in no mapping.
+ */
+static __always_inline __u64 stack_top(__u32 tid, __u64 sp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct stack_vma *c = bpf_map_lookup_elem(&stack_vmas, &tid), v = {};
+
+	if (c && c->start <= sp && sp < c->end)
+		return c->end;
+	if (bpf_find_vma(task, sp, stack_vma_found, &v, 0) || !(v.start <= sp && sp < v.end))
+		return 0;
+	bpf_map_update_elem(&stack_vmas, &tid, &v, BPF_ANY);
+	return v.end;
+}
+
+static __always_inline void user_regs(__u64 *r)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	r[UREG_IP] = BPF_CORE_READ(regs, ip);
+	r[UREG_SP] = BPF_CORE_READ(regs, sp);
+	r[UREG_BP] = BPF_CORE_READ(regs, bp);
+	r[UREG_BX] = BPF_CORE_READ(regs, bx);
+	r[UREG_R12] = BPF_CORE_READ(regs, r12);
+	r[UREG_R13] = BPF_CORE_READ(regs, r13);
+	r[UREG_R14] = BPF_CORE_READ(regs, r14);
+	r[UREG_R15] = BPF_CORE_READ(regs, r15);
+}
+
+static __always_inline __u64 hash_mix(__u64 hash, __u64 v)
+{
+	hash ^= v;
+	return hash * 0x100000001b3ULL;
+}
+
+/* Bytes of the stack a call-site key looks at (see capture_stack). */
+#define USTACK_SCAN 1024
+
+/* Bytes of stack a snapshot of this thread can take: ustack_size, or less at the top. */
+static __always_inline __u32 ustack_len(const __u64 *regs, __u64 top)
+{
+	__u32 len = ustack_size;
+
+	if (top <= regs[UREG_SP])
+		return 0;
+	if (top - regs[UREG_SP] < len)
+		len = top - regs[UREG_SP];
+	return len & ~7u;
+}
+
+/*
+ * Mixes into hash the words of the first USTACK_SCAN stack bytes that
+ * point into the executable's code, with their positions: the return
+ * addresses of the program's own frames, which tell two call chains apart
+ * where the depth and the frame-pointer walk (useless without frame
+ * pointers) do not. u->data gets the bytes read.
+ */
+static __always_inline __u64 hash_code_words(struct ipcrace_ustack *u, const __u64 *regs,
+					     __u32 len, __u64 hash)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 lo = BPF_CORE_READ(task, mm, start_code), hi = BPF_CORE_READ(task, mm, end_code);
+	__u32 scan = len < USTACK_SCAN ? len : USTACK_SCAN;
+
+	barrier_var(scan);
+	if (scan > USTACK_SCAN)
+		scan = USTACK_SCAN;
+	if (!scan || bpf_probe_read_user(u->data, scan, (void *)regs[UREG_SP]))
+		return hash;
+	for (int i = 0; i < USTACK_SCAN / 8; i++) {
+		__u64 w;
+
+		if (i * 8 >= scan)
+			break;
+		w = *(__u64 *)&u->data[i * 8];
+		if (w - lo < hi - lo)
+			hash = hash_mix(hash, w + i);
+	}
+	return hash;
+}
+
+/*
+ * Sends the registers and len bytes of the user stack as snapshot id: what
+ * an offline DWARF unwinder needs. false when the stack cannot be read
+ * (the caller falls back to the frame-pointer walk).
+ */
+static __always_inline bool send_ustack(struct ipcrace_ustack *u, __u64 id, const __u64 *regs,
+					__u32 len, __u64 first_frame, __u32 flags)
+{
+	__u64 sp = regs[UREG_SP], off = 0, chunk;
+	__u32 rec;
+
+	/*
+	 * Page by page, up to the first page that is not there: above the
+	 * first frames of the main thread lies the gap the kernel leaves
+	 * below the arguments (stack randomization), never touched.
+	 */
+	for (int k = 0; k < IPCRACE_USTACK_MAX / USTACK_PAGE + 1; k++) {
+		if (off >= len || off >= IPCRACE_USTACK_MAX)
+			break;
+		chunk = USTACK_PAGE - ((sp + off) & (USTACK_PAGE - 1));
+		if (chunk > len - off)
+			chunk = len - off;
+		/* bounds the verifier can see, whatever clang made of the above */
+		barrier_var(off);
+		barrier_var(chunk);
+		off &= 2 * IPCRACE_USTACK_MAX - 1;
+		chunk &= 2 * USTACK_PAGE - 1;
+		if (off >= IPCRACE_USTACK_MAX || chunk > USTACK_PAGE || chunk == 0)
+			break;
+		if (bpf_probe_read_user(&u->data[off], chunk, (void *)(sp + off)))
+			break;
+		off += chunk;
+	}
+	len = off & ~7u;
+	if (len == 0)
+		return false;
+	for (int i = 0; i < UREG_NR; i++)
+		u->regs[i] = regs[i];
+	u->hdr.kind = IPCRACE_REC_USTACK;
+	rec = IPCRACE_USTACK_HDR_LEN + len;
+	u->hdr.size = rec;
+	u->id = id;
+	u->first_frame = first_frame;
+	u->size = len;
+	u->flags = flags;
+	barrier_var(rec);
+	if (rec > sizeof(*u) || rec < IPCRACE_USTACK_HDR_LEN)
+		return false;
+	if (bpf_ringbuf_output(&events, u, rec, BPF_RB_NO_WAKEUP)) {
+		count(CNT_LOST_STACKS);
+		return true;	/* lost, not unreadable: no second record */
+	}
+	count(CNT_USTACKS);
+	{
+		__u32 key = CNT_USTACK_BYTES;
+		__u64 *v = bpf_map_lookup_elem(&counters, &key);
+
+		if (v)
+			*v += rec;
+	}
+	return true;
+}
+
+/*
  * Captures the user stack, sends it once, returns its id (0 if none).
  * first_frame replaces frame 0: a uprobe fires before the hooked function
  * sets up its frame, so a frame-pointer walk skips its caller; the caller's
  * return address is read from the top of the stack instead.
+ *
+ * With stack snapshots on (ustack_size), a call site seen for the first
+ * time sends registers and stack bytes instead of the frame-pointer walk.
+ * A call site is keyed by the frame-pointer walk (as far as it goes), the
+ * user ip, the first frame, the stack depth (top of the stack mapping -
+ * sp) and the words of the top of the stack that point into the
+ * executable's code: a site already seen costs that, nothing more. Two
+ * chains that differ only in library frames, or deeper than USTACK_SCAN
+ * bytes, at the same depth, share a key (the first one's stack is shown).
  */
 static __always_inline __u64 capture_stack(void *ctx, __u64 first_frame, __u32 flags)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, len = 0;
 	struct ipcrace_stack *s, *out;
+	struct ipcrace_ustack *u = NULL;
 	__u64 hash = 0xcbf29ce484222325ULL;
+	__u64 regs[UREG_NR] = {}, top = 0;
 	long n;
 	__u8 one = 1;
 
@@ -421,23 +628,46 @@ static __always_inline __u64 capture_stack(void *ctx, __u64 first_frame, __u32 f
 	if (!s)
 		return 0;
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
-	if (n <= 0)
+	if (n <= 0 && !ustack_size)
 		return 0;
-	s->nr = n / sizeof(__u64);
-	if (first_frame)
+	s->nr = n > 0 ? n / sizeof(__u64) : 0;
+	if (first_frame && s->nr)
 		s->ips[0] = first_frame;
 	for (int i = 0; i < IPCRACE_MAX_STACK; i++) {
 		if (i >= s->nr)
 			break;
-		hash ^= s->ips[i];
-		hash *= 0x100000001b3ULL;
+		hash = hash_mix(hash, s->ips[i]);
 	}
 	hash ^= flags;
+	if (ustack_size) {
+		struct ustack_scratch *us = bpf_map_lookup_elem(&ustack_scratch, &zero);
+
+		u = us ? &us->u : NULL;
+	}
+	if (u) {
+		user_regs(regs);
+		top = stack_top((__u32)bpf_get_current_pid_tgid(), regs[UREG_SP]);
+		len = ustack_len(regs, top);
+		hash = hash_mix(hash, regs[UREG_IP]);
+		hash = hash_mix(hash, first_frame);
+		hash = hash_mix(hash, top - regs[UREG_SP]);
+		hash = hash_code_words(u, regs, len, hash);
+		hash = hash_mix(hash, 0x75737461636bULL);	/* never an FP walk's id */
+	}
 	if (hash == 0)
 		hash = 1;
 	if (bpf_map_lookup_elem(&stacks_seen, &hash))
 		return hash;
 
+	if (u) {
+		if (send_ustack(u, hash, regs, len, first_frame, flags)) {
+			bpf_map_update_elem(&stacks_seen, &hash, &one, BPF_ANY);
+			return hash;
+		}
+		count(CNT_USTACK_FALLBACK);
+		if (!s->nr)
+			return 0;
+	}
 	out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
 	if (!out) {
 		count(CNT_LOST_STACKS);

@@ -20,6 +20,7 @@ enum ipcrace_rec_kind {
 	IPCRACE_REC_STACK = 2,
 	IPCRACE_REC_PATH = 3,
 	IPCRACE_REC_WAKE = 4,	/* header only: wakes the consumer, carries nothing */
+	IPCRACE_REC_USTACK = 5,	/* struct ipcrace_ustack: registers + top of the user stack */
 };
 
 struct ipcrace_rec {
@@ -262,6 +263,46 @@ struct ipcrace_stack {
 };
 
 /*
+ * A user stack as registers and the top of the user stack, for DWARF
+ * unwinding offline (perf's --call-graph dwarf): emitted instead of an
+ * ipcrace_stack, with the same id naming, the first time its call site is
+ * seen. regs[] are the user registers at the event (UREG_*): the ones
+ * x86-64 CFA rules and the callee-saved restores need. data[] holds size
+ * bytes of the user stack from regs[UREG_SP] up. first_frame, when not 0,
+ * replaces the unwound frame 0 (the return address into the caller of a
+ * hooked function, or the exact instruction of a memory access, as in
+ * ipcrace_stack.ips[0]); STACKF_EXACT_IP as there.
+ *
+ * Only hdr.size bytes travel through the ring buffer (header + size,
+ * rounded up to 8): data[] is the capacity, not what each record costs.
+ */
+enum ipcrace_ureg {
+	UREG_IP = 0,
+	UREG_SP,
+	UREG_BP,
+	UREG_BX,
+	UREG_R12,
+	UREG_R13,
+	UREG_R14,
+	UREG_R15,
+	UREG_NR,
+};
+
+#define IPCRACE_USTACK_MAX 16384	/* capacity; the size sent is a knob */
+
+struct ipcrace_ustack {
+	struct ipcrace_rec hdr;	/* kind = IPCRACE_REC_USTACK */
+	__u64 id;
+	__u64 regs[UREG_NR];
+	__u64 first_frame;
+	__u32 size;		/* bytes used in data[] */
+	__u32 flags;		/* STACKF_* */
+	__u8 data[IPCRACE_USTACK_MAX];
+};
+
+#define IPCRACE_USTACK_HDR_LEN 96	/* offsetof(struct ipcrace_ustack, data) */
+
+/*
  * The path of a mapped file, sent once per file (dev, ino) before the first
  * event that maps it: processes that exit before userspace reads their
  * /proc/PID/maps still symbolize. Built from dentries and mounts in BPF.
@@ -279,6 +320,9 @@ struct ipcrace_path {
 enum ipcrace_counter {
 	CNT_LOST_EVENTS = 0,	/* ring buffer reservation failed */
 	CNT_LOST_STACKS,
+	CNT_USTACKS,		/* stack snapshots sent (call sites seen for the first time) */
+	CNT_USTACK_BYTES,	/* their bytes in the ring buffer */
+	CNT_USTACK_FALLBACK,	/* snapshots not taken (stack unreadable): frame pointers used */
 	CNT_MAX,
 };
 

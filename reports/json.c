@@ -124,6 +124,7 @@ static void write_frame(struct json_writer *w, const struct frame *fr, const cha
 		json_writer__kv_uint(w, "module_offset", fr->offset);
 	else
 		json_writer__kv_null(w, "module_offset");
+	kv_string_or_null(w, "build_id", fr->build_id);
 	json_writer__kv_bool(w, "inlined", inlined);
 	json_writer__end_object(w);
 }

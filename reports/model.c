@@ -359,33 +359,49 @@ static int bug_new(struct report_model *m, size_t *cap, const struct finding *f,
 	return 0;
 }
 
+struct symbolizer *report_model__symbolizer(const struct trace *t)
+{
+	struct symbolizer *s = symbolizer__new(t);
+	const char *dir;
+
+	/* debug files elsewhere (another machine's, or none at all) */
+	dir = getenv("IPCRACE_DEBUG_DIR");
+	if (s && dir && *dir && symbolizer__set_debug_dir(s, dir))
+		fprintf(stderr, "ipcrace: IPCRACE_DEBUG_DIR: path too long, using /usr/lib/debug\n");
+	return s;
+}
+
 struct report_model *report_model__new(const struct trace *t, const struct findings *fs,
 				       struct suppressions *supp)
+{
+	/* without a symbolizer the report still has addresses: go on */
+	return report_model__new_with(t, fs, supp, t ? report_model__symbolizer(t) : NULL);
+}
+
+struct report_model *report_model__new_with(const struct trace *t, const struct findings *fs,
+					    struct suppressions *supp, struct symbolizer *s)
 {
 	struct site sites[MODEL_MAX_SITES];
 	const struct finding_access *cur, *prev;
 	struct report_stack *stacks;
 	struct report_model *m;
 	size_t i, j, nr_stacks, nr_sites, cap = 0;
-	const char *dir;
 	int err = 0;
 
 	if (!t || !fs) {
+		symbolizer__free(s);
 		errno = EINVAL;
 		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		symbolizer__free(s);
 		return NULL;
+	}
 	m->t = t;
 	m->suppressions = supp;
 	m->nr_findings = fs->nr;
-	/* without a symbolizer the report still has addresses: go on */
-	m->s = symbolizer__new(t);
-	/* debug files elsewhere (another machine's, or none at all) */
-	dir = getenv("IPCRACE_DEBUG_DIR");
-	if (m->s && dir && *dir && symbolizer__set_debug_dir(m->s, dir))
-		fprintf(stderr, "ipcrace: IPCRACE_DEBUG_DIR: path too long, using /usr/lib/debug\n");
+	m->s = s;
 	report_stats__compute(t, &m->stats);
 	for (i = 0; i < fs->nr && !err; i++) {
 		const struct finding *f = &fs->items[i];

@@ -70,6 +70,12 @@ struct report_model {
  */
 struct report_model *report_model__new(const struct trace *t, const struct findings *fs,
 				       struct suppressions *supp);
+/* A symbolizer for t with IPCRACE_DEBUG_DIR applied. NULL + errno. */
+struct symbolizer *report_model__symbolizer(const struct trace *t);
+
+/* The same with symbolizer s (owned by the model from now on, may be NULL). */
+struct report_model *report_model__new_with(const struct trace *t, const struct findings *fs,
+					    struct suppressions *supp, struct symbolizer *s);
 void report_model__free(struct report_model *m);
 
 /* Writes m in opts->format. 0 or a negative errno. */

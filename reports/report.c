@@ -71,24 +71,7 @@ size_t report__stack_frames(struct symbolizer *s, const struct trace *t, __u32 p
 			    __u64 ts, __u64 stack_id, __u64 exact_ip,
 			    struct frame *out, size_t max)
 {
-	const struct ipcrace_stack *st = stack_id ? trace__find_stack(t, stack_id) : NULL;
-	size_t i, n = 0, nr;
-	bool is_ret;
-
-	if (!st) {
-		if (exact_ip && max) {
-			symbolizer__frame(s, pid, ts, exact_ip, false, &out[0]);
-			n = 1;
-		}
-		return n;
-	}
-	nr = st->nr < IPCRACE_MAX_STACK ? st->nr : IPCRACE_MAX_STACK;
-	for (i = 0; i < nr && n < max; i++) {
-		/* all frames are return addresses but an exact #0 */
-		is_ret = i || !(st->flags & STACKF_EXACT_IP);
-		symbolizer__frame(s, pid, ts, st->ips[i], is_ret, &out[n++]);
-	}
-	return n;
+	return symbolizer__stack(s, t, pid, ts, stack_id, exact_ip, out, max);
 }
 
 void finding__order(const struct finding *f, const struct finding_access **cur,
@@ -188,6 +171,33 @@ void finding__describe(char *buf, size_t len, const struct trace *t,
 	}
 }
 
+static struct symbolizer *report__symbolizer(const struct trace *t,
+					     const struct report_opts *opts)
+{
+	struct symbolizer *s = report_model__symbolizer(t);
+
+	for (size_t i = 0; s && i < opts->nr_debug_dirs; i++)
+		symbolizer__add_debug_dir(s, opts->debug_dirs[i]);
+	if (s && opts->sysroot)
+		symbolizer__set_sysroot(s, opts->sysroot);
+	return s;
+}
+
+int report__merge_stacks(struct trace *t, const struct report_opts *opts)
+{
+	struct symbolizer *s;
+	int err;
+
+	if (!t || !opts)
+		return -EINVAL;
+	s = report__symbolizer(t, opts);
+	if (!s)
+		return -errno;
+	err = symbolizer__merge_stacks(s, t);
+	symbolizer__free(s);
+	return err;
+}
+
 int report__write_counted(FILE *out, const struct trace *t, const struct findings *fs,
 			  const struct report_opts *opts, size_t *nr_reported)
 {
@@ -196,12 +206,15 @@ int report__write_counted(FILE *out, const struct trace *t, const struct finding
 
 	if (!out || !t || !fs || !opts)
 		return -EINVAL;
-	m = report_model__new(t, fs, opts->suppressions);
+	/* without a symbolizer the report still has addresses: go on */
+	m = report_model__new_with(t, fs, opts->suppressions, report__symbolizer(t, opts));
 	if (!m)
 		return -errno;
 	err = report_model__write(out, m, opts);
 	if (nr_reported)
 		*nr_reported = m->nr_bugs;
+	if (opts->verbose)
+		symbolizer__print_unwind_stats(m->s, stderr);
 	report_model__free(m);
 	return err;
 }

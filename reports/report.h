@@ -25,10 +25,21 @@ struct report_opts {
 	bool color;			/* text only: ANSI colour (a terminal) */
 	__u64 seed;			/* watch schedule seed, printed in reports */
 	size_t watched_words;
+	bool verbose;			/* -v: how stacks were unwound, on stderr */
+	const char *const *debug_dirs;	/* --debug-dir, searched first */
+	size_t nr_debug_dirs;
+	const char *sysroot;		/* --sysroot: the traced machine's files */
 };
 
 /* Parses "text" / "json" / "sarif" / "perfetto"; -EINVAL for anything else. */
 int report_format__parse(const char *s, enum report_format *out);
+
+/*
+ * Before analysis: one stack id per unwound call chain in t's events
+ * (symbolizer__merge_stacks), with opts' places to find the modules.
+ * 0 or a negative errno (t is then unchanged or partly merged: still valid).
+ */
+int report__merge_stacks(struct trace *t, const struct report_opts *opts);
 
 /*
  * Builds the report model of fs (model.h) and writes it to out. 0 or a

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -10,8 +12,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../analyzer/ustack.h"
 #include "buildid.h"
+#include "debuginfo.h"
+#include "escape.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 /* Children forked without exec share their parent's layout: walk up. */
 #define SYM_MAX_ANCESTORS 64
@@ -25,10 +31,13 @@ struct sym_file {
 	char *path;			/* the mapping's path, " (deleted)" removed */
 	__u8 build_id[TRACE_BUILD_ID_MAX];
 	__u32 build_id_len;
+	char build_id_hex[2 * TRACE_BUILD_ID_MAX + 1];	/* "" when none */
 	bool tried;			/* opening was attempted */
 	Dwfl *dwfl;			/* NULL: only module + offset */
 	Dwfl_Module *mod;
 	__u64 link_base;		/* link-time address of file offset 0 */
+	bool binary_tried;		/* the binary for unwinding was looked for */
+	char *binary;			/* the module's own ELF (its .eh_frame); NULL: none */
 };
 
 struct sym_cache_ent {
@@ -46,9 +55,10 @@ struct symbolizer {
 	size_t nr_files, cap_files;
 	struct sym_cache_ent *cache;
 	size_t cache_cap, cache_used;	/* cache_cap: power of two */
-	char debug_dir[TRACE_PATH_LEN];
+	struct debuginfo *di;		/* where modules and debug files are found */
 	Dwfl_Callbacks callbacks;
-	char *debuginfo_path;		/* the callbacks point at it */
+	struct unwinder *unwinder;	/* created with the first snapshot */
+	__u64 nr_unwound, nr_unwound_frames;
 };
 
 static int mapping_cmp(const void *a, const void *b)
@@ -63,6 +73,25 @@ static int mapping_cmp(const void *a, const void *b)
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return 0;
+}
+
+/*
+ * The debug file was chosen before the module was reported (see
+ * sym_file__open); libdwfl's own search would only ask debuginfod again.
+ */
+static int no_more_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	(void)mod;
+	(void)userdata;
+	(void)modname;
+	(void)base;
+	(void)file_name;
+	(void)debuglink_file;
+	(void)debuglink_crc;
+	(void)debuginfo_file_name;
+	return -1;
 }
 
 struct symbolizer *symbolizer__new(const struct trace *t)
@@ -82,9 +111,11 @@ struct symbolizer *symbolizer__new(const struct trace *t)
 	if (!s)
 		return NULL;
 	s->t = t;
-	snprintf(s->debug_dir, sizeof(s->debug_dir), "/usr/lib/debug");
+	s->di = debuginfo__new();
+	if (!s->di)
+		goto free_s;
 	s->callbacks.find_elf = dwfl_build_id_find_elf;
-	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.find_debuginfo = no_more_debuginfo;
 	s->callbacks.section_address = dwfl_offline_section_address;
 	if (t->nr_mappings) {
 		s->maps = calloc(t->nr_mappings, sizeof(*s->maps));
@@ -98,6 +129,7 @@ struct symbolizer *symbolizer__new(const struct trace *t)
 	return s;
 
 free_s:
+	debuginfo__free(s->di);
 	free(s);
 	errno = ENOMEM;
 	return NULL;
@@ -113,28 +145,32 @@ void symbolizer__free(struct symbolizer *s)
 		if (s->files[i].dwfl)
 			dwfl_end(s->files[i].dwfl);
 		free(s->files[i].path);
+		free(s->files[i].binary);
 	}
+	unwinder__free(s->unwinder);
+	debuginfo__free(s->di);
 	free(s->files);
 	free(s->cache);
 	free(s->maps);
-	free(s->debuginfo_path);
 	free(s);
 }
 
 int symbolizer__set_debug_dir(struct symbolizer *s, const char *dir)
 {
-	char *p;
-
-	if (!s || !dir || strlen(dir) >= sizeof(s->debug_dir))
+	if (!s || !dir)
 		return -EINVAL;
-	/* dwfl_standard_find_debuginfo searches this list too */
-	if (asprintf(&p, ":.debug:%s", dir) < 0)
-		return -ENOMEM;
-	free(s->debuginfo_path);
-	s->debuginfo_path = p;
-	s->callbacks.debuginfo_path = &s->debuginfo_path;
-	snprintf(s->debug_dir, sizeof(s->debug_dir), "%s", dir);
-	return 0;
+	debuginfo__no_default_dirs(s->di);
+	return debuginfo__add_debug_dir(s->di, dir);
+}
+
+int symbolizer__add_debug_dir(struct symbolizer *s, const char *dir)
+{
+	return s ? debuginfo__add_debug_dir(s->di, dir) : -EINVAL;
+}
+
+int symbolizer__set_sysroot(struct symbolizer *s, const char *dir)
+{
+	return s ? debuginfo__set_sysroot(s->di, dir) : -EINVAL;
 }
 
 /* --- finding the mapping ------------------------------------------------- */
@@ -263,52 +299,82 @@ static int sym_file__find_or_add(struct symbolizer *s, const struct trace_mappin
 		return -ENOMEM;
 	f->build_id_len = m->build_id_len > TRACE_BUILD_ID_MAX ? 0 : m->build_id_len;
 	memcpy(f->build_id, m->build_id, f->build_id_len);
+	for (i = 0; i < f->build_id_len; i++)
+		snprintf(f->build_id_hex + 2 * i, 3, "%02x", f->build_id[i]);
 	return s->nr_files++;
 }
 
-static bool file_has_build_id(const char *path, const __u8 *id, size_t len)
+/*
+ * The module's own ELF file (its code and .eh_frame), found by its
+ * recorded path and build-id. A separate debug file has no .eh_frame
+ * contents, so it is never the answer.
+ */
+static const char *sym_file__binary(struct symbolizer *s, struct sym_file *f)
 {
-	__u8 got[TRACE_BUILD_ID_MAX];
-	int n;
+	char path[TRACE_PATH_LEN + 64];
 
-	n = elf_build_id__read(path, got, sizeof(got));
-	return n > 0 && (size_t)n == len && !memcmp(got, id, len);
+	if (f->binary_tried)
+		return f->binary;
+	f->binary_tried = true;
+	if (f->path[0] == '/' &&
+	    !debuginfo__find_binary(s->di, f->path, f->build_id, f->build_id_len, path,
+				    sizeof(path)))
+		f->binary = strdup(path);
+	return f->binary;
+}
+
+/* The file has DWARF of its own (a .debug_info with contents). */
+static bool file_has_dwarf(const char *path)
+{
+	bool found = false;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t shstrndx;
+	const char *name;
+	Elf *elf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && !elf_getshdrstrndx(elf, &shstrndx)) {
+		while (!found && (scn = elf_nextscn(elf, scn))) {
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+				continue;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			found = name && !strcmp(name, ".debug_info");
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
 }
 
 /*
- * Which file to read for f: the recorded path if its build-id matches (or
- * none was recorded), else the debug file named by the build-id.
+ * Which file to read for f's symbols: its binary when that has DWARF,
+ * else a separate debug file by build-id, else the binary alone (its
+ * symbol table). Found through the debug directories, the sysroot and
+ * debuginfod (reports/debuginfo.h); never a file with another build-id.
  */
-static int sym_file__choose_elf(const struct symbolizer *s, const struct sym_file *f,
+static int sym_file__choose_elf(struct symbolizer *s, struct sym_file *f,
 				char *out, size_t len)
 {
-	struct stat st;
-	size_t i, n = 0;
+	const char *binary;
 
 	if (f->path[0] != '/')
 		return -ENOENT;		/* [vdso], [heap], anonymous code */
-	/* a module is a regular file: never read a device someone mapped */
-	if (!stat(f->path, &st) && !S_ISREG(st.st_mode))
+	binary = sym_file__binary(s, f);
+	if (binary && file_has_dwarf(binary)) {
+		snprintf(out, len, "%s", binary);
+		return 0;
+	}
+	if (!debuginfo__find_debug(s->di, f->build_id, f->build_id_len, out, len))
+		return 0;
+	if (!binary)
 		return -ENOENT;
-	if (!f->build_id_len) {
-		if (access(f->path, R_OK))
-			return -errno;
-		snprintf(out, len, "%s", f->path);
-		return 0;
-	}
-	if (file_has_build_id(f->path, f->build_id, f->build_id_len)) {
-		snprintf(out, len, "%s", f->path);
-		return 0;
-	}
-	n = snprintf(out, len, "%s/.build-id/%02x/", s->debug_dir, f->build_id[0]);
-	for (i = 1; i < f->build_id_len && n + 3 < len; i++)
-		n += snprintf(out + n, len - n, "%02x", f->build_id[i]);
-	if (n + sizeof(".debug") > len)
-		return -ENAMETOOLONG;
-	snprintf(out + n, len - n, ".debug");
-	if (file_has_build_id(out, f->build_id, f->build_id_len))
-		return 0;
-	return -ENOENT;
+	snprintf(out, len, "%s", binary);
+	return 0;
 }
 
 /* Link-time address of file offset 0, from the first PT_LOAD. */
@@ -521,6 +587,7 @@ int symbolizer__frame(struct symbolizer *s, __u32 pid, __u64 ts, __u64 ip,
 		return 0;	/* out of memory: an address is still an answer */
 	f = &s->files[idx];
 	out->module = f->path[0] ? f->path : NULL;
+	out->build_id = f->build_id_len ? f->build_id_hex : NULL;
 	if (!f->tried)
 		sym_file__open(s, f);
 	if (!f->dwfl)
@@ -538,6 +605,7 @@ int symbolizer__frame(struct symbolizer *s, __u32 pid, __u64 ts, __u64 ip,
 		e->addr = addr;
 		sym_file__lookup(f, addr, &e->fr);
 		e->fr.module = out->module;
+		e->fr.build_id = out->build_id;
 		s->cache_used++;
 	}
 	*out = e->fr;
@@ -994,4 +1062,250 @@ int symbolizer__race_object(struct symbolizer *s, const struct finding *f,
 		if (f->accesses[i].pid == o->pid)
 			ts = f->accesses[i].ts;
 	return symbolizer__data_sym(s, o->pid, ts, o->addr, out);
+}
+
+/* --- unwinding stack snapshots ----------------------------------------- */
+
+struct snapshot_ctx {
+	struct symbolizer *s;
+	__u32 pid;
+	__u64 ts;
+	const struct ustack_snapshot *snap;
+};
+
+static int snapshot_read_mem(void *ctx, __u64 addr, void *buf, size_t len)
+{
+	const struct snapshot_ctx *c = ctx;
+	__u64 sp = c->snap->hdr.regs[UREG_SP];
+
+	if (addr < sp || addr - sp > c->snap->have || c->snap->have - (addr - sp) < len)
+		return -EFAULT;
+	memcpy(buf, c->snap->data + (addr - sp), len);
+	return 0;
+}
+
+/* The executable mapping of pid at ts holding addr, from the trace. */
+static int snapshot_find_module(void *ctx, __u64 addr, struct unwind_module *out)
+{
+	const struct snapshot_ctx *c = ctx;
+	const struct trace_mapping *m;
+	struct sym_file *f;
+	int idx;
+
+	m = find_mapping(c->s, c->pid, c->ts, addr);
+	if (!m || !(m->prot & PROT_EXEC))
+		return -ENOENT;
+	out->start = m->start;
+	out->end = m->end;
+	out->base = mapping_base(c->s, m);
+	out->elf_path = NULL;
+	out->name = NULL;
+	idx = sym_file__find_or_add(c->s, module_mapping(c->s, m));
+	if (idx < 0)
+		return 0;	/* out of memory: the frame stands, its callers are lost */
+	f = &c->s->files[idx];
+	out->name = f->path;
+	out->elf_path = sym_file__binary(c->s, f);
+	return 0;
+}
+
+static const struct unwind_target_ops snapshot_ops = {
+	.read_mem = snapshot_read_mem,
+	.find_module = snapshot_find_module,
+};
+
+int symbolizer__unwind(struct symbolizer *s, __u32 pid, __u64 ts,
+		       const struct ustack_snapshot *snap, struct unwind_frame *out, size_t max)
+{
+	struct snapshot_ctx c = { .s = s, .pid = pid, .ts = ts, .snap = snap };
+	int n;
+
+	if (!s || !snap || !out)
+		return -EINVAL;
+	if (!s->unwinder) {
+		s->unwinder = unwinder__new();
+		if (!s->unwinder)
+			return -errno;
+	}
+	n = unwinder__unwind(s->unwinder, &snapshot_ops, &c, snap->hdr.regs, out, max);
+	if (n > 0) {
+		s->nr_unwound++;
+		s->nr_unwound_frames += n;
+	}
+	return n;
+}
+
+/* addr is in an executable mapping of pid at ts (or of its ancestors). */
+static bool in_code(const struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr)
+{
+	const struct trace_mapping *m = find_mapping(s, pid, ts, addr);
+
+	return m && (m->prot & PROT_EXEC);
+}
+
+/*
+ * The frames of a snapshot as the reports show them, as (ip, is it a
+ * return address): first_frame stands for the unwound frame 0 (see
+ * events.h): the exact ip of an access, or the return address into the
+ * caller of a hooked function, which the walk finds again as its frame 1.
+ */
+static size_t snapshot_frames(struct symbolizer *s, __u32 pid, __u64 ts,
+			      const struct ustack_snapshot *snap, __u64 *ips, bool *is_ret,
+			      size_t max)
+{
+	struct unwind_frame uf[IPCRACE_MAX_STACK + 1];
+	size_t i = 0, n = 0;
+	int got;
+
+	got = symbolizer__unwind(s, pid, ts, snap, uf, IPCRACE_MAX_STACK + 1);
+	if (got < 0)
+		got = 0;
+	if (snap->hdr.first_frame && max) {
+		ips[n] = snap->hdr.first_frame;
+		is_ret[n++] = !(snap->hdr.flags & STACKF_EXACT_IP);
+		i = got > 1 && uf[1].ip == snap->hdr.first_frame ? 2 : 1;
+	}
+	for (; i < (size_t)got && n < max; i++) {
+		ips[n] = uf[i].ip;
+		/* frame 0 is where the registers were: not a return address */
+		is_ret[n++] = uf[i].how != UNWIND_REGS;
+	}
+	return n;
+}
+
+size_t symbolizer__stack(struct symbolizer *s, const struct trace *t, __u32 pid, __u64 ts,
+			 __u64 stack_id, __u64 exact_ip, struct frame *out, size_t max)
+{
+	const struct ipcrace_stack *st = stack_id ? trace__find_stack(t, stack_id) : NULL;
+	const struct ustack_snapshot *snap = stack_id ? trace__find_ustack(t, stack_id) : NULL;
+	__u64 ips[IPCRACE_MAX_STACK];
+	bool is_ret_at[IPCRACE_MAX_STACK];
+	size_t i, n = 0, nr;
+	bool is_ret;
+
+	if (snap && s && max) {
+		nr = snapshot_frames(s, pid, ts, snap, ips, is_ret_at,
+				     max < IPCRACE_MAX_STACK ? max : IPCRACE_MAX_STACK);
+		for (i = 0; i < nr; i++)
+			symbolizer__frame(s, pid, ts, ips[i], is_ret_at[i], &out[n++]);
+		return n;
+	}
+	if (!st) {
+		if (exact_ip && max) {
+			symbolizer__frame(s, pid, ts, exact_ip, false, &out[0]);
+			n = 1;
+		}
+		return n;
+	}
+	nr = st->nr < IPCRACE_MAX_STACK ? st->nr : IPCRACE_MAX_STACK;
+	for (i = 0; i < nr && n < max; i++) {
+		/* all frames are return addresses but an exact #0 */
+		is_ret = i || !(st->flags & STACKF_EXACT_IP);
+		/*
+		 * A frame-pointer walk through code built without them reads
+		 * whatever the register held: past frame 0, it ends at the
+		 * first address outside the process's code.
+		 */
+		if (i && s && !in_code(s, pid, ts, is_ret ? st->ips[i] - 1 : st->ips[i]))
+			break;
+		symbolizer__frame(s, pid, ts, st->ips[i], is_ret, &out[n++]);
+	}
+	return n;
+}
+
+void symbolizer__print_unwind_stats(const struct symbolizer *s, FILE *out)
+{
+	if (!s)
+		return;
+	fprintf(out, "ipcrace: unwind: %llu stack snapshots unwound, %llu frames\n",
+		(unsigned long long)s->nr_unwound, (unsigned long long)s->nr_unwound_frames);
+	unwinder__print_stats(s->unwinder, out);
+	debuginfo__print_stats(s->di, out);
+}
+
+/* --- one id per unwound stack ------------------------------------------ */
+
+struct stack_use {
+	__u64 id;			/* the snapshot's id */
+	size_t event;			/* the first event naming it */
+	__u64 frames_hash;		/* of its unwound frames */
+	__u64 rep;			/* the id all snapshots with these frames get */
+};
+
+static int use_by_id(const void *a, const void *b)
+{
+	const struct stack_use *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->event < y->event ? -1 : x->event > y->event;
+}
+
+static int use_by_frames(const void *a, const void *b)
+{
+	const struct stack_use *x = a, *y = b;
+
+	if (x->frames_hash != y->frames_hash)
+		return x->frames_hash < y->frames_hash ? -1 : 1;
+	return x->event < y->event ? -1 : x->event > y->event;
+}
+
+static int use_find(const void *key, const void *elem)
+{
+	__u64 id = *(const __u64 *)key;
+	const struct stack_use *u = elem;
+
+	return id < u->id ? -1 : id > u->id;
+}
+
+int symbolizer__merge_stacks(struct symbolizer *s, struct trace *t)
+{
+	__u64 ips[IPCRACE_MAX_STACK];
+	bool is_ret[IPCRACE_MAX_STACK];
+	struct stack_use *uses, *u;
+	size_t i, k, n = 0, nr;
+
+	if (!s || !t)
+		return -EINVAL;
+	if (!ustack_table__count(t->ustacks))
+		return 0;
+	uses = calloc(t->nr_events ? t->nr_events : 1, sizeof(*uses));
+	if (!uses)
+		return -ENOMEM;
+	for (i = 0; i < t->nr_events; i++)
+		if (trace__find_ustack(t, t->events[i].stack_id)) {
+			uses[n].id = t->events[i].stack_id;
+			uses[n++].event = i;
+		}
+	/* each snapshot once, unwound with the first event that names it */
+	qsort(uses, n, sizeof(*uses), use_by_id);
+	for (i = k = 0; i < n; i++)
+		if (!k || uses[i].id != uses[k - 1].id)
+			uses[k++] = uses[i];
+	n = k;
+	for (i = 0; i < n; i++) {
+		const struct ipcrace_event *e = &t->events[uses[i].event];
+		__u64 h = 0xcbf29ce484222325ULL;
+
+		nr = snapshot_frames(s, e->pid, e->ts, trace__find_ustack(t, uses[i].id), ips,
+				     is_ret, IPCRACE_MAX_STACK);
+		for (k = 0; k < nr; k++)
+			h = (h ^ (ips[k] + is_ret[k])) * 0x100000001b3ULL;
+		uses[i].frames_hash = nr ? h : uses[i].id;	/* nothing unwound: itself */
+	}
+	/* the earliest snapshot of each stack names it */
+	qsort(uses, n, sizeof(*uses), use_by_frames);
+	for (i = 0; i < n; i++)
+		uses[i].rep = i && uses[i].frames_hash == uses[i - 1].frames_hash ?
+			      uses[i - 1].rep : uses[i].id;
+	qsort(uses, n, sizeof(*uses), use_by_id);
+	for (i = 0; i < t->nr_events; i++) {
+		if (!t->events[i].stack_id)
+			continue;
+		u = bsearch(&t->events[i].stack_id, uses, n, sizeof(*uses), use_find);
+		if (u)
+			t->events[i].stack_id = u->rep;
+	}
+	free(uses);
+	return 0;
 }

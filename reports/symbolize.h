@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "../analyzer/trace.h"
 #include "../analyzer/findings.h"
 
@@ -35,6 +36,7 @@ struct frame {
 	__u64 ip;
 	__u64 offset;			/* ip - load address of module's offset 0 */
 	const char *module;		/* mapped file path, "[vdso]"...; NULL: in no mapping */
+	const char *build_id;		/* the module's build-id in hex; NULL: none recorded */
 	const char *function;
 	const char *file;
 	int line;
@@ -92,7 +94,44 @@ int symbolizer__data(struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr,
 int symbolizer__race_object(struct symbolizer *s, const struct finding *f,
 			    struct data_sym *out);
 
-/* Where the debug files live, "/usr/lib/debug" by default. For tests. */
+struct ustack_snapshot;
+struct unwind_frame;
+
+/*
+ * Unwinds a stack snapshot of process pid at time ts (reports/unwind.h),
+ * with the executable mappings that process had then. Returns the number of
+ * frames in out, or a negative errno.
+ */
+int symbolizer__unwind(struct symbolizer *s, __u32 pid, __u64 ts,
+		       const struct ustack_snapshot *snap, struct unwind_frame *out, size_t max);
+
+/*
+ * The symbolized frames of stack stack_id (a frame-pointer stack or a
+ * snapshot, unwound), or of exact_ip alone when there is none. s may be
+ * NULL (frames have only ips). Returns the number of frames in out.
+ */
+size_t symbolizer__stack(struct symbolizer *s, const struct trace *t, __u32 pid, __u64 ts,
+			 __u64 stack_id, __u64 exact_ip, struct frame *out, size_t max);
+
+/*
+ * Names every stack snapshot that unwinds to the same frames in the same
+ * process layout by one id (the earliest one's), in the events of t: the
+ * kernel keys call sites on what it can see cheaply, so one call chain can
+ * arrive under several ids, and analysis must see one call site once.
+ */
+int symbolizer__merge_stacks(struct symbolizer *s, struct trace *t);
+
+/* -v: snapshots unwound, and how each module's frames were. */
+void symbolizer__print_unwind_stats(const struct symbolizer *s, FILE *out);
+
+/*
+ * Where modules and debug files are found (reports/debuginfo.h): --debug-dir
+ * (repeatable, searched first) and --sysroot. 0 or a negative errno.
+ */
+int symbolizer__add_debug_dir(struct symbolizer *s, const char *dir);
+int symbolizer__set_sysroot(struct symbolizer *s, const char *dir);
+
+/* dir as the only debug directory ("/usr/lib/debug" by default). For tests. */
 int symbolizer__set_debug_dir(struct symbolizer *s, const char *dir);
 
 #endif /* IPCRACE_SYMBOLIZE_H */

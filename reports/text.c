@@ -117,7 +117,11 @@ static void put_frame_line(struct text_ctx *c, size_t n, const char *function,
 	if (fr->module) {
 		fputs(" (", c->out);
 		put_escaped(c, path__basename(fr->module), SIZE_MAX);
-		fprintf(c->out, "+0x%llx)", (unsigned long long)fr->offset);
+		fprintf(c->out, "+0x%llx", (unsigned long long)fr->offset);
+		/* no symbols: what finds them later (--debug-dir, debuginfod) */
+		if (!function && fr->build_id)
+			fprintf(c->out, ", build-id %s", fr->build_id);
+		fputc(')', c->out);
 	} else {
 		fputs(" (<unknown module>)", c->out);
 	}

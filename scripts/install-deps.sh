@@ -7,7 +7,7 @@ packages=(
 	clang llvm cmake make gcc g++ pkg-config
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 	libcapstone-dev libcmocka-dev python3
-	valgrind
+	valgrind libunwind-dev libdebuginfod-dev
 )
 
 missing=()

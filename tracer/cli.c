@@ -23,6 +23,7 @@ enum cli_option_id {
 	OPT_FORMAT, OPT_OUTPUT, OPT_TRACE, OPT_PID, OPT_DURATION, OPT_BUFFER_SIZE,
 	OPT_WATCH, OPT_LEARN, OPT_SEED, OPT_NO_WATCH, OPT_PROBE_SITE, OPT_BARE_PROBES,
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
+	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT,
 };
 
 struct cli_option {
@@ -86,6 +87,21 @@ static const struct cli_option options[] = {
 	  "instruction" },
 	{ OPT_BARE_PROBES, "bare-probes", 0, NULL, CLI_TRACING, false,
 	  "attach empty BPF programs instead (benchmarking only)" },
+	{ OPT_CALL_GRAPH, "call-graph", 0, "dwarf[,BYTES]|fp", CLI_TRACING, false,
+	  "how stacks are captured: dwarf (default) copies the registers and BYTES (default "
+	  "8192, at most 16384, a multiple of 8) of the user stack at each call site seen "
+	  "for the first time, unwound offline with the modules' .eh_frame: stacks through "
+	  "code built without frame pointers (distribution libraries, -O2 builds); fp walks "
+	  "frame pointers only (smaller traces, stacks stop where frame pointers do)" },
+	{ OPT_DEBUG_DIR, "debug-dir", 0, "DIR", CLI_CHECK | CLI_ANALYZE, false,
+	  "look for the traced modules and their debug files in DIR too (repeatable, at "
+	  "most 8, searched first), by build-id (DIR/.build-id/xx/rest for binaries, "
+	  "rest.debug for debug files) or by the module's file name; /usr/lib/debug and "
+	  "debuginfod (when DEBUGINFOD_URLS is set) are searched too" },
+	{ OPT_SYSROOT, "sysroot", 0, "DIR", CLI_CHECK | CLI_ANALYZE, false,
+	  "DIR holds a copy of the traced machine's files: a module recorded as /usr/lib/x "
+	  "is looked for as DIR/usr/lib/x (build-id checked), debug files in "
+	  "DIR/usr/lib/debug" },
 	{ OPT_EXITCODE, "exitcode", 0, "N", CLI_CHECK, false,
 	  "the exit status when there are findings (default 66, 0 to 255); without "
 	  "findings check exits with the target's own status" },
@@ -97,8 +113,9 @@ static const struct cli_option options[] = {
 	  "count for the exit status" },
 	{ OPT_PRINT_SUPPRESSIONS, "print-suppressions", 0, NULL, CLI_CHECK | CLI_ANALYZE, false,
 	  "print with each report the rule that would silence it" },
-	{ OPT_VERBOSE, "verbose", 'v', NULL, CLI_TRACING, false,
-	  "say what is attached where, the seed, progress" },
+	{ OPT_VERBOSE, "verbose", 'v', NULL, CLI_TRACING | CLI_ANALYZE, false,
+	  "say what is attached where, the seed, progress; how many stack snapshots were "
+	  "taken, and how each module's frames were unwound (dwarf or frame pointers)" },
 	{ OPT_MARKDOWN, "markdown", 0, NULL, CLI_HELP, true,
 	  "print every option as a Markdown table (the README's table is this output)" },
 	{ OPT_HELP, "help", 'h', NULL, CLI_ALL, true,
@@ -241,6 +258,29 @@ static int parse_pids(const char *arg, struct cli *cli)
  * Applies one option. from names where it came from for messages ("--seed"
  * or "IPCRACE_OPTIONS seed"). 0 or CLI_EXIT_USAGE (printed).
  */
+/* "fp" or "dwarf[,BYTES]": the snapshot size, 0 for frame pointers. */
+static int parse_call_graph(const char *arg, __u32 *bytes)
+{
+	unsigned long n;
+	char *end;
+
+	if (!strcmp(arg, "fp")) {
+		*bytes = 0;
+		return 0;
+	}
+	if (strncmp(arg, "dwarf", 5) || (arg[5] && arg[5] != ','))
+		return -EINVAL;
+	*bytes = CLI_USTACK_DEFAULT;
+	if (!arg[5])
+		return 0;
+	errno = 0;
+	n = strtoul(arg + 6, &end, 10);
+	if (errno || *end || end == arg + 6 || !n || n % 8 || n > IPCRACE_USTACK_MAX)
+		return -EINVAL;
+	*bytes = n;
+	return 0;
+}
+
 static int apply(struct cli *cli, const struct cli_option *o, const char *arg, const char *from)
 {
 	enum cli_command c = cli->command;
@@ -344,6 +384,25 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 		return 0;
 	case OPT_PRINT_SUPPRESSIONS:
 		cli->print_suppressions = true;
+		return 0;
+	case OPT_CALL_GRAPH:
+		if (parse_call_graph(arg, &cli->ustack_bytes))
+			return cli__usage_error(c, "%s: bad call graph '%s' (dwarf, dwarf,BYTES with "
+						"BYTES a multiple of 8 up to %u, or fp)", from, arg,
+						IPCRACE_USTACK_MAX);
+		return 0;
+	case OPT_DEBUG_DIR:
+		if (!*arg)
+			return cli__usage_error(c, "%s needs a directory", from);
+		if (cli->nr_debug_dirs == DEBUGINFO_DIRS_MAX)
+			return cli__usage_error(c, "%s '%s': at most %d debug directories", from,
+						arg, DEBUGINFO_DIRS_MAX);
+		cli->debug_dirs[cli->nr_debug_dirs++] = arg;
+		return 0;
+	case OPT_SYSROOT:
+		if (!*arg)
+			return cli__usage_error(c, "%s needs a directory", from);
+		cli->sysroot = arg;
 		return 0;
 	case OPT_VERBOSE:
 		cli->verbose = true;
@@ -567,6 +626,7 @@ int cli__parse(struct cli *cli, enum cli_command command, const char *env, int n
 	cli->format = REPORT_TEXT;
 	cli->site = PROBE_SITE_AUTO;
 	cli->exitcode = CLI_EXITCODE_DEFAULT;
+	cli->ustack_bytes = CLI_USTACK_DEFAULT;
 	ret = parse_env(cli, env);
 	if (ret)
 		return ret;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 
+#include "../reports/debuginfo.h"
 #include "../reports/report.h"
 #include "session.h"
 
@@ -27,6 +28,7 @@
 #define CLI_EXITCODE_DEFAULT 66		/* check's status on findings (TSan's) */
 #define CLI_ENV "IPCRACE_OPTIONS"
 #define CLI_MAX_SUPPRESSIONS 16		/* --suppressions files */
+#define CLI_USTACK_DEFAULT 8192		/* --call-graph dwarf: see tests/bench/run_stack_bench.sh */
 
 enum cli_command {
 	CLI_CHECK = 1 << 0,
@@ -48,6 +50,10 @@ struct cli {
 	struct watch_opts watch;		/* --watch, --seed, --no-watch */
 	const char *learn;			/* --learn FILE */
 	__u32 buffer_bytes;
+	__u32 ustack_bytes;			/* --call-graph dwarf,BYTES; 0: fp */
+	const char *debug_dirs[DEBUGINFO_DIRS_MAX];	/* --debug-dir */
+	size_t nr_debug_dirs;
+	const char *sysroot;			/* --sysroot */
 	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;

@@ -90,6 +90,10 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 		.format = cli->format,
 		.suppressions = suppressions,
 		.print_suppressions = cli->print_suppressions,
+		.verbose = cli->verbose,
+		.debug_dirs = cli->debug_dirs,
+		.nr_debug_dirs = cli->nr_debug_dirs,
+		.sysroot = cli->sysroot,
 	};
 	size_t nr_reported = 0;
 	struct analyze_opts ao = {};
@@ -99,6 +103,11 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 	int ret = EXIT_FAILURE_TOOL;
 	bool ok;
 
+	/* one call chain, one stack id: before the analysis dedups by them */
+	ret = report__merge_stacks(t, &ro);
+	if (ret)
+		fprintf(stderr, "ipcrace: warning: stack snapshots not merged: %s\n", strerror(-ret));
+	ret = EXIT_FAILURE_TOOL;
 	if (analyze_trace(t, &ao, &fs)) {
 		fprintf(stderr, "ipcrace: analysis failed: %m\n");
 		goto out_free;
@@ -245,6 +254,7 @@ static int record_to(const struct trace_dest *dest, const struct cli *cli, char 
 		.trace_limit = dest->limit,
 		.duration = cli->duration,
 		.buffer_bytes = cli->buffer_bytes,
+		.ustack_bytes = cli->ustack_bytes,
 		.site = cli->site,
 		.bare_probes = cli->bare_probes,
 		.verbose = cli->verbose,

@@ -208,6 +208,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		if (hdr->size == sizeof(struct ipcrace_stack))
 			err = trace_writer__add_stack(s->writer, data);
 		break;
+	case IPCRACE_REC_USTACK:
+		if (hdr->size >= IPCRACE_USTACK_HDR_LEN && hdr->size <= sizeof(struct ipcrace_ustack) &&
+		    ((const struct ipcrace_ustack *)data)->size <= hdr->size - IPCRACE_USTACK_HDR_LEN)
+			err = trace_writer__add_ustack(s->writer, data);
+		break;
 	case IPCRACE_REC_PATH:
 		if (hdr->size == sizeof(struct ipcrace_path)) {
 			const struct ipcrace_path *p = data;
@@ -313,6 +318,7 @@ static int load_and_attach(struct session *s)
 	}
 	bpf_map__set_max_entries(s->skel->maps.events,
 				 s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES);
+	s->skel->rodata->ustack_size = s->opts->ustack_bytes;
 	po.multi = probes__prepare(s->skel);
 	phase(s, "open the BPF object");
 	err = ipcrace_bpf__load(s->skel);
@@ -692,6 +698,12 @@ int session__record(const struct session_opts *opts, int *target_status)
 	footer.lost_events = sum_counter(&s, CNT_LOST_EVENTS);
 	footer.lost_stacks = sum_counter(&s, CNT_LOST_STACKS);
 	footer.target_status = *target_status;
+	if (opts->verbose && opts->ustack_bytes)
+		fprintf(stderr, "ipcrace: stacks: %llu snapshots (%llu bytes), %llu unreadable "
+			"(frame pointers used)\n",
+			(unsigned long long)sum_counter(&s, CNT_USTACKS),
+			(unsigned long long)sum_counter(&s, CNT_USTACK_BYTES),
+			(unsigned long long)sum_counter(&s, CNT_USTACK_FALLBACK));
 	footer.seed = watcher__seed(s.watcher);
 	footer.watched_words = watcher__watched_words(s.watcher);
 	if (*target_status != -1)

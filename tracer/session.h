@@ -23,6 +23,7 @@ struct session_opts {
 	__u64 trace_limit;		/* bytes the trace may reach, 0: TRACE_FILE_MAX */
 	double duration;		/* seconds, 0: until the target exits */
 	__u32 buffer_bytes;		/* ring buffer size, 0: the default */
+	__u32 ustack_bytes;		/* stack snapshot size (--call-graph dwarf), 0: frame pointers */
 	enum probe_site_mode site;
 	bool bare_probes;		/* empty BPF programs: benchmarks only */
 	bool verbose;

@@ -26,6 +26,7 @@
 #include "trace_writer.h"
 #include "../analyzer/crc32.h"
 #include "../analyzer/trace_format.h"
+#include "../analyzer/ustack.h"
 
 /* A footer record and its header: always kept free below the limit. */
 #define FOOTER_RECORD_BYTES (sizeof(struct trace_record_header) + TRACE_PAD(sizeof(struct trace_footer)))
@@ -233,6 +234,36 @@ int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *
 		return -EINVAL;
 	/* only the frames in use: most stacks are far shorter than the max */
 	return writer__add_record(w, TRACE_REC_STACK, s, TRACE_STACK_LEN(s->nr));
+}
+
+/*
+ * A snapshot as one USTACK record and its bytes in USTACK_DATA parts
+ * (analyzer/ustack.h): no record is larger than a part.
+ */
+int trace_writer__add_ustack(struct trace_writer *w, const struct ipcrace_ustack *u)
+{
+	unsigned char part[sizeof(struct trace_ustack_data) + USTACK_PART_MAX];
+	struct trace_ustack_data d = { .id = u ? u->id : 0 };
+	struct trace_ustack h;
+	__u32 off;
+	int err;
+
+	if (!w || !u || u->size > IPCRACE_USTACK_MAX)
+		return -EINVAL;
+	h.id = u->id;
+	memcpy(h.regs, u->regs, sizeof(h.regs));
+	h.first_frame = u->first_frame;
+	h.size = u->size;
+	h.flags = u->flags;
+	err = writer__add_record(w, TRACE_REC_USTACK, &h, sizeof(h));
+	for (off = 0; !err && off < u->size; off += d.len) {
+		d.offset = off;
+		d.len = u->size - off < USTACK_PART_MAX ? u->size - off : USTACK_PART_MAX;
+		memcpy(part, &d, sizeof(d));
+		memcpy(part + sizeof(d), u->data + off, d.len);
+		err = writer__add_record(w, TRACE_REC_USTACK_DATA, part, sizeof(d) + d.len);
+	}
+	return err;
 }
 
 int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping *m)

@@ -36,6 +36,7 @@ int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes);
 
 int trace_writer__add_event(struct trace_writer *w, const struct ipcrace_event *e);
 int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *s);
+int trace_writer__add_ustack(struct trace_writer *w, const struct ipcrace_ustack *u);
 int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping *m);
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p);
 /* Writes out what is buffered when its oldest record is 100 ms old (CLOCK_MONOTONIC ns). */

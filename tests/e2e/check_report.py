@@ -9,6 +9,10 @@ A fixture declares what ipcrace must find in comment lines of its source:
     // ipcrace-expect: none                       a clean fixture: no finding at all
     // ipcrace-expect-functions: f1 f2            functions that must appear in the
                                                   stacks of each expected finding
+    // ipcrace-expect-every-stack: f1 main        functions that must appear in every
+                                                  stack of each expected finding (each
+                                                  access, each cycle edge and the stack
+                                                  of the lock it held): whole stacks
     // ipcrace-expect-processes: 2                distinct pids in each expected finding
     // ipcrace-expect-cycle-length: 2             edges in each lock-order cycle
     // ipcrace-args: ...                          extra arguments (read by run_fixtures.sh)
@@ -37,7 +41,7 @@ EXIT_FINDINGS = 66
 EXIT_CLEAN = 0
 
 _DIRECTIVE = re.compile(
-    r"^\s*(?://|/?\*)\s*ipcrace-(expect|expect-functions|expect-processes|"
+    r"^\s*(?://|/?\*)\s*ipcrace-(expect|expect-functions|expect-every-stack|expect-processes|"
     r"expect-cycle-length|args|options)\s*:\s*(.*?)\s*(?:\*/)?\s*$")
 _KIND = re.compile(r"^[a-z][a-z0-9-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -54,6 +58,7 @@ class Expectations:
         self.count_max = {}       # kind -> the most; == counts[kind] for an exact count
         self.clean = False
         self.functions = []
+        self.every_stack = []     # functions each stack must hold
         self.processes = None
         self.cycle_length = None
         self.args = []
@@ -116,6 +121,11 @@ def parse_expectations(path):
                     if not _IDENT.match(fn):
                         raise ExpectError(f"{where}: not a function name: {fn!r}")
                     exp.functions.append(fn)
+            elif name == "expect-every-stack":
+                for fn in value.split():
+                    if not _IDENT.match(fn):
+                        raise ExpectError(f"{where}: not a function name: {fn!r}")
+                    exp.every_stack.append(fn)
             elif name == "expect-processes":
                 exp.processes = _positive_int(value, where)
             elif name == "expect-cycle-length":
@@ -128,7 +138,7 @@ def parse_expectations(path):
         raise ExpectError(f"{os.path.basename(path)}: no ipcrace-expect line")
     if exp.clean and exp.counts:
         raise ExpectError(f"{os.path.basename(path)}: 'none' together with expected kinds")
-    if exp.clean and (exp.functions or exp.processes or exp.cycle_length):
+    if exp.clean and (exp.functions or exp.every_stack or exp.processes or exp.cycle_length):
         raise ExpectError(f"{os.path.basename(path)}: a clean fixture cannot require stacks, processes or cycles")
     return exp
 
@@ -140,6 +150,17 @@ def _participants(finding):
         items = finding.get(key)
         if isinstance(items, list):
             out.extend(x for x in items if isinstance(x, dict))
+    return out
+
+
+def _stacks(finding):
+    """Every stack of a finding, as (where, frames): "stack" and "*_stack" lists."""
+    out = []
+    for i, holder in enumerate([finding] + _participants(finding)):
+        for key, value in holder.items():
+            if (key == "stack" or key.endswith("_stack")) and isinstance(value, list):
+                out.append((f"{key} of participant {i}" if i else key,
+                            [fr for fr in value if isinstance(fr, dict)]))
     return out
 
 
@@ -185,6 +206,13 @@ def check_finding(finding, exp, index):
         src = os.path.basename(exp.source)
         if not any(_frame_in_file(fr, src) for fr in frames):
             reasons.append(f"{label}: no stack frame in {src} with a line > 0")
+    for where, stack in _stacks(finding) if exp.every_stack else []:
+        names = [fr.get("function") for fr in stack]
+        missing = [fn for fn in exp.every_stack
+                   if not any(_function_matches(n, fn) for n in names)]
+        if missing:
+            shown = " ".join(str(n) for n in names[:12]) or "(empty)"
+            reasons.append(f"{label}: {where} lacks {' '.join(missing)}: {shown}")
     if exp.processes is not None:
         pids = _pids(finding)
         if len(pids) != exp.processes:
