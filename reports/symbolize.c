@@ -76,22 +76,33 @@ static int mapping_cmp(const void *a, const void *b)
 }
 
 /*
- * The debug file was chosen before the module was reported (see
- * sym_file__open); libdwfl's own search would only ask debuginfod again.
+ * libdwfl asks for a module's separate debug file: found by its build-id
+ * through reports/debuginfo.h (the module's user data, set when it is
+ * reported), so the same directories, sysroot and single debuginfod query
+ * serve unwinding and symbols. Without a build-id: libdwfl's own search
+ * (.gnu_debuglink next to the file).
  */
-static int no_more_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
-			     Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	(void)mod;
-	(void)userdata;
-	(void)modname;
-	(void)base;
-	(void)file_name;
-	(void)debuglink_file;
-	(void)debuglink_crc;
-	(void)debuginfo_file_name;
-	return -1;
+	char path[TRACE_PATH_LEN + 64];
+	const unsigned char *id;
+	GElf_Addr id_vaddr;
+	int len, fd;
+
+	len = dwfl_module_build_id(mod, &id, &id_vaddr);
+	if (len <= 0 || !*userdata)
+		return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+						    debuglink_file, debuglink_crc,
+						    debuginfo_file_name);
+	if (debuginfo__find_debug(*userdata, id, len, path, sizeof(path)))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	*debuginfo_file_name = strdup(path);
+	return fd;
 }
 
 struct symbolizer *symbolizer__new(const struct trace *t)
@@ -115,7 +126,7 @@ struct symbolizer *symbolizer__new(const struct trace *t)
 	if (!s->di)
 		goto free_s;
 	s->callbacks.find_elf = dwfl_build_id_find_elf;
-	s->callbacks.find_debuginfo = no_more_debuginfo;
+	s->callbacks.find_debuginfo = find_debuginfo;
 	s->callbacks.section_address = dwfl_offline_section_address;
 	if (t->nr_mappings) {
 		s->maps = calloc(t->nr_mappings, sizeof(*s->maps));
@@ -323,38 +334,11 @@ static const char *sym_file__binary(struct symbolizer *s, struct sym_file *f)
 	return f->binary;
 }
 
-/* The file has DWARF of its own (a .debug_info with contents). */
-static bool file_has_dwarf(const char *path)
-{
-	bool found = false;
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	size_t shstrndx;
-	const char *name;
-	Elf *elf;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (elf && !elf_getshdrstrndx(elf, &shstrndx)) {
-		while (!found && (scn = elf_nextscn(elf, scn))) {
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-				continue;
-			name = elf_strptr(elf, shstrndx, sh.sh_name);
-			found = name && !strcmp(name, ".debug_info");
-		}
-	}
-	elf_end(elf);
-	close(fd);
-	return found;
-}
-
 /*
- * Which file to read for f's symbols: its binary when that has DWARF,
- * else a separate debug file by build-id, else the binary alone (its
- * symbol table). Found through the debug directories, the sysroot and
+ * Which file to report for f: its binary (libdwfl then asks
+ * find_debuginfo for a separate debug file when the binary has no DWARF),
+ * else, when only the debug file is there, the debug file (symbols and
+ * DWARF, no code). Found through the debug directories, the sysroot and
  * debuginfod (reports/debuginfo.h); never a file with another build-id.
  */
 static int sym_file__choose_elf(struct symbolizer *s, struct sym_file *f,
@@ -365,16 +349,11 @@ static int sym_file__choose_elf(struct symbolizer *s, struct sym_file *f,
 	if (f->path[0] != '/')
 		return -ENOENT;		/* [vdso], [heap], anonymous code */
 	binary = sym_file__binary(s, f);
-	if (binary && file_has_dwarf(binary)) {
+	if (binary) {
 		snprintf(out, len, "%s", binary);
 		return 0;
 	}
-	if (!debuginfo__find_debug(s->di, f->build_id, f->build_id_len, out, len))
-		return 0;
-	if (!binary)
-		return -ENOENT;
-	snprintf(out, len, "%s", binary);
-	return 0;
+	return debuginfo__find_debug(s->di, f->build_id, f->build_id_len, out, len);
 }
 
 /* Link-time address of file offset 0, from the first PT_LOAD. */
@@ -400,6 +379,7 @@ static int module__link_base(Dwfl_Module *mod, __u64 *out)
 static int sym_file__open(struct symbolizer *s, struct sym_file *f)
 {
 	char elf_path[TRACE_PATH_LEN + 64];
+	void **userdata = NULL;
 	int err;
 
 	f->tried = true;
@@ -417,6 +397,9 @@ static int sym_file__open(struct symbolizer *s, struct sym_file *f)
 		err = -ENOEXEC;
 		goto end_dwfl;
 	}
+	/* find_debuginfo's way to the search places */
+	if (dwfl_module_info(f->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL) && userdata)
+		*userdata = s->di;
 	err = module__link_base(f->mod, &f->link_base);
 	if (err)
 		goto end_dwfl;

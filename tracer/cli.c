@@ -15,7 +15,7 @@
 #include "watch_spec.h"
 
 #define CLI_TRACING (CLI_CHECK | CLI_RECORD)
-#define CLI_ALL (CLI_CHECK | CLI_RECORD | CLI_ANALYZE | CLI_DUMP | CLI_HELP)
+#define CLI_ALL (CLI_CHECK | CLI_RECORD | CLI_ANALYZE | CLI_DUMP | CLI_HELP | CLI_ARCHIVE)
 #define HELP_WIDTH 80
 #define HELP_INDENT 26			/* column of the help text in --help */
 
@@ -23,7 +23,7 @@ enum cli_option_id {
 	OPT_FORMAT, OPT_OUTPUT, OPT_TRACE, OPT_PID, OPT_DURATION, OPT_BUFFER_SIZE,
 	OPT_WATCH, OPT_LEARN, OPT_SEED, OPT_NO_WATCH, OPT_PROBE_SITE, OPT_BARE_PROBES,
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
-	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT,
+	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT, OPT_ARCHIVE,
 };
 
 struct cli_option {
@@ -53,6 +53,9 @@ static const struct cli_option options[] = {
 	{ OPT_OUTPUT, "output", 'o', "FILE", CLI_RECORD, false,
 	  "the trace file to write (default ipcrace.trace, created mode 0600; never through "
 	  "a symlink; a device or FIFO is written as it is)" },
+	{ OPT_OUTPUT, "output", 'o', "FILE", CLI_ARCHIVE, false,
+	  "the archive to write (default TRACE.archive, created mode 0600; never through a "
+	  "symlink)" },
 	{ OPT_TRACE, "trace", 't', "FILE", CLI_CHECK, false,
 	  "keep the recorded trace in FILE (default: an unnamed temporary file, gone "
 	  "however ipcrace ends)" },
@@ -93,15 +96,19 @@ static const struct cli_option options[] = {
 	  "for the first time, unwound offline with the modules' .eh_frame: stacks through "
 	  "code built without frame pointers (distribution libraries, -O2 builds); fp walks "
 	  "frame pointers only (smaller traces, stacks stop where frame pointers do)" },
-	{ OPT_DEBUG_DIR, "debug-dir", 0, "DIR", CLI_CHECK | CLI_ANALYZE, false,
+	{ OPT_DEBUG_DIR, "debug-dir", 0, "DIR", CLI_CHECK | CLI_ANALYZE | CLI_ARCHIVE, false,
 	  "look for the traced modules and their debug files in DIR too (repeatable, at "
 	  "most 8, searched first), by build-id (DIR/.build-id/xx/rest for binaries, "
 	  "rest.debug for debug files) or by the module's file name; /usr/lib/debug and "
 	  "debuginfod (when DEBUGINFOD_URLS is set) are searched too" },
-	{ OPT_SYSROOT, "sysroot", 0, "DIR", CLI_CHECK | CLI_ANALYZE, false,
+	{ OPT_SYSROOT, "sysroot", 0, "DIR", CLI_CHECK | CLI_ANALYZE | CLI_ARCHIVE, false,
 	  "DIR holds a copy of the traced machine's files: a module recorded as /usr/lib/x "
 	  "is looked for as DIR/usr/lib/x (build-id checked), debug files in "
 	  "DIR/usr/lib/debug" },
+	{ OPT_ARCHIVE, "archive", 0, "FILE", CLI_CHECK | CLI_ANALYZE, false,
+	  "the modules of the trace from FILE, written by ipcrace archive on the machine "
+	  "that recorded it (unpacked into a temporary directory, searched as a "
+	  "--debug-dir)" },
 	{ OPT_EXITCODE, "exitcode", 0, "N", CLI_CHECK, false,
 	  "the exit status when there are findings (default 66, 0 to 255); without "
 	  "findings check exits with the target's own status" },
@@ -141,6 +148,9 @@ static const struct cli_command_desc {
 	  "analyze a recorded trace (post-mortem, any machine); FILE - reads it from stdin" },
 	{ CLI_DUMP, "dump", "[OPTIONS] FILE",
 	  "list the events of a trace (an strace of sync and IPC); FILE - reads stdin" },
+	{ CLI_ARCHIVE, "archive", "[OPTIONS] TRACE",
+	  "pack the modules TRACE needs (binaries and debug files, by build-id) into "
+	  "one file, for analyze --archive on another machine" },
 	{ CLI_HELP, "help", "[--markdown] [COMMAND]",
 	  "this text, or a command's options (also ipcrace COMMAND --help)" },
 };
@@ -404,6 +414,11 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 			return cli__usage_error(c, "%s needs a directory", from);
 		cli->sysroot = arg;
 		return 0;
+	case OPT_ARCHIVE:
+		if (!*arg)
+			return cli__usage_error(c, "%s needs a file name", from);
+		cli->archive = arg;
+		return 0;
 	case OPT_VERBOSE:
 		cli->verbose = true;
 		return 0;
@@ -599,6 +614,7 @@ static int check_operands(const struct cli *cli)
 		return 0;
 	case CLI_ANALYZE:
 	case CLI_DUMP:
+	case CLI_ARCHIVE:
 		if (cli->nr_operands == 0)
 			return cli__usage_error(cli->command, "%s needs a trace file (- reads "
 						"stdin)", name);

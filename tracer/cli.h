@@ -36,6 +36,7 @@ enum cli_command {
 	CLI_ANALYZE = 1 << 2,
 	CLI_DUMP = 1 << 3,
 	CLI_HELP = 1 << 4,
+	CLI_ARCHIVE = 1 << 5,
 };
 
 struct cli {
@@ -54,6 +55,7 @@ struct cli {
 	const char *debug_dirs[DEBUGINFO_DIRS_MAX];	/* --debug-dir */
 	size_t nr_debug_dirs;
 	const char *sysroot;			/* --sysroot */
+	const char *archive;			/* analyze/check --archive FILE */
 	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;

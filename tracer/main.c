@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "../analyzer/analyze.h"
+#include "../reports/archive.h"
 #include "../reports/dump.h"
 #include "../reports/report.h"
 #include "../reports/suppress.h"
@@ -95,6 +96,10 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 		.nr_debug_dirs = cli->nr_debug_dirs,
 		.sysroot = cli->sysroot,
 	};
+	const char *debug_dirs[DEBUGINFO_DIRS_MAX + 1];
+	char archive_dir[] = "/tmp/ipcrace-archive-XXXXXX";
+	bool unpacked = false;
+	char err[512];
 	size_t nr_reported = 0;
 	struct analyze_opts ao = {};
 	struct findings fs = {};
@@ -103,6 +108,21 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 	int ret = EXIT_FAILURE_TOOL;
 	bool ok;
 
+	/* --archive: its modules, unpacked, searched after the --debug-dirs */
+	memcpy(debug_dirs, cli->debug_dirs, cli->nr_debug_dirs * sizeof(debug_dirs[0]));
+	if (cli->archive) {
+		if (!mkdtemp(archive_dir)) {
+			fprintf(stderr, "ipcrace: cannot create a directory in /tmp: %m\n");
+			goto out_free;
+		}
+		unpacked = true;
+		if (archive__extract(cli->archive, archive_dir, err, sizeof(err))) {
+			fprintf(stderr, "ipcrace: %s\n", err);
+			goto out_free;
+		}
+		debug_dirs[ro.nr_debug_dirs++] = archive_dir;
+	}
+	ro.debug_dirs = debug_dirs;
 	/* one call chain, one stack id: before the analysis dedups by them */
 	ret = report__merge_stacks(t, &ro);
 	if (ret)
@@ -159,6 +179,8 @@ out_findings:
 	findings__clear(&fs);
 out_free:
 	trace__free(t);
+	if (unpacked)
+		archive__remove(archive_dir);
 	return ret;
 }
 
@@ -430,8 +452,45 @@ static int cmd_help(struct cli *cli)
 	}
 	if (cli__command(cli->operands[0], &topic))
 		return cli__usage_error(CLI_HELP, "no command '%s' (check, record, analyze, "
-					"dump or help)", cli->operands[0]);
+					"dump, archive or help)", cli->operands[0]);
 	cli__print_help(stdout, topic);
+	return 0;
+}
+
+static int cmd_archive(struct cli *cli)
+{
+	const char *path = cli->operands[0];
+	struct report_opts ro = {
+		.debug_dirs = cli->debug_dirs,
+		.nr_debug_dirs = cli->nr_debug_dirs,
+		.sysroot = cli->sysroot,
+	};
+	char err[512], out[4096];
+	size_t nr_files, missing;
+	struct trace *t;
+	int ret;
+
+	t = trace_input__read(path, err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		return EXIT_FAILURE_TOOL;
+	}
+	if (cli->output)
+		snprintf(out, sizeof(out), "%s", cli->output);
+	else
+		snprintf(out, sizeof(out), "%s.archive", strcmp(path, "-") ? path : "ipcrace.trace");
+	ret = archive__write(t, &ro, out, &nr_files, &missing, err, sizeof(err));
+	trace__free(t);
+	if (ret) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		unlink(out);
+		return EXIT_FAILURE_TOOL;
+	}
+	fprintf(stderr, "ipcrace: %zu files written to %s", nr_files, out);
+	if (missing)
+		fprintf(stderr, "; %zu modules not found (their frames will show module+offset)",
+			missing);
+	fprintf(stderr, "\n");
 	return 0;
 }
 
@@ -441,6 +500,7 @@ static int (*const cmd_fn[])(struct cli *cli) = {
 	[__builtin_ctz(CLI_ANALYZE)] = cmd_analyze,
 	[__builtin_ctz(CLI_DUMP)] = cmd_dump,
 	[__builtin_ctz(CLI_HELP)] = cmd_help,
+	[__builtin_ctz(CLI_ARCHIVE)] = cmd_archive,
 };
 
 int main(int argc, char **argv)

@@ -8,9 +8,11 @@
 #   2. with the binary moved away: shown as module+offset with its build-id,
 #   3. moved, found again with --debug-dir DIR (by name),
 #   4. moved, found again with --sysroot DIR,
+#   4b. moved, found again in the file `ipcrace archive` packed in place
+#      (analyze --archive FILE),
 #   5. recorded from a stripped binary whose debug file sits in a build-id
 #      directory (--debug-dir DIR/.build-id/xx/rest.debug),
-# and checks that 3, 4 and 5 give the same stacks (functions, files, lines)
+# and checks that 3, 4, 4b and 5 give the same stacks (functions, files, lines)
 # as 1, every stack reaching main.
 #
 #   run_symbols.sh IPCRACE_BIN FIXTURE_O2_DIR
@@ -77,6 +79,10 @@ if [ ! -s "$tmp/in_place.txt" ] || grep -qv " main:" "$tmp/in_place.txt"; then
 	sed 's/^/    /' "$tmp/in_place.txt"
 fi
 
+# the modules this trace needs, packed while they are in place
+"$ipcrace" archive -o "$tmp/modules.archive" "$tmp/trace" 2>"$tmp/archive.err" ||
+	fail "archive: $(tail -n 1 "$tmp/archive.err")"
+
 # 2. moved away: no symbols for the fixture, but its build-id is shown
 mv "$tmp/rec/bin/$fixture" "$tmp/moved/$fixture"
 "$ipcrace" analyze "$tmp/trace" >"$tmp/gone.txt" 2>&1
@@ -90,6 +96,20 @@ analyze "$tmp/debug_dir.json" --debug-dir "$tmp/nonexistent" --debug-dir "$tmp/m
 	stacks "$tmp/debug_dir.json" >"$tmp/debug_dir.txt" &&
 	{ cmp -s "$tmp/in_place.txt" "$tmp/debug_dir.txt" ||
 		fail "--debug-dir: stacks differ: $(diff "$tmp/in_place.txt" "$tmp/debug_dir.txt" | head -n 4)"; }
+
+# 4b. --archive
+analyze "$tmp/archive.json" --archive "$tmp/modules.archive" &&
+	stacks "$tmp/archive.json" >"$tmp/archive.txt" &&
+	{ cmp -s "$tmp/in_place.txt" "$tmp/archive.txt" ||
+		fail "--archive: stacks differ: $(diff "$tmp/in_place.txt" "$tmp/archive.txt" | head -n 4)"; }
+if ls /tmp/ipcrace-archive-* >/dev/null 2>&1 && [ -n "$(find /tmp -maxdepth 1 -name 'ipcrace-archive-*' -newer "$tmp/modules.archive")" ]; then
+	fail "--archive left its temporary directory behind"
+fi
+printf 'garbage' >"$tmp/bad.archive"
+"$ipcrace" analyze --archive "$tmp/bad.archive" "$tmp/trace" >/dev/null 2>"$tmp/bad.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "^ipcrace: archive:" "$tmp/bad.err" ||
+	fail "a bad archive: exit $rc, $(head -n 1 "$tmp/bad.err")"
 
 # 4. --sysroot
 mkdir -p "$tmp/root$tmp/rec/bin"
@@ -116,7 +136,7 @@ analyze "$tmp/stripped.json" --debug-dir "$tmp/dbg" &&
 		fail "stripped + build-id debug dir: stacks differ: $(diff "$tmp/in_place.txt" "$tmp/stripped.txt" | head -n 4)"; }
 
 if [ $failed -eq 0 ]; then
-	echo "PASS symbols: same stacks in place, with --debug-dir, --sysroot, and stripped + build-id debug file"
+	echo "PASS symbols: same stacks in place, with --debug-dir, --sysroot, --archive, and stripped + build-id debug file"
 	exit 0
 fi
 exit 1

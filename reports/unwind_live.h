@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The unwinder (unwind.h) on a live process: its memory read with
+ * process_vm_readv, its executable mappings from /proc/PID/maps, each
+ * module's ELF through /proc/PID/map_files (the file really mapped, in any
+ * mount namespace, even deleted). The caller provides the registers (a
+ * stopped thread's, from ptrace); nothing here stops or changes the target.
+ */
+#ifndef IPCRACE_UNWIND_LIVE_H
+#define IPCRACE_UNWIND_LIVE_H
+
+#include <sys/types.h>
+#include "unwind.h"
+
+/*
+ * Unwinds thread tid of process pid from regs (UREG_* order). Returns the
+ * number of frames in out, or a negative errno (-ESRCH: no such process).
+ */
+int unwind_live__stack(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
+		       struct unwind_frame *out, size_t max);
+
+#endif /* IPCRACE_UNWIND_LIVE_H */
