@@ -512,28 +512,40 @@ static __always_inline __u32 ustack_len(const __u64 *regs, __u64 top)
  * where the depth and the frame-pointer walk (useless without frame
  * pointers) do not. u->data gets the bytes read.
  */
+struct code_scan {
+	struct ipcrace_ustack *u;
+	__u64 lo, hi, hash;
+};
+
+static long code_scan_word(__u64 i, void *data)
+{
+	struct code_scan *cs = data;
+	__u64 w;
+
+	if (i >= USTACK_SCAN / 8)
+		return 1;
+	w = *(__u64 *)&cs->u->data[i * 8];
+	if (w - cs->lo < cs->hi - cs->lo)
+		cs->hash = hash_mix(cs->hash, w + i);
+	return 0;
+}
+
 static __always_inline __u64 hash_code_words(struct ipcrace_ustack *u, const __u64 *regs,
 					     __u32 len, __u64 hash)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 lo = BPF_CORE_READ(task, mm, start_code), hi = BPF_CORE_READ(task, mm, end_code);
 	__u32 scan = len < USTACK_SCAN ? len : USTACK_SCAN;
+	struct code_scan cs = { .u = u, .lo = lo, .hi = hi, .hash = hash };
 
 	barrier_var(scan);
 	if (scan > USTACK_SCAN)
 		scan = USTACK_SCAN;
 	if (!scan || bpf_probe_read_user(u->data, scan, (void *)regs[UREG_SP]))
 		return hash;
-	for (int i = 0; i < USTACK_SCAN / 8; i++) {
-		__u64 w;
-
-		if (i * 8 >= scan)
-			break;
-		w = *(__u64 *)&u->data[i * 8];
-		if (w - lo < hi - lo)
-			hash = hash_mix(hash, w + i);
-	}
-	return hash;
+	/* a callback: verified once, not once per probe that captures stacks */
+	bpf_loop(scan / 8, code_scan_word, &cs, 0);
+	return cs.hash;
 }
 
 /*
