@@ -19,6 +19,7 @@
 #include "../reports/report.h"
 #include "../reports/suppress.h"
 #include "cli.h"
+#include "hang.h"
 #include "output.h"
 #include "session.h"
 #include "trace_dest.h"

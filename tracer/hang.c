@@ -1,0 +1,826 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `ipcrace hang`: reads the threads of the named processes (and of the
+ * processes their waits lead to) with a task iterator, says what each one
+ * is blocked on, builds the wait-for graph (analyzer/waitgraph.c), and
+ * reports its deadlocks and wait chains with symbolized stacks
+ * (reports/hang_report.c). Nothing is stopped, probed or left behind.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../analyzer/array.h"
+#include "../analyzer/identity.h"
+#include "../analyzer/waitgraph.h"
+#include "../reports/hang_report.h"
+#include "../reports/objname.h"
+#include "../reports/symbolize.h"
+#include "hang.h"
+#include "hang_scan.h"
+#include "hang_stack.h"
+#include "hang_wait.h"
+#include "preflight.h"
+#include "procfs.h"
+#include "procmaps.h"
+
+#define EXIT_DEADLOCK 66
+#define EXIT_TOOL 1
+#define EXIT_USAGE 2
+#define SNAPSHOT_TS 1		/* every mapping record of this run: one snapshot */
+#define EXPAND_ROUNDS 4		/* follow waits into processes not named, this often */
+#define CHAINS_SHOWN 10
+#define FRAME_FUNCTIONS 12	/* innermost frames the classifier looks at */
+
+static const char *hang_usage =
+"usage: ipcrace hang (-p PID[,PID...] | --cgroup PATH | --unit NAME | --all) [OPTIONS]\n"
+"\n"
+"Shows who waits on whom right now, across processes: each blocked thread,\n"
+"the lock or channel it waits on and the threads that could end the wait;\n"
+"deadlocks (cycles of waits) and the longest wait chains, with stacks.\n"
+"Reads the threads from outside (a BPF task iterator, /proc, process_vm_readv):\n"
+"nothing is stopped or changed. Processes the waits lead to are examined too.\n"
+"\n"
+"options:\n"
+"  -p, --pid PID[,PID...]  these processes, their threads and descendants\n"
+"      --cgroup PATH       every process in the cgroup (v2) and its sub-cgroups\n"
+"      --unit NAME         every process of the systemd unit NAME\n"
+"      --all               every process on the host\n"
+"  -f, --format text|json  report format (default text)\n"
+"  -o, --output FILE       write the report to FILE (default: stdout)\n"
+"  -v, --verbose           say what was examined\n"
+"  -h, --help              this text\n"
+"\n"
+"exit status: 0 no deadlock, 66 a deadlock, 1 could not examine, 2 usage\n";
+
+struct hang_opts {
+	int *roots;
+	size_t nr_roots, cap_roots;
+	const char *cgroup;
+	const char *unit;
+	bool all;
+	bool json;
+	const char *output;
+	bool verbose;
+};
+
+struct hang_run {
+	const struct hang_opts *o;
+	__u32 *tgids;
+	size_t nr_tgids, cap_tgids;
+	struct hang_task *tasks;
+	size_t nr_tasks;
+	struct hang_wait *waits;
+	struct trace trace;
+	size_t cap_mappings, cap_processes;
+	struct procmaps *pm;
+	struct hang_host *host;
+	struct symbolizer *sym;
+	struct identity *id;
+	struct hang_stacks *stacks;
+	struct hang_view view;
+	int *node_of;			/* task index -> graph node */
+	struct waitgraph *graph;
+};
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "ipcrace: hang: ");
+	fprintf(stderr, msg, arg);
+	fprintf(stderr, "\n(ipcrace hang --help for usage)\n");
+	return EXIT_USAGE;
+}
+
+static int add_root(struct hang_opts *o, long pid)
+{
+	if (array__reserve(&o->roots, &o->cap_roots, o->nr_roots + 1, sizeof(*o->roots)))
+		return -ENOMEM;
+	o->roots[o->nr_roots++] = pid;
+	return 0;
+}
+
+static int parse_pids(struct hang_opts *o, const char *arg)
+{
+	const char *p = arg;
+	char *end;
+
+	while (*p) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p || pid <= 0 || pid > 0x3fffffff || add_root(o, pid))
+			return -EINVAL;
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -EINVAL;
+		p = end;
+	}
+	return o->nr_roots ? 0 : -EINVAL;
+}
+
+enum { OPT_CGROUP = 300, OPT_UNIT, OPT_ALL };
+
+static int parse_options(int argc, char **argv, struct hang_opts *o)
+{
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "unit", required_argument, NULL, OPT_UNIT },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, sources;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:f:o:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pids(o, optarg))
+				return usage_error("bad pid list '%s' (PID[,PID...])", optarg);
+			break;
+		case OPT_CGROUP:
+			o->cgroup = optarg;
+			break;
+		case OPT_UNIT:
+			o->unit = optarg;
+			break;
+		case OPT_ALL:
+			o->all = true;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "json"))
+				o->json = true;
+			else if (strcmp(optarg, "text"))
+				return usage_error("unknown format '%s' (text or json)", optarg);
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			fputs(hang_usage, stdout);
+			exit(0);
+		case ':':
+			return usage_error("%s needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	sources = !!o->nr_roots + !!o->cgroup + !!o->unit + o->all;
+	if (sources != 1)
+		return usage_error("%s", sources ? "name one of -p, --cgroup, --unit, --all" :
+				   "what to examine: -p PID, --cgroup PATH, --unit NAME or --all");
+	return 0;
+}
+
+/* --- which processes -------------------------------------------------------- */
+
+static bool has_tgid(const struct hang_run *r, __u32 pid)
+{
+	for (size_t i = 0; i < r->nr_tgids; i++)
+		if (r->tgids[i] == pid)
+			return true;
+	return false;
+}
+
+static int add_tgid(struct hang_run *r, __u32 pid)
+{
+	if (pid == (__u32)getpid() || has_tgid(r, pid))
+		return 0;
+	if (array__reserve(&r->tgids, &r->cap_tgids, r->nr_tgids + 1, sizeof(*r->tgids)))
+		return -ENOMEM;
+	r->tgids[r->nr_tgids++] = pid;
+	return 0;
+}
+
+/* Every process of a cgroup v2 directory and of the cgroups below it. */
+static int add_cgroup(struct hang_run *r, const char *dir, int depth)
+{
+	char path[4096], buf[1 << 16];
+	struct dirent *d;
+	ssize_t n;
+	DIR *dh;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	n = procfs__read(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	for (char *p = buf; *p; ) {
+		long pid = strtol(p, &p, 10);
+
+		if (pid > 0 && (err = add_tgid(r, pid)))
+			return err;
+		while (*p == '\n')
+			p++;
+		if (*p && (*p < '0' || *p > '9'))
+			break;
+	}
+	if (depth > 32)
+		return 0;
+	dh = opendir(dir);
+	if (!dh)
+		return 0;
+	while (!err && (d = readdir(dh))) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		err = add_cgroup(r, path, depth + 1);
+		if (err == -ENOENT)
+			err = 0;	/* removed meanwhile */
+	}
+	closedir(dh);
+	return err;
+}
+
+/* A unit's cgroup: /sys/fs/cgroup/<slice>/NAME, searched in the usual slices. */
+static int add_unit(struct hang_run *r, const char *unit)
+{
+	static const char *const slices[] = { "system.slice", "user.slice", "init.scope", "" };
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", slices[i], unit);
+		if (!access(path, F_OK))
+			return add_cgroup(r, path, 0);
+	}
+	return -ENOENT;
+}
+
+static int select_processes(struct hang_run *r)
+{
+	const struct hang_opts *o = r->o;
+	int *pids = NULL, err = 0;
+	size_t nr = 0;
+
+	for (size_t i = 0; i < o->nr_roots; i++)
+		if (o->roots[i] == getpid()) {
+			fprintf(stderr, "ipcrace: hang: pid %d is ipcrace itself\n", getpid());
+			return -EINVAL;
+		}
+	if (o->nr_roots) {
+		err = procfs__descendants(o->roots, o->nr_roots, &pids, &nr);
+		for (size_t i = 0; !err && i < nr; i++)
+			err = add_tgid(r, pids[i]);
+		free(pids);
+		if (!err && !r->nr_tgids) {
+			fprintf(stderr, "ipcrace: hang: no such process: %d\n", o->roots[0]);
+			return -ESRCH;
+		}
+	} else if (o->cgroup) {
+		err = add_cgroup(r, o->cgroup, 0);
+		if (err)
+			fprintf(stderr, "ipcrace: hang: cannot read cgroup %s: %s\n", o->cgroup,
+				strerror(-err));
+	} else if (o->unit) {
+		err = add_unit(r, o->unit);
+		if (err)
+			fprintf(stderr, "ipcrace: hang: no cgroup found for unit %s: %s\n", o->unit,
+				strerror(-err));
+	}
+	return err;
+}
+
+/* --- the address spaces, for stacks and names -------------------------------- */
+
+static int keep_mapping(const struct trace_mapping *m, void *ctx)
+{
+	struct hang_run *r = ctx;
+	struct trace *t = &r->trace;
+
+	if (array__reserve(&t->mappings, &r->cap_mappings, t->nr_mappings + 1, sizeof(*m)))
+		return -ENOMEM;
+	t->mappings[t->nr_mappings++] = *m;
+	return 0;
+}
+
+static int add_process_record(struct hang_run *r, const struct hang_task *task)
+{
+	struct trace *t = &r->trace;
+	struct trace_process *p;
+	char link[64];
+	ssize_t n;
+
+	if (trace__find_process(t, task->tgid))
+		return 0;
+	if (array__reserve(&t->processes, &r->cap_processes, t->nr_processes + 1,
+			   sizeof(*t->processes)))
+		return -ENOMEM;
+	p = &t->processes[t->nr_processes++];
+	memset(p, 0, sizeof(*p));
+	p->ts = SNAPSHOT_TS;
+	p->pid = task->tgid;
+	p->ppid = procfs__ppid(task->tgid);
+	p->exit_status = -1;
+	memcpy(p->comm, task->comm, sizeof(p->comm));
+	snprintf(link, sizeof(link), "/proc/%u/exe", task->tgid);
+	n = readlink(link, p->exe, sizeof(p->exe) - 1);
+	p->exe[n > 0 ? n : 0] = '\0';
+	/* a process that exits meanwhile has no mappings: its frames stay addresses */
+	procmaps__snapshot(r->pm, task->tgid, SNAPSHOT_TS, keep_mapping, r);
+	return 0;
+}
+
+static void reset_round(struct hang_run *r)
+{
+	hang_stacks__free(r->stacks);
+	identity__free(r->id);
+	symbolizer__free(r->sym);
+	r->stacks = NULL;
+	r->id = NULL;
+	r->sym = NULL;
+	free(r->tasks);
+	free(r->waits);
+	r->tasks = NULL;
+	r->waits = NULL;
+	r->nr_tasks = 0;
+	r->trace.nr_mappings = 0;
+	r->trace.nr_processes = 0;
+	free(r->view.threads);
+	r->view.threads = NULL;
+	r->view.nr_threads = 0;
+	hang_host__free(r->host);
+	r->host = NULL;
+}
+
+/* Drops kernel threads and ipcrace's own threads: nothing to say about them. */
+static void keep_user_threads(struct hang_run *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nr_tasks; i++)
+		if (!r->tasks[i].kthread && r->tasks[i].tgid != (__u32)getpid())
+			r->tasks[n++] = r->tasks[i];
+	r->nr_tasks = n;
+}
+
+static bool task_blocked(const struct hang_task *t)
+{
+	return t->state != 0 && (long)t->regs.orig_ax >= 0;
+}
+
+/* Stack of every thread, symbolized into the view. */
+static void fill_stacks(struct hang_run *r)
+{
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct hang_view_thread *v = &r->view.threads[i];
+		__u64 ips[HANG_VIEW_FRAMES];
+		size_t nr = hang_stacks__unwind(r->stacks, &r->tasks[i], ips, HANG_VIEW_FRAMES);
+
+		for (size_t k = 0; k < nr; k++) {
+			/* frame 0 of a thread in a system call: the instruction after it */
+			bool ret = k > 0 || task_blocked(&r->tasks[i]);
+
+			if (r->sym)
+				symbolizer__frame(r->sym, r->tasks[i].tgid, SNAPSHOT_TS, ips[k], ret,
+						  &v->frames[k]);
+			else
+				v->frames[k] = (struct frame){ .ip = ips[k] };
+		}
+		v->nr_frames = nr;
+	}
+}
+
+/* The lock or word name reports use: "mutex in /dev/shm/x +0x28 (lock_a)". */
+static void name_object(struct hang_run *r, const struct hang_task *t, const struct hang_wait *w,
+			char *out, size_t len)
+{
+	struct finding_object fo = { .addr = w->addr, .pid = t->tgid, .obj = w->obj };
+	char var[DATA_SYM_NAME_LEN] = "";
+	size_t used;
+
+	if (w->object[0]) {
+		snprintf(out, len, "%s", w->object);
+		return;
+	}
+	if (!r->id || identity__resolve(r->id, t->tgid, w->addr, SNAPSHOT_TS, &fo.key))
+		fo.key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = t->tgid, .b = w->addr };
+	objname__format(out, len, &r->trace, &fo);
+	if (r->sym && !symbolizer__data(r->sym, t->tgid, SNAPSHOT_TS, w->addr, var, sizeof(var))) {
+		used = strlen(out);
+		snprintf(out + used, len - used, " (%s)", var);
+	}
+}
+
+static const char *wait_verb(enum hang_wait_kind k)
+{
+	switch (k) {
+	case HW_CHANNEL_READ: return "waits to read";
+	case HW_CHANNEL_WRITE: return "waits to write";
+	case HW_POLL: return "waits in poll on";
+	case HW_JOIN: return "waits to join a thread";
+	case HW_COND: return "waits on a condition variable,";
+	case HW_BARRIER: return "waits at a barrier,";
+	case HW_FUTEX: return "waits on";
+	case HW_RUNNING:
+	case HW_STOPPED:
+	case HW_SLEEP:
+	case HW_SYSCALL:
+		return "";
+	case HW_MUTEX:
+	case HW_RWLOCK:
+	case HW_SEM:
+	case HW_FLOCK:
+	case HW_POSIX_LOCK:
+	case HW_OFD_LOCK:
+	case HW_SYSV_SEM:
+	case HW_CHILD:
+		break;
+	}
+	return "waits for";
+}
+
+static const char *state_name(const struct hang_wait *w)
+{
+	switch (w->kind) {
+	case HW_RUNNING: return "running";
+	case HW_STOPPED: return "stopped";
+	case HW_SLEEP: return "sleeping";
+	case HW_SYSCALL: return "blocked";
+	case HW_MUTEX:
+	case HW_RWLOCK:
+	case HW_SEM:
+	case HW_COND:
+	case HW_BARRIER:
+	case HW_JOIN:
+	case HW_FUTEX:
+	case HW_FLOCK:
+	case HW_POSIX_LOCK:
+	case HW_OFD_LOCK:
+	case HW_CHANNEL_READ:
+	case HW_CHANNEL_WRITE:
+	case HW_POLL:
+	case HW_SYSV_SEM:
+	case HW_CHILD:
+		break;
+	}
+	return "blocked";
+}
+
+static void classify(struct hang_run *r)
+{
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct hang_view_thread *v = &r->view.threads[i];
+		const char *functions[FRAME_FUNCTIONS];
+		struct hang_wait *w = &r->waits[i];
+		size_t nr = 0;
+		char object[OBJNAME_LEN];
+		const char *verb;
+
+		for (size_t k = 0; k < v->nr_frames && nr < FRAME_FUNCTIONS; k++) {
+			functions[nr++] = v->frames[k].function;
+			for (size_t j = 0; j < v->frames[k].nr_inlined && nr < FRAME_FUNCTIONS; j++)
+				functions[nr++] = v->frames[k].inlined[j].function;
+		}
+		hang_wait__classify(r->host, &r->tasks[i], functions, nr, w);
+		v->pid = r->tasks[i].tgid;
+		v->tid = r->tasks[i].tid;
+		memcpy(v->comm, r->tasks[i].comm, sizeof(v->comm));
+		v->state = state_name(w);
+		v->syscall = w->syscall;
+		verb = wait_verb(w->kind);
+		v->kind = verb[0] ? hang_wait__kind_name(w->kind) : "";
+		v->waits[0] = '\0';
+		if (verb[0]) {
+			name_object(r, &r->tasks[i], w, object, sizeof(object));
+			snprintf(v->waits, sizeof(v->waits), "%s%s%s", verb, object[0] ? " " : "",
+				 object);
+		}
+		snprintf(v->relation, sizeof(v->relation), "%s", w->relation);
+		v->waker_known = !w->unknown;
+		v->nr_targets = 0;
+		for (size_t k = 0; k < w->nr_targets && k < HANG_VIEW_TARGETS; k++) {
+			v->target_pid[k] = w->targets[k].pid;
+			v->target_tid[k] = w->targets[k].tid;
+			v->nr_targets++;
+		}
+		v->cycle = -1;
+	}
+}
+
+/* One round: read the threads, their address spaces, stacks and waits. */
+static int examine(struct hang_run *r)
+{
+	int err;
+
+	err = hang_scan__threads(r->tgids, r->nr_tgids, r->o->all, &r->tasks, &r->nr_tasks);
+	if (err)
+		return err;
+	keep_user_threads(r);
+	r->waits = calloc(r->nr_tasks + 1, sizeof(*r->waits));
+	r->view.threads = calloc(r->nr_tasks + 1, sizeof(*r->view.threads));
+	r->host = hang_host__new();
+	if (!r->waits || !r->view.threads || !r->host)
+		return -ENOMEM;
+	r->view.nr_threads = r->nr_tasks;
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		if (r->o->all)
+			add_tgid(r, r->tasks[i].tgid);
+		if (i && r->tasks[i].tgid == r->tasks[i - 1].tgid)
+			continue;
+		err = add_process_record(r, &r->tasks[i]);
+		if (err)
+			return err;
+	}
+	r->sym = symbolizer__new(&r->trace);
+	r->id = identity__new(&r->trace);
+	r->stacks = hang_stacks__new(&r->trace);
+	if (!r->stacks)
+		return -ENOMEM;
+	fill_stacks(r);
+	classify(r);
+	return 0;
+}
+
+/* Processes a wait leads to that were not examined: examined next round. */
+static int expand(struct hang_run *r, bool *grew)
+{
+	size_t before = r->nr_tgids;
+	int err;
+
+	for (size_t i = 0; i < r->nr_tasks; i++)
+		for (size_t k = 0; k < r->waits[i].nr_targets; k++) {
+			err = add_tgid(r, r->waits[i].targets[k].pid);
+			if (err)
+				return err;
+		}
+	*grew = r->nr_tgids > before;
+	return 0;
+}
+
+static enum waitgraph_state node_state(const struct hang_wait *w)
+{
+	switch (w->kind) {
+	case HW_RUNNING:
+	case HW_STOPPED:
+	case HW_SLEEP:
+		return WG_PROGRESS;
+	case HW_SYSCALL:
+		return WG_WAITS_UNKNOWN;
+	case HW_MUTEX:
+	case HW_RWLOCK:
+	case HW_SEM:
+	case HW_COND:
+	case HW_BARRIER:
+	case HW_JOIN:
+	case HW_FUTEX:
+	case HW_FLOCK:
+	case HW_POSIX_LOCK:
+	case HW_OFD_LOCK:
+	case HW_CHANNEL_READ:
+	case HW_CHANNEL_WRITE:
+	case HW_POLL:
+	case HW_SYSV_SEM:
+	case HW_CHILD:
+		break;
+	}
+	return w->unknown ? WG_WAITS_UNKNOWN : WG_WAITS;
+}
+
+/*
+ * Every target must be a thread we examined: a waker we could not look at
+ * might be able to act, so such a wait proves nothing (WG_WAITS_UNKNOWN).
+ */
+static bool targets_examined(const struct hang_run *r, const struct hang_wait *w)
+{
+	for (size_t k = 0; k < w->nr_targets; k++) {
+		bool found = false;
+
+		for (size_t j = 0; j < r->nr_tasks && !found; j++)
+			found = r->tasks[j].tgid == w->targets[k].pid &&
+				(!w->targets[k].tid || r->tasks[j].tid == w->targets[k].tid);
+		if (!found && (!w->targets[k].tid || has_tgid(r, w->targets[k].pid)))
+			return false;
+	}
+	return true;
+}
+
+static int build_graph(struct hang_run *r)
+{
+	int err;
+
+	r->graph = waitgraph__new();
+	if (!r->graph)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		enum waitgraph_state st = node_state(&r->waits[i]);
+
+		if (st == WG_WAITS && !targets_examined(r, &r->waits[i]))
+			st = WG_WAITS_UNKNOWN;
+		if (waitgraph__add_node(r->graph, st) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		const struct hang_wait *w = &r->waits[i];
+
+		if (node_state(w) != WG_WAITS || !targets_examined(r, w))
+			continue;
+		for (size_t k = 0; k < w->nr_targets; k++)
+			for (size_t j = 0; j < r->nr_tasks; j++) {
+				if (r->tasks[j].tgid != w->targets[k].pid ||
+				    (w->targets[k].tid && r->tasks[j].tid != w->targets[k].tid))
+					continue;
+				err = waitgraph__add_target(r->graph, i, j);
+				if (err)
+					return err;
+			}
+	}
+	return waitgraph__solve(r->graph);
+}
+
+static int list_take(struct hang_view_list *l, const int *nodes, size_t nr)
+{
+	l->threads = malloc((nr + 1) * sizeof(*l->threads));
+	if (!l->threads)
+		return -ENOMEM;
+	memcpy(l->threads, nodes, nr * sizeof(*nodes));
+	l->nr = nr;
+	return 0;
+}
+
+/* The wait chains worth showing: from blocked threads nobody waits on, longest first. */
+static int fill_chains(struct hang_run *r, int *buf, size_t max)
+{
+	struct hang_view *v = &r->view;
+
+	for (size_t i = 0; i < r->nr_tasks && v->nr_chains < CHAINS_SHOWN; i++) {
+		bool waited_on = false;
+		size_t len;
+
+		if (v->threads[i].deadlocked || node_state(&r->waits[i]) != WG_WAITS)
+			continue;
+		for (size_t j = 0; j < r->nr_tasks && !waited_on; j++) {
+			if (j == i || v->threads[j].deadlocked)
+				continue;
+			len = waitgraph__chain(r->graph, j, buf, max);
+			for (size_t k = 1; k < len; k++)
+				waited_on |= buf[k] == (int)i;
+		}
+		if (waited_on)
+			continue;
+		len = waitgraph__chain(r->graph, i, buf, max);
+		if (len < 2)
+			continue;
+		if (list_take(&v->chains[v->nr_chains], buf, len))
+			return -ENOMEM;
+		v->nr_chains++;
+	}
+	return 0;
+}
+
+static int fill_view(struct hang_run *r)
+{
+	struct hang_view *v = &r->view;
+	size_t nr = r->nr_tasks + 1, nr_stuck = 0;
+	int *buf;
+	int err = 0;
+
+	buf = malloc(nr * sizeof(*buf));
+	v->cycles = calloc(waitgraph__nr_cycles(r->graph) + 1, sizeof(*v->cycles));
+	v->chains = calloc(CHAINS_SHOWN, sizeof(*v->chains));
+	v->stuck.threads = malloc(nr * sizeof(*v->stuck.threads));
+	if (!buf || !v->cycles || !v->chains || !v->stuck.threads) {
+		free(buf);
+		return -ENOMEM;
+	}
+	v->nr_processes = 0;
+	v->nr_blocked = 0;
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct hang_view_thread *t = &v->threads[i];
+
+		t->deadlocked = waitgraph__deadlocked(r->graph, i);
+		t->cycle = waitgraph__cycle_of(r->graph, i, &t->in_cycle);
+		v->nr_blocked += node_state(&r->waits[i]) != WG_PROGRESS;
+		v->nr_processes += !i || r->tasks[i].tgid != r->tasks[i - 1].tgid;
+		if (t->deadlocked && t->cycle < 0)
+			v->stuck.threads[nr_stuck++] = i;
+	}
+	v->stuck.nr = nr_stuck;
+	for (size_t c = 0; c < waitgraph__nr_cycles(r->graph); c++) {
+		size_t len = waitgraph__cycle(r->graph, c, buf, nr);
+
+		err = list_take(&v->cycles[c], buf, len);
+		if (err)
+			goto out;
+		v->nr_cycles++;
+	}
+	err = fill_chains(r, buf, nr);
+out:
+	free(buf);
+	return err;
+}
+
+static void free_view(struct hang_view *v)
+{
+	for (size_t c = 0; c < v->nr_cycles; c++)
+		free(v->cycles[c].threads);
+	for (size_t c = 0; c < v->nr_chains; c++)
+		free(v->chains[c].threads);
+	free(v->cycles);
+	free(v->chains);
+	free(v->stuck.threads);
+	free(v->threads);
+	memset(v, 0, sizeof(*v));
+}
+
+static int write_report(struct hang_run *r)
+{
+	FILE *out = stdout;
+	int err;
+
+	if (r->o->output) {
+		out = fopen(r->o->output, "we");
+		if (!out) {
+			fprintf(stderr, "ipcrace: hang: cannot write %s: %m\n", r->o->output);
+			return -errno;
+		}
+	}
+	err = r->o->json ? hang_view__write_json(out, &r->view) :
+	      hang_view__write_text(out, &r->view, !r->o->output && isatty(fileno(out)) &&
+				    !getenv("NO_COLOR"));
+	if (out != stdout && fclose(out) && !err)
+		err = -EIO;
+	fflush(stdout);
+	if (err)
+		fprintf(stderr, "ipcrace: hang: writing the report failed\n");
+	return err;
+}
+
+static int run(struct hang_run *r)
+{
+	bool grew = true;
+	int err;
+
+	err = select_processes(r);
+	if (err)
+		return err;
+	for (int round = 0; grew && round < EXPAND_ROUNDS; round++) {
+		reset_round(r);
+		err = examine(r);
+		if (err)
+			return err;
+		if (r->o->all)
+			break;
+		err = expand(r, &grew);
+		if (err)
+			return err;
+	}
+	if (r->o->verbose)
+		fprintf(stderr, "ipcrace: hang: examined %zu threads of %zu processes\n",
+			r->nr_tasks, r->nr_tgids);
+	err = build_graph(r);
+	if (!err)
+		err = fill_view(r);
+	if (!err)
+		err = write_report(r);
+	return err;
+}
+
+int hang__main(int argc, char **argv)
+{
+	struct hang_opts o = {};
+	struct hang_run r = { .o = &o };
+	int ret, err;
+
+	ret = parse_options(argc, argv, &o);
+	if (ret)
+		goto out;
+	if (preflight__check()) {
+		ret = EXIT_TOOL;
+		goto out;
+	}
+	r.pm = procmaps__new();
+	if (!r.pm) {
+		ret = EXIT_TOOL;
+		goto out;
+	}
+	err = run(&r);
+	if (err == -ENOMEM)
+		fprintf(stderr, "ipcrace: hang: out of memory\n");
+	ret = err == -EINVAL ? EXIT_USAGE : err ? EXIT_TOOL :
+	      r.view.nr_cycles || r.view.stuck.nr ? EXIT_DEADLOCK : 0;
+out:
+	waitgraph__free(r.graph);
+	reset_round(&r);
+	free_view(&r.view);
+	free(r.trace.mappings);
+	free(r.trace.processes);
+	procmaps__free(r.pm);
+	free(r.tgids);
+	free(o.roots);
+	return ret;
+}
