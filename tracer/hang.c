@@ -411,6 +411,11 @@ static void name_object(struct hang_run *r, const struct hang_task *t, const str
 		fo.key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = t->tgid, .b = w->addr };
 	objname__format(out, len, &r->trace, &fo);
 	if (r->sym && !symbolizer__data(r->sym, t->tgid, SNAPSHOT_TS, w->addr, var, sizeof(var))) {
+		char *inner = strstr(var, ".__");
+
+		/* "lock_a.__data.__lock": the lock is lock_a, not glibc's field */
+		if (inner)
+			*inner = '\0';
 		used = strlen(out);
 		snprintf(out + used, len - used, " (%s)", var);
 	}

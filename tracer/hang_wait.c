@@ -294,8 +294,8 @@ static void channel_wait(struct hang_host *h, const struct hang_task *t, int fd,
 		snprintf(w->relation, sizeof(w->relation), "peer not resolved");
 		return;
 	}
-	snprintf(w->relation, sizeof(w->relation), reading ? "holds the write end" :
-		 "holds the read end");
+	snprintf(w->relation, sizeof(w->relation), reading ? "whose write end is held by" :
+		 "whose read end is held by");
 	read_fds(h);
 	for (size_t i = 0; i < h->nr_fds; i++) {
 		const struct fd_entry *e = &h->fds[i];
@@ -416,7 +416,7 @@ static void futex_wait(const struct hang_task *t, const char *const *functions, 
 	    (!nr && have && word[0] > 0 && tgid_of(word[0]) == t->tgid && (__u32)word[0] != t->tid)) {
 		w->kind = HW_JOIN;
 		w->obj = OBJ_NONE;
-		snprintf(w->relation, sizeof(w->relation), "joins");
+		snprintf(w->relation, sizeof(w->relation), "namely");
 		if (have && word[0] > 0)
 			owner_target(w, word[0]);
 		else
@@ -614,7 +614,7 @@ static void child_wait(const struct hang_task *t, struct hang_wait *w)
 	__s64 arg = (__s64)t->regs.di;
 
 	w->kind = HW_CHILD;
-	snprintf(w->relation, sizeof(w->relation), "waits for the exit of");
+	snprintf(w->relation, sizeof(w->relation), "that is");
 	if (t->regs.orig_ax == SYS_wait4 && arg > 0)
 		c.only = arg;
 	else if (t->regs.orig_ax == SYS_waitid && t->regs.di == 1 /* P_PID */)
