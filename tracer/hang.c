@@ -25,6 +25,7 @@
 #include "hang_scan.h"
 #include "hang_stack.h"
 #include "hang_wait.h"
+#include "pidset.h"
 #include "preflight.h"
 #include "procfs.h"
 #include "procmaps.h"
@@ -71,8 +72,7 @@ struct hang_opts {
 
 struct hang_run {
 	const struct hang_opts *o;
-	__u32 *tgids;
-	size_t nr_tgids, cap_tgids;
+	struct pidset procs;		/* the processes examined */
 	struct hang_task *tasks;
 	size_t nr_tasks;
 	struct hang_wait *waits;
@@ -189,109 +189,44 @@ static int parse_options(int argc, char **argv, struct hang_opts *o)
 
 /* --- which processes -------------------------------------------------------- */
 
-static bool has_tgid(const struct hang_run *r, __u32 pid)
-{
-	for (size_t i = 0; i < r->nr_tgids; i++)
-		if (r->tgids[i] == pid)
-			return true;
-	return false;
-}
-
+/* ipcrace never examines itself: its own threads would be noise. */
 static int add_tgid(struct hang_run *r, __u32 pid)
 {
-	if (pid == (__u32)getpid() || has_tgid(r, pid))
-		return 0;
-	if (array__reserve(&r->tgids, &r->cap_tgids, r->nr_tgids + 1, sizeof(*r->tgids)))
-		return -ENOMEM;
-	r->tgids[r->nr_tgids++] = pid;
-	return 0;
-}
-
-/* Every process of a cgroup v2 directory and of the cgroups below it. */
-static int add_cgroup(struct hang_run *r, const char *dir, int depth)
-{
-	char path[4096], buf[1 << 16];
-	struct dirent *d;
-	ssize_t n;
-	DIR *dh;
-	int err = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	n = procfs__read(path, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	for (char *p = buf; *p; ) {
-		long pid = strtol(p, &p, 10);
-
-		if (pid > 0 && (err = add_tgid(r, pid)))
-			return err;
-		while (*p == '\n')
-			p++;
-		if (*p && (*p < '0' || *p > '9'))
-			break;
-	}
-	if (depth > 32)
-		return 0;
-	dh = opendir(dir);
-	if (!dh)
-		return 0;
-	while (!err && (d = readdir(dh))) {
-		if (d->d_type != DT_DIR || d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		err = add_cgroup(r, path, depth + 1);
-		if (err == -ENOENT)
-			err = 0;	/* removed meanwhile */
-	}
-	closedir(dh);
-	return err;
-}
-
-/* A unit's cgroup: /sys/fs/cgroup/<slice>/NAME, searched in the usual slices. */
-static int add_unit(struct hang_run *r, const char *unit)
-{
-	static const char *const slices[] = { "system.slice", "user.slice", "init.scope", "" };
-	char path[4096];
-
-	for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
-		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/%s", slices[i], unit);
-		if (!access(path, F_OK))
-			return add_cgroup(r, path, 0);
-	}
-	return -ENOENT;
+	return pid == (__u32)getpid() ? 0 : pidset__add(&r->procs, pid);
 }
 
 static int select_processes(struct hang_run *r)
 {
 	const struct hang_opts *o = r->o;
-	int *pids = NULL, err = 0;
-	size_t nr = 0;
+	__u32 self = getpid();
+	int err = 0;
 
 	for (size_t i = 0; i < o->nr_roots; i++)
-		if (o->roots[i] == getpid()) {
-			fprintf(stderr, "ipcrace: hang: pid %d is ipcrace itself\n", getpid());
+		if ((__u32)o->roots[i] == self) {
+			fprintf(stderr, "ipcrace: hang: pid %u is ipcrace itself\n", self);
 			return -EINVAL;
 		}
 	if (o->nr_roots) {
-		err = procfs__descendants(o->roots, o->nr_roots, &pids, &nr);
-		for (size_t i = 0; !err && i < nr; i++)
-			err = add_tgid(r, pids[i]);
-		free(pids);
-		if (!err && !r->nr_tgids) {
+		err = pidset__add_trees(&r->procs, o->roots, o->nr_roots);
+		if (!err && !r->procs.nr) {
 			fprintf(stderr, "ipcrace: hang: no such process: %d\n", o->roots[0]);
 			return -ESRCH;
 		}
 	} else if (o->cgroup) {
-		err = add_cgroup(r, o->cgroup, 0);
+		err = pidset__add_cgroup(&r->procs, o->cgroup);
 		if (err)
 			fprintf(stderr, "ipcrace: hang: cannot read cgroup %s: %s\n", o->cgroup,
 				strerror(-err));
 	} else if (o->unit) {
-		err = add_unit(r, o->unit);
+		err = pidset__add_unit(&r->procs, o->unit);
 		if (err)
 			fprintf(stderr, "ipcrace: hang: no cgroup found for unit %s: %s\n", o->unit,
 				strerror(-err));
 	}
+	/* a cgroup holding ipcrace itself, or ipcrace below a -p root */
+	for (size_t i = 0; i < r->procs.nr; i++)
+		if (r->procs.pids[i] == self)
+			r->procs.pids[i--] = r->procs.pids[--r->procs.nr];
 	return err;
 }
 
@@ -522,7 +457,7 @@ static int examine(struct hang_run *r)
 {
 	int err;
 
-	err = hang_scan__threads(r->tgids, r->nr_tgids, r->o->all, &r->tasks, &r->nr_tasks);
+	err = hang_scan__threads(r->procs.pids, r->procs.nr, r->o->all, &r->tasks, &r->nr_tasks);
 	if (err)
 		return err;
 	keep_user_threads(r);
@@ -554,7 +489,7 @@ static int examine(struct hang_run *r)
 /* Processes a wait leads to that were not examined: examined next round. */
 static int expand(struct hang_run *r, bool *grew)
 {
-	size_t before = r->nr_tgids;
+	size_t before = r->procs.nr;
 	int err;
 
 	for (size_t i = 0; i < r->nr_tasks; i++)
@@ -563,7 +498,7 @@ static int expand(struct hang_run *r, bool *grew)
 			if (err)
 				return err;
 		}
-	*grew = r->nr_tgids > before;
+	*grew = r->procs.nr > before;
 	return 0;
 }
 
@@ -608,7 +543,7 @@ static bool targets_examined(const struct hang_run *r, const struct hang_wait *w
 		for (size_t j = 0; j < r->nr_tasks && !found; j++)
 			found = r->tasks[j].tgid == w->targets[k].pid &&
 				(!w->targets[k].tid || r->tasks[j].tid == w->targets[k].tid);
-		if (!found && (!w->targets[k].tid || has_tgid(r, w->targets[k].pid)))
+		if (!found && (!w->targets[k].tid || pidset__has(&r->procs, w->targets[k].pid)))
 			return false;
 	}
 	return true;
@@ -786,7 +721,7 @@ static int run(struct hang_run *r)
 	}
 	if (r->o->verbose)
 		fprintf(stderr, "ipcrace: hang: examined %zu threads of %zu processes\n",
-			r->nr_tasks, r->nr_tgids);
+			r->nr_tasks, r->procs.nr);
 	err = build_graph(r);
 	if (!err)
 		err = fill_view(r);
@@ -825,7 +760,7 @@ out:
 	free(r.trace.mappings);
 	free(r.trace.processes);
 	procmaps__free(r.pm);
-	free(r.tgids);
+	pidset__free(&r.procs);
 	free(o.roots);
 	return ret;
 }

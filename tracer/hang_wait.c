@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../analyzer/array.h"
+#include "hang_sock.h"
 #include "hang_wait.h"
 #include "procfs.h"
 
@@ -92,6 +93,7 @@ struct hang_host {
 	bool fds_read;
 	struct fd_entry *fds;
 	size_t nr_fds, cap_fds;
+	struct hang_socks *socks;
 	bool locks_read;
 	struct lock_entry *locks;
 	size_t nr_locks, cap_locks;
@@ -99,13 +101,22 @@ struct hang_host {
 
 struct hang_host *hang_host__new(void)
 {
-	return calloc(1, sizeof(struct hang_host));
+	struct hang_host *h = calloc(1, sizeof(*h));
+
+	if (h)
+		h->socks = hang_socks__new();
+	if (h && !h->socks) {
+		free(h);
+		h = NULL;
+	}
+	return h;
 }
 
 void hang_host__free(struct hang_host *h)
 {
 	if (!h)
 		return;
+	hang_socks__free(h->socks);
 	free(h->fds);
 	free(h->locks);
 	free(h);
@@ -269,6 +280,38 @@ static void describe_channel(char *out, size_t len, const char *target, int fd, 
 		snprintf(out, len, "%s (fd %d)", target, fd);
 }
 
+/* Every process holding the file (dev, ino) open, whatever its mode. */
+static void holders(struct hang_host *h, __u64 dev, __u64 ino, struct hang_wait *w)
+{
+	read_fds(h);
+	for (size_t i = 0; i < h->nr_fds; i++)
+		if (h->fds[i].dev == dev && h->fds[i].ino == ino)
+			add_target(w, h->fds[i].pid, 0);
+}
+
+/* A socket: whoever holds its peer can end the wait. */
+static void socket_wait(struct hang_host *h, __u64 dev, __u64 ino, struct hang_wait *w)
+{
+	__u64 peer = 0;
+
+	switch (hang_socks__peer(h->socks, ino, &peer, w->object, sizeof(w->object))) {
+	case PEER_LOCAL:
+		snprintf(w->relation, sizeof(w->relation), "whose peer is held by");
+		holders(h, dev, peer, w);
+		if (!w->nr_targets)
+			w->unknown = true;	/* held by a process we cannot see */
+		return;
+	case PEER_REMOTE:
+		snprintf(w->relation, sizeof(w->relation), "peer on another host");
+		w->unknown = true;
+		return;
+	case PEER_UNKNOWN:
+		break;
+	}
+	snprintf(w->relation, sizeof(w->relation), "peer not resolved");
+	w->unknown = true;
+}
+
 /*
  * A read (want_write false: who can write) or write (who can read) on fd:
  * every process holding the same file open the other way can end it.
@@ -290,8 +333,7 @@ static void channel_wait(struct hang_host *h, const struct hang_task *t, int fd,
 	w->obj = !strncmp(target, "pipe:", 5) ? OBJ_PIPE :
 		 !strncmp(target, "socket:", 7) ? OBJ_SOCKET : OBJ_FIFO;
 	if (w->obj == OBJ_SOCKET) {
-		w->unknown = true;
-		snprintf(w->relation, sizeof(w->relation), "peer not resolved");
+		socket_wait(h, dev, ino, w);
 		return;
 	}
 	snprintf(w->relation, sizeof(w->relation), reading ? "whose write end is held by" :

@@ -97,7 +97,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 expect, status, pids = sys.argv[2], int(sys.argv[3]), {int(p) for p in sys.argv[4:]}
 if expect == "deadlock":
-    ok = status == 66 and d["deadlocks"] and pids <= {t["pid"] for t in d["deadlocks"][0]["cycle"]}
+    ok = status == 66 and d["deadlocks"] and pids <= {t["pid"] for dl in d["deadlocks"] for t in dl["cycle"]}
 else:
     ok = status == 0 and not d["deadlocks"] and d["chains"]
 sys.exit(0 if ok else 1)
