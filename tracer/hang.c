@@ -37,6 +37,7 @@
 #define EXPAND_ROUNDS 4		/* follow waits into processes not named, this often */
 #define CHAINS_SHOWN 10
 #define FRAME_FUNCTIONS 12	/* innermost frames the classifier looks at */
+#define CONFIRM_NS (100 * 1000000L)	/* a deadlock is looked at twice, this far apart */
 
 static const char *hang_usage =
 "usage: ipcrace hang (-p PID[,PID...] | --cgroup PATH | --unit NAME | --all) [OPTIONS]\n"
@@ -700,14 +701,100 @@ static int write_report(struct hang_run *r)
 	return err;
 }
 
-static int run(struct hang_run *r)
+/* What a deadlocked thread waited on, to see whether a second look finds it the same. */
+struct hang_mark {
+	__u32 tid;
+	enum hang_wait_kind kind;
+	__u64 addr;
+	char object[sizeof(((struct hang_wait *)0)->object)];
+};
+
+static bool same_mark(const struct hang_mark *m, const struct hang_task *t, const struct hang_wait *w)
+{
+	return m->tid == t->tid && m->kind == w->kind && m->addr == w->addr &&
+	       !strcmp(m->object, w->object);
+}
+
+static int take_marks(const struct hang_run *r, struct hang_mark **marks, size_t *nr)
+{
+	*nr = 0;
+	*marks = calloc(r->nr_tasks + 1, sizeof(**marks));
+	if (!*marks)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct hang_mark *m = &(*marks)[*nr];
+
+		if (!r->view.threads[i].deadlocked)
+			continue;
+		m->tid = r->tasks[i].tid;
+		m->kind = r->waits[i].kind;
+		m->addr = r->waits[i].addr;
+		memcpy(m->object, r->waits[i].object, sizeof(m->object));
+		(*nr)++;
+	}
+	return 0;
+}
+
+static bool confirmed(const struct hang_run *r, size_t i, const struct hang_mark *marks, size_t nr)
+{
+	for (size_t k = 0; k < nr; k++)
+		if (same_mark(&marks[k], &r->tasks[i], &r->waits[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Keeps the deadlocks whose every thread waited on the same thing at the
+ * first look: a snapshot of a busy system can catch waits in motion (a
+ * lock released between reading a thread and reading its lock word), a
+ * deadlock does not move.
+ */
+static void keep_confirmed(struct hang_run *r, const struct hang_mark *marks, size_t nr)
+{
+	struct hang_view *v = &r->view;
+	size_t kept = 0, stuck = 0;
+
+	for (size_t c = 0; c < v->nr_cycles; c++) {
+		struct hang_view_list *l = &v->cycles[c];
+		bool ok = true;
+
+		for (size_t k = 0; k < l->nr && ok; k++)
+			ok = confirmed(r, l->threads[k], marks, nr);
+		for (size_t i = 0; i < v->nr_threads; i++) {
+			struct hang_view_thread *t = &v->threads[i];
+
+			if (t->cycle != (int)c)
+				continue;
+			t->cycle = ok ? (int)kept : -1;
+			t->deadlocked &= ok;
+			t->in_cycle &= ok;
+		}
+		if (ok)
+			v->cycles[kept++] = *l;
+		else
+			free(l->threads);
+	}
+	v->nr_cycles = kept;
+	for (size_t k = 0; k < v->stuck.nr; k++) {
+		int i = v->stuck.threads[k];
+
+		if (confirmed(r, i, marks, nr))
+			v->stuck.threads[stuck++] = i;
+		else
+			v->threads[i].deadlocked = false;
+	}
+	v->stuck.nr = stuck;
+}
+
+/* One look: the threads (following waits into other processes), the graph, the view. */
+static int look(struct hang_run *r)
 {
 	bool grew = true;
 	int err;
 
-	err = select_processes(r);
-	if (err)
-		return err;
+	waitgraph__free(r->graph);
+	r->graph = NULL;
+	free_view(&r->view);
 	for (int round = 0; grew && round < EXPAND_ROUNDS; round++) {
 		reset_round(r);
 		err = examine(r);
@@ -719,15 +806,35 @@ static int run(struct hang_run *r)
 		if (err)
 			return err;
 	}
+	err = build_graph(r);
+	return err ? err : fill_view(r);
+}
+
+static int run(struct hang_run *r)
+{
+	struct timespec pause = { .tv_nsec = CONFIRM_NS };
+	struct hang_mark *marks = NULL;
+	size_t nr_marks = 0;
+	int err;
+
+	err = select_processes(r);
+	if (!err)
+		err = look(r);
+	if (!err && (r->view.nr_cycles || r->view.stuck.nr)) {
+		err = take_marks(r, &marks, &nr_marks);
+		nanosleep(&pause, NULL);
+		if (!err)
+			err = look(r);
+		if (!err)
+			keep_confirmed(r, marks, nr_marks);
+		free(marks);
+	}
+	if (err)
+		return err;
 	if (r->o->verbose)
 		fprintf(stderr, "ipcrace: hang: examined %zu threads of %zu processes\n",
 			r->nr_tasks, r->procs.nr);
-	err = build_graph(r);
-	if (!err)
-		err = fill_view(r);
-	if (!err)
-		err = write_report(r);
-	return err;
+	return write_report(r);
 }
 
 int hang__main(int argc, char **argv)
