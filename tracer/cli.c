@@ -15,7 +15,8 @@
 #include "watch_spec.h"
 
 #define CLI_TRACING (CLI_CHECK | CLI_RECORD)
-#define CLI_ALL (CLI_CHECK | CLI_RECORD | CLI_ANALYZE | CLI_DUMP | CLI_HELP | CLI_ARCHIVE)
+#define CLI_ALL (CLI_CHECK | CLI_RECORD | CLI_ANALYZE | CLI_DUMP | CLI_HELP | CLI_ARCHIVE | \
+		 CLI_HANG)
 #define HELP_WIDTH 80
 #define HELP_INDENT 26			/* column of the help text in --help */
 
@@ -24,6 +25,7 @@ enum cli_option_id {
 	OPT_WATCH, OPT_LEARN, OPT_SEED, OPT_NO_WATCH, OPT_PROBE_SITE, OPT_BARE_PROBES,
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
 	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT, OPT_ARCHIVE,
+	OPT_CGROUP, OPT_UNIT, OPT_ALL,
 };
 
 struct cli_option {
@@ -50,6 +52,11 @@ static const struct cli_option options[] = {
 	  "write the report to FILE (default: stderr for check, so the program's stdout "
 	  "stays clean; stdout for analyze); never through a symlink, opened before the "
 	  "target starts" },
+	{ OPT_FORMAT, "format", 'f', "text|json", CLI_HANG, false,
+	  "report format (default text); json gives the wait-for graph: threads with what "
+	  "each waits on and who can end the wait, deadlocks, chains" },
+	{ OPT_OUTPUT, "output", 'o', "FILE", CLI_HANG, false,
+	  "write the report to FILE (default stdout)" },
 	{ OPT_OUTPUT, "output", 'o', "FILE", CLI_RECORD, false,
 	  "the trace file to write (default ipcrace.trace, created mode 0600; never through "
 	  "a symlink; a device or FIFO is written as it is)" },
@@ -63,6 +70,15 @@ static const struct cli_option options[] = {
 	  "attach to running processes (and the children they start) instead of starting "
 	  "CMD, until they exit, --duration runs out or Ctrl-C; detaching leaves them "
 	  "running, untouched" },
+	{ OPT_PID, "pid", 'p', "PID[,PID...]", CLI_HANG, true,
+	  "examine these processes, their threads and descendants (and the processes "
+	  "their waits lead to)" },
+	{ OPT_CGROUP, "cgroup", 0, "PATH", CLI_HANG, true,
+	  "examine every process of the cgroup v2 directory PATH and the cgroups below it" },
+	{ OPT_UNIT, "unit", 0, "NAME", CLI_HANG, true,
+	  "examine every process of the systemd unit NAME (its cgroup)" },
+	{ OPT_ALL, "all", 0, NULL, CLI_HANG, true,
+	  "examine every process on the host" },
 	{ OPT_DURATION, "duration", 'd', "SECONDS", CLI_TRACING, false,
 	  "stop recording after SECONDS; the target keeps running" },
 	{ OPT_BUFFER_SIZE, "buffer-size", 0, "KIB", CLI_TRACING, false,
@@ -123,6 +139,8 @@ static const struct cli_option options[] = {
 	{ OPT_VERBOSE, "verbose", 'v', NULL, CLI_TRACING | CLI_ANALYZE, false,
 	  "say what is attached where, the seed, progress; how many stack snapshots were "
 	  "taken, and how each module's frames were unwound (dwarf or frame pointers)" },
+	{ OPT_VERBOSE, "verbose", 'v', NULL, CLI_HANG, false,
+	  "say how many threads and processes were examined" },
 	{ OPT_MARKDOWN, "markdown", 0, NULL, CLI_HELP, true,
 	  "print every option as a Markdown table (the README's table is this output)" },
 	{ OPT_HELP, "help", 'h', NULL, CLI_ALL, true,
@@ -151,6 +169,9 @@ static const struct cli_command_desc {
 	{ CLI_ARCHIVE, "archive", "[OPTIONS] TRACE",
 	  "pack the modules TRACE needs (binaries and debug files, by build-id) into "
 	  "one file, for analyze --archive on another machine" },
+	{ CLI_HANG, "hang", "[OPTIONS] (-p PID[,PID...] | --cgroup PATH | --unit NAME | --all)",
+	  "who waits on whom right now, across processes: deadlocks and wait chains with "
+	  "stacks, read without stopping anything; exit 66 on a deadlock" },
 	{ CLI_HELP, "help", "[--markdown] [COMMAND]",
 	  "this text, or a command's options (also ipcrace COMMAND --help)" },
 };
@@ -187,7 +208,9 @@ static const char *exit_status_text =
 "  the target's status     check without findings: its exit code, or 128 + the\n"
 "                          signal that killed it (0 when attached with -p, or\n"
 "                          when the recording stopped before it exited)\n"
-"  0                       record, analyze, dump, help: done, no findings\n"
+"  66                      hang: a deadlock\n"
+"  0                       record, analyze, dump, help: done, no findings; hang:\n"
+"                          no deadlock\n"
 "  1                       ipcrace could not trace or read (one line says why),\n"
 "                          or the trace is INCOMPLETE and nothing was found\n"
 "  2                       usage error\n";
@@ -298,9 +321,25 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 
 	switch (o->id) {
 	case OPT_FORMAT:
+		if (c == CLI_HANG && strcmp(arg, "text") && strcmp(arg, "json"))
+			return cli__usage_error(c, "%s: unknown format '%s' (text or json)", from,
+						arg);
 		if (report_format__parse(arg, &cli->format))
 			return cli__usage_error(c, "%s: unknown format '%s' (text, json, sarif or "
 						"perfetto)", from, arg);
+		return 0;
+	case OPT_CGROUP:
+		if (!*arg)
+			return cli__usage_error(c, "%s needs a cgroup directory", from);
+		cli->cgroup = arg;
+		return 0;
+	case OPT_UNIT:
+		if (!*arg)
+			return cli__usage_error(c, "%s needs a unit name", from);
+		cli->unit = arg;
+		return 0;
+	case OPT_ALL:
+		cli->all = true;
 		return 0;
 	case OPT_OUTPUT:
 		if (!*arg)
@@ -627,6 +666,18 @@ static int check_operands(const struct cli *cli)
 		if (cli->nr_operands > 1)
 			return cli__usage_error(cli->command, "help takes one command name");
 		return 0;
+	case CLI_HANG: {
+		int sources = !!cli->nr_pids + !!cli->cgroup + !!cli->unit + cli->all;
+
+		if (cli->nr_operands)
+			return cli__usage_error(cli->command, "hang takes no operand ('%s'): name "
+						"processes with -p", cli->operands[0]);
+		if (sources != 1)
+			return cli__usage_error(cli->command, sources ? "name one of -p, --cgroup, "
+						"--unit, --all" : "what to examine: -p PID, "
+						"--cgroup PATH, --unit NAME or --all");
+		return 0;
+	}
 	}
 	return 0;
 }

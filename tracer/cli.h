@@ -37,6 +37,7 @@ enum cli_command {
 	CLI_DUMP = 1 << 3,
 	CLI_HELP = 1 << 4,
 	CLI_ARCHIVE = 1 << 5,
+	CLI_HANG = 1 << 6,
 };
 
 struct cli {
@@ -59,6 +60,9 @@ struct cli {
 	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;
+	const char *cgroup;			/* hang --cgroup PATH */
+	const char *unit;			/* hang --unit NAME */
+	bool all;				/* hang --all */
 	const char *suppression_files[CLI_MAX_SUPPRESSIONS];
 	size_t nr_suppression_files;
 	bool print_suppressions;

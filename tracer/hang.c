@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,38 +38,6 @@
 #define FRAME_FUNCTIONS 12	/* innermost frames the classifier looks at */
 #define CONFIRM_NS (100 * 1000000L)	/* a deadlock is looked at twice, this far apart */
 
-static const char *hang_usage =
-"usage: ipcrace hang (-p PID[,PID...] | --cgroup PATH | --unit NAME | --all) [OPTIONS]\n"
-"\n"
-"Shows who waits on whom right now, across processes: each blocked thread,\n"
-"the lock or channel it waits on and the threads that could end the wait;\n"
-"deadlocks (cycles of waits) and the longest wait chains, with stacks.\n"
-"Reads the threads from outside (a BPF task iterator, /proc, process_vm_readv):\n"
-"nothing is stopped or changed. Processes the waits lead to are examined too.\n"
-"\n"
-"options:\n"
-"  -p, --pid PID[,PID...]  these processes, their threads and descendants\n"
-"      --cgroup PATH       every process in the cgroup (v2) and its sub-cgroups\n"
-"      --unit NAME         every process of the systemd unit NAME\n"
-"      --all               every process on the host\n"
-"  -f, --format text|json  report format (default text)\n"
-"  -o, --output FILE       write the report to FILE (default: stdout)\n"
-"  -v, --verbose           say what was examined\n"
-"  -h, --help              this text\n"
-"\n"
-"exit status: 0 no deadlock, 66 a deadlock, 1 could not examine, 2 usage\n";
-
-struct hang_opts {
-	int *roots;
-	size_t nr_roots, cap_roots;
-	const char *cgroup;
-	const char *unit;
-	bool all;
-	bool json;
-	const char *output;
-	bool verbose;
-};
-
 struct hang_run {
 	const struct hang_opts *o;
 	struct pidset procs;		/* the processes examined */
@@ -89,105 +56,6 @@ struct hang_run {
 	struct waitgraph *graph;
 };
 
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "ipcrace: hang: ");
-	fprintf(stderr, msg, arg);
-	fprintf(stderr, "\n(ipcrace hang --help for usage)\n");
-	return EXIT_USAGE;
-}
-
-static int add_root(struct hang_opts *o, long pid)
-{
-	if (array__reserve(&o->roots, &o->cap_roots, o->nr_roots + 1, sizeof(*o->roots)))
-		return -ENOMEM;
-	o->roots[o->nr_roots++] = pid;
-	return 0;
-}
-
-static int parse_pids(struct hang_opts *o, const char *arg)
-{
-	const char *p = arg;
-	char *end;
-
-	while (*p) {
-		long pid = strtol(p, &end, 10);
-
-		if (end == p || pid <= 0 || pid > 0x3fffffff || add_root(o, pid))
-			return -EINVAL;
-		if (*end == ',')
-			end++;
-		else if (*end)
-			return -EINVAL;
-		p = end;
-	}
-	return o->nr_roots ? 0 : -EINVAL;
-}
-
-enum { OPT_CGROUP = 300, OPT_UNIT, OPT_ALL };
-
-static int parse_options(int argc, char **argv, struct hang_opts *o)
-{
-	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, OPT_CGROUP },
-		{ "unit", required_argument, NULL, OPT_UNIT },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, sources;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:f:o:vh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (parse_pids(o, optarg))
-				return usage_error("bad pid list '%s' (PID[,PID...])", optarg);
-			break;
-		case OPT_CGROUP:
-			o->cgroup = optarg;
-			break;
-		case OPT_UNIT:
-			o->unit = optarg;
-			break;
-		case OPT_ALL:
-			o->all = true;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				o->json = true;
-			else if (strcmp(optarg, "text"))
-				return usage_error("unknown format '%s' (text or json)", optarg);
-			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			fputs(hang_usage, stdout);
-			exit(0);
-		case ':':
-			return usage_error("%s needs an argument", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	sources = !!o->nr_roots + !!o->cgroup + !!o->unit + o->all;
-	if (sources != 1)
-		return usage_error("%s", sources ? "name one of -p, --cgroup, --unit, --all" :
-				   "what to examine: -p PID, --cgroup PATH, --unit NAME or --all");
-	return 0;
-}
-
 /* --- which processes -------------------------------------------------------- */
 
 /* ipcrace never examines itself: its own threads would be noise. */
@@ -202,15 +70,15 @@ static int select_processes(struct hang_run *r)
 	__u32 self = getpid();
 	int err = 0;
 
-	for (size_t i = 0; i < o->nr_roots; i++)
-		if ((__u32)o->roots[i] == self) {
+	for (size_t i = 0; i < o->nr_pids; i++)
+		if ((__u32)o->pids[i] == self) {
 			fprintf(stderr, "ipcrace: hang: pid %u is ipcrace itself\n", self);
 			return -EINVAL;
 		}
-	if (o->nr_roots) {
-		err = pidset__add_trees(&r->procs, o->roots, o->nr_roots);
+	if (o->nr_pids) {
+		err = pidset__add_trees(&r->procs, o->pids, o->nr_pids);
 		if (!err && !r->procs.nr) {
-			fprintf(stderr, "ipcrace: hang: no such process: %d\n", o->roots[0]);
+			fprintf(stderr, "ipcrace: hang: no such process: %d\n", o->pids[0]);
 			return -ESRCH;
 		}
 	} else if (o->cgroup) {
@@ -837,30 +705,21 @@ static int run(struct hang_run *r)
 	return write_report(r);
 }
 
-int hang__main(int argc, char **argv)
+int hang__run(const struct hang_opts *o)
 {
-	struct hang_opts o = {};
-	struct hang_run r = { .o = &o };
+	struct hang_run r = { .o = o };
 	int ret, err;
 
-	ret = parse_options(argc, argv, &o);
-	if (ret)
-		goto out;
-	if (preflight__check()) {
-		ret = EXIT_TOOL;
-		goto out;
-	}
+	if (preflight__check())
+		return EXIT_TOOL;
 	r.pm = procmaps__new();
-	if (!r.pm) {
-		ret = EXIT_TOOL;
-		goto out;
-	}
+	if (!r.pm)
+		return EXIT_TOOL;
 	err = run(&r);
 	if (err == -ENOMEM)
 		fprintf(stderr, "ipcrace: hang: out of memory\n");
 	ret = err == -EINVAL ? EXIT_USAGE : err ? EXIT_TOOL :
 	      r.view.nr_cycles || r.view.stuck.nr ? EXIT_DEADLOCK : 0;
-out:
 	waitgraph__free(r.graph);
 	reset_round(&r);
 	free_view(&r.view);
@@ -868,6 +727,5 @@ out:
 	free(r.trace.processes);
 	procmaps__free(r.pm);
 	pidset__free(&r.procs);
-	free(o.roots);
 	return ret;
 }

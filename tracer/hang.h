@@ -7,7 +7,22 @@
 #ifndef IPCRACE_HANG_CMD_H
 #define IPCRACE_HANG_CMD_H
 
-/* argv[0] is "hang". Returns the exit status: 0, 66 (a deadlock), 1, 2. */
-int hang__main(int argc, char **argv);
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What to examine (exactly one of pids, cgroup, unit, all) and how to report. */
+struct hang_opts {
+	const int *pids;
+	size_t nr_pids;
+	const char *cgroup;
+	const char *unit;
+	bool all;
+	bool json;
+	const char *output;		/* NULL: stdout */
+	bool verbose;
+};
+
+/* Returns the exit status: 0 (no deadlock), 66 (a deadlock), 1, 2. */
+int hang__run(const struct hang_opts *o);
 
 #endif /* IPCRACE_HANG_CMD_H */

@@ -453,7 +453,7 @@ static int cmd_help(struct cli *cli)
 	}
 	if (cli__command(cli->operands[0], &topic))
 		return cli__usage_error(CLI_HELP, "no command '%s' (check, record, analyze, "
-					"dump, archive or help)", cli->operands[0]);
+					"dump, archive, hang or help)", cli->operands[0]);
 	cli__print_help(stdout, topic);
 	return 0;
 }
@@ -495,6 +495,17 @@ static int cmd_archive(struct cli *cli)
 	return 0;
 }
 
+static int cmd_hang(struct cli *cli)
+{
+	struct hang_opts o = {
+		.pids = cli->pids, .nr_pids = cli->nr_pids, .cgroup = cli->cgroup,
+		.unit = cli->unit, .all = cli->all, .json = cli->format == REPORT_JSON,
+		.output = cli->output, .verbose = cli->verbose,
+	};
+
+	return hang__run(&o);
+}
+
 static int (*const cmd_fn[])(struct cli *cli) = {
 	[__builtin_ctz(CLI_CHECK)] = cmd_check,
 	[__builtin_ctz(CLI_RECORD)] = cmd_record,
@@ -502,6 +513,9 @@ static int (*const cmd_fn[])(struct cli *cli) = {
 	[__builtin_ctz(CLI_DUMP)] = cmd_dump,
 	[__builtin_ctz(CLI_HELP)] = cmd_help,
 	[__builtin_ctz(CLI_ARCHIVE)] = cmd_archive,
+}
+
+	[__builtin_ctz(CLI_HANG)] = cmd_hang,
 };
 
 int main(int argc, char **argv)

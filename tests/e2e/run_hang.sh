@@ -119,7 +119,7 @@ done
 
 # bad input: one line, the right exit status
 "$ipcrace" hang >/dev/null 2>"$tmp/err"; s=$?
-[ "$s" -eq 2 ] && [ "$(grep -c 'ipcrace: hang:' "$tmp/err")" -eq 1 ] && pass hang_without_target_is_usage ||
+[ "$s" -eq 2 ] && [ "$(grep -c '^ipcrace: ' "$tmp/err")" -eq 1 ] && pass hang_without_target_is_usage ||
 	fail hang_without_target_is_usage "exit $s: $(cat "$tmp/err")"
 "$ipcrace" hang -p 1073741000 >/dev/null 2>"$tmp/err"; s=$?
 [ "$s" -eq 1 ] && grep -q "no such process" "$tmp/err" && pass hang_missing_pid_fails ||
