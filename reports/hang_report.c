@@ -57,6 +57,18 @@ static void put_wait_line(FILE *out, const struct hang_view_thread *t,
 	fputs(":\n", out);
 }
 
+/* The first thread that could end t's wait, when it is one we show. */
+static const struct hang_view_thread *first_target(const struct hang_view *v,
+						  const struct hang_view_thread *t)
+{
+	for (size_t k = 0; k < t->nr_targets; k++)
+		for (size_t i = 0; i < v->nr_threads; i++)
+			if (v->threads[i].pid == t->target_pid[k] &&
+			    (!t->target_tid[k] || v->threads[i].tid == t->target_tid[k]))
+				return &v->threads[i];
+	return NULL;
+}
+
 static void put_headline(FILE *out, bool color, const char *what)
 {
 	fputs(RULE "\n", out);
@@ -136,7 +148,7 @@ static void put_cycle(FILE *out, const struct hang_view *v, size_t c, bool color
 			fputs("  Blocked by this deadlock:\n", out);
 		any_blocked = true;
 		fputs("  ", out);
-		put_wait_line(out, t, NULL);
+		put_wait_line(out, t, first_target(v, t));
 		put_stack(out, t);
 	}
 	if (any_blocked)

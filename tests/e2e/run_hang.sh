@@ -86,7 +86,7 @@ for src in "$srcdir"/*.c; do
 		grep -q "pid $p[,)]" "$tmp/$name.txt" || problems+=" process $p not named;"
 	done
 	for o in $(header "$name" objects); do
-		grep -q -- "$o" "$tmp/$name.txt" || problems+=" object '$o' not named;"
+		grep -q -- "${o//./ }" "$tmp/$name.txt" || problems+=" object '$o' not named;"
 	done
 	for f in $(header "$name" functions); do
 		grep -Eq "#[0-9]+ $f [^ ]*$name\.c:[0-9]+ " "$tmp/$name.txt" ||
