@@ -24,7 +24,11 @@ static void text_line(FILE *out, size_t n, const char *function, const char *fil
 	if (fr->module) {
 		fputs(" (", out);
 		escape__text(out, path__basename(fr->module), SIZE_MAX);
-		fprintf(out, "+0x%llx)", (unsigned long long)fr->offset);
+		fprintf(out, "+0x%llx", (unsigned long long)fr->offset);
+		/* no symbols: what finds them later (--debug-dir, debuginfod) */
+		if (!function && fr->build_id)
+			fprintf(out, ", build-id %s", fr->build_id);
+		fputc(')', out);
 	} else {
 		fputs(" (<unknown module>)", out);
 	}
@@ -45,30 +49,24 @@ void frames_out__text(FILE *out, const struct frame *frames, size_t nr)
 	}
 }
 
-static void kv_string_or_null(struct json_writer *w, const char *name, const char *s)
-{
-	if (s)
-		json_writer__kv_string(w, name, s);
-	else
-		json_writer__kv_null(w, name);
-}
-
-static void json_frame(struct json_writer *w, const struct frame *fr, const char *function,
-		       const char *file, int line, bool inlined)
+void frames_out__json_frame(struct json_writer *w, const struct frame *fr, const char *function,
+			    const char *file, int line, bool inlined)
 {
 	json_writer__start_object(w);
-	kv_string_or_null(w, "function", function);
-	kv_string_or_null(w, "file", file);
-	if (line)
+	/* a NULL string is written as null */
+	json_writer__kv_string(w, "function", function);
+	json_writer__kv_string(w, "file", file);
+	if (line > 0)
 		json_writer__kv_int(w, "line", line);
 	else
 		json_writer__kv_null(w, "line");
-	kv_string_or_null(w, "module", fr->module);
+	json_writer__kv_string(w, "module", fr->module);
 	json_writer__kv_uint(w, "address", fr->ip);
 	if (fr->module)
 		json_writer__kv_uint(w, "module_offset", fr->offset);
 	else
 		json_writer__kv_null(w, "module_offset");
+	json_writer__kv_string(w, "build_id", fr->build_id);
 	json_writer__kv_bool(w, "inlined", inlined);
 	json_writer__end_object(w);
 }
@@ -81,10 +79,10 @@ void frames_out__json(struct json_writer *w, const char *name, const struct fram
 	for (size_t i = 0; i < nr; i++) {
 		const struct frame *fr = &frames[i];
 
-		json_frame(w, fr, fr->function, fr->file, fr->line, fr->nr_inlined > 0);
+		frames_out__json_frame(w, fr, fr->function, fr->file, fr->line, fr->nr_inlined > 0);
 		for (size_t k = 0; k < fr->nr_inlined; k++)
-			json_frame(w, fr, fr->inlined[k].function, fr->inlined[k].file,
-				   fr->inlined[k].line, k + 1 < fr->nr_inlined);
+			frames_out__json_frame(w, fr, fr->inlined[k].function, fr->inlined[k].file,
+					       fr->inlined[k].line, k + 1 < fr->nr_inlined);
 	}
 	json_writer__end_array(w);
 }

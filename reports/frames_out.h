@@ -12,7 +12,10 @@
 #include "symbolize.h"
 
 void frames_out__text(FILE *out, const struct frame *frames, size_t nr);
-/* "name": [ {function, file, line, module, address, module_offset, inlined}, ... ] */
+/* One frame object: {function, file, line, module, address, module_offset, inlined}. */
+void frames_out__json_frame(struct json_writer *w, const struct frame *fr, const char *function,
+			    const char *file, int line, bool inlined);
+/* "name": [ frame objects ], inlined callers flattened in */
 void frames_out__json(struct json_writer *w, const char *name, const struct frame *frames,
 		      size_t nr);
 

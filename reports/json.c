@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include "frames_out.h"
 #include "json_writer.h"
 #include "objname.h"
 #include "model.h"
@@ -14,19 +15,6 @@ struct json_ctx {
 	const struct trace *t;
 	const struct report_model *m;
 };
-
-static void kv_string_or_null(struct json_writer *w, const char *name, const char *s)
-{
-	json_writer__kv_string(w, name, s);	/* NULL writes null */
-}
-
-static void kv_line(struct json_writer *w, const char *name, int line)
-{
-	if (line > 0)
-		json_writer__kv_int(w, name, line);
-	else
-		json_writer__kv_null(w, name);
-}
 
 static void write_key(struct json_ctx *c, const struct ipcrace_key *k)
 {
@@ -111,41 +99,10 @@ static void write_memory_object(struct json_ctx *c, const struct report_bug *b,
 	json_writer__end_object(w);
 }
 
-static void write_frame(struct json_writer *w, const struct frame *fr, const char *function,
-			const char *file, int line, bool inlined)
-{
-	json_writer__start_object(w);
-	kv_string_or_null(w, "function", function);
-	kv_string_or_null(w, "file", file);
-	kv_line(w, "line", line);
-	kv_string_or_null(w, "module", fr->module);
-	json_writer__kv_uint(w, "address", fr->ip);
-	if (fr->module)
-		json_writer__kv_uint(w, "module_offset", fr->offset);
-	else
-		json_writer__kv_null(w, "module_offset");
-	kv_string_or_null(w, "build_id", fr->build_id);
-	json_writer__kv_bool(w, "inlined", inlined);
-	json_writer__end_object(w);
-}
-
 /* "stack": [...], inlined callers flattened in, innermost first */
 static void write_stack(struct json_ctx *c, const char *name, const struct report_stack *st)
 {
-	struct json_writer *w = c->w;
-	size_t i, k, nr = st ? st->nr : 0;
-
-	json_writer__name(w, name);
-	json_writer__start_array(w);
-	for (i = 0; i < nr; i++) {
-		const struct frame *fr = &st->frames[i];
-
-		write_frame(w, fr, fr->function, fr->file, fr->line, fr->nr_inlined > 0);
-		for (k = 0; k < fr->nr_inlined; k++)
-			write_frame(w, fr, fr->inlined[k].function, fr->inlined[k].file,
-				    fr->inlined[k].line, k + 1 < fr->nr_inlined);
-	}
-	json_writer__end_array(w);
+	frames_out__json(c->w, name, st ? st->frames : NULL, st ? st->nr : 0);
 }
 
 static const struct report_stack *bug_stack(const struct report_bug *b, size_t i)
@@ -238,7 +195,7 @@ static void write_summary_frame(struct json_ctx *c, const struct report_bug *b)
 
 	json_writer__name(c->w, "summary_frame");
 	if (b->has_summary)
-		write_frame(c->w, fr, fr->function, fr->file, fr->line, false);
+		frames_out__json_frame(c->w, fr, fr->function, fr->file, fr->line, false);
 	else
 		json_writer__null(c->w);
 }

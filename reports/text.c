@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "escape.h"
+#include "frames_out.h"
 #include "objname.h"
 #include "model.h"
 
@@ -98,53 +99,13 @@ static void put_kind_capitalized(struct text_ctx *c, __u16 obj)
 	fputs(k + 1, c->out);
 }
 
-static void put_frame_line(struct text_ctx *c, size_t n, const char *function,
-			   const char *file, int line, const struct frame *fr)
-{
-	fprintf(c->out, "    #%zu ", n);
-	if (function)
-		put_escaped(c, function, SIZE_MAX);
-	else if (!fr->module)
-		fprintf(c->out, "0x%llx", (unsigned long long)fr->ip);
-	else
-		fputs("??", c->out);
-	if (file) {
-		fputc(' ', c->out);
-		put_escaped(c, file, SIZE_MAX);
-		if (line)
-			fprintf(c->out, ":%d", line);
-	}
-	if (fr->module) {
-		fputs(" (", c->out);
-		put_escaped(c, path__basename(fr->module), SIZE_MAX);
-		fprintf(c->out, "+0x%llx", (unsigned long long)fr->offset);
-		/* no symbols: what finds them later (--debug-dir, debuginfod) */
-		if (!function && fr->build_id)
-			fprintf(c->out, ", build-id %s", fr->build_id);
-		fputc(')', c->out);
-	} else {
-		fputs(" (<unknown module>)", c->out);
-	}
-	fputc('\n', c->out);
-}
-
 static void put_stack(struct text_ctx *c, const struct report_stack *st)
 {
-	size_t i, k, n = 0;
-
 	if (!st || !st->nr) {
 		fputs("    <no stack recorded>\n", c->out);
 		return;
 	}
-	for (i = 0; i < st->nr; i++) {
-		const struct frame *fr = &st->frames[i];
-
-		put_frame_line(c, n++, fr->function, fr->file, fr->line, fr);
-		/* inlined code: its callers, up to the outline function */
-		for (k = 0; k < fr->nr_inlined; k++)
-			put_frame_line(c, n++, fr->inlined[k].function, fr->inlined[k].file,
-				       fr->inlined[k].line, fr);
-	}
+	frames_out__text(c->out, st->frames, st->nr);
 }
 
 /* stack i of bug b, or NULL */
