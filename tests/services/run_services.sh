@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Real services under load, attached: PostgreSQL 15 under pgbench and nginx
+# 1.22 (2 workers, limit_req_zone + limit_conn_zone) under ab, each started
+# in a temporary directory on a Unix socket or loopback, measured natively
+# and then with `ipcrace check -p MASTER` attached for the whole load run.
+# Prints, per service: the findings ipcrace reported (count and kinds), the
+# processes and events it saw, and the throughput ratio (attached / native,
+# measured back to back). Installs what it needs from Debian (apt).
+# Everything it starts is stopped on exit, also when it fails.
+#
+# Usage: run_services.sh IPCRACE_BIN [SECONDS] [ROUNDS]
+# Exit status: 0 when every attached run had 0 findings, 1 otherwise (this
+# is issue 8's acceptance test; it is not yet part of ctest because the
+# hand-made locks of both services are not yet seen as synchronization).
+set -uo pipefail
+ipcrace=$(realpath "$1")
+secs=${2:-15}
+rounds=${3:-1}
+if [ "$(id -u)" -ne 0 ]; then echo "run_services: needs root"; exit 77; fi
+
+need=()
+for p in postgresql postgresql-contrib nginx apache2-utils; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "run_services: installing ${need[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends "${need[@]}" >/dev/null; } || { echo "run_services: apt failed"; exit 1; }
+fi
+# the packages start their own default instances: ours run beside them in a temporary directory
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+tmp=$(mktemp -d /tmp/ipcrace-services.XXXXXX)
+chmod 755 "$tmp"
+nginx_pid=""
+cleanup() {
+	[ -f "$tmp/pg/postmaster.pid" ] && su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -m immediate stop" >/dev/null 2>&1
+	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && sleep 0.3
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+failed=0
+
+# attached LOADCMD... : runs the load while ipcrace is attached to $master; sets $att_out
+report() {
+	local name=$1 native=$2 attached=$3 json=$4
+	python3 - "$name" "$native" "$attached" "$json" <<'PY'
+import json, sys
+name, native, attached, path = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+try:
+    d = json.load(open(path))
+except Exception as e:
+    print(f"{name}: no report ({e})"); sys.exit(1)
+kinds = {}
+for f in d.get("findings", []):
+    kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+st = d.get("stats", {})
+ratio = attached / native if native else 0
+print(f"{name}: findings {sum(kinds.values())} {kinds or ''}; processes {st.get('processes')}, "
+      f"threads {st.get('threads')}, events {st.get('events')}, lost {st.get('lost_events')}; "
+      f"throughput native {native:.1f}, attached {attached:.1f}, ratio {ratio:.2f}")
+sys.exit(1 if kinds else 0)
+PY
+}
+
+# --- PostgreSQL -------------------------------------------------------------
+mkdir "$tmp/pg" && chown postgres: "$tmp/pg"
+su postgres -s /bin/sh -c "$pgbin/initdb -D $tmp/pg -A trust" >"$tmp/initdb.log" 2>&1 ||
+	{ echo "postgresql: initdb failed: $(tail -2 "$tmp/initdb.log")"; exit 1; }
+su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -l $tmp/pg.log -w -o \"-k $tmp/pg -c listen_addresses=''\" start" >/dev/null ||
+	{ echo "postgresql: start failed: $(tail -3 "$tmp/pg.log")"; exit 1; }
+pgb() { su postgres -s /bin/sh -c "pgbench -h $tmp/pg $*" 2>&1; }
+pgb -i -q -s 4 postgres >/dev/null
+master=$(head -1 "$tmp/pg/postmaster.pid")
+for r in $(seq "$rounds"); do
+	native=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	"$ipcrace" check -p "$master" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
+	ic=$!
+	sleep 2
+	attached=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	wait "$ic"
+	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" || failed=1
+done
+
+# --- nginx --------------------------------------------------------------------
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/ngx/logs" "$tmp/ngx/html"
+echo "ipcrace" >"$tmp/ngx/html/index.html"
+cat >"$tmp/ngx/nginx.conf" <<CONF
+worker_processes 2;
+pid $tmp/ngx/nginx.pid;
+error_log $tmp/ngx/logs/error.log;
+events { worker_connections 256; }
+http {
+	access_log off;
+	limit_req_zone \$binary_remote_addr zone=req:1m rate=100000r/s;
+	limit_conn_zone \$binary_remote_addr zone=conn:1m;
+	client_body_temp_path $tmp/ngx/body;
+	proxy_temp_path $tmp/ngx/proxy;
+	fastcgi_temp_path $tmp/ngx/fastcgi;
+	uwsgi_temp_path $tmp/ngx/uwsgi;
+	scgi_temp_path $tmp/ngx/scgi;
+	server {
+		listen 127.0.0.1:$port;
+		root $tmp/ngx/html;
+		location / { limit_req zone=req burst=100000; limit_conn conn 64; }
+	}
+}
+CONF
+nginx -p "$tmp/ngx" -c "$tmp/ngx/nginx.conf" -g 'daemon on;' || { echo "nginx: start failed"; exit 1; }
+sleep 0.3
+nginx_pid=$(cat "$tmp/ngx/nginx.pid")
+abrun() { ab -q -n 20000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p'; }
+for r in $(seq "$rounds"); do
+	native=$(abrun)
+	"$ipcrace" check -p "$nginx_pid" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
+	ic=$!
+	sleep 2
+	attached=$(abrun)
+	wait "$ic"
+	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" || failed=1
+done
+exit "$failed"
