@@ -513,8 +513,6 @@ static int (*const cmd_fn[])(struct cli *cli) = {
 	[__builtin_ctz(CLI_DUMP)] = cmd_dump,
 	[__builtin_ctz(CLI_HELP)] = cmd_help,
 	[__builtin_ctz(CLI_ARCHIVE)] = cmd_archive,
-}
-
 	[__builtin_ctz(CLI_HANG)] = cmd_hang,
 };
 
