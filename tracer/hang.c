@@ -253,30 +253,15 @@ static const char *wait_verb(enum hang_wait_kind k)
 	return "waits for";
 }
 
+/* What a thread not waiting on another one is doing; every wait is "blocked". */
 static const char *state_name(const struct hang_wait *w)
 {
-	switch (w->kind) {
-	case HW_RUNNING: return "running";
-	case HW_STOPPED: return "stopped";
-	case HW_SLEEP: return "sleeping";
-	case HW_SYSCALL: return "blocked";
-	case HW_MUTEX:
-	case HW_RWLOCK:
-	case HW_SEM:
-	case HW_COND:
-	case HW_BARRIER:
-	case HW_JOIN:
-	case HW_FUTEX:
-	case HW_FLOCK:
-	case HW_POSIX_LOCK:
-	case HW_OFD_LOCK:
-	case HW_CHANNEL_READ:
-	case HW_CHANNEL_WRITE:
-	case HW_POLL:
-	case HW_SYSV_SEM:
-	case HW_CHILD:
-		break;
-	}
+	if (w->kind == HW_RUNNING)
+		return "running";
+	if (w->kind == HW_STOPPED)
+		return "stopped";
+	if (w->kind == HW_SLEEP)
+		return "sleeping";
 	return "blocked";
 }
 
