@@ -439,7 +439,6 @@ static int reader__sort_stacks(struct reader *r)
 		sorted[n++] = t->stacks[keys[i].idx];
 	}
 	free(t->stacks);
-	ustack_table__free(t->ustacks);
 	t->stacks = sorted;
 	t->nr_stacks = n;
 	r->cap_stacks = t->nr_stacks;
@@ -592,6 +591,7 @@ void trace__free(struct trace *t)
 	free(t->stacks);
 	free(t->mappings);
 	free(t->processes);
+	ustack_table__free(t->ustacks);
 	free(t);
 }
 

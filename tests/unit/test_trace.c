@@ -23,6 +23,7 @@
 #include "analyzer/crc32.h"
 #include "analyzer/trace.h"
 #include "analyzer/trace_format.h"
+#include "analyzer/ustack.h"
 #include "tracer/trace_writer.h"
 
 #define HDR_END (sizeof(struct trace_file_prefix) + sizeof(struct trace_header))
@@ -1396,6 +1397,58 @@ static void test_strings_are_nul_terminated_on_read(void **state)
 	trace__free(t);
 }
 
+/*
+ * Stack snapshots beside frame-pointer stacks: the snapshot table outlives
+ * the stack sort (it was once freed there, and the reader then used it).
+ */
+static void test_stack_snapshots_survive_the_stack_sort(void **state)
+{
+	struct fixture *f = *state;
+	static struct ipcrace_ustack u;
+	const struct ustack_snapshot *snap;
+	struct trace_header h;
+	struct ipcrace_stack s;
+	struct ipcrace_event e;
+	struct trace_writer *w;
+	struct trace *t;
+	char err[256];
+
+	make_header(&h);
+	w = trace_writer__open(f->path, &h);
+	assert_non_null(w);
+	for (__u64 id = 0x1003; id >= 0x1000; id--) {
+		make_stack(&s, id, 3);
+		assert_int_equal(trace_writer__add_stack(w, &s), 0);
+	}
+	for (__u64 id = 3; id >= 1; id--) {
+		memset(&u, 0, sizeof(u));
+		u.id = 0x5000 + id;
+		u.size = (__u32)(id * 3000);	/* several parts from 3000 up */
+		u.regs[0] = id;
+		for (__u32 i = 0; i < u.size; i++)
+			u.data[i] = (__u8)(i * 7 + id);
+		assert_int_equal(trace_writer__add_ustack(w, &u), 0);
+	}
+	make_event(&e, 0);
+	assert_int_equal(trace_writer__add_event(w, &e), 0);
+	assert_int_equal(trace_writer__close(w, NULL), 0);
+
+	t = trace__read_file(f->path, err, sizeof(err));
+	assert_non_null(t);
+	assert_non_null(trace__find_stack(t, 0x1002));
+	for (__u64 id = 1; id <= 3; id++) {
+		snap = trace__find_ustack(t, 0x5000 + id);
+		assert_non_null(snap);
+		assert_int_equal(snap->hdr.size, id * 3000);
+		assert_int_equal(snap->have, id * 3000);
+		assert_int_equal(snap->hdr.regs[0], id);
+		for (__u32 i = 0; i < snap->have; i++)
+			assert_int_equal(snap->data[i], (__u8)(i * 7 + id));
+	}
+	assert_null(trace__find_ustack(t, 0x5004));
+	trace__free(t);
+}
+
 static void test_free_accepts_null(void **state)
 {
 	(void)state;
@@ -1410,6 +1463,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32_matches_ieee_check_value),
 		cmocka_unit_test_setup_teardown(test_round_trip_preserves_every_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stack_snapshots_survive_the_stack_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace_file_is_created_mode_0600, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_at_trace_path_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_anywhere_keeps_every_whole_record, setup, teardown),
