@@ -292,14 +292,15 @@ static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_u
  * OBJ_EVENTFD; OBJ_NONE: not a channel) and its key in k. A socket whose
  * direction cannot be named keeps KEY_NONE.
  */
-static __always_inline __u16 chan_identify(struct file *f, bool sending, __u64 dst_user,
-					   struct ipcrace_key *k)
+IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
+				  struct ipcrace_key *k)
 {
+	struct file *f = (struct file *)file;
 	struct inode *inode;
 	__u32 mode;
 	unsigned long magic;
 
-	if (!f)
+	if (!f || !k)
 		return OBJ_NONE;
 	inode = BPF_CORE_READ(f, f_inode);
 	mode = BPF_CORE_READ(inode, i_mode);
@@ -327,19 +328,23 @@ static __always_inline __u16 chan_identify(struct file *f, bool sending, __u64 d
 
 /* ---- emitters ----------------------------------------------------------- */
 
-static __always_inline void emit_chan(__u16 type, __u16 obj, const struct ipcrace_key *k,
-				      __u64 arg0, __u64 arg1)
+IPCRACE_SUBPROG int emit_chan(__u16 type, __u16 obj, const struct ipcrace_key *k,
+			      __u64 arg0, __u64 arg1)
 {
-	struct ipcrace_event *e = event_reserve(type, obj);
+	struct ipcrace_event *e;
 
+	if (!k)
+		return 0;
+	e = event_reserve(type, obj);
 	if (!e)
-		return;
+		return 0;
 	e->arg0 = arg0;
 	e->arg1 = arg1;
 	e->key = *k;
 	if (k->space == KEY_NONE)
 		e->flags |= EVF_KEY_UNRESOLVED;
 	record_submit(e);
+	return 0;
 }
 
 static __always_inline void emit_lock(__u16 type, __u16 obj, const struct ipcrace_key *k,
@@ -356,17 +361,18 @@ static __always_inline void emit_lock(__u16 type, __u16 obj, const struct ipcrac
 	record_submit(e);
 }
 
-static __always_inline void emit_futex(__u16 type, __u64 uaddr, long ret, __u32 flags)
+IPCRACE_SUBPROG int emit_futex(__u16 type, __u64 uaddr, long ret, __u32 flags)
 {
 	struct ipcrace_event *e = event_reserve(type, OBJ_FUTEX);
 
 	if (!e)
-		return;
+		return 0;
 	e->addr = uaddr;
 	e->result = ret;
 	e->flags |= flags;
 	resolve_key(e, uaddr);
 	record_submit(e);
+	return 0;
 }
 
 static __always_inline void emit_reaped(__u64 pid, __u64 status)
@@ -433,7 +439,7 @@ static __always_inline int chan_enter(struct syscall_args *a, bool sending, __u6
 	struct ipcrace_key k = {};
 	__u16 obj;
 
-	obj = chan_identify(fd_to_file(a->args[0]), sending, dst_user, &k);
+	obj = chan_identify((__u64)fd_to_file(a->args[0]), sending, dst_user, &k);
 	if (obj == OBJ_NONE)
 		return 1;
 	if (sending) {
@@ -461,7 +467,7 @@ static __always_inline void chan_open_pair(__u64 ufds)
 
 	if (bpf_probe_read_user(fds, sizeof(fds), (void *)ufds))
 		return;
-	obj = chan_identify(fd_to_file(fds[0]), false, 0, &k);
+	obj = chan_identify((__u64)fd_to_file(fds[0]), false, 0, &k);
 	if (obj != OBJ_NONE)
 		emit_chan(EV_CHAN_OPEN, obj, &k, fds[0], fds[1]);
 }
@@ -471,7 +477,7 @@ static __always_inline void chan_open_one(__u64 fd, __u64 other)
 	struct ipcrace_key k = {};
 	__u16 obj;
 
-	obj = chan_identify(fd_to_file(fd), false, 0, &k);
+	obj = chan_identify((__u64)fd_to_file(fd), false, 0, &k);
 	if (obj != OBJ_NONE)
 		emit_chan(EV_CHAN_OPEN, obj, &k, fd, other);
 }
