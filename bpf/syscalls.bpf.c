@@ -20,7 +20,7 @@ struct {
  * The path record (for code mappings) is sent before the event is
  * reserved, so it comes first in the stream.
  */
-static __always_inline void emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
+IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 {
 	struct ipcrace_key key = {};
 	struct ipcrace_event *e;
@@ -30,7 +30,7 @@ static __always_inline void emit_mapping(__u16 type, __u64 addr, __u64 len, __u6
 		resolve_mapping_key(&key, addr, arg1);
 	e = event_reserve(type, OBJ_MEMORY);
 	if (!e)
-		return;
+		return 0;
 	e->addr = addr;
 	e->arg0 = len;
 	e->arg1 = arg1;
@@ -39,6 +39,7 @@ static __always_inline void emit_mapping(__u16 type, __u64 addr, __u64 len, __u6
 		record_submit_now(e);
 	else
 		record_submit(e);
+	return 0;
 }
 
 SEC("raw_tp/sys_enter")
