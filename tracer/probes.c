@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <linux/types.h>
 #include <bpf/libbpf.h>
@@ -385,6 +386,51 @@ void probes__free(struct probes *p)
 	free(p->links);
 	free(p->done);
 	free(p);
+}
+
+static bool is_multi_fd(const struct probes *p, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr_multi_fds; i++)
+		if (p->multi_fds[i] == fd)
+			return true;
+	return false;
+}
+
+void probes__free_lazily(struct probes *p)
+{
+	int max = -1, fd;
+	size_t i;
+	pid_t pid;
+
+	if (!p || p->nr_links || !p->nr_multi_fds) {
+		probes__free(p);
+		return;
+	}
+	for (i = 0; i < p->nr_multi_fds; i++)
+		max = p->multi_fds[i] > max ? p->multi_fds[i] : max;
+	pid = fork();
+	if (pid < 0) {
+		probes__free(p);
+		return;
+	}
+	if (pid == 0) {
+		/* nothing but the links: no pipe of ipcrace's caller stays open */
+		prctl(PR_SET_NAME, "ipcrace-detach");
+		close_range(max + 1, ~0U, 0);
+		for (fd = 0; fd < max; fd++)
+			if (!is_multi_fd(p, fd))
+				close(fd);
+		for (i = 0; i < p->nr_multi_fds; i++)
+			close(p->multi_fds[i]);
+		_exit(0);
+	}
+	/* the child holds the last references: these closes do not wait */
+	for (i = 0; i < p->nr_multi_fds; i++)
+		close(p->multi_fds[i]);
+	p->nr_multi_fds = 0;
+	probes__free(p);
 }
 
 static int add_job(struct attach_batch *b, struct probes *p, struct bpf_program *prog,

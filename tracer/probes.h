@@ -35,6 +35,15 @@ struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *o
 void probes__free(struct probes *p);
 
 /*
+ * For probes nobody else can trap on (private copies of a tree that has
+ * exited): the same, but the uprobe_multi links are closed by a child
+ * process ipcrace does not wait for, which holds nothing else, so ipcrace
+ * exits without waiting for the kernel's grace periods (0.1-0.2 s here).
+ * Perf-event uprobes, or a failed fork: probes__free.
+ */
+void probes__free_lazily(struct probes *p);
+
+/*
  * Attaches every known function `path` defines, once per file. Returns the
  * number of functions attached (0: the file has none, or was done before),
  * or a negative errno with a one-line message printed.

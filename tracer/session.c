@@ -41,6 +41,7 @@ struct session {
 	__u64 nr_events;
 	int write_err;
 	__u64 t_start, t_last;	/* -v: where the fixed cost goes */
+	bool tree_gone;		/* the whole traced tree has exited */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -577,7 +578,7 @@ static int run_loop(struct session *s, int *target_status)
 		if (s->opts->nr_pids)
 			done = traced_set_empty(s);
 		else
-			done = reap_children(s, target_status);
+			done = s->tree_gone = reap_children(s, target_status);
 		if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
 			if (s->opts->verbose)
 				fprintf(stderr, "ipcrace: stopping the recording\n");
@@ -594,7 +595,11 @@ static void session_cleanup(struct session *s)
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	phase(s, "stop watching");
-	probes__free(s->probes);
+	/* probes on private copies of an exited tree trap nobody: no waiting */
+	if (s->tree_gone && s->target.scope.active)
+		probes__free_lazily(s->probes);
+	else
+		probes__free(s->probes);
 	target__close(&s->target);
 	phase(s, "detach uprobes");
 	ipcrace_bpf__destroy(s->skel);
