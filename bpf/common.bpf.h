@@ -36,6 +36,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_TRACED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* written per process: nothing to preallocate */
 	__type(key, __u32);
 	__type(value, __u8);
 } traced SEC(".maps") __weak;
@@ -373,6 +374,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_TRACED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* written per process: nothing to preallocate */
 	__type(key, __u32);
 	__type(value, __u64);
 } layout_gen SEC(".maps") __weak;

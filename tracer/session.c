@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "ipcrace.skel.h"
+#include "kernel_btf.h"
 #include "needed_libs.h"
 #include "preflight.h"
 #include "probes.h"
@@ -308,11 +309,16 @@ static int load_and_attach(struct session *s)
 {
 	struct probes_opts po = { .site = s->opts->site, .bare = s->opts->bare_probes,
 				  .verbose = s->opts->verbose };
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct kernel_btf kb;
 	int err;
 
 	libbpf_set_print(libbpf_quiet);
-	s->skel = ipcrace_bpf__open();
+	if (kernel_btf__open(&kb) == 0)
+		oo.btf_custom_path = kb.path;
+	s->skel = ipcrace_bpf__open_opts(&oo);
 	if (!s->skel) {
+		kernel_btf__close(&kb);
 		err = -errno;
 		fprintf(stderr, "ipcrace: load: cannot open the BPF object: %s\n", strerror(errno));
 		return err;
@@ -323,6 +329,7 @@ static int load_and_attach(struct session *s)
 	po.multi = probes__prepare(s->skel);
 	phase(s, "open the BPF object");
 	err = ipcrace_bpf__load(s->skel);
+	kernel_btf__close(&kb);
 	if (err) {
 		report_load_error(err);
 		return err;
