@@ -315,9 +315,12 @@ int suppressions__load_buf(struct suppressions *s, const char *name, const char 
 		lineno++;
 		for (b = p; b < eol && is_space(*b); b++)
 			;
-		for (e = eol; e > b && is_space(e[-1]); e--)
+		/* a comment: a line that starts with '#', or '#' after a blank */
+		for (e = b; e < eol && !(*e == '#' && (e == b || is_space(e[-1]))); e++)
 			;
-		if (b < e && *b != '#') {
+		for (; e > b && is_space(e[-1]); e--)
+			;
+		if (b < e) {
 			ret = line_parse(s, name, lineno, b, e, &why);
 			if (ret == -EINVAL) {
 				snprintf(err, errlen, "%s:%zu: %s: '%.*s'", name, lineno, why,

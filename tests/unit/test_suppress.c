@@ -75,8 +75,10 @@ static void test_parser_reads_kinds_comments_blank_lines(void **state)
 		 "lock_held_at_exit:x\n"
 		 "data_race:d\n"
 		 "lock_order_inversion:l\n"
-		 "object:/dev/shm/PostgreSQL.*", 0);
-	assert_int_equal(suppressions__nr_rules(s), 10);
+		 "object:/dev/shm/PostgreSQL.*\n"
+		 "race:^stats_bump$     # a comment after the rule\n"
+		 "race:a#b\t# '#' inside a pattern stays", 0);
+	assert_int_equal(suppressions__nr_rules(s), 12);
 	r = suppressions__rule(s, 0);
 	assert_int_equal(r->kind, SUPPRESS_RACE);
 	assert_string_equal(r->pattern, "bump");
@@ -92,7 +94,11 @@ static void test_parser_reads_kinds_comments_blank_lines(void **state)
 	r = suppressions__rule(s, 9);
 	assert_int_equal(r->kind, SUPPRESS_OBJECT);
 	assert_int_equal(r->line, 13);
-	assert_null(suppressions__rule(s, 10));
+	r = suppressions__rule(s, 10);
+	assert_string_equal(r->pattern, "^stats_bump$");
+	assert_string_equal(r->text, "race:^stats_bump$");
+	assert_string_equal(suppressions__rule(s, 11)->pattern, "a#b");
+	assert_null(suppressions__rule(s, 12));
 	suppressions__free(s);
 }
 
