@@ -18,48 +18,8 @@
 #include "escape.h"
 #include "symbolize.h"
 #include "unwind.h"
+#include "symbolize_internal.h"
 
-/* Children forked without exec share their parent's layout: walk up. */
-#define SYM_MAX_ANCESTORS 64
-
-/*
- * One mapped file, as loaded anywhere in the trace. Its Dwfl holds just
- * this module at its link-time addresses, so every process that maps the
- * file (whatever its ASLR base) shares the parsed DWARF and the cache.
- */
-struct sym_file {
-	char *path;			/* the mapping's path, " (deleted)" removed */
-	__u8 build_id[TRACE_BUILD_ID_MAX];
-	__u32 build_id_len;
-	char build_id_hex[2 * TRACE_BUILD_ID_MAX + 1];	/* "" when none */
-	bool tried;			/* opening was attempted */
-	Dwfl *dwfl;			/* NULL: only module + offset */
-	Dwfl_Module *mod;
-	__u64 link_base;		/* link-time address of file offset 0 */
-	bool binary_tried;		/* the binary for unwinding was looked for */
-	char *binary;			/* the module's own ELF (its .eh_frame); NULL: none */
-};
-
-struct sym_cache_ent {
-	bool used;
-	__u32 file;
-	__u64 addr;			/* module address looked up (ip - 1 for returns) */
-	struct frame fr;		/* everything but ip and offset */
-};
-
-struct symbolizer {
-	const struct trace *t;
-	const struct trace_mapping **maps;	/* sorted by pid, ts, start */
-	size_t nr_maps;
-	struct sym_file *files;
-	size_t nr_files, cap_files;
-	struct sym_cache_ent *cache;
-	size_t cache_cap, cache_used;	/* cache_cap: power of two */
-	struct debuginfo *di;		/* where modules and debug files are found */
-	Dwfl_Callbacks callbacks;
-	struct unwinder *unwinder;	/* created with the first snapshot */
-	__u64 nr_unwound, nr_unwound_frames;
-};
 
 static int mapping_cmp(const void *a, const void *b)
 {
@@ -192,7 +152,7 @@ static bool mapping_contains(const struct trace_mapping *m, __u64 ip)
 }
 
 /* [*lo, *hi) of the sorted mappings of pid */
-static void pid_range(const struct symbolizer *s, __u32 pid, size_t *lo, size_t *hi)
+void symbolizer__pid_range(const struct symbolizer *s, __u32 pid, size_t *lo, size_t *hi)
 {
 	size_t l = 0, h = s->nr_maps, mid;
 
@@ -215,8 +175,8 @@ static void pid_range(const struct symbolizer *s, __u32 pid, size_t *lo, size_t 
  * failing that, in any snapshot of pid (it was mapped after the snapshot
  * we have); failing that, in its parent's.
  */
-static const struct trace_mapping *find_mapping(const struct symbolizer *s, __u32 pid,
-						__u64 ts, __u64 ip)
+const struct trace_mapping *symbolizer__find_mapping(const struct symbolizer *s, __u32 pid,
+						     __u64 ts, __u64 ip)
 {
 	const struct trace_mapping *best, *later;
 	const struct trace_process *p;
@@ -225,7 +185,7 @@ static const struct trace_mapping *find_mapping(const struct symbolizer *s, __u3
 
 	for (depth = 0; depth < SYM_MAX_ANCESTORS && pid; depth++) {
 		best = later = NULL;
-		pid_range(s, pid, &lo, &hi);
+		symbolizer__pid_range(s, pid, &lo, &hi);
 		for (i = lo; i < hi; i++) {
 			const struct trace_mapping *m = s->maps[i];
 
@@ -252,12 +212,12 @@ static const struct trace_mapping *find_mapping(const struct symbolizer *s, __u3
  * Load address of the file's offset 0 in m's snapshot: start - pgoff of
  * the same file's mapping with the smallest offset (the first segment).
  */
-static __u64 mapping_base(const struct symbolizer *s, const struct trace_mapping *m)
+__u64 symbolizer__mapping_base(const struct symbolizer *s, const struct trace_mapping *m)
 {
 	const struct trace_mapping *first = m;
 	size_t lo, hi, i;
 
-	pid_range(s, m->pid, &lo, &hi);
+	symbolizer__pid_range(s, m->pid, &lo, &hi);
 	for (i = lo; i < hi; i++) {
 		const struct trace_mapping *c = s->maps[i];
 
@@ -267,6 +227,28 @@ static __u64 mapping_base(const struct symbolizer *s, const struct trace_mapping
 		first = c;
 	}
 	return first->start - first->pgoff;
+}
+
+/*
+ * The mapping that names fm's module: snapshots record the build-id on the
+ * executable mapping only, and the file must be checked against it.
+ */
+const struct trace_mapping *symbolizer__module_mapping(const struct symbolizer *s,
+						       const struct trace_mapping *fm)
+{
+	size_t lo, hi, i;
+
+	if (fm->build_id_len)
+		return fm;
+	symbolizer__pid_range(s, fm->pid, &lo, &hi);
+	for (i = lo; i < hi; i++) {
+		const struct trace_mapping *c = s->maps[i];
+
+		if (c->ts == fm->ts && c->build_id_len && c->dev == fm->dev &&
+		    c->ino == fm->ino && !strncmp(c->path, fm->path, sizeof(c->path)))
+			return c;
+	}
+	return fm;
 }
 
 /* --- files and their Dwfl ----------------------------------------------- */
@@ -279,7 +261,7 @@ static void path_strip_deleted(char *path)
 		path[len - 10] = '\0';
 }
 
-static int sym_file__find_or_add(struct symbolizer *s, const struct trace_mapping *m)
+int sym_file__find_or_add(struct symbolizer *s, const struct trace_mapping *m)
 {
 	char path[TRACE_PATH_LEN];
 	struct sym_file *f;
@@ -320,7 +302,7 @@ static int sym_file__find_or_add(struct symbolizer *s, const struct trace_mappin
  * recorded path and build-id. A separate debug file has no .eh_frame
  * contents, so it is never the answer.
  */
-static const char *sym_file__binary(struct symbolizer *s, struct sym_file *f)
+const char *sym_file__binary(struct symbolizer *s, struct sym_file *f)
 {
 	char path[TRACE_PATH_LEN + 64];
 
@@ -376,7 +358,7 @@ static int module__link_base(Dwfl_Module *mod, __u64 *out)
 	return -ENOEXEC;
 }
 
-static int sym_file__open(struct symbolizer *s, struct sym_file *f)
+int sym_file__open(struct symbolizer *s, struct sym_file *f)
 {
 	char elf_path[TRACE_PATH_LEN + 64];
 	void **userdata = NULL;
@@ -560,10 +542,10 @@ int symbolizer__frame(struct symbolizer *s, __u32 pid, __u64 ts, __u64 ip,
 		return -EINVAL;
 	/* the call instruction ends at the return address: look inside it */
 	lookup_ip = is_return_address && ip ? ip - 1 : ip;
-	m = find_mapping(s, pid, ts, lookup_ip);
+	m = symbolizer__find_mapping(s, pid, ts, lookup_ip);
 	if (!m)
 		return -ENOENT;
-	base = mapping_base(s, m);
+	base = symbolizer__mapping_base(s, m);
 	out->offset = ip - base;
 	idx = sym_file__find_or_add(s, m);
 	if (idx < 0)
@@ -594,701 +576,5 @@ int symbolizer__frame(struct symbolizer *s, __u32 pid, __u64 ts, __u64 ip,
 	*out = e->fr;
 	out->ip = ip;
 	out->offset = ip - base;
-	return 0;
-}
-
-/* --- data: global variables ---------------------------------------------- */
-
-/* How the loader maps segments on x86-64: page by page. */
-#define SYM_PAGE_MASK 0xfffull
-/* Nesting of types and array dimensions followed before giving up. */
-#define SYM_TYPE_DEPTH 32
-#define SYM_ARRAY_DIMS 8
-#define SYM_SCOPE_DEPTH 16
-
-/*
- * The file mapping that holds addr's bytes in m's snapshot: m itself when
- * file-backed; for an anonymous private mapping, the writable file mapping
- * it directly continues (the part of .bss past the last file page, which
- * the loader maps as zero-filled anonymous memory). NULL otherwise.
- */
-static const struct trace_mapping *data_file_mapping(const struct symbolizer *s,
-						     const struct trace_mapping *m)
-{
-	size_t lo, hi, i;
-
-	if (m->path[0] == '/')
-		return m;
-	/* [heap], [stack], shared anonymous memory: no module's */
-	if (m->path[0] || (m->flags & MAPF_SHARED))
-		return NULL;
-	pid_range(s, m->pid, &lo, &hi);
-	for (i = lo; i < hi; i++) {
-		const struct trace_mapping *c = s->maps[i];
-
-		if (c->ts == m->ts && c->end == m->start && c->path[0] == '/' &&
-		    (c->prot & PROT_WRITE) && !(c->flags & MAPF_SHARED))
-			return c;
-	}
-	return NULL;
-}
-
-/*
- * The mapping that names fm's module: snapshots record the build-id on the
- * executable mapping only, and the file must be checked against it.
- */
-static const struct trace_mapping *module_mapping(const struct symbolizer *s,
-						  const struct trace_mapping *fm)
-{
-	size_t lo, hi, i;
-
-	if (fm->build_id_len)
-		return fm;
-	pid_range(s, fm->pid, &lo, &hi);
-	for (i = lo; i < hi; i++) {
-		const struct trace_mapping *c = s->maps[i];
-
-		if (c->ts == fm->ts && c->build_id_len && c->dev == fm->dev &&
-		    c->ino == fm->ino && !strncmp(c->path, fm->path, sizeof(c->path)))
-			return c;
-	}
-	return fm;
-}
-
-/*
- * The module (Dwfl) address of addr, which lies in fm or in the anonymous
- * memory right after it. The loader maps each PT_LOAD segment from its
- * file page, so fm maps file offset fm->pgoff + (addr - fm->start) of one
- * segment; .bss continues that image past the file. Segments sharing a
- * file page (.rodata and .data) differ in write permission. A mapping that
- * starts before its segment's first page or ends past its file image is
- * not the loader's (a whole ELF file mapped as data): no address then.
- */
-static int data_module_addr(const struct sym_file *f, const struct trace_mapping *fm,
-			    __u64 addr, __u64 *out)
-{
-	__u64 x, page_off, file_end, map_end;
-	GElf_Addr bias;
-	GElf_Phdr ph;
-	size_t i, phnum;
-	Elf *elf;
-
-	elf = dwfl_module_getelf(f->mod, &bias);
-	if (!elf || elf_getphdrnum(elf, &phnum))
-		return -ENOEXEC;
-	x = fm->pgoff + (addr - fm->start);
-	map_end = fm->pgoff + (fm->end - fm->start);
-	for (i = 0; i < phnum; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (!(ph.p_flags & PF_W) != !(fm->prot & PROT_WRITE))
-			continue;
-		page_off = ph.p_offset & ~SYM_PAGE_MASK;
-		file_end = (ph.p_offset + ph.p_filesz + SYM_PAGE_MASK) & ~SYM_PAGE_MASK;
-		if (fm->pgoff < page_off || map_end > file_end)
-			continue;
-		if (x < ph.p_offset || x - ph.p_offset >= ph.p_memsz)
-			continue;
-		*out = ph.p_vaddr + (x - ph.p_offset) + bias;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static int die_location_addr(Dwarf_Die *die, Dwarf_Addr *out)
-{
-	Dwarf_Attribute attr, res;
-	Dwarf_Op *ops;
-	size_t nops;
-
-	if (!dwarf_attr(die, DW_AT_location, &attr) ||
-	    dwarf_getlocation(&attr, &ops, &nops) || nops != 1)
-		return -ENOENT;
-	switch (ops[0].atom) {
-	case DW_OP_addr:
-		*out = ops[0].number;
-		return 0;
-	case DW_OP_addrx:
-	case DW_OP_GNU_addr_index:
-		/* an index into .debug_addr: libdw resolves it */
-		if (dwarf_getlocation_attr(&attr, &ops[0], &res) || dwarf_formaddr(&res, out))
-			return -ENOENT;
-		return 0;
-	default:
-		return -ENOENT;		/* TLS, registers, stack: not a global */
-	}
-}
-
-/*
- * A DW_TAG_variable at address want among parent's children: globals at
- * the CU's top level, static locals inside functions and blocks.
- */
-static bool find_variable(Dwarf_Die *parent, Dwarf_Addr want, int depth, Dwarf_Die *out)
-{
-	Dwarf_Die child;
-	Dwarf_Addr a;
-	int tag;
-
-	if (depth > SYM_SCOPE_DEPTH || dwarf_child(parent, &child))
-		return false;
-	do {
-		tag = dwarf_tag(&child);
-		if (tag == DW_TAG_variable && !die_location_addr(&child, &a) && a == want) {
-			*out = child;
-			return true;
-		}
-		if ((tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block ||
-		     tag == DW_TAG_namespace) && find_variable(&child, want, depth + 1, out))
-			return true;
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return false;
-}
-
-/* The variable DIE defined at module address sym_addr, in any CU. */
-static bool module_find_variable(Dwfl_Module *mod, __u64 sym_addr, Dwarf_Die *out)
-{
-	Dwarf_Die *cu = NULL;
-	Dwarf_Addr bias;
-
-	while ((cu = dwfl_module_nextcu(mod, cu, &bias)))
-		if (find_variable(cu, sym_addr - bias, 0, out))
-			return true;
-	return false;
-}
-
-/* The type DIE a DIE refers to (DW_AT_type, through declarations). */
-static bool die_type(Dwarf_Die *die, Dwarf_Die *out)
-{
-	Dwarf_Attribute attr;
-
-	return dwarf_attr_integrate(die, DW_AT_type, &attr) && dwarf_formref_die(&attr, out);
-}
-
-/* Byte range [*off, *off + *size) of a member in its struct or union. */
-static bool member_range(Dwarf_Die *member, Dwarf_Word *off, Dwarf_Word *size)
-{
-	Dwarf_Word bit_off, bit_size;
-	Dwarf_Attribute attr;
-	Dwarf_Die type;
-	Dwarf_Op *ops;
-	size_t nops;
-
-	*off = 0;
-	if (dwarf_attr(member, DW_AT_data_member_location, &attr)) {
-		if (dwarf_formudata(&attr, off)) {
-			/* DWARF 2 style: a DW_OP_plus_uconst expression */
-			if (dwarf_getlocation(&attr, &ops, &nops) || nops != 1 ||
-			    ops[0].atom != DW_OP_plus_uconst)
-				return false;
-			*off = ops[0].number;
-		}
-	} else if (dwarf_formudata(dwarf_attr(member, DW_AT_data_bit_offset, &attr),
-				   &bit_off) == 0 &&
-		   dwarf_formudata(dwarf_attr(member, DW_AT_bit_size, &attr), &bit_size) == 0) {
-		/* a bit-field: the bytes its bits touch */
-		*off = bit_off / 8;
-		*size = (bit_off % 8 + bit_size + 7) / 8;
-		return true;
-	}
-	/* union members have no location: they all start at 0 */
-	if (!die_type(member, &type) || dwarf_aggregate_size(&type, size))
-		*size = 0;
-	return true;
-}
-
-struct name_buf {
-	char *s;
-	size_t len, n;
-};
-
-static void name_buf__add(struct name_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void name_buf__add(struct name_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	if (b->n >= b->len)
-		return;
-	va_start(ap, fmt);
-	r = vsnprintf(b->s + b->n, b->len - b->n, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		b->n = b->n + r < b->len ? b->n + r : b->len - 1;
-}
-
-/* The member of struct/union type holding *off: ".name" appended, *off made relative. */
-static bool struct_step(Dwarf_Die *type, Dwarf_Word *off, struct name_buf *b)
-{
-	Dwarf_Word moff, msize;
-	Dwarf_Die child, mtype;
-	const char *name;
-
-	if (dwarf_child(type, &child))
-		return false;
-	do {
-		if (dwarf_tag(&child) != DW_TAG_member || !member_range(&child, &moff, &msize))
-			continue;
-		if (*off < moff)
-			continue;
-		/* a flexible array member has no size: it holds all past its start */
-		if (!(*off - moff < msize) &&
-		    !(msize == 0 && die_type(&child, &mtype) &&
-		      dwarf_tag(&mtype) == DW_TAG_array_type))
-			continue;
-		name = dwarf_diename(&child);
-		if (name)	/* anonymous struct/union members add no name */
-			name_buf__add(b, ".%s", name);
-		*off -= moff;
-		return die_type(&child, type);
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return false;
-}
-
-/* Number of elements of a DW_TAG_subrange_type; 0: unknown (a flexible array). */
-static Dwarf_Word subrange_count(Dwarf_Die *sub, Dwarf_Word *lower)
-{
-	Dwarf_Attribute attr;
-	Dwarf_Word w;
-
-	*lower = 0;
-	if (dwarf_formudata(dwarf_attr(sub, DW_AT_lower_bound, &attr), &w) == 0)
-		*lower = w;
-	if (dwarf_formudata(dwarf_attr(sub, DW_AT_count, &attr), &w) == 0)
-		return w;
-	if (dwarf_formudata(dwarf_attr(sub, DW_AT_upper_bound, &attr), &w) == 0 && w >= *lower)
-		return w - *lower + 1;
-	return 0;
-}
-
-/* "[i]" per dimension of an array type; type becomes the element type. */
-static bool array_step(Dwarf_Die *type, Dwarf_Word *off, struct name_buf *b)
-{
-	Dwarf_Word count[SYM_ARRAY_DIMS], lower[SYM_ARRAY_DIMS], esize, stride, idx;
-	Dwarf_Die child, elem;
-	size_t nd = 0, i, k;
-
-	if (!die_type(type, &elem) || dwarf_aggregate_size(&elem, &esize) || !esize)
-		return false;
-	if (dwarf_child(type, &child))
-		return false;
-	do {
-		if (dwarf_tag(&child) != DW_TAG_subrange_type)
-			continue;
-		if (nd == SYM_ARRAY_DIMS)
-			return false;
-		count[nd] = subrange_count(&child, &lower[nd]);
-		/* only the outermost dimension may be unbounded */
-		if (!count[nd] && nd)
-			return false;
-		nd++;
-	} while (dwarf_siblingof(&child, &child) == 0);
-	if (!nd)
-		return false;
-	for (i = 0; i < nd; i++) {
-		stride = esize;
-		for (k = i + 1; k < nd; k++)
-			stride *= count[k];
-		idx = *off / stride;
-		if (count[i] && idx >= count[i])
-			return false;
-		name_buf__add(b, "[%llu]", (unsigned long long)(lower[i] + idx));
-		*off -= idx * stride;
-	}
-	*type = elem;
-	return true;
-}
-
-/*
- * Appends the path from a variable of type type down to the member or
- * element at off: ".hits", "[3].owner". What is left past the innermost
- * named part (inside a scalar, or padding) is "+0x..".
- */
-static void type_path(Dwarf_Die *type, Dwarf_Word off, struct name_buf *b)
-{
-	bool more = true;
-	int depth;
-
-	for (depth = 0; more && depth < SYM_TYPE_DEPTH; depth++) {
-		switch (dwarf_tag(type)) {
-		case DW_TAG_typedef:
-		case DW_TAG_const_type:
-		case DW_TAG_volatile_type:
-		case DW_TAG_restrict_type:
-		case DW_TAG_atomic_type:
-			more = die_type(type, type);
-			break;
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_class_type:
-			more = struct_step(type, &off, b);
-			break;
-		case DW_TAG_array_type:
-			more = array_step(type, &off, b);
-			break;
-		default:
-			more = false;	/* a scalar, pointer or enum: the end */
-			break;
-		}
-	}
-	if (off)
-		name_buf__add(b, "+0x%llx", (unsigned long long)off);
-}
-
-/*
- * The name of the variable around module address a: ELF object symbol,
- * then its DWARF variable and the path through its type.
- */
-static int sym_file__data_name(struct sym_file *f, __u64 a, char *out, size_t len)
-{
-	struct name_buf b = { .s = out, .len = len };
-	Dwarf_Attribute attr;
-	const char *name, *dw_name;
-	Dwarf_Die var, type;
-	GElf_Off off;
-	GElf_Sym sym;
-
-	name = dwfl_module_addrinfo(f->mod, a, &off, &sym, NULL, NULL, NULL);
-	/* the symbol must be an object that contains a: a function, a
-	 * sizeless label or the nearest symbol below is no variable */
-	if (!name || GELF_ST_TYPE(sym.st_info) != STT_OBJECT || off >= sym.st_size)
-		return -ENOENT;
-	out[0] = '\0';
-	if (module_find_variable(f->mod, a - off, &var)) {
-		/* DWARF's name: a static local "hits", not its symbol "hits.1" */
-		dw_name = dwarf_formstring(dwarf_attr_integrate(&var, DW_AT_name, &attr));
-		name_buf__add(&b, "%s", dw_name ?: name);
-		if (die_type(&var, &type))
-			type_path(&type, off, &b);
-		else if (off)
-			name_buf__add(&b, "+0x%llx", (unsigned long long)off);
-		return 0;
-	}
-	name_buf__add(&b, "%s", name);
-	if (off)
-		name_buf__add(&b, "+0x%llx", (unsigned long long)off);
-	return 0;
-}
-
-int symbolizer__data_sym(struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr,
-			 struct data_sym *out)
-{
-	const struct trace_mapping *m, *fm;
-	struct sym_file *f;
-	__u64 a;
-	int idx, err;
-
-	if (!out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	if (!s)
-		return -EINVAL;
-	m = find_mapping(s, pid, ts, addr);
-	if (!m)
-		return -ENOENT;
-	fm = data_file_mapping(s, m);
-	if (!fm)
-		return -ENOENT;
-	idx = sym_file__find_or_add(s, module_mapping(s, fm));
-	if (idx < 0)
-		return idx;
-	f = &s->files[idx];
-	if (!f->tried)
-		sym_file__open(s, f);
-	if (!f->dwfl)
-		return -ENOENT;
-	err = data_module_addr(f, fm, addr, &a);
-	if (err)
-		return -ENOENT;
-	err = sym_file__data_name(f, a, out->name, sizeof(out->name));
-	if (err)
-		return err;
-	out->module = f->path;
-	out->offset = a - f->link_base;
-	return 0;
-}
-
-int symbolizer__data(struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr,
-		     char *out, size_t len)
-{
-	struct data_sym d;
-	int err;
-
-	if (!out || !len)
-		return -EINVAL;
-	out[0] = '\0';
-	err = symbolizer__data_sym(s, pid, ts, addr, &d);
-	if (err)
-		return err;
-	snprintf(out, len, "%s", d.name);
-	return 0;
-}
-
-int symbolizer__race_object(struct symbolizer *s, const struct finding *f,
-			    struct data_sym *out)
-{
-	const struct finding_object *o;
-	__u64 ts = 0;
-	size_t i;
-
-	if (!out)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	if (!s || !f || f->kind != FINDING_DATA_RACE)
-		return -EINVAL;
-	o = &f->object;
-	/* the layout the process had when it touched the word */
-	if (f->nr_accesses)
-		ts = f->accesses[0].ts;
-	for (i = f->nr_accesses < 2 ? f->nr_accesses : 2; i-- > 0;)
-		if (f->accesses[i].pid == o->pid)
-			ts = f->accesses[i].ts;
-	return symbolizer__data_sym(s, o->pid, ts, o->addr, out);
-}
-
-/* --- unwinding stack snapshots ----------------------------------------- */
-
-struct snapshot_ctx {
-	struct symbolizer *s;
-	__u32 pid;
-	__u64 ts;
-	const struct ustack_snapshot *snap;
-};
-
-static int snapshot_read_mem(void *ctx, __u64 addr, void *buf, size_t len)
-{
-	const struct snapshot_ctx *c = ctx;
-	__u64 sp = c->snap->hdr.regs[UREG_SP];
-
-	if (addr < sp || addr - sp > c->snap->have || c->snap->have - (addr - sp) < len)
-		return -EFAULT;
-	memcpy(buf, c->snap->data + (addr - sp), len);
-	return 0;
-}
-
-/* The executable mapping of pid at ts holding addr, from the trace. */
-static int snapshot_find_module(void *ctx, __u64 addr, struct unwind_module *out)
-{
-	const struct snapshot_ctx *c = ctx;
-	const struct trace_mapping *m;
-	struct sym_file *f;
-	int idx;
-
-	m = find_mapping(c->s, c->pid, c->ts, addr);
-	if (!m || !(m->prot & PROT_EXEC))
-		return -ENOENT;
-	out->start = m->start;
-	out->end = m->end;
-	out->base = mapping_base(c->s, m);
-	out->elf_path = NULL;
-	out->name = NULL;
-	idx = sym_file__find_or_add(c->s, module_mapping(c->s, m));
-	if (idx < 0)
-		return 0;	/* out of memory: the frame stands, its callers are lost */
-	f = &c->s->files[idx];
-	out->name = f->path;
-	out->elf_path = sym_file__binary(c->s, f);
-	return 0;
-}
-
-static const struct unwind_target_ops snapshot_ops = {
-	.read_mem = snapshot_read_mem,
-	.find_module = snapshot_find_module,
-};
-
-int symbolizer__unwind(struct symbolizer *s, __u32 pid, __u64 ts,
-		       const struct ustack_snapshot *snap, struct unwind_frame *out, size_t max)
-{
-	struct snapshot_ctx c = { .s = s, .pid = pid, .ts = ts, .snap = snap };
-	int n;
-
-	if (!s || !snap || !out)
-		return -EINVAL;
-	if (!s->unwinder) {
-		s->unwinder = unwinder__new();
-		if (!s->unwinder)
-			return -errno;
-	}
-	n = unwinder__unwind(s->unwinder, &snapshot_ops, &c, snap->hdr.regs, out, max);
-	if (n > 0) {
-		s->nr_unwound++;
-		s->nr_unwound_frames += n;
-	}
-	return n;
-}
-
-/* addr is in an executable mapping of pid at ts (or of its ancestors). */
-static bool in_code(const struct symbolizer *s, __u32 pid, __u64 ts, __u64 addr)
-{
-	const struct trace_mapping *m = find_mapping(s, pid, ts, addr);
-
-	return m && (m->prot & PROT_EXEC);
-}
-
-/*
- * The frames of a snapshot as the reports show them, as (ip, is it a
- * return address): first_frame stands for the unwound frame 0 (see
- * events.h): the exact ip of an access, or the return address into the
- * caller of a hooked function, which the walk finds again as its frame 1.
- */
-static size_t snapshot_frames(struct symbolizer *s, __u32 pid, __u64 ts,
-			      const struct ustack_snapshot *snap, __u64 *ips, bool *is_ret,
-			      size_t max)
-{
-	struct unwind_frame uf[IPCRACE_MAX_STACK + 1];
-	size_t i = 0, n = 0;
-	int got;
-
-	got = symbolizer__unwind(s, pid, ts, snap, uf, IPCRACE_MAX_STACK + 1);
-	if (got < 0)
-		got = 0;
-	if (snap->hdr.first_frame && max) {
-		ips[n] = snap->hdr.first_frame;
-		is_ret[n++] = !(snap->hdr.flags & STACKF_EXACT_IP);
-		i = got > 1 && uf[1].ip == snap->hdr.first_frame ? 2 : 1;
-	}
-	for (; i < (size_t)got && n < max; i++) {
-		ips[n] = uf[i].ip;
-		/* frame 0 is where the registers were: not a return address */
-		is_ret[n++] = uf[i].how != UNWIND_REGS;
-	}
-	return n;
-}
-
-size_t symbolizer__stack(struct symbolizer *s, const struct trace *t, __u32 pid, __u64 ts,
-			 __u64 stack_id, __u64 exact_ip, struct frame *out, size_t max)
-{
-	const struct ipcrace_stack *st = stack_id ? trace__find_stack(t, stack_id) : NULL;
-	const struct ustack_snapshot *snap = stack_id ? trace__find_ustack(t, stack_id) : NULL;
-	__u64 ips[IPCRACE_MAX_STACK];
-	bool is_ret_at[IPCRACE_MAX_STACK];
-	size_t i, n = 0, nr;
-	bool is_ret;
-
-	if (snap && s && max) {
-		nr = snapshot_frames(s, pid, ts, snap, ips, is_ret_at,
-				     max < IPCRACE_MAX_STACK ? max : IPCRACE_MAX_STACK);
-		for (i = 0; i < nr; i++)
-			symbolizer__frame(s, pid, ts, ips[i], is_ret_at[i], &out[n++]);
-		return n;
-	}
-	if (!st) {
-		if (exact_ip && max) {
-			symbolizer__frame(s, pid, ts, exact_ip, false, &out[0]);
-			n = 1;
-		}
-		return n;
-	}
-	nr = st->nr < IPCRACE_MAX_STACK ? st->nr : IPCRACE_MAX_STACK;
-	for (i = 0; i < nr && n < max; i++) {
-		/* all frames are return addresses but an exact #0 */
-		is_ret = i || !(st->flags & STACKF_EXACT_IP);
-		/*
-		 * A frame-pointer walk through code built without them reads
-		 * whatever the register held: past frame 0, it ends at the
-		 * first address outside the process's code.
-		 */
-		if (i && s && !in_code(s, pid, ts, is_ret ? st->ips[i] - 1 : st->ips[i]))
-			break;
-		symbolizer__frame(s, pid, ts, st->ips[i], is_ret, &out[n++]);
-	}
-	return n;
-}
-
-void symbolizer__print_unwind_stats(const struct symbolizer *s, FILE *out)
-{
-	if (!s)
-		return;
-	fprintf(out, "ipcrace: unwind: %llu stack snapshots unwound, %llu frames\n",
-		(unsigned long long)s->nr_unwound, (unsigned long long)s->nr_unwound_frames);
-	unwinder__print_stats(s->unwinder, out);
-	debuginfo__print_stats(s->di, out);
-}
-
-/* --- one id per unwound stack ------------------------------------------ */
-
-struct stack_use {
-	__u64 id;			/* the snapshot's id */
-	size_t event;			/* the first event naming it */
-	__u64 frames_hash;		/* of its unwound frames */
-	__u64 rep;			/* the id all snapshots with these frames get */
-};
-
-static int use_by_id(const void *a, const void *b)
-{
-	const struct stack_use *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->event < y->event ? -1 : x->event > y->event;
-}
-
-static int use_by_frames(const void *a, const void *b)
-{
-	const struct stack_use *x = a, *y = b;
-
-	if (x->frames_hash != y->frames_hash)
-		return x->frames_hash < y->frames_hash ? -1 : 1;
-	return x->event < y->event ? -1 : x->event > y->event;
-}
-
-static int use_find(const void *key, const void *elem)
-{
-	__u64 id = *(const __u64 *)key;
-	const struct stack_use *u = elem;
-
-	return id < u->id ? -1 : id > u->id;
-}
-
-int symbolizer__merge_stacks(struct symbolizer *s, struct trace *t)
-{
-	__u64 ips[IPCRACE_MAX_STACK];
-	bool is_ret[IPCRACE_MAX_STACK];
-	struct stack_use *uses, *u;
-	size_t i, k, n = 0, nr;
-
-	if (!s || !t)
-		return -EINVAL;
-	if (!ustack_table__count(t->ustacks))
-		return 0;
-	uses = calloc(t->nr_events ? t->nr_events : 1, sizeof(*uses));
-	if (!uses)
-		return -ENOMEM;
-	for (i = 0; i < t->nr_events; i++)
-		if (trace__find_ustack(t, t->events[i].stack_id)) {
-			uses[n].id = t->events[i].stack_id;
-			uses[n++].event = i;
-		}
-	/* each snapshot once, unwound with the first event that names it */
-	qsort(uses, n, sizeof(*uses), use_by_id);
-	for (i = k = 0; i < n; i++)
-		if (!k || uses[i].id != uses[k - 1].id)
-			uses[k++] = uses[i];
-	n = k;
-	for (i = 0; i < n; i++) {
-		const struct ipcrace_event *e = &t->events[uses[i].event];
-		__u64 h = 0xcbf29ce484222325ULL;
-
-		nr = snapshot_frames(s, e->pid, e->ts, trace__find_ustack(t, uses[i].id), ips,
-				     is_ret, IPCRACE_MAX_STACK);
-		for (k = 0; k < nr; k++)
-			h = (h ^ (ips[k] + is_ret[k])) * 0x100000001b3ULL;
-		uses[i].frames_hash = nr ? h : uses[i].id;	/* nothing unwound: itself */
-	}
-	/* the earliest snapshot of each stack names it */
-	qsort(uses, n, sizeof(*uses), use_by_frames);
-	for (i = 0; i < n; i++)
-		uses[i].rep = i && uses[i].frames_hash == uses[i - 1].frames_hash ?
-			      uses[i - 1].rep : uses[i].id;
-	qsort(uses, n, sizeof(*uses), use_by_id);
-	for (i = 0; i < t->nr_events; i++) {
-		if (!t->events[i].stack_id)
-			continue;
-		u = bsearch(&t->events[i].stack_id, uses, n, sizeof(*uses), use_find);
-		if (u)
-			t->events[i].stack_id = u->rep;
-	}
-	free(uses);
 	return 0;
 }
