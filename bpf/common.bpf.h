@@ -125,12 +125,43 @@ struct {
 	__type(value, __u32);
 } loss_pending SEC(".maps") __weak;
 
+/*
+ * Events reserved so far by every program (discarded ones too): a watched
+ * word's hit is redundant when nothing at all was reserved since the same
+ * thread's previous recorded hit of it at the same instruction
+ * (bpf/memory.bpf.c, a spinning lock). Per CPU, the number the last
+ * reservation on that CPU took (BPF programs here do not nest on a CPU).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} event_seq SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} event_seq_cpu SEC(".maps") __weak;
+
+/* The number of the reservation this CPU made last (0: none). */
+static __always_inline __u64 event_seq_last(void)
+{
+	__u32 zero = 0;
+	__u64 *mine = bpf_map_lookup_elem(&event_seq_cpu, &zero);
+
+	return mine ? *mine : 0;
+}
+
 /* Reserves an event and fills the common part; NULL (counted) if full. */
 static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj)
 {
 	struct ipcrace_event *e;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, *loss = bpf_map_lookup_elem(&loss_pending, &zero);
+	__u64 *seq, *mine;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -139,6 +170,10 @@ static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj
 			*loss = 1;
 		return NULL;
 	}
+	seq = bpf_map_lookup_elem(&event_seq, &zero);
+	mine = bpf_map_lookup_elem(&event_seq_cpu, &zero);
+	if (seq && mine)
+		*mine = __sync_fetch_and_add(seq, 1) + 1;
 	e->hdr.kind = IPCRACE_REC_EVENT;
 	e->hdr.size = sizeof(*e);
 	e->ts = bpf_ktime_get_ns();

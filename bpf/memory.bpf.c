@@ -56,6 +56,7 @@ __u32 watch_trap_cap = 1024;
  */
 __u64 watch_capped;
 __u64 watch_over_budget;	/* hits that trapped past a budget: the cost of parking late */
+__u64 watch_coalesced;		/* hits that repeated the word's last recorded one (a spin) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -148,7 +149,7 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
 	struct watch_addr wa = { .pid = tgid, .addr = ctx->addr };
-	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, n;
+	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, n, seq;
 	__u32 budget = watch_hit_budget, cap;
 	struct word_count *wc, fresh = {};
 	struct watch_info *wi;
@@ -181,6 +182,23 @@ int mem_access(struct bpf_perf_event_data *ctx)
 			event_discard(e);
 			return 0;
 		}
+	}
+	/*
+	 * A thread spinning on a word (a test-and-set or compare-and-swap loop)
+	 * traps at the same instruction again and again. A hit by the word's
+	 * last recorded thread, at the same instruction, with no event at all
+	 * reserved by anyone since that hit, changes nothing the analyzer
+	 * knows: its clock, and the word's, are what they were. Not recorded
+	 * and not counted against the budget, so the spin cannot spend the
+	 * budget and silence the hits that order the lock's holders (another
+	 * thread's release, the winning exchange after it).
+	 */
+	seq = event_seq_last();
+	if (seq && wc->last_tid == tid && wc->last_ip == ip && wc->last_seq + 1 == seq) {
+		wc->last_seq = seq;
+		__sync_fetch_and_add(&watch_coalesced, 1);
+		event_discard(e);
+		return 0;
 	}
 	n = __sync_fetch_and_add(&wc->hits, 1) + 1;
 	other = wc->owner != tid;
@@ -219,6 +237,9 @@ int mem_access(struct bpf_perf_event_data *ctx)
 			bpf_map_update_elem(&word_value, &e->key, &val, BPF_ANY);
 		}
 	}
+	wc->last_tid = tid;
+	wc->last_ip = ip;
+	wc->last_seq = seq;
 	e->stack_id = capture_stack(ctx, ip, 0);
 	if (capped) {
 		/* the last recorded hit: userspace acts now, even if asleep */

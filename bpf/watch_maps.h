@@ -34,6 +34,11 @@ struct word_count {
 	__u64 capped;		/* userspace was told to park it (64 bits: BPF's compare-and-swap) */
 	__u32 owner;		/* the first thread that trapped on it */
 	__u32 others;		/* hits recorded from other threads */
+	/* the last recorded hit: a spin on the word repeats it (bpf/memory.bpf.c) */
+	__u32 last_tid;
+	__u32 __pad;
+	__u64 last_ip;
+	__u64 last_seq;		/* its event_seq number (bpf/common.bpf.h) */
 };
 
 /* Why bpf/memory.bpf.c stopped a process for arming. */

@@ -1599,6 +1599,10 @@ void watcher__free(struct watcher *w)
 		if (w->opts.verbose)
 			fprintf(stderr, "ipcrace: watch: %llu hits trapped past a budget (not recorded)\n",
 				(unsigned long long)w->skel->bss->watch_over_budget);
+		if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: %llu hits repeated a spin's last recorded "
+				"one (not recorded)\n",
+				(unsigned long long)w->skel->bss->watch_coalesced);
 		if (w->opts.verbose && w->stops)
 			fprintf(stderr, "ipcrace: watch: %llu stops to arm, %llu us stopped on average, "
 				"%llu us at most\n", (unsigned long long)w->stops,
