@@ -616,6 +616,61 @@ static void test_thread_skipping_the_spinlock_races(void **state)
 	assert_true(f->out.nr >= 3);		/* PA's locked accesses race with 300's too */
 }
 
+/* An access at a time (CLOCK_MONOTONIC ns), as the debug register reported it. */
+static struct ipcrace_event acc_ts(__u32 pid, __u32 flags, __u64 ip, __u64 off, __u64 ts)
+{
+	struct ipcrace_event e = acc(pid, pid, flags, ip, off, off == COUNTER ? 8 : 4);
+
+	e.ts = ts;
+	return e;
+}
+
+/*
+ * PA holds the lock and increments; PB's exchange that wins reaches the
+ * trace gap_ns before PA's release store (each trap reported after its
+ * access, each CPU in its own time), then PB increments.
+ */
+static void handoff_reported_late(struct fixture *f, __u64 gap_ns)
+{
+	__u64 t0 = 5000000000ull;
+
+	access_(f, acc_ts(PA, RMW, 0x401000, LOCK_WORD, t0));
+	access_(f, acc_ts(PA, EVF_WRITE, 0x401018, COUNTER, t0 + 2000));
+	access_(f, acc_ts(PB, RMW, 0x402000, LOCK_WORD, t0 + 4000));
+	access_(f, acc_ts(PA, EVF_WRITE, 0x401020, LOCK_WORD, t0 + 4000 + gap_ns));
+	access_(f, acc_ts(PB, EVF_WRITE, 0x402018, COUNTER, t0 + 6000 + gap_ns));
+}
+
+/* 8 us seen on the test VM: the release came first, PB's increment is ordered. */
+static void test_release_reported_after_the_winning_exchange_orders(void **state)
+{
+	struct fixture *f = *state;
+
+	handoff_reported_late(f, 8000);
+	assert_int_equal(f->out.nr, 0);
+}
+
+/* A millisecond later the release cannot have come first: PB's exchange failed. */
+static void test_release_long_after_an_exchange_does_not_order(void **state)
+{
+	struct fixture *f = *state;
+
+	handoff_reported_late(f, 1000000);
+	assert_int_equal(f->out.nr, 1);
+	assert_int_equal(f->out.items[0].accesses[0].tid, PB);
+}
+
+/* Only the exchange's own thread is ordered: a third one skipping the lock races. */
+static void test_late_release_orders_no_third_thread(void **state)
+{
+	struct fixture *f = *state;
+
+	handoff_reported_late(f, 8000);
+	access_(f, acc_ts(300, EVF_WRITE, 0x403018, COUNTER, 5000020000ull));
+	assert_int_equal(f->out.nr, 1);
+	assert_int_equal(f->out.items[0].accesses[0].tid, 300);
+}
+
 /*
  * A mailbox flag: the producer stores it with a release store (a plain
  * move), the consumer polls it with acquire loads and takes the message
@@ -760,6 +815,9 @@ int main(void)
 		T(test_write_supersedes_only_its_bytes),
 		T(test_test_and_set_spinlock_orders_counter),
 		T(test_thread_skipping_the_spinlock_races),
+		T(test_release_reported_after_the_winning_exchange_orders),
+		T(test_release_long_after_an_exchange_does_not_order),
+		T(test_late_release_orders_no_third_thread),
 		T(test_release_store_acquire_load_flag_hands_buffer_over),
 		T(test_buffer_written_after_the_flag_races),
 		T(test_analyze_trace_knows_atomics_from_the_start),
