@@ -2,13 +2,17 @@
 # Real services under load, attached: PostgreSQL 15 under pgbench and nginx
 # 1.22 (2 workers, limit_req_zone + limit_conn_zone) under ab, each started
 # in a temporary directory on a Unix socket or loopback, measured natively
-# and then with `ipcrace check -p MASTER` attached for the whole load run.
+# and then with `ipcrace check -p` attached to the service's processes (the
+# master and the children it already has; ipcrace follows the ones it
+# starts later) for the whole load run.
 # Prints, per service: the findings ipcrace reported (count and kinds), the
 # processes and events it saw, and the throughput ratio (attached / native,
 # measured back to back). Installs what it needs from Debian (apt).
 # Everything it starts is stopped on exit, also when it fails.
 #
 # Usage: run_services.sh IPCRACE_BIN [SECONDS] [ROUNDS]
+# IPCRACE_OPTIONS reaches ipcrace (e.g. "access-probes=on");
+# IPCRACE_SERVICES_KEEP=DIR keeps each run's JSON report, stderr and trace.
 # Exit status: 0 when every attached run had 0 findings, 1 otherwise (this
 # is issue 8's acceptance test; it is not yet part of ctest because the
 # hand-made locks of both services are not yet seen as synchronization).
@@ -33,7 +37,9 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 tmp=$(mktemp -d /tmp/ipcrace-services.XXXXXX)
 chmod 755 "$tmp"
 nginx_pid=""
+ic=""
 cleanup() {
+	[ -n "$ic" ] && kill "$ic" 2>/dev/null && wait "$ic" 2>/dev/null
 	[ -f "$tmp/pg/postmaster.pid" ] && su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -m immediate stop" >/dev/null 2>&1
 	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && sleep 0.3
 	rm -rf "$tmp"
@@ -64,21 +70,31 @@ PY
 }
 
 # --- PostgreSQL -------------------------------------------------------------
-mkdir "$tmp/pg" && chown postgres: "$tmp/pg"
+mkdir "$tmp/pg" "$tmp/pglog" && chown postgres: "$tmp/pg" "$tmp/pglog"
 su postgres -s /bin/sh -c "$pgbin/initdb -D $tmp/pg -A trust" >"$tmp/initdb.log" 2>&1 ||
 	{ echo "postgresql: initdb failed: $(tail -2 "$tmp/initdb.log")"; exit 1; }
-su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -l $tmp/pg.log -w -o \"-k $tmp/pg -c listen_addresses=''\" start" >/dev/null ||
-	{ echo "postgresql: start failed: $(tail -3 "$tmp/pg.log")"; exit 1; }
+su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -l $tmp/pglog/pg.log -w -o \"-k $tmp/pg -c listen_addresses=''\" start" >/dev/null ||
+	{ echo "postgresql: start failed: $(tail -3 "$tmp/pglog/pg.log")"; exit 1; }
 pgb() { su postgres -s /bin/sh -c "pgbench -h $tmp/pg $*" 2>&1; }
 pgb -i -q -s 4 postgres >/dev/null
 master=$(head -1 "$tmp/pg/postmaster.pid")
+# the service's processes: the master and the children it already has (ipcrace follows the ones it starts later)
+service_pids() { echo "$1$(ps -o pid= --ppid "$1" | tr -d ' ' | sed 's/^/,/' | tr -d '\n')"; }
+# IPCRACE_SERVICES_KEEP=DIR keeps the reports, stderr and traces there
+keepdir=${IPCRACE_SERVICES_KEEP:-}
+[ -z "$keepdir" ] || mkdir -p "$keepdir" || exit 1
+trace_args() { [ -z "$keepdir" ] || printf '%s\n' -t "$keepdir/$1"; }
+keep() { [ -z "$keepdir" ] || cp "$@" "$keepdir/"; }
 for r in $(seq "$rounds"); do
 	native=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-	"$ipcrace" check -p "$master" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
+	mapfile -t targs < <(trace_args "pg-$r.trace")
+	"$ipcrace" check "${targs[@]}" -p "$(service_pids "$master")" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
 	ic=$!
 	sleep 2
 	attached=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 	wait "$ic"
+	ic=""
+	keep "$tmp/pg.json" "$tmp/pg.err"
 	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" || failed=1
 done
 
@@ -113,11 +129,14 @@ nginx_pid=$(cat "$tmp/ngx/nginx.pid")
 abrun() { ab -q -n 20000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p'; }
 for r in $(seq "$rounds"); do
 	native=$(abrun)
-	"$ipcrace" check -p "$nginx_pid" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
+	mapfile -t targs < <(trace_args "ngx-$r.trace")
+	"$ipcrace" check "${targs[@]}" -p "$(service_pids "$nginx_pid")" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
 	ic=$!
 	sleep 2
 	attached=$(abrun)
 	wait "$ic"
+	ic=""
+	keep "$tmp/ngx.json" "$tmp/ngx.err"
 	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" || failed=1
 done
 exit "$failed"
