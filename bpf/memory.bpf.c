@@ -2,31 +2,13 @@
 /*
  * Memory accesses observed with x86 debug registers (DESIGN.md, "Memory
  * accesses: observed, not instrumented"). Userspace (tracer/watch.c) opens
- * perf breakpoints on the watched words and attaches mem_access to each;
- * this file also stops a traced process at the points where new words may
- * need arming before the process touches them (sys_exit_watch).
+ * perf breakpoints on the watched words and attaches mem_access to each.
+ * The stops that let userspace arm a new word before the process touches
+ * it are bpf/stops.bpf.c's.
  */
 #include "common.bpf.h"
 #include "watch_maps.h"
 
-#define SIGSTOP 19
-
-enum {
-	NR_mmap = 9,
-	NR_shmat = 30,
-	NR_clone = 56,
-	NR_fork = 57,
-	NR_vfork = 58,
-	NR_execve = 59,
-	NR_execveat = 322,
-	NR_clone3 = 435,
-};
-
-/* Set by userspace at run time (the watcher exists only after load). */
-bool watch_stop_on_map;		/* stop on a MAP_SHARED file mmap / shmat */
-bool watch_stop_on_shared_write;	/* ... a writable one (first-word guesses) */
-bool watch_stop_on_exec;	/* stop after exec (symbol watches, global guesses) */
-bool watch_stop_on_fork;	/* stop a new process at its first return */
 /*
  * Read the word at each hit and call a changed value a write. Off by
  * default: the read is a kernel access to a watched address, which traps
@@ -84,14 +66,6 @@ struct {
 	__type(key, struct ipcrace_key);
 	__type(value, struct word_count);
 } word_hits SEC(".maps");
-
-/* Processes this file stopped with SIGSTOP: userspace arms, then SIGCONT. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct arm_stop);
-} arm_pending SEC(".maps");
 
 /*
  * Wakes the consumer now: records are submitted without a wake-up, and a
@@ -248,90 +222,6 @@ int mem_access(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	record_submit(e);
-	return 0;
-}
-
-#define IPCRACE_VM_WRITE 0x00000002UL
-
-/* What an mmap / shmat result is: a shared file mapping, writable or not. */
-struct shared_lookup {
-	bool shared_file;
-	bool writable;
-};
-
-static long vma_is_shared_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
-{
-	struct shared_lookup *l = data;
-	unsigned long flags = BPF_CORE_READ(vma, vm_flags);
-
-	/* MAP_SHARED | MAP_ANONYMOUS and SysV shm have a (shmem) file too */
-	l->shared_file = BPF_CORE_READ(vma, vm_file) && (flags & IPCRACE_VM_SHARED);
-	l->writable = flags & IPCRACE_VM_WRITE;
-	return 0;
-}
-
-
-/*
- * Stops the process before it returns to userspace where a word it is
- * about to touch may need a breakpoint: after a shared mmap, after exec,
- * in a new process at its first return from fork. The signal is queued
- * before the pending entry is published, so userspace's SIGCONT (sent
- * after it sees the entry) can never come first and leave the process
- * stopped.
- */
-SEC("raw_tp/sys_exit")
-int BPF_PROG(sys_exit_watch, struct pt_regs *regs, long ret)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct arm_stop st = {};
-	__u32 tgid = id >> 32;
-	long nr;
-	bool stop = false;
-
-	if (!watch_stop_on_map && !watch_stop_on_shared_write && !watch_stop_on_exec &&
-	    !watch_stop_on_fork)
-		return 0;
-	if (!is_traced(tgid))
-		return 0;
-	nr = BPF_CORE_READ(regs, orig_ax);
-	switch (nr) {
-	case NR_mmap:
-	case NR_shmat:
-		if ((watch_stop_on_map || watch_stop_on_shared_write) &&
-		    (ret >= 0 || ret < -4095)) {
-			struct shared_lookup l = {};
-
-			if (bpf_find_vma(bpf_get_current_task_btf(), ret, vma_is_shared_file,
-					 &l, 0) == 0)
-				stop = l.shared_file &&
-				       (watch_stop_on_map || (watch_stop_on_shared_write && l.writable));
-		}
-		st.reason = ARM_MAP;
-		st.addr = ret;
-		break;
-	case NR_execve:
-	case NR_execveat:
-		stop = watch_stop_on_exec && ret == 0;
-		st.reason = ARM_EXEC;
-		break;
-	case NR_clone:
-	case NR_fork:
-	case NR_vfork:
-	case NR_clone3:
-		/* the child's return; a new thread inherits its creator's slots */
-		stop = watch_stop_on_fork && ret == 0 && (__u32)id == tgid;
-		st.reason = ARM_FORK;
-		break;
-	default:
-		break;
-	}
-	if (!stop)
-		return 0;
-	if (bpf_send_signal_thread(SIGSTOP) == 0) {
-		st.ts = bpf_ktime_get_ns();
-		bpf_map_update_elem(&arm_pending, &tgid, &st, BPF_ANY);
-		wake_consumer();
-	}
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #define IPCRACE_WATCH_MAPS_H
 
 #include "events.h"
+#include "stops.h"
 
 /* A breakpoint as armed: the process and its own address of the word. */
 struct watch_addr {
@@ -39,20 +40,6 @@ struct word_count {
 	__u32 __pad;
 	__u64 last_ip;
 	__u64 last_seq;		/* its event_seq number (bpf/common.bpf.h) */
-};
-
-/* Why bpf/memory.bpf.c stopped a process for arming. */
-enum arm_reason {
-	ARM_MAP = 1,		/* addr: the start of the new shared mapping */
-	ARM_EXEC = 2,
-	ARM_FORK = 3,
-};
-
-struct arm_stop {
-	__u64 ts;		/* CLOCK_MONOTONIC when it was stopped (the cost of a stop is measured) */
-	__u64 addr;
-	__u32 reason;		/* enum arm_reason */
-	__u32 __pad;
 };
 
 #endif /* IPCRACE_WATCH_MAPS_H */

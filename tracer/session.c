@@ -20,6 +20,7 @@
 #include "probes.h"
 #include "procmaps.h"
 #include "session.h"
+#include "stops.h"
 #include "target.h"
 #include "trace_writer.h"
 #include "watch.h"
@@ -38,6 +39,7 @@ struct session {
 	struct trace_writer *writer;
 	struct ring_buffer *rb;
 	struct watcher *watcher;
+	struct stops *stops;
 	struct target target;
 	__u64 nr_events;
 	int write_err;
@@ -244,7 +246,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* For the watcher: events before a process was stopped come first. */
+/* For the stops: events before a process was stopped come first. */
 static void drain_events(void *ctx)
 {
 	struct session *s = ctx;
@@ -335,6 +337,12 @@ static int load_and_attach(struct session *s)
 		return err;
 	}
 	phase(s, "load (BTF, verifier)");
+	/* the guardian first: no program can stop anything before it exists */
+	s->stops = stops__new(s->skel, &(struct stops_opts){ .drain = drain_events,
+							     .drain_ctx = s,
+							     .verbose = s->opts->verbose });
+	if (!s->stops)
+		return -errno;
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
 	err = ipcrace_bpf__attach(s->skel);
 	if (err) {
@@ -579,6 +587,7 @@ static int run_loop(struct session *s, int *target_status)
 			fprintf(stderr, "ipcrace: ring buffer poll: %s\n", strerror(-err));
 			return err;
 		}
+		stops__service(s->stops);
 		watcher__tick(s->watcher, now_ns(CLOCK_MONOTONIC));
 		/* the trace on disk at most ~100 ms behind, whatever kills us */
 		trace_writer__tick(s->writer, now_ns(CLOCK_MONOTONIC));
@@ -599,6 +608,8 @@ static int run_loop(struct session *s, int *target_status)
 
 static void session_cleanup(struct session *s)
 {
+	/* nothing stays stopped, and no handler runs on a watcher being freed */
+	stops__finish(s->stops);
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	phase(s, "stop watching");
@@ -610,6 +621,8 @@ static void session_cleanup(struct session *s)
 	target__close(&s->target);
 	phase(s, "detach uprobes");
 	ipcrace_bpf__destroy(s->skel);
+	/* after the programs are gone: a last look, then the guardian is dismissed */
+	stops__free(s->stops);
 	procmaps__free(s->maps);
 	phase(s, "unload BPF");
 }
@@ -666,8 +679,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 	if (!opts->watch.disabled) {
 		struct watch_opts wo = opts->watch;
 
-		wo.drain = drain_events;
-		wo.drain_ctx = &s;
+		wo.stops = s.stops;
 		s.watcher = watcher__new(s.skel, &wo);
 		if (!s.watcher) {
 			err = -errno;

@@ -26,6 +26,7 @@
 #include "exe_globals.h"
 #include "insn_classify.h"
 #include "procmaps.h"
+#include "stops.h"
 #include "watch.h"
 
 #define WATCH_SLOTS 4			/* x86 debug registers per thread */
@@ -63,7 +64,6 @@
 #define GUESS_WINDOW_NS (10 * 1000000ULL)	/* from a second thread on, to be shared by writers */
 #define EXE_GLOBALS_MAX 4096		/* globals of one executable looked at, at most */
 #define GUESS_DISABLE_ENV "IPCRACE_NO_GUESS"
-#define STOP_SETTLE_US 2000		/* at the end: a stop in flight is published by then */
 #define GUESS_SEED_SALT 0x6775657373ULL	/* the guesses' own stream: the rotation's stays as it was */
 
 enum word_kind { WORD_NONE, WORD_FILE, WORD_SYMBOL, WORD_PRIVATE };
@@ -149,10 +149,12 @@ struct watcher {
 	struct watch_rng guess_rng;	/* which globals are guessed */
 	bool guessing;			/* guesses on (IPCRACE_NO_GUESS unset, a slot for them) */
 	bool named_fork_stop;		/* named watches need every new process stopped */
+	bool stop_on_map;		/* named words in files: stop at every shared mapping */
+	bool stop_on_exec;		/* named symbols: stop after exec */
+	bool stop_on_fork;		/* a new process is stopped until armed */
+	int stop_id;			/* our handler in opts.stops */
 	bool closing;			/* watcher__free: no new stop, no new guess */
 	__u64 seq;
-	/* stops for arming: how many, and how long a process stayed stopped */
-	__u64 stops, stop_ns, stop_ns_max;
 	int warm_fd;			/* a parked breakpoint on ourselves: see watcher__new */
 	__u64 seed;
 	__u64 tick;
@@ -850,57 +852,38 @@ static void sync_proc(struct watcher *w, struct wproc *p)
 
 static void guess_after_stop(struct watcher *w, struct wproc *p, const struct arm_stop *st);
 
-#define ARM_BATCH 256
-
 /*
- * Arms the processes memory.bpf.c stopped, then lets them go: every one
- * of them gets its SIGCONT, whatever fails on the way.
+ * A process stopped (tracer/stops.c) where a word it is about to touch
+ * may need a breakpoint: arm it as it is now (the stops module drained
+ * the events before its stop and continues it afterwards).
  */
-static void arm_pending(struct watcher *w)
+static void on_stop(void *ctx, __u32 pid, const struct arm_stop *st)
 {
-	int fd = bpf_map__fd(w->skel->maps.arm_pending);
-	struct arm_stop stops[ARM_BATCH];
-	__u32 key, next, pids[ARM_BATCH];
-	size_t n = 0;
-	void *prev = NULL;
+	struct watcher *w = ctx;
+	struct wproc *p = get_proc(w, pid);
 
-	while (n < ARM_BATCH && !bpf_map_get_next_key(fd, prev, &next)) {
-		if (bpf_map_lookup_elem(fd, &next, &stops[n]))
-			memset(&stops[n], 0, sizeof(stops[n]));
-		pids[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	/*
-	 * Everything a process did before it was stopped (its exec, the
-	 * mmap) was in the ring buffer before its entry here: drain it, so
-	 * the arming below works on the process as it is now.
-	 */
-	if (n && w->opts.drain)
-		w->opts.drain(w->opts.drain_ctx);
-	for (size_t i = 0; i < n; i++) {
-		struct wproc *p = get_proc(w, pids[i]);
-		__u64 took;
+	if (!p)
+		return;
+	sync_proc(w, p);
+	guess_after_stop(w, p, st);
+}
 
-		if (p) {
-			sync_proc(w, p);
-			guess_after_stop(w, p, &stops[i]);
-		}
-		bpf_map_delete_elem(fd, &pids[i]);
-		kill(pids[i], SIGCONT);
-		if (!stops[i].ts)
-			continue;
-		took = mono_ns() - stops[i].ts;
-		if (w->opts.verbose)
-			fprintf(stderr, "ipcrace: watch: pid %u armed after its %s, stopped %llu us\n",
-				pids[i], stops[i].reason == ARM_MAP ? "mapping" :
-				stops[i].reason == ARM_EXEC ? "exec" : "fork",
-				(unsigned long long)(took / 1000));
-		w->stops++;
-		w->stop_ns += took;
-		if (took > w->stop_ns_max)
-			w->stop_ns_max = took;
-	}
+/* What the watcher needs stopped now (STOP_ON_* bits). */
+static void update_stops(struct watcher *w)
+{
+	__u32 on = 0;
+
+	if (w->closing)
+		return;		/* the last arming may not turn stops on again */
+	if (w->stop_on_map)
+		on |= STOP_ON_SHARED_MAP;
+	if (w->guessing)
+		on |= STOP_ON_SHARED_WRITE;
+	if (w->stop_on_exec || w->guessing)
+		on |= STOP_ON_EXEC;
+	if (w->stop_on_fork)
+		on |= STOP_ON_FORK;
+	stops__want(w->opts.stops, w->stop_id, on);
 }
 
 static struct word_count word_hits(struct watcher *w, const struct ipcrace_key *key)
@@ -998,7 +981,10 @@ static void update_fork_stop(struct watcher *w)
 		return;		/* the last arming may not turn stops on again */
 	for (int k = 0; k < WATCH_SLOTS && !stop; k++)
 		stop = w->slots[k].word.kind == WORD_FILE || w->slots[k].word.kind == WORD_SYMBOL;
-	w->skel->bss->watch_stop_on_fork = stop;
+	if (stop != w->stop_on_fork) {
+		w->stop_on_fork = stop;
+		update_stops(w);
+	}
 }
 
 /*
@@ -1576,11 +1562,17 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 	 * process there until it is armed. A new process is stopped while a
 	 * slot holds a word it can reach (update_fork_stop).
 	 */
-	skel->bss->watch_stop_on_map = files;
-	skel->bss->watch_stop_on_shared_write = w->guessing;
-	skel->bss->watch_stop_on_exec = symbols || w->guessing;
+	w->stop_on_map = files;
+	w->stop_on_exec = symbols;
 	w->named_fork_stop = files || symbols;
+	w->stop_id = stops__add_handler(opts->stops, 1u << ARM_MAP | 1u << ARM_EXEC |
+					1u << ARM_FORK, on_stop, w);
+	if (w->stop_id < 0) {
+		err = w->stop_id;
+		goto err_free;
+	}
 	update_fork_stop(w);
+	update_stops(w);
 	/* for a hit at an address with no watch_info (not armed by us) */
 	skel->data->watch_hit_budget = ROTATE_BUDGET;
 	return w;
@@ -1603,26 +1595,10 @@ void watcher__free(struct watcher *w)
 			fprintf(stderr, "ipcrace: watch: %llu hits repeated a spin's last recorded "
 				"one (not recorded)\n",
 				(unsigned long long)w->skel->bss->watch_coalesced);
-		if (w->opts.verbose && w->stops)
-			fprintf(stderr, "ipcrace: watch: %llu stops to arm, %llu us stopped on average, "
-				"%llu us at most\n", (unsigned long long)w->stops,
-				(unsigned long long)(w->stop_ns / w->stops / 1000),
-				(unsigned long long)(w->stop_ns_max / 1000));
+		/* no new stop for us; what is stopped, stops__finish continues */
+		stops__want(w->opts.stops, w->stop_id, 0);
 		w->closing = true;
 		w->guessing = false;
-		w->skel->bss->watch_stop_on_map = false;
-		w->skel->bss->watch_stop_on_shared_write = false;
-		w->skel->bss->watch_stop_on_exec = false;
-		w->skel->bss->watch_stop_on_fork = false;
-		/* nothing may stay stopped because of us (no events any more) */
-		w->opts.drain = NULL;
-		arm_pending(w);
-		/*
-		 * A stop that read the flags just before they were cleared
-		 * publishes its entry microseconds later: look once more.
-		 */
-		usleep(STOP_SETTLE_US);
-		arm_pending(w);
 	}
 	while (w->procs) {
 		struct wproc *p = w->procs;
@@ -1780,7 +1756,6 @@ void watcher__tick(struct watcher *w, __u64 now_ns)
 		return;
 	/* a cap reached on a hit not recorded wakes us with no record in between */
 	watcher__check_caps(w);
-	arm_pending(w);
 	check_guesses(w, mono_ns());
 	for (struct wproc *p = w->procs; p; p = p->next)
 		if (p->dirty)

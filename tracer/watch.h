@@ -10,7 +10,8 @@
  * with a perf hardware breakpoint running mem_access. For programs too
  * short for a snapshot, guesses: a process that maps shared writable
  * memory or execs is stopped (bpf/memory.bpf.c) until two slots watch the
- * mapping's first words or two of its executable's globals.
+ * mapping's first words or two of its executable's globals (the stop is
+ * tracer/stops.c's: the watcher asks for it and arms when it comes).
  */
 #ifndef IPCRACE_WATCH_H
 #define IPCRACE_WATCH_H
@@ -22,6 +23,7 @@
 #include "watch_spec.h"
 
 struct ipcrace_bpf;
+struct stops;
 
 struct watch_opts {
 	const char *specs[WATCH_SPECS_MAX];	/* PATH+OFFSET:LEN or SYMBOL[+OFFSET] */
@@ -32,9 +34,8 @@ struct watch_opts {
 	bool seed_set;				/* else taken from the clock */
 	bool disabled;				/* --no-watch: no breakpoints at all */
 	bool verbose;
-	/* empties the event ring buffer (events before a stop come first) */
-	void (*drain)(void *ctx);
-	void *drain_ctx;
+	/* where new words are armed before a process runs on (stops.h) */
+	struct stops *stops;
 };
 
 struct watcher;
@@ -45,7 +46,7 @@ struct watcher;
  */
 struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *opts);
 
-/* Stops watching, continues every process stopped for arming. NULL-safe. */
+/* Stops watching (asks for no more stops). NULL-safe. */
 void watcher__free(struct watcher *w);
 
 /* A process that was running before tracing started (attach mode). */
@@ -70,7 +71,7 @@ void watcher__annotate(struct watcher *w, struct ipcrace_event *e);
  */
 void watcher__check_caps(struct watcher *w);
 
-/* Arms stopped processes, diffs snapshots, rotates slots. Call often. */
+/* Diffs snapshots, rotates slots. Call often. */
 void watcher__tick(struct watcher *w, __u64 now_ns);
 
 /*
