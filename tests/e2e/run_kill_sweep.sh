@@ -60,7 +60,7 @@ for k in $(seq "$kills"); do
 	sub=${mode%-*}
 	dir=$tmp/$k
 	mkdir -p "$dir"
-	delay=$(printf '%d.%02d' $((RANDOM % 2)) $((RANDOM % 100)))
+	delay=$(printf "%d.%02d" $((RANDOM % 2)) $((20 + RANDOM % 80)))
 	opts=(-o "$dir/out")
 	[ "$sub" = check ] && opts=(-o "$dir/report" -t "$dir/trace")
 	ok=1
