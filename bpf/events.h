@@ -21,11 +21,23 @@ enum ipcrace_rec_kind {
 	IPCRACE_REC_PATH = 3,
 	IPCRACE_REC_WAKE = 4,	/* header only: wakes the consumer, carries nothing */
 	IPCRACE_REC_USTACK = 5,	/* struct ipcrace_ustack: registers + top of the user stack */
+	IPCRACE_REC_JOIN = 6,	/* struct ipcrace_join: a process became traced without a fork */
 };
 
 struct ipcrace_rec {
 	__u32 kind;		/* enum ipcrace_rec_kind */
 	__u32 size;		/* whole record, header included */
+};
+
+/*
+ * --cgroup: a process entered the traced cgroup (moved there, or forked
+ * into it by an untraced parent) and BPF marked it traced: userspace
+ * probes and describes it. Not written to the trace.
+ */
+struct ipcrace_join {
+	struct ipcrace_rec hdr;
+	__u32 pid;
+	__u32 __pad;
 };
 
 /*

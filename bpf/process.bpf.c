@@ -7,6 +7,74 @@
 #include "common.bpf.h"
 
 /*
+ * --cgroup / --unit: the traced cgroup's id (0: none), set before load.
+ * Every process in it or below it is traced, including those that enter
+ * it later: moved there (cgroup_attach_task) or forked into it by an
+ * untraced parent (clone3 CLONE_INTO_CGROUP). Forks of traced processes
+ * are followed as always, wherever they go.
+ */
+const volatile __u64 trace_cgroup_id;
+/* ipcrace itself, never traced; its guardian's tgid is set after load */
+const volatile __u32 self_tgid;
+__u32 guardian_tgid;
+
+#define CGROUP_DEPTH_MAX 16	/* levels walked up from a cgroup to find ours */
+
+static long cgroup_step(__u64 i, void *data)
+{
+	struct cgroup **cg = data;
+	struct cgroup_subsys_state *parent;
+
+	if (!*cg || BPF_CORE_READ(*cg, kn, id) == trace_cgroup_id)
+		return 1;
+	parent = BPF_CORE_READ(*cg, self.parent);
+	/* self is struct cgroup's first member: the css is the cgroup */
+	*cg = parent ? (void *)parent - bpf_core_field_offset(struct cgroup, self) : NULL;
+	return 0;
+}
+
+/* True when cg is the traced cgroup or below it. */
+static __always_inline bool cgroup_is_traced(struct cgroup *cg)
+{
+	bpf_loop(CGROUP_DEPTH_MAX, cgroup_step, &cg, 0);
+	return cg && BPF_CORE_READ(cg, kn, id) == trace_cgroup_id;
+}
+
+/* Marks tgid traced and tells userspace, which probes and describes it. */
+static __always_inline void join_traced(__u32 tgid)
+{
+	struct ipcrace_join j = { .hdr = { .kind = IPCRACE_REC_JOIN, .size = sizeof(j) },
+				  .pid = tgid };
+	__u8 one = 1;
+
+	if (tgid == self_tgid || tgid == guardian_tgid || is_traced(tgid))
+		return;
+	if (bpf_map_update_elem(&traced, &tgid, &one, BPF_NOEXIST))
+		return;
+	layout_changed(tgid);
+	if (bpf_ringbuf_output(&events, &j, sizeof(j), BPF_RB_FORCE_WAKEUP))
+		count(CNT_LOST_EVENTS);
+}
+
+/*
+ * A task moved into a cgroup (one call per task). dst_cgrp may be on a v1
+ * hierarchy of a hybrid system, whose ids are another numbering: only the
+ * default (v2) hierarchy, the one the task's dfl_cgrp is on, counts.
+ */
+SEC("raw_tp/cgroup_attach_task")
+int BPF_PROG(cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
+	     struct task_struct *task, bool threadgroup)
+{
+	if (!trace_cgroup_id)
+		return 0;
+	if (BPF_CORE_READ(dst_cgrp, root) != BPF_CORE_READ(task, cgroups, dfl_cgrp, root))
+		return 0;
+	if (cgroup_is_traced(dst_cgrp))
+		join_traced(BPF_CORE_READ(task, tgid));
+	return 0;
+}
+
+/*
  * Runs in the parent after the child is fully set up and before it can run:
  * a release-type event, so everything the parent did before is ordered
  * before anything the child does.
@@ -20,8 +88,13 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	struct ipcrace_event *e;
 	__u8 one = 1;
 
-	if (!is_traced(ptgid))
+	if (!is_traced(ptgid)) {
+		/* forked straight into the traced cgroup by an untraced parent */
+		if (trace_cgroup_id && ctgid != ptgid &&
+		    cgroup_is_traced(BPF_CORE_READ(child, cgroups, dfl_cgrp)))
+			join_traced(ctgid);
 		return 0;
+	}
 	if (ctgid != ptgid) {
 		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
 		/* a new process (maybe a reused pid): no cached key applies */

@@ -67,9 +67,16 @@ static const struct cli_option options[] = {
 	  "keep the recorded trace in FILE (default: an unnamed temporary file, gone "
 	  "however ipcrace ends)" },
 	{ OPT_PID, "pid", 'p', "PID[,PID...]", CLI_TRACING, true,
-	  "attach to running processes (and the children they start) instead of starting "
-	  "CMD, until they exit, --duration runs out or Ctrl-C; detaching leaves them "
-	  "running, untouched" },
+	  "attach to running processes instead of starting CMD: each process, all its threads "
+	  "and all its descendants, those that exist and those they start later, until they "
+	  "exit, --duration runs out or Ctrl-C; detaching leaves them running, untouched" },
+	{ OPT_CGROUP, "cgroup", 0, "PATH", CLI_TRACING, true,
+	  "attach to every process in a cgroup v2 and the cgroups below it, including "
+	  "processes that enter it later (PATH in the cgroup2 mount, or relative to it), "
+	  "until --duration runs out or Ctrl-C" },
+	{ OPT_UNIT, "unit", 0, "NAME", CLI_TRACING, true,
+	  "the same for the cgroup of systemd unit NAME (NAME.service when NAME has no "
+	  "suffix)" },
 	{ OPT_PID, "pid", 'p', "PID[,PID...]", CLI_HANG, true,
 	  "examine these processes, their threads and descendants (and the processes "
 	  "their waits lead to)" },
@@ -643,13 +650,16 @@ static int check_operands(const struct cli *cli)
 	switch (cli->command) {
 	case CLI_CHECK:
 	case CLI_RECORD:
-		if (!cli->nr_operands && !cli->nr_pids)
+		if ((cli->nr_pids != 0) + (cli->cgroup != NULL) + (cli->unit != NULL) > 1)
+			return cli__usage_error(cli->command, "-p, --cgroup and --unit exclude "
+						"each other");
+		if (!cli->nr_operands && !cli__attaching(cli))
 			return cli__usage_error(cli->command, "%s needs a command to run (-- CMD "
-						"[ARGS]) or -p PID", name);
-		if (cli->nr_operands && cli->nr_pids)
+						"[ARGS]) or -p PID (--cgroup PATH, --unit NAME)", name);
+		if (cli->nr_operands && cli__attaching(cli))
 			return cli__usage_error(cli->command, "%s runs a command or attaches with "
-						"-p, not both ('%s' after -p)", name,
-						cli->operands[0]);
+						"-p, --cgroup or --unit, not both ('%s' after it)",
+						name, cli->operands[0]);
 		return 0;
 	case CLI_ANALYZE:
 	case CLI_DUMP:

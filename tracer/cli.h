@@ -60,8 +60,8 @@ struct cli {
 	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;
-	const char *cgroup;			/* hang --cgroup PATH */
-	const char *unit;			/* hang --unit NAME */
+	const char *cgroup;			/* --cgroup PATH (record, check, hang) */
+	const char *unit;			/* --unit NAME (record, check, hang) */
 	bool all;				/* hang --all */
 	const char *suppression_files[CLI_MAX_SUPPRESSIONS];
 	size_t nr_suppression_files;
@@ -89,6 +89,12 @@ int cli__command(const char *name, enum cli_command *out);
  */
 int cli__parse(struct cli *cli, enum cli_command command, const char *env, int nr,
 	       char **args);
+
+/* -p, --cgroup or --unit: tracing processes that run already. */
+static inline bool cli__attaching(const struct cli *cli)
+{
+	return cli->nr_pids || cli->cgroup || cli->unit;
+}
 
 /* Frees what cli__parse allocated. NULL-safe. */
 void cli__free(struct cli *cli);

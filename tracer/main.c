@@ -171,6 +171,12 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 	if (!ok)
 		goto out_findings;
 	ret = trace__exit_status(t, nr_reported);
+	if (ret == 0 && !t->nr_events && trace__is_complete(t)) {
+		/* a whole recording that observed nothing is not a clean bill */
+		fprintf(stderr, "ipcrace: no event was recorded from the traced processes: "
+			"nothing was checked\n");
+		ret = EXIT_FAILURE_TOOL;
+	}
 	if (!nr_reported && !trace__is_complete(t)) {
 		trace__describe_gaps(t, gaps, sizeof(gaps));
 		fprintf(stderr, "ipcrace: %s is INCOMPLETE and nothing was found in what "
@@ -269,9 +275,11 @@ static int record_to(const struct trace_dest *dest, const struct cli *cli, char 
 		     int *target_status)
 {
 	struct session_opts so = {
-		.argv = cli->nr_pids ? NULL : cmd,
+		.argv = cli__attaching(cli) ? NULL : cmd,
 		.pids = cli->pids,
 		.nr_pids = cli->nr_pids,
+		.cgroup = cli->cgroup,
+		.unit = cli->unit,
 		.trace_path = dest->name,
 		.trace_fd = dest->record_fd,
 		.trace_limit = dest->limit,

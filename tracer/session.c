@@ -16,7 +16,9 @@
 #include "ipcrace.skel.h"
 #include "kernel_btf.h"
 #include "needed_libs.h"
+#include "attach.h"
 #include "preflight.h"
+#include "procfs.h"
 #include "probes.h"
 #include "procmaps.h"
 #include "session.h"
@@ -30,6 +32,8 @@ _Static_assert(sizeof(struct ipcrace_stack) == 280, "stack record layout changed
 
 #define RINGBUF_BYTES (32u << 20)
 #define POLL_MS 10
+#define PROGRESS_NS 1000000000ULL	/* -v: a progress line a second */
+#define RESCAN_NS 500000000ULL		/* --cgroup: the cgroup's processes read again */
 
 struct session {
 	const struct session_opts *opts;
@@ -40,6 +44,7 @@ struct session {
 	struct ring_buffer *rb;
 	struct watcher *watcher;
 	struct stops *stops;
+	struct attach_set *attach;	/* attach mode (-p, --cgroup, --unit); NULL: a command */
 	struct target target;
 	__u64 nr_events;
 	int write_err;
@@ -108,7 +113,7 @@ static int write_mapping(const struct trace_mapping *m, void *ctx)
 
 	/* a library mapped after exec may be the one with the lock functions */
 	if ((m->prot & PROT_EXEC) && m->path[0] == '/' && s->probes) {
-		if (s->opts->nr_pids) {
+		if (s->attach) {
 			char lib[TRACE_PATH_LEN + 64];
 
 			snprintf(lib, sizeof(lib), "/proc/%u/root%s", m->pid, m->path);
@@ -139,31 +144,12 @@ static void write_process(struct session *s, __u32 pid, __u32 ppid, __u64 ts, co
 	trace_writer__add_process(s->writer, &p);
 }
 
-/* A numeric field ("PPid", "Tgid") of /proc/PID/status, or -1. */
-static int proc_status_field(int pid, const char *field)
-{
-	char path[64], line[256], fmt[32];
-	int value = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	snprintf(fmt, sizeof(fmt), "%s: %%d", field);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, fmt, &value) == 1)
-			break;
-	fclose(f);
-	return value;
-}
-
 static __u32 parent_of(__u32 pid)
 {
-	int ppid = proc_status_field(pid, "PPid");
-
-	return ppid > 0 ? ppid : 0;
+	return procfs__ppid(pid);
 }
+
+static void adopt_late(struct session *s, int pid);
 
 static void track_event(struct session *s, const struct ipcrace_event *e)
 {
@@ -171,9 +157,13 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 	switch (e->type) {
 	case EV_FORK:
 		/* attach mode: the child needs probes of its own (its first steps
-		 * before they are in place go unseen: see the README) */
-		if (s->opts->nr_pids)
+		 * before they are in place go unseen: see the README); one found
+		 * by the scan at attach has them already */
+		if (s->attach) {
+			if (!attach_set__add(s->attach, e->arg0))
+				break;
 			probe_process(s, e->arg0);
+		}
 		write_process(s, e->arg0, e->pid, e->ts, e->comm);
 		/* its own layout, while it exists: identities and symbols */
 		snapshot_maps(s, e->arg0, e->ts);
@@ -223,6 +213,11 @@ static int on_record(void *ctx, void *data, size_t size)
 
 			procmaps__learn_path(s->maps, p->dev, p->ino, p->path);
 		}
+		break;
+	case IPCRACE_REC_JOIN:
+		/* --cgroup: BPF marked a process that entered the cgroup */
+		if (hdr->size == sizeof(struct ipcrace_join) && s->attach)
+			adopt_late(s, ((const struct ipcrace_join *)data)->pid);
 		break;
 	case IPCRACE_REC_EVENT:
 		if (hdr->size != sizeof(struct ipcrace_event))
@@ -289,6 +284,9 @@ static void fill_header(struct trace_header *h, const struct session_opts *opts)
 	for (i = 0; i < opts->nr_pids && off < sizeof(h->cmdline) - 1; i++)
 		off += snprintf(h->cmdline + off, sizeof(h->cmdline) - off, "%s%d",
 				i ? "," : "-p ", opts->pids[i]);
+	if ((opts->cgroup || opts->unit) && off < sizeof(h->cmdline) - 1)
+		off += snprintf(h->cmdline + off, sizeof(h->cmdline) - off, "%s %s",
+				opts->unit ? "--unit" : "--cgroup", opts->unit ? opts->unit : opts->cgroup);
 	for (argv = opts->argv; argv && *argv && off < sizeof(h->cmdline) - 1; argv++)
 		off += snprintf(h->cmdline + off, sizeof(h->cmdline) - off, "%s%s",
 				off ? " " : "", *argv);
@@ -328,6 +326,8 @@ static int load_and_attach(struct session *s)
 	bpf_map__set_max_entries(s->skel->maps.events,
 				 s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES);
 	s->skel->rodata->ustack_size = s->opts->ustack_bytes;
+	s->skel->rodata->trace_cgroup_id = attach_set__cgroup_id(s->attach);
+	s->skel->rodata->self_tgid = getpid();
 	po.multi = probes__prepare(s->skel);
 	phase(s, "open the BPF object");
 	err = ipcrace_bpf__load(s->skel);
@@ -343,6 +343,7 @@ static int load_and_attach(struct session *s)
 							     .verbose = s->opts->verbose });
 	if (!s->stops)
 		return -errno;
+	s->skel->bss->guardian_tgid = stops__guardian_pid(s->stops);
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
 	err = ipcrace_bpf__attach(s->skel);
 	if (err) {
@@ -452,12 +453,6 @@ static int attach_for_target(struct session *s, const char *libc)
 	return 0;
 }
 
-/* The thread-group id of pid (a thread id names its process too). */
-static int tgid_of(int pid)
-{
-	return proc_status_field(pid, "Tgid");
-}
-
 /*
  * Attach mode probes each process for itself (and each child it starts, as
  * the fork is seen): a production service's neighbours pay nothing. The
@@ -490,57 +485,104 @@ static int probe_process(struct session *s, int pid)
 	return err < 0 ? err : 0;
 }
 
-/* Attach mode: the processes are running. */
-static int attach_to_running(struct session *s)
+/* Marks pid traced (its forks are followed from now on) and probes it. */
+static int adopt_early(void *ctx, int pid, int ppid)
 {
-	size_t i;
+	struct session *s = ctx;
 	__u8 one = 1;
 	int err;
 
-	for (i = 0; i < s->opts->nr_pids; i++) {
-		int pid = tgid_of(s->opts->pids[i]);
-
-		if (pid <= 0) {
-			fprintf(stderr, "ipcrace: no process with pid %d\n", s->opts->pids[i]);
-			return -ESRCH;
-		}
-		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &pid, &one, BPF_ANY)) {
-			err = -errno;
-			fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", pid);
-			return err;
-		}
-		err = probe_process(s, pid);
-		if (err) {
-			fprintf(stderr, "ipcrace: cannot probe pid %d: %s\n", pid, strerror(-err));
-			return err;
-		}
+	(void)ppid;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &pid, &one, BPF_ANY)) {
+		err = -errno;
+		fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", pid);
+		return err;
+	}
+	err = probe_process(s, pid);
+	/* a process that exited meanwhile is simply not there */
+	if (err && err != -ENOENT && err != -ESRCH) {
+		fprintf(stderr, "ipcrace: cannot probe pid %d: %s\n", pid, strerror(-err));
+		return err;
 	}
 	return 0;
 }
 
-/* Records what the attached processes look like when tracing starts. */
+/* Attach mode: the processes are running; every one the scope covers. */
+static int attach_to_running(struct session *s)
+{
+	int n = attach_set__scan(s->attach, getpid(), stops__guardian_pid(s->stops),
+				 adopt_early, s);
+
+	return n < 0 ? n : 0;
+}
+
+static void read_comm(int pid, char *comm, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (procfs__read(path, comm, len) < 0)
+		comm[0] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+/* Records what an attached process looks like when its tracing starts. */
+static void describe_process(struct session *s, int pid, __u64 now)
+{
+	int ppid = parent_of(pid);
+	char comm[32];
+
+	read_comm(pid, comm, sizeof(comm));
+	write_process(s, pid, attach_set__has(s->attach, ppid) ? ppid : 0, now, comm);
+	snapshot_maps(s, pid, now);
+	watcher__adopt(s->watcher, pid);
+}
+
 static void describe_running(struct session *s)
 {
 	__u64 now = now_ns(CLOCK_MONOTONIC);
-	size_t i;
 
-	for (i = 0; i < s->opts->nr_pids; i++) {
-		int pid = tgid_of(s->opts->pids[i]);
-		char path[64], comm[32] = "";
-		FILE *f;
+	for (size_t i = 0; i < attach_set__nr(s->attach); i++)
+		describe_process(s, attach_set__pid(s->attach, i), now);
+}
 
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		f = fopen(path, "re");
-		if (f) {
-			if (fgets(comm, sizeof(comm), f))
-				comm[strcspn(comm, "\n")] = '\0';
-			fclose(f);
+/* A process that entered the scope while tracing (BPF marked it, or a rescan found it). */
+static void adopt_late(struct session *s, int pid)
+{
+	if (adopt_early(s, pid, 0))
+		return;
+	describe_process(s, pid, now_ns(CLOCK_MONOTONIC));
+	if (s->opts->verbose)
+		fprintf(stderr, "ipcrace: pid %d entered %s: traced\n", pid,
+			attach_set__describe(s->attach));
+}
+
+static int adopt_found(void *ctx, int pid, int ppid)
+{
+	(void)ppid;
+	adopt_late(ctx, pid);
+	return 0;
+}
+
+/* Processes and threads in the traced set now. */
+static void count_traced(struct session *s, size_t *procs, size_t *threads)
+{
+	int fd = bpf_map__fd(s->skel->maps.traced);
+	__u32 key, next;
+	void *prev = NULL;
+
+	*procs = *threads = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		int *tids;
+		size_t nr;
+
+		(*procs)++;
+		if (!procfs__threads(next, &tids, &nr)) {
+			*threads += nr;
+			free(tids);
 		}
-		write_process(s, pid, 0, now, comm);
-		snapshot_maps(s, pid, now);
-		watcher__adopt(s->watcher, pid);
+		key = next;
+		prev = &key;
 	}
 }
 
@@ -569,14 +611,28 @@ static bool reap_children(struct session *s, int *target_status)
 	}
 }
 
+/* -v: a line a second, so a long attach shows it is alive. */
+static void report_progress(struct session *s, __u64 start, __u64 now)
+{
+	size_t procs, threads;
+
+	count_traced(s, &procs, &threads);
+	fprintf(stderr, "ipcrace: %.0f s: %zu processes, %zu threads traced, %llu events, "
+		"%llu lost\n", (now - start) / 1e9, procs, threads,
+		(unsigned long long)s->nr_events,
+		(unsigned long long)sum_counter(s, CNT_LOST_EVENTS));
+}
+
 static int run_loop(struct session *s, int *target_status)
 {
-	__u64 deadline = 0;
+	__u64 start = now_ns(CLOCK_MONOTONIC), deadline = 0, next_progress, next_rescan, now;
 	bool done = false;
 	int err;
 
 	if (s->opts->duration > 0)
-		deadline = now_ns(CLOCK_MONOTONIC) + s->opts->duration * 1e9;
+		deadline = start + s->opts->duration * 1e9;
+	next_progress = start + PROGRESS_NS;
+	next_rescan = start + RESCAN_NS;
 	while (!done) {
 		/* records are submitted without a wake-up: consume after the
 		 * timeout too */
@@ -588,13 +644,27 @@ static int run_loop(struct session *s, int *target_status)
 			return err;
 		}
 		stops__service(s->stops);
-		watcher__tick(s->watcher, now_ns(CLOCK_MONOTONIC));
+		now = now_ns(CLOCK_MONOTONIC);
+		watcher__tick(s->watcher, now);
 		/* the trace on disk at most ~100 ms behind, whatever kills us */
-		trace_writer__tick(s->writer, now_ns(CLOCK_MONOTONIC));
-		if (s->opts->nr_pids)
+		trace_writer__tick(s->writer, now);
+		/* a cgroup may be empty for a while (a service restarting): until
+		 * --duration or Ctrl-C; BPF marks who enters, a rescan is the net */
+		if (attach_set__cgroup_id(s->attach)) {
+			if (now >= next_rescan) {
+				attach_set__scan(s->attach, getpid(), stops__guardian_pid(s->stops),
+						 adopt_found, s);
+				next_rescan = now + RESCAN_NS;
+			}
+		} else if (s->attach) {
 			done = traced_set_empty(s);
-		else
+		} else {
 			done = s->tree_gone = reap_children(s, target_status);
+		}
+		if (s->opts->verbose && now >= next_progress) {
+			report_progress(s, start, now);
+			next_progress += PROGRESS_NS;
+		}
 		if (stop_requested || (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)) {
 			if (s->opts->verbose)
 				fprintf(stderr, "ipcrace: stopping the recording\n");
@@ -645,10 +715,20 @@ int session__record(const struct session_opts *opts, int *target_status)
 	s.maps = procmaps__new();
 	if (!s.maps)
 		return -ENOMEM;
+	if (opts->nr_pids || opts->cgroup || opts->unit) {
+		struct attach_opts ao = { .pids = opts->pids, .nr_pids = opts->nr_pids,
+					  .cgroup = opts->cgroup, .unit = opts->unit };
+
+		s.attach = attach_set__new(&ao);
+		if (!s.attach) {
+			err = -errno;
+			goto out_cleanup;
+		}
+	}
 	err = load_and_attach(&s);
 	if (err)
 		goto out_cleanup;
-	if (opts->nr_pids) {
+	if (s.attach) {
 		err = attach_to_running(&s);
 		if (err)
 			goto out_cleanup;
@@ -698,10 +778,14 @@ int session__record(const struct session_opts *opts, int *target_status)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (opts->nr_pids) {
+	if (s.attach) {
+		size_t procs, threads;
+
 		describe_running(&s);
-		if (opts->verbose)
-			fprintf(stderr, "ipcrace: attached; Ctrl-C detaches\n");
+		/* every probe is in place: the user can start the load now */
+		count_traced(&s, &procs, &threads);
+		fprintf(stderr, "ipcrace: attached to %zu process%s, %zu thread%s; Ctrl-C to stop\n",
+			procs, procs == 1 ? "" : "es", threads, threads == 1 ? "" : "s");
 	} else {
 		write_process(&s, s.target.pid, 0, now_ns(CLOCK_MONOTONIC), "");
 		err = target__release(&s.target);
@@ -749,5 +833,6 @@ out_abort:
 	trace_writer__close(s.writer, NULL);
 out_cleanup:
 	session_cleanup(&s);
+	attach_set__free(s.attach);
 	return err;
 }

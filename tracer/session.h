@@ -16,8 +16,10 @@
 
 struct session_opts {
 	char *const *argv;		/* command to run traced, or NULL with pids */
-	const int *pids;		/* -p: running processes to attach to */
+	const int *pids;		/* -p: running processes to attach to (and descendants) */
 	size_t nr_pids;
+	const char *cgroup;		/* --cgroup PATH: everything in that cgroup */
+	const char *unit;		/* --unit NAME: everything in the unit's cgroup */
 	const char *trace_path;		/* the trace's name, for messages */
 	int trace_fd;			/* where the trace goes (tracer/output.h; dup'ed) */
 	__u64 trace_limit;		/* bytes the trace may reach, 0: TRACE_FILE_MAX */
