@@ -164,12 +164,10 @@ static const struct cli_command_desc {
 	const char *usage;		/* after "ipcrace NAME " */
 	const char *summary;
 } commands[] = {
-	{ CLI_CHECK, "check",
-	  "[OPTIONS] (-p PID[,PID...] | --cgroup PATH | --unit NAME | [--] CMD [ARGS...])",
+	{ CLI_CHECK, "check", "[OPTIONS] (-p PID[,PID...] | [--] CMD [ARGS...])",
 	  "run CMD traced (or attach to PID), analyze, report; exit 66 on findings, "
 	  "otherwise the target's own status" },
-	{ CLI_RECORD, "record",
-	  "[OPTIONS] (-p PID[,PID...] | --cgroup PATH | --unit NAME | [--] CMD [ARGS...])",
+	{ CLI_RECORD, "record", "[OPTIONS] (-p PID[,PID...] | [--] CMD [ARGS...])",
 	  "run CMD traced (or attach to PID), write a trace (default ipcrace.trace)" },
 	{ CLI_ANALYZE, "analyze", "[OPTIONS] FILE",
 	  "analyze a recorded trace (post-mortem, any machine); FILE - reads it from stdin" },
