@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../analyzer/array.h"
 #include "attach.h"
-#include "cgroup.h"
+#include "pidset.h"
 #include "procfs.h"
 
 #define SCAN_ROUNDS_MAX 16	/* rescans while processes keep appearing */
@@ -15,9 +14,8 @@ struct attach_set {
 	int *roots;			/* -p, as thread-group ids */
 	size_t nr_roots;
 	bool has_cgroup;
-	struct cgroup_target cg;
-	int *pids;			/* adopted */
-	size_t nr, cap;
+	struct pidset_cgroup cg;
+	struct pidset adopted;
 	char what[128];
 };
 
@@ -28,6 +26,34 @@ static int tgid_of(int pid)
 	return procfs__status_field(pid, "Tgid", &tgid) ? -1 : (int)tgid;
 }
 
+/* One line on a cgroup or unit that does not resolve. */
+static void report_scope_error(const struct attach_opts *opts, int err)
+{
+	const char *flag = opts->unit ? "--unit" : "--cgroup";
+	const char *arg = opts->unit ? opts->unit : opts->cgroup;
+
+	switch (err) {
+	case -ENODEV:
+		fprintf(stderr, "ipcrace: %s %s: no cgroup2 hierarchy is mounted\n", flag, arg);
+		break;
+	case -ENOENT:
+		if (opts->unit)
+			fprintf(stderr, "ipcrace: --unit %s: no cgroup for it (is it running?)\n",
+				arg);
+		else
+			fprintf(stderr, "ipcrace: --cgroup %s: no such cgroup\n", arg);
+		break;
+	case -ENOTDIR:
+		fprintf(stderr, "ipcrace: %s %s: not a cgroup directory\n", flag, arg);
+		break;
+	case -EINVAL:
+		fprintf(stderr, "ipcrace: --unit '%s': not a unit name\n", arg);
+		break;
+	default:
+		fprintf(stderr, "ipcrace: %s %s: %s\n", flag, arg, strerror(-err));
+	}
+}
+
 struct attach_set *attach_set__new(const struct attach_opts *opts)
 {
 	struct attach_set *a = calloc(1, sizeof(*a));
@@ -36,10 +62,12 @@ struct attach_set *attach_set__new(const struct attach_opts *opts)
 	if (!a)
 		return NULL;
 	if (opts->cgroup || opts->unit) {
-		err = opts->unit ? cgroup__resolve_unit(opts->unit, &a->cg)
-				 : cgroup__resolve(opts->cgroup, &a->cg);
-		if (err)
+		err = opts->unit ? pidset__resolve_unit(opts->unit, &a->cg)
+				 : pidset__resolve_cgroup(opts->cgroup, &a->cg);
+		if (err) {
+			report_scope_error(opts, err);
 			goto err_free;
+		}
 		a->has_cgroup = true;
 		snprintf(a->what, sizeof(a->what), "%s%.100s", opts->unit ? "unit " : "cgroup ",
 			 opts->unit ? opts->unit : a->cg.rel);
@@ -75,34 +103,30 @@ void attach_set__free(struct attach_set *a)
 	if (!a)
 		return;
 	free(a->roots);
-	free(a->pids);
+	pidset__free(&a->adopted);
 	free(a);
 }
 
 bool attach_set__has(const struct attach_set *a, int pid)
 {
-	for (size_t i = 0; i < a->nr; i++)
-		if (a->pids[i] == pid)
-			return true;
-	return false;
+	return pidset__has(&a->adopted, pid);
 }
 
 bool attach_set__add(struct attach_set *a, int pid)
 {
 	if (attach_set__has(a, pid))
 		return false;
-	if (array__reserve(&a->pids, &a->cap, a->nr + 1, sizeof(*a->pids)))
-		return true;	/* cannot remember it: adopt it anyway, once more at worst */
-	a->pids[a->nr++] = pid;
+	/* cannot remember it: adopt it anyway, once more at worst */
+	pidset__add(&a->adopted, pid);
 	return true;
 }
 
 /* What the scope covers now: roots and descendants, or the cgroup's processes. */
-static int covered(const struct attach_set *a, int **pids, size_t *nr)
+static int covered(const struct attach_set *a, struct pidset *now)
 {
 	if (a->has_cgroup)
-		return cgroup__procs(&a->cg, pids, nr);
-	return procfs__descendants(a->roots, a->nr_roots, pids, nr);
+		return pidset__add_resolved(now, &a->cg);
+	return pidset__add_trees(now, a->roots, a->nr_roots);
 }
 
 /* One line on why the scope includes ipcrace (pid is ipcrace or its guardian). */
@@ -130,35 +154,36 @@ int attach_set__scan(struct attach_set *a, int self, int guardian, attach_adopt_
 	int adopted = 0, err = 0;
 
 	for (int round = 0; round < SCAN_ROUNDS_MAX && !err; round++) {
-		int *pids;
-		size_t nr, fresh = 0;
+		struct pidset now = {};
+		size_t fresh = 0;
 
-		err = covered(a, &pids, &nr);
-		if (err)
+		err = covered(a, &now);
+		if (err) {
+			pidset__free(&now);
 			break;
+		}
 		/* refused before anything is adopted; later (a cgroup ipcrace
 		 * was moved into) it is simply left out */
-		for (int who = 0; who < 2 && !a->nr && !adopted; who++)
-			for (size_t i = 0; i < nr; i++)
-				if (pids[i] == (who ? guardian : self)) {
-					refuse_self(a, pids[i], who);
-					free(pids);
-					return -ELOOP;
-				}
-		for (size_t i = 0; i < nr && !err; i++) {
-			int ppid;
+		for (int who = 0; who < 2 && !a->adopted.nr && !adopted; who++)
+			if (pidset__has(&now, who ? guardian : self)) {
+				refuse_self(a, who ? guardian : self, who);
+				pidset__free(&now);
+				return -ELOOP;
+			}
+		for (size_t i = 0; i < now.nr && !err; i++) {
+			int pid = now.pids[i], ppid;
 
-			if (pids[i] == self || pids[i] == guardian || attach_set__has(a, pids[i]))
+			if (pid == self || pid == guardian || attach_set__has(a, pid))
 				continue;
-			ppid = procfs__ppid(pids[i]);
+			ppid = procfs__ppid(pid);
 			if (!attach_set__has(a, ppid))
 				ppid = 0;
-			attach_set__add(a, pids[i]);
-			err = fn(ctx, pids[i], ppid);
+			attach_set__add(a, pid);
+			err = fn(ctx, pid, ppid);
 			fresh++;
 			adopted++;
 		}
-		free(pids);
+		pidset__free(&now);
 		if (!fresh)
 			break;
 	}
@@ -167,12 +192,12 @@ int attach_set__scan(struct attach_set *a, int self, int guardian, attach_adopt_
 
 size_t attach_set__nr(const struct attach_set *a)
 {
-	return a ? a->nr : 0;
+	return a ? a->adopted.nr : 0;
 }
 
 int attach_set__pid(const struct attach_set *a, size_t i)
 {
-	return a->pids[i];
+	return a->adopted.pids[i];
 }
 
 __u64 attach_set__cgroup_id(const struct attach_set *a)
