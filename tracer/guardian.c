@@ -17,16 +17,17 @@
 #include <bpf/bpf.h>
 
 #include "guardian.h"
+#include "procfs.h"
 
 #define DISMISS_BYTE 'q'
 #define READY_TIMEOUT_MS 5000
+#define ALIVE_POLL_MS 100	/* how often ipcrace's state is looked at */
+#define GONE_POLL_MS 20		/* continues this often while ipcrace is dying */
 /*
- * After ipcrace died: how long to wait for it to be gone entirely (its
- * last file released, so no BPF program is attached any more), then how
+ * After ipcrace is gone entirely (no BPF program attached any more): how
  * long a program that was running at that moment may take to publish its
  * stop (microseconds; these are generous), before the last scans.
  */
-#define GONE_TIMEOUT_MS 10000
 #define SETTLE_FIRST_MS 20
 #define SETTLE_LAST_MS 200
 #define SCAN_MAX 65536		/* entries continued per scan: the map holds 4096 */
@@ -108,25 +109,63 @@ static void leave_signals_and_session(void)
 	}
 }
 
-static void wait_gone(int pidfd)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+#define PF_EXITING_FLAG 0x4	/* include/linux/sched.h: in do_exit() */
 
-	if (pidfd < 0) {
-		sleep_ms(SETTLE_LAST_MS);
-		return;
-	}
-	while (poll(&p, 1, GONE_TIMEOUT_MS) < 0 && errno == EINTR)
-		;
+/*
+ * ipcrace is dying: its main thread is in do_exit (after a SIGKILL the
+ * release of its uprobe links there can take the kernel a minute, the
+ * socket still open), has exited (a zombie while another thread finishes),
+ * or it is gone.
+ */
+static bool ipcrace_dying(pid_t ipcrace)
+{
+	char path[64], buf[1024], *p;
+	unsigned long flags;
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)ipcrace);
+	if (procfs__read(path, buf, sizeof(buf)) < 0)
+		return true;
+	p = strrchr(buf, ')');
+	/* pid (comm) state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return false;
+	return state == 'Z' || state == 'X' || (flags & PF_EXITING_FLAG);
 }
 
-static void __attribute__((noreturn)) guardian_main(int sock, int map_fd, int pidfd)
+/*
+ * Until ipcrace is gone entirely (its last thread, so its BPF links, are
+ * released; after a SIGKILL that can take the kernel a minute, in
+ * synchronize_rcu_tasks_trace): continues whatever its programs still stop
+ * meanwhile. No time limit: a stop after the guardian left would be for good.
+ */
+static unsigned int continue_until_gone(int map_fd, int pidfd, pid_t ipcrace)
 {
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	char path[64];
+	unsigned int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)ipcrace);
+	for (;;) {
+		n += continue_all(map_fd);
+		if (pidfd >= 0 ? poll(&p, 1, GONE_POLL_MS) == 1 : access(path, F_OK) != 0)
+			break;
+		if (pidfd < 0)
+			sleep_ms(GONE_POLL_MS);
+	}
+	return n;
+}
+
+static void __attribute__((noreturn)) guardian_main(int sock, int map_fd, int pidfd,
+						    pid_t ipcrace)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
 	unsigned int continued;
 	bool dismissed = false;
 	pid_t self;
 	char buf[16];
 	ssize_t n;
+	int ready;
 
 	leave_signals_and_session();
 	close_others(sock, map_fd, pidfd);
@@ -134,6 +173,15 @@ static void __attribute__((noreturn)) guardian_main(int sock, int map_fd, int pi
 	if (write(sock, &self, sizeof(self)) != sizeof(self))
 		_exit(1);
 	for (;;) {
+		ready = poll(&p, 1, ALIVE_POLL_MS);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0) {
+			/* the socket may outlive ipcrace's main thread: look */
+			if (!dismissed && ipcrace_dying(ipcrace))
+				break;
+			continue;
+		}
 		n = read(sock, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -145,7 +193,7 @@ static void __attribute__((noreturn)) guardian_main(int sock, int map_fd, int pi
 	}
 	continued = continue_all(map_fd);
 	if (!dismissed) {
-		wait_gone(pidfd);
+		continued += continue_until_gone(map_fd, pidfd, ipcrace);
 		sleep_ms(SETTLE_FIRST_MS);
 		continued += continue_all(map_fd);
 		sleep_ms(SETTLE_LAST_MS);
@@ -161,14 +209,14 @@ static void __attribute__((noreturn)) guardian_main(int sock, int map_fd, int pi
 int guardian__start(struct guardian *g, int stops_map_fd)
 {
 	int sv[2], pidfd, err, status;
+	pid_t middle, pid = 0, self = getpid();
 	struct pollfd p;
-	pid_t middle, pid = 0;
 	ssize_t n;
 
 	g->pid = 0;
 	g->sock = -1;
 	/* no pidfd (before Linux 5.3): the guardian settles longer instead */
-	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	pidfd = syscall(SYS_pidfd_open, self, 0);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: guardian: socketpair: %m\n");
@@ -184,7 +232,7 @@ int guardian__start(struct guardian *g, int stops_map_fd)
 		/* the grandchild is reparented away from ipcrace */
 		close(sv[0]);
 		if (fork() == 0)
-			guardian_main(sv[1], stops_map_fd, pidfd);
+			guardian_main(sv[1], stops_map_fd, pidfd, self);
 		_exit(0);
 	}
 	close(sv[1]);

@@ -7,9 +7,11 @@
  * ipcrace holds, a duplicate of the arm_pending map (the list of stopped
  * processes, bpf/stops.h) and a pidfd of ipcrace. It keeps no BPF program,
  * link or perf event alive: probes and breakpoints still vanish with
- * ipcrace. When its socket reads end-of-file without the dismissal byte
- * (ipcrace died), it continues every process in the map, waits for ipcrace
- * to be gone entirely (its links released, so no new stop), lets stops in
+ * ipcrace. When its socket reads end-of-file without the dismissal byte,
+ * or ipcrace's main thread is seen exiting (every 100 ms: a killed ipcrace
+ * keeps the socket open while the kernel releases its uprobe links), it
+ * continues every process in the map, and keeps doing so until ipcrace is
+ * gone entirely (its links released, so no new stop), lets stops in
  * flight settle, and continues what they published too, then exits.
  *
  * It is a grandchild reparented away from ipcrace (not its child: ipcrace

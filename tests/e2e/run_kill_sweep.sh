@@ -30,29 +30,42 @@ session_procs() {
 	ps -e -o pid=,sid=,stat= | awk -v s="$1" '$2 == s { print $1, $3 }'
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 # waits (20 s at most) until session $1 is empty; fails on a process
-# stopped for more than 3 s in a row
+# stopped for more than 3 s in a row (measured by the clock: ps is slow
+# on a loaded machine)
 settle_session() {
-	local sid=$1 i stopped_for=0 procs
-	for i in $(seq 200); do
+	local sid=$1 procs start stopped_since=0 t
+	start=$(now_ms)
+	while :; do
 		procs=$(session_procs "$sid")
 		[ -z "$procs" ] && return 0
+		t=$(now_ms)
 		if echo "$procs" | awk '$2 ~ /^T/ { found = 1 } END { exit !found }'; then
-			stopped_for=$((stopped_for + 1))
-			if [ "$stopped_for" -ge 30 ]; then
+			[ "$stopped_since" -eq 0 ] && stopped_since=$t
+			if [ $((t - stopped_since)) -ge 3000 ]; then
 				echo "  left stopped: $(echo "$procs" | tr '\n' ' ')"
+				if [ -n "${SWEEP_DEBUG:-}" ]; then
+					ps -e -o pid,ppid,stat,etimes,wchan:25,comm | grep -E "ipcrace|fork_shm"
+					for p in $(echo "$procs" | awk '$2 ~ /^T/ { print $1 }'); do
+						grep -E "State|SigPnd|ShdPnd|SigBlk|SigIgn" /proc/$p/status
+					done
+				fi
 				stopped_left=$((stopped_left + 1))
 				kill -CONT $(echo "$procs" | awk '{ print $1 }') 2>/dev/null
 				return 1
 			fi
 		else
-			stopped_for=0
+			stopped_since=0
+		fi
+		if [ $((t - start)) -ge 20000 ]; then
+			echo "  never finished: $(echo "$procs" | tr '\n' ' ')"
+			unfinished=$((unfinished + 1))
+			return 1
 		fi
 		sleep 0.1
 	done
-	echo "  never finished: $(session_procs "$sid" | tr '\n' ' ')"
-	unfinished=$((unfinished + 1))
-	return 1
 }
 
 for k in $(seq "$kills"); do
@@ -79,7 +92,8 @@ for k in $(seq "$kills"); do
 	fi
 	sleep "$delay"
 	kill -KILL "$tracer" 2>/dev/null
-	wait "$tracer" 2>/dev/null
+	# not waited for: a killed ipcrace may take the kernel a minute to
+	# finish (its uprobe links' release); the target must not
 	settle_session "$sid" || ok=0
 	if [ "${mode#*-}" = attach ]; then
 		wait "$target"
