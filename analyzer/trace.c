@@ -202,13 +202,15 @@ static int reader__process(struct reader *r, __u32 idx, const unsigned char *dat
 
 static int reader__footer(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
 {
-	size_t want = r->t->format_version == TRACE_VERSION_V1 ? TRACE_V1_FOOTER_LEN
-							       : sizeof(r->t->footer);
+	bool v1 = r->t->format_version == TRACE_VERSION_V1;
 
-	if (len != want)
-		return reader__fail_rec(r, idx, "footer of %u bytes, expected %zu", len, want);
+	if (v1 ? len != TRACE_V1_FOOTER_LEN
+	       : len < TRACE_V2_FOOTER_MIN || len > sizeof(r->t->footer))
+		return reader__fail_rec(r, idx, "footer of %u bytes, expected %s%zu", len,
+					v1 ? "" : "at most ", v1 ? (size_t)TRACE_V1_FOOTER_LEN
+								 : sizeof(r->t->footer));
 	memset(&r->t->footer, 0, sizeof(r->t->footer));
-	memcpy(&r->t->footer, data, want);
+	memcpy(&r->t->footer, data, len);
 	r->t->has_footer = true;
 	r->footer_seen = true;
 	return 0;

@@ -59,6 +59,7 @@ struct trace_process {
 };
 
 #define TRACEF_TARGET_EXITED (1u << 0)	/* target_status is valid */
+#define TRACEF_WINDOW	(1u << 1)	/* flight recorder: only the last events were kept */
 struct trace_footer {
 	__u64 end_mono_ns;
 	__u64 events;			/* events written */
@@ -71,6 +72,9 @@ struct trace_footer {
 	/* version 2 on (0 in a version 1 trace): */
 	__u64 dropped_events;		/* not written: the trace reached its size limit */
 	__u64 dropped_records;		/* every record not written, events included */
+	/* flight recorder windows (TRACEF_WINDOW): */
+	__u64 window_start_ns;		/* the first event kept */
+	__u64 window_dropped_records;	/* overwritten before the window */
 };
 
 struct trace {

@@ -105,6 +105,12 @@ struct trace_v1_record_header {
 
 /* Version 1 footer: struct trace_footer up to watched_words. */
 #define TRACE_V1_FOOTER_LEN	56u
+/*
+ * Version 2 footers are at least this long (up to dropped_records, as the
+ * first version 2 writer made them) and at most sizeof(struct
+ * trace_footer); the fields a shorter one lacks read as 0.
+ */
+#define TRACE_V2_FOOTER_MIN	72u
 
 /*
  * Largest file a reader maps (larger ones are refused); the writer stops
@@ -133,7 +139,9 @@ _Static_assert(sizeof(struct ipcrace_stack) == 24 + 8 * IPCRACE_MAX_STACK, "ipcr
 _Static_assert(offsetof(struct ipcrace_stack, ips) == 24, "ipcrace_stack frames offset");
 _Static_assert(sizeof(struct trace_mapping) == 344, "trace_mapping size");
 _Static_assert(sizeof(struct trace_process) == 296, "trace_process size");
-_Static_assert(sizeof(struct trace_footer) == 72, "trace_footer size");
+_Static_assert(sizeof(struct trace_footer) == 88, "trace_footer size");
+_Static_assert(offsetof(struct trace_footer, window_start_ns) == TRACE_V2_FOOTER_MIN,
+	       "the first v2 footer is a prefix of today's");
 _Static_assert(offsetof(struct trace_footer, dropped_events) == TRACE_V1_FOOTER_LEN,
 	       "v1 footer is a prefix of v2's");
 

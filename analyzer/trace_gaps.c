@@ -14,7 +14,7 @@ bool trace__is_complete(const struct trace *t)
 		return false;
 	return t->has_footer && !t->truncated && !t->header_damaged && !t->skipped_bytes &&
 	       !t->skipped_records && !t->damaged_regions && !t->footer.lost_events &&
-	       !t->footer.dropped_records;
+	       !t->footer.dropped_records && !(t->footer.flags & TRACEF_WINDOW);
 }
 
 struct gap_buf {
@@ -52,6 +52,11 @@ size_t trace__describe_gaps(const struct trace *t, char *buf, size_t len)
 		return 0;
 	if (!t->has_footer)
 		gap_buf__add(&g, "no footer: the recording was cut off, later events are missing");
+	if (t->footer.flags & TRACEF_WINDOW)
+		gap_buf__add(&g, "a flight-recorder window: the %llu records before %.6f s were "
+			     "not kept", (unsigned long long)t->footer.window_dropped_records,
+			     t->footer.window_start_ns > t->header.start_mono_ns ?
+			     (t->footer.window_start_ns - t->header.start_mono_ns) / 1e9 : 0.0);
 	if (t->truncated)
 		gap_buf__add(&g, "the file ends inside a record (%llu bytes after the last "
 			     "whole one)", (unsigned long long)t->tail_bytes);

@@ -25,7 +25,7 @@ enum cli_option_id {
 	OPT_WATCH, OPT_LEARN, OPT_SEED, OPT_NO_WATCH, OPT_PROBE_SITE, OPT_BARE_PROBES,
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
 	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT, OPT_ARCHIVE,
-	OPT_CGROUP, OPT_UNIT, OPT_ALL,
+	OPT_CGROUP, OPT_UNIT, OPT_ALL, OPT_FLIGHT,
 };
 
 struct cli_option {
@@ -93,6 +93,11 @@ static const struct cli_option options[] = {
 	  "are counted, reported in every format (stats.lost_events, a warning line), and "
 	  "the analyzer forgets what they could have changed at that point, so a gap never "
 	  "becomes a finding" },
+	{ OPT_FLIGHT, "flight", 0, "SIZE", CLI_RECORD, false,
+	  "flight recorder: keep only the last SIZE of events in memory (bytes, or with K, M "
+	  "or G; at least 64K) and write a window of them: to FILE.1, FILE.2... on SIGUSR1 and "
+	  "when a traced process dies of SIGSEGV, SIGABRT or SIGBUS, and to FILE at the end "
+	  "(see \"Traces and outputs\")" },
 	{ OPT_WATCH, "watch", 0, "SPEC", CLI_TRACING, false,
 	  "watch a shared word with a debug register for the whole run (repeatable, at "
 	  "most 4): PATH+OFFSET:LEN (e.g. /dev/shm/q+0x40:8; LEN 1, 2, 4 or 8, OFFSET a "
@@ -380,6 +385,23 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 			return cli__usage_error(c, "%s: bad buffer size '%s' (KiB: a power of two, "
 						"4 to 1048576)", from, arg);
 		cli->buffer_bytes = kib * 1024;
+		return 0;
+	}
+	case OPT_FLIGHT: {
+		unsigned long long size;
+
+		errno = 0;
+		size = strtoull(arg, &end, 10);
+		if (*end == 'K' || *end == 'k')
+			size <<= 10, end++;
+		else if (*end == 'M' || *end == 'm')
+			size <<= 20, end++;
+		else if (*end == 'G' || *end == 'g')
+			size <<= 30, end++;
+		if (errno || end == arg || *end || size < (64u << 10) || size > (64ull << 30))
+			return cli__usage_error(c, "%s: bad size '%s' (64K to 64G: bytes, or "
+						"with K, M or G)", from, arg);
+		cli->flight_bytes = size;
 		return 0;
 	}
 	case OPT_WATCH:

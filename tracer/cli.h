@@ -57,6 +57,7 @@ struct cli {
 	size_t nr_debug_dirs;
 	const char *sysroot;			/* --sysroot */
 	const char *archive;			/* analyze/check --archive FILE */
+	size_t flight_bytes;			/* record --flight SIZE */
 	int exitcode;				/* check: the status on findings */
 	int pids[SESSION_MAX_PIDS];
 	size_t nr_pids;

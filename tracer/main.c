@@ -283,6 +283,7 @@ static int record_to(const struct trace_dest *dest, const struct cli *cli, char 
 		.trace_path = dest->name,
 		.trace_fd = dest->record_fd,
 		.trace_limit = dest->limit,
+		.flight_bytes = cli->flight_bytes,
 		.duration = cli->duration,
 		.buffer_bytes = cli->buffer_bytes,
 		.ustack_bytes = cli->ustack_bytes,

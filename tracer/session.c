@@ -53,11 +53,14 @@ struct session {
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t window_requested;	/* --flight: SIGUSR1 */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGUSR1)
+		window_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static __u64 now_ns(clockid_t clk)
@@ -646,7 +649,12 @@ static int run_loop(struct session *s, int *target_status)
 		stops__service(s->stops);
 		now = now_ns(CLOCK_MONOTONIC);
 		watcher__tick(s->watcher, now);
-		/* the trace on disk at most ~100 ms behind, whatever kills us */
+		if (window_requested) {
+			window_requested = 0;
+			trace_writer__request_window(s->writer);
+		}
+		/* the trace on disk at most ~100 ms behind, whatever kills us;
+		 * --flight: the windows asked for or due to a crash */
 		trace_writer__tick(s->writer, now);
 		/* a cgroup may be empty for a while (a service restarting): until
 		 * --duration or Ctrl-C; BPF marks who enters, a rescan is the net */
@@ -768,7 +776,11 @@ int session__record(const struct session_opts *opts, int *target_status)
 	}
 
 	fill_header(&hdr, opts);
-	s.writer = trace_writer__open_fd(fcntl(opts->trace_fd, F_DUPFD_CLOEXEC, 3), &hdr);
+	if (opts->flight_bytes)
+		s.writer = trace_writer__open_flight(fcntl(opts->trace_fd, F_DUPFD_CLOEXEC, 3), &hdr,
+						     opts->flight_bytes, opts->trace_path);
+	else
+		s.writer = trace_writer__open_fd(fcntl(opts->trace_fd, F_DUPFD_CLOEXEC, 3), &hdr);
 	if (s.writer)
 		trace_writer__set_limit(s.writer, opts->trace_limit);
 	if (!s.writer) {
@@ -778,6 +790,8 @@ int session__record(const struct session_opts *opts, int *target_status)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (opts->flight_bytes)
+		sigaction(SIGUSR1, &sa, NULL);
 	if (s.attach) {
 		size_t procs, threads;
 

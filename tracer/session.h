@@ -23,6 +23,7 @@ struct session_opts {
 	const char *trace_path;		/* the trace's name, for messages */
 	int trace_fd;			/* where the trace goes (tracer/output.h; dup'ed) */
 	__u64 trace_limit;		/* bytes the trace may reach, 0: TRACE_FILE_MAX */
+	size_t flight_bytes;		/* --flight: keep the last bytes in memory, 0: off */
 	double duration;		/* seconds, 0: until the target exits */
 	__u32 buffer_bytes;		/* ring buffer size, 0: the default */
 	__u32 ustack_bytes;		/* stack snapshot size (--call-graph dwarf), 0: frame pointers */

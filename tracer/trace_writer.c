@@ -14,14 +14,17 @@
  * Not thread-safe: the tracer writes from its ring buffer consumer only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "flight.h"
 #include "output.h"
 #include "trace_writer.h"
 #include "../analyzer/crc32.h"
@@ -41,6 +44,12 @@ struct trace_writer {
 	__u64 written;			/* bytes in the file */
 	__u64 limit;			/* bytes the file may reach */
 	__u64 oldest_ns;		/* when the first buffered record was added */
+	/* flight recorder (--flight): records go to memory, windows to files */
+	struct flight *flight;
+	char *flight_base;		/* windows before the end: BASE.1, BASE.2... */
+	unsigned flight_windows;
+	bool window_requested;
+	struct trace_header hdr;
 	size_t used;			/* bytes in buf */
 	unsigned char buf[TRACE_WRITER_BUF];
 };
@@ -107,6 +116,8 @@ static int writer__add_record(struct trace_writer *w, enum trace_record_type typ
 		return w->err;
 	if (len > TRACE_RECORD_MAX)
 		return -EINVAL;
+	if (w->flight)
+		return flight__add(w->flight, type, data, len);
 	/* the footer always fits: the limit keeps its room */
 	if (type != TRACE_REC_FOOTER &&
 	    w->written + w->used + need + FOOTER_RECORD_BYTES > w->limit) {
@@ -166,6 +177,7 @@ struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hd
 	h.kernel[sizeof(h.kernel) - 1] = '\0';
 	h.cmdline[sizeof(h.cmdline) - 1] = '\0';
 	prefix.header_crc = ipcrace_crc32(0, &h, sizeof(h));
+	w->hdr = h;
 
 	err = write_all(fd, &prefix, sizeof(prefix));
 	if (!err)
@@ -204,6 +216,50 @@ struct trace_writer *trace_writer__open(const char *path, const struct trace_hea
 	o.fd = -1;
 	output__discard(&o);
 	return trace_writer__open_fd(fd, hdr);
+}
+
+struct trace_writer *trace_writer__open_flight(int fd, const struct trace_header *hdr,
+					      size_t bytes, const char *base)
+{
+	struct trace_writer *w = NULL;
+	struct trace_header h;
+	int err;
+
+	if (fd < 0 || !hdr || !base) {
+		err = -EINVAL;
+		goto err;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		err = -ENOMEM;
+		goto err;
+	}
+	w->fd = fd;
+	w->limit = TRACE_FILE_MAX;
+	h = *hdr;
+	h.version = TRACE_VERSION;
+	h.__pad = 0;
+	h.host[sizeof(h.host) - 1] = '\0';
+	h.kernel[sizeof(h.kernel) - 1] = '\0';
+	h.cmdline[sizeof(h.cmdline) - 1] = '\0';
+	w->hdr = h;
+	w->flight = flight__new(bytes);
+	w->flight_base = strdup(base);
+	if (!w->flight || !w->flight_base) {
+		err = -ENOMEM;
+		goto err;
+	}
+	return w;
+err:
+	if (w) {
+		flight__free(w->flight);
+		free(w->flight_base);
+		free(w);
+	}
+	if (fd >= 0)
+		close(fd);
+	errno = -err;
+	return NULL;
 }
 
 int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes)
@@ -280,10 +336,67 @@ int trace_writer__add_process(struct trace_writer *w, const struct trace_process
 	return writer__add_record(w, TRACE_REC_PROCESS, p, sizeof(*p));
 }
 
+/*
+ * A window of the flight recorder written now to BASE.N (N = 1, 2...),
+ * through tracer/output.h: whole or not at all.
+ */
+static int writer__flight_window(struct trace_writer *w, const char *why)
+{
+	struct trace_footer foot = { .end_mono_ns = mono_ns() };
+	struct trace_writer *out;
+	struct output o;
+	char *path;
+	int err, fd;
+
+	if (asprintf(&path, "%s.%u", w->flight_base, ++w->flight_windows) < 0)
+		return -ENOMEM;
+	err = output__open(&o, path, OUTPUT_PRIVATE, NULL, 0);
+	if (err)
+		goto out;
+	fd = fcntl(o.fd, F_DUPFD_CLOEXEC, 3);
+	out = trace_writer__open_fd(fd, &w->hdr);
+	err = out ? flight__write(w->flight, out, &foot) : -errno;
+	if (!err)
+		err = output__commit(&o);
+	output__discard(&o);
+out:
+	if (err)
+		fprintf(stderr, "ipcrace: flight recorder: cannot write %s: %s\n", path,
+			strerror(-err));
+	else
+		fprintf(stderr, "ipcrace: flight recorder: %s: window written to %s\n", why, path);
+	free(path);
+	return err;
+}
+
+int trace_writer__request_window(struct trace_writer *w)
+{
+	if (!w || !w->flight)
+		return -EINVAL;
+	w->window_requested = true;
+	return 0;
+}
+
 int trace_writer__tick(struct trace_writer *w, __u64 now_ns)
 {
 	if (!w)
 		return -EINVAL;
+	if (w->flight) {
+		char why[64];
+		__u32 pid;
+		int sig;
+
+		if (flight__take_crash(w->flight, &pid, &sig)) {
+			snprintf(why, sizeof(why), "pid %u died of SIG%s", pid,
+				 sigabbrev_np(sig) ?: "?");
+			writer__flight_window(w, why);
+		}
+		if (w->window_requested) {
+			w->window_requested = false;
+			writer__flight_window(w, "asked (SIGUSR1)");
+		}
+		return 0;
+	}
 	if (!w->used || now_ns - w->oldest_ns < TRACE_WRITER_MAX_DELAY_NS)
 		return w->err;
 	return writer__write_buf(w);
@@ -313,6 +426,25 @@ int trace_writer__close(struct trace_writer *w, const struct trace_footer *f)
 
 	if (!w)
 		return 0;
+	if (w->flight) {
+		/* the last window goes to the file named on the command line */
+		struct trace_writer *out;
+
+		/* a crash seen in the last events still gets its own window */
+		trace_writer__tick(w, mono_ns());
+		out = f ? trace_writer__open_fd(w->fd, &w->hdr) : NULL;
+
+		if (out)
+			err = flight__write(w->flight, out, f);
+		else if (f)
+			err = -errno;
+		else
+			close(w->fd);
+		flight__free(w->flight);
+		free(w->flight_base);
+		free(w);
+		return err;
+	}
 	if (f) {
 		footer = *f;
 		footer.events = w->events;

@@ -27,6 +27,17 @@ struct trace_writer *trace_writer__open(const char *path, const struct trace_hea
 struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hdr);
 
 /*
+ * The flight recorder (tracer/flight.h): records are kept in bytes of
+ * memory instead of written; trace_writer__close() writes the last window
+ * to fd, and windows asked for (trace_writer__request_window, SIGUSR1) or
+ * due to a traced process dying of SIGSEGV, SIGABRT or SIGBUS are written
+ * at the next tick to BASE.1, BASE.2... (base: the trace's name).
+ */
+struct trace_writer *trace_writer__open_flight(int fd, const struct trace_header *hdr,
+					      size_t bytes, const char *base);
+int trace_writer__request_window(struct trace_writer *w);
+
+/*
  * The file stops growing at max_bytes (default and at most TRACE_FILE_MAX,
  * what a reader accepts): records that would pass it are not written,
  * counted in the footer (dropped_events, dropped_records), and make the

@@ -15,9 +15,13 @@ Under the real tracer:
     keeps their mode; an existing regular file is replaced, its other hard
     links untouched;
   - `check`'s temporary trace is an unnamed file: none is left after SIGTERM
-    or SIGKILL of `check`.
+    or SIGKILL of `check`;
+  - the flight recorder writes a window when a traced process dies of
+    SIGSEGV, whose story began long before the window: the lock-order
+    inversion at its end is found, and no finding comes from what the
+    window lost (the lock held across its start); SIGUSR1 writes one too.
 
-Usage: run_trace_safety.py IPCRACE_BIN FIXTURE_BUILD_DIR
+Usage: run_trace_safety.py IPCRACE_BIN FIXTURE_BUILD_DIR FLIGHT_CRASH_BIN
 """
 import os
 import random
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 
-IPCRACE, FIXTURES = sys.argv[1], sys.argv[2]
+IPCRACE, FIXTURES, FLIGHT_CRASH = sys.argv[1], sys.argv[2], sys.argv[3]
 PREFIX = 24
 HEADER = 664
 HDR_END = PREFIX + HEADER
@@ -330,6 +334,46 @@ def test_check_leaves_no_temporary_trace(tmp):
               f"{os.listdir(tmpdir)} {fds_into(tmpdir)}")
 
 
+def test_flight_window_of_a_crash(tmp):
+    trace = os.path.join(tmp, "flight.trace")
+    r = run(["record", "--flight", "256K", "-o", trace, "--", FLIGHT_CRASH, "20000"], timeout=120)
+    window = trace + ".1"
+    check("flight_writes_a_window_when_a_traced_process_crashes",
+          r.returncode == 0 and os.path.exists(window) and "died of SIGSEGV" in r.stderr,
+          f"exit {r.returncode}: {r.stderr[-300:]}")
+    if not os.path.exists(window):
+        return
+    status, out = analyze(window)
+    sums = summaries(out)
+    check("flight_window_starts_mid_story",
+          "flight-recorder window" in out and "INCOMPLETE" in out, out[-300:])
+    check("flight_window_finds_the_inversion_and_nothing_else",
+          status == 66 and sums and all("lock-order-inversion" in s for s in sums) and
+          any("a_then_b" in s or "b_then_a" in s for s in sums),
+          f"exit {status}: {sums}")
+    status, out = analyze(trace)
+    check("flight_last_window_at_the_end_finds_it_too",
+          status == 66 and all("lock-order-inversion" in s for s in summaries(out)),
+          f"exit {status}: {summaries(out)}")
+
+    asked = os.path.join(tmp, "asked.trace")
+    proc = subprocess.Popen([IPCRACE, "record", "--no-watch", "--flight", "128K", "-o", asked,
+                             "--"] + STEADY, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = mono() + 30
+    while mono() < deadline and proc.poll() is None:
+        if os.path.exists(asked):
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGUSR1)
+    _, err = proc.communicate(timeout=60)
+    kill_tree(proc)
+    events = [r for r in records(asked + ".1") if r[2] is not None] if os.path.exists(asked + ".1") else []
+    check("flight_sigusr1_writes_a_window",
+          proc.returncode == 0 and events and "SIGUSR1" in err, f"exit {proc.returncode}: {err[-300:]}")
+
+
 def main():
     if os.geteuid() != 0:
         if os.environ.get("CI"):
@@ -344,6 +388,7 @@ def main():
         test_cuts_and_flips_never_clean(tmp)
         test_outputs(tmp)
         test_check_leaves_no_temporary_trace(tmp)
+        test_flight_window_of_a_crash(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
