@@ -41,6 +41,11 @@ struct flight {
 	struct ipcrace_stack *stacks;
 	size_t nr_stacks, cap_stacks;
 	__u64 *stack_ids;		/* open addressing, 2 * FLIGHT_STACKS_MAX slots, 0 empty */
+	/* stack snapshots (--call-graph dwarf): their USTACK and USTACK_DATA
+	 * records as entries (struct entry, data), in arrival order */
+	unsigned char *ustacks;
+	size_t ustacks_len, ustacks_cap;
+	__u64 ustack_skipped_id;	/* a snapshot that did not fit: its parts go too */
 
 	bool crashed;
 	__u32 crash_pid;
@@ -78,6 +83,7 @@ void flight__free(struct flight *f)
 	free(f->maps);
 	free(f->stacks);
 	free(f->stack_ids);
+	free(f->ustacks);
 	free(f);
 }
 
@@ -273,6 +279,46 @@ static int state__stack(struct flight *f, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * A snapshot is sent once, the first time its call site is seen: kept
+ * beside the ring, up to FLIGHT_USTACK_BYTES_MAX.
+ */
+static int state__ustack(struct flight *f, __u16 type, const void *data, size_t len)
+{
+	size_t need = sizeof(struct entry) + TRACE_PAD(len), cap;
+	struct entry e = { .type = type, .len = (__u16)len, .size = (__u32)need };
+	__u64 id;
+	void *p;
+
+	if (len < sizeof(id))
+		return -EINVAL;
+	memcpy(&id, data, sizeof(id));	/* both records start with the snapshot's id */
+	if (type == TRACE_REC_USTACK_DATA && id == f->ustack_skipped_id)
+		return 0;
+	if (f->ustacks_len + need > FLIGHT_USTACK_BYTES_MAX) {
+		if (type == TRACE_REC_USTACK) {
+			f->ustack_skipped_id = id;
+			f->dropped_state++;
+		}
+		return 0;
+	}
+	if (f->ustacks_len + need > f->ustacks_cap) {
+		cap = f->ustacks_cap ? f->ustacks_cap : 64 * 1024;
+		while (cap < f->ustacks_len + need)
+			cap *= 2;
+		p = realloc(f->ustacks, cap);
+		if (!p)
+			return -ENOMEM;
+		f->ustacks = p;
+		f->ustacks_cap = cap;
+	}
+	memcpy(f->ustacks + f->ustacks_len, &e, sizeof(e));
+	memcpy(f->ustacks + f->ustacks_len + sizeof(e), data, len);
+	memset(f->ustacks + f->ustacks_len + sizeof(e) + len, 0, need - sizeof(e) - len);
+	f->ustacks_len += need;
+	return 0;
+}
+
 static void watch_for_crash(struct flight *f, const void *data)
 {
 	struct ipcrace_event e;
@@ -305,6 +351,9 @@ int flight__add(struct flight *f, __u16 type, const void *data, size_t len)
 		return state__mapping(f, data);
 	case TRACE_REC_STACK:
 		return state__stack(f, data, len);
+	case TRACE_REC_USTACK:
+	case TRACE_REC_USTACK_DATA:
+		return state__ustack(f, type, data, len);
 	case TRACE_REC_EVENT:
 		if (len != sizeof(struct ipcrace_event))
 			return -EINVAL;
@@ -341,6 +390,13 @@ int flight__write(const struct flight *f, struct trace_writer *out,
 			err = trace_writer__add_mapping(out, &f->maps[i]);
 	for (size_t i = 0; i < f->nr_stacks && !err; i++)
 		err = trace_writer__add_stack(out, &f->stacks[i]);
+	for (size_t off = 0; off < f->ustacks_len && !err;) {
+		struct entry e;
+
+		memcpy(&e, f->ustacks + off, sizeof(e));
+		err = trace_writer__add_ustack_record(out, e.type, f->ustacks + off + sizeof(e), e.len);
+		off += e.size;
+	}
 	while (left && !err) {
 		const struct entry *e = entry_at(f, pos);
 
@@ -376,5 +432,6 @@ size_t flight__memory(const struct flight *f)
 	if (!f)
 		return 0;
 	return f->cap + f->cap_procs * sizeof(*f->procs) + f->cap_maps * sizeof(*f->maps) +
-	       f->cap_stacks * sizeof(*f->stacks) + STACK_SLOTS * sizeof(*f->stack_ids);
+	       f->cap_stacks * sizeof(*f->stacks) + STACK_SLOTS * sizeof(*f->stack_ids) +
+	       f->ustacks_cap;
 }

@@ -9,7 +9,10 @@
  *   - mapping snapshots: per pid the one in effect at the window's start
  *     and every later one (older ones are pruned as the window moves);
  *   - every stack record (the kernel sends a stack once, the first time it
- *     is seen, so a stack cannot live in the ring), up to FLIGHT_STACKS_MAX.
+ *     is seen, so a stack cannot live in the ring), up to FLIGHT_STACKS_MAX,
+ *     and every stack snapshot of --call-graph dwarf (the default: its
+ *     registers and stack bytes, sent once too), up to
+ *     FLIGHT_USTACK_BYTES_MAX bytes.
  *
  * Locks held at the window's start are not carried: the first event of a
  * window carries EVF_AFTER_LOSS, so the analyzer treats what it holds as
@@ -18,7 +21,9 @@
  *
  * Memory: SIZE for the ring, plus at most FLIGHT_STACKS_MAX stacks
  * (280 bytes at worst each), FLIGHT_PROCESSES_MAX process records (296
- * bytes) and FLIGHT_MAPPINGS_MAX mapping records (344 bytes); what does
+ * bytes), FLIGHT_MAPPINGS_MAX mapping records (344 bytes) and
+ * FLIGHT_USTACK_BYTES_MAX of snapshots (8 KiB and 100 bytes each with the
+ * default --call-graph dwarf: one per call site); what does
  * not fit is counted. CPU: one memcpy per record (no checksum, no write)
  * until a window is written.
  */
@@ -34,6 +39,7 @@
 #define FLIGHT_STACKS_MAX	16384u
 #define FLIGHT_PROCESSES_MAX	16384u
 #define FLIGHT_MAPPINGS_MAX	65536u
+#define FLIGHT_USTACK_BYTES_MAX	(64u << 20)	/* stack snapshots (--call-graph dwarf) */
 
 struct flight;
 struct trace_writer;

@@ -292,6 +292,14 @@ int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *
 	return writer__add_record(w, TRACE_REC_STACK, s, TRACE_STACK_LEN(s->nr));
 }
 
+int trace_writer__add_ustack_record(struct trace_writer *w, __u16 type, const void *data,
+				    size_t len)
+{
+	if (!w || !data || (type != TRACE_REC_USTACK && type != TRACE_REC_USTACK_DATA))
+		return -EINVAL;
+	return writer__add_record(w, type, data, len);
+}
+
 /*
  * A snapshot as one USTACK record and its bytes in USTACK_DATA parts
  * (analyzer/ustack.h): no record is larger than a part.

@@ -50,6 +50,9 @@ int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *
 int trace_writer__add_ustack(struct trace_writer *w, const struct ipcrace_ustack *u);
 int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping *m);
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p);
+/* A stack snapshot's record as the reader takes it (TRACE_REC_USTACK or _DATA): the flight recorder's replay. */
+int trace_writer__add_ustack_record(struct trace_writer *w, __u16 type, const void *data,
+				    size_t len);
 /* Writes out what is buffered when its oldest record is 100 ms old (CLOCK_MONOTONIC ns). */
 int trace_writer__tick(struct trace_writer *w, __u64 now_ns);
 int trace_writer__flush(struct trace_writer *w);
