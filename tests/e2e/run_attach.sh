@@ -3,7 +3,8 @@
 # --duration`, expect its lock-order inversion (exit 66) with both functions
 # in the stacks, and the service still running afterwards, finishing with
 # exit 0 (detaching left it untouched). Then -p with a pid that does not
-# exist: one line, exit 1.
+# exist: one line, exit 1. --cgroup on a cgroup made by the test (the service
+# moved into it): the inversion found; a missing cgroup: one line.
 # Usage: run_attach.sh IPCRACE_BIN SERVICE_ABBA_BIN
 set -uo pipefail
 ipcrace=$1
@@ -70,6 +71,37 @@ else
 	fail attach_follows_new_children "exit $status: $(tail -2 "$tmp/err")"
 fi
 wait "$svc"
+
+# --cgroup on a cgroup made here: the service is moved into it, then found
+# (the cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host)
+cg2=$(awk '{ for (i = 1; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2" && $4 == "/") print $5; break } }' /proc/self/mountinfo | head -1)
+cg=$cg2/ipcrace-e2e-$$
+if [ -n "$cg2" ] && mkdir "$cg" 2>/dev/null; then
+	"$service" 6 >"$tmp/svc3.out" &
+	svc=$!
+	echo "$svc" >"$cg/cgroup.procs"
+	for _ in $(seq 50); do grep -q ready "$tmp/svc3.out" && break; sleep 0.1; done
+	timeout 60 "$ipcrace" check --cgroup "ipcrace-e2e-$$" --duration 1.5 --format json \
+		-o "$tmp/r3.json" 2>"$tmp/err"
+	status=$?
+	if [ "$status" -eq 66 ] && grep -q "attached to" "$tmp/err" &&
+	   grep -q lock-order-inversion "$tmp/r3.json"; then
+		pass attach_cgroup_finds_inversion
+	else
+		fail attach_cgroup_finds_inversion "exit $status: $(tail -2 "$tmp/err")"
+	fi
+	wait "$svc"
+	rmdir "$cg"
+	timeout 30 "$ipcrace" record -o "$tmp/x" --cgroup "ipcrace-e2e-$$" 2>"$tmp/err2"
+	status=$?
+	if [ "$status" -ne 0 ] && [ "$(wc -l <"$tmp/err2")" -eq 1 ] && grep -q "no such cgroup" "$tmp/err2"; then
+		pass attach_missing_cgroup_is_one_line
+	else
+		fail attach_missing_cgroup_is_one_line "exit $status: $(cat "$tmp/err2")"
+	fi
+else
+	fail attach_cgroup_finds_inversion "cannot create $cg"
+fi
 
 timeout 30 "$ipcrace" record -o "$tmp/x" -p 2147483 2>"$tmp/err2"
 status=$?
