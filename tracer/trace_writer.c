@@ -146,6 +146,19 @@ static int writer__add_record(struct trace_writer *w, enum trace_record_type typ
 	return 0;
 }
 
+/* The header as written: this format's version, strings terminated. */
+static struct trace_header header_normalized(const struct trace_header *hdr)
+{
+	struct trace_header h = *hdr;
+
+	h.version = TRACE_VERSION;
+	h.__pad = 0;
+	h.host[sizeof(h.host) - 1] = '\0';
+	h.kernel[sizeof(h.kernel) - 1] = '\0';
+	h.cmdline[sizeof(h.cmdline) - 1] = '\0';
+	return h;
+}
+
 struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hdr)
 {
 	struct trace_file_prefix prefix = {
@@ -170,12 +183,7 @@ struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hd
 	w->fd = fd;
 	w->limit = TRACE_FILE_MAX;
 
-	h = *hdr;
-	h.version = TRACE_VERSION;
-	h.__pad = 0;
-	h.host[sizeof(h.host) - 1] = '\0';
-	h.kernel[sizeof(h.kernel) - 1] = '\0';
-	h.cmdline[sizeof(h.cmdline) - 1] = '\0';
+	h = header_normalized(hdr);
 	prefix.header_crc = ipcrace_crc32(0, &h, sizeof(h));
 	w->hdr = h;
 
@@ -236,12 +244,7 @@ struct trace_writer *trace_writer__open_flight(int fd, const struct trace_header
 	}
 	w->fd = fd;
 	w->limit = TRACE_FILE_MAX;
-	h = *hdr;
-	h.version = TRACE_VERSION;
-	h.__pad = 0;
-	h.host[sizeof(h.host) - 1] = '\0';
-	h.kernel[sizeof(h.kernel) - 1] = '\0';
-	h.cmdline[sizeof(h.cmdline) - 1] = '\0';
+	h = header_normalized(hdr);
 	w->hdr = h;
 	w->flight = flight__new(bytes);
 	w->flight_base = strdup(base);
