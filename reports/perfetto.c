@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include "../analyzer/identity.h"
 #include "json_writer.h"
 #include "objname.h"
 #include "model.h"
+#include "perfetto_flows.h"
 
 /* A send or receive slice lasts 1 µs, or up to the thread's next event. */
 #define PF_SHORT_NS 1000ull
@@ -50,13 +52,6 @@ struct pf_thread {
 	size_t cap_open;
 };
 
-/* One message: the send event, the receive event that consumed (part of) it. */
-struct pf_flow {
-	size_t send;
-	size_t recv;
-	__u64 id;
-};
-
 struct pf_name {
 	struct ipcrace_key key;
 	__u64 addr;
@@ -74,9 +69,7 @@ struct pf_ctx {
 	__u64 end;			/* the last time the trace knows of */
 	struct pf_thread *threads;	/* sorted by (pid, tid) */
 	size_t nr_threads;
-	struct pf_flow *by_send;	/* flows sorted by send event */
-	struct pf_flow *by_recv;	/* the same, sorted by receive event */
-	size_t nr_flows;
+	struct pf_flows flows;		/* the messages, send to receive */
 	struct pf_name *names;		/* PF_NAME_CACHE entries */
 };
 
@@ -93,11 +86,6 @@ static void pf_kv_ts(struct pf_ctx *c, __u64 ts)
 }
 
 /* --- object names ----------------------------------------------------------- */
-
-static bool key_eq(const struct ipcrace_key *a, const struct ipcrace_key *b)
-{
-	return a->space == b->space && a->a == b->a && a->b == b->b && a->c == b->c;
-}
 
 static __u64 key_hash(const struct ipcrace_key *k, __u16 obj)
 {
@@ -116,7 +104,7 @@ static const char *pf_object_name(struct pf_ctx *c, const struct ipcrace_event *
 	bool by_addr = e->key.space == KEY_NONE;
 	struct pf_name *n = &c->names[key_hash(&e->key, e->obj) % PF_NAME_CACHE];
 
-	if (n->used && key_eq(&n->key, &e->key) && n->obj == e->obj &&
+	if (n->used && ipcrace_key__equal(&n->key, &e->key) && n->obj == e->obj &&
 	    (!by_addr || (n->addr == e->addr && n->pid == e->pid)))
 		return n->name;
 	n->used = true;
@@ -170,193 +158,6 @@ static int pf_collect_threads(struct pf_ctx *c)
 		memcpy(th->comm, t->events[i].comm, sizeof(th->comm));
 	}
 	return 0;
-}
-
-/* --- message matching ------------------------------------------------------- */
-
-static bool pf_is_channel_event(const struct ipcrace_event *e)
-{
-	if (e->type != EV_CHAN_SEND && e->type != EV_CHAN_RECV)
-		return false;
-	return e->key.space != KEY_NONE && !(e->flags & EVF_KEY_UNRESOLVED);
-}
-
-/* The analyzer's rule (hb.c): only a receive that got data is an edge. */
-static bool pf_recv_got_data(const struct ipcrace_event *e)
-{
-	return e->result >= 0 && (e->result > 0 || e->arg0 > 0);
-}
-
-/* Each receive takes one whole message, whatever its size. */
-static bool pf_message_oriented(const struct ipcrace_event *e)
-{
-	return e->obj == OBJ_MQ || e->obj == OBJ_SYSV_MSG ||
-	       (e->obj == OBJ_SOCKET && e->key.c == CHANKEY_INET_DGRAM);
-}
-
-/* Event indices by channel key, then stream order (qsort_r, arg: the trace). */
-static int pf_chan_idx_cmp(const void *a, const void *b, void *arg)
-{
-	const struct trace *t = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct ipcrace_key *x = &t->events[i].key;
-	const struct ipcrace_key *y = &t->events[j].key;
-
-	if (x->space != y->space)
-		return x->space < y->space ? -1 : 1;
-	if (x->a != y->a)
-		return x->a < y->a ? -1 : 1;
-	if (x->b != y->b)
-		return x->b < y->b ? -1 : 1;
-	if (x->c != y->c)
-		return x->c < y->c ? -1 : 1;
-	return i < j ? -1 : i > j;
-}
-
-static int pf_flow_send_cmp(const void *a, const void *b)
-{
-	const struct pf_flow *x = a, *y = b;
-
-	if (x->send != y->send)
-		return x->send < y->send ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int pf_flow_recv_cmp(const void *a, const void *b)
-{
-	const struct pf_flow *x = a, *y = b;
-
-	if (x->recv != y->recv)
-		return x->recv < y->recv ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int pf_add_flow(struct pf_ctx *c, size_t *cap, size_t send, size_t recv)
-{
-	struct pf_flow *f;
-
-	if (c->nr_flows == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		f = realloc(c->by_send, *cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		c->by_send = f;
-	}
-	c->by_send[c->nr_flows] = (struct pf_flow){ .send = send, .recv = recv,
-						    .id = c->nr_flows + 1 };
-	c->nr_flows++;
-	return 0;
-}
-
-/*
- * Matches the messages of one channel, run[0..n) (event indices in stream
- * order), FIFO: a byte stream (pipe, FIFO, stream socket) consumes the
- * oldest sends byte by byte, so one receive can end several messages and
- * one message can feed several receives, each pair a flow. A message queue
- * or datagram socket gives each receive one whole message; an eventfd read
- * takes every write before it. A send whose write failed (the event is at
- * entry) stays in the queue and shifts later pairs: the matching is a
- * display aid, the analyzer's edges do not depend on it.
- */
-static int pf_match_channel(struct pf_ctx *c, size_t *cap, const size_t *run, size_t n)
-{
-	const struct ipcrace_event *ev = c->t->events;
-	size_t head = 0, p;
-	__u64 remaining = 0;	/* bytes of run[head] not yet received */
-	bool head_fresh = true;
-	int err;
-
-	for (p = 0; p < n; p++) {
-		const struct ipcrace_event *r = &ev[run[p]];
-		__u64 left = r->arg0;
-		bool whole = pf_message_oriented(r) || r->obj == OBJ_EVENTFD;
-
-		if (r->type != EV_CHAN_RECV || !pf_recv_got_data(r))
-			continue;
-		for (;;) {
-			while (head < p && ev[run[head]].type != EV_CHAN_SEND)
-				head++, head_fresh = true;
-			if (head >= p)
-				break;
-			if (head_fresh) {
-				remaining = ev[run[head]].arg0 ? ev[run[head]].arg0 : 1;
-				head_fresh = false;
-			}
-			err = pf_add_flow(c, cap, run[head], run[p]);
-			if (err)
-				return err;
-			if (whole) {
-				head++, head_fresh = true;
-				if (r->obj == OBJ_EVENTFD)
-					continue;
-				break;
-			}
-			if (left < remaining) {
-				remaining -= left;
-				break;
-			}
-			left -= remaining;
-			head++, head_fresh = true;
-			if (!left)
-				break;
-		}
-	}
-	return 0;
-}
-
-static int pf_match_messages(struct pf_ctx *c)
-{
-	const struct trace *t = c->t;
-	size_t i, j, n = 0, cap = 0;
-	size_t *idx;
-	int err = 0;
-
-	idx = malloc((t->nr_events ? t->nr_events : 1) * sizeof(*idx));
-	if (!idx)
-		return -ENOMEM;
-	for (i = 0; i < t->nr_events; i++)
-		if (pf_is_channel_event(&t->events[i]))
-			idx[n++] = i;
-	/* channel by channel, each in stream order */
-	qsort_r(idx, n, sizeof(*idx), pf_chan_idx_cmp, (void *)t);
-	for (i = 0; i < n && !err; i = j) {
-		const struct ipcrace_key *k = &t->events[idx[i]].key;
-
-		for (j = i + 1; j < n && key_eq(&t->events[idx[j]].key, k); j++)
-			;
-		err = pf_match_channel(c, &cap, idx + i, j - i);
-	}
-	free(idx);
-	if (err || !c->nr_flows)
-		return err;
-	c->by_recv = malloc(c->nr_flows * sizeof(*c->by_recv));
-	if (!c->by_recv)
-		return -ENOMEM;
-	memcpy(c->by_recv, c->by_send, c->nr_flows * sizeof(*c->by_recv));
-	qsort(c->by_send, c->nr_flows, sizeof(*c->by_send), pf_flow_send_cmp);
-	qsort(c->by_recv, c->nr_flows, sizeof(*c->by_recv), pf_flow_recv_cmp);
-	return 0;
-}
-
-/* The flows whose send (or receive) is event ev: *first and the count. */
-static size_t pf_flows_of(const struct pf_flow *flows, size_t nr, size_t ev, bool by_send,
-			  const struct pf_flow **first)
-{
-	size_t lo = 0, hi = nr, n = 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		size_t v = by_send ? flows[mid].send : flows[mid].recv;
-
-		if (v < ev)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*first = flows + lo;
-	while (lo + n < nr && (by_send ? flows[lo + n].send : flows[lo + n].recv) == ev)
-		n++;
-	return n;
 }
 
 /* --- trace events ------------------------------------------------------------ */
@@ -484,10 +285,7 @@ static void pf_write_flow_ends(struct pf_ctx *c, const struct pf_slice *sl,
 	bool is_send = sl->kind == PF_SEND;
 	size_t i, n;
 
-	if (is_send)
-		n = pf_flows_of(c->by_send, c->nr_flows, sl->ev, true, &f);
-	else
-		n = pf_flows_of(c->by_recv, c->nr_flows, sl->ev, false, &f);
+	n = pf_flows__of(&c->flows, sl->ev, is_send, &f);
 	/* written after their slice, at its start, so they bind to it */
 	for (i = 0; i < n; i++) {
 		pf_begin_event(c, "message", "ipc", is_send ? "s" : "f", e->pid, e->tid,
@@ -624,7 +422,7 @@ static ssize_t pf_find_open(const struct pf_ctx *c, const struct pf_thread *th,
 	for (i = th->nr_open; i-- > 0;) {
 		const struct ipcrace_event *o = &c->t->events[th->open[i].ev];
 
-		if (th->open[i].kind != k || !key_eq(&o->key, &e->key))
+		if (th->open[i].kind != k || !ipcrace_key__equal(&o->key, &e->key))
 			continue;
 		/* unresolved keys: the same address in the same process */
 		if (e->key.space == KEY_NONE && (o->addr != e->addr || o->pid != e->pid))
@@ -937,7 +735,7 @@ static void pf_write_other_data(struct pf_ctx *c, const struct report_stats *st)
 	json_writer__kv_uint(w, "events", st->events);
 	json_writer__kv_uint(w, "lost_events", st->lost_events);
 	json_writer__kv_bool(w, "complete", !st->incomplete);
-	json_writer__kv_uint(w, "messages", c->nr_flows);
+	json_writer__kv_uint(w, "messages", c->flows.nr);
 	json_writer__end_object(w);
 }
 
@@ -948,8 +746,7 @@ static void pf_ctx_free(struct pf_ctx *c)
 	for (i = 0; i < c->nr_threads; i++)
 		free(c->threads[i].open);
 	free(c->threads);
-	free(c->by_send);
-	free(c->by_recv);
+	pf_flows__free(&c->flows);
 	free(c->names);
 }
 
@@ -970,7 +767,7 @@ int perfetto_report__write(FILE *out, const struct report_model *m,
 	c.names = calloc(PF_NAME_CACHE, sizeof(*c.names));
 	err = c.names ? pf_collect_threads(&c) : -ENOMEM;
 	if (!err)
-		err = pf_match_messages(&c);
+		err = pf_flows__match(&c.flows, t);
 	if (err)
 		goto out_free;
 	c.w = json_writer__new(out, false);
