@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -626,11 +628,67 @@ static void report_progress(struct session *s, __u64 start, __u64 now)
 		(unsigned long long)sum_counter(s, CNT_LOST_EVENTS));
 }
 
+/*
+ * The run loop's wait: the ring buffer's epoll fd, and for `check`/`record
+ * -- CMD` a pidfd of the target, so that its exit ends the wait at once
+ * instead of at the next poll timeout (up to POLL_MS on every run). -1 when
+ * there is no target to wait for or no pidfd: the loop polls the ring alone.
+ */
+static int run_waiter(struct session *s, int *pidfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int epfd;
+
+	*pidfd = -1;
+	if (s->attach || s->target.pid <= 0)
+		return -1;
+	*pidfd = syscall(SYS_pidfd_open, s->target.pid, 0);
+	epfd = *pidfd >= 0 ? epoll_create1(EPOLL_CLOEXEC) : -1;
+	if (epfd < 0)
+		goto fail;
+	ev.data.fd = ring_buffer__epoll_fd(s->rb);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		goto fail;
+	ev.data.fd = *pidfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, *pidfd, &ev))
+		goto fail;
+	return epfd;
+fail:
+	if (epfd >= 0)
+		close(epfd);
+	if (*pidfd >= 0)
+		close(*pidfd);
+	*pidfd = -1;
+	return -1;
+}
+
+/* Waits up to POLL_MS for records or the target's exit, then consumes. */
+static int run_wait(struct session *s, int epfd, int *pidfd)
+{
+	struct epoll_event evs[2];
+	int n, i;
+
+	if (epfd < 0)
+		return ring_buffer__poll(s->rb, POLL_MS);
+	n = epoll_wait(epfd, evs, 2, POLL_MS);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		/* readable for good once the target exited: waited for once */
+		if (evs[i].data.fd == *pidfd) {
+			epoll_ctl(epfd, EPOLL_CTL_DEL, *pidfd, NULL);
+			close(*pidfd);
+			*pidfd = -1;
+		}
+	}
+	return 0;
+}
+
 static int run_loop(struct session *s, int *target_status)
 {
 	__u64 start = now_ns(CLOCK_MONOTONIC), deadline = 0, next_progress, next_rescan, now;
 	bool done = false;
-	int err;
+	int err, pidfd, epfd = run_waiter(s, &pidfd);
 
 	if (s->opts->duration > 0)
 		deadline = start + s->opts->duration * 1e9;
@@ -639,12 +697,12 @@ static int run_loop(struct session *s, int *target_status)
 	while (!done) {
 		/* records are submitted without a wake-up: consume after the
 		 * timeout too */
-		err = ring_buffer__poll(s->rb, POLL_MS);
+		err = run_wait(s, epfd, &pidfd);
 		if (err >= 0)
 			err = ring_buffer__consume(s->rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "ipcrace: ring buffer poll: %s\n", strerror(-err));
-			return err;
+			break;
 		}
 		stops__service(s->stops);
 		now = now_ns(CLOCK_MONOTONIC);
@@ -679,6 +737,12 @@ static int run_loop(struct session *s, int *target_status)
 			done = true;
 		}
 	}
+	if (epfd >= 0)
+		close(epfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (err < 0 && err != -EINTR)
+		return err;
 	/* everything the tree did before exiting is already in the buffer */
 	ring_buffer__consume(s->rb);
 	return 0;
