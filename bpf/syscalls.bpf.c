@@ -99,3 +99,5 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	bpf_map_delete_elem(&pending_syscalls, &tid);
 	return 0;
 }
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -16,7 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "ipcrace.skel.h"
-#include "kernel_btf.h"
+#include "bpf_objects.h"
 #include "needed_libs.h"
 #include "attach.h"
 #include "preflight.h"
@@ -39,7 +39,8 @@ _Static_assert(sizeof(struct ipcrace_stack) == 280, "stack record layout changed
 
 struct session {
 	const struct session_opts *opts;
-	struct ipcrace_bpf *skel;
+	struct bpf_objects bpf;
+	struct ipcrace_bpf *skel;	/* bpf.skel */
 	struct probes *probes;
 	struct procmaps *maps;
 	struct trace_writer *writer;
@@ -88,25 +89,6 @@ static void phase(struct session *s, const char *what)
 	fprintf(stderr, "ipcrace: time: %-26s %7.3f s  (+%.3f s)\n", what,
 		(now - s->t_start) / 1e9, (now - s->t_last) / 1e9);
 	s->t_last = now;
-}
-
-/* The program libbpf last failed to load, from its log, for the message. */
-static char failed_prog[64];
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	if (strstr(fmt, "prog '%s': failed to load")) {
-		va_list copy;
-
-		va_copy(copy, ap);
-		snprintf(failed_prog, sizeof(failed_prog), "%s", va_arg(copy, const char *));
-		va_end(copy);
-	}
-	if (getenv("IPCRACE_LIBBPF_DEBUG"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
 }
 
 static int probe_process(struct session *s, int pid);
@@ -297,50 +279,27 @@ static void fill_header(struct trace_header *h, const struct session_opts *opts)
 				off ? " " : "", *argv);
 }
 
-/* Names the program the kernel refused, with libbpf's reason. */
-static void report_load_error(int err)
-{
-	char msg[128];
-
-	libbpf_strerror(err, msg, sizeof(msg));
-	if (failed_prog[0])
-		fprintf(stderr, "ipcrace: load: BPF program %s rejected by the kernel: %s "
-			"(IPCRACE_LIBBPF_DEBUG=1 shows the verifier log)\n", failed_prog, msg);
-	else
-		fprintf(stderr, "ipcrace: load: %s\n", msg);
-}
-
 static int load_and_attach(struct session *s)
 {
 	struct probes_opts po = { .site = s->opts->site, .bare = s->opts->bare_probes,
 				  .verbose = s->opts->verbose };
-	LIBBPF_OPTS(bpf_object_open_opts, oo);
-	struct kernel_btf kb;
+	struct bpf_objects_opts bo = {
+		.ring_bytes = s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES,
+		.ustack_bytes = s->opts->ustack_bytes,
+		.cgroup_id = attach_set__cgroup_id(s->attach),
+		.self_tgid = getpid(),
+	};
 	int err;
 
-	libbpf_set_print(libbpf_quiet);
-	if (kernel_btf__open(&kb) == 0)
-		oo.btf_custom_path = kb.path;
-	s->skel = ipcrace_bpf__open_opts(&oo);
-	if (!s->skel) {
-		kernel_btf__close(&kb);
-		err = -errno;
-		fprintf(stderr, "ipcrace: load: cannot open the BPF object: %s\n", strerror(errno));
+	err = bpf_objects__open(&s->bpf, &bo);
+	if (err)
 		return err;
-	}
-	bpf_map__set_max_entries(s->skel->maps.events,
-				 s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES);
-	s->skel->rodata->ustack_size = s->opts->ustack_bytes;
-	s->skel->rodata->trace_cgroup_id = attach_set__cgroup_id(s->attach);
-	s->skel->rodata->self_tgid = getpid();
+	s->skel = s->bpf.skel;
 	po.multi = probes__prepare(s->skel);
 	phase(s, "open the BPF object");
-	err = ipcrace_bpf__load(s->skel);
-	kernel_btf__close(&kb);
-	if (err) {
-		report_load_error(err);
+	err = bpf_objects__load(&s->bpf);
+	if (err)
 		return err;
-	}
 	phase(s, "load (BTF, verifier)");
 	/* the guardian first: no program can stop anything before it exists */
 	s->stops = stops__new(s->skel, &(struct stops_opts){ .drain = drain_events,
@@ -350,14 +309,9 @@ static int load_and_attach(struct session *s)
 		return -errno;
 	s->skel->bss->guardian_tgid = stops__guardian_pid(s->stops);
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
-	err = ipcrace_bpf__attach(s->skel);
-	if (err) {
-		char msg[128];
-
-		libbpf_strerror(err, msg, sizeof(msg));
-		fprintf(stderr, "ipcrace: attach: raw tracepoints: %s\n", msg);
+	err = bpf_objects__attach(&s->bpf);
+	if (err)
 		return err;
-	}
 	phase(s, "attach raw tracepoints");
 	s->probes = probes__new(s->skel, &po);
 	if (!s->probes)
@@ -762,7 +716,8 @@ static void session_cleanup(struct session *s)
 		probes__free(s->probes);
 	target__close(&s->target);
 	phase(s, "detach uprobes");
-	ipcrace_bpf__destroy(s->skel);
+	bpf_objects__destroy(&s->bpf);
+	s->skel = NULL;
 	/* after the programs are gone: a last look, then the guardian is dismissed */
 	stops__free(s->stops);
 	procmaps__free(s->maps);
