@@ -21,6 +21,7 @@ struct detectors {
 	struct lockstate *lockstate;
 	struct hb *hb;
 	struct racedet *racedet;
+	struct findings *out;
 };
 
 static void detectors__free(struct detectors *d)
@@ -64,14 +65,56 @@ static int race_check(struct detectors *d, const struct ipcrace_event *e,
 	return racedet__access(d->racedet, e, held, nr, out);
 }
 
+/*
+ * First pass: which locations are atomic variables (hb.h). Only memory
+ * accesses and static-initialization guards can say so: a trace the
+ * reader saw none in (a lock-only recording) needs no such pass.
+ */
+static int note_atomic(void *ctx, const struct ipcrace_event *ev)
+{
+	struct detectors *d = ctx;
+	struct ipcrace_event e;
+
+	if (ev->type != EV_MEM_ACCESS && ev->type != EV_GUARD_RELEASE &&
+	    ev->type != EV_GUARD_ACQUIRE_RET)
+		return 0;
+	e = *ev;
+	identity__event_key(d->identity, ev, &e.key);
+	return hb__note_atomic(d->hb, &e);
+}
+
+/* Second pass: every detector, in stream order. */
+static int detect(void *ctx, const struct ipcrace_event *ev)
+{
+	struct detectors *d = ctx;
+	struct ipcrace_event e = *ev;
+	int err;
+
+	/* detectors see process-independent keys only */
+	identity__event_key(d->identity, ev, &e.key);
+	e.flags &= ~EVF_KEY_UNRESOLVED;
+	/*
+	 * Events were lost just before this one: no finding may rest on
+	 * them. The hb needs no reset: a lost event only withholds order.
+	 */
+	if (e.flags & EVF_AFTER_LOSS) {
+		lockstate__forget(d->lockstate);
+		racedet__forget(d->racedet);
+	}
+	err = lockstate__on_event(d->lockstate, &e, &e.key, d->out);
+	if (!err)
+		err = hb__event(d->hb, &e);
+	if (!err && e.type == EV_MEM_ACCESS)
+		err = race_check(d, &e, d->out);
+	return err;
+}
+
 int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 		  struct findings *out)
 {
-	struct detectors d = {};
-	size_t i;
+	struct detectors d = { .out = out };
 	int err;
 
-	(void)opts;
 	err = detectors__init(&d, t);
 	if (err)
 		goto out;
@@ -80,44 +123,28 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 	 * synchronization from the first event on, not only after the first
 	 * atomic access to them (hb.h).
 	 */
-	for (i = 0; i < t->nr_events && !err; i++) {
-		struct ipcrace_event e = t->events[i];
-
-		if (e.type != EV_MEM_ACCESS && e.type != EV_GUARD_RELEASE &&
-		    e.type != EV_GUARD_ACQUIRE_RET)
-			continue;
-		identity__event_key(d.identity, &t->events[i], &e.key);
-		err = hb__note_atomic(d.hb, &e);
-	}
+	if (!t->summarized || t->events_by_type[EV_MEM_ACCESS] ||
+	    t->events_by_type[EV_GUARD_RELEASE] || t->events_by_type[EV_GUARD_ACQUIRE_RET])
+		err = trace__for_each_event(t, note_atomic, &d);
+	if (!err)
+		err = trace__for_each_event(t, detect, &d);
 	if (err)
 		goto out;
-	for (i = 0; i < t->nr_events; i++) {
-		struct ipcrace_event e = t->events[i];
-
-		/* detectors see process-independent keys only */
-		identity__event_key(d.identity, &t->events[i], &e.key);
-		e.flags &= ~EVF_KEY_UNRESOLVED;
-		/*
-		 * Events were lost just before this one: no finding may rest on
-		 * them. The hb needs no reset: a lost event only withholds order.
-		 */
-		if (e.flags & EVF_AFTER_LOSS) {
-			lockstate__forget(d.lockstate);
-			racedet__forget(d.racedet);
-		}
-		err = lockstate__on_event(d.lockstate, &e, &e.key, out);
-		if (!err)
-			err = hb__event(d.hb, &e);
-		if (!err && e.type == EV_MEM_ACCESS)
-			err = race_check(&d, &e, out);
-		if (err)
-			goto out;
-	}
 	/* cycles only once every edge is known: a semaphore may turn out to signal */
 	err = lockgraph__find_cycles(d.lockgraph, LOCKGRAPH_MAX_CYCLES, out);
 	/* deferred findings, and "locks held" lists without signalling semaphores */
 	if (!err)
 		err = lockstate__finish(d.lockstate, out);
+	if (!err && opts && opts->live)
+		*opts->live = (struct analyze_live){
+			.hb_threads = hb__nr_threads(d.hb),
+			.hb_objects = hb__nr_objects(d.hb),
+			.lock_threads = lockstate__nr_threads(d.lockstate),
+			.locks_held = lockstate__nr_held(d.lockstate),
+			.lock_nodes = lockgraph__nr_nodes(d.lockgraph),
+			.lock_edges = lockgraph__nr_edges(d.lockgraph),
+			.race_words = racedet__nr_words(d.racedet),
+		};
 out:
 	detectors__free(&d);
 	return err;

@@ -675,3 +675,13 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	}
 	return 0;
 }
+
+size_t hb__nr_threads(const struct hb *hb)
+{
+	return hb->ids.nr;
+}
+
+size_t hb__nr_objects(const struct hb *hb)
+{
+	return hb->nr_objs;
+}

@@ -94,4 +94,8 @@ bool hb__atomic_location(const struct hb *hb, const struct ipcrace_key *k);
  */
 __u32 hb__thread_process(const struct hb *hb, __u32 thread);
 
+/* Live state, for memory accounting: threads (clocks) and sync objects. */
+size_t hb__nr_threads(const struct hb *hb);
+size_t hb__nr_objects(const struct hb *hb);
+
 #endif /* IPCRACE_HB_H */

@@ -958,3 +958,17 @@ int lockstate__finish(struct lockstate *ls, struct findings *out)
 	}
 	return 0;
 }
+
+size_t lockstate__nr_threads(const struct lockstate *ls)
+{
+	return ls->nr_threads;
+}
+
+size_t lockstate__nr_held(const struct lockstate *ls)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ls->nr_threads; i++)
+		n += ls->threads[i].nr_held;
+	return n;
+}

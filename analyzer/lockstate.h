@@ -77,4 +77,8 @@ int lockstate__finish(struct lockstate *ls, struct findings *out);
 size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_object *out,
 		       size_t max);
 
+/* Live state, for memory accounting: threads and locks held by them now. */
+size_t lockstate__nr_threads(const struct lockstate *ls);
+size_t lockstate__nr_held(const struct lockstate *ls);
+
 #endif /* IPCRACE_LOCKSTATE_H */

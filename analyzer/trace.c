@@ -54,6 +54,7 @@
 #include "trace_read.h"
 #include "crc32.h"
 #include "ustack.h"
+#include "identity.h"
 
 
 /* Formats "trace: [NAME: ]MESSAGE" into err and returns -errnum. */
@@ -109,6 +110,104 @@ static int reader__nomem(struct reader *r)
 	return reader__fail(r, ENOMEM, "out of memory");
 }
 
+/* One value in a set of u64 (a keymap of keys {a = v}): true when it was new. */
+static int seen__add(struct keymap **set, __u64 v, bool *added)
+{
+	struct ipcrace_key k = { .a = v };
+	__u64 dummy;
+
+	*added = false;
+	if (!*set) {
+		*set = keymap__new();
+		if (!*set)
+			return -ENOMEM;
+	}
+	if (keymap__get(*set, &k, &dummy))
+		return 0;
+	*added = true;
+	return keymap__set(*set, &k, 1);
+}
+
+/*
+ * What the trace remembers of every event, kept or not: a count, the
+ * first time, the distinct threads and processes, the first use of each
+ * stack id, where the gaps are. Consecutive events mostly repeat their
+ * thread and stack: the last ones are checked first.
+ */
+static int reader__summarize(struct reader *r, const struct ipcrace_event *e)
+{
+	struct trace *t = r->t;
+	bool added;
+
+	if (!t->event_count++)
+		t->first_event_ts = e->ts;
+	t->events_by_type[e->type]++;	/* checked < EV_TYPE_MAX */
+	if (e->flags & EVF_AFTER_LOSS) {
+		if (array__reserve((void **)&t->after_loss, &r->cap_after_loss, t->nr_after_loss,
+				   sizeof(*t->after_loss)))
+			return -ENOMEM;
+		t->after_loss[t->nr_after_loss++] = t->event_count - 1;
+	}
+	if (t->event_count == 1 || e->tid != r->last_tid) {
+		if (seen__add(&r->seen_threads, e->tid, &added))
+			return -ENOMEM;
+		t->nr_event_threads += added;
+		r->last_tid = e->tid;
+	}
+	if (t->event_count == 1 || e->pid != r->last_pid) {
+		if (seen__add(&r->seen_pids, e->pid, &added))
+			return -ENOMEM;
+		if (added) {
+			if (array__reserve((void **)&t->event_pids, &r->cap_event_pids,
+					   t->nr_event_pids, sizeof(*t->event_pids)))
+				return -ENOMEM;
+			t->event_pids[t->nr_event_pids++] = e->pid;
+		}
+		r->last_pid = e->pid;
+	}
+	if (e->stack_id && e->stack_id != r->last_stack) {
+		if (seen__add(&r->seen_stacks, e->stack_id, &added))
+			return -ENOMEM;
+		if (added) {
+			if (array__reserve((void **)&t->stack_uses, &r->cap_stack_uses,
+					   t->nr_stack_uses, sizeof(*t->stack_uses)))
+				return -ENOMEM;
+			t->stack_uses[t->nr_stack_uses++] = (struct trace_stack_use){
+				.id = e->stack_id, .ts = e->ts, .pid = e->pid,
+			};
+		}
+		r->last_stack = e->stack_id;
+	}
+	return 0;
+}
+
+void reader__free_summaries(struct reader *r)
+{
+	keymap__free(r->seen_threads);
+	keymap__free(r->seen_pids);
+	keymap__free(r->seen_stacks);
+	r->seen_threads = r->seen_pids = r->seen_stacks = NULL;
+}
+
+/*
+ * A later pass: the event as the first pass stored it. Its gaps are the
+ * first pass's (after_loss): the other records are not decoded again.
+ */
+static int reader__deliver(struct reader *r, struct ipcrace_event *e)
+{
+	const struct trace *src = r->source;
+	__u64 idx = r->events_seen - 1;
+
+	e->flags &= ~EVF_AFTER_LOSS;
+	if (r->next_loss < src->nr_after_loss && src->after_loss[r->next_loss] == idx) {
+		e->flags |= EVF_AFTER_LOSS;
+		r->next_loss++;
+	}
+	e->stack_id = trace__stack_id(src, e->stack_id);
+	r->event_ret = r->on_event(r->ctx, e);
+	return r->event_ret ? -ECANCELED : 0;
+}
+
 static int reader__event(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
 {
 	struct trace *t = r->t;
@@ -129,7 +228,13 @@ static int reader__event(struct reader *r, __u32 idx, const unsigned char *data,
 		e.flags |= EVF_AFTER_LOSS;
 		r->after_gap = false;
 	}
-
+	r->events_seen++;
+	if (r->mode == READER_EVENTS)
+		return reader__deliver(r, &e);
+	if (reader__summarize(r, &e))
+		return reader__nomem(r);
+	if (r->mode == READER_META)
+		return 0;
 	if (array__reserve((void **)&t->events, &r->cap_events, t->nr_events, sizeof(e)))
 		return reader__nomem(r);
 	t->events[t->nr_events++] = e;
@@ -236,6 +341,9 @@ static int reader__ustack(struct reader *r, __u32 idx, __u16 type,
 int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
 		   __u32 len)
 {
+	/* a later pass: the other records were decoded by the first */
+	if (r->mode == READER_EVENTS && type != TRACE_REC_EVENT && type != TRACE_REC_FOOTER)
+		return 0;
 	switch (type) {
 	case TRACE_REC_EVENT:
 		return reader__event(r, idx, data, len);
@@ -335,6 +443,27 @@ static void reader__gap(struct reader *r, size_t len)
 }
 
 /*
+ * A mapped file is read once, front to back: the pages well behind the
+ * reader are given back (they stay in the page cache), so a pass holds a
+ * window of the file, not all of it. Resynchronization only looks ahead.
+ */
+#define READER_DROP_STEP (8u << 20)
+static void reader__drop_behind(struct reader *r, size_t off)
+{
+	size_t keep = 2 * (TRACE_RECORD_MAX + sizeof(struct trace_record_header));
+	size_t end;
+
+	if (!r->mapped || off < r->dropped + READER_DROP_STEP + keep)
+		return;
+	end = (off - keep) & ~((size_t)READER_DROP_STEP - 1);
+	if (end <= r->dropped)
+		return;
+	/* advice only: a failure leaves the pages mapped, nothing else */
+	madvise((void *)(r->buf + r->dropped), end - r->dropped, MADV_DONTNEED);
+	r->dropped = end;
+}
+
+/*
  * Version 2: records from off to the end. Never fails on what the bytes
  * say, only on memory (see the header comment).
  */
@@ -386,6 +515,7 @@ static int reader__records(struct reader *r, size_t off)
 			return err;
 		}
 		off += sizeof(rh) + TRACE_PAD((size_t)rh.len);
+		reader__drop_behind(r, off);
 	}
 	if (in_bad) {
 		if (r->footer_seen) {
@@ -451,56 +581,65 @@ out:
 	return err;
 }
 
-static struct trace *trace__parse(const void *buf, size_t len, const char *name,
+int reader__parse(struct reader *r)
+{
+	size_t off;
+	int ret;
+
+	if (r->err && r->errlen)
+		r->err[0] = '\0';
+	if (!r->buf && r->len)
+		return reader__fail(r, EINVAL, "no buffer");
+	if (r->mode != READER_EVENTS) {
+		r->t = calloc(1, sizeof(*r->t));
+		if (!r->t)
+			return reader__nomem(r);
+		r->t->stream_fd = -1;
+	}
+	ret = reader__header(r, &off);
+	if (!ret && r->t->format_version == TRACE_VERSION_V1)
+		ret = reader__v1_chunks(r, off);
+	else if (!ret)
+		ret = reader__records(r, off);
+	if (!ret && r->mode != READER_EVENTS) {
+		r->t->summarized = true;
+		ret = reader__sort_stacks(r);
+	}
+	if (!ret && r->mode != READER_EVENTS)
+		ret = ustack_table__finish(r->t->ustacks);
+	reader__free_summaries(r);
+	if (ret && r->mode != READER_EVENTS) {
+		trace__free(r->t);
+		r->t = NULL;
+	}
+	return ret;
+}
+
+static struct trace *trace__parse(const void *buf, size_t len, bool mapped, const char *name,
 				  char *err, size_t errlen)
 {
 	struct reader r = {
+		.mode = READER_ALL,
 		.buf = buf,
 		.len = len,
+		.mapped = mapped,
 		.name = name,
 		.err = err,
 		.errlen = errlen,
 	};
-	size_t off;
 	int ret;
 
-	if (err && errlen)
-		err[0] = '\0';
-	if (!buf && len) {
-		ret = reader__fail(&r, EINVAL, "no buffer");
-		goto err_out;
+	ret = reader__parse(&r);
+	if (ret) {
+		errno = -ret;
+		return NULL;
 	}
-	r.t = calloc(1, sizeof(*r.t));
-	if (!r.t) {
-		ret = reader__nomem(&r);
-		goto err_out;
-	}
-	ret = reader__header(&r, &off);
-	if (ret)
-		goto err_free;
-	if (r.t->format_version == TRACE_VERSION_V1)
-		ret = reader__v1_chunks(&r, off);
-	else
-		ret = reader__records(&r, off);
-	if (ret)
-		goto err_free;
-	ret = reader__sort_stacks(&r);
-	if (!ret)
-		ret = ustack_table__finish(r.t->ustacks);
-	if (ret)
-		goto err_free;
 	return r.t;
-
-err_free:
-	trace__free(r.t);
-err_out:
-	errno = -ret;
-	return NULL;
 }
 
 struct trace *trace__read_mem(const void *buf, size_t len, char *err, size_t errlen)
 {
-	return trace__parse(buf, len, NULL, err, errlen);
+	return trace__parse(buf, len, false, NULL, err, errlen);
 }
 
 /*
@@ -549,7 +688,7 @@ struct trace *trace__read_fd(int fd, const char *name, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	t = trace__parse(map, st.st_size, name, err, errlen);
+	t = trace__parse(map, st.st_size, true, name, err, errlen);
 	saved = t ? 0 : errno;
 	if (map)
 		munmap(map, st.st_size);
@@ -590,6 +729,12 @@ void trace__free(struct trace *t)
 	if (!t)
 		return;
 	free(t->events);
+	free(t->event_pids);
+	free(t->stack_uses);
+	free(t->after_loss);
+	keymap__free(t->stack_remap);
+	if (t->streamed && t->stream_fd >= 0)
+		close(t->stream_fd);
 	free(t->stacks);
 	free(t->mappings);
 	free(t->processes);

@@ -77,10 +77,56 @@ struct trace_footer {
 	__u64 window_dropped_records;	/* overwritten before the window */
 };
 
+/* The first event that names a stack id (trace.stack_uses). */
+struct trace_stack_use {
+	__u64 id;
+	__u64 ts;
+	__u32 pid;
+	__u32 __pad;
+};
+
+struct keymap;
+
 struct trace {
 	struct trace_header header;
-	struct ipcrace_event *events;	/* in stream order */
+	/*
+	 * In stream order. Empty in a streamed trace (trace__open_fd): its
+	 * events stay in the file and trace__for_each_event() reads them
+	 * again for each pass.
+	 */
+	struct ipcrace_event *events;
 	size_t nr_events;
+	bool streamed;
+	int stream_fd;			/* streamed: the file, read again per pass */
+	__u64 stream_len;		/* its size when opened */
+	__u64 stream_dev;		/* and identity, checked by every pass */
+	__u64 stream_ino;
+	__u64 stream_mtime_ns;
+	/*
+	 * What the reader saw of the events, kept or not (valid when read by
+	 * the reader, zero in a trace built by hand): how many, of each type, the first
+	 * one's time, the distinct threads and processes, the first event
+	 * naming each stack id (in first-use order). Bounded by threads,
+	 * processes and call sites, never by the number of events.
+	 */
+	bool summarized;		/* the fields below are valid */
+	__u64 event_count;
+	__u64 events_by_type[EV_TYPE_MAX];
+	__u64 first_event_ts;
+	size_t nr_event_threads;
+	__u32 *event_pids;		/* distinct, in first-seen order */
+	size_t nr_event_pids;
+	struct trace_stack_use *stack_uses;
+	size_t nr_stack_uses;
+	/* indices of the events that carry EVF_AFTER_LOSS (one per gap) */
+	__u64 *after_loss;
+	size_t nr_after_loss;
+	/*
+	 * Stack ids to read as another id (the earliest with the same unwound
+	 * frames: report__merge_stacks), NULL when none; applied to the events
+	 * trace__for_each_event() delivers.
+	 */
+	struct keymap *stack_remap;
 	struct ipcrace_stack *stacks;	/* sorted by id for trace__find_stack */
 	size_t nr_stacks;
 	struct trace_mapping *mappings;	/* in file order */
@@ -115,6 +161,37 @@ struct trace *trace__read_file(const char *path, char *err, size_t errlen);
 struct trace *trace__read_fd(int fd, const char *name, char *err, size_t errlen);
 struct trace *trace__read_mem(const void *buf, size_t len, char *err, size_t errlen);
 void trace__free(struct trace *t);
+
+/*
+ * Streaming (analyzer/trace_stream.c): reads everything but the events
+ * (stacks, mappings, processes, footer, what was damaged) and their
+ * summaries above, and keeps a duplicate of fd to read the events again,
+ * pass by pass, without holding them: memory is bounded by the trace's
+ * other records, not by its events. fd must be a regular file (not closed
+ * by this; any offset). NULL with errno and err as trace__read_fd().
+ */
+struct trace *trace__open_fd(int fd, const char *name, char *err, size_t errlen);
+struct trace *trace__open_file(const char *path, char *err, size_t errlen);
+
+/*
+ * Calls fn for each event in stream order, as trace__read_*() would have
+ * stored them (EVF_AFTER_LOSS after a gap, stack ids through stack_remap),
+ * from t->events or, streamed, from the file. Stops at fn's first non-zero
+ * return and returns it; 0 at the end; -EIO or -ENOMEM when the file
+ * cannot be read again (or changed since it was opened: -ESTALE).
+ */
+typedef int (*trace_event_fn)(void *ctx, const struct ipcrace_event *e);
+int trace__for_each_event(const struct trace *t, trace_event_fn fn, void *ctx);
+
+/*
+ * Reads a streamed trace's events into t->events (for a consumer that
+ * needs them all at once: the perfetto timeline), stack ids remapped; a
+ * trace read whole is left as it is. 0 or a negative errno.
+ */
+int trace__load_events(struct trace *t);
+
+/* The event's stack id read through t->stack_remap. */
+__u64 trace__stack_id(const struct trace *t, __u64 id);
 
 const struct ipcrace_stack *trace__find_stack(const struct trace *t, __u64 id);
 struct ustack_snapshot;

@@ -10,7 +10,41 @@
 #include <stddef.h>
 #include "trace.h"
 
+/*
+ * What a pass keeps. READER_ALL: everything (trace__read_*). READER_META:
+ * everything but the events, which are only summarized (trace__open_fd).
+ * READER_EVENTS: only the events, each handed to on_event (a later pass
+ * over a file read with READER_META; its other records were checked then).
+ */
+enum reader_mode {
+	READER_ALL,
+	READER_META,
+	READER_EVENTS,
+};
+
+struct keymap;
+
 struct reader {
+	enum reader_mode mode;
+	trace_event_fn on_event;	/* READER_EVENTS */
+	void *ctx;
+	int event_ret;			/* on_event's non-zero return */
+	const struct trace *source;	/* READER_EVENTS: the trace read with READER_META */
+	__u64 events_seen;		/* events decoded so far (every mode) */
+	size_t next_loss;		/* READER_EVENTS: next index into source->after_loss */
+	/* summaries (READER_ALL, READER_META) */
+	struct keymap *seen_threads;
+	struct keymap *seen_pids;
+	struct keymap *seen_stacks;
+	__u32 last_tid;
+	__u32 last_pid;
+	__u64 last_stack;
+	size_t cap_event_pids;
+	size_t cap_stack_uses;
+	size_t cap_after_loss;
+	/* a mapped file: the pages behind the reader are given back */
+	bool mapped;
+	size_t dropped;
 	const unsigned char *buf;
 	size_t len;
 	const char *name;		/* file name for messages, or NULL */
@@ -40,6 +74,17 @@ int reader__fail(struct reader *r, int errnum, const char *fmt, ...);
  */
 int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
 		   __u32 len);
+
+/*
+ * Parses buf with r's mode (r->buf, r->len, r->name, r->err, r->errlen and
+ * the mode fields set by the caller; r->t is allocated here for
+ * READER_ALL and READER_META, given by the caller for READER_EVENTS).
+ * 0 or a negative errno with a message in r->err; -ECANCELED when
+ * on_event stopped the pass (its value in r->event_ret).
+ */
+int reader__parse(struct reader *r);
+/* Frees what the summaries used while reading. */
+void reader__free_summaries(struct reader *r);
 
 /* Version 1: the chunks from off to the end of the buffer. */
 int reader__v1_chunks(struct reader *r, size_t off);

@@ -42,27 +42,37 @@ static size_t count_distinct(__u32 *v, size_t n)
 
 void report_stats__compute(const struct trace *t, struct report_stats *st)
 {
-	size_t i, n = t->nr_events + t->nr_processes;
+	size_t i, n, nr_events = t->streamed ? 0 : t->nr_events;
+	const __u32 *pids = t->streamed ? t->event_pids : NULL;
+	size_t nr_pids = t->streamed ? t->nr_event_pids : 0;
 	__u32 *ids;
 
 	memset(st, 0, sizeof(*st));
-	st->events = t->nr_events;
+	st->events = t->streamed ? t->event_count : t->nr_events;
 	if (t->has_footer) {
 		st->lost_events = t->footer.lost_events;
 		st->lost_stacks = t->footer.lost_stacks;
 	}
 	st->incomplete = !trace__is_complete(t);
 	trace__describe_gaps(t, st->missing, sizeof(st->missing));
+	/* a streamed trace's reader counted its threads and processes */
+	n = nr_events + nr_pids + t->nr_processes;
 	ids = malloc((n ? n : 1) * sizeof(*ids));
 	if (!ids)
 		return;		/* counts stay 0: a report without them is still a report */
-	for (i = 0; i < t->nr_events; i++)
-		ids[i] = t->events[i].tid;
-	st->threads = count_distinct(ids, t->nr_events);
-	for (i = 0; i < t->nr_events; i++)
+	if (t->streamed) {
+		st->threads = t->nr_event_threads;
+	} else {
+		for (i = 0; i < nr_events; i++)
+			ids[i] = t->events[i].tid;
+		st->threads = count_distinct(ids, nr_events);
+	}
+	for (i = 0; i < nr_events; i++)
 		ids[i] = t->events[i].pid;
+	for (i = 0; i < nr_pids; i++)
+		ids[nr_events + i] = pids[i];
 	for (i = 0; i < t->nr_processes; i++)
-		ids[t->nr_events + i] = t->processes[i].pid;
+		ids[nr_events + nr_pids + i] = t->processes[i].pid;
 	st->processes = count_distinct(ids, n);
 	free(ids);
 }
@@ -121,9 +131,13 @@ const struct frame *frames__first_with_source(const struct frame *frames, size_t
 __u64 report__time_base(const struct trace *t)
 {
 	__u64 base = t->header.start_mono_ns;
+	__u64 first;
 
-	if (t->nr_events && (!base || t->events[0].ts < base))
-		base = t->events[0].ts;
+	if (t->streamed ? !t->event_count : !t->nr_events)
+		return base;
+	first = t->streamed ? t->first_event_ts : t->events[0].ts;
+	if (!base || first < base)
+		base = first;
 	return base;
 }
 

@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "../analyzer/array.h"
+#include "../analyzer/identity.h"
 #include "../analyzer/ustack.h"
 #include "buildid.h"
 #include "debuginfo.h"
@@ -183,19 +185,12 @@ void symbolizer__print_unwind_stats(const struct symbolizer *s, FILE *out)
 
 struct stack_use {
 	__u64 id;			/* the snapshot's id */
-	size_t event;			/* the first event naming it */
+	__u64 ts;			/* of the first event naming it */
+	__u32 pid;
+	size_t order;			/* first-use order */
 	__u64 frames_hash;		/* of its unwound frames */
 	__u64 rep;			/* the id all snapshots with these frames get */
 };
-
-static int use_by_id(const void *a, const void *b)
-{
-	const struct stack_use *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return x->event < y->event ? -1 : x->event > y->event;
-}
 
 static int use_by_frames(const void *a, const void *b)
 {
@@ -203,65 +198,116 @@ static int use_by_frames(const void *a, const void *b)
 
 	if (x->frames_hash != y->frames_hash)
 		return x->frames_hash < y->frames_hash ? -1 : 1;
-	return x->event < y->event ? -1 : x->event > y->event;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int use_find(const void *key, const void *elem)
+/*
+ * The snapshots events name, each once with the first event naming it:
+ * from the reader's summary (trace.stack_uses), or, for a trace built
+ * without the reader, from its events.
+ */
+static int snapshot_uses(const struct trace *t, struct stack_use **out, size_t *nr)
 {
-	__u64 id = *(const __u64 *)key;
-	const struct stack_use *u = elem;
+	struct trace_stack_use *found = NULL;
+	const struct trace_stack_use *src = t->stack_uses;
+	struct keymap *seen = NULL;
+	struct stack_use *uses;
+	size_t i, n = t->nr_stack_uses, cap = 0, k = 0;
+	int err = 0;
 
-	return id < u->id ? -1 : id > u->id;
+	if (!src && t->nr_events) {
+		seen = keymap__new();
+		if (!seen)
+			return -ENOMEM;
+		n = 0;
+		for (i = 0; i < t->nr_events && !err; i++) {
+			const struct ipcrace_event *e = &t->events[i];
+			struct ipcrace_key key = { .a = e->stack_id };
+			__u64 v;
+
+			if (!e->stack_id || keymap__get(seen, &key, &v))
+				continue;
+			err = keymap__set(seen, &key, 1);
+			if (!err)
+				err = array__reserve(&found, &cap, n + 1, sizeof(*found));
+			if (!err)
+				found[n++] = (struct trace_stack_use){
+					.id = e->stack_id, .ts = e->ts, .pid = e->pid,
+				};
+		}
+		keymap__free(seen);
+		src = found;
+	}
+	uses = calloc(n ? n : 1, sizeof(*uses));
+	if (!uses || err) {
+		free(found);
+		free(uses);
+		return err ? err : -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (trace__find_ustack(t, src[i].id))
+			uses[k++] = (struct stack_use){
+				.id = src[i].id, .ts = src[i].ts, .pid = src[i].pid, .order = k,
+			};
+	free(found);
+	*out = uses;
+	*nr = k;
+	return 0;
 }
 
 int symbolizer__merge_stacks(struct symbolizer *s, struct trace *t)
 {
 	__u64 ips[IPCRACE_MAX_STACK];
 	bool is_ret[IPCRACE_MAX_STACK];
-	struct stack_use *uses, *u;
-	size_t i, k, n = 0, nr;
+	struct keymap *remap = NULL;
+	struct stack_use *uses;
+	size_t i, k, n, nr;
+	int err;
 
 	if (!s || !t)
 		return -EINVAL;
 	if (!ustack_table__count(t->ustacks))
 		return 0;
-	uses = calloc(t->nr_events ? t->nr_events : 1, sizeof(*uses));
-	if (!uses)
-		return -ENOMEM;
-	for (i = 0; i < t->nr_events; i++)
-		if (trace__find_ustack(t, t->events[i].stack_id)) {
-			uses[n].id = t->events[i].stack_id;
-			uses[n++].event = i;
-		}
 	/* each snapshot once, unwound with the first event that names it */
-	qsort(uses, n, sizeof(*uses), use_by_id);
-	for (i = k = 0; i < n; i++)
-		if (!k || uses[i].id != uses[k - 1].id)
-			uses[k++] = uses[i];
-	n = k;
+	err = snapshot_uses(t, &uses, &n);
+	if (err)
+		return err;
 	for (i = 0; i < n; i++) {
-		const struct ipcrace_event *e = &t->events[uses[i].event];
 		__u64 h = 0xcbf29ce484222325ULL;
 
-		nr = snapshot_frames(s, e->pid, e->ts, trace__find_ustack(t, uses[i].id), ips,
-				     is_ret, IPCRACE_MAX_STACK);
+		nr = snapshot_frames(s, uses[i].pid, uses[i].ts,
+				     trace__find_ustack(t, uses[i].id), ips, is_ret,
+				     IPCRACE_MAX_STACK);
 		for (k = 0; k < nr; k++)
 			h = (h ^ (ips[k] + is_ret[k])) * 0x100000001b3ULL;
 		uses[i].frames_hash = nr ? h : uses[i].id;	/* nothing unwound: itself */
 	}
 	/* the earliest snapshot of each stack names it */
 	qsort(uses, n, sizeof(*uses), use_by_frames);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !err; i++) {
+		struct ipcrace_key key = { .a = uses[i].id };
+
 		uses[i].rep = i && uses[i].frames_hash == uses[i - 1].frames_hash ?
 			      uses[i - 1].rep : uses[i].id;
-	qsort(uses, n, sizeof(*uses), use_by_id);
-	for (i = 0; i < t->nr_events; i++) {
-		if (!t->events[i].stack_id)
+		if (uses[i].rep == uses[i].id)
 			continue;
-		u = bsearch(&t->events[i].stack_id, uses, n, sizeof(*uses), use_find);
-		if (u)
-			t->events[i].stack_id = u->rep;
+		if (!remap) {
+			remap = keymap__new();
+			if (!remap)
+				err = -ENOMEM;
+		}
+		if (!err)
+			err = keymap__set(remap, &key, uses[i].rep);
 	}
 	free(uses);
+	if (err) {
+		keymap__free(remap);
+		return err;
+	}
+	keymap__free(t->stack_remap);
+	t->stack_remap = remap;
+	/* events in memory take their new ids now; a stream's as they are read */
+	for (i = 0; remap && i < t->nr_events; i++)
+		t->events[i].stack_id = trace__stack_id(t, t->events[i].stack_id);
 	return 0;
 }

@@ -128,11 +128,17 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 	ret = report__merge_stacks(t, &ro);
 	if (ret)
 		fprintf(stderr, "ipcrace: warning: stack snapshots not merged: %s\n", strerror(-ret));
-	ret = EXIT_FAILURE_TOOL;
-	if (analyze_trace(t, &ao, &fs)) {
-		fprintf(stderr, "ipcrace: analysis failed: %m\n");
-		goto out_free;
+	ret = analyze_trace(t, &ao, &fs);
+	/* the perfetto timeline draws every event: it takes them all at once */
+	if (!ret && cli->format == REPORT_PERFETTO)
+		ret = trace__load_events(t);
+	if (ret) {
+		fprintf(stderr, "ipcrace: analysis failed: %s\n", ret == -ESTALE ?
+			"the trace file changed while it was read" : strerror(-ret));
+		ret = EXIT_FAILURE_TOOL;
+		goto out_findings;
 	}
+	ret = EXIT_FAILURE_TOOL;
 	if (report->fd >= 0) {
 		int fd = dup(report->fd);
 
@@ -171,7 +177,8 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 	if (!ok)
 		goto out_findings;
 	ret = trace__exit_status(t, nr_reported);
-	if (ret == 0 && !t->nr_events && trace__is_complete(t)) {
+	if (ret == 0 && !(t->streamed ? t->event_count : t->nr_events) &&
+	    trace__is_complete(t)) {
 		/* a whole recording that observed nothing is not a clean bill */
 		fprintf(stderr, "ipcrace: no event was recorded from the traced processes: "
 			"nothing was checked\n");
@@ -203,7 +210,7 @@ static int analyze_file(const char *trace_path, const struct cli *cli,
 	ret = open_report(&report, cli->output);
 	if (ret)
 		return ret;
-	t = trace_input__read(trace_path, err, sizeof(err));
+	t = trace_input__open(trace_path, err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "ipcrace: %s\n", err);
 		output__discard(&report);

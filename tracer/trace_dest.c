@@ -103,7 +103,7 @@ struct trace *trace_dest__read(struct trace_dest *d, char *err, size_t errlen)
 		errno = EBADF;
 		return NULL;
 	}
-	return trace__read_fd(d->read_fd, d->name, err, errlen);
+	return trace__open_fd(d->read_fd, d->name, err, errlen);
 }
 
 void trace_dest__close(struct trace_dest *d)

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Traces from pipes: analyzer/trace.c maps a regular file, so a stream is
- * copied into a memfd (a regular file in memory) and read from there.
+ * copied into a regular file and read from there: for trace_input__read a
+ * memfd (in memory: the reader holds the whole trace anyway), for
+ * trace_input__open an unnamed file in $TMPDIR or /tmp (O_TMPFILE: page
+ * cache the kernel can write out, so streamed analysis stays bounded in
+ * memory; a memfd where the filesystem has no O_TMPFILE).
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,15 +22,30 @@
 #define SPOOL_MAX (4ull << 30)		/* the reader's limit (TRACE_FILE_MAX) */
 #define SPOOL_CHUNK (1 << 16)
 
-/* Copies in to a new memfd until end of file: the memfd, or -errno. */
-static int spool(int in, const char *name, char *err, size_t errlen)
+/* An unnamed file on disk, mode 0600 (traces hold memory contents), or -1. */
+static int spool_tmpfile(void)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd = -1;
+
+	if (dir && *dir)
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return fd;
+}
+
+/* Copies in to a new file until end of file: that file, or -errno. */
+static int spool(int in, bool on_disk, const char *name, char *err, size_t errlen)
 {
 	static char buf[SPOOL_CHUNK];
 	unsigned long long total = 0;
 	ssize_t n, done, w;
 	int fd, ret;
 
-	fd = memfd_create("ipcrace-trace", MFD_CLOEXEC);
+	fd = on_disk ? spool_tmpfile() : -1;
+	if (fd < 0)
+		fd = memfd_create("ipcrace-trace", MFD_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "trace: %s: memfd_create: %s", name, strerror(-ret));
@@ -55,7 +76,7 @@ static int spool(int in, const char *name, char *err, size_t errlen)
 			}
 			if (w < 0) {
 				ret = -errno;
-				snprintf(err, errlen, "trace: %s: spooling into memory: %s", name,
+				snprintf(err, errlen, "trace: %s: spooling: %s", name,
 					 strerror(-ret));
 				goto out_close;
 			}
@@ -78,7 +99,7 @@ static void rename_in_message(char *err, size_t errlen, const char *proc, const 
 	snprintf(at, errlen - (at - err), "%s%s", name, rest);
 }
 
-struct trace *trace_input__read(const char *path, char *err, size_t errlen)
+static struct trace *input(const char *path, bool stream, char *err, size_t errlen)
 {
 	const char *name = strcmp(path, "-") ? path : "stdin";
 	struct trace *t = NULL;
@@ -87,7 +108,8 @@ struct trace *trace_input__read(const char *path, char *err, size_t errlen)
 	int in, fd, saved;
 
 	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISREG(st.st_mode))
-		return trace__read_file(path, err, errlen);
+		return stream ? trace__open_file(path, err, errlen)
+			      : trace__read_file(path, err, errlen);
 	in = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (in < 0) {
 		saved = errno;
@@ -95,7 +117,7 @@ struct trace *trace_input__read(const char *path, char *err, size_t errlen)
 		errno = saved;
 		return NULL;
 	}
-	fd = spool(in, name, err, errlen);
+	fd = spool(in, stream, name, err, errlen);
 	if (in != STDIN_FILENO)
 		close(in);
 	if (fd < 0) {
@@ -103,11 +125,21 @@ struct trace *trace_input__read(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	t = trace__read_file(proc, err, errlen);
+	t = stream ? trace__open_fd(fd, proc, err, errlen) : trace__read_file(proc, err, errlen);
 	saved = errno;
 	if (!t)
 		rename_in_message(err, errlen, proc, name);
 	close(fd);
 	errno = saved;
 	return t;
+}
+
+struct trace *trace_input__read(const char *path, char *err, size_t errlen)
+{
+	return input(path, false, err, errlen);
+}
+
+struct trace *trace_input__open(const char *path, char *err, size_t errlen)
+{
+	return input(path, true, err, errlen);
 }

@@ -16,5 +16,7 @@
  * line naming path, when it cannot be read or is not a valid trace.
  */
 struct trace *trace_input__read(const char *path, char *err, size_t errlen);
+/* The same, streamed (trace__open_fd): its events are read pass by pass. */
+struct trace *trace_input__open(const char *path, char *err, size_t errlen);
 
 #endif /* IPCRACE_TRACE_INPUT_H */

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Streamed traces (analyzer/trace_stream.c) and streamed analysis: a
+ * streamed trace delivers exactly the events the whole-trace reader
+ * stores (gaps and their EVF_AFTER_LOSS included), the analysis finds the
+ * same findings either way, and what the reader and the analyzer hold
+ * does not grow with the number of events: a stream of N lock rounds on
+ * two threads leaves the same live state for N = 200 and N = 20000, and
+ * the streamed trace keeps no event in memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "analyzer/analyze.h"
+#include "analyzer/findings.h"
+#include "analyzer/trace.h"
+#include "analyzer/trace_format.h"
+#include "tracer/trace_writer.h"
+
+#define PID 100
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/test_trace_stream.XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/t.trace", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+struct writer {
+	struct trace_writer *w;
+	__u64 ts;
+};
+
+static void emit(struct writer *wr, __u16 type, __u32 tid, __u16 obj, __u64 off, __u32 flags,
+		 __u64 stack)
+{
+	struct ipcrace_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.hdr.kind = IPCRACE_REC_EVENT;
+	e.hdr.size = sizeof(e);
+	e.ts = ++wr->ts;
+	e.type = type;
+	e.pid = PID;
+	e.tid = tid;
+	e.obj = obj;
+	e.flags = flags;
+	e.stack_id = stack;
+	snprintf(e.comm, sizeof(e.comm), "t%u", tid);
+	if (obj != OBJ_NONE) {
+		/* a word of a shared file, so no mapping is needed to name it */
+		e.key.space = KEY_FILE;
+		e.key.a = 0x17;
+		e.key.b = 4242;
+		e.key.c = off;
+		e.addr = 0x7f0000000000ull + off;
+	}
+	if (obj == OBJ_MUTEX)
+		e.arg0 = 0x80;	/* process-shared */
+	if (type == EV_MEM_ACCESS) {
+		e.arg0 = 0x401000 + stack;
+		e.arg1 = 8;
+	}
+	assert_int_equal(trace_writer__add_event(wr->w, &e), 0);
+}
+
+static void lock(struct writer *wr, __u32 tid, __u64 off, __u64 stack)
+{
+	emit(wr, EV_LOCK_ATTEMPT, tid, OBJ_MUTEX, off, 0, stack);
+	emit(wr, EV_LOCK_ACQUIRED, tid, OBJ_MUTEX, off, 0, stack);
+}
+
+static void unlock(struct writer *wr, __u32 tid, __u64 off, __u64 stack)
+{
+	emit(wr, EV_LOCK_RELEASE, tid, OBJ_MUTEX, off, 0, stack);
+}
+
+/*
+ * Two threads, rounds times: T1 takes A then B and writes the word under
+ * both, T2 takes A and writes it (ordered by A). Once, at the start, T2
+ * takes B then A: one lock-order inversion, whatever the length.
+ */
+static void write_rounds(const char *path, unsigned rounds)
+{
+	struct trace_header h = { .start_mono_ns = 1 };
+	struct trace_footer foot = { .end_mono_ns = 1ull << 40 };
+	struct trace_process p = { .ts = 1, .pid = PID, .exit_status = -1 };
+	struct writer wr = { .ts = 10 };
+	const __u64 a = 0x0, b = 0x40, word = 0x80;
+
+	strcpy(h.host, "testhost");
+	strcpy(p.comm, "rounds");
+	wr.w = trace_writer__open(path, &h);
+	assert_non_null(wr.w);
+	assert_int_equal(trace_writer__add_process(wr.w, &p), 0);
+	emit(&wr, EV_THREAD_SPAWN, PID, OBJ_NONE, 0, 0, 0);
+	lock(&wr, 2, b, 21);
+	lock(&wr, 2, a, 22);
+	unlock(&wr, 2, a, 23);
+	unlock(&wr, 2, b, 24);
+	for (unsigned i = 0; i < rounds; i++) {
+		lock(&wr, 1, a, 11);
+		lock(&wr, 1, b, 12);
+		emit(&wr, EV_MEM_ACCESS, 1, OBJ_MEMORY, word, EVF_WRITE, 13);
+		unlock(&wr, 1, b, 14);
+		unlock(&wr, 1, a, 15);
+		lock(&wr, 2, a, 25);
+		emit(&wr, EV_MEM_ACCESS, 2, OBJ_MEMORY, word, EVF_WRITE, 26);
+		unlock(&wr, 2, a, 27);
+	}
+	foot.events = 0;
+	assert_int_equal(trace_writer__close(wr.w, &foot), 0);
+}
+
+struct collect {
+	struct ipcrace_event *ev;
+	size_t nr;
+	size_t cap;
+	size_t stop_at;		/* 0: never stop */
+};
+
+static int collect_one(void *ctx, const struct ipcrace_event *e)
+{
+	struct collect *c = ctx;
+
+	if (c->stop_at && c->nr == c->stop_at)
+		return -EINTR;
+	if (c->nr == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->ev = realloc(c->ev, c->cap * sizeof(*c->ev));
+		assert_non_null(c->ev);
+	}
+	c->ev[c->nr++] = *e;
+	return 0;
+}
+
+static void analyze_ok(const struct trace *t, struct findings *fs, struct analyze_live *live)
+{
+	struct analyze_opts opts = { .live = live };
+
+	memset(fs, 0, sizeof(*fs));
+	assert_int_equal(analyze_trace(t, &opts, fs), 0);
+}
+
+static size_t count_kind(const struct findings *fs, enum finding_kind kind)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < fs->nr; i++)
+		n += fs->items[i].kind == kind;
+	return n;
+}
+
+static void test_streamed_trace_delivers_the_events_the_reader_stores(void **state)
+{
+	struct fixture *f = *state;
+	struct collect c = {};
+	struct trace *whole, *streamed;
+	char err[256];
+	size_t i;
+
+	write_rounds(f->path, 500);
+	whole = trace__read_file(f->path, err, sizeof(err));
+	assert_non_null(whole);
+	streamed = trace__open_file(f->path, err, sizeof(err));
+	assert_non_null(streamed);
+	assert_true(streamed->streamed);
+	assert_null(streamed->events);
+	assert_int_equal(streamed->nr_events, 0);
+	assert_int_equal(streamed->event_count, whole->nr_events);
+	assert_int_equal(streamed->first_event_ts, whole->events[0].ts);
+	assert_int_equal(streamed->nr_event_threads, 3);	/* the spawner, T1, T2 */
+	assert_int_equal(streamed->nr_event_pids, 1);
+	/* two passes, the same events each time, byte for byte */
+	for (int pass = 0; pass < 2; pass++) {
+		c.nr = 0;
+		assert_int_equal(trace__for_each_event(streamed, collect_one, &c), 0);
+		assert_int_equal(c.nr, whole->nr_events);
+		for (i = 0; i < c.nr; i++)
+			assert_memory_equal(&c.ev[i], &whole->events[i], sizeof(c.ev[i]));
+	}
+	free(c.ev);
+	trace__free(streamed);
+	trace__free(whole);
+}
+
+/* Damage in the middle: the same gap, the same EVF_AFTER_LOSS, either way. */
+static void test_streamed_trace_keeps_the_gaps_of_a_damaged_file(void **state)
+{
+	struct fixture *f = *state;
+	struct collect c = {};
+	struct trace *whole, *streamed;
+	char err[256];
+	size_t i, flagged = 0;
+	off_t size;
+	int fd;
+
+	write_rounds(f->path, 500);
+	fd = open(f->path, O_RDWR);
+	assert_true(fd >= 0);
+	size = lseek(fd, 0, SEEK_END);
+	for (off_t off = size / 3; off < size / 3 + 300; off += 7)
+		assert_int_equal(pwrite(fd, "\xff", 1, off), 1);
+	close(fd);
+	whole = trace__read_file(f->path, err, sizeof(err));
+	assert_non_null(whole);
+	assert_true(whole->damaged_regions > 0);
+	streamed = trace__open_file(f->path, err, sizeof(err));
+	assert_non_null(streamed);
+	assert_int_equal(streamed->damaged_regions, whole->damaged_regions);
+	assert_int_equal(streamed->skipped_records, whole->skipped_records);
+	assert_int_equal(trace__for_each_event(streamed, collect_one, &c), 0);
+	assert_int_equal(c.nr, whole->nr_events);
+	for (i = 0; i < c.nr; i++) {
+		assert_memory_equal(&c.ev[i], &whole->events[i], sizeof(c.ev[i]));
+		flagged += !!(c.ev[i].flags & EVF_AFTER_LOSS);
+	}
+	assert_true(flagged > 0);
+	assert_int_equal(flagged, streamed->nr_after_loss);
+	free(c.ev);
+	trace__free(streamed);
+	trace__free(whole);
+}
+
+static void test_streamed_pass_stops_where_the_callback_says(void **state)
+{
+	struct fixture *f = *state;
+	struct collect c = { .stop_at = 100 };
+	struct trace *t;
+	char err[256];
+
+	write_rounds(f->path, 100);
+	t = trace__open_file(f->path, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(trace__for_each_event(t, collect_one, &c), -EINTR);
+	assert_int_equal(c.nr, 100);
+	free(c.ev);
+	trace__free(t);
+}
+
+/* The file replaced between passes: refused, never half-analyzed. */
+static void test_streamed_pass_refuses_a_file_changed_since_it_was_opened(void **state)
+{
+	struct fixture *f = *state;
+	struct collect c = {};
+	struct trace *t;
+	char err[256];
+	int fd;
+
+	write_rounds(f->path, 100);
+	t = trace__open_file(f->path, err, sizeof(err));
+	assert_non_null(t);
+	fd = open(f->path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "garbage!", 8), 8);
+	close(fd);
+	assert_int_equal(trace__for_each_event(t, collect_one, &c), -ESTALE);
+	free(c.ev);
+	trace__free(t);
+}
+
+/* Streamed or whole, the analysis finds the same: one inversion, no race. */
+static void test_streamed_analysis_finds_what_the_whole_trace_finds(void **state)
+{
+	struct fixture *f = *state;
+	struct findings whole_fs, stream_fs;
+	struct analyze_live live;
+	struct trace *whole, *streamed;
+	char err[256];
+
+	write_rounds(f->path, 300);
+	whole = trace__read_file(f->path, err, sizeof(err));
+	streamed = trace__open_file(f->path, err, sizeof(err));
+	assert_non_null(whole);
+	assert_non_null(streamed);
+	analyze_ok(whole, &whole_fs, &live);
+	analyze_ok(streamed, &stream_fs, &live);
+	assert_int_equal(count_kind(&whole_fs, FINDING_LOCK_ORDER_INVERSION), 1);
+	assert_int_equal(count_kind(&whole_fs, FINDING_DATA_RACE), 0);
+	assert_int_equal(stream_fs.nr, whole_fs.nr);
+	for (size_t i = 0; i < whole_fs.nr; i++)
+		assert_int_equal(stream_fs.items[i].kind, whole_fs.items[i].kind);
+	findings__clear(&whole_fs);
+	findings__clear(&stream_fs);
+	trace__free(streamed);
+	trace__free(whole);
+}
+
+/*
+ * Memory bounded by live state: 100 times the events, the same state in
+ * the analyzer, the same summaries in the trace, and the heap the
+ * streamed trace holds does not grow with the file (the whole-trace
+ * reader's does, by at least an event's size per event).
+ */
+static void test_streamed_state_does_not_grow_with_events(void **state)
+{
+	struct fixture *f = *state;
+	const unsigned rounds[2] = { 200, 20000 };
+	struct analyze_live live[2];
+	size_t heap_streamed[2], heap_whole[2], events[2];
+	struct findings fs;
+	char err[256];
+
+	for (int i = 0; i < 2; i++) {
+		struct mallinfo2 before, after;
+		struct trace *t;
+
+		write_rounds(f->path, rounds[i]);
+		before = mallinfo2();
+		t = trace__open_file(f->path, err, sizeof(err));
+		assert_non_null(t);
+		after = mallinfo2();
+		heap_streamed[i] = after.uordblks + after.hblkhd - before.uordblks - before.hblkhd;
+		events[i] = t->event_count;
+		analyze_ok(t, &fs, &live[i]);
+		assert_int_equal(count_kind(&fs, FINDING_LOCK_ORDER_INVERSION), 1);
+		findings__clear(&fs);
+		assert_int_equal(t->nr_stack_uses, 12);
+		assert_int_equal(t->nr_event_threads, 3);
+		trace__free(t);
+
+		before = mallinfo2();
+		t = trace__read_file(f->path, err, sizeof(err));
+		assert_non_null(t);
+		after = mallinfo2();
+		heap_whole[i] = after.uordblks + after.hblkhd - before.uordblks - before.hblkhd;
+		trace__free(t);
+	}
+	assert_true(events[1] > 90 * events[0]);
+	assert_memory_equal(&live[0], &live[1], sizeof(live[0]));
+	assert_int_equal(live[1].locks_held, 0);
+	assert_int_equal(live[1].race_words, 1);
+	assert_int_equal(heap_streamed[1], heap_streamed[0]);
+	assert_true(heap_whole[1] >= events[1] * sizeof(struct ipcrace_event));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_streamed_trace_delivers_the_events_the_reader_stores,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_trace_keeps_the_gaps_of_a_damaged_file,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_pass_stops_where_the_callback_says,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_pass_refuses_a_file_changed_since_it_was_opened,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_analysis_finds_what_the_whole_trace_finds,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_streamed_state_does_not_grow_with_events,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
