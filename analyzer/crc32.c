@@ -5,9 +5,20 @@
  * and a byte-at-a-time loop cost ~2 ns a byte. The 8 x 256 tables are
  * computed once, under pthread_once (the tracer and the analyzer are single
  * threaded, but a library should not have to know that).
+ *
+ * Where the CPU has carry-less multiplication (PCLMULQDQ, x86-64 since
+ * 2010), runs of 64 bytes and more are folded 16 bytes at a time instead
+ * (Intel's "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ
+ * Instruction", bit-reflected CRC-32: four 16-byte lanes folded 64 bytes
+ * a turn, then into one, then reduced to 32 bits by Barrett's method),
+ * several times the table's speed: each of the analyzer's passes checks
+ * every record. The constants are x^n mod P(x) for each folding distance,
+ * bit reflected, then P(x) and its Barrett quotient.
  */
 #include <pthread.h>
 #include <string.h>
+#include <stdbool.h>
+#include <immintrin.h>
 #include "crc32.h"
 
 #define CRC32_POLY 0xedb88320u
@@ -30,12 +41,92 @@ static void crc32_init(void)
 					    crc32_table[0][crc32_table[t - 1][i] & 0xff];
 }
 
+static bool crc32_have_clmul;
+static bool crc32_ready;
+
+static void crc32_init_all(void)
+{
+	crc32_init();
+	__builtin_cpu_init();
+	crc32_have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+	__atomic_store_n(&crc32_ready, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * The CRC register (not inverted) over len bytes, len >= 64: folds all
+ * whole 16-byte blocks; *done says how many bytes that was.
+ */
+__attribute__((target("pclmul,sse4.1")))
+static __u32 crc32_fold(__u32 crc, const unsigned char *p, size_t len, size_t *done)
+{
+	const __m128i k1k2 = _mm_set_epi64x(0x1c6e41596ll, 0x154442bd4ll);
+	const __m128i k3k4 = _mm_set_epi64x(0x0ccaa009ell, 0x1751997d0ll);
+	const __m128i k5 = _mm_set_epi64x(0, 0x163cd6124ll);
+	const __m128i poly = _mm_set_epi64x(0x1f7011641ll, 0x1db710641ll);
+	const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
+	__m128i x1, x2, x3, x4, t;
+	size_t left = len;
+
+	x1 = _mm_loadu_si128((const __m128i *)p);
+	x2 = _mm_loadu_si128((const __m128i *)(p + 16));
+	x3 = _mm_loadu_si128((const __m128i *)(p + 32));
+	x4 = _mm_loadu_si128((const __m128i *)(p + 48));
+	x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
+	p += 64;
+	left -= 64;
+	/* four lanes, 64 bytes a turn */
+	while (left >= 64) {
+#define FOLD(x, k, next) \
+	_mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), \
+				    _mm_clmulepi64_si128(x, k, 0x11)), next)
+		x1 = FOLD(x1, k1k2, _mm_loadu_si128((const __m128i *)p));
+		x2 = FOLD(x2, k1k2, _mm_loadu_si128((const __m128i *)(p + 16)));
+		x3 = FOLD(x3, k1k2, _mm_loadu_si128((const __m128i *)(p + 32)));
+		x4 = FOLD(x4, k1k2, _mm_loadu_si128((const __m128i *)(p + 48)));
+		p += 64;
+		left -= 64;
+	}
+	/* the four into one, then 16 bytes a turn */
+	x1 = FOLD(x1, k3k4, x2);
+	x1 = FOLD(x1, k3k4, x3);
+	x1 = FOLD(x1, k3k4, x4);
+	while (left >= 16) {
+		x1 = FOLD(x1, k3k4, _mm_loadu_si128((const __m128i *)p));
+		p += 16;
+		left -= 16;
+	}
+#undef FOLD
+	/* 128 bits to 64, with 32 zero bits appended */
+	t = _mm_clmulepi64_si128(k3k4, x1, 0x01);
+	x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), t);
+	/* 64 to 32 */
+	t = _mm_srli_si128(x1, 4);
+	x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), k5, 0x00);
+	x1 = _mm_xor_si128(x1, t);
+	/* Barrett reduction */
+	t = x1;
+	x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), poly, 0x10);
+	x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), poly, 0x00);
+	x1 = _mm_xor_si128(x1, t);
+	*done = len - left;
+	return (__u32)_mm_extract_epi32(x1, 1);
+}
+
 __u32 ipcrace_crc32(__u32 crc, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
-	pthread_once(&crc32_once, crc32_init);
+	/* one load on every call but the first ones */
+	if (!__atomic_load_n(&crc32_ready, __ATOMIC_ACQUIRE))
+		pthread_once(&crc32_once, crc32_init_all);
 	crc = ~crc;
+	if (len >= 64 && crc32_have_clmul) {
+		size_t done;
+
+		crc = crc32_fold(crc, p, len, &done);
+		p += done;
+		len -= done;
+	}
 	while (len >= 8) {
 		__u32 lo, hi;
 
