@@ -40,14 +40,24 @@ static __u64 mix64(__u64 x)
 	return x;
 }
 
+static __u64 rotl64(__u64 x, int r)
+{
+	return x << r | x >> (64 - r);
+}
+
+/*
+ * One finalizer over the fields each multiplied by its own odd constant
+ * and rotated apart: the products are independent (they run in parallel),
+ * and the finalizer spreads them over the low bits the tables index by.
+ */
 __u64 ipcrace_key__hash(const struct ipcrace_key *k)
 {
-	__u64 h = mix64(k->space + 0x9e3779b97f4a7c15ULL);
+	__u64 h = k->a * 0x9e3779b97f4a7c15ULL;
 
-	h = mix64(h ^ k->a);
-	h = mix64(h ^ k->b);
-	h = mix64(h ^ k->c);
-	return h;
+	h += rotl64(k->b * 0xc2b2ae3d27d4eb4fULL, 21);
+	h += rotl64(k->c * 0x165667b19e3779f9ULL, 42);
+	h += (__u64)k->space * 0x27d4eb2f165667c5ULL;
+	return mix64(h);
 }
 
 /* --- mapping index -------------------------------------------------------- */
