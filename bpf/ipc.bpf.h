@@ -328,19 +328,30 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 
 /* ---- emitters ----------------------------------------------------------- */
 
-IPCRACE_SUBPROG int emit_chan(__u16 type, __u16 obj, const struct ipcrace_key *k,
+/* --ipc-stacks: a stack for each channel event (a capture per I/O call) */
+const volatile __u32 ipc_stacks = 0;
+
+/* what: CHAN(type, obj) (a BPF call has at most five arguments) */
+#define CHAN(type, obj) ((__u32)(type) << 16 | (obj))
+
+IPCRACE_SUBPROG int emit_chan(void *ctx __arg_ctx, __u32 what, const struct ipcrace_key *k,
 			      __u64 arg0, __u64 arg1)
 {
+	__u16 type = what >> 16, obj = what & 0xffff;
 	struct ipcrace_event *e;
+	__u64 stack_id;
 
 	if (!k)
 		return 0;
+	/* the caller of the libc wrapper and its callers, as for locks */
+	stack_id = ipc_stacks ? capture_stack(ctx, 0, 0) : 0;
 	e = event_reserve(type, obj);
 	if (!e)
 		return 0;
 	e->arg0 = arg0;
 	e->arg1 = arg1;
 	e->key = *k;
+	e->stack_id = stack_id;
 	if (k->space == KEY_NONE)
 		e->flags |= EVF_KEY_UNRESOLVED;
 	record_submit(e);
@@ -433,7 +444,8 @@ static __always_inline __u64 iov_bytes(__u64 iov, __u64 cnt)
  * now, while the fd names the channel, and kept for the exit hook (0).
  * Not a channel: 1.
  */
-static __always_inline int chan_enter(struct syscall_args *a, bool sending, __u64 bytes,
+static __always_inline int chan_enter(void *ctx, struct syscall_args *a, bool sending,
+				      __u64 bytes,
 				      __u64 dst_user)
 {
 	struct ipcrace_key k = {};
@@ -443,23 +455,23 @@ static __always_inline int chan_enter(struct syscall_args *a, bool sending, __u6
 	if (obj == OBJ_NONE)
 		return 1;
 	if (sending) {
-		emit_chan(EV_CHAN_SEND, obj, &k, bytes, a->args[0]);
+		emit_chan(ctx, CHAN(EV_CHAN_SEND, obj), &k, bytes, a->args[0]);
 		return 1;
 	}
 	xtra_put_key(a, &k, obj, 0);
 	return 0;
 }
 
-static __always_inline int sendmsg_enter(struct syscall_args *a)
+static __always_inline int sendmsg_enter(void *ctx, struct syscall_args *a)
 {
 	struct ipc_msghdr m = {};
 
 	bpf_probe_read_user(&m, sizeof(m), (void *)a->args[1]);
-	return chan_enter(a, true, iov_bytes(m.iov, m.iovlen), m.name);
+	return chan_enter(ctx, a, true, iov_bytes(m.iov, m.iovlen), m.name);
 }
 
 /* pipe, socketpair: int fds[2] at a user address; the key of fds[0]. */
-static __always_inline void chan_open_pair(__u64 ufds)
+static __always_inline void chan_open_pair(void *ctx, __u64 ufds)
 {
 	struct ipcrace_key k = {};
 	__s32 fds[2];
@@ -469,17 +481,17 @@ static __always_inline void chan_open_pair(__u64 ufds)
 		return;
 	obj = chan_identify((__u64)fd_to_file(fds[0]), false, 0, &k);
 	if (obj != OBJ_NONE)
-		emit_chan(EV_CHAN_OPEN, obj, &k, fds[0], fds[1]);
+		emit_chan(ctx, CHAN(EV_CHAN_OPEN, obj), &k, fds[0], fds[1]);
 }
 
-static __always_inline void chan_open_one(__u64 fd, __u64 other)
+static __always_inline void chan_open_one(void *ctx, __u64 fd, __u64 other)
 {
 	struct ipcrace_key k = {};
 	__u16 obj;
 
 	obj = chan_identify((__u64)fd_to_file(fd), false, 0, &k);
 	if (obj != OBJ_NONE)
-		emit_chan(EV_CHAN_OPEN, obj, &k, fd, other);
+		emit_chan(ctx, CHAN(EV_CHAN_OPEN, obj), &k, fd, other);
 }
 
 /* 32 bits of an IPv6 address given as words (in6_fold's rule). */
@@ -496,7 +508,7 @@ static __always_inline __u32 in6_fold_words(const __u32 w[4])
  * sock, which becomes the accepted one's peer. TCP: the endpoint connected
  * to (the accepted socket's local one) and ours if bound already.
  */
-static __always_inline void connect_enter(const struct syscall_args *a)
+static __always_inline void connect_enter(void *ctx, const struct syscall_args *a)
 {
 	struct file *f = fd_to_file(a->args[0]);
 	struct ipcrace_key k = { .space = KEY_FILE };
@@ -539,11 +551,11 @@ static __always_inline void connect_enter(const struct syscall_args *a)
 	} else {
 		return;
 	}
-	emit_chan(EV_CHAN_CONNECT, OBJ_SOCKET, &k, a->args[0], 0);
+	emit_chan(ctx, CHAN(EV_CHAN_CONNECT, OBJ_SOCKET), &k, a->args[0], 0);
 }
 
 /* accept returned fd: the connection as its connect named it. */
-static __always_inline void accept_exit(__u64 fd, __u64 listening)
+static __always_inline void accept_exit(void *ctx, __u64 fd, __u64 listening)
 {
 	struct file *f = fd_to_file(fd);
 	struct ipcrace_key k = { .space = KEY_FILE };
@@ -578,11 +590,11 @@ static __always_inline void accept_exit(__u64 fd, __u64 listening)
 	} else {
 		return;
 	}
-	emit_chan(EV_CHAN_ACCEPT, OBJ_SOCKET, &k, fd, listening);
+	emit_chan(ctx, CHAN(EV_CHAN_ACCEPT, OBJ_SOCKET), &k, fd, listening);
 }
 
 /* mq_timedsend / mq_timedreceive: the queue is the inode of its mqueue file. */
-static __always_inline int mq_enter(struct syscall_args *a, bool sending)
+static __always_inline int mq_enter(void *ctx, struct syscall_args *a, bool sending)
 {
 	struct file *f = fd_to_file(a->args[0]);
 	struct ipcrace_key k = {};
@@ -591,7 +603,7 @@ static __always_inline int mq_enter(struct syscall_args *a, bool sending)
 		return 1;
 	key_from_file(&k, f);
 	if (sending) {
-		emit_chan(EV_CHAN_SEND, OBJ_MQ, &k, a->args[2], a->args[0]);
+		emit_chan(ctx, CHAN(EV_CHAN_SEND, OBJ_MQ), &k, a->args[2], a->args[0]);
 		return 1;
 	}
 	xtra_put_key(a, &k, OBJ_MQ, 0);
@@ -846,31 +858,31 @@ static __always_inline int ipc_enter(void *ctx, struct syscall_args *a)
 	switch (a->nr) {
 	case NR_write:
 	case NR_pwrite64:
-		return chan_enter(a, true, a->args[2], 0);
+		return chan_enter(ctx, a, true, a->args[2], 0);
 	case NR_writev:
-		return chan_enter(a, true, iov_bytes(a->args[1], a->args[2]), 0);
+		return chan_enter(ctx, a, true, iov_bytes(a->args[1], a->args[2]), 0);
 	case NR_sendto:
-		return chan_enter(a, true, a->args[2], a->args[4]);
+		return chan_enter(ctx, a, true, a->args[2], a->args[4]);
 	case NR_sendmsg:
-		return sendmsg_enter(a);
+		return sendmsg_enter(ctx, a);
 	case NR_sendmmsg:
-		return chan_enter(a, true, a->args[2], 0);
+		return chan_enter(ctx, a, true, a->args[2], 0);
 	case NR_read:
 	case NR_pread64:
 	case NR_readv:
 	case NR_recvfrom:
 	case NR_recvmsg:
 	case NR_recvmmsg:
-		return chan_enter(a, false, 0, 0);
+		return chan_enter(ctx, a, false, 0, 0);
 	case NR_mq_timedsend:
-		return mq_enter(a, true);
+		return mq_enter(ctx, a, true);
 	case NR_mq_timedreceive:
-		return mq_enter(a, false);
+		return mq_enter(ctx, a, false);
 	case NR_msgsnd: {
 		struct ipcrace_key k;
 
 		sysv_msg_key(&k, a->args[0]);
-		emit_chan(EV_CHAN_SEND, OBJ_SYSV_MSG, &k, a->args[2], a->args[0]);
+		emit_chan(ctx, CHAN(EV_CHAN_SEND, OBJ_SYSV_MSG), &k, a->args[2], a->args[0]);
 		return 1;
 	}
 	case NR_futex:
@@ -886,7 +898,7 @@ static __always_inline int ipc_enter(void *ctx, struct syscall_args *a)
 	case NR_fcntl:
 		return fcntl_enter(ctx, a);
 	case NR_connect:
-		connect_enter(a);
+		connect_enter(ctx, a);
 		return 0;	/* the exit names the connected channel */
 	default:
 		/* pipe, socketpair, connect, accept, waits, msgrcv, futex_wait(v) */
@@ -909,37 +921,37 @@ static __always_inline void ipc_exit(void *ctx, struct syscall_args *a, long ret
 	case NR_recvmmsg:
 		if (ret > 0) {
 			xtra_get_key(a, &k, &obj, &flags);
-			emit_chan(EV_CHAN_RECV, obj, &k, ret, a->args[0]);
+			emit_chan(ctx, CHAN(EV_CHAN_RECV, obj), &k, ret, a->args[0]);
 		}
 		break;
 	case NR_mq_timedreceive:
 		/* a queued message may be empty: >= 0 is a message */
 		if (ret >= 0) {
 			xtra_get_key(a, &k, &obj, &flags);
-			emit_chan(EV_CHAN_RECV, obj, &k, ret, a->args[0]);
+			emit_chan(ctx, CHAN(EV_CHAN_RECV, obj), &k, ret, a->args[0]);
 		}
 		break;
 	case NR_msgrcv:
 		if (ret >= 0) {
 			sysv_msg_key(&k, a->args[0]);
-			emit_chan(EV_CHAN_RECV, OBJ_SYSV_MSG, &k, ret, a->args[0]);
+			emit_chan(ctx, CHAN(EV_CHAN_RECV, OBJ_SYSV_MSG), &k, ret, a->args[0]);
 		}
 		break;
 	case NR_pipe:
 	case NR_pipe2:
 	case NR_socketpair:
 		if (ret == 0)
-			chan_open_pair(a->nr == NR_socketpair ? a->args[3] : a->args[0]);
+			chan_open_pair(ctx, a->nr == NR_socketpair ? a->args[3] : a->args[0]);
 		break;
 	case NR_connect:
 		if (ret == 0)
-			chan_open_one(a->args[0], (__u64)-1);
+			chan_open_one(ctx, a->args[0], (__u64)-1);
 		break;
 	case NR_accept:
 	case NR_accept4:
 		if (ret >= 0) {
-			chan_open_one(ret, a->args[0]);
-			accept_exit(ret, a->args[0]);
+			chan_open_one(ctx, ret, a->args[0]);
+			accept_exit(ctx, ret, a->args[0]);
 		}
 		break;
 	case NR_futex:

@@ -20,11 +20,10 @@
 #include "objname.h"
 #include "model.h"
 #include "perfetto_flows.h"
+#include "perfetto_stacks.h"
 
 /* A send or receive slice lasts 1 µs, or up to the thread's next event. */
 #define PF_SHORT_NS 1000ull
-/* Frames of a finding's stacks shown in its marker's args. */
-#define PF_FINDING_FRAMES 8
 /* Object names cached by key: naming walks the mapping records. */
 #define PF_NAME_CACHE 256
 
@@ -71,6 +70,7 @@ struct pf_ctx {
 	size_t nr_threads;
 	struct pf_flows flows;		/* the messages, send to receive */
 	struct pf_name *names;		/* PF_NAME_CACHE entries */
+	struct pf_stacks *stacks;	/* event stacks, symbolized once */
 };
 
 /* --- time ----------------------------------------------------------------- */
@@ -307,6 +307,8 @@ static void pf_write_slice(struct pf_ctx *c, const struct pf_slice *sl, __u64 en
 	const struct ipcrace_event *e = &c->t->events[sl->ev];
 	struct json_writer *w = c->w;
 	const char *obj = pf_object_name(c, e);
+	const struct frame *frames;
+	size_t nr;
 	char name[OBJNAME_LEN + 64];
 	bool is_msg = sl->kind == PF_SEND || sl->kind == PF_RECV;
 
@@ -340,6 +342,9 @@ static void pf_write_slice(struct pf_ctx *c, const struct pf_slice *sl, __u64 en
 		json_writer__kv_bool(w, "open_at_trace_end", true);
 	if (sl->continued)
 		json_writer__kv_bool(w, "continued", true);
+	nr = pf_stacks__of_event(c->stacks, e, &frames);
+	if (nr)
+		pf_write_frames(w, "stack", frames, nr);
 	json_writer__end_object(w);
 	json_writer__end_object(w);
 	if (is_msg)
@@ -563,34 +568,13 @@ static int pf_event(struct pf_ctx *c, size_t i)
 
 /* --- findings ---------------------------------------------------------------- */
 
-/* "stack": ["bump counter.c:21 (bank)", ...], the top frames, symbolized. */
+/* "stack": the top frames of a finding's stack idx. */
 static void pf_write_stack(struct pf_ctx *c, const char *key, const struct report_bug *b,
 			   size_t idx)
 {
 	const struct report_stack *st = idx < b->nr_stacks ? &b->stacks[idx] : NULL;
-	struct json_writer *w = c->w;
-	char line[TRACE_PATH_LEN * 2 + 64];
-	size_t i, nr = st ? st->nr : 0;
 
-	json_writer__name(w, key);
-	json_writer__start_array(w);
-	for (i = 0; i < nr && i < PF_FINDING_FRAMES; i++) {
-		const struct frame *fr = &st->frames[i];
-		int n;
-
-		if (fr->function)
-			n = snprintf(line, sizeof(line), "%s", fr->function);
-		else
-			n = snprintf(line, sizeof(line), "0x%llx", (unsigned long long)fr->ip);
-		if (fr->file && n >= 0 && (size_t)n < sizeof(line))
-			n += snprintf(line + n, sizeof(line) - n, " %s:%d",
-				      path__basename(fr->file), fr->line);
-		if (fr->module && n >= 0 && (size_t)n < sizeof(line))
-			snprintf(line + n, sizeof(line) - n, " (%s+0x%llx)",
-				 path__basename(fr->module), (unsigned long long)fr->offset);
-		json_writer__string(w, line);
-	}
-	json_writer__end_array(w);
+	pf_write_frames(c->w, key, st ? st->frames : NULL, st ? st->nr : 0);
 }
 
 static void pf_write_who(struct pf_ctx *c, const struct finding_access *a)
@@ -748,6 +732,7 @@ static void pf_ctx_free(struct pf_ctx *c)
 	free(c->threads);
 	pf_flows__free(&c->flows);
 	free(c->names);
+	pf_stacks__free(c->stacks);
 }
 
 int perfetto_report__write(FILE *out, const struct report_model *m,
@@ -765,7 +750,8 @@ int perfetto_report__write(FILE *out, const struct report_model *m,
 	if (t->has_footer && t->footer.end_mono_ns > c.end)
 		c.end = t->footer.end_mono_ns;
 	c.names = calloc(PF_NAME_CACHE, sizeof(*c.names));
-	err = c.names ? pf_collect_threads(&c) : -ENOMEM;
+	c.stacks = pf_stacks__new(m->s, t);
+	err = c.names && c.stacks ? pf_collect_threads(&c) : -ENOMEM;
 	if (!err)
 		err = pf_flows__match(&c.flows, t);
 	if (err)

@@ -79,6 +79,7 @@ int bpf_objects__open(struct bpf_objects *o, const struct bpf_objects_opts *opts
 	o->skel->rodata->trace_cgroup_id = opts->cgroup_id;
 	o->skel->rodata->self_tgid = opts->self_tgid;
 	o->sys->rodata->ustack_size = opts->ustack_bytes;
+	o->sys->rodata->ipc_stacks = opts->ipc_stacks;
 	return 0;
 }
 

@@ -21,6 +21,7 @@ struct bpf_objects_opts {
 	__u32 ustack_bytes;		/* stack snapshot size, 0: frame pointers only */
 	__u64 cgroup_id;		/* --cgroup/--unit, 0 if none */
 	__u32 self_tgid;		/* ipcrace itself, never traced */
+	bool ipc_stacks;		/* channel events carry a stack */
 };
 
 struct bpf_objects {

@@ -25,7 +25,7 @@ enum cli_option_id {
 	OPT_WATCH, OPT_LEARN, OPT_SEED, OPT_NO_WATCH, OPT_PROBE_SITE, OPT_BARE_PROBES,
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
 	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT, OPT_ARCHIVE,
-	OPT_CGROUP, OPT_UNIT, OPT_ALL, OPT_FLIGHT,
+	OPT_CGROUP, OPT_UNIT, OPT_ALL, OPT_FLIGHT, OPT_IPC_STACKS,
 };
 
 struct cli_option {
@@ -124,6 +124,10 @@ static const struct cli_option options[] = {
 	  "for the first time, unwound offline with the modules' .eh_frame: stacks through "
 	  "code built without frame pointers (distribution libraries, -O2 builds); fp walks "
 	  "frame pointers only (smaller traces, stacks stop where frame pointers do)" },
+	{ OPT_IPC_STACKS, "ipc-stacks", 0, NULL, CLI_TRACING, false,
+	  "give pipe, FIFO, socket and message-queue events (sends, receives, connects) "
+	  "their stack too, as locks and file locks have: shown in the perfetto report's "
+	  "slices; costs a stack capture per I/O call (see \"Cost\" in the README)" },
 	{ OPT_DEBUG_DIR, "debug-dir", 0, "DIR", CLI_CHECK | CLI_ANALYZE | CLI_ARCHIVE, false,
 	  "look for the traced modules and their debug files in DIR too (repeatable, at "
 	  "most 8, searched first), by build-id (DIR/.build-id/xx/rest for binaries, "
@@ -429,6 +433,9 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 		return 0;
 	case OPT_NO_WATCH:
 		cli->watch.disabled = true;
+		return 0;
+	case OPT_IPC_STACKS:
+		cli->ipc_stacks = true;
 		return 0;
 	case OPT_PROBE_SITE:
 		if (!strcmp(arg, "auto"))

@@ -53,6 +53,7 @@ struct cli {
 	const char *learn;			/* --learn FILE */
 	__u32 buffer_bytes;
 	__u32 ustack_bytes;			/* --call-graph dwarf,BYTES; 0: fp */
+	bool ipc_stacks;			/* --ipc-stacks */
 	const char *debug_dirs[DEBUGINFO_DIRS_MAX];	/* --debug-dir */
 	size_t nr_debug_dirs;
 	const char *sysroot;			/* --sysroot */

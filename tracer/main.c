@@ -294,6 +294,7 @@ static int record_to(const struct trace_dest *dest, const struct cli *cli, char 
 		.duration = cli->duration,
 		.buffer_bytes = cli->buffer_bytes,
 		.ustack_bytes = cli->ustack_bytes,
+		.ipc_stacks = cli->ipc_stacks,
 		.site = cli->site,
 		.bare_probes = cli->bare_probes,
 		.verbose = cli->verbose,

@@ -286,6 +286,7 @@ static int load_and_attach(struct session *s)
 	struct bpf_objects_opts bo = {
 		.ring_bytes = s->opts->buffer_bytes ? s->opts->buffer_bytes : RINGBUF_BYTES,
 		.ustack_bytes = s->opts->ustack_bytes,
+		.ipc_stacks = s->opts->ipc_stacks,
 		.cgroup_id = attach_set__cgroup_id(s->attach),
 		.self_tgid = getpid(),
 	};

@@ -27,6 +27,7 @@ struct session_opts {
 	double duration;		/* seconds, 0: until the target exits */
 	__u32 buffer_bytes;		/* ring buffer size, 0: the default */
 	__u32 ustack_bytes;		/* stack snapshot size (--call-graph dwarf), 0: frame pointers */
+	bool ipc_stacks;		/* --ipc-stacks: channel events carry a stack */
 	enum probe_site_mode site;
 	bool bare_probes;		/* empty BPF programs: benchmarks only */
 	bool verbose;

@@ -1,33 +1,54 @@
 #!/usr/bin/env bash
 # Pipe ping-pong and Unix-socket request/response between two processes:
-# native, under ipcrace, under `strace -f`, all in one run. Prints
-# microseconds per round trip and the ratio to native. Needs root.
-# Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS]
+# native, under ipcrace (without and with --ipc-stacks), under `strace -f`,
+# all in one run, ROUNDS times
+# interleaved (load that comes and goes hits every mode alike). Prints the
+# min and median microseconds per round trip and their ratios to native's.
+# Needs root.
+# Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS] [ROUNDS]
 set -euo pipefail
 build=${1:-build}
-rounds=${2:-20000}
+roundtrips=${2:-20000}
+rounds=${3:-3}
 ipcrace=$build/ipcrace
 work=$build/tests/bench/ipc_pingpong
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-measure() {	# command... ; prints the figure
-	local out
-	out=$("$@" 2>/dev/null | grep us_per_roundtrip) || { echo "failed: $*" >&2; echo nan; return; }
-	echo "${out#us_per_roundtrip=}"
+measure() {	# ipc, mode, command... : appends "ipc mode value" to $tmp/rows
+	local ipc=$1 mode=$2 out
+	shift 2
+	out=$("$@" 2>/dev/null | grep us_per_roundtrip) || { echo "failed: $*" >&2; return; }
+	echo "$ipc $mode ${out#us_per_roundtrip=}" >>"$tmp/rows"
 }
 
-printf '%-6s %-10s %14s %8s\n' "ipc" "mode" "us/roundtrip" "ratio"
-for mode in pipe unix; do
-	native=$(measure "$work" "$mode" "$rounds")
-	traced=$(measure "$ipcrace" record -o "$tmp/t" -- "$work" "$mode" "$rounds")
-	if command -v strace >/dev/null; then
-		straced=$(measure strace -f -qq -o /dev/null "$work" "$mode" "$rounds")
-	else
-		straced=nan
-	fi
-	for row in "native $native" "ipcrace $traced" "strace-f $straced"; do
-		set -- $row
-		printf '%-6s %-10s %14s %8.2f\n' "$mode" "$1" "$2" "$(awk -v a="$2" -v b="$native" 'BEGIN{print a/b}')"
+for _ in $(seq "$rounds"); do
+	for ipc in pipe unix; do
+		measure "$ipc" native "$work" "$ipc" "$roundtrips"
+		measure "$ipc" ipcrace "$ipcrace" record -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
+		measure "$ipc" ipc-stacks "$ipcrace" record --ipc-stacks -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
+		if command -v strace >/dev/null; then
+			measure "$ipc" strace-f strace -f -qq -o /dev/null "$work" "$ipc" "$roundtrips"
+		fi
 	done
 done
+
+echo "round trips: $roundtrips per run, $rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$tmp/rows" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    ipc, mode, value = line.split()
+    rows.setdefault((ipc, mode), []).append(float(value))
+print(f"{'ipc':6} {'mode':10} {'min us':>9} {'median us':>10} {'min/min':>8} {'med/med':>8}")
+for ipc in ("pipe", "unix"):
+    base = rows.get((ipc, "native"))
+    if not base:
+        continue
+    for mode in ("native", "ipcrace", "ipc-stacks", "strace-f"):
+        v = rows.get((ipc, mode))
+        if not v:
+            continue
+        print(f"{ipc:6} {mode:10} {min(v):9.2f} {statistics.median(v):10.2f} "
+              f"{min(v) / min(base):8.2f} {statistics.median(v) / statistics.median(base):8.2f}")
+PY

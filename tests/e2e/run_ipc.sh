@@ -130,6 +130,60 @@ for src in "$src_dir"/*.c; do
 	fi
 done
 
+# --ipc-stacks: each send and receive slice of the perfetto report has the
+# stack of the fixture's own function that called write/read (file:line) up
+# to main; without the option, channel events carry no stack.
+stacks_checker=$tmp/check_stacks.py
+cat >"$stacks_checker" <<'PY'
+import json, sys
+path, src, want = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+doc = json.load(open(path))
+# the fixture's messages ("hello", 6 bytes), not ipcrace's 1-byte release of
+# the target before its exec
+slices = [e for e in doc["traceEvents"]
+          if e.get("cat") == "ipc" and e.get("ph") == "X" and e["args"].get("bytes") == 6]
+if not slices:
+    sys.exit("no send/receive slice in the report")
+if not want:
+    bad = [e["name"] for e in slices if "stack" in e["args"]]
+    sys.exit(f"a stack without --ipc-stacks: {bad[0]}" if bad else 0)
+for verb, func in (("send", "child_send"), ("recv", "parent_receive")):
+    mine = [e for e in slices if e["name"].startswith(verb + " ")]
+    if not mine:
+        sys.exit(f"no {verb} slice")
+    for e in mine:
+        frames = e["args"].get("stack", [])
+        if not any(f.startswith(func + " " + src + ":") for f in frames):
+            sys.exit(f"{e['name']}: no frame '{func} {src}:N' in {frames}")
+        if not any(f.startswith("main " + src + ":") for f in frames):
+            sys.exit(f"{e['name']}: the stack stops before main: {frames}")
+print(f"{len(slices)} slices, each with its caller and main")
+PY
+# The -O2 -fomit-frame-pointer builds (e2e/fixtures_o2's) too, when built.
+for dir in "$build_dir" "$build_dir-o2"; do
+[ -d "$dir" ] || continue
+for name in ipc_pipe ipc_unix_dgram; do
+	[ -z "${IPCRACE_FIXTURES:-}" ] || [[ " $IPCRACE_FIXTURES " == *" $name "* ]] || continue
+	for want in 1 0; do
+		what="$name stacks ($(basename "$dir"), ipc-stacks=$want)"
+		report=$tmp/$name.$(basename "$dir").stacks$want.json
+		log=${report%.json}.log
+		opt=$([ "$want" = 1 ] && echo --ipc-stacks)
+		if ! timeout -k 5 "$timeout_s" "$ipcrace" check $opt --format perfetto \
+				-o "$report" -- "$dir/$name" </dev/null >"$log" 2>&1; then
+			echo "FAIL $what: ipcrace check failed: $(tail -n 1 "$log")"
+			failed=$((failed + 1))
+		elif ! why=$(python3 "$stacks_checker" "$report" "$name.c" "$want" 2>&1); then
+			echo "FAIL $what: $why"
+			failed=$((failed + 1))
+		else
+			echo "PASS $what${why:+: $why}"
+			passed=$((passed + 1))
+		fi
+	done
+done
+done
+
 if [ $((passed + failed)) -eq 0 ]; then
 	echo "FAIL e2e: no fixture with ipcrace-expect-dump lines in $src_dir"
 	failed=1
