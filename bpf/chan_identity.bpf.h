@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Channel identity: which pipe, FIFO, socket or eventfd an fd names, read
+ * with CO-RE from the task's fd table while the fd still names the file
+ * the syscall works on (CHANKEY_* in events.h say what a key is).
+ */
+#ifndef IPCRACE_CHAN_IDENTITY_BPF_H
+#define IPCRACE_CHAN_IDENTITY_BPF_H
+
+#include <bpf/bpf_endian.h>
+#include "ipc_abi.bpf.h"
+
+/* ---- fd table and channel identity ----------------------------------- */
+
+/* current->files->fdt->fd[fd], or NULL. */
+static __always_inline struct file *fd_to_file(__u64 fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/*
+ * eventfd files are anonymous-inode files named "[eventfd]": comparing the
+ * dentry name needs no kernel symbol (f_op == &eventfd_fops would).
+ */
+static __always_inline bool file_is_eventfd(struct file *f)
+{
+	static const char want[] = "[eventfd]";
+	const unsigned char *name = BPF_CORE_READ(f, f_path.dentry, d_name.name);
+	char buf[sizeof(want)] = {};
+
+	if (bpf_probe_read_kernel_str(buf, sizeof(buf), name) != sizeof(want))
+		return false;
+	for (int i = 0; i < sizeof(want); i++) {
+		if (buf[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+/* 32 bits of an IPv6 address: the IPv4 one if v4-mapped, else a fold. */
+static __always_inline __u32 in6_fold(const struct in6_addr *a)
+{
+	__u32 w[4];
+
+	bpf_probe_read_kernel(w, sizeof(w), a);
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))
+		return w[3];
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+static __always_inline __u64 inet_endpoint(__u32 addr, __u16 port)
+{
+	return (__u64)addr << 16 | port;
+}
+
+/* Destination port of a sendto/sendmsg address, 0 if none or not inet. */
+static __always_inline __u16 user_inet_port(__u64 uaddr)
+{
+	__u16 sa[2] = {};
+
+	if (!uaddr || bpf_probe_read_user(sa, sizeof(sa), (void *)uaddr))
+		return 0;
+	if (sa[0] != IPC_AF_INET && sa[0] != IPC_AF_INET6)
+		return 0;
+	return bpf_ntohs(sa[1]);
+}
+
+/*
+ * The key of one direction of a socket (CHANKEY_* in events.h): sending
+ * names the peer's receiving side, receiving names our own. dst_user is
+ * the address argument of sendto/sendmsg (0 if none). false: no identity.
+ */
+static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_user,
+				       struct ipcrace_key *k)
+{
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 family, lport, rport;
+	__u32 laddr, raddr;
+
+	if (!sk)
+		return false;
+	k->space = KEY_FILE;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == IPC_AF_UNIX) {
+		struct sock *rx = sk;
+
+		if (sending)
+			rx = BPF_CORE_READ((struct unix_sock *)sk, peer);
+		if (!rx)
+			return false;
+		k->a = (__u64)rx;
+		k->b = 0;
+		k->c = CHANKEY_UNIX;
+		return true;
+	}
+	if (family != IPC_AF_INET && family != IPC_AF_INET6)
+		return false;
+	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (BPF_CORE_READ(sk, sk_type) == IPC_SOCK_DGRAM) {
+		__u16 port = lport;
+
+		if (sending) {
+			port = user_inet_port(dst_user);
+			if (!port)
+				port = rport;
+		}
+		if (!port)
+			return false;
+		k->a = port;
+		k->b = 0;
+		k->c = CHANKEY_INET_DGRAM;
+		return true;
+	}
+	if (family == IPC_AF_INET) {
+		laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	} else {
+		laddr = in6_fold(&sk->__sk_common.skc_v6_rcv_saddr);
+		raddr = in6_fold(&sk->__sk_common.skc_v6_daddr);
+	}
+	k->a = sending ? inet_endpoint(raddr, rport) : inet_endpoint(laddr, lport);
+	k->b = sending ? inet_endpoint(laddr, lport) : inet_endpoint(raddr, rport);
+	k->c = CHANKEY_INET_STREAM;
+	return true;
+}
+
+/*
+ * What kind of channel the file is (OBJ_PIPE, OBJ_FIFO, OBJ_SOCKET,
+ * OBJ_EVENTFD; OBJ_NONE: not a channel) and its key in k. A socket whose
+ * direction cannot be named keeps KEY_NONE.
+ */
+IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
+				  struct ipcrace_key *k)
+{
+	struct file *f = (struct file *)file;
+	struct inode *inode;
+	__u32 mode;
+	unsigned long magic;
+
+	if (!f || !k)
+		return OBJ_NONE;
+	inode = BPF_CORE_READ(f, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	switch (mode & IPC_S_IFMT) {
+	case IPC_S_IFIFO:
+		key_from_file(k, f);
+		return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
+	case IPC_S_IFSOCK:
+		if (!socket_key(f, sending, dst_user, k))
+			k->space = KEY_NONE;
+		return OBJ_SOCKET;
+	default:
+		break;
+	}
+	if (magic == IPC_ANON_INODE_FS_MAGIC && file_is_eventfd(f)) {
+		k->space = KEY_FILE;
+		k->a = 0;
+		k->b = (__u64)BPF_CORE_READ(f, private_data);
+		k->c = CHANKEY_EVENTFD;
+		return OBJ_EVENTFD;
+	}
+	return OBJ_NONE;
+}
+
+#endif /* IPCRACE_CHAN_IDENTITY_BPF_H */
