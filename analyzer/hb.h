@@ -87,6 +87,16 @@ int hb__note_atomic(struct hb *hb, const struct ipcrace_event *e);
 bool hb__atomic_location(const struct hb *hb, const struct ipcrace_key *k);
 
 /*
+ * Is the plain read at epoch `read` part of a copy a seqlock reader throws
+ * away, made while the plain write at epoch `write` updated the data: the
+ * read right after its thread loaded an atomic variable that another
+ * thread wrote before the thread's next atomic access, or whose load had
+ * seen the write of an atomic variable that `write` came right after (the
+ * sequence was odd)? Such a pair is no race (hb_sync.c says what it misses).
+ */
+bool hb__read_discarded(const struct hb *hb, struct hb_epoch read, struct hb_epoch write);
+
+/*
  * The process incarnation a thread belongs to: it changes at fork (a pid
  * reused is another process) and at exec (a new address space). Private
  * memory of two incarnations is never the same memory. (__u32)-1 when

@@ -35,6 +35,15 @@ struct hb_thread {
 	struct ipcrace_key once;
 	bool in_once;
 	bool once_may_init;
+	/*
+	 * A read section (hb_sync.c): the atomic variable this thread loaded
+	 * last, its own clock after that load, and how many writes the
+	 * variable had then.
+	 */
+	struct ipcrace_key section_word;
+	__u64 section_writes;
+	__u32 section_clock;
+	bool in_section;
 };
 
 /* One process incarnation: a pid between fork (or exec) and the next. */
@@ -110,6 +119,8 @@ struct hb {
 	size_t nr_connects;
 	size_t cap_connects;
 	struct keymap *atomics;		/* byte keys of atomic variables -> size */
+	struct keymap *atomic_writes;	/* atomic variable -> writes so far (lazy) */
+	struct keymap *discarded;	/* (thread, clock, kind) of epochs (hb_sync.c, lazy) */
 };
 
 /* Grows an array of elem-sized items to hold nr + 1. 0 or -ENOMEM. */

@@ -32,6 +32,8 @@ void hb_sync__free(struct hb *hb)
 		vclock__fini(&hb->connects[i].vc);
 	free(hb->connects);
 	keymap__free(hb->atomics);
+	keymap__free(hb->atomic_writes);
+	keymap__free(hb->discarded);
 }
 
 /* --- barriers -------------------------------------------------------------- */
@@ -379,6 +381,135 @@ static long atomic_skewed_rmw(const struct hb *hb, const struct ipcrace_key *k,
 	return other;
 }
 
+
+/* --- read sections: copies a seqlock reader throws away -------------------------- */
+
+/*
+ * A seqlock reader loads the sequence (an atomic variable), copies the data
+ * with plain loads, and loads the sequence again; when a writer changed it
+ * in between, or it was odd (a writer inside), the copy is thrown away and
+ * made again. The copy's loads may overlap the writer's stores: not a race
+ * that matters, the values are never used. Epochs name the pieces: a write
+ * of an atomic variable ticks its thread, and the thread's accesses up to
+ * its next release are a write epoch (a seqlock writer's update); a plain
+ * load of an atomic variable ticks its thread too, and its accesses up to
+ * its next atomic access are a read section (a copy). A plain read of a
+ * read section and a plain write of a write epoch conflict not when
+ *  - another thread wrote the section's variable before the section ended
+ *    (the sequence moved: thrown away), or
+ *  - the section's thread had seen the write that began the write epoch
+ *    (the sequence was odd: a reader that waits for an even sequence made
+ *    its real first load after the writer's next write, whose trap reached
+ *    the trace late, and a reader that does not wait throws the copy away).
+ * Everything else is ordered as before: a kept copy's first load took the
+ * last write's order, and the writer's next write takes the reader's
+ * (read_vc). What this misses: a real race between a plain read right after
+ * a load of an atomic variable and a plain write right after a write of an
+ * atomic variable, when those overlap as above.
+ */
+static int keymap_lazy(struct keymap **m)
+{
+	if (!*m)
+		*m = keymap__new();
+	return *m ? 0 : -ENOMEM;
+}
+
+static __u64 atomic_writes(const struct hb *hb, const struct ipcrace_key *k)
+{
+	__u64 n = 0;
+
+	if (hb->atomic_writes)
+		keymap__get(hb->atomic_writes, k, &n);
+	return n;
+}
+
+static int atomic_count_write(struct hb *hb, const struct ipcrace_key *k)
+{
+	int err = keymap_lazy(&hb->atomic_writes);
+
+	return err ? err : keymap__set(hb->atomic_writes, k, atomic_writes(hb, k) + 1);
+}
+
+/* hb->discarded keys: a thrown-away read section, or a write epoch */
+#define EPOCH_DISCARDED 1
+#define EPOCH_WRITE 2
+#define EPOCH_SECTION 3
+
+static struct ipcrace_key epoch_key(__u32 thread, __u32 clock, __u64 kind)
+{
+	struct ipcrace_key k = { .a = thread, .b = clock, .c = kind };
+
+	return k;
+}
+
+static bool epoch_marked(const struct hb *hb, struct hb_epoch ep, __u64 kind)
+{
+	struct ipcrace_key k = epoch_key(ep.thread, ep.clock, kind);
+	__u64 one;
+
+	return hb->discarded && keymap__get(hb->discarded, &k, &one);
+}
+
+static int epoch_mark(struct hb *hb, __u32 thread, __u32 clock, __u64 kind)
+{
+	struct ipcrace_key k = epoch_key(thread, clock, kind);
+	int err = keymap_lazy(&hb->discarded);
+
+	return err ? err : keymap__set(hb->discarded, &k, 1);
+}
+
+/* The thread's section, if open, ends here: thrown away when written meanwhile. */
+static int section_close(struct hb *hb, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+
+	if (!th->in_section)
+		return 0;
+	th->in_section = false;
+	if (atomic_writes(hb, &th->section_word) == th->section_writes)
+		return 0;
+	return epoch_mark(hb, t, th->section_clock, EPOCH_DISCARDED);
+}
+
+static int section_open(struct hb *hb, __u32 t, const struct ipcrace_key *word)
+{
+	struct hb_thread *th = &hb->threads[t];
+
+	th->section_word = *word;
+	th->section_writes = atomic_writes(hb, word);
+	th->section_clock = vclock__get(&th->vc, t);
+	th->in_section = true;
+	return epoch_mark(hb, t, th->section_clock, EPOCH_SECTION);
+}
+
+/* Is `read` in a read section thrown away because the sequence moved? */
+static bool section_moved(const struct hb *hb, struct hb_epoch read)
+{
+	const struct hb_thread *th = &hb->threads[read.thread];
+
+	/* still open: thrown away once the variable has been written since */
+	if (th->in_section && th->section_clock == read.clock)
+		return atomic_writes(hb, &th->section_word) != th->section_writes;
+	return epoch_marked(hb, read, EPOCH_DISCARDED);
+}
+
+bool hb__read_discarded(const struct hb *hb, struct hb_epoch read, struct hb_epoch write)
+{
+	const struct hb_thread *reader;
+
+	if (read.thread >= hb->ids.nr || write.thread >= hb->ids.nr ||
+	    read.thread == write.thread || !epoch_marked(hb, write, EPOCH_WRITE))
+		return false;
+	reader = &hb->threads[read.thread];
+	if (!epoch_marked(hb, read, EPOCH_SECTION) &&
+	    !(reader->in_section && reader->section_clock == read.clock))
+		return false;
+	if (section_moved(hb, read))
+		return true;
+	/* the reader saw the write that began the write epoch: an odd sequence */
+	return vclock__get(&reader->vc, write.thread) + 1 == write.clock;
+}
+
 /*
  * x86-TSO, on an atomic variable: a write (a LOCK-prefixed RMW, an XCHG,
  * a plain store: a C11 release or seq_cst store, a test-and-set unlock)
@@ -405,6 +536,11 @@ int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	k.__pad = 0;
 	if (!(e->flags & EVF_ATOMIC) && !hb__atomic_location(hb, &k))
 		return 0;
+	err = section_close(hb, t);
+	if (!err && write)
+		err = atomic_count_write(hb, &k);
+	if (err)
+		return err;
 	if (write)
 		skewed = atomic_skewed_rmw(hb, &k, e, t);
 	/* a write replaces the last RMW: a later write is not skewed against it */
@@ -421,11 +557,15 @@ int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	err = vclock__join(vc, &o->vc);
 	if (err)
 		return err;
-	if (!write)
-		return hb_release(hb, t, &o->read_vc);
+	if (!write) {
+		err = hb_release(hb, t, &o->read_vc);
+		return err ? err : section_open(hb, t, &k);
+	}
 	err = vclock__join(vc, &o->read_vc);
 	if (!err)
 		err = hb_release(hb, t, &o->vc);
+	if (!err)
+		err = epoch_mark(hb, t, vclock__get(vc, t), EPOCH_WRITE);
 	if (!err && skewed >= 0)
 		err = vclock__join(&hb->threads[skewed].vc, &o->vc);
 	return err;

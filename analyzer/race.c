@@ -277,6 +277,11 @@ static bool access_conflicts(const struct racedet *rd, const struct race_access 
 		return false;
 	if (!access_is_write(prev) && !access_is_write(cur))
 		return false;
+	/* a seqlock reader's copy that overlapped a write is thrown away (hb.h) */
+	if (!access_is_write(prev) && hb__read_discarded(rd->hb, prev->ep, cur->ep))
+		return false;
+	if (!access_is_write(cur) && hb__read_discarded(rd->hb, cur->ep, prev->ep))
+		return false;
 	return !access_ordered(rd, prev, cur);
 }
 

@@ -752,6 +752,109 @@ static void test_seqlock_reader_after_writer_is_clean(void **state)
 	assert_int_equal(analyze_races(f), 0);
 }
 
+/* A seqlock writer's section: seq++ (lock xadd), the data, seq++. */
+static void seq_write_begin(struct fixture *f)
+{
+	access_(f, acc(PA, PA, RMW, 0x401000, SEQ, 4));
+}
+
+static void seq_write_data(struct fixture *f)
+{
+	access_(f, acc(PA, PA, EVF_WRITE, 0x401010, BUF, 8));
+}
+
+static void seq_write_end(struct fixture *f)
+{
+	access_(f, acc(PA, PA, RMW, 0x401020, SEQ, 4));
+}
+
+static void seq_read_seq(struct fixture *f, __u64 ip)
+{
+	access_(f, acc(PB, PB, EVF_READ, ip, SEQ, 4));
+}
+
+static void seq_read_data(struct fixture *f)
+{
+	access_(f, acc(PB, PB, EVF_READ, 0x402010, BUF, 8));
+}
+
+/*
+ * The reader's copy overlaps the writer's update (the sequence moves
+ * while it copies), its read after the write or before it: the reader
+ * throws the copy away, no race either way.
+ */
+static void test_seqlock_copy_overlapping_an_update_is_thrown_away(void **state)
+{
+	struct fixture *f = *state;
+
+	/* one update first: fed one at a time, the sequence is atomic from then on */
+	seq_write_begin(f);
+	seq_write_data(f);
+	seq_write_end(f);
+	seq_read_seq(f, 0x402000);
+	seq_write_begin(f);
+	seq_write_data(f);
+	seq_read_data(f);		/* after the write */
+	seq_read_seq(f, 0x402020);
+	seq_write_end(f);
+	seq_read_seq(f, 0x402000);
+	seq_read_data(f);		/* before the next write */
+	seq_write_begin(f);
+	seq_write_data(f);
+	seq_write_end(f);
+	seq_read_seq(f, 0x402020);
+	assert_int_equal(f->out.nr, 0);
+	assert_int_equal(analyze_races(f), 0);
+}
+
+/*
+ * The reader's load saw the odd sequence (the trap of its real first load,
+ * after the writer's closing write, reached the trace late): no race.
+ */
+static void test_seqlock_copy_after_an_odd_sequence_is_no_race(void **state)
+{
+	struct fixture *f = *state;
+
+	seq_write_begin(f);
+	seq_read_seq(f, 0x402000);
+	seq_write_data(f);
+	seq_read_data(f);
+	seq_write_end(f);
+	seq_read_seq(f, 0x402020);
+	seq_write_begin(f);
+	seq_read_seq(f, 0x402000);
+	seq_read_data(f);		/* this time the read first */
+	seq_write_data(f);
+	assert_int_equal(f->out.nr, 0);
+}
+
+/* A reader that copies without the sequence races with the update. */
+static void test_seqlock_copy_without_the_sequence_races(void **state)
+{
+	struct fixture *f = *state;
+
+	seq_write_begin(f);
+	seq_write_data(f);
+	seq_read_data(f);
+	seq_write_end(f);
+	assert_int_equal(f->out.nr, 1);
+	assert_int_equal(analyze_races(f), 1);
+}
+
+/* A thrown-away copy excuses only the writer's update, not a third thread's write. */
+static void test_seqlock_copy_still_races_with_a_plain_writer(void **state)
+{
+	struct fixture *f = *state;
+
+	seq_read_seq(f, 0x402000);
+	seq_write_begin(f);
+	access_(f, acc(300, 300, EVF_WRITE, 0x403010, BUF, 8));
+	seq_read_data(f);
+	seq_read_seq(f, 0x402020);
+	assert_int_equal(f->out.nr, 1);
+	assert_int_equal(f->out.items[0].accesses[0].tid, PB);
+}
+
 /* The last reference frees: every owner's writes come before the free. */
 static void test_refcount_drop_to_zero_orders_the_free(void **state)
 {
@@ -822,6 +925,10 @@ int main(void)
 		T(test_buffer_written_after_the_flag_races),
 		T(test_analyze_trace_knows_atomics_from_the_start),
 		T(test_seqlock_reader_after_writer_is_clean),
+		T(test_seqlock_copy_overlapping_an_update_is_thrown_away),
+		T(test_seqlock_copy_after_an_odd_sequence_is_no_race),
+		T(test_seqlock_copy_without_the_sequence_races),
+		T(test_seqlock_copy_still_races_with_a_plain_writer),
 		T(test_refcount_drop_to_zero_orders_the_free),
 		T(test_loads_of_an_atomic_do_not_order_readers),
 #undef T
