@@ -44,6 +44,10 @@ struct hb_thread {
 	__u64 section_writes;
 	__u32 section_clock;
 	bool in_section;
+	/* its atomic RMWs so far, and the last one counted (hb__event may repeat it) */
+	__u64 rmws;
+	__u64 last_rmw_ts;
+	__u64 last_rmw_addr;
 };
 
 /* One process incarnation: a pid between fork (or exec) and the next. */
@@ -121,6 +125,7 @@ struct hb {
 	struct keymap *atomics;		/* byte keys of atomic variables -> size */
 	struct keymap *atomic_writes;	/* atomic variable -> writes so far (lazy) */
 	struct keymap *discarded;	/* (thread, clock, kind) of epochs (hb_sync.c, lazy) */
+	struct keymap *rmw_order;	/* per pid/tid: RMWs, last one's variable; updates */
 };
 
 /* Grows an array of elem-sized items to hold nr + 1. 0 or -ENOMEM. */

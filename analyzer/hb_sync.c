@@ -34,6 +34,7 @@ void hb_sync__free(struct hb *hb)
 	keymap__free(hb->atomics);
 	keymap__free(hb->atomic_writes);
 	keymap__free(hb->discarded);
+	keymap__free(hb->rmw_order);
 }
 
 /* --- barriers -------------------------------------------------------------- */
@@ -325,15 +326,95 @@ static bool atomic_key(const struct ipcrace_event *e, struct ipcrace_key *out)
 	return hb_obj_key(e, HB_CLASS_NONE, out);
 }
 
+static int keymap_lazy(struct keymap **m)
+{
+	if (!*m)
+		*m = keymap__new();
+	return *m ? 0 : -ENOMEM;
+}
+
+/* hb->rmw_order keys: a thread's RMW count, its last RMW's variable, an update */
+#define RMW_COUNT 1
+#define RMW_LAST 2
+#define RMW_UPDATE 3
+
+static struct ipcrace_key rmw_key(__u32 pid, __u32 tid, __u64 kind, __u64 nth)
+{
+	struct ipcrace_key k = { .a = ((__u64)pid << 32) | tid, .b = nth, .c = kind };
+
+	return k;
+}
+
+/* FNV-1a over a variable's key: which variable a thread's last RMW was on. */
+static __u64 key_hash(const struct ipcrace_key *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	__u64 h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < offsetof(struct ipcrace_key, __pad); i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h | 1;
+}
+
+/*
+ * Before the first event (the driver's first pass): a thread's RMW of a
+ * variable begins an update when the thread's next RMW is of the same
+ * variable (a seqlock writer's two increments; a CAS lock's acquire and
+ * release). hb_atomic__access counts the RMWs again to find them.
+ */
+static int rmw_note(struct hb *hb, const struct ipcrace_event *e, const struct ipcrace_key *var)
+{
+	struct ipcrace_key count = rmw_key(e->pid, e->tid, RMW_COUNT, 0);
+	struct ipcrace_key last = rmw_key(e->pid, e->tid, RMW_LAST, 0);
+	struct ipcrace_key update;
+	__u64 n = 0, prev = 0, h = key_hash(var);
+	int err = keymap_lazy(&hb->rmw_order);
+
+	if (err)
+		return err;
+	keymap__get(hb->rmw_order, &count, &n);
+	keymap__get(hb->rmw_order, &last, &prev);
+	if (n && prev == h) {
+		update = rmw_key(e->pid, e->tid, RMW_UPDATE, n - 1);
+		err = keymap__set(hb->rmw_order, &update, 1);
+	}
+	if (!err)
+		err = keymap__set(hb->rmw_order, &last, h);
+	return err ? err : keymap__set(hb->rmw_order, &count, n + 1);
+}
+
+/* Does this RMW (thread t's, counted) begin an update? Only after a first pass. */
+static bool rmw_begins_update(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	struct ipcrace_key k;
+	__u64 one;
+
+	if (e->ts != th->last_rmw_ts || e->addr != th->last_rmw_addr || !th->rmws) {
+		th->rmws++;
+		th->last_rmw_ts = e->ts;
+		th->last_rmw_addr = e->addr;
+	}
+	k = rmw_key(e->pid, e->tid, RMW_UPDATE, th->rmws - 1);
+	return hb->rmw_order && keymap__get(hb->rmw_order, &k, &one);
+}
+
 int hb__note_atomic(struct hb *hb, const struct ipcrace_event *e)
 {
 	struct ipcrace_key k;
 	bool atomic = (e->type == EV_MEM_ACCESS && (e->flags & EVF_ATOMIC)) ||
 		      e->type == EV_GUARD_RELEASE || e->type == EV_GUARD_ACQUIRE_RET;
+	int err;
 
 	if (!atomic || !atomic_key(e, &k))
 		return 0;
-	return keymap__set(hb->atomics, &k, 1);
+	err = keymap__set(hb->atomics, &k, 1);
+	if (!err && e->type == EV_MEM_ACCESS) {
+		k.__pad = 0;
+		err = rmw_note(hb, e, &k);
+	}
+	return err;
 }
 
 bool hb__atomic_location(const struct hb *hb, const struct ipcrace_key *k)
@@ -407,13 +488,6 @@ static long atomic_skewed_rmw(const struct hb *hb, const struct ipcrace_key *k,
  * a load of an atomic variable and a plain write right after a write of an
  * atomic variable, when those overlap as above.
  */
-static int keymap_lazy(struct keymap **m)
-{
-	if (!*m)
-		*m = keymap__new();
-	return *m ? 0 : -ENOMEM;
-}
-
 static __u64 atomic_writes(const struct hb *hb, const struct ipcrace_key *k)
 {
 	__u64 n = 0;
@@ -434,6 +508,7 @@ static int atomic_count_write(struct hb *hb, const struct ipcrace_key *k)
 #define EPOCH_DISCARDED 1
 #define EPOCH_WRITE 2
 #define EPOCH_SECTION 3
+#define EPOCH_UPDATE 4
 
 static struct ipcrace_key epoch_key(__u32 thread, __u32 clock, __u64 kind)
 {
@@ -506,8 +581,12 @@ bool hb__read_discarded(const struct hb *hb, struct hb_epoch read, struct hb_epo
 		return false;
 	if (section_moved(hb, read))
 		return true;
-	/* the reader saw the write that began the write epoch: an odd sequence */
-	return vclock__get(&reader->vc, write.thread) + 1 == write.clock;
+	/*
+	 * The reader saw the RMW that began an update (the writer's next RMW
+	 * is of the same variable): an odd sequence.
+	 */
+	return epoch_marked(hb, write, EPOCH_UPDATE) &&
+	       vclock__get(&reader->vc, write.thread) + 1 == write.clock;
 }
 
 /*
@@ -566,6 +645,8 @@ int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 		err = hb_release(hb, t, &o->vc);
 	if (!err)
 		err = epoch_mark(hb, t, vclock__get(vc, t), EPOCH_WRITE);
+	if (!err && (e->flags & EVF_ATOMIC) && rmw_begins_update(hb, e, t))
+		err = epoch_mark(hb, t, vclock__get(vc, t), EPOCH_UPDATE);
 	if (!err && skewed >= 0)
 		err = vclock__join(&hb->threads[skewed].vc, &o->vc);
 	return err;
