@@ -523,18 +523,23 @@ static __always_inline __u64 stack_top(__u32 tid, __u64 sp)
 	return v.end;
 }
 
+/*
+ * The user registers, by direct loads: bpf_task_pt_regs gives a BTF
+ * pointer the verifier lets a program read (one helper call per register,
+ * as BPF_CORE_READ makes, cost more than the rest of a seen call site).
+ */
 static __always_inline void user_regs(__u64 *r)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	r[UREG_IP] = BPF_CORE_READ(regs, ip);
-	r[UREG_SP] = BPF_CORE_READ(regs, sp);
-	r[UREG_BP] = BPF_CORE_READ(regs, bp);
-	r[UREG_BX] = BPF_CORE_READ(regs, bx);
-	r[UREG_R12] = BPF_CORE_READ(regs, r12);
-	r[UREG_R13] = BPF_CORE_READ(regs, r13);
-	r[UREG_R14] = BPF_CORE_READ(regs, r14);
-	r[UREG_R15] = BPF_CORE_READ(regs, r15);
+	r[UREG_IP] = regs->ip;
+	r[UREG_SP] = regs->sp;
+	r[UREG_BP] = regs->bp;
+	r[UREG_BX] = regs->bx;
+	r[UREG_R12] = regs->r12;
+	r[UREG_R13] = regs->r13;
+	r[UREG_R14] = regs->r14;
+	r[UREG_R15] = regs->r15;
 }
 
 static __always_inline __u64 hash_mix(__u64 hash, __u64 v)
@@ -565,21 +570,29 @@ static __always_inline __u32 ustack_len(const __u64 *regs, __u64 top)
  * where the depth and the frame-pointer walk (useless without frame
  * pointers) do not. u->data gets the bytes read.
  */
+#define CODE_SCAN_RUN 8
+
 struct code_scan {
-	struct ipcrace_ustack *u;
-	__u64 lo, hi, hash;
+	const __u64 *words;		/* USTACK_SCAN bytes of stack */
+	__u64 lo, span;			/* the executable's code: [lo, lo + span) */
+	__u32 n;			/* words read */
+	__u64 hash;
 };
 
-static long code_scan_word(__u64 i, void *data)
+static long code_scan_run(__u64 run, void *data)
 {
 	struct code_scan *cs = data;
-	__u64 w;
+	__u32 first = run * CODE_SCAN_RUN;
 
-	if (i >= USTACK_SCAN / 8)
+	if (first > USTACK_SCAN / 8 - CODE_SCAN_RUN)
 		return 1;
-	w = *(__u64 *)&cs->u->data[i * 8];
-	if (w - cs->lo < cs->hi - cs->lo)
-		cs->hash = hash_mix(cs->hash, w + i);
+#pragma clang loop unroll(full)
+	for (__u32 k = 0; k < CODE_SCAN_RUN; k++) {
+		__u64 w = cs->words[first + k];
+
+		if (first + k < cs->n && w - cs->lo < cs->span)
+			cs->hash = hash_mix(cs->hash, w + first + k);
+	}
 	return 0;
 }
 
@@ -587,18 +600,26 @@ static __always_inline __u64 hash_code_words(struct ipcrace_ustack *u, const __u
 					     __u32 len, __u64 hash)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 lo = BPF_CORE_READ(task, mm, start_code), hi = BPF_CORE_READ(task, mm, end_code);
+	struct mm_struct *mm = task->mm;	/* direct loads, as in user_regs */
+	__u64 lo = mm->start_code, hi = mm->end_code;
 	__u32 scan = len < USTACK_SCAN ? len : USTACK_SCAN;
-	struct code_scan cs = { .u = u, .lo = lo, .hi = hi, .hash = hash };
 
 	barrier_var(scan);
 	if (scan > USTACK_SCAN)
 		scan = USTACK_SCAN;
 	if (!scan || bpf_probe_read_user(u->data, scan, (void *)regs[UREG_SP]))
 		return hash;
-	/* a callback: verified once, not once per probe that captures stacks */
-	bpf_loop(scan / 8, code_scan_word, &cs, 0);
-	return cs.hash;
+	/* eight words a callback: bpf_loop's call per word cost more than the
+	 * rest of a seen call site, and an unrolled loop is verified again at
+	 * every branch */
+	{
+		struct code_scan cs = { .words = (const __u64 *)u->data, .lo = lo,
+					.span = hi - lo, .n = scan / 8, .hash = hash };
+
+		bpf_loop((cs.n + CODE_SCAN_RUN - 1) / CODE_SCAN_RUN, code_scan_run, &cs, 0);
+		hash = cs.hash;
+	}
+	return hash;
 }
 
 /*
