@@ -321,7 +321,7 @@ static void channel_wait(struct hang_host *h, const struct hang_task *t, int fd,
 			 struct hang_wait *w)
 {
 	char target[160];
-	__u64 dev, ino;
+	__u64 dev = 0, ino = 0;	/* set by fd_identity when it returns 0 */
 
 	w->kind = reading ? HW_CHANNEL_READ : HW_CHANNEL_WRITE;
 	if (fd_identity(t->tgid, fd, &dev, &ino, target, sizeof(target))) {
@@ -355,7 +355,7 @@ static void file_lock_wait(struct hang_host *h, const struct hang_task *t, int f
 			   enum hang_wait_kind kind, __u64 start, __u64 len, struct hang_wait *w)
 {
 	const char *want = kind == HW_FLOCK ? "FLOCK" : kind == HW_OFD_LOCK ? "OFDLCK" : "POSIX";
-	__u64 dev, ino, end = len ? start + len - 1 : ~0ULL;
+	__u64 dev = 0, ino = 0, end = len ? start + len - 1 : ~0ULL;
 	char target[160];
 
 	w->kind = kind;
