@@ -17,6 +17,8 @@ struct live_map {
 
 struct live_ctx {
 	pid_t pid;
+	const struct unwind_patch *patches;
+	size_t nr_patches;
 	struct live_map *maps;
 	size_t nr, cap;
 };
@@ -60,7 +62,17 @@ static int live_read_mem(void *ctx, __u64 addr, void *buf, size_t len)
 	struct iovec local = { .iov_base = buf, .iov_len = len };
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
 
-	return process_vm_readv(c->pid, &local, 1, &remote, 1, 0) == (ssize_t)len ? 0 : -EFAULT;
+	if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -EFAULT;
+	/* whole patched words only: the unwinder reads aligned 8-byte words */
+	for (size_t i = 0; i < c->nr_patches; i++) {
+		const struct unwind_patch *p = &c->patches[i];
+
+		if (len >= sizeof(p->value) && p->addr >= addr &&
+		    p->addr - addr <= len - sizeof(p->value))
+			memcpy((char *)buf + (p->addr - addr), &p->value, sizeof(p->value));
+	}
+	return 0;
 }
 
 static int live_find_module(void *ctx, __u64 addr, struct unwind_module *out)
@@ -97,10 +109,17 @@ static const struct unwind_target_ops live_ops = {
 int unwind_live__stack(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
 		       struct unwind_frame *out, size_t max)
 {
-	struct live_ctx c = { .pid = pid };
+	return unwind_live__stack_patched(u, pid, regs, NULL, 0, out, max);
+}
+
+int unwind_live__stack_patched(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
+			       const struct unwind_patch *patches, size_t nr_patches,
+			       struct unwind_frame *out, size_t max)
+{
+	struct live_ctx c = { .pid = pid, .patches = patches, .nr_patches = nr_patches };
 	int ret;
 
-	if (!u || pid <= 0 || !regs || !out)
+	if (!u || pid <= 0 || !regs || !out || (nr_patches && !patches))
 		return -EINVAL;
 	ret = live_read_maps(&c);
 	if (!ret)

@@ -19,4 +19,19 @@
 int unwind_live__stack(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
 		       struct unwind_frame *out, size_t max);
 
+/*
+ * A word of the target's memory to read as another value: a return
+ * address a uretprobe replaced with its trampoline (the [uprobes] page),
+ * at the stack slot the kernel recorded, and the address it replaced.
+ */
+struct unwind_patch {
+	__u64 addr;
+	__u64 value;
+};
+
+/* unwind_live__stack, reading each patches[i].addr as patches[i].value. */
+int unwind_live__stack_patched(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
+			       const struct unwind_patch *patches, size_t nr_patches,
+			       struct unwind_frame *out, size_t max);
+
 #endif /* IPCRACE_UNWIND_LIVE_H */

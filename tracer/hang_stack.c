@@ -2,7 +2,10 @@
 /*
  * Live stacks for `ipcrace hang`: reports/unwind_live.c (process_vm_readv,
  * /proc/PID/map_files) from the registers the task iterator read. The
- * thread is never stopped.
+ * thread is never stopped. A thread blocked inside a function some tracer
+ * put a return probe on (ipcrace check does, on pthread_mutex_lock) has the
+ * [uprobes] trampoline as that frame's return address: the iterator reads
+ * the real one from the kernel's record, and the walk reads it instead.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,12 +53,19 @@ size_t hang_stacks__unwind(struct hang_stacks *hs, const struct hang_task *task,
 		[UREG_BX] = task->regs.bx, [UREG_R12] = task->regs.r12, [UREG_R13] = task->regs.r13,
 		[UREG_R14] = task->regs.r14, [UREG_R15] = task->regs.r15,
 	};
+	struct unwind_patch patches[HANG_URET_MAX];
+	size_t nr_patches = 0;
 	int n;
 
 	if (!max || !task->regs.ip)
 		return 0;
-	n = unwind_live__stack(hs->u, task->tgid, regs, frames,
-			       max < HANG_UNWIND_MAX ? max : HANG_UNWIND_MAX);
+	/* a pending uretprobe's trampoline is read as the address it replaced */
+	for (size_t i = 0; i < task->nr_uret && i < HANG_URET_MAX; i++)
+		patches[nr_patches++] = (struct unwind_patch){
+			.addr = task->uret_slot[i], .value = task->uret_ret[i],
+		};
+	n = unwind_live__stack_patched(hs->u, task->tgid, regs, patches, nr_patches, frames,
+				       max < HANG_UNWIND_MAX ? max : HANG_UNWIND_MAX);
 	if (n <= 0) {
 		ips[0] = task->regs.ip;	/* in no known mapping: the address alone */
 		return 1;

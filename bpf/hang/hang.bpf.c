@@ -21,6 +21,22 @@ struct {
 	__type(value, __u8);
 } hang_tgids SEC(".maps");
 
+/* The return addresses uretprobes hijacked on the thread's stack (hang.h). */
+static void read_uret(struct task_struct *task, struct hang_task *rec)
+{
+	struct return_instance *ri;
+
+	if (!bpf_core_field_exists(task->utask))
+		return;
+	ri = BPF_CORE_READ(task, utask, return_instances);
+	for (int i = 0; i < HANG_URET_MAX && ri; i++) {
+		rec->uret_slot[i] = BPF_CORE_READ(ri, stack);
+		rec->uret_ret[i] = BPF_CORE_READ(ri, orig_ret_vaddr);
+		rec->nr_uret = i + 1;
+		ri = BPF_CORE_READ(ri, next);
+	}
+}
+
 SEC("iter/task")
 int hang_dump_task(struct bpf_iter__task *ctx)
 {
@@ -63,6 +79,7 @@ int hang_dump_task(struct bpf_iter__task *ctx)
 			rec.regs.flags = BPF_CORE_READ(regs, flags);
 		}
 		rec.fsbase = BPF_CORE_READ(task, thread.fsbase);
+		read_uret(task, &rec);
 	}
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;

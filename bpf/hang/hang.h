@@ -37,13 +37,25 @@ struct hang_regs {
 	__u64 flags;
 };
 
+#define HANG_URET_MAX 8
+
 struct hang_task {
 	struct hang_regs regs;
 	__u64 fsbase;
+	/*
+	 * The thread's pending uretprobe returns, innermost first (any
+	 * tracer's, ipcrace check's included): the kernel replaced the return
+	 * address at uret_slot[i] on the user stack with its trampoline; the
+	 * real one is uret_ret[i]. Stacks read through them, not the trampoline.
+	 */
+	__u64 uret_slot[HANG_URET_MAX];
+	__u64 uret_ret[HANG_URET_MAX];
 	__u32 tgid;
 	__u32 tid;
 	__u32 state;		/* task->__state (TASK_INTERRUPTIBLE, ...) */
 	__u32 kthread;		/* 1: a kernel thread (no user registers) */
+	__u32 nr_uret;
+	__u32 pad;
 	char comm[HANG_COMM_LEN];
 };
 

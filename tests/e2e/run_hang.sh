@@ -133,5 +133,37 @@ kill "$sleeper"
 [ "$s" -eq 0 ] && grep -q "0 deadlocks" "$tmp/ok.txt" && pass hang_idle_process_is_no_deadlock ||
 	fail hang_idle_process_is_no_deadlock "exit $s: $(cat "$tmp/ok.txt" "$tmp/err")"
 
+# A hung process traced by `ipcrace check` (return probes on
+# pthread_mutex_lock: the blocked thread's return address is the [uprobes]
+# trampoline): its stack still reaches the function that took the lock.
+name=hang_wait_child
+( timeout 30 "$ipcrace" check -- "$bindir/$name" >"$tmp/traced.out" 2>"$tmp/traced.err" & )
+pids=""
+for _ in $(seq 100); do
+	pids=$(sed -n 's/^hang-fixture: pids //p' "$tmp/traced.out" 2>/dev/null)
+	[ -n "$pids" ] && break
+	sleep 0.1
+done
+if [ -z "$pids" ]; then
+	fail hang_stacks_through_return_probes "the traced fixture did not start: $(head -3 "$tmp/traced.err")"
+else
+	s=-1
+	for _ in $(seq 40); do
+		"$ipcrace" hang -p "${pids%% *}" >"$tmp/traced.txt" 2>"$tmp/err"; s=$?
+		[ "$s" -eq 66 ] && break
+		sleep 0.05
+	done
+	problems=""
+	[ "$s" -eq 66 ] || problems+=" exit $s;"
+	grep -q '\[uprobes\]' /proc/"${pids##* }"/maps || problems+=" no return probe in the child;"
+	for f in $(header "$name" functions); do
+		grep -Eq "#[0-9]+ $f [^ ]*$name\.c:[0-9]+ " "$tmp/traced.txt" || problems+=" no frame '$f';"
+	done
+	[ -z "$problems" ] && pass hang_stacks_through_return_probes ||
+		{ fail hang_stacks_through_return_probes "$problems $(head -2 "$tmp/err")"; sed 's/^/    | /' "$tmp/traced.txt" | head -30; }
+	cleanup
+	pids=""
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
