@@ -153,6 +153,7 @@ static int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out)
 			       sizeof(*hb->threads));
 	if (err)
 		return err;
+	hb->last_tid_valid = false;
 	err = keymap__set(hb->tids, &k, hb->ids.nr);
 	if (err)
 		return err;
@@ -189,9 +190,17 @@ __u32 hb__thread_of(const struct hb *hb, __u32 tid)
  */
 static int thread_get(struct hb *hb, __u32 pid, __u32 tid, __u32 *out)
 {
-	__u32 idx = hb__thread_of(hb, tid), proc;
+	__u32 idx, proc;
 	int err;
 
+	if (hb->last_tid_valid && hb->last_tid == tid) {
+		idx = hb->last_tid_idx;
+	} else {
+		idx = hb__thread_of(hb, tid);
+		hb->last_tid = tid;
+		hb->last_tid_idx = idx;
+		hb->last_tid_valid = true;
+	}
 	if (idx != HB_THREAD_NONE && !hb->threads[idx].exited &&
 	    hb->procs[hb->threads[idx].proc].pid == pid) {
 		*out = idx;
@@ -446,9 +455,11 @@ static int sync_words_add(struct hb *hb, const struct ipcrace_event *e)
 
 	if (!size || !hb_obj_key(e, HB_CLASS_NONE, &k))
 		return 0;
+	if (hb->last_sync_valid && ipcrace_key__equal(&k, &hb->last_sync_obj))
+		return 0;
 	w = sync_word_key(&k, 0);
 	if (keymap__get(hb->sync_words, &w, &one))
-		return 0;
+		goto out_last;
 	for (off = 0; off < size; off += 8) {
 		w = sync_word_key(&k, off);
 		err = keymap__set(hb->sync_words, &w, 1);
@@ -457,7 +468,13 @@ static int sync_words_add(struct hb *hb, const struct ipcrace_event *e)
 	}
 	/* an object not 8-aligned ends in one more word */
 	w = sync_word_key(&k, size - 1);
-	return keymap__set(hb->sync_words, &w, 1);
+	err = keymap__set(hb->sync_words, &w, 1);
+	if (err)
+		return err;
+out_last:
+	hb->last_sync_obj = k;
+	hb->last_sync_valid = true;
+	return 0;
 }
 
 bool hb__sync_word(const struct hb *hb, const struct ipcrace_key *word)

@@ -126,6 +126,17 @@ struct hb {
 	struct keymap *atomic_writes;	/* atomic variable -> writes so far (lazy) */
 	struct keymap *discarded;	/* (thread, clock, kind) of epochs (hb_sync.c, lazy) */
 	struct keymap *rmw_order;	/* per pid/tid: RMWs, last one's variable; updates */
+	/*
+	 * The last lookups, because consecutive events mostly come from one
+	 * thread and one object: tid -> index in tids (reset by thread_new,
+	 * the only writer of tids), and the last object whose words are in
+	 * sync_words (which only grows).
+	 */
+	bool last_tid_valid;
+	__u32 last_tid;
+	__u32 last_tid_idx;
+	bool last_sync_valid;
+	struct ipcrace_key last_sync_obj;
 };
 
 /* Grows an array of elem-sized items to hold nr + 1. 0 or -ENOMEM. */

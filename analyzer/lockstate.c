@@ -64,6 +64,10 @@ struct lockstate {
 	size_t nr_threads;
 	size_t cap_threads;
 	struct keymap *thread_index;	/* synthetic key (tid) -> thread index */
+	/* the last thread_get: consecutive events mostly share a thread */
+	bool last_valid;
+	__u32 last_tid;
+	size_t last_idx;
 	struct keymap *owners;		/* exclusive lock key -> owner tid + 1, 0: none */
 	/*
 	 * Losses so far (lockstate__forget). known_since: exclusive lock key
@@ -239,7 +243,9 @@ static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace
 	struct lock_thread *t;
 	size_t cap;
 
-	t = thread_find(ls, e->tid);
+	/* threads are never removed: an index stays that thread's */
+	t = ls->last_valid && ls->last_tid == e->tid ? &ls->threads[ls->last_idx]
+						       : thread_find(ls, e->tid);
 	if (!t) {
 		if (ls->nr_threads == ls->cap_threads) {
 			cap = ls->cap_threads ? ls->cap_threads * 2 : 16;
@@ -257,6 +263,9 @@ static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace
 		/* first seen after a loss: what it took before is unknown */
 		t->gates_unknown = ls->losses != 0;
 	}
+	ls->last_valid = true;
+	ls->last_tid = e->tid;
+	ls->last_idx = t - ls->threads;
 	/* a tid is unique while alive; pid and comm may change (exec) */
 	t->pid = e->pid;
 	memcpy(t->comm, e->comm, sizeof(t->comm));
