@@ -165,7 +165,8 @@ static int reader__summarize(struct reader *r, const struct ipcrace_event *e)
 		}
 		r->last_pid = e->pid;
 	}
-	if (e->stack_id && e->stack_id != r->last_stack) {
+	if (e->stack_id &&
+	    r->recent_stacks[(e->stack_id ^ e->stack_id >> 29) & 63] != e->stack_id) {
 		if (seen__add(&r->seen_stacks, e->stack_id, &added))
 			return -ENOMEM;
 		if (added) {
@@ -176,7 +177,7 @@ static int reader__summarize(struct reader *r, const struct ipcrace_event *e)
 				.id = e->stack_id, .ts = e->ts, .pid = e->pid,
 			};
 		}
-		r->last_stack = e->stack_id;
+		r->recent_stacks[(e->stack_id ^ e->stack_id >> 29) & 63] = e->stack_id;
 	}
 	return 0;
 }
@@ -429,8 +430,22 @@ static bool reader__record_at(const struct reader *r, size_t off, struct trace_r
 		return false;
 	if (TRACE_PAD((size_t)rh->len) > left - sizeof(*rh))
 		return false;
-	crc = ipcrace_crc32(0, r->buf + off, offsetof(struct trace_record_header, crc));
-	crc = ipcrace_crc32(crc, r->buf + off + sizeof(*rh), TRACE_PAD((size_t)rh->len));
+	if (TRACE_PAD((size_t)rh->len) <= 240) {
+		/*
+		 * A small record (an event) in one run: the folded CRC
+		 * takes 64 bytes and more, and the header's 12 would
+		 * otherwise go through the table on their own.
+		 */
+		unsigned char run[256];
+		size_t head = offsetof(struct trace_record_header, crc);
+
+		memcpy(run, r->buf + off, head);
+		memcpy(run + head, r->buf + off + sizeof(*rh), TRACE_PAD((size_t)rh->len));
+		crc = ipcrace_crc32(0, run, head + TRACE_PAD((size_t)rh->len));
+	} else {
+		crc = ipcrace_crc32(0, r->buf + off, offsetof(struct trace_record_header, crc));
+		crc = ipcrace_crc32(crc, r->buf + off + sizeof(*rh), TRACE_PAD((size_t)rh->len));
+	}
 	return crc == rh->crc;
 }
 

@@ -38,7 +38,7 @@ struct reader {
 	struct keymap *seen_stacks;
 	__u32 last_tid;
 	__u32 last_pid;
-	__u64 last_stack;
+	__u64 recent_stacks[64];	/* direct-mapped: ids already in seen_stacks */
 	size_t cap_event_pids;
 	size_t cap_stack_uses;
 	size_t cap_after_loss;
