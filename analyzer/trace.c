@@ -463,7 +463,7 @@ static void reader__gap(struct reader *r, size_t len)
  * window of the file, not all of it. Resynchronization only looks ahead.
  */
 #define READER_DROP_STEP (8u << 20)
-static void reader__drop_behind(struct reader *r, size_t off)
+void reader__drop_behind(struct reader *r, size_t off)
 {
 	size_t keep = 2 * (TRACE_RECORD_MAX + sizeof(struct trace_record_header));
 	size_t end;
@@ -482,6 +482,24 @@ static void reader__drop_behind(struct reader *r, size_t off)
  * Version 2: records from off to the end. Never fails on what the bytes
  * say, only on memory (see the header comment).
  */
+/*
+ * Where the bytes [start, end) were not taken as records: a later pass
+ * (READER_EVENTS) skips exactly these and checks no checksum elsewhere.
+ */
+static int reader__note_damage(struct reader *r, size_t start, size_t end)
+{
+	struct trace *t = r->t;
+
+	if (r->mode == READER_EVENTS || start >= end)
+		return 0;
+	if (array__reserve((void **)&t->damage, &r->cap_damage, t->nr_damage,
+			   sizeof(*t->damage)))
+		return reader__nomem(r);
+	t->damage[t->nr_damage].start = start;
+	t->damage[t->nr_damage++].end = end;
+	return 0;
+}
+
 static int reader__records(struct reader *r, size_t off)
 {
 	struct trace_record_header rh;
@@ -503,6 +521,9 @@ static int reader__records(struct reader *r, size_t off)
 		if (in_bad) {
 			reader__gap(r, off - bad_start);
 			in_bad = false;
+			err = reader__note_damage(r, bad_start, off);
+			if (err)
+				return err;
 		}
 		if (rh.seq != expected_seq) {
 			/*
@@ -526,6 +547,9 @@ static int reader__records(struct reader *r, size_t off)
 			r->t->skipped_bytes += sizeof(rh) + TRACE_PAD((size_t)rh.len);
 			r->t->damaged_regions++;
 			r->after_gap = true;
+			err = reader__note_damage(r, off, off + sizeof(rh) + TRACE_PAD((size_t)rh.len));
+			if (err)
+				return err;
 		} else if (err) {
 			return err;
 		}
@@ -533,6 +557,9 @@ static int reader__records(struct reader *r, size_t off)
 		reader__drop_behind(r, off);
 	}
 	if (in_bad) {
+		err = reader__note_damage(r, bad_start, r->len);
+		if (err)
+			return err;
 		if (r->footer_seen) {
 			reader__gap(r, r->len - bad_start);
 		} else {
@@ -614,6 +641,8 @@ int reader__parse(struct reader *r)
 	ret = reader__header(r, &off);
 	if (!ret && r->t->format_version == TRACE_VERSION_V1)
 		ret = reader__v1_chunks(r, off);
+	else if (!ret && r->mode == READER_EVENTS)
+		ret = reader__replay_records(r, off);
 	else if (!ret)
 		ret = reader__records(r, off);
 	if (!ret && r->mode != READER_EVENTS) {
@@ -747,6 +776,7 @@ void trace__free(struct trace *t)
 	free(t->event_pids);
 	free(t->stack_uses);
 	free(t->after_loss);
+	free(t->damage);
 	keymap__free(t->stack_remap);
 	if (t->streamed && t->stream_fd >= 0)
 		close(t->stream_fd);

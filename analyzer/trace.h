@@ -121,6 +121,12 @@ struct trace {
 	/* indices of the events that carry EVF_AFTER_LOSS (one per gap) */
 	__u64 *after_loss;
 	size_t nr_after_loss;
+	/* version 2: the byte ranges not taken as records, in file order */
+	struct trace_damage {
+		__u64 start;
+		__u64 end;
+	} *damage;
+	size_t nr_damage;
 	/*
 	 * Stack ids to read as another id (the earliest with the same unwound
 	 * frames: report__merge_stacks), NULL when none; applied to the events

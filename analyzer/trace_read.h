@@ -42,6 +42,7 @@ struct reader {
 	size_t cap_event_pids;
 	size_t cap_stack_uses;
 	size_t cap_after_loss;
+	size_t cap_damage;
 	/* a mapped file: the pages behind the reader are given back */
 	bool mapped;
 	size_t dropped;
@@ -83,6 +84,14 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
  * on_event stopped the pass (its value in r->event_ret).
  */
 int reader__parse(struct reader *r);
+/*
+ * Version 2, a later pass (analyzer/trace_stream.c): the records from off
+ * on, skipping the first pass's damage and checking no checksum.
+ */
+int reader__replay_records(struct reader *r, size_t off);
+/* Gives back the pages of a mapped file well behind off. */
+void reader__drop_behind(struct reader *r, size_t off);
+
 /* Frees what the summaries used while reading. */
 void reader__free_summaries(struct reader *r);
 
