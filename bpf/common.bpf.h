@@ -32,10 +32,7 @@ struct {
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps") __weak;
 
-/*
- * Traced processes, by tgid, valued enum ipcrace_traced_state. Maintained
- * from fork/exit inside BPF.
- */
+/* Traced processes, by tgid. Maintained from fork/exit inside BPF. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_TRACED);
@@ -76,16 +73,7 @@ static __always_inline void count(enum ipcrace_counter c)
 		*v += 1;
 }
 
-/* True when tgid's events are recorded (traced, and every probe of it in place). */
 static __always_inline bool is_traced(__u32 tgid)
-{
-	__u8 *state = bpf_map_lookup_elem(&traced, &tgid);
-
-	return state && *state == TRACED_RECORDING;
-}
-
-/* True when tgid is traced, its probes in place or not: its lifecycle is followed. */
-static __always_inline bool is_followed(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
 }

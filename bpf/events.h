@@ -338,17 +338,4 @@ enum ipcrace_counter {
 	CNT_MAX,
 };
 
-/*
- * The value of a traced process in the "traced" map. Attach mode probes
- * each running process for itself, one function after another: while that
- * is under way a process could be seen taking a lock and not releasing it
- * (the unlock not probed yet), so it is followed (its forks, exec, exit, its
- * stops) but nothing of what it does is recorded until userspace has every
- * probe of it in place and marks it recording.
- */
-enum ipcrace_traced_state {
-	TRACED_RECORDING = 1,	/* followed, and its events are recorded */
-	TRACED_PROBING = 2,	/* followed; its probes are being attached */
-};
-
 #endif /* IPCRACE_EVENTS_H */

@@ -14,12 +14,6 @@
  * are followed as always, wherever they go.
  */
 const volatile __u64 trace_cgroup_id;
-/*
- * Attach mode: userspace probes each process for itself, a forked child
- * too, once it sees the fork. The child is only followed (TRACED_PROBING)
- * until then: userspace marks it recording when its probes are in place.
- */
-const volatile bool probe_per_process;
 /* ipcrace itself, never traced; its guardian's tgid is set after load */
 const volatile __u32 self_tgid;
 __u32 guardian_tgid;
@@ -46,19 +40,16 @@ static __always_inline bool cgroup_is_traced(struct cgroup *cg)
 	return cg && BPF_CORE_READ(cg, kn, id) == trace_cgroup_id;
 }
 
-/*
- * Marks tgid followed and tells userspace, which probes and describes it,
- * then marks it recording.
- */
+/* Marks tgid traced and tells userspace, which probes and describes it. */
 static __always_inline void join_traced(__u32 tgid)
 {
 	struct ipcrace_join j = { .hdr = { .kind = IPCRACE_REC_JOIN, .size = sizeof(j) },
 				  .pid = tgid };
-	__u8 probing = TRACED_PROBING;
+	__u8 one = 1;
 
-	if (tgid == self_tgid || tgid == guardian_tgid || is_followed(tgid))
+	if (tgid == self_tgid || tgid == guardian_tgid || is_traced(tgid))
 		return;
-	if (bpf_map_update_elem(&traced, &tgid, &probing, BPF_NOEXIST))
+	if (bpf_map_update_elem(&traced, &tgid, &one, BPF_NOEXIST))
 		return;
 	layout_changed(tgid);
 	if (bpf_ringbuf_output(&events, &j, sizeof(j), BPF_RB_FORCE_WAKEUP))
@@ -95,9 +86,9 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	__u32 ctid = BPF_CORE_READ(child, pid);
 	struct ipcrace_event *e;
-	__u8 recording = TRACED_RECORDING, probing = TRACED_PROBING;
+	__u8 one = 1;
 
-	if (!is_followed(ptgid)) {
+	if (!is_traced(ptgid)) {
 		/* forked straight into the traced cgroup by an untraced parent */
 		if (trace_cgroup_id && ctgid != ptgid &&
 		    cgroup_is_traced(BPF_CORE_READ(child, cgroups, dfl_cgrp)))
@@ -105,16 +96,9 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 		return 0;
 	}
 	if (ctgid != ptgid) {
-		/* attach mode: one the scan at attach already adopted stays as it is */
-		if (probe_per_process)
-			bpf_map_update_elem(&traced, &ctgid, &probing, BPF_NOEXIST);
-		else
-			bpf_map_update_elem(&traced, &ctgid, &recording, BPF_ANY);
+		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
 		/* a new process (maybe a reused pid): no cached key applies */
 		layout_changed(ctgid);
-	} else if (!is_traced(ptgid)) {
-		/* a thread of a process not recorded yet */
-		return 0;
 	}
 
 	e = event_reserve(ctgid == ptgid ? EV_THREAD_SPAWN : EV_FORK, OBJ_NONE);
@@ -178,7 +162,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid)
 {
 	struct ipcrace_event *e;
 
-	if (!is_followed(current_tgid()))
+	if (!is_traced(current_tgid()))
 		return 0;
 	layout_changed(current_tgid());
 	emit_exec_image();
@@ -202,7 +186,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	struct ipcrace_event *e;
 	bool group_dead;
 
-	if (!is_followed(tgid))
+	if (!is_traced(tgid))
 		return 0;
 	group_dead = BPF_CORE_READ(p, signal, live.counter) == 0;
 	e = event_reserve(EV_EXIT, OBJ_NONE);

@@ -52,8 +52,7 @@ int BPF_PROG(sys_exit_stop, struct pt_regs *regs, long ret)
 
 	if (!want)
 		return 0;
-	/* a process still being probed too: its stop lets the probes catch up */
-	if (!is_followed(tgid))
+	if (!is_traced(tgid))
 		return 0;
 	nr = BPF_CORE_READ(regs, orig_ax);
 	switch (nr) {

@@ -137,7 +137,6 @@ static __u32 parent_of(__u32 pid)
 }
 
 static void adopt_late(struct session *s, int pid);
-static void start_recording(struct session *s, int pid);
 
 static void track_event(struct session *s, const struct ipcrace_event *e)
 {
@@ -148,13 +147,9 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 		 * before they are in place go unseen: see the README); one found
 		 * by the scan at attach has them already */
 		if (s->attach) {
-			if (!attach_set__add(s->attach, e->arg0)) {
-				/* probed by the scan, maybe before BPF saw the fork */
-				start_recording(s, e->arg0);
+			if (!attach_set__add(s->attach, e->arg0))
 				break;
-			}
 			probe_process(s, e->arg0);
-			start_recording(s, e->arg0);
 		}
 		write_process(s, e->arg0, e->pid, e->ts, e->comm);
 		/* its own layout, while it exists: identities and symbols */
@@ -301,7 +296,6 @@ static int load_and_attach(struct session *s)
 	if (err)
 		return err;
 	s->skel = s->bpf.skel;
-	s->skel->rodata->probe_per_process = s->attach != NULL;
 	po.multi = probes__prepare(s->skel);
 	phase(s, "open the BPF object");
 	err = bpf_objects__load(&s->bpf);
@@ -451,31 +445,15 @@ static int probe_process(struct session *s, int pid)
 	return err < 0 ? err : 0;
 }
 
-/*
- * Attach mode: pid's probes are all in place, its events are recorded from
- * now on. A process that has exited meanwhile (BPF dropped it) is not
- * entered again.
- */
-static void start_recording(struct session *s, int pid)
-{
-	__u8 recording = TRACED_RECORDING;
-
-	bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &pid, &recording, BPF_EXIST);
-}
-
-/*
- * Marks pid followed (its forks are followed from now on), probes it, then
- * marks it recording: while its probes are attached one by one, it could be
- * seen taking a lock but not releasing it.
- */
+/* Marks pid traced (its forks are followed from now on) and probes it. */
 static int adopt_early(void *ctx, int pid, int ppid)
 {
 	struct session *s = ctx;
-	__u8 probing = TRACED_PROBING;
+	__u8 one = 1;
 	int err;
 
 	(void)ppid;
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &pid, &probing, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced), &pid, &one, BPF_ANY)) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", pid);
 		return err;
@@ -486,7 +464,6 @@ static int adopt_early(void *ctx, int pid, int ppid)
 		fprintf(stderr, "ipcrace: cannot probe pid %d: %s\n", pid, strerror(-err));
 		return err;
 	}
-	start_recording(s, pid);
 	return 0;
 }
 
