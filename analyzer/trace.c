@@ -742,7 +742,8 @@ out:
 	return t;
 }
 
-struct trace *trace__read_file(const char *path, char *err, size_t errlen)
+struct trace *reader__from_path(const char *path, reader_from_fd_fn from_fd, char *err,
+				size_t errlen)
 {
 	struct trace *t;
 	int fd, saved;
@@ -761,11 +762,16 @@ struct trace *trace__read_file(const char *path, char *err, size_t errlen)
 		errno = saved;
 		return NULL;
 	}
-	t = trace__read_fd(fd, path, err, errlen);
+	t = from_fd(fd, path, err, errlen);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return t;
+}
+
+struct trace *trace__read_file(const char *path, char *err, size_t errlen)
+{
+	return reader__from_path(path, trace__read_fd, err, errlen);
 }
 
 void trace__free(struct trace *t)

@@ -98,4 +98,12 @@ void reader__free_summaries(struct reader *r);
 /* Version 1: the chunks from off to the end of the buffer. */
 int reader__v1_chunks(struct reader *r, size_t off);
 
+/*
+ * Opens path and reads it with from_fd (trace__read_fd or trace__open_fd),
+ * closing it after: what trace__read_file and trace__open_file share.
+ */
+typedef struct trace *(*reader_from_fd_fn)(int fd, const char *name, char *err, size_t errlen);
+struct trace *reader__from_path(const char *path, reader_from_fd_fn from_fd, char *err,
+				size_t errlen);
+
 #endif /* IPCRACE_TRACE_READ_H */

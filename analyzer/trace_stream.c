@@ -122,28 +122,7 @@ err_out:
 
 struct trace *trace__open_file(const char *path, char *err, size_t errlen)
 {
-	struct trace *t;
-	int fd, saved;
-
-	if (err && errlen)
-		err[0] = '\0';
-	if (!path) {
-		errno = EINVAL;
-		return NULL;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		saved = errno;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: %s", path, strerror(saved));
-		errno = saved;
-		return NULL;
-	}
-	t = trace__open_fd(fd, path, err, errlen);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return t;
+	return reader__from_path(path, trace__open_fd, err, errlen);
 }
 
 __u64 trace__stack_id(const struct trace *t, __u64 id)
