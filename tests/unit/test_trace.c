@@ -28,36 +28,7 @@
 
 #define HDR_END (sizeof(struct trace_file_prefix) + sizeof(struct trace_header))
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/test_trace.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/t.trace", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#include "tmp_trace.h"
 
 /* Deterministic PRNG (xorshift64*): the same inputs on every run. */
 static __u64 rng_state;
@@ -1462,42 +1433,42 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32_matches_ieee_check_value),
-		cmocka_unit_test_setup_teardown(test_round_trip_preserves_every_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stack_snapshots_survive_the_stack_sort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trace_file_is_created_mode_0600, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_symlink_at_trace_path_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cut_anywhere_keeps_every_whole_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flipped_bit_loses_only_its_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_header_keeps_the_records, setup, teardown),
+		tmp_trace_test(test_round_trip_preserves_every_record),
+		tmp_trace_test(test_stack_snapshots_survive_the_stack_sort),
+		tmp_trace_test(test_trace_file_is_created_mode_0600),
+		tmp_trace_test(test_symlink_at_trace_path_is_refused),
+		tmp_trace_test(test_cut_anywhere_keeps_every_whole_record),
+		tmp_trace_test(test_flipped_bit_loses_only_its_record),
+		tmp_trace_test(test_damaged_header_keeps_the_records),
 		cmocka_unit_test(test_gaps_are_described),
-		cmocka_unit_test_setup_teardown(test_flipped_header_prefix_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tick_writes_records_older_than_100ms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_size_limit_drops_and_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random_garbage_never_crashes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_footer_reads_without_footer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_version_3_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_byte_order_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_header_size_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_trace_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_directory_and_missing_file_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_bad_chunk_magic_names_chunk_and_offset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v1_trace_still_reads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_filled_tail_reads_as_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sequence_gap_counts_lost_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_intact_but_invalid_record_is_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_records_after_footer_are_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oversized_record_length_is_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_record_type_is_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v2_unknown_record_type_is_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stack_over_max_frames_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stack_length_must_match_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_out_of_range_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_length_must_match_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_huge_record_length_is_refused_without_allocating, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_count_must_match_chunk_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oversized_chunk_is_refused_not_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_anything_after_footer_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_strings_are_nul_terminated_on_read, setup, teardown),
+		tmp_trace_test(test_flipped_header_prefix_is_refused),
+		tmp_trace_test(test_tick_writes_records_older_than_100ms),
+		tmp_trace_test(test_size_limit_drops_and_counts),
+		tmp_trace_test(test_random_garbage_never_crashes),
+		tmp_trace_test(test_missing_footer_reads_without_footer),
+		tmp_trace_test(test_version_3_is_refused),
+		tmp_trace_test(test_foreign_byte_order_is_refused),
+		tmp_trace_test(test_wrong_header_size_is_refused),
+		tmp_trace_test(test_not_a_trace_is_refused),
+		tmp_trace_test(test_directory_and_missing_file_are_refused),
+		tmp_trace_test(test_v1_bad_chunk_magic_names_chunk_and_offset),
+		tmp_trace_test(test_v1_trace_still_reads),
+		tmp_trace_test(test_zero_filled_tail_reads_as_truncated),
+		tmp_trace_test(test_sequence_gap_counts_lost_records),
+		tmp_trace_test(test_intact_but_invalid_record_is_skipped),
+		tmp_trace_test(test_records_after_footer_are_damage),
+		tmp_trace_test(test_oversized_record_length_is_damage),
+		tmp_trace_test(test_unknown_record_type_is_skipped),
+		tmp_trace_test(test_v2_unknown_record_type_is_skipped),
+		tmp_trace_test(test_stack_over_max_frames_is_refused),
+		tmp_trace_test(test_stack_length_must_match_frames),
+		tmp_trace_test(test_event_out_of_range_is_refused),
+		tmp_trace_test(test_record_length_must_match_type),
+		tmp_trace_test(test_huge_record_length_is_refused_without_allocating),
+		tmp_trace_test(test_record_count_must_match_chunk_header),
+		tmp_trace_test(test_oversized_chunk_is_refused_not_truncated),
+		tmp_trace_test(test_anything_after_footer_is_refused),
+		tmp_trace_test(test_strings_are_nul_terminated_on_read),
 		cmocka_unit_test(test_free_accepts_null),
 	};
 

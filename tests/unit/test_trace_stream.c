@@ -29,36 +29,7 @@
 
 #define PID 100
 
-struct fixture {
-	char dir[64];
-	char path[128];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/test_trace_stream.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->path, sizeof(f->path), "%s/t.trace", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#include "tmp_trace.h"
 
 struct writer {
 	struct trace_writer *w;
@@ -371,18 +342,12 @@ static void test_streamed_state_does_not_grow_with_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_streamed_trace_delivers_the_events_the_reader_stores,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streamed_trace_keeps_the_gaps_of_a_damaged_file,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streamed_pass_stops_where_the_callback_says,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streamed_pass_refuses_a_file_changed_since_it_was_opened,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streamed_analysis_finds_what_the_whole_trace_finds,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_streamed_state_does_not_grow_with_events,
-						setup, teardown),
+		tmp_trace_test(test_streamed_trace_delivers_the_events_the_reader_stores),
+		tmp_trace_test(test_streamed_trace_keeps_the_gaps_of_a_damaged_file),
+		tmp_trace_test(test_streamed_pass_stops_where_the_callback_says),
+		tmp_trace_test(test_streamed_pass_refuses_a_file_changed_since_it_was_opened),
+		tmp_trace_test(test_streamed_analysis_finds_what_the_whole_trace_finds),
+		tmp_trace_test(test_streamed_state_does_not_grow_with_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
