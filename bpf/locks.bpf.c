@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Uprobes on the lock and semaphore functions of libc (or of a static
- * binary). One program per role; what the hooked function is (mutex, rwlock
- * read side, trylock, ...) comes from the attach cookie, so one program
- * serves every function of a role. Event order (DESIGN.md): attempt at
- * entry, acquired at return with the result, release at entry.
+ * binary). The attach cookie (lock_cookie.h) says what the hooked function
+ * is (mutex, rwlock read side, trylock, ...) and its role: one program,
+ * lock_call, serves the entry of every function and dispatches on the
+ * role; one return program per role that has one. Event order (DESIGN.md):
+ * attempt at entry, acquired at return with the result, release at entry.
  */
 #include "common.bpf.h"
-
-/* Attach cookie: obj | flags << 16 | LOCK_ARG2 when the lock is argument 2. */
-#define COOKIE_LOCK_ARG2 (1ULL << 48)
-
-static __always_inline __u16 cookie_obj(__u64 c) { return c & 0xffff; }
-static __always_inline __u32 cookie_flags(__u64 c) { return (c >> 16) & 0xffffffff; }
+#include "lock_cookie.h"
 
 struct pending_lock {
 	__u64 addr;
@@ -65,7 +61,7 @@ static __always_inline __u64 lock_arg(struct pt_regs *ctx, __u64 cookie)
 
 	barrier_var(arg1);
 	barrier_var(arg2);
-	return cookie & COOKIE_LOCK_ARG2 ? arg2 : arg1;
+	return cookie & LOCK_COOKIE_ARG2 ? arg2 : arg1;
 }
 
 /*
@@ -97,11 +93,11 @@ static __always_inline struct ipcrace_event *lock_event(struct pt_regs *ctx, __u
 
 	if (with_stack)
 		stack_id = capture_stack(ctx, caller_return_address(ctx), 0);
-	e = event_reserve(type, cookie_obj(cookie));
+	e = event_reserve(type, lock_cookie_obj(cookie));
 	if (!e)
 		return NULL;
 	e->addr = addr;
-	e->flags |= cookie_flags(cookie);
+	e->flags |= lock_cookie_flags(cookie);
 	e->stack_id = stack_id;
 	if (e->obj == OBJ_MUTEX) {
 		bpf_probe_read_user(&kind, sizeof(kind), (void *)(addr + GLIBC_MUTEX_KIND_OFF));
@@ -148,20 +144,16 @@ static __always_inline void emit_return(__u32 tid, __u16 type, int result)
 	bpf_map_delete_elem(&pending_locks, &tid);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(lock_enter)
+static __always_inline void lock_enter(struct pt_regs *ctx, __u64 cookie)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_lock *pending;
 	struct ipcrace_event *e;
 
-	if (!is_traced(current_tgid()))
-		return 0;
 	/* a spin loop that branches back over the probe: one attempt only */
 	pending = bpf_map_lookup_elem(&pending_locks, &tid);
 	if (pending && pending->addr == lock_arg(ctx, cookie))
-		return 0;
+		return;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
 	if (e) {
 		submit_and_stash(e, tid);
@@ -173,15 +165,14 @@ int BPF_KPROBE(lock_enter)
 		 */
 		struct pending_lock lost = {
 			.addr = lock_arg(ctx, cookie),
-			.flags = cookie_flags(cookie) | EVF_KEY_UNRESOLVED,
-			.obj = cookie_obj(cookie),
+			.flags = lock_cookie_flags(cookie) | EVF_KEY_UNRESOLVED,
+			.obj = lock_cookie_obj(cookie),
 			.key = { .space = KEY_PRIVATE, .a = current_tgid() },
 		};
 
 		lost.key.b = lost.addr;
 		bpf_map_update_elem(&pending_locks, &tid, &lost, BPF_ANY);
 	}
-	return 0;
 }
 
 SEC("uretprobe")
@@ -192,30 +183,22 @@ int BPF_KRETPROBE(lock_exit, long ret)
 }
 
 /* unlock, sem_post: release-type, emitted before the lock is given up. */
-SEC("uprobe")
-int BPF_KPROBE(lock_release)
+static __always_inline void lock_release(struct pt_regs *ctx, __u64 cookie)
 {
 	struct ipcrace_event *e;
 
-	if (!is_traced(current_tgid()))
-		return 0;
-	e = lock_event(ctx, EV_LOCK_RELEASE, bpf_get_attach_cookie(ctx), true);
+	e = lock_event(ctx, EV_LOCK_RELEASE, cookie, true);
 	if (e)
 		record_submit(e);
-	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(lock_destroy)
+static __always_inline void lock_destroy(struct pt_regs *ctx, __u64 cookie)
 {
 	struct ipcrace_event *e;
 
-	if (!is_traced(current_tgid()))
-		return 0;
-	e = lock_event(ctx, EV_LOCK_DESTROY, bpf_get_attach_cookie(ctx), true);
+	e = lock_event(ctx, EV_LOCK_DESTROY, cookie, true);
 	if (e)
 		record_submit(e);
-	return 0;
 }
 
 /*
@@ -224,21 +207,17 @@ int BPF_KPROBE(lock_destroy)
  * mutex and the return an acquisition, so a signaller's unlock still orders
  * before the waiter's wake-up.
  */
-SEC("uprobe")
-int BPF_KPROBE(cond_wait_enter)
+static __always_inline void cond_wait_enter(struct pt_regs *ctx, __u64 cookie)
 {
 	struct ipcrace_event *e;
 
-	if (!is_traced(current_tgid()))
-		return 0;
 	/* the condition variable's own words are synchronization (EV_SYNC_OBJECT) */
 	e = lock_event(ctx, EV_SYNC_OBJECT, OBJ_COND, false);
 	if (e)
 		record_submit(e);
-	e = lock_event(ctx, EV_LOCK_RELEASE, bpf_get_attach_cookie(ctx), true);
+	e = lock_event(ctx, EV_LOCK_RELEASE, cookie, true);
 	if (e)
 		submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
-	return 0;
 }
 
 /* The mutex is held again when pthread_cond_*wait returns, whatever its result. */
@@ -256,17 +235,13 @@ int BPF_KRETPROBE(cond_wait_exit)
  * analyzer and the watcher must know them as synchronization. No stack:
  * this event is never shown.
  */
-SEC("uprobe")
-int BPF_KPROBE(sync_object)
+static __always_inline void sync_object(struct pt_regs *ctx, __u64 cookie)
 {
 	struct ipcrace_event *e;
 
-	if (!is_traced(current_tgid()))
-		return 0;
-	e = lock_event(ctx, EV_SYNC_OBJECT, bpf_get_attach_cookie(ctx), false);
+	e = lock_event(ctx, EV_SYNC_OBJECT, cookie, false);
 	if (e)
 		record_submit(e);
-	return 0;
 }
 
 /* Offset of count in glibc's struct pthread_barrier (in, current_round, count). */
@@ -277,21 +252,17 @@ int BPF_KPROBE(sync_object)
  * with the barrier's count, so that the analyzer can tell rounds apart;
  * the departure at return.
  */
-SEC("uprobe")
-int BPF_KPROBE(barrier_enter)
+static __always_inline void barrier_enter(struct pt_regs *ctx, __u64 cookie)
 {
 	struct ipcrace_event *e;
 	__u32 count = 0;
 
-	if (!is_traced(current_tgid()))
-		return 0;
-	e = lock_event(ctx, EV_BARRIER_ARRIVE, bpf_get_attach_cookie(ctx), true);
+	e = lock_event(ctx, EV_BARRIER_ARRIVE, cookie, true);
 	if (!e)
-		return 0;
+		return;
 	bpf_probe_read_user(&count, sizeof(count), (void *)(e->addr + GLIBC_BARRIER_COUNT_OFF));
 	e->arg0 = count;
 	submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
-	return 0;
 }
 
 SEC("uretprobe")
@@ -302,15 +273,12 @@ int BPF_KRETPROBE(barrier_exit, long ret)
 }
 
 /* pthread_create(pthread_t *thread, ...): remember where the id goes. */
-SEC("uprobe")
-int BPF_KPROBE(thread_create_enter, __u64 thread_ptr)
+static __always_inline void thread_create_enter(struct pt_regs *ctx)
 {
+	__u64 thread_ptr = PT_REGS_PARM1(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (!is_traced(current_tgid()))
-		return 0;
 	bpf_map_update_elem(&pending_threads, &tid, &thread_ptr, BPF_ANY);
-	return 0;
 }
 
 SEC("uretprobe")
@@ -335,15 +303,12 @@ int BPF_KRETPROBE(thread_create_exit, long ret)
 }
 
 /* pthread_join(pthread_t thread, ...): acquire-type, at return. */
-SEC("uprobe")
-int BPF_KPROBE(thread_join_enter, __u64 thread)
+static __always_inline void thread_join_enter(struct pt_regs *ctx)
 {
+	__u64 thread = PT_REGS_PARM1(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	if (!is_traced(current_tgid()))
-		return 0;
 	bpf_map_update_elem(&pending_threads, &tid, &thread, BPF_ANY);
-	return 0;
 }
 
 SEC("uretprobe")
@@ -373,13 +338,12 @@ int BPF_KRETPROBE(thread_join_exit, long ret)
  * __cxa_guard_acquire(guard): the return says whether the caller must
  * initialize (1) or another thread did (0). Both kept in pending_inits.
  */
-static __always_inline void init_enter(struct pt_regs *ctx, __u16 type)
+static __always_inline void init_enter(struct pt_regs *ctx, __u64 cookie, __u16 type)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending_lock p = {
 		.addr = lock_arg(ctx, cookie),
-		.obj = cookie_obj(cookie),
+		.obj = lock_cookie_obj(cookie),
 	};
 	struct ipcrace_event *e;
 	__u32 state = 0;
@@ -416,26 +380,10 @@ static __always_inline void init_exit(__u16 type, int result)
 	bpf_map_delete_elem(&pending_inits, &tid);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(once_enter)
-{
-	if (is_traced(current_tgid()))
-		init_enter(ctx, EV_ONCE_ENTER);
-	return 0;
-}
-
 SEC("uretprobe")
 int BPF_KRETPROBE(once_exit, long ret)
 {
 	init_exit(EV_ONCE_RET, (int)ret);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(guard_acquire_enter)
-{
-	if (is_traced(current_tgid()))
-		init_enter(ctx, EV_GUARD_ACQUIRE_RET);
 	return 0;
 }
 
@@ -447,16 +395,61 @@ int BPF_KRETPROBE(guard_acquire_exit, long ret)
 }
 
 /* __cxa_guard_release: release-type, before the guard byte is set. */
-SEC("uprobe")
-int BPF_KPROBE(guard_release)
+static __always_inline void guard_release(struct pt_regs *ctx, __u64 cookie)
 {
 	struct ipcrace_event *e;
 
-	if (!is_traced(current_tgid()))
-		return 0;
-	e = lock_event(ctx, EV_GUARD_RELEASE, bpf_get_attach_cookie(ctx), true);
+	e = lock_event(ctx, EV_GUARD_RELEASE, cookie, true);
 	if (e)
 		record_submit(e);
+}
+
+/*
+ * The entry of every probed function: its role from the cookie. One
+ * program, so that the verifier checks capture_stack once per load.
+ */
+SEC("uprobe")
+int BPF_KPROBE(lock_call)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	if (!is_traced(current_tgid()))
+		return 0;
+	switch (lock_cookie_role(cookie)) {
+	case LOCK_ROLE_LOCK:
+		lock_enter(ctx, cookie);
+		break;
+	case LOCK_ROLE_RELEASE:
+		lock_release(ctx, cookie);
+		break;
+	case LOCK_ROLE_DESTROY:
+		lock_destroy(ctx, cookie);
+		break;
+	case LOCK_ROLE_COND_WAIT:
+		cond_wait_enter(ctx, cookie);
+		break;
+	case LOCK_ROLE_THREAD_CREATE:
+		thread_create_enter(ctx);
+		break;
+	case LOCK_ROLE_THREAD_JOIN:
+		thread_join_enter(ctx);
+		break;
+	case LOCK_ROLE_SYNC_OBJECT:
+		sync_object(ctx, cookie);
+		break;
+	case LOCK_ROLE_BARRIER:
+		barrier_enter(ctx, cookie);
+		break;
+	case LOCK_ROLE_ONCE:
+		init_enter(ctx, cookie, EV_ONCE_ENTER);
+		break;
+	case LOCK_ROLE_GUARD_ACQUIRE:
+		init_enter(ctx, cookie, EV_GUARD_ACQUIRE_RET);
+		break;
+	case LOCK_ROLE_GUARD_RELEASE:
+		guard_release(ctx, cookie);
+		break;
+	}
 	return 0;
 }
 

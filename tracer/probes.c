@@ -15,80 +15,64 @@
 
 #include "ipcrace.skel.h"
 #include "../bpf/events.h"
+#include "../bpf/lock_cookie.h"
 #include "elf_syms.h"
 #include "probe_site.h"
 #include "probes.h"
 
-enum probe_role {
-	ROLE_LOCK,		/* attempt at entry, acquired at return */
-	ROLE_RELEASE,
-	ROLE_DESTROY,
-	ROLE_COND_WAIT,		/* mutex (argument 2) released, then re-acquired */
-	ROLE_THREAD_CREATE,
-	ROLE_THREAD_JOIN,
-	ROLE_SYNC_OBJECT,	/* names a sync object (EV_SYNC_OBJECT), at entry */
-	ROLE_BARRIER,		/* arrival at entry, departure at return */
-	ROLE_ONCE,		/* pthread_once: entry and return */
-	ROLE_GUARD_ACQUIRE,	/* __cxa_guard_acquire: its return */
-	ROLE_GUARD_RELEASE,	/* __cxa_guard_release: at entry */
-};
-
 struct probe_spec {
 	const char *func;
-	enum probe_role role;
+	enum lock_role role;
 	__u16 obj;
 	__u32 flags;
 	const char *init_alias;	/* init function that may share the address */
 };
 
 static const struct probe_spec specs[] = {
-	{ "pthread_mutex_lock", ROLE_LOCK, OBJ_MUTEX, 0 },
-	{ "pthread_mutex_trylock", ROLE_LOCK, OBJ_MUTEX, EVF_TRY },
-	{ "pthread_mutex_timedlock", ROLE_LOCK, OBJ_MUTEX, EVF_TIMED },
-	{ "pthread_mutex_clocklock", ROLE_LOCK, OBJ_MUTEX, EVF_TIMED },
-	{ "pthread_mutex_unlock", ROLE_RELEASE, OBJ_MUTEX, 0, "pthread_mutex_init" },
-	{ "pthread_mutex_destroy", ROLE_DESTROY, OBJ_MUTEX, 0 },
-	{ "pthread_rwlock_rdlock", ROLE_LOCK, OBJ_RWLOCK, EVF_READ },
-	{ "pthread_rwlock_wrlock", ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE },
-	{ "pthread_rwlock_tryrdlock", ROLE_LOCK, OBJ_RWLOCK, EVF_READ | EVF_TRY },
-	{ "pthread_rwlock_trywrlock", ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE | EVF_TRY },
-	{ "pthread_rwlock_timedrdlock", ROLE_LOCK, OBJ_RWLOCK, EVF_READ | EVF_TIMED },
-	{ "pthread_rwlock_timedwrlock", ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE | EVF_TIMED },
-	{ "pthread_rwlock_clockrdlock", ROLE_LOCK, OBJ_RWLOCK, EVF_READ | EVF_TIMED },
-	{ "pthread_rwlock_clockwrlock", ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE | EVF_TIMED },
-	{ "pthread_rwlock_unlock", ROLE_RELEASE, OBJ_RWLOCK, 0, "pthread_rwlock_init" },
-	{ "pthread_spin_lock", ROLE_LOCK, OBJ_SPIN, 0 },
-	{ "pthread_spin_trylock", ROLE_LOCK, OBJ_SPIN, EVF_TRY },
-	{ "pthread_spin_unlock", ROLE_RELEASE, OBJ_SPIN, 0, "pthread_spin_init" },
-	{ "sem_wait", ROLE_LOCK, OBJ_SEM, 0 },
-	{ "sem_trywait", ROLE_LOCK, OBJ_SEM, EVF_TRY },
-	{ "sem_timedwait", ROLE_LOCK, OBJ_SEM, EVF_TIMED },
-	{ "sem_clockwait", ROLE_LOCK, OBJ_SEM, EVF_TIMED },
-	{ "sem_post", ROLE_RELEASE, OBJ_SEM, 0 },
-	{ "sem_destroy", ROLE_DESTROY, OBJ_SEM, 0 },
-	{ "pthread_cond_wait", ROLE_COND_WAIT, OBJ_MUTEX, 0 },
-	{ "pthread_cond_timedwait", ROLE_COND_WAIT, OBJ_MUTEX, EVF_TIMED },
-	{ "pthread_cond_clockwait", ROLE_COND_WAIT, OBJ_MUTEX, EVF_TIMED },
-	{ "pthread_create", ROLE_THREAD_CREATE, OBJ_NONE, 0 },
-	{ "pthread_join", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
-	{ "pthread_timedjoin_np", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
-	{ "pthread_clockjoin_np", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
-	{ "pthread_tryjoin_np", ROLE_THREAD_JOIN, OBJ_NONE, 0 },
-	{ "pthread_cond_init", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
-	{ "pthread_cond_signal", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
-	{ "pthread_cond_broadcast", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
-	{ "pthread_cond_destroy", ROLE_SYNC_OBJECT, OBJ_COND, 0 },
-	{ "pthread_barrier_init", ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
-	{ "pthread_barrier_destroy", ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
-	{ "pthread_barrier_wait", ROLE_BARRIER, OBJ_BARRIER, 0 },
-	{ "pthread_once", ROLE_ONCE, OBJ_ONCE, 0 },
+	{ "pthread_mutex_lock", LOCK_ROLE_LOCK, OBJ_MUTEX, 0 },
+	{ "pthread_mutex_trylock", LOCK_ROLE_LOCK, OBJ_MUTEX, EVF_TRY },
+	{ "pthread_mutex_timedlock", LOCK_ROLE_LOCK, OBJ_MUTEX, EVF_TIMED },
+	{ "pthread_mutex_clocklock", LOCK_ROLE_LOCK, OBJ_MUTEX, EVF_TIMED },
+	{ "pthread_mutex_unlock", LOCK_ROLE_RELEASE, OBJ_MUTEX, 0, "pthread_mutex_init" },
+	{ "pthread_mutex_destroy", LOCK_ROLE_DESTROY, OBJ_MUTEX, 0 },
+	{ "pthread_rwlock_rdlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_READ },
+	{ "pthread_rwlock_wrlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE },
+	{ "pthread_rwlock_tryrdlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_READ | EVF_TRY },
+	{ "pthread_rwlock_trywrlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE | EVF_TRY },
+	{ "pthread_rwlock_timedrdlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_READ | EVF_TIMED },
+	{ "pthread_rwlock_timedwrlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE | EVF_TIMED },
+	{ "pthread_rwlock_clockrdlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_READ | EVF_TIMED },
+	{ "pthread_rwlock_clockwrlock", LOCK_ROLE_LOCK, OBJ_RWLOCK, EVF_WRITE | EVF_TIMED },
+	{ "pthread_rwlock_unlock", LOCK_ROLE_RELEASE, OBJ_RWLOCK, 0, "pthread_rwlock_init" },
+	{ "pthread_spin_lock", LOCK_ROLE_LOCK, OBJ_SPIN, 0 },
+	{ "pthread_spin_trylock", LOCK_ROLE_LOCK, OBJ_SPIN, EVF_TRY },
+	{ "pthread_spin_unlock", LOCK_ROLE_RELEASE, OBJ_SPIN, 0, "pthread_spin_init" },
+	{ "sem_wait", LOCK_ROLE_LOCK, OBJ_SEM, 0 },
+	{ "sem_trywait", LOCK_ROLE_LOCK, OBJ_SEM, EVF_TRY },
+	{ "sem_timedwait", LOCK_ROLE_LOCK, OBJ_SEM, EVF_TIMED },
+	{ "sem_clockwait", LOCK_ROLE_LOCK, OBJ_SEM, EVF_TIMED },
+	{ "sem_post", LOCK_ROLE_RELEASE, OBJ_SEM, 0 },
+	{ "sem_destroy", LOCK_ROLE_DESTROY, OBJ_SEM, 0 },
+	{ "pthread_cond_wait", LOCK_ROLE_COND_WAIT, OBJ_MUTEX, 0 },
+	{ "pthread_cond_timedwait", LOCK_ROLE_COND_WAIT, OBJ_MUTEX, EVF_TIMED },
+	{ "pthread_cond_clockwait", LOCK_ROLE_COND_WAIT, OBJ_MUTEX, EVF_TIMED },
+	{ "pthread_create", LOCK_ROLE_THREAD_CREATE, OBJ_NONE, 0 },
+	{ "pthread_join", LOCK_ROLE_THREAD_JOIN, OBJ_NONE, 0 },
+	{ "pthread_timedjoin_np", LOCK_ROLE_THREAD_JOIN, OBJ_NONE, 0 },
+	{ "pthread_clockjoin_np", LOCK_ROLE_THREAD_JOIN, OBJ_NONE, 0 },
+	{ "pthread_tryjoin_np", LOCK_ROLE_THREAD_JOIN, OBJ_NONE, 0 },
+	{ "pthread_cond_init", LOCK_ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_cond_signal", LOCK_ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_cond_broadcast", LOCK_ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_cond_destroy", LOCK_ROLE_SYNC_OBJECT, OBJ_COND, 0 },
+	{ "pthread_barrier_init", LOCK_ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
+	{ "pthread_barrier_destroy", LOCK_ROLE_SYNC_OBJECT, OBJ_BARRIER, 0 },
+	{ "pthread_barrier_wait", LOCK_ROLE_BARRIER, OBJ_BARRIER, 0 },
+	{ "pthread_once", LOCK_ROLE_ONCE, OBJ_ONCE, 0 },
 	/* libstdc++ (or a static C++ executable) */
-	{ "__cxa_guard_acquire", ROLE_GUARD_ACQUIRE, OBJ_GUARD, 0 },
-	{ "__cxa_guard_release", ROLE_GUARD_RELEASE, OBJ_GUARD, 0 },
+	{ "__cxa_guard_acquire", LOCK_ROLE_GUARD_ACQUIRE, OBJ_GUARD, 0 },
+	{ "__cxa_guard_release", LOCK_ROLE_GUARD_RELEASE, OBJ_GUARD, 0 },
 };
-
-/* Same layout as COOKIE_* in bpf/locks.bpf.c. */
-#define COOKIE_LOCK_ARG2 (1ULL << 48)
 
 struct file_id {
 	dev_t dev;
@@ -468,8 +452,8 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	    init.offset == fn.offset)
 		flags |= EVF_MAYBE_INIT;
 	site = p->opts.site == PROBE_SITE_AUTO ?
-	       probe_site__choose(syms, &fn, spec->role == ROLE_COND_WAIT) : fn.offset;
-	cookie = spec->obj | (__u64)flags << 16;
+	       probe_site__choose(syms, &fn, spec->role == LOCK_ROLE_COND_WAIT) : fn.offset;
+	cookie = lock_cookie(spec->obj, flags, spec->role);
 	if (!probe_site__probeable(syms, site)) {
 		fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed at +0x%llx; it is "
 			"not traced (--probe-site auto finds another place)\n", spec->func, name,
@@ -480,50 +464,36 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 		fprintf(stderr, "ipcrace: probe %s at %s+0x%llx (entry +0x%llx)\n", spec->func,
 			name, (unsigned long long)site, (unsigned long long)(site - fn.offset));
 
+	/* one entry program for every role, the role in the cookie (lock_cookie.h) */
+	enter = progs->lock_call;
 	switch (spec->role) {
-	case ROLE_LOCK:
-		enter = progs->lock_enter;
+	case LOCK_ROLE_LOCK:
 		exit = progs->lock_exit;
 		break;
-	case ROLE_RELEASE:
-		enter = progs->lock_release;
-		break;
-	case ROLE_DESTROY:
-		enter = progs->lock_destroy;
-		break;
-	case ROLE_COND_WAIT:
-		cookie |= COOKIE_LOCK_ARG2;
-		enter = progs->cond_wait_enter;
+	case LOCK_ROLE_COND_WAIT:
+		cookie |= LOCK_COOKIE_ARG2;
 		exit = progs->cond_wait_exit;
 		break;
-	case ROLE_THREAD_CREATE:
-		enter = progs->thread_create_enter;
+	case LOCK_ROLE_THREAD_CREATE:
 		exit = progs->thread_create_exit;
-		cookie = 0;
 		break;
-	case ROLE_THREAD_JOIN:
-		enter = progs->thread_join_enter;
+	case LOCK_ROLE_THREAD_JOIN:
 		exit = progs->thread_join_exit;
-		cookie = 0;
 		break;
-	case ROLE_SYNC_OBJECT:
-		enter = progs->sync_object;
-		break;
-	case ROLE_BARRIER:
-		enter = progs->barrier_enter;
+	case LOCK_ROLE_BARRIER:
 		exit = progs->barrier_exit;
 		break;
-	case ROLE_ONCE:
-		enter = progs->once_enter;
+	case LOCK_ROLE_ONCE:
 		exit = progs->once_exit;
 		break;
-	case ROLE_GUARD_ACQUIRE:
-		enter = progs->guard_acquire_enter;
+	case LOCK_ROLE_GUARD_ACQUIRE:
 		exit = progs->guard_acquire_exit;
 		break;
-	case ROLE_GUARD_RELEASE:
-		enter = progs->guard_release;
-		break;
+	case LOCK_ROLE_RELEASE:
+	case LOCK_ROLE_DESTROY:
+	case LOCK_ROLE_SYNC_OBJECT:
+	case LOCK_ROLE_GUARD_RELEASE:
+		break;		/* entry only */
 	}
 	err = add_job(b, p, enter, path, spec, site, false, cookie);
 	if (!err && exit)

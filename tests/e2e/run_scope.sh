@@ -47,7 +47,7 @@ time.sleep(600)
 stats_pid=$!
 for _ in $(seq 50); do grep -q on "$tmp/stats" && break; sleep 0.1; done
 
-# Runs of the lock programs (lock_enter, lock_release) the process PID holds.
+# Runs of the lock entry program (lock_call) the process PID holds.
 lock_runs() {
 	python3 - "$1" <<'PY'
 import glob, json, subprocess, sys
@@ -61,7 +61,7 @@ for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
         pass
 progs = json.loads(subprocess.check_output(["bpftool", "prog", "show", "-j"]))
 print(sum(p.get("run_cnt", 0) for p in progs
-          if p["id"] in ids and p.get("name") in ("lock_enter", "lock_release")))
+          if p["id"] in ids and p.get("name") == "lock_call"))
 PY
 }
 
