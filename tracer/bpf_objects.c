@@ -74,6 +74,17 @@ int bpf_objects__open(struct bpf_objects *o, const struct bpf_objects_opts *opts
 		bpf_objects__destroy(o);
 		return err;
 	}
+	if (oo.btf_custom_path) {
+		struct bpf_object *objs[] = { o->skel->obj, o->sys->obj };
+
+		err = kernel_btf__fill(&o->btf, objs, 2);
+		if (err) {
+			fprintf(stderr, "ipcrace: load: cannot read the kernel's BTF "
+				"(/sys/kernel/btf/vmlinux): %s\n", strerror(-err));
+			bpf_objects__destroy(o);
+			return err;
+		}
+	}
 	bpf_map__set_max_entries(o->skel->maps.events, opts->ring_bytes);
 	o->skel->rodata->ustack_size = opts->ustack_bytes;
 	o->skel->rodata->trace_cgroup_id = opts->cgroup_id;

@@ -1,14 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The kernel's own BTF, for libbpf's CO-RE relocations, without libbpf's
- * 4 KiB reads of /sys/kernel/btf/vmlinux (1,300 read calls, about 20 ms of
- * every check): mapped (kernels >= 6.16 allow it) and copied into a memfd
- * whose /proc/self/fd path libbpf is given as btf_custom_path.
+ * The kernel's BTF for libbpf's CO-RE relocations, cut down to what they
+ * can name, in a memfd whose /proc/self/fd path libbpf is given as
+ * btf_custom_path.
+ *
+ * libbpf parses the BTF it relocates against once per object and, for each
+ * type a relocation starts from, compares that type's name with every one
+ * of the kernel's (about 126,000 types): with two objects that was 70 ms of
+ * CPU in every check's start-up. What a relocation can reach is far less: a
+ * type whose name one of the objects uses, and what it embeds (members,
+ * array elements, typedef targets; not what it points to, which CO-RE
+ * compares as "a pointer" only). kernel_btf__fill writes that part, a few
+ * thousand types, parsed once from the mapped file (kernels >= 6.16 allow
+ * mapping it; older ones are read).
  */
 #ifndef IPCRACE_KERNEL_BTF_H
 #define IPCRACE_KERNEL_BTF_H
 
 #include <stddef.h>
+
+struct bpf_object;
+struct btf;
 
 struct kernel_btf {
 	int fd;			/* the memfd, -1 when none */
@@ -16,10 +28,27 @@ struct kernel_btf {
 };
 
 /*
- * Fills kb. 0, or -errno when the BTF cannot be mapped (an older kernel):
- * then kb->fd is -1 and libbpf reads the file itself, as without this.
+ * Creates kb's memfd, empty, and its path (for bpf_object_open_opts: libbpf
+ * reads it at load time, not at open). 0, or -errno: then kb->fd is -1 and
+ * libbpf reads the kernel's file itself.
  */
 int kernel_btf__open(struct kernel_btf *kb);
+
+/*
+ * Writes into kb's memfd the kernel's types the opened objects' CO-RE
+ * relocations can reach (the whole BTF if it cannot tell). 0 or -errno;
+ * on error kb is closed (fd -1) and libbpf must be given no custom path.
+ */
+int kernel_btf__fill(struct kernel_btf *kb, struct bpf_object *const *objs, size_t nr_objs);
+
 void kernel_btf__close(struct kernel_btf *kb);
+
+/*
+ * The part of kernel that CO-RE relocations of programs with the local
+ * BTFs can reach (what kernel_btf__fill writes): a new BTF, or NULL with
+ * errno set.
+ */
+struct btf *kernel_btf__cut(const struct btf *kernel, const struct btf *const *locals,
+			    size_t nr_locals);
 
 #endif /* IPCRACE_KERNEL_BTF_H */
