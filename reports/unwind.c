@@ -425,8 +425,27 @@ void unwinder__free(struct unwinder *u)
 	free(u);
 }
 
-int unwinder__unwind(struct unwinder *u, const struct unwind_target_ops *ops, void *ctx,
-		     const __u64 regs[UREG_NR], struct unwind_frame *frames, size_t max)
+/* The callee-saved registers of the cursor's frame, as its unwind rules recover them. */
+static void cursor_regs(unw_cursor_t *cur, __u64 out[UREG_NR])
+{
+	static const struct {
+		int ureg;
+		unw_regnum_t unw;
+	} map[] = {
+		{ UREG_IP, UNW_REG_IP }, { UREG_SP, UNW_REG_SP }, { UREG_BP, UNW_X86_64_RBP },
+		{ UREG_BX, UNW_X86_64_RBX }, { UREG_R12, UNW_X86_64_R12 },
+		{ UREG_R13, UNW_X86_64_R13 }, { UREG_R14, UNW_X86_64_R14 },
+		{ UREG_R15, UNW_X86_64_R15 },
+	};
+	unw_word_t v;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		out[map[i].ureg] = unw_get_reg(cur, map[i].unw, &v) < 0 ? 0 : v;
+}
+
+static int unwind_walk(struct unwinder *u, const struct unwind_target_ops *ops, void *ctx,
+		       const __u64 regs[UREG_NR], struct unwind_frame *frames,
+		       __u64 (*frame_regs)[UREG_NR], size_t max)
 {
 	struct unwind_call c = { .u = u, .ops = ops, .ctx = ctx, .regs = regs };
 	unw_word_t ip, sp, prev_sp = regs ? regs[UREG_SP] : 0;
@@ -439,6 +458,8 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_target_ops *ops, vo
 		return 0;
 	frames[n].ip = regs[UREG_IP];
 	frames[n].sp = regs[UREG_SP];
+	if (frame_regs)
+		memcpy(frame_regs[n], regs, sizeof(frame_regs[n]));
 	frames[n++].how = UNWIND_REGS;
 	if (unw_init_remote(&cur, u->as, &c) < 0)
 		return n;
@@ -458,6 +479,8 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_target_ops *ops, vo
 			break;
 		frames[n].ip = ip;
 		frames[n].sp = sp;
+		if (frame_regs)
+			cursor_regs(&cur, frame_regs[n]);
 		frames[n++].how = c.last;
 		if (c.last_elf) {
 			if (c.last == UNWIND_DWARF)
@@ -468,6 +491,21 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_target_ops *ops, vo
 		prev_sp = sp;
 	}
 	return n;
+}
+
+int unwinder__unwind(struct unwinder *u, const struct unwind_target_ops *ops, void *ctx,
+		     const __u64 regs[UREG_NR], struct unwind_frame *frames, size_t max)
+{
+	return unwind_walk(u, ops, ctx, regs, frames, NULL, max);
+}
+
+int unwinder__unwind_regs(struct unwinder *u, const struct unwind_target_ops *ops, void *ctx,
+			  const __u64 regs[UREG_NR], struct unwind_frame *frames,
+			  __u64 (*frame_regs)[UREG_NR], size_t max)
+{
+	if (!frame_regs)
+		return -EINVAL;
+	return unwind_walk(u, ops, ctx, regs, frames, frame_regs, max);
 }
 
 void unwinder__print_stats(const struct unwinder *u, FILE *out)

@@ -67,6 +67,17 @@ void unwinder__free(struct unwinder *u);
 int unwinder__unwind(struct unwinder *u, const struct unwind_target_ops *ops, void *ctx,
 		     const __u64 regs[UREG_NR], struct unwind_frame *frames, size_t max);
 
+/*
+ * unwinder__unwind, and the registers of each frame as its unwind rules
+ * recover them: frame_regs[i] (UREG_* order) for frames[i], the
+ * callee-saved ones as that frame last saw them (frame 0: regs). For
+ * reading what a function kept in a callee-saved register while it called
+ * the next frame. Costs a read of target memory per saved register.
+ */
+int unwinder__unwind_regs(struct unwinder *u, const struct unwind_target_ops *ops, void *ctx,
+			  const __u64 regs[UREG_NR], struct unwind_frame *frames,
+			  __u64 (*frame_regs)[UREG_NR], size_t max);
+
 /* -v: per module file, how its frames were unwound and how often. */
 void unwinder__print_stats(const struct unwinder *u, FILE *out);
 

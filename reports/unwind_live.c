@@ -116,6 +116,13 @@ int unwind_live__stack_patched(struct unwinder *u, pid_t pid, const __u64 regs[U
 			       const struct unwind_patch *patches, size_t nr_patches,
 			       struct unwind_frame *out, size_t max)
 {
+	return unwind_live__stack_regs(u, pid, regs, patches, nr_patches, out, NULL, max);
+}
+
+int unwind_live__stack_regs(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
+			    const struct unwind_patch *patches, size_t nr_patches,
+			    struct unwind_frame *out, __u64 (*frame_regs)[UREG_NR], size_t max)
+{
 	struct live_ctx c = { .pid = pid, .patches = patches, .nr_patches = nr_patches };
 	int ret;
 
@@ -123,7 +130,8 @@ int unwind_live__stack_patched(struct unwinder *u, pid_t pid, const __u64 regs[U
 		return -EINVAL;
 	ret = live_read_maps(&c);
 	if (!ret)
-		ret = unwinder__unwind(u, &live_ops, &c, regs, out, max);
+		ret = frame_regs ? unwinder__unwind_regs(u, &live_ops, &c, regs, out, frame_regs, max) :
+		      unwinder__unwind(u, &live_ops, &c, regs, out, max);
 	free(c.maps);
 	return ret;
 }

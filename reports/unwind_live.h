@@ -34,4 +34,12 @@ int unwind_live__stack_patched(struct unwinder *u, pid_t pid, const __u64 regs[U
 			       const struct unwind_patch *patches, size_t nr_patches,
 			       struct unwind_frame *out, size_t max);
 
+/*
+ * unwind_live__stack_patched, and each frame's registers (unwinder__unwind_regs)
+ * in frame_regs when it is not NULL.
+ */
+int unwind_live__stack_regs(struct unwinder *u, pid_t pid, const __u64 regs[UREG_NR],
+			    const struct unwind_patch *patches, size_t nr_patches,
+			    struct unwind_frame *out, __u64 (*frame_regs)[UREG_NR], size_t max);
+
 #endif /* IPCRACE_UNWIND_LIVE_H */
