@@ -44,6 +44,7 @@ struct hang_run {
 	struct hang_task *tasks;
 	size_t nr_tasks;
 	struct hang_wait *waits;
+	__u64 (*frame_regs)[HANG_VIEW_FRAMES][UREG_NR];	/* per task: its frames' registers */
 	struct trace trace;
 	size_t cap_mappings, cap_processes;
 	struct procmaps *pm;
@@ -149,8 +150,10 @@ static void reset_round(struct hang_run *r)
 	r->sym = NULL;
 	free(r->tasks);
 	free(r->waits);
+	free(r->frame_regs);
 	r->tasks = NULL;
 	r->waits = NULL;
+	r->frame_regs = NULL;
 	r->nr_tasks = 0;
 	r->trace.nr_mappings = 0;
 	r->trace.nr_processes = 0;
@@ -177,13 +180,23 @@ static bool task_blocked(const struct hang_task *t)
 	return t->state != 0 && (long)t->regs.orig_ax >= 0;
 }
 
+#define SYS_FUTEX 202
+
+/* A futex waiter's frames' registers are read: a condition variable's mutex is in one. */
+static bool wants_frame_regs(const struct hang_task *t)
+{
+	return task_blocked(t) && t->regs.orig_ax == SYS_FUTEX;
+}
+
 /* Stack of every thread, symbolized into the view. */
 static void fill_stacks(struct hang_run *r)
 {
 	for (size_t i = 0; i < r->nr_tasks; i++) {
 		struct hang_view_thread *v = &r->view.threads[i];
 		__u64 ips[HANG_VIEW_FRAMES];
-		size_t nr = hang_stacks__unwind(r->stacks, &r->tasks[i], ips, HANG_VIEW_FRAMES);
+		size_t nr = hang_stacks__unwind(r->stacks, &r->tasks[i], ips,
+						wants_frame_regs(&r->tasks[i]) ? r->frame_regs[i] : NULL,
+						HANG_VIEW_FRAMES);
 
 		for (size_t k = 0; k < nr; k++) {
 			/* frame 0 of a thread in a system call: the instruction after it */
@@ -200,21 +213,16 @@ static void fill_stacks(struct hang_run *r)
 }
 
 /* The lock or word name reports use: "mutex in /dev/shm/x +0x28 (lock_a)". */
-static void name_object(struct hang_run *r, const struct hang_task *t, const struct hang_wait *w,
-			char *out, size_t len)
+static void name_lock(struct hang_run *r, __u32 pid, __u64 addr, __u16 obj, char *out, size_t len)
 {
-	struct finding_object fo = { .addr = w->addr, .pid = t->tgid, .obj = w->obj };
+	struct finding_object fo = { .addr = addr, .pid = pid, .obj = obj };
 	char var[DATA_SYM_NAME_LEN] = "";
 	size_t used;
 
-	if (w->object[0]) {
-		snprintf(out, len, "%s", w->object);
-		return;
-	}
-	if (!r->id || identity__resolve(r->id, t->tgid, w->addr, SNAPSHOT_TS, &fo.key))
-		fo.key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = t->tgid, .b = w->addr };
+	if (!r->id || identity__resolve(r->id, pid, addr, SNAPSHOT_TS, &fo.key))
+		fo.key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = pid, .b = addr };
 	objname__format(out, len, &r->trace, &fo);
-	if (r->sym && !symbolizer__data(r->sym, t->tgid, SNAPSHOT_TS, w->addr, var, sizeof(var))) {
+	if (r->sym && !symbolizer__data(r->sym, pid, SNAPSHOT_TS, addr, var, sizeof(var))) {
 		char *inner = strstr(var, ".__");
 
 		/* "lock_a.__data.__lock": the lock is lock_a, not glibc's field */
@@ -225,6 +233,27 @@ static void name_object(struct hang_run *r, const struct hang_task *t, const str
 	}
 }
 
+/* What t waits on, named: a lock, a channel, a condition variable and its mutex. */
+static void name_object(struct hang_run *r, const struct hang_task *t, const struct hang_wait *w,
+			char *out, size_t len)
+{
+	size_t used;
+
+	if (w->object[0]) {
+		snprintf(out, len, "%s", w->object);
+		return;
+	}
+	name_lock(r, t->tgid, w->addr, w->obj, out, len);
+	used = strlen(out);
+	if (w->kind == HW_COND && w->mutex) {
+		snprintf(out + used, len - used, ", then needs ");
+		used = strlen(out);
+		name_lock(r, t->tgid, w->mutex, OBJ_MUTEX, out + used, len - used);
+	} else if (w->kind == HW_MUTEX && w->cond_reacquire) {
+		snprintf(out + used, len - used, " (re-acquired after a condition-variable wait)");
+	}
+}
+
 static const char *wait_verb(enum hang_wait_kind k)
 {
 	switch (k) {
@@ -232,7 +261,7 @@ static const char *wait_verb(enum hang_wait_kind k)
 	case HW_CHANNEL_WRITE: return "waits to write";
 	case HW_POLL: return "waits in poll on";
 	case HW_JOIN: return "waits to join a thread";
-	case HW_COND: return "waits on a condition variable,";
+	case HW_COND: return "waits on";
 	case HW_BARRIER: return "waits at a barrier,";
 	case HW_FUTEX: return "waits on";
 	case HW_RUNNING:
@@ -271,6 +300,7 @@ static void classify(struct hang_run *r)
 		struct hang_view_thread *v = &r->view.threads[i];
 		const char *functions[FRAME_FUNCTIONS];
 		struct hang_wait *w = &r->waits[i];
+		struct hang_wait_stack stack;
 		size_t nr = 0;
 		char object[OBJNAME_LEN];
 		const char *verb;
@@ -280,7 +310,13 @@ static void classify(struct hang_run *r)
 			for (size_t j = 0; j < v->frames[k].nr_inlined && nr < FRAME_FUNCTIONS; j++)
 				functions[nr++] = v->frames[k].inlined[j].function;
 		}
-		hang_wait__classify(r->host, &r->tasks[i], functions, nr, w);
+		stack = (struct hang_wait_stack){
+			.functions = functions, .nr_functions = nr, .frames = v->frames,
+			.regs = wants_frame_regs(&r->tasks[i]) ?
+				(const __u64 (*)[UREG_NR])r->frame_regs[i] : NULL,
+			.nr_frames = v->nr_frames,
+		};
+		hang_wait__classify(r->host, &r->tasks[i], &stack, w);
 		v->pid = r->tasks[i].tgid;
 		v->tid = r->tasks[i].tid;
 		memcpy(v->comm, r->tasks[i].comm, sizeof(v->comm));
@@ -317,8 +353,9 @@ static int examine(struct hang_run *r)
 	keep_user_threads(r);
 	r->waits = calloc(r->nr_tasks + 1, sizeof(*r->waits));
 	r->view.threads = calloc(r->nr_tasks + 1, sizeof(*r->view.threads));
+	r->frame_regs = calloc(r->nr_tasks + 1, sizeof(*r->frame_regs));
 	r->host = hang_host__new();
-	if (!r->waits || !r->view.threads || !r->host)
+	if (!r->waits || !r->view.threads || !r->frame_regs || !r->host)
 		return -ENOMEM;
 	r->view.nr_threads = r->nr_tasks;
 	for (size_t i = 0; i < r->nr_tasks; i++) {

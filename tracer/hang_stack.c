@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../reports/unwind_live.h"
 #include "hang_stack.h"
@@ -45,7 +46,7 @@ void hang_stacks__free(struct hang_stacks *hs)
 }
 
 size_t hang_stacks__unwind(struct hang_stacks *hs, const struct hang_task *task, __u64 *ips,
-			   size_t max)
+			   __u64 (*frame_regs)[UREG_NR], size_t max)
 {
 	struct unwind_frame frames[HANG_UNWIND_MAX];
 	__u64 regs[UREG_NR] = {
@@ -64,10 +65,12 @@ size_t hang_stacks__unwind(struct hang_stacks *hs, const struct hang_task *task,
 		patches[nr_patches++] = (struct unwind_patch){
 			.addr = task->uret_slot[i], .value = task->uret_ret[i],
 		};
-	n = unwind_live__stack_patched(hs->u, task->tgid, regs, patches, nr_patches, frames,
-				       max < HANG_UNWIND_MAX ? max : HANG_UNWIND_MAX);
+	n = unwind_live__stack_regs(hs->u, task->tgid, regs, patches, nr_patches, frames,
+				    frame_regs, max < HANG_UNWIND_MAX ? max : HANG_UNWIND_MAX);
 	if (n <= 0) {
 		ips[0] = task->regs.ip;	/* in no known mapping: the address alone */
+		if (frame_regs)
+			memcpy(frame_regs[0], regs, sizeof(regs));
 		return 1;
 	}
 	for (int i = 0; i < n; i++)

@@ -21,9 +21,12 @@ void hang_stacks__free(struct hang_stacks *hs);
 
 /*
  * Frame addresses of task (ips[0] the exact ip, the others return
- * addresses), at most max. Returns how many (0 when nothing could be read).
+ * addresses), at most max; with frame_regs (may be NULL), each frame's
+ * registers (UREG_* order: what the frame's function had in its
+ * callee-saved registers while it called the frame below). Returns how
+ * many (0 when nothing could be read).
  */
 size_t hang_stacks__unwind(struct hang_stacks *hs, const struct hang_task *task, __u64 *ips,
-			   size_t max);
+			   __u64 (*frame_regs)[UREG_NR], size_t max);
 
 #endif /* IPCRACE_HANG_STACK_H */

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include <unistd.h>
 
 #include "../analyzer/array.h"
+#include "hang_cond.h"
+#include "hang_futex.h"
 #include "hang_sock.h"
 #include "hang_wait.h"
 #include "procfs.h"
@@ -56,20 +57,9 @@ static const struct {
 #define TASK_RUNNING 0
 #define TASK_STOPPED 4
 #define TASK_TRACED 8
-#define FUTEX_CMD_MASK 0x7f
-#define FUTEX_WAIT 0
-#define FUTEX_LOCK_PI 6
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQUEUE_PI 11
-#define FUTEX_LOCK_PI2 13
-#define FUTEX_TID_MASK 0x3fffffff
 #define F_SETLKW_ 7
 #define F_OFD_SETLKW_ 38
 #define POLL_FDS_MAX 64
-/* glibc's pthread_mutex_t: __lock at 0, __owner (tid) at 8 */
-#define MUTEX_OWNER_OFF 8
-/* glibc's rwlock: __cur_writer at 24 from the start; the futex words at 0, 8, 12 */
-#define RWLOCK_WRITER_OFF 24
 
 /* One open file of some process on the host: who holds what, how. */
 struct fd_entry {
@@ -90,6 +80,7 @@ struct lock_entry {
 };
 
 struct hang_host {
+	struct hang_conds *conds;
 	bool fds_read;
 	struct fd_entry *fds;
 	size_t nr_fds, cap_fds;
@@ -103,10 +94,12 @@ struct hang_host *hang_host__new(void)
 {
 	struct hang_host *h = calloc(1, sizeof(*h));
 
-	if (h)
+	if (h) {
 		h->socks = hang_socks__new();
-	if (h && !h->socks) {
-		free(h);
+		h->conds = hang_conds__new();
+	}
+	if (h && (!h->socks || !h->conds)) {
+		hang_host__free(h);
 		h = NULL;
 	}
 	return h;
@@ -117,6 +110,7 @@ void hang_host__free(struct hang_host *h)
 	if (!h)
 		return;
 	hang_socks__free(h->socks);
+	hang_conds__free(h->conds);
 	free(h->fds);
 	free(h->locks);
 	free(h);
@@ -130,7 +124,7 @@ static const char *syscall_name(long nr)
 	return NULL;
 }
 
-static int read_mem(__u32 pid, __u64 addr, void *buf, size_t len)
+int hang_wait__read(__u32 pid, __u64 addr, void *buf, size_t len)
 {
 	struct iovec local = { .iov_base = buf, .iov_len = len };
 	struct iovec remote = { .iov_base = (void *)addr, .iov_len = len };
@@ -139,7 +133,7 @@ static int read_mem(__u32 pid, __u64 addr, void *buf, size_t len)
 }
 
 /* The thread group of a live thread, 0 when it does not exist. */
-static __u32 tgid_of(__u32 tid)
+__u32 hang_wait__tgid_of(__u32 tid)
 {
 	long tgid;
 
@@ -148,7 +142,7 @@ static __u32 tgid_of(__u32 tid)
 	return procfs__status_field(tid, "Tgid", &tgid) ? 0 : tgid;
 }
 
-static void add_target(struct hang_wait *w, __u32 pid, __u32 tid)
+void hang_wait__add_target(struct hang_wait *w, __u32 pid, __u32 tid)
 {
 	for (size_t i = 0; i < w->nr_targets; i++)
 		if (w->targets[i].pid == pid && w->targets[i].tid == tid)
@@ -286,7 +280,7 @@ static void holders(struct hang_host *h, __u64 dev, __u64 ino, struct hang_wait 
 	read_fds(h);
 	for (size_t i = 0; i < h->nr_fds; i++)
 		if (h->fds[i].dev == dev && h->fds[i].ino == ino)
-			add_target(w, h->fds[i].pid, 0);
+			hang_wait__add_target(w, h->fds[i].pid, 0);
 }
 
 /* A socket: whoever holds its peer can end the wait. */
@@ -346,7 +340,7 @@ static void channel_wait(struct hang_host *h, const struct hang_task *t, int fd,
 		if (e->dev != dev || e->ino != ino)
 			continue;
 		if (reading ? (acc == O_WRONLY || acc == O_RDWR) : (acc == O_RDONLY || acc == O_RDWR))
-			add_target(w, e->pid, 0);
+			hang_wait__add_target(w, e->pid, 0);
 	}
 }
 
@@ -377,116 +371,12 @@ static void file_lock_wait(struct hang_host *h, const struct hang_task *t, int f
 		if (kind != HW_FLOCK && (e->end < start || e->start > end))
 			continue;
 		if (e->pid > 0)
-			add_target(w, e->pid, 0);
+			hang_wait__add_target(w, e->pid, 0);
 		else
 			w->unknown = true;	/* an OFD lock names no process */
 	}
 }
 
-/* --- futexes ------------------------------------------------------------- */
-
-static bool any_function(const char *const *functions, size_t nr, const char *pattern)
-{
-	for (size_t i = 0; i < nr; i++)
-		if (functions[i] && !fnmatch(pattern, functions[i], 0))
-			return true;
-	return false;
-}
-
-static void owner_target(struct hang_wait *w, __u32 tid)
-{
-	__u32 pid = tgid_of(tid);
-
-	if (pid)
-		add_target(w, pid, tid);
-}
-
-static void futex_wait(const struct hang_task *t, const char *const *functions, size_t nr,
-		       struct hang_wait *w)
-{
-	__u64 uaddr = t->regs.di;
-	unsigned int op = t->regs.si & FUTEX_CMD_MASK;
-	__s32 word[8] = {};
-	bool have = !read_mem(t->tgid, uaddr, word, sizeof(word));
-
-	w->addr = uaddr;
-	if (op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2) {
-		/* a priority-inheritance mutex: the owner's tid is in the word */
-		w->kind = HW_MUTEX;
-		w->obj = OBJ_MUTEX;
-		snprintf(w->relation, sizeof(w->relation), "held by");
-		if (have)
-			owner_target(w, word[0] & FUTEX_TID_MASK);
-		return;
-	}
-	if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET && op != FUTEX_WAIT_REQUEUE_PI) {
-		w->kind = HW_FUTEX;
-		w->obj = OBJ_FUTEX;
-		w->unknown = true;
-		return;
-	}
-	if (any_function(functions, nr, "*mutex*lock*") || any_function(functions, nr, "__lll_lock_wait*") ||
-	    (!nr && have && (word[0] == 1 || word[0] == 2) && tgid_of(word[MUTEX_OWNER_OFF / 4]))) {
-		w->kind = HW_MUTEX;
-		w->obj = OBJ_MUTEX;
-		snprintf(w->relation, sizeof(w->relation), "held by");
-		if (have && word[MUTEX_OWNER_OFF / 4] > 0)
-			owner_target(w, word[MUTEX_OWNER_OFF / 4]);
-		return;
-	}
-	if (any_function(functions, nr, "*rwlock*")) {
-		/* the futex is one of the words at 0, 8 or 12 of the rwlock */
-		static const int bases[] = { 0, 8, 12 };
-
-		w->kind = HW_RWLOCK;
-		w->obj = OBJ_RWLOCK;
-		snprintf(w->relation, sizeof(w->relation), "write-locked by");
-		for (size_t i = 0; i < 3; i++) {
-			__s32 writer;
-
-			if (read_mem(t->tgid, uaddr - bases[i] + RWLOCK_WRITER_OFF, &writer,
-				     sizeof(writer)) || writer <= 0 || !tgid_of(writer))
-				continue;
-			w->addr = uaddr - bases[i];
-			owner_target(w, writer);
-			return;
-		}
-		w->unknown = true;	/* held by readers: they are not recorded */
-		return;
-	}
-	if (any_function(functions, nr, "*join*") ||
-	    (!nr && have && word[0] > 0 && tgid_of(word[0]) == t->tgid && (__u32)word[0] != t->tid)) {
-		w->kind = HW_JOIN;
-		w->obj = OBJ_NONE;
-		snprintf(w->relation, sizeof(w->relation), "namely");
-		if (have && word[0] > 0)
-			owner_target(w, word[0]);
-		else
-			w->unknown = true;
-		return;
-	}
-	if (any_function(functions, nr, "*cond*wait*")) {
-		w->kind = HW_COND;
-		w->obj = OBJ_NONE;
-		w->unknown = true;	/* whoever signals it: not recorded anywhere */
-		return;
-	}
-	if (any_function(functions, nr, "*barrier_wait*")) {
-		w->kind = HW_BARRIER;
-		w->obj = OBJ_NONE;
-		w->unknown = true;
-		return;
-	}
-	if (any_function(functions, nr, "sem_*wait*") || any_function(functions, nr, "*new_sem_wait*")) {
-		w->kind = HW_SEM;
-		w->obj = OBJ_SEM;
-		w->unknown = true;	/* any process that can reach it may post */
-		return;
-	}
-	w->kind = HW_FUTEX;
-	w->obj = OBJ_FUTEX;
-	w->unknown = true;
-}
 
 /* --- SysV semaphores ----------------------------------------------------- */
 
@@ -507,7 +397,7 @@ static void sysv_sem_wait(const struct hang_task *t, struct hang_wait *w)
 	snprintf(w->relation, sizeof(w->relation), "last changed by");
 	if (nsops > 8)
 		nsops = 8;
-	if (!nsops || read_mem(t->tgid, t->regs.si, ops, nsops * sizeof(ops[0]))) {
+	if (!nsops || hang_wait__read(t->tgid, t->regs.si, ops, nsops * sizeof(ops[0]))) {
 		snprintf(w->object, sizeof(w->object), "SysV semaphore set %d", semid);
 		w->unknown = true;
 		return;
@@ -526,7 +416,7 @@ static void sysv_sem_wait(const struct hang_task *t, struct hang_wait *w)
 		 */
 		last = semctl(semid, ops[i].num, GETPID);
 		if (last > 0 && (__u32)last != t->tgid)
-			add_target(w, last, 0);
+			hang_wait__add_target(w, last, 0);
 		else
 			w->unknown = true;
 		return;
@@ -539,7 +429,7 @@ static void sysv_sem_wait(const struct hang_task *t, struct hang_wait *w)
 static void merge_wait(struct hang_wait *into, const struct hang_wait *w)
 {
 	for (size_t i = 0; i < w->nr_targets; i++)
-		add_target(into, w->targets[i].pid, w->targets[i].tid);
+		hang_wait__add_target(into, w->targets[i].pid, w->targets[i].tid);
 	into->unknown |= w->unknown;
 }
 
@@ -582,7 +472,7 @@ static void poll_wait(struct hang_host *h, const struct hang_task *t, struct han
 
 		if (t->regs.si > POLL_FDS_MAX)
 			w->unknown = true;
-		if (n && !read_mem(t->tgid, t->regs.di, fds, n * sizeof(fds[0])))
+		if (n && !hang_wait__read(t->tgid, t->regs.di, fds, n * sizeof(fds[0])))
 			for (size_t i = 0; i < n; i++)
 				if (fds[i].fd >= 0)
 					poll_fd(h, t, fds[i].fd, fds[i].events & 1, fds[i].events & 4,
@@ -596,9 +486,9 @@ static void poll_wait(struct hang_host *h, const struct hang_task *t, struct han
 		int nfds = t->regs.di < 1024 ? t->regs.di : 1024;
 		size_t bytes = (nfds + 63) / 64 * 8;
 
-		if (t->regs.si && read_mem(t->tgid, t->regs.si, rd, bytes))
+		if (t->regs.si && hang_wait__read(t->tgid, t->regs.si, rd, bytes))
 			w->unknown = true;
-		if (t->regs.dx && read_mem(t->tgid, t->regs.dx, wr, bytes))
+		if (t->regs.dx && hang_wait__read(t->tgid, t->regs.dx, wr, bytes))
 			w->unknown = true;
 		for (int fd = 0; fd < nfds; fd++) {
 			bool in = rd[fd / 64] >> (fd % 64) & 1, out = wr[fd / 64] >> (fd % 64) & 1;
@@ -646,7 +536,7 @@ static int add_child(int pid, void *ctx)
 	struct child_scan *c = ctx;
 
 	if ((__u32)procfs__ppid(pid) == c->parent && (c->only < 0 || c->only == pid))
-		add_target(c->w, pid, 0);
+		hang_wait__add_target(c->w, pid, 0);
 	return 0;
 }
 
@@ -671,7 +561,7 @@ static void child_wait(const struct hang_task *t, struct hang_wait *w)
 /* --- the classifier ---------------------------------------------------------- */
 
 void hang_wait__classify(struct hang_host *h, const struct hang_task *t,
-			 const char *const *functions, size_t nr, struct hang_wait *w)
+			 const struct hang_wait_stack *stack, struct hang_wait *w)
 {
 	long sys = (long)t->regs.orig_ax;
 
@@ -694,7 +584,7 @@ void hang_wait__classify(struct hang_host *h, const struct hang_task *t,
 		w->syscall = "";
 	switch (sys) {
 	case SYS_futex:
-		futex_wait(t, functions, nr, w);
+		hang_futex__classify(h->conds, t, stack, w);
 		return;
 	case SYS_read:
 	case SYS_readv:
@@ -723,7 +613,7 @@ void hang_wait__classify(struct hang_host *h, const struct hang_task *t,
 
 		if (t->regs.si != F_SETLKW_ && t->regs.si != F_OFD_SETLKW_)
 			break;
-		if (!read_mem(t->tgid, t->regs.dx, fl, sizeof(fl)) && ((fl[0] >> 16) & 0xffff) == SEEK_SET) {
+		if (!hang_wait__read(t->tgid, t->regs.dx, fl, sizeof(fl)) && ((fl[0] >> 16) & 0xffff) == SEEK_SET) {
 			start = fl[1];
 			len = fl[2];
 		}

@@ -56,6 +56,13 @@ struct hang_wait {
 	 */
 	__u16 obj;
 	__u64 addr;
+	/*
+	 * HW_COND: the mutex it will need once signalled (0: not known);
+	 * HW_MUTEX: cond_reacquire when it is re-taking the mutex of a
+	 * condition variable it was woken from.
+	 */
+	__u64 mutex;
+	bool cond_reacquire;
 	char object[192];		/* "pipe inode 1234", "flock on /tmp/x", "" */
 	/* Why the targets can end it: "held by", "holds the write end", ... */
 	char relation[64];
@@ -65,19 +72,35 @@ struct hang_wait {
 };
 
 struct hang_host;
+struct frame;
+
+/* What the classifier knows of the thread's stack (every part may be empty). */
+struct hang_wait_stack {
+	const char *const *functions;	/* innermost frames' functions, inlined ones too; NULL entries */
+	size_t nr_functions;
+	const struct frame *frames;	/* the symbolized frames, innermost first */
+	const __u64 (*regs)[UREG_NR];	/* each frame's registers (NULL: not read) */
+	size_t nr_frames;
+};
 
 /* The host state classification reads lazily (/proc/locks, fd tables). */
 struct hang_host *hang_host__new(void);
 void hang_host__free(struct hang_host *h);
 
 /*
- * Classifies t. functions[0..nr) are the function names of its innermost
- * frames (may be NULL entries or nr 0: then the futex words are read to
- * guess). Never fails: what is not understood is HW_SYSCALL or HW_FUTEX
- * with unknown set.
+ * Classifies t from its system call, its stack (with no function names the
+ * futex words are read to guess) and the host's state. Never fails: what
+ * is not understood is HW_SYSCALL or HW_FUTEX with unknown set.
  */
 void hang_wait__classify(struct hang_host *h, const struct hang_task *t,
-			 const char *const *functions, size_t nr, struct hang_wait *out);
+			 const struct hang_wait_stack *stack, struct hang_wait *out);
+
+/* For the classifiers (hang_futex.c): pid's memory, 0 or -EFAULT. */
+int hang_wait__read(__u32 pid, __u64 addr, void *buf, size_t len);
+/* The thread group of a live thread, 0 when it does not exist. */
+__u32 hang_wait__tgid_of(__u32 tid);
+/* pid's thread tid (0: any of its threads) can end the wait. */
+void hang_wait__add_target(struct hang_wait *w, __u32 pid, __u32 tid);
 
 /* "mutex", "pipe read", ... for the report. */
 const char *hang_wait__kind_name(enum hang_wait_kind k);
