@@ -172,7 +172,8 @@ static void spread_progress(struct waitgraph *g)
 	int *queue = g->stack;
 
 	for (size_t i = 0; i < g->nr_nodes; i++) {
-		g->nodes[i].progress = g->nodes[i].state != WG_WAITS;
+		g->nodes[i].progress = g->nodes[i].state == WG_PROGRESS ||
+				       g->nodes[i].state == WG_WAITS_UNKNOWN;
 		if (g->nodes[i].progress)
 			queue[tail++] = i;
 	}
@@ -201,7 +202,7 @@ static void strongconnect(struct waitgraph *g, int v)
 		int w = g->out[n->first + k];
 		struct wg_node *m = &g->nodes[w];
 
-		if (m->progress)
+		if (m->progress || m->state == WG_DEAD)
 			continue;
 		if (!m->index) {
 			strongconnect(g, w);
@@ -282,7 +283,8 @@ static int blocking_cycle(const struct waitgraph *g, int v)
 		if (n->cycle >= 0)
 			return n->cycle;
 		for (size_t k = 0; k < n->nr && next < 0; k++)
-			if (!g->nodes[g->out[n->first + k]].progress)
+			if (!g->nodes[g->out[n->first + k]].progress &&
+			    g->nodes[g->out[n->first + k]].state != WG_DEAD)
 				next = g->out[n->first + k];
 		if (next < 0)
 			return -1;
@@ -311,7 +313,7 @@ int waitgraph__solve(struct waitgraph *g)
 		g->nodes[i].in_cycle = false;
 	}
 	for (size_t i = 0; i < g->nr_nodes; i++)
-		if (!g->nodes[i].progress && !g->nodes[i].index)
+		if (!g->nodes[i].progress && !g->nodes[i].index && g->nodes[i].state != WG_DEAD)
 			strongconnect(g, i);
 	scc_cycle = malloc((g->nr_scc + 1) * sizeof(*scc_cycle));
 	if (!scc_cycle)
@@ -322,7 +324,7 @@ int waitgraph__solve(struct waitgraph *g)
 		struct wg_node *n = &g->nodes[i];
 		size_t members = 0;
 
-		if (n->progress || scc_cycle[n->scc] >= 0)
+		if (n->progress || n->scc < 0 || scc_cycle[n->scc] >= 0)
 			continue;
 		for (size_t j = 0; j < g->nr_nodes && members < 2; j++)
 			members += g->nodes[j].scc == n->scc && !g->nodes[j].progress;
@@ -336,7 +338,7 @@ int waitgraph__solve(struct waitgraph *g)
 	for (size_t i = 0; i < g->nr_nodes; i++) {
 		struct wg_node *n = &g->nodes[i];
 
-		if (n->progress || scc_cycle[n->scc] < 0)
+		if (n->progress || n->scc < 0 || scc_cycle[n->scc] < 0)
 			continue;
 		n->cycle = scc_cycle[n->scc];
 		n->in_cycle = false;
@@ -345,7 +347,7 @@ int waitgraph__solve(struct waitgraph *g)
 		for (size_t k = 0; k < g->cycles[c].nr; k++)
 			g->nodes[g->cycle_nodes[g->cycles[c].first + k]].in_cycle = true;
 	for (size_t i = 0; i < g->nr_nodes; i++)
-		if (!g->nodes[i].progress && g->nodes[i].cycle < 0)
+		if (!g->nodes[i].progress && g->nodes[i].cycle < 0 && g->nodes[i].state != WG_DEAD)
 			g->nodes[i].cycle = blocking_cycle(g, i);
 out:
 	free(scc_cycle);
@@ -354,7 +356,7 @@ out:
 
 bool waitgraph__deadlocked(const struct waitgraph *g, int node)
 {
-	return valid(g, node) && !g->nodes[node].progress;
+	return valid(g, node) && !g->nodes[node].progress && g->nodes[node].state != WG_DEAD;
 }
 
 size_t waitgraph__nr_cycles(const struct waitgraph *g)
@@ -373,7 +375,7 @@ size_t waitgraph__cycle(const struct waitgraph *g, size_t c, int *out, size_t ma
 
 int waitgraph__cycle_of(const struct waitgraph *g, int node, bool *in_cycle)
 {
-	if (!valid(g, node) || g->nodes[node].progress) {
+	if (!valid(g, node) || g->nodes[node].progress || g->nodes[node].state == WG_DEAD) {
 		*in_cycle = false;
 		return -1;
 	}

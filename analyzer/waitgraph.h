@@ -19,6 +19,11 @@ enum waitgraph_state {
 	WG_PROGRESS = 0,	/* not waiting on another thread */
 	WG_WAITS_UNKNOWN,	/* blocked, but who could wake it is not known */
 	WG_WAITS,		/* blocked until one of its targets acts */
+	/*
+	 * Will never act, and waits on nothing: a zombie (exited, not yet
+	 * reaped). Not deadlocked itself; a thread waiting only on it is.
+	 */
+	WG_DEAD,
 };
 
 struct waitgraph;
@@ -36,7 +41,7 @@ int waitgraph__add_target(struct waitgraph *g, int from, int to);
 /* Decides which nodes are deadlocked and finds the cycles. 0 or -ENOMEM. */
 int waitgraph__solve(struct waitgraph *g);
 
-/* After solve. */
+/* After solve. False for a WG_DEAD node. */
 bool waitgraph__deadlocked(const struct waitgraph *g, int node);
 
 /* Number of cycles found (one per strongly connected set of deadlocked nodes). */

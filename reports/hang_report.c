@@ -160,6 +160,8 @@ static void put_chain(FILE *out, const struct hang_view *v, const struct hang_vi
 		      const char *what, bool warn, bool color)
 {
 	const struct hang_view_thread *end = &v->threads[l->threads[l->nr - 1]];
+	/* a wait nothing can end, on a thread that will never act (a zombie): shown */
+	const struct hang_view_thread *beyond = warn ? first_target(v, end) : NULL;
 
 	if (warn) {
 		put_headline(out, color, what);
@@ -170,10 +172,12 @@ static void put_chain(FILE *out, const struct hang_view *v, const struct hang_vi
 	for (size_t i = 0; i < l->nr; i++) {
 		const struct hang_view_thread *t = &v->threads[l->threads[i]];
 
-		put_wait_line(out, t, i + 1 < l->nr ? &v->threads[l->threads[i + 1]] : NULL);
+		put_wait_line(out, t, i + 1 < l->nr ? &v->threads[l->threads[i + 1]] : beyond);
 		put_stack(out, t);
 	}
-	if (!warn) {
+	if (beyond)
+		end = beyond;
+	if (!warn || beyond) {
 		fputs("  End of the chain: ", out);
 		put_short_thread(out, end);
 		if (end->waits[0]) {
@@ -186,9 +190,9 @@ static void put_chain(FILE *out, const struct hang_view *v, const struct hang_vi
 				fprintf(out, " in %s", end->syscall);
 		}
 		fputc('\n', out);
-	} else {
-		put_summary(out, what, &v->threads[l->threads[0]]);
 	}
+	if (warn)
+		put_summary(out, what, &v->threads[l->threads[0]]);
 }
 
 int hang_view__write_text(FILE *out, const struct hang_view *v, bool color)

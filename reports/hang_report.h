@@ -21,7 +21,7 @@ struct hang_view_thread {
 	__u32 pid;
 	__u32 tid;
 	char comm[16];
-	const char *state;		/* "running", "sleeping", "blocked", "stopped" */
+	const char *state;		/* "running", "sleeping", "blocked", "stopped", "zombie" */
 	const char *kind;		/* what it waits on: "mutex", "read", ... ("" if nothing) */
 	const char *syscall;		/* "futex", "read", "" */
 	char waits[OBJNAME_LEN + 64];	/* "waits for mutex in /dev/shm/x +0x28" ("" if nothing) */

@@ -177,7 +177,7 @@ static void keep_user_threads(struct hang_run *r)
 
 static bool task_blocked(const struct hang_task *t)
 {
-	return t->state != 0 && (long)t->regs.orig_ax >= 0;
+	return !t->exit_state && t->state != 0 && (long)t->regs.orig_ax >= 0;
 }
 
 #define SYS_FUTEX 202
@@ -268,6 +268,7 @@ static const char *wait_verb(enum hang_wait_kind k)
 	case HW_STOPPED:
 	case HW_SLEEP:
 	case HW_SYSCALL:
+	case HW_EXITED:
 		return "";
 	case HW_MUTEX:
 	case HW_RWLOCK:
@@ -291,6 +292,8 @@ static const char *state_name(const struct hang_wait *w)
 		return "stopped";
 	if (w->kind == HW_SLEEP)
 		return "sleeping";
+	if (w->kind == HW_EXITED)
+		return "zombie";
 	return "blocked";
 }
 
@@ -402,6 +405,8 @@ static enum waitgraph_state node_state(const struct hang_wait *w)
 		return WG_PROGRESS;
 	case HW_SYSCALL:
 		return WG_WAITS_UNKNOWN;
+	case HW_EXITED:
+		return WG_DEAD;
 	case HW_MUTEX:
 	case HW_RWLOCK:
 	case HW_SEM:
@@ -535,7 +540,8 @@ static int fill_view(struct hang_run *r)
 
 		t->deadlocked = waitgraph__deadlocked(r->graph, i);
 		t->cycle = waitgraph__cycle_of(r->graph, i, &t->in_cycle);
-		v->nr_blocked += node_state(&r->waits[i]) != WG_PROGRESS;
+		v->nr_blocked += node_state(&r->waits[i]) == WG_WAITS ||
+				 node_state(&r->waits[i]) == WG_WAITS_UNKNOWN;
 		v->nr_processes += !i || r->tasks[i].tgid != r->tasks[i - 1].tgid;
 		if (t->deadlocked && t->cycle < 0)
 			v->stuck.threads[nr_stuck++] = i;

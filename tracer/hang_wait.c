@@ -567,6 +567,11 @@ void hang_wait__classify(struct hang_host *h, const struct hang_task *t,
 
 	memset(w, 0, sizeof(*w));
 	w->syscall = "";
+	if (t->exit_state) {
+		/* not reaped: the parent's wait, not its own; its registers are stale */
+		w->kind = HW_EXITED;
+		return;
+	}
 	if (t->state == TASK_RUNNING) {
 		w->kind = HW_RUNNING;
 		return;
@@ -674,6 +679,7 @@ const char *hang_wait__kind_name(enum hang_wait_kind k)
 	case HW_SYSV_SEM: return "SysV semaphore";
 	case HW_CHILD: return "child exit";
 	case HW_SYSCALL: return "system call";
+	case HW_EXITED: return "exited";
 	}
 	return "unknown";
 }

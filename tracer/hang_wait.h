@@ -36,6 +36,7 @@ enum hang_wait_kind {
 	HW_SYSV_SEM,
 	HW_CHILD,		/* wait4/waitid */
 	HW_SYSCALL,		/* another blocking system call, not understood */
+	HW_EXITED,		/* a zombie: exited, not reaped yet; it waits on nobody */
 };
 
 #define HANG_TARGETS_MAX 32

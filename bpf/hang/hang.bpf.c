@@ -54,8 +54,10 @@ int hang_dump_task(struct bpf_iter__task *ctx)
 	rec.tid = task->pid;
 	rec.state = BPF_CORE_READ(task, __state);
 	rec.kthread = !!(task->flags & PF_KTHREAD);
+	rec.exit_state = BPF_CORE_READ(task, exit_state);
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
-	if (!rec.kthread) {
+	/* an exited thread has no user state left to read */
+	if (!rec.kthread && !rec.exit_state) {
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		if (regs) {
 			rec.regs.ip = BPF_CORE_READ(regs, ip);

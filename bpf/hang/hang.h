@@ -55,7 +55,7 @@ struct hang_task {
 	__u32 state;		/* task->__state (TASK_INTERRUPTIBLE, ...) */
 	__u32 kthread;		/* 1: a kernel thread (no user registers) */
 	__u32 nr_uret;
-	__u32 pad;
+	__u32 exit_state;	/* task->exit_state: EXIT_ZOMBIE, EXIT_DEAD, 0 while alive */
 	char comm[HANG_COMM_LEN];
 };
 

@@ -175,6 +175,38 @@ static void test_wait_nobody_can_end_is_deadlocked_without_cycle(void **state)
 	waitgraph__free(g);
 }
 
+/*
+ * A zombie (exited, not reaped) waits on nobody and is not deadlocked; a
+ * thread waiting only on it (a mutex its exited leader still owns) is,
+ * with no cycle; one that may also be woken by a live thread is not.
+ */
+static void test_zombie_is_not_blocked_its_waiter_is_stuck(void **state)
+{
+	struct waitgraph *g = waitgraph__new();
+	int zombie, waiter, either, live, chain[4];
+	bool in;
+
+	(void)state;
+	zombie = node(g, WG_DEAD);
+	waiter = node(g, WG_WAITS);
+	either = node(g, WG_WAITS);
+	live = node(g, WG_PROGRESS);
+	waits(g, waiter, zombie);
+	waits(g, either, zombie);
+	waits(g, either, live);
+	assert_int_equal(waitgraph__add_target(g, zombie, waiter), -EINVAL);
+	assert_int_equal(waitgraph__solve(g), 0);
+	assert_false(waitgraph__deadlocked(g, zombie));
+	assert_int_equal(waitgraph__cycle_of(g, zombie, &in), -1);
+	assert_true(waitgraph__deadlocked(g, waiter));
+	assert_int_equal(waitgraph__cycle_of(g, waiter, &in), -1);
+	assert_false(waitgraph__deadlocked(g, either));
+	assert_int_equal(waitgraph__nr_cycles(g), 0);
+	assert_int_equal(waitgraph__chain(g, waiter, chain, 4), 2);
+	assert_int_equal(chain[1], zombie);
+	waitgraph__free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_waker_is_never_a_deadlock),
 		cmocka_unit_test(test_two_independent_deadlocks_are_two_cycles),
 		cmocka_unit_test(test_wait_nobody_can_end_is_deadlocked_without_cycle),
+		cmocka_unit_test(test_zombie_is_not_blocked_its_waiter_is_stuck),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
