@@ -155,6 +155,16 @@ static __always_inline __u64 event_seq_last(void)
 	return mine ? *mine : 0;
 }
 
+/* An event that could not be recorded: counted, and the next event carries the news. */
+static __always_inline void note_loss(void)
+{
+	__u32 zero = 0, *loss = bpf_map_lookup_elem(&loss_pending, &zero);
+
+	count(CNT_LOST_EVENTS);
+	if (loss)
+		*loss = 1;
+}
+
 /* Reserves an event and fills the common part; NULL (counted) if full. */
 static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj)
 {
@@ -352,6 +362,50 @@ static __always_inline void emit_file_path(struct file *f)
 	bpf_map_update_elem(&paths_seen, &id, &one, BPF_ANY);
 }
 
+/* The stack mapping a thread's sp was last found in: [start, end). */
+struct stack_vma {
+	__u64 start;
+	__u64 end;
+};
+
+#define THREAD_KEY_SLOTS 4	/* powers of two: index masks */
+#define THREAD_SEEN_SLOTS 8
+
+/* A lock key resolved by this thread, valid while the process's layout generation is gen. */
+struct thread_key {
+	__u64 addr;
+	__u64 gen;
+	struct ipcrace_key key;
+};
+
+/*
+ * What a thread's events keep from one to the next, in task local storage:
+ * one lookup instead of a hash lookup per item (each hash lookup cost as
+ * much as the rest of a lock event), and freed with the thread.
+ * seen[] holds stack ids this thread sent or found in stacks_seen
+ * (direct-mapped by id): userspace keeps every stack it was sent, so an id
+ * found here needs no second look in stacks_seen.
+ */
+struct thread_state {
+	struct stack_vma stack;
+	struct thread_key keys[THREAD_KEY_SLOTS];
+	__u64 seen[THREAD_SEEN_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} thread_states SEC(".maps") __weak;
+
+/* The current thread's state, created zeroed on its first event; NULL if out of memory. */
+static __always_inline struct thread_state *thread_state(void)
+{
+	return bpf_task_storage_get(&thread_states, bpf_get_current_task_btf(), NULL,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
 struct vma_lookup {
 	__u64 addr;
 	struct ipcrace_key key;
@@ -426,6 +480,8 @@ IPCRACE_SUBPROG int resolve_key(struct ipcrace_event *e, __u64 addr)
 	struct key_cache_id id = { .addr = addr };
 	struct vma_lookup l = { .addr = addr };
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct thread_state *ts = thread_state();
+	struct thread_key *mine = ts ? &ts->keys[(addr >> 3) & (THREAD_KEY_SLOTS - 1)] : NULL;
 	struct key_cache_val *cached, fresh = {};
 	__u64 *gen;
 
@@ -433,6 +489,10 @@ IPCRACE_SUBPROG int resolve_key(struct ipcrace_event *e, __u64 addr)
 		return 0;
 	id.tgid = e->pid;
 	gen = bpf_map_lookup_elem(&layout_gen, &id.tgid);
+	if (mine && gen && mine->addr == addr && mine->gen == *gen) {
+		e->key = mine->key;
+		return 0;
+	}
 	e->key.space = KEY_PRIVATE;
 	e->key.a = e->pid;
 	e->key.b = addr;
@@ -440,7 +500,7 @@ IPCRACE_SUBPROG int resolve_key(struct ipcrace_event *e, __u64 addr)
 	cached = bpf_map_lookup_elem(&key_cache, &id);
 	if (cached && gen && cached->gen == *gen) {
 		e->key = cached->key;
-		return 0;
+		goto remember;
 	}
 	if (bpf_find_vma(task, addr, vma_to_key, &l, 0) != 0 || !l.found) {
 		e->flags |= EVF_KEY_UNRESOLVED;
@@ -452,6 +512,12 @@ IPCRACE_SUBPROG int resolve_key(struct ipcrace_event *e, __u64 addr)
 		fresh.key = e->key;
 		fresh.gen = *gen;
 		bpf_map_update_elem(&key_cache, &id, &fresh, BPF_ANY);
+	}
+remember:
+	if (mine && gen) {
+		mine->addr = addr;
+		mine->gen = *gen;
+		mine->key = e->key;
 	}
 	return 0;
 }
@@ -482,19 +548,6 @@ struct {
 	__type(value, struct ustack_scratch);
 } ustack_scratch SEC(".maps") __weak;
 
-/* The stack mapping a thread's sp was last found in: [start, end). */
-struct stack_vma {
-	__u64 start;
-	__u64 end;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct stack_vma);
-} stack_vmas SEC(".maps") __weak;
-
 static long stack_vma_found(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
 	struct stack_vma *v = data;
@@ -506,20 +559,21 @@ static long stack_vma_found(struct task_struct *task, struct vm_area_struct *vma
 
 /*
  * End of the mapping holding sp (the top of this thread's stack). Threads
- * keep their stacks: cached per thread, looked up again only when sp has
- * left the cached range (a new thread reusing the tid, sigaltstack).
- * 0 when sp is in no mapping.
+ * keep their stacks: cached in the thread's state, looked up again only
+ * when sp has left the cached range (exec, sigaltstack). 0 when sp is in no
+ * mapping.
  */
-static __always_inline __u64 stack_top(__u32 tid, __u64 sp)
+static __always_inline __u64 stack_top(struct thread_state *ts, __u64 sp)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct stack_vma *c = bpf_map_lookup_elem(&stack_vmas, &tid), v = {};
+	struct stack_vma v = {};
 
-	if (c && c->start <= sp && sp < c->end)
-		return c->end;
+	if (ts && ts->stack.start <= sp && sp < ts->stack.end)
+		return ts->stack.end;
 	if (bpf_find_vma(task, sp, stack_vma_found, &v, 0) || !(v.start <= sp && sp < v.end))
 		return 0;
-	bpf_map_update_elem(&stack_vmas, &tid, &v, BPF_ANY);
+	if (ts)
+		ts->stack = v;
 	return v.end;
 }
 
@@ -712,6 +766,40 @@ static long hash_ip(__u64 i, void *data)
 	return 0;
 }
 
+/* The frame-pointer walk into s, frame 0 replaced by first_frame; its frame count. */
+static __always_inline __u32 fp_walk(void *ctx, struct ipcrace_stack *s, __u64 first_frame)
+{
+	long n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
+
+	s->nr = n > 0 ? n / sizeof(__u64) : 0;
+	if (first_frame && s->nr)
+		s->ips[0] = first_frame;
+	return s->nr;
+}
+
+/* Whether stack id was sent already: the thread's recent ids, then stacks_seen. */
+static __always_inline bool stack_seen(struct thread_state *ts, __u64 id)
+{
+	__u64 *slot = ts ? &ts->seen[id & (THREAD_SEEN_SLOTS - 1)] : NULL;
+
+	if (slot && *slot == id)
+		return true;
+	if (!bpf_map_lookup_elem(&stacks_seen, &id))
+		return false;
+	if (slot)
+		*slot = id;
+	return true;
+}
+
+static __always_inline void stack_sent(struct thread_state *ts, __u64 id)
+{
+	__u8 one = 1;
+
+	bpf_map_update_elem(&stacks_seen, &id, &one, BPF_ANY);
+	if (ts)
+		ts->seen[id & (THREAD_SEEN_SLOTS - 1)] = id;
+}
+
 /*
  * Captures the user stack, sends it once, returns its id (0 if none).
  * first_frame replaces frame 0: a uprobe fires before the hooked function
@@ -720,67 +808,64 @@ static long hash_ip(__u64 i, void *data)
  *
  * With stack snapshots on (ustack_size), a call site seen for the first
  * time sends registers and stack bytes instead of the frame-pointer walk.
- * A call site is keyed by the frame-pointer walk (as far as it goes), the
- * user ip, the first frame, the stack depth (top of the stack mapping -
- * sp) and the words of the top of the stack that point into the
- * executable's code: a site already seen costs that, nothing more. Two
- * chains that differ only in library frames, or deeper than USTACK_SCAN
- * bytes, at the same depth, share a key (the first one's stack is shown).
+ * A call site is then keyed by the user ip, the first frame, the stack
+ * depth (top of the stack mapping - sp) and the words of the top of the
+ * stack that point into the executable's code: a site already seen costs
+ * that, nothing more. No frame-pointer walk goes into that key: it ends in
+ * a fault on the outermost frame (or on the first frame of code built
+ * without frame pointers), which cost a microsecond an event here, more
+ * than all the rest. Two chains that differ only in library frames, or
+ * deeper than USTACK_SCAN bytes, at the same depth, share a key (the first
+ * one's stack is shown).
  */
 IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u32 flags)
 {
+	struct thread_state *ts = thread_state();
 	__u32 zero = 0, len = 0;
 	struct ipcrace_stack *s;
 	struct ipcrace_ustack *u = NULL;
 	__u64 hash = 0xcbf29ce484222325ULL;
 	__u64 regs[UREG_NR] = {}, top = 0;
-	long n;
-	__u8 one = 1;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!s)
 		return 0;
-	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), BPF_F_USER_STACK);
-	if (n <= 0 && !ustack_size)
-		return 0;
-	s->nr = n > 0 ? n / sizeof(__u64) : 0;
-	if (first_frame && s->nr)
-		s->ips[0] = first_frame;
-	{
-		struct ip_hash ih = { .s = s, .hash = hash };
-
-		/* a callback: verified once, not once per frame */
-		bpf_loop(s->nr < IPCRACE_MAX_STACK ? s->nr : IPCRACE_MAX_STACK, hash_ip, &ih, 0);
-		hash = ih.hash;
-	}
-	hash ^= flags;
 	if (ustack_size) {
 		struct ustack_scratch *us = bpf_map_lookup_elem(&ustack_scratch, &zero);
 
 		u = us ? &us->u : NULL;
 	}
 	if (u) {
+		hash ^= flags;
 		user_regs(regs);
-		top = stack_top((__u32)bpf_get_current_pid_tgid(), regs[UREG_SP]);
+		top = stack_top(ts, regs[UREG_SP]);
 		len = ustack_len(regs, top);
 		hash = hash_mix(hash, regs[UREG_IP]);
 		hash = hash_mix(hash, first_frame);
 		hash = hash_mix(hash, top - regs[UREG_SP]);
 		hash = hash_code_words(u, regs, len, hash);
 		hash = hash_mix(hash, 0x75737461636bULL);	/* never an FP walk's id */
+	} else {
+		struct ip_hash ih = { .s = s, .hash = hash };
+
+		if (!fp_walk(ctx, s, first_frame))
+			return 0;
+		/* a callback: verified once, not once per frame */
+		bpf_loop(s->nr < IPCRACE_MAX_STACK ? s->nr : IPCRACE_MAX_STACK, hash_ip, &ih, 0);
+		hash = ih.hash ^ flags;
 	}
 	if (hash == 0)
 		hash = 1;
-	if (bpf_map_lookup_elem(&stacks_seen, &hash))
+	if (stack_seen(ts, hash))
 		return hash;
 
 	if (u) {
 		if (send_ustack(u, hash, regs, len, first_frame, flags)) {
-			bpf_map_update_elem(&stacks_seen, &hash, &one, BPF_ANY);
+			stack_sent(ts, hash);
 			return hash;
 		}
 		count(CNT_USTACK_FALLBACK);
-		if (!s->nr)
+		if (!fp_walk(ctx, s, first_frame))
 			return 0;
 	}
 	/* bpf_get_stack zeroed the frames past nr: the scratch goes out as is */
@@ -792,7 +877,7 @@ IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u3
 		count(CNT_LOST_STACKS);
 		return 0;
 	}
-	bpf_map_update_elem(&stacks_seen, &hash, &one, BPF_ANY);
+	stack_sent(ts, hash);
 	return hash;
 }
 

@@ -20,13 +20,29 @@ struct pending_lock {
 	__u16 __pad;
 };
 
-/* Entry state carried to the return probe, per thread. */
+/*
+ * Entry state carried to the return probe, per thread, in task local
+ * storage (one lookup, no hash update and delete per lock call; freed with
+ * the thread): valid from the entry to the return.
+ */
+struct pending_slot {
+	struct pending_lock lock;
+	__u32 valid;
+	__u32 __pad;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct pending_lock);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pending_slot);
 } pending_locks SEC(".maps");
+
+static __always_inline struct pending_slot *pending_slot(bool create)
+{
+	return bpf_task_storage_get(&pending_locks, bpf_get_current_task_btf(), NULL,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -107,30 +123,38 @@ static __always_inline struct ipcrace_event *lock_event(struct pt_regs *ctx, __u
 	return e;
 }
 
-/* Submits e and keeps what the return probe needs to report the outcome. */
-static __always_inline void submit_and_stash(struct ipcrace_event *e, __u32 tid)
+/*
+ * Submits e and keeps what the return probe needs to report the outcome.
+ * Without a slot (out of memory) the return goes unreported: flagged as a
+ * loss, as a full ring buffer would be.
+ */
+static __always_inline void submit_and_stash(struct ipcrace_event *e, struct pending_slot *slot)
 {
-	struct pending_lock p = {
-		.addr = e->addr,
-		.stack_id = e->stack_id,
-		.arg0 = e->arg0,
-		.key = e->key,
-		.flags = e->flags & ~EVF_AFTER_LOSS,
-		.obj = e->obj,
-	};
-
+	if (slot) {
+		slot->lock.addr = e->addr;
+		slot->lock.stack_id = e->stack_id;
+		slot->lock.arg0 = e->arg0;
+		slot->lock.key = e->key;
+		slot->lock.flags = e->flags & ~EVF_AFTER_LOSS;
+		slot->lock.obj = e->obj;
+		slot->valid = 1;
+	}
 	record_submit(e);
-	bpf_map_update_elem(&pending_locks, &tid, &p, BPF_ANY);
+	if (!slot)
+		note_loss();
 }
 
 /* The return (of type) that ends the thread's pending call, with its result. */
-static __always_inline void emit_return(__u32 tid, __u16 type, int result)
+static __always_inline void emit_return(__u16 type, int result)
 {
-	struct pending_lock *p = bpf_map_lookup_elem(&pending_locks, &tid);
+	struct pending_slot *slot = pending_slot(false);
+	struct pending_lock *p;
 	struct ipcrace_event *e;
 
-	if (!p)
+	if (!slot || !slot->valid)
 		return;
+	slot->valid = 0;
+	p = &slot->lock;
 	e = event_reserve(type, p->obj);
 	if (e) {
 		e->addr = p->addr;
@@ -141,23 +165,21 @@ static __always_inline void emit_return(__u32 tid, __u16 type, int result)
 		e->result = result;
 		record_submit(e);
 	}
-	bpf_map_delete_elem(&pending_locks, &tid);
 }
 
 static __always_inline void lock_enter(struct pt_regs *ctx, __u64 cookie)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_lock *pending;
+	struct pending_slot *slot;
 	struct ipcrace_event *e;
 
 	/* a spin loop that branches back over the probe: one attempt only */
-	pending = bpf_map_lookup_elem(&pending_locks, &tid);
-	if (pending && pending->addr == lock_arg(ctx, cookie))
+	slot = pending_slot(true);
+	if (slot && slot->valid && slot->lock.addr == lock_arg(ctx, cookie))
 		return;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
 	if (e) {
-		submit_and_stash(e, tid);
-	} else {
+		submit_and_stash(e, slot);
+	} else if (slot) {
 		/*
 		 * The attempt was lost (ring buffer full): the acquisition
 		 * must still be reported, or the analyzer sees a release of a
@@ -171,14 +193,15 @@ static __always_inline void lock_enter(struct pt_regs *ctx, __u64 cookie)
 		};
 
 		lost.key.b = lost.addr;
-		bpf_map_update_elem(&pending_locks, &tid, &lost, BPF_ANY);
+		slot->lock = lost;
+		slot->valid = 1;
 	}
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(lock_exit, long ret)
 {
-	emit_return((__u32)bpf_get_current_pid_tgid(), EV_LOCK_ACQUIRED, (int)ret);
+	emit_return(EV_LOCK_ACQUIRED, (int)ret);
 	return 0;
 }
 
@@ -217,14 +240,14 @@ static __always_inline void cond_wait_enter(struct pt_regs *ctx, __u64 cookie)
 		record_submit(e);
 	e = lock_event(ctx, EV_LOCK_RELEASE, cookie, true);
 	if (e)
-		submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
+		submit_and_stash(e, pending_slot(true));
 }
 
 /* The mutex is held again when pthread_cond_*wait returns, whatever its result. */
 SEC("uretprobe")
 int BPF_KRETPROBE(cond_wait_exit)
 {
-	emit_return((__u32)bpf_get_current_pid_tgid(), EV_LOCK_ACQUIRED, 0);
+	emit_return(EV_LOCK_ACQUIRED, 0);
 	return 0;
 }
 
@@ -262,13 +285,13 @@ static __always_inline void barrier_enter(struct pt_regs *ctx, __u64 cookie)
 		return;
 	bpf_probe_read_user(&count, sizeof(count), (void *)(e->addr + GLIBC_BARRIER_COUNT_OFF));
 	e->arg0 = count;
-	submit_and_stash(e, (__u32)bpf_get_current_pid_tgid());
+	submit_and_stash(e, pending_slot(true));
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(barrier_exit, long ret)
 {
-	emit_return((__u32)bpf_get_current_pid_tgid(), EV_BARRIER_DEPART, (int)ret);
+	emit_return(EV_BARRIER_DEPART, (int)ret);
 	return 0;
 }
 

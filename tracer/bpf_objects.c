@@ -110,6 +110,10 @@ static int share_maps(struct bpf_objects *o)
 
 		if (bpf_map__is_internal(m))
 			continue;	/* .rodata: each object's own */
+		/* task local storage (per-thread caches): each object's own;
+		 * creating one needs the object's BTF, not loaded yet */
+		if (bpf_map__type(m) == BPF_MAP_TYPE_TASK_STORAGE)
+			continue;
 		twin = bpf_object__find_map_by_name(main_obj, name);
 		if (!twin)
 			continue;	/* the syscall object's own map */
