@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	clang llvm cmake make gcc g++ pkg-config
+	clang llvm libclang-rt-14-dev cmake make gcc g++ pkg-config
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 	libcapstone-dev libcmocka-dev python3
 	valgrind libunwind-dev libdebuginfod-dev
