@@ -297,38 +297,58 @@ static void write_footer(FILE *out, const struct trace *t)
 		trace__describe_gaps(t, missing, sizeof(missing));
 		fprintf(out, "# INCOMPLETE: %s\n", missing);
 	}
-	fprintf(out, "# %zu events read, %zu stacks, %zu mapping records, %zu processes\n",
-		t->nr_events, t->nr_stacks, t->nr_mappings, t->nr_processes);
+	fprintf(out, "# %llu events read, %zu stacks, %zu mapping records, %zu processes\n",
+		(unsigned long long)(t->streamed ? t->event_count : t->nr_events), t->nr_stacks,
+		t->nr_mappings, t->nr_processes);
+}
+
+struct dump_pass {
+	FILE *out;
+	const struct trace *t;
+	__u64 base;
+};
+
+static int dump_event(void *ctx, const struct ipcrace_event *e)
+{
+	struct dump_pass *d = ctx;
+	FILE *out = d->out;
+
+	put_time(out, e->ts, d->base);
+	fprintf(out, " %u/%u ", e->pid, e->tid);
+	escape__text(out, e->comm, sizeof(e->comm));
+	fprintf(out, " %s", event_type__name(e->type));
+	put_flags(out, e->flags);
+	put_details(out, d->t, e);
+	if (e->stack_id)
+		fprintf(out, " stack %llu", (unsigned long long)e->stack_id);
+	fputc('\n', out);
+	return ferror(out) ? -EIO : 0;
 }
 
 int dump__write(FILE *out, const struct trace *t)
 {
-	__u64 base;
-	size_t i;
+	struct dump_pass d = { .out = out, .t = t };
+	__u64 first = 0;
+	bool any;
+	int err;
 
 	if (!out || !t)
 		return -EINVAL;
 	/* times are relative to the start of recording, or the first event */
-	base = t->header.start_mono_ns;
-	if (t->nr_events && (!base || t->events[0].ts < base))
-		base = t->events[0].ts;
+	any = t->streamed ? t->event_count > 0 : t->nr_events > 0;
+	if (any)
+		first = t->streamed ? t->first_event_ts : t->events[0].ts;
+	d.base = t->header.start_mono_ns;
+	if (any && (!d.base || first < d.base))
+		d.base = first;
 
 	write_header(out, t);
-	write_processes(out, t, base);
-	write_mappings(out, t, base);
-	for (i = 0; i < t->nr_events; i++) {
-		const struct ipcrace_event *e = &t->events[i];
-
-		put_time(out, e->ts, base);
-		fprintf(out, " %u/%u ", e->pid, e->tid);
-		escape__text(out, e->comm, sizeof(e->comm));
-		fprintf(out, " %s", event_type__name(e->type));
-		put_flags(out, e->flags);
-		put_details(out, t, e);
-		if (e->stack_id)
-			fprintf(out, " stack %llu", (unsigned long long)e->stack_id);
-		fputc('\n', out);
-	}
+	write_processes(out, t, d.base);
+	write_mappings(out, t, d.base);
+	/* one event at a time: a streamed trace's events are never all in memory */
+	err = trace__for_each_event(t, dump_event, &d);
+	if (err)
+		return err;
 	write_footer(out, t);
 	if (fflush(out) || ferror(out))
 		return -EIO;

@@ -9,7 +9,9 @@
 /*
  * Header, processes, mapping snapshots, one line per event
  * ("  0.000123 10/11 worker lock-acquired mutex in /dev/shm/bank +0x0 = 0"),
- * then the footer counters. 0 or a negative errno.
+ * then the footer counters. The events come through trace__for_each_event:
+ * a streamed trace (trace__open_fd) is listed without holding its events.
+ * 0 or a negative errno.
  */
 int dump__write(FILE *out, const struct trace *t);
 

@@ -436,7 +436,8 @@ static int cmd_dump(struct cli *cli)
 	char err[256];
 	int ret;
 
-	t = trace_input__read(path, err, sizeof(err));
+	/* streamed: the events are listed as they are read again, never all held */
+	t = trace_input__open(path, err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "ipcrace: %s\n", err);
 		return EXIT_FAILURE_TOOL;
@@ -448,7 +449,11 @@ static int cmd_dump(struct cli *cli)
 		fprintf(stderr, "ipcrace: warning: %s is INCOMPLETE: %s\n",
 			strcmp(path, "-") ? path : "stdin", gaps);
 	}
-	ret = dump__write(stdout, t) ? EXIT_FAILURE_TOOL : 0;
+	ret = dump__write(stdout, t);
+	if (ret == -ESTALE || ret == -EIO || ret == -ENOMEM)
+		fprintf(stderr, "ipcrace: dump: %s\n", ret == -ESTALE ?
+			"the trace file changed while it was read" : strerror(-ret));
+	ret = ret ? EXIT_FAILURE_TOOL : 0;
 	trace__free(t);
 	return ret;
 }

@@ -25,6 +25,7 @@
 #include "analyzer/findings.h"
 #include "analyzer/trace.h"
 #include "analyzer/trace_format.h"
+#include "reports/dump.h"
 #include "tracer/trace_writer.h"
 
 #define PID 100
@@ -339,6 +340,43 @@ static void test_streamed_state_does_not_grow_with_events(void **state)
 	assert_true(heap_whole[1] >= events[1] * sizeof(struct ipcrace_event));
 }
 
+/* `ipcrace dump` of a streamed trace: the listing of the trace read whole, line for line. */
+static char *dump_to_string(const struct trace *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(dump__write(out, t), 0);
+	assert_int_equal(fclose(out), 0);
+	return buf;
+}
+
+static void test_streamed_dump_lists_what_the_whole_dump_lists(void **state)
+{
+	struct fixture *f = *state;
+	struct trace *whole, *streamed;
+	char err[256], count[64], *a, *b;
+
+	write_rounds(f->path, 300);
+	whole = trace__read_file(f->path, err, sizeof(err));
+	assert_non_null(whole);
+	streamed = trace__open_file(f->path, err, sizeof(err));
+	assert_non_null(streamed);
+	a = dump_to_string(whole);
+	b = dump_to_string(streamed);
+	assert_non_null(strstr(a, "lock-acquired"));
+	snprintf(count, sizeof(count), "\n# %zu events read", whole->nr_events);
+	assert_true(whole->nr_events > 2000);
+	assert_non_null(strstr(a, count));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	trace__free(streamed);
+	trace__free(whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +386,7 @@ int main(void)
 		tmp_trace_test(test_streamed_pass_refuses_a_file_changed_since_it_was_opened),
 		tmp_trace_test(test_streamed_analysis_finds_what_the_whole_trace_finds),
 		tmp_trace_test(test_streamed_state_does_not_grow_with_events),
+		tmp_trace_test(test_streamed_dump_lists_what_the_whole_dump_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
