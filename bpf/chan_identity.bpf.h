@@ -144,18 +144,25 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 				  struct ipcrace_key *k)
 {
 	struct file *f = (struct file *)file;
+	struct super_block *sb;
 	struct inode *inode;
 	__u32 mode;
 	unsigned long magic;
 
 	if (!f || !k)
 		return OBJ_NONE;
+	/* each pointer read once: a helper call per read is the cost of a pipe event */
 	inode = BPF_CORE_READ(f, f_inode);
 	mode = BPF_CORE_READ(inode, i_mode);
-	magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	sb = BPF_CORE_READ(inode, i_sb);
+	magic = BPF_CORE_READ(sb, s_magic);
 	switch (mode & IPC_S_IFMT) {
 	case IPC_S_IFIFO:
-		key_from_file(k, f);
+		/* key_from_file's KEY_FILE(dev, ino, 0), from what is read already */
+		k->space = KEY_FILE;
+		k->a = user_dev(BPF_CORE_READ(sb, s_dev));
+		k->b = BPF_CORE_READ(inode, i_ino);
+		k->c = 0;
 		return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
 	case IPC_S_IFSOCK:
 		if (!socket_key(f, sending, dst_user, k))

@@ -9,12 +9,21 @@
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
 
+/*
+ * A traced thread's syscall from entry to exit, in task local storage: the
+ * exit of every syscall on the machine looks it up, and a thread that
+ * never had one (untraced) has no storage at all, which is cheaper to find
+ * out than a hash miss; a traced one pays no hash update and delete.
+ * nr is -1 between syscalls.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct syscall_args);
 } pending_syscalls SEC(".maps");
+
+#define SYSCALL_NONE ((__u64)-1)
 
 /*
  * The path record (for code mappings) is sent before the event is
@@ -45,31 +54,39 @@ IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct syscall_args a = {};
+	struct syscall_args a = {}, *slot;
+	struct pt_regs r;
 
 	if (!syscall_is_interesting(id) || !is_traced(current_tgid()))
 		return 0;
+	/* one read of the registers: a helper call per register cost more */
+	if (bpf_probe_read_kernel(&r, sizeof(r), regs))
+		return 0;
 	a.nr = id;
-	a.args[0] = BPF_CORE_READ(regs, di);
-	a.args[1] = BPF_CORE_READ(regs, si);
-	a.args[2] = BPF_CORE_READ(regs, dx);
-	a.args[3] = BPF_CORE_READ(regs, r10);
-	a.args[4] = BPF_CORE_READ(regs, r8);
-	a.args[5] = BPF_CORE_READ(regs, r9);
-	if (syscall_enter(ctx, &a) == 0)
-		bpf_map_update_elem(&pending_syscalls, &tid, &a, BPF_ANY);
+	a.args[0] = r.di;
+	a.args[1] = r.si;
+	a.args[2] = r.dx;
+	a.args[3] = r.r10;
+	a.args[4] = r.r8;
+	a.args[5] = r.r9;
+	if (syscall_enter(ctx, &a) != 0)
+		return 0;
+	slot = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (slot)
+		*slot = a;
+	else
+		note_loss();	/* out of memory: the exit's event is lost */
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct syscall_args *a;
 
-	a = bpf_map_lookup_elem(&pending_syscalls, &tid);
-	if (!a)
+	a = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL, 0);
+	if (!a || a->nr == SYSCALL_NONE)
 		return 0;
 	switch (a->nr) {
 	case NR_mmap:
@@ -96,7 +113,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		syscall_exit(ctx, a, ret);
 		break;
 	}
-	bpf_map_delete_elem(&pending_syscalls, &tid);
+	a->nr = SYSCALL_NONE;
 	return 0;
 }
 
