@@ -15,6 +15,7 @@
 
 #include "ipc_abi.bpf.h"
 #include "chan_identity.bpf.h"
+#include "ustack.bpf.h"
 
 /* ---- emitters ----------------------------------------------------------- */
 

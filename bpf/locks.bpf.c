@@ -8,6 +8,8 @@
  * attempt at entry, acquired at return with the result, release at entry.
  */
 #include "common.bpf.h"
+#include "key.bpf.h"
+#include "ustack.bpf.h"
 #include "lock_cookie.h"
 
 struct pending_lock {

@@ -7,6 +7,8 @@
  * it are bpf/stops.bpf.c's.
  */
 #include "common.bpf.h"
+#include "key.bpf.h"
+#include "ustack.bpf.h"
 #include "watch_maps.h"
 
 /*

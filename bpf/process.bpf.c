@@ -5,6 +5,8 @@
  * fork/exec/exit events the happens-before order is built from.
  */
 #include "common.bpf.h"
+#include "key.bpf.h"
+#include "file_path.bpf.h"
 
 /*
  * --cgroup / --unit: the traced cgroup's id (0: none), set before load.

@@ -7,6 +7,7 @@
  * and, in ipc.bpf.h, the IPC the happens-before order is built from.
  */
 #include "common.bpf.h"
+#include "key.bpf.h"
 #include "syscalls.bpf.h"
 
 /*

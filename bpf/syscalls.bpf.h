@@ -4,6 +4,7 @@
 #define IPCRACE_SYSCALLS_BPF_H
 
 #include "common.bpf.h"
+#include "file_path.bpf.h"
 
 enum {
 	NR_mmap = 9,
