@@ -188,6 +188,13 @@ enum ipcrace_obj_kind {
  * on any CPU: the analyzer forgets what the lost events could have changed.
  */
 #define EVF_AFTER_LOSS	(1u << 9)
+/*
+ * EV_MEM_ACCESS from an access probe (bpf/access.bpf.c): arg0 is the exact
+ * address of the accessing instruction, arg1 the bytes accessed, read/write
+ * decoded from the operand (a watchpoint hit instead reports the next
+ * instruction, classified by the tracer).
+ */
+#define EVF_PROBE	(1u << 10)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").

@@ -115,6 +115,24 @@ static __always_inline void event_discard(struct ipcrace_event *e)
 }
 
 /*
+ * An instruction with an access probe runs out of line, in the uprobes
+ * page of the process (the XOL area) while the kernel single-steps it: a
+ * breakpoint hit there reports no address in the program, and the probe
+ * has recorded the access (or its thread spent its budget there).
+ */
+static __always_inline bool ip_in_uprobe_xol(__u64 ip)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct xol_area *xol = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
+	__u64 start;
+
+	if (!xol)
+		return false;
+	start = BPF_CORE_READ(xol, vaddr);
+	return ip >= start && ip < start + 4096;
+}
+
+/*
  * A data breakpoint traps after the accessing instruction: regs->ip is the
  * next one. It is recorded as is, and frame 0 of the stack is that ip, so
  * the symbolizer's "return address - 1" lands inside the access.
@@ -132,7 +150,7 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	struct ipcrace_event *e;
 	bool capped = false, other, record;
 
-	if (!is_traced(tgid))
+	if (!is_traced(tgid) || ip_in_uprobe_xol(ip))
 		return 0;
 	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
 	if (!e)

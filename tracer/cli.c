@@ -23,6 +23,7 @@
 enum cli_option_id {
 	OPT_FORMAT, OPT_OUTPUT, OPT_TRACE, OPT_PID, OPT_DURATION, OPT_BUFFER_SIZE,
 	OPT_WATCH, OPT_LEARN, OPT_SEED, OPT_NO_WATCH, OPT_PROBE_SITE, OPT_BARE_PROBES,
+	OPT_ACCESS_PROBES, OPT_ACCESS_BUDGET, OPT_INSTRUMENT,
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
 	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT, OPT_ARCHIVE,
 	OPT_CGROUP, OPT_UNIT, OPT_ALL, OPT_FLIGHT, OPT_IPC_STACKS,
@@ -111,7 +112,18 @@ static const struct cli_option options[] = {
 	  "seed of the watch rotation (default: from the clock); printed in every report, "
 	  "so a run can be repeated" },
 	{ OPT_NO_WATCH, "no-watch", 0, NULL, CLI_TRACING, false,
-	  "no hardware breakpoints (no data-race detection, only locks and IPC)" },
+	  "no hardware breakpoints (data races are then found by the access probes alone)" },
+	{ OPT_ACCESS_PROBES, "access-probes", 0, "on|off", CLI_TRACING, false,
+	  "uprobes on every instruction of the traced executables that touches memory off "
+	  "the thread's own stack, each recording its first accesses per thread (default on "
+	  "with CMD, off with -p; see \"Access probes\")" },
+	{ OPT_ACCESS_BUDGET, "access-budget", 0, "N", CLI_TRACING, false,
+	  "accesses each probed instruction records per thread (default 64, 1 to 1048576); "
+	  "its group is detached once spent" },
+	{ OPT_INSTRUMENT, "instrument", 0, "LIB", CLI_TRACING, false,
+	  "access probes in library LIB too: its path, or a name such as libfoo matched "
+	  "against the mapped libraries (repeatable, at most 16; never libc, libpthread or "
+	  "ld.so, whose internals are synchronization)" },
 	{ OPT_PROBE_SITE, "probe-site", 0, "auto|entry", CLI_TRACING, false,
 	  "where uprobes go in each function: auto (default) moves them to the first "
 	  "instruction the kernel emulates when that is safe, entry keeps them on the first "
@@ -436,6 +448,29 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 		return 0;
 	case OPT_IPC_STACKS:
 		cli->ipc_stacks = true;
+		return 0;
+	case OPT_ACCESS_PROBES:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return cli__usage_error(c, "%s: bad value '%s' (on or off)", from, arg);
+		cli->access_probes = !strcmp(arg, "on") ? 1 : 2;
+		return 0;
+	case OPT_ACCESS_BUDGET: {
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || *arg == '-' || n < 1 || n > 1u << 20)
+			return cli__usage_error(c, "%s: bad budget '%s' (1 to 1048576)", from, arg);
+		cli->access.budget = n;
+		return 0;
+	}
+	case OPT_INSTRUMENT:
+		if (!*arg)
+			return cli__usage_error(c, "%s needs a library", from);
+		if (cli->access.nr_instrument == ACCESS_INSTRUMENT_MAX)
+			return cli__usage_error(c, "%s '%s': at most %d libraries", from, arg,
+						ACCESS_INSTRUMENT_MAX);
+		cli->access.instrument[cli->access.nr_instrument++] = arg;
 		return 0;
 	case OPT_PROBE_SITE:
 		if (!strcmp(arg, "auto"))

@@ -83,28 +83,67 @@ static struct elf_file *get_file(struct insn_classifier *c, const char *path)
 	return f;
 }
 
+static bool is_vex_or_evex(const cs_insn *insn)
+{
+	/* capstone's opcode bytes leave VEX/EVEX out; its groups name them */
+	for (int i = 0; i < insn->detail->groups_count; i++)
+		switch (insn->detail->groups[i]) {
+		case X86_GRP_AVX:
+		case X86_GRP_AVX2:
+		case X86_GRP_AVX512:
+		case X86_GRP_FMA:
+		case X86_GRP_FMA4:
+		case X86_GRP_F16C:
+			return true;
+		default:
+			break;
+		}
+	return false;
+}
+
+/*
+ * capstone 4 gets some wrong: a VEX/EVEX store ("vmovdqu ymmword ptr
+ * [rdi], ymm0", every AVX-512 store) comes out as a read, cmpxchg's
+ * operand as a read only. A VEX/EVEX instruction writes memory exactly
+ * when memory is its destination (operand 0 of two or more).
+ */
+__u32 insn_classify__operand(const cs_insn *insn, int k)
+{
+	const cs_x86_op *op = &insn->detail->x86.operands[k];
+	__u32 rw = 0;
+
+	if (is_vex_or_evex(insn))
+		return k == 0 && insn->detail->x86.op_count > 1 ? EVF_WRITE : EVF_READ;
+	switch (insn->id) {
+	case X86_INS_CMPXCHG:
+	case X86_INS_CMPXCHG8B:
+	case X86_INS_CMPXCHG16B:
+	case X86_INS_XADD:
+	case X86_INS_XCHG:
+		return EVF_READ | EVF_WRITE;
+	default:
+		break;
+	}
+	if (op->access & CS_AC_READ)
+		rw |= EVF_READ;
+	if (op->access & CS_AC_WRITE)
+		rw |= EVF_WRITE;
+	/* capstone leaves access unset for some forms: a memory operand then reads */
+	return rw ? rw : EVF_READ;
+}
+
 static void classify_insn(const cs_insn *insn, __u32 *flags)
 {
 	const cs_x86 *x = &insn->detail->x86;
-	bool reads = false, writes = false;
+	__u32 rw = 0;
 
-	for (int i = 0; i < x->op_count; i++) {
-		if (x->operands[i].type != X86_OP_MEM)
-			continue;
-		if (x->operands[i].access & CS_AC_WRITE)
-			writes = true;
-		if (x->operands[i].access & CS_AC_READ)
-			reads = true;
-	}
-	/* capstone leaves access unset for some forms: a memory operand then reads */
-	if (!reads && !writes)
-		for (int i = 0; i < x->op_count; i++)
-			if (x->operands[i].type == X86_OP_MEM)
-				reads = true;
-	*flags = writes ? EVF_WRITE : reads ? EVF_READ : 0;
+	for (int i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_MEM)
+			rw |= insn_classify__operand(insn, i);
+	*flags = rw & EVF_WRITE ? EVF_WRITE : rw & EVF_READ ? EVF_READ : 0;
 	if (x->prefix[0] == X86_PREFIX_LOCK)
 		*flags |= EVF_ATOMIC;
-	if (insn->id == X86_INS_XCHG && (reads || writes))
+	if (insn->id == X86_INS_XCHG && rw)
 		*flags |= EVF_ATOMIC;	/* xchg with memory is locked implicitly */
 }
 

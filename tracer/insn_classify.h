@@ -9,6 +9,7 @@
 #ifndef IPCRACE_INSN_CLASSIFY_H
 #define IPCRACE_INSN_CLASSIFY_H
 
+#include <capstone/capstone.h>
 #include <linux/types.h>
 
 struct insn_classifier;
@@ -24,6 +25,13 @@ void insn_classifier__free(struct insn_classifier *c);
  */
 int insn_classifier__classify(struct insn_classifier *c, const char *path, __u64 next_off,
 			      __u32 *flags);
+
+/*
+ * What memory operand k of a decoded instruction (capstone, details on)
+ * does: EVF_READ, EVF_WRITE or both. Vector stores (SSE, AVX, AVX-512)
+ * are writes whatever capstone 4 says; a read when nothing else is known.
+ */
+__u32 insn_classify__operand(const cs_insn *insn, int k);
 
 /* Classifies one instruction's bytes (exposed for tests). 0 or -EINVAL. */
 int insn_classify__bytes(const __u8 *code, size_t len, __u32 *flags, size_t *insn_len);

@@ -302,6 +302,10 @@ static int record_to(const struct trace_dest *dest, const struct cli *cli, char 
 	};
 
 	so.watch.verbose = cli->verbose;
+	so.access = cli->access;
+	so.access.verbose = cli->verbose;
+	/* a running service must not slow down: attach mode only on request */
+	so.access.enabled = cli->access_probes ? cli->access_probes == 1 : !cli->nr_pids;
 
 	return session__record(&so, target_status);
 }

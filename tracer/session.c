@@ -19,6 +19,7 @@
 #include "bpf_objects.h"
 #include "needed_libs.h"
 #include "attach.h"
+#include "access_probes.h"
 #include "preflight.h"
 #include "procfs.h"
 #include "probes.h"
@@ -48,6 +49,7 @@ struct session {
 	struct watcher *watcher;
 	struct stops *stops;
 	struct attach_set *attach;	/* attach mode (-p, --cgroup, --unit); NULL: a command */
+	struct access_probes *access;
 	struct target target;
 	__u64 nr_events;
 	int write_err;
@@ -93,6 +95,7 @@ static void phase(struct session *s, const char *what)
 
 static int probe_process(struct session *s, int pid);
 static int probe_tree_file(struct session *s, const char *path);
+static void access_probe_tree_file(struct session *s, const char *path);
 
 static int write_mapping(const struct trace_mapping *m, void *ctx)
 {
@@ -105,8 +108,12 @@ static int write_mapping(const struct trace_mapping *m, void *ctx)
 
 			snprintf(lib, sizeof(lib), "/proc/%u/root%s", m->pid, m->path);
 			probes__attach_file_pid(s->probes, lib, m->pid);
+			if (access_probes__instruments(s->access, m->path))
+				access_probes__attach_file(s->access, lib, m->pid);
 		} else {
 			probe_tree_file(s, m->path);
+			if (access_probes__instruments(s->access, m->path))
+				access_probe_tree_file(s, m->path);
 		}
 	}
 	return trace_writer__add_mapping(s->writer, m);
@@ -137,6 +144,17 @@ static __u32 parent_of(__u32 pid)
 }
 
 static void adopt_late(struct session *s, int pid);
+/* Access probes on the executable pid runs (attach mode: for pid alone). */
+static void access_probe_exe(struct session *s, __u32 pid)
+{
+	char exe[64];
+
+	if (!s->access)
+		return;
+	/* the kernel follows the link to the file, wherever the process sees it */
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
+	access_probes__attach_file(s->access, exe, s->attach ? (int)pid : 0);
+}
 
 static void track_event(struct session *s, const struct ipcrace_event *e)
 {
@@ -156,6 +174,8 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 		snapshot_maps(s, e->arg0, e->ts);
 		break;
 	case EV_EXEC:
+		/* the new program's own code gets access probes (it runs meanwhile) */
+		access_probe_exe(s, e->pid);
 		/* the parent stays what the fork record said: read it again */
 		write_process(s, e->pid, parent_of(e->pid), e->ts, e->comm);
 		snapshot_maps(s, e->pid, e->ts);
@@ -217,6 +237,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		track_event(s, &ev);
 		/* between records: a busy consumer reaches its next tick late */
 		watcher__check_caps(s->watcher);
+		access_probes__check_caps(s->access);
 		break;
 	default:
 		break;
@@ -297,6 +318,7 @@ static int load_and_attach(struct session *s)
 		return err;
 	s->skel = s->bpf.skel;
 	po.multi = probes__prepare(s->skel);
+	access_probes__configure(s->skel, &s->opts->access);
 	phase(s, "open the BPF object");
 	err = bpf_objects__load(&s->bpf);
 	if (err)
@@ -309,6 +331,14 @@ static int load_and_attach(struct session *s)
 	if (!s->stops)
 		return -errno;
 	s->skel->bss->guardian_tgid = stops__guardian_pid(s->stops);
+	if (s->opts->access.enabled && !po.multi) {
+		fprintf(stderr, "ipcrace: warning: access probes need uprobe_multi links "
+			"(Linux 6.6): data races are found on watched words only\n");
+	} else if (s->opts->access.enabled) {
+		s->access = access_probes__new(s->skel, &s->opts->access);
+		if (!s->access)
+			return -errno;
+	}
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
 	err = bpf_objects__attach(&s->bpf);
 	if (err)
@@ -369,6 +399,18 @@ static int probe_tree_file(struct session *s, const char *path)
 	return n;
 }
 
+/* Access probes on a file of the traced tree, through its private copy when it has one. */
+static void access_probe_tree_file(struct session *s, const char *path)
+{
+	char priv[64];
+	const char *probe;
+
+	if (!s->access)
+		return;
+	probe = target__probe_path(&s->target, path, priv, sizeof(priv));
+	access_probes__attach_file(s->access, probe ? probe : path, 0);
+}
+
 /*
  * The probes the target needs before its first instruction: its own
  * executable when statically linked, else the libc the loader will map.
@@ -387,6 +429,11 @@ static int attach_for_target(struct session *s, const char *libc)
 	n = probe_tree_file(s, s->target.exe);
 	if (n < 0)
 		return n;
+	/* the program's own code and the libraries named by path: before it runs */
+	access_probe_tree_file(s, s->target.exe);
+	for (size_t i = 0; i < s->opts->access.nr_instrument; i++)
+		if (strchr(s->opts->access.instrument[i], '/'))
+			access_probe_tree_file(s, s->opts->access.instrument[i]);
 	if (libc[0]) {
 		int m = probe_tree_file(s, libc);
 
@@ -464,6 +511,8 @@ static int adopt_early(void *ctx, int pid, int ppid)
 		fprintf(stderr, "ipcrace: cannot probe pid %d: %s\n", pid, strerror(-err));
 		return err;
 	}
+	if (!err)
+		access_probe_exe(s, pid);
 	return 0;
 }
 
@@ -707,6 +756,9 @@ static void session_cleanup(struct session *s)
 {
 	/* nothing stays stopped, and no handler runs on a watcher being freed */
 	stops__finish(s->stops);
+	if (s->opts->verbose)
+		access_probes__print_stats(s->access);
+	access_probes__free(s->access);
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	phase(s, "stop watching");

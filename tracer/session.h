@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "access_probes.h"
 #include "probes.h"
 #include "watch.h"
 
@@ -32,6 +33,7 @@ struct session_opts {
 	bool bare_probes;		/* empty BPF programs: benchmarks only */
 	bool verbose;
 	struct watch_opts watch;		/* memory watching (--watch, --seed) */
+	struct access_opts access;		/* access probes (--access-probes, --instrument) */
 };
 
 /*

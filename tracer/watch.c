@@ -1702,7 +1702,8 @@ void watcher__annotate(struct watcher *w, struct ipcrace_event *e)
 
 	if (!w || e->type != EV_MEM_ACCESS)
 		return;
-	p = find_proc(w, e->pid);
+	/* an access probe decoded its own operand; a watchpoint hit is decoded here */
+	p = e->flags & EVF_PROBE ? NULL : find_proc(w, e->pid);
 	/* the last byte of the accessing instruction is just before ip */
 	at = e->arg0 - 1;
 	for (size_t i = 0; p && i < p->nr_maps; i++) {

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Map layouts of the access probes, shared by bpf/access.bpf.c and the
+ * tracer (tracer/access_plan.c decodes operands into them,
+ * tracer/access_probes.c fills the maps). Like events.h: fixed-width types
+ * only, included after vmlinux.h or <linux/types.h>.
+ *
+ * A probe is one uprobe at one instruction; its attach cookie is its id, an
+ * index into access_ops. The operands it describes are evaluated from the
+ * registers at the probe, before the instruction runs.
+ */
+#ifndef IPCRACE_ACCESS_MAPS_H
+#define IPCRACE_ACCESS_MAPS_H
+
+#include "events.h"
+
+#define ACCESS_PROBES_MAX (1u << 17)	/* probes in one run, all files */
+#define ACCESS_GROUPS_MAX 16384		/* detachable groups in one run */
+#define ACCESS_OPS_MAX 2		/* operands evaluated at one probe */
+
+/*
+ * Registers, numbered as x86 encodes them plus one (0 is "none"); the BPF
+ * side reads them from pt_regs.
+ */
+enum access_reg {
+	AREG_NONE = 0,
+	AREG_RAX, AREG_RCX, AREG_RDX, AREG_RBX, AREG_RSP, AREG_RBP, AREG_RSI, AREG_RDI,
+	AREG_R8, AREG_R9, AREG_R10, AREG_R11, AREG_R12, AREG_R13, AREG_R14, AREG_R15,
+	AREG_RIP,	/* rip-relative: the end of the accessing instruction */
+};
+
+enum access_seg {
+	ASEG_NONE = 0,
+	ASEG_FS,	/* thread-local storage: the thread's fsbase is added */
+	ASEG_GS,
+};
+
+#define AOP_READ	(1u << 0)
+#define AOP_WRITE	(1u << 1)
+#define AOP_ATOMIC	(1u << 2)	/* LOCK prefix or XCHG with memory */
+#define AOP_REP		(1u << 3)	/* rep string: size x rcx bytes, direction from DF */
+/*
+ * An rsp/rbp-based operand of a function that takes the address of its own
+ * frame (it may share a local with another thread): recorded although it
+ * is the thread's own stack, and it marks the stack range other own-stack
+ * accesses are recorded in.
+ */
+#define AOP_FRAME	(1u << 4)
+
+/* One memory operand: address = seg base + base + index * scale + disp. */
+struct access_operand {
+	__s32 disp;
+	__u16 size;		/* bytes (per element for string instructions) */
+	__u8 base;		/* enum access_reg */
+	__u8 index;		/* enum access_reg, never AREG_RIP */
+	__u8 scale;		/* 1, 2, 4, 8 */
+	__u8 seg;		/* enum access_seg */
+	__u8 flags;		/* AOP_* */
+	/*
+	 * The accessing instruction relative to the probe (0, or minus the
+	 * length of a LOCK-prefixed instruction probed at the one after it)
+	 * and its end (what rip-relative addressing adds to), relative to
+	 * the probe too.
+	 */
+	__s8 ip_delta;
+	__s8 rip_delta;
+	__u8 __pad[3];
+};
+
+struct access_probe_desc {
+	struct access_operand ops[ACCESS_OPS_MAX];
+	__u32 nr_ops;
+	__u32 group;		/* index into access_group_capped */
+};
+
+/* Per probe, all threads: traps so far (recorded or not). */
+struct access_probe_hits {
+	__u64 hits;
+	__u64 threads_spent;	/* threads that used up their budget here (64 bits: BPF atomics) */
+};
+
+/* Budget state of one probe in one thread. */
+struct access_budget_key {
+	__u32 tid;
+	__u32 probe;
+};
+
+#endif /* IPCRACE_ACCESS_MAPS_H */

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The access-probe driver (access_probes.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ipcrace.skel.h"
+#include "../analyzer/array.h"
+#include "access_plan.h"
+#include "access_probes.h"
+#include "uprobe_multi.h"
+
+#define BUILD_ID_MAX 20
+#define ENOTSUPP_KERNEL 524	/* the kernel's ENOTSUPP: it cannot probe that instruction */
+
+/* A planned file, by build-id (or device and inode when it has none). */
+struct plan_entry {
+	__u8 build_id[BUILD_ID_MAX];
+	size_t build_id_len;
+	dev_t dev;
+	ino_t ino;
+	struct access_plan *plan;
+};
+
+struct attached {
+	dev_t dev;
+	ino_t ino;
+	int pid;
+};
+
+/* One detachable group: the links its probes ended up in. */
+struct group {
+	int *fds;
+	size_t nr_fds;
+	size_t cap_fds;
+	__u32 probes;
+	bool detached;
+};
+
+enum refusal {
+	REFUSED_INSN,		/* ENOTSUPP: an instruction uprobes cannot handle */
+	REFUSED_INVALID,	/* EINVAL: not an instruction boundary, or similar */
+	REFUSED_OTHER,
+	REFUSED_MAX,
+};
+
+struct access_probes {
+	struct ipcrace_bpf *skel;
+	struct access_opts opts;
+	int prog_fd;
+	struct plan_entry *plans;
+	size_t nr_plans, cap_plans;
+	struct attached *files;
+	size_t nr_files, cap_files;
+	struct group *groups;
+	size_t nr_groups, cap_groups;
+	__u32 nr_probes;		/* ids handed out */
+	__u64 capped_seen;
+	/* for -v */
+	size_t probed, detached_probes, detached_groups, over_limit, link_errors;
+	size_t refused[REFUSED_MAX];
+	size_t memory_insns, skipped[ASKIP_MAX];
+	double detach_ms;
+};
+
+void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts *opts)
+{
+	skel->rodata->access_budget = opts->budget ? opts->budget : ACCESS_BUDGET_DEFAULT;
+	skel->rodata->access_trap_cap = opts->trap_cap ? opts->trap_cap : ACCESS_TRAP_CAP_DEFAULT;
+	if (!opts->enabled) {
+		/* nothing will use them: no need to hold megabytes of kernel memory */
+		bpf_map__set_max_entries(skel->maps.access_ops, 1);
+		bpf_map__set_max_entries(skel->maps.access_hits, 1);
+		bpf_map__set_max_entries(skel->maps.access_budgets, 1);
+	}
+}
+
+struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct access_opts *opts)
+{
+	struct access_probes *ap = calloc(1, sizeof(*ap));
+
+	if (!ap) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ap->skel = skel;
+	ap->opts = *opts;
+	ap->prog_fd = bpf_program__fd(skel->progs.access_probe);
+	return ap;
+}
+
+static void group_detach(struct group *g)
+{
+	for (size_t i = 0; i < g->nr_fds; i++)
+		close(g->fds[i]);
+	g->nr_fds = 0;
+	g->detached = true;
+}
+
+void access_probes__free(struct access_probes *ap)
+{
+	if (!ap)
+		return;
+	for (size_t i = 0; i < ap->nr_groups; i++) {
+		group_detach(&ap->groups[i]);
+		free(ap->groups[i].fds);
+	}
+	for (size_t i = 0; i < ap->nr_plans; i++)
+		access_plan__free(ap->plans[i].plan);
+	free(ap->groups);
+	free(ap->plans);
+	free(ap->files);
+	free(ap);
+}
+
+/* The GNU build-id note of the file, or 0 bytes when it has none. */
+static size_t read_build_id(const char *path, __u8 *out)
+{
+	Elf_Scn *scn = NULL;
+	size_t len = 0;
+	Elf *elf;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && !len && (scn = elf_nextscn(elf, scn))) {
+		size_t off = 0, name_off, desc_off;
+		Elf_Data *data;
+		GElf_Shdr sh;
+		GElf_Nhdr nh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		data = elf_getdata(scn, NULL);
+		while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp((char *)data->d_buf + name_off, "GNU", 4) && nh.n_descsz &&
+			    nh.n_descsz <= BUILD_ID_MAX) {
+				memcpy(out, (char *)data->d_buf + desc_off, nh.n_descsz);
+				len = nh.n_descsz;
+				break;
+			}
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return len;
+}
+
+/* The plan of the file, made once per build-id (a copy elsewhere reuses it). */
+static struct access_plan *plan_get(struct access_probes *ap, const char *path,
+				    const struct stat *st, int *err)
+{
+	__u8 id[BUILD_ID_MAX];
+	size_t id_len = read_build_id(path, id);
+	struct plan_entry *e;
+	struct access_plan *plan;
+
+	for (size_t i = 0; i < ap->nr_plans; i++) {
+		e = &ap->plans[i];
+		if (id_len ? e->build_id_len == id_len && !memcmp(e->build_id, id, id_len) :
+			     !e->build_id_len && e->dev == st->st_dev && e->ino == st->st_ino)
+			return e->plan;
+	}
+	plan = access_plan__new();
+	if (!plan) {
+		*err = -errno;
+		return NULL;
+	}
+	*err = access_plan__add_file(plan, path);
+	if (!*err)
+		*err = array__reserve(&ap->plans, &ap->cap_plans, ap->nr_plans + 1,
+				      sizeof(*ap->plans));
+	if (*err) {
+		access_plan__free(plan);
+		return NULL;
+	}
+	e = &ap->plans[ap->nr_plans++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->build_id, id, id_len);
+	e->build_id_len = id_len;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->plan = plan;
+	ap->memory_insns += access_plan__nr_memory_insns(plan);
+	for (int k = 0; k < ASKIP_MAX; k++)
+		ap->skipped[k] += access_plan__skipped(plan, k);
+	return plan;
+}
+
+/* True (and remembered) unless the file was attached for pid (or for all) before. */
+static bool first_time(struct access_probes *ap, const struct stat *st, int pid)
+{
+	for (size_t i = 0; i < ap->nr_files; i++) {
+		const struct attached *a = &ap->files[i];
+
+		if (a->dev == st->st_dev && a->ino == st->st_ino && (!a->pid || a->pid == pid))
+			return false;
+	}
+	if (array__reserve(&ap->files, &ap->cap_files, ap->nr_files + 1, sizeof(*ap->files)))
+		return false;
+	ap->files[ap->nr_files++] = (struct attached){ st->st_dev, st->st_ino, pid };
+	return true;
+}
+
+static enum refusal refusal_of(int err)
+{
+	if (err == -ENOTSUPP_KERNEL)
+		return REFUSED_INSN;
+	return err == -EINVAL ? REFUSED_INVALID : REFUSED_OTHER;
+}
+
+/*
+ * Attaches offsets[lo, hi) as one link of group g; when the kernel refuses
+ * it, halves until the refused instructions are alone (and counted).
+ * Returns 0, or a negative errno that is no refusal (stop trying).
+ */
+static int attach_range(struct access_probes *ap, struct group *g, const char *path,
+			const __u64 *offsets, const __u64 *cookies, size_t lo, size_t hi, int pid)
+{
+	size_t mid;
+	int fd, err;
+
+	if (lo >= hi)
+		return 0;
+	fd = uprobe_multi__attach(ap->prog_fd, path, offsets + lo, cookies + lo, hi - lo, false, pid);
+	if (fd >= 0) {
+		err = array__reserve(&g->fds, &g->cap_fds, g->nr_fds + 1, sizeof(*g->fds));
+		if (err) {
+			close(fd);
+			return err;
+		}
+		g->fds[g->nr_fds++] = fd;
+		g->probes += hi - lo;
+		ap->probed += hi - lo;
+		return 0;
+	}
+	if (fd != -ENOTSUPP_KERNEL && fd != -EINVAL) {
+		ap->link_errors++;
+		return fd;
+	}
+	if (hi - lo == 1) {
+		ap->refused[refusal_of(fd)]++;
+		return 0;
+	}
+	mid = lo + (hi - lo) / 2;
+	err = attach_range(ap, g, path, offsets, cookies, lo, mid, pid);
+	return err ? err : attach_range(ap, g, path, offsets, cookies, mid, hi, pid);
+}
+
+int access_probes__attach_file(struct access_probes *ap, const char *path, int pid)
+{
+	const struct access_plan *plan;
+	size_t nr, i, first, nr_groups, probed_before = ap->probed;
+	__u64 *offsets = NULL, *cookies = NULL;
+	__u32 id_base, group_base;
+	struct stat st;
+	int err = 0;
+
+	if (!ap)
+		return 0;
+	if (stat(path, &st))
+		return -errno;
+	if (!first_time(ap, &st, pid))
+		return 0;
+	plan = plan_get(ap, path, &st, &err);
+	if (!plan) {
+		if (ap->opts.verbose)
+			fprintf(stderr, "ipcrace: access probes: cannot plan %s: %s\n", path,
+				strerror(-err));
+		return err;
+	}
+	nr = access_plan__count(plan);
+	nr_groups = access_plan__nr_groups(plan);
+	if (ap->nr_probes + nr > ACCESS_PROBES_MAX || ap->nr_groups + nr_groups > ACCESS_GROUPS_MAX) {
+		ap->over_limit += nr;
+		return -E2BIG;
+	}
+	id_base = ap->nr_probes;
+	group_base = ap->nr_groups;
+	err = array__reserve(&ap->groups, &ap->cap_groups, ap->nr_groups + nr_groups,
+			     sizeof(*ap->groups));
+	if (err)
+		return err;
+	memset(&ap->groups[ap->nr_groups], 0, nr_groups * sizeof(*ap->groups));
+	ap->nr_groups += nr_groups;
+	ap->nr_probes += nr;
+	offsets = calloc(nr ? nr : 1, sizeof(*offsets));
+	cookies = calloc(nr ? nr : 1, sizeof(*cookies));
+	if (!offsets || !cookies) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		const struct access_site *s = access_plan__site(plan, i);
+		struct access_probe_desc d = s->desc;
+		__u32 id = id_base + i;
+
+		d.group += group_base;
+		if (bpf_map_update_elem(bpf_map__fd(ap->skel->maps.access_ops), &id, &d, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+		offsets[i] = s->offset;
+		cookies[i] = id;
+	}
+	/* one link per group: the sites of a group are consecutive */
+	for (first = 0; first < nr && !err; first = i) {
+		__u32 group = access_plan__site(plan, first)->desc.group;
+
+		for (i = first; i < nr && access_plan__site(plan, i)->desc.group == group; i++)
+			;
+		err = attach_range(ap, &ap->groups[group_base + group], path, offsets, cookies,
+				   first, i, pid);
+	}
+out:
+	free(offsets);
+	free(cookies);
+	if (ap->opts.verbose)
+		fprintf(stderr, "ipcrace: access probes: %s: %zu instructions planned, %zu probed%s%s\n",
+			path, nr, ap->probed - probed_before, err ? ": " : "",
+			err ? strerror(-err) : "");
+	if (err && ap->probed == probed_before)
+		return err;
+	return ap->probed - probed_before;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* libc, libpthread and the dynamic loader: their internals are synchronization. */
+static bool never_instrumented(const char *path)
+{
+	const char *b = base_name(path);
+
+	return !strncmp(b, "libc.so", 7) || !strncmp(b, "libc-", 5) ||
+	       !strncmp(b, "libpthread", 10) || !strncmp(b, "ld-linux", 8) ||
+	       !strncmp(b, "ld64.so", 7);
+}
+
+bool access_probes__instruments(const struct access_probes *ap, const char *path)
+{
+	const char *b = base_name(path);
+
+	if (!ap || never_instrumented(path))
+		return false;
+	for (size_t i = 0; i < ap->opts.nr_instrument; i++) {
+		const char *lib = ap->opts.instrument[i];
+		size_t n = strlen(lib);
+
+		if (strchr(lib, '/') ? !strcmp(lib, path) :
+		    !strcmp(lib, b) || (!strncmp(lib, b, n) && (b[n] == '.' || b[n] == '-')))
+			return true;
+	}
+	return false;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void access_probes__check_caps(struct access_probes *ap)
+{
+	__u64 capped;
+	double t0;
+
+	if (!ap)
+		return;
+	capped = __atomic_load_n(&ap->skel->bss->access_capped, __ATOMIC_ACQUIRE);
+	if (capped == ap->capped_seen)
+		return;
+	ap->capped_seen = capped;
+	t0 = now_ms();
+	for (size_t g = 0; g < ap->nr_groups; g++) {
+		struct group *grp = &ap->groups[g];
+
+		if (grp->detached || !ap->skel->bss->access_group_capped[g])
+			continue;
+		ap->detached_probes += grp->probes;
+		ap->detached_groups++;
+		group_detach(grp);
+	}
+	ap->detach_ms += now_ms() - t0;
+}
+
+void access_probes__print_stats(const struct access_probes *ap)
+{
+	const struct ipcrace_bpf *skel;
+
+	if (!ap)
+		return;
+	skel = ap->skel;
+	fprintf(stderr, "ipcrace: access probes: %zu instructions with memory operands, %zu probed, "
+		"%zu refused by the kernel (%zu unsupported instruction, %zu invalid, %zu other), "
+		"%zu detached in %zu groups (%.1f ms), %zu over the limit\n",
+		ap->memory_insns, ap->probed,
+		ap->refused[REFUSED_INSN] + ap->refused[REFUSED_INVALID] + ap->refused[REFUSED_OTHER],
+		ap->refused[REFUSED_INSN], ap->refused[REFUSED_INVALID], ap->refused[REFUSED_OTHER],
+		ap->detached_probes, ap->detached_groups, ap->detach_ms, ap->over_limit);
+	fprintf(stderr, "ipcrace: access probes: not planned:");
+	for (int k = 0; k < ASKIP_MAX; k++)
+		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
+	fprintf(stderr, "\n");
+	fprintf(stderr, "ipcrace: access probes: %llu accesses recorded, %llu on the thread's own "
+		"stack dropped, %llu hits past a thread's budget (budget %u, trap cap %u)\n",
+		(unsigned long long)skel->bss->access_recorded,
+		(unsigned long long)skel->bss->access_own_stack,
+		(unsigned long long)skel->bss->access_over_budget,
+		skel->rodata->access_budget, skel->rodata->access_trap_cap);
+}
