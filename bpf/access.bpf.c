@@ -21,7 +21,7 @@
 
 /* Set by userspace before load. */
 const volatile __u32 access_budget = 64;
-const volatile __u32 access_trap_cap = 4096;
+const volatile __u32 access_trap_cap = 1024;
 
 /* Read by userspace (mapped .bss), written here. */
 __u64 access_capped;		/* groups flagged so far: userspace compares with its count */

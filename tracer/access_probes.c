@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The access-probe driver (access_probes.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -53,8 +54,25 @@ enum refusal {
 	REFUSED_MAX,
 };
 
+/*
+ * Closing a uprobe_multi link waits for the kernel to unregister every
+ * probe in it (~70 ms here for one group): done on a thread of its own, so
+ * the consumer goes on reading events meanwhile.
+ */
+struct detacher {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int *fds;		/* links to close */
+	size_t nr_fds, cap_fds;
+	bool stop;
+	bool started;
+	double busy_ms;		/* time spent closing */
+};
+
 struct access_probes {
 	struct ipcrace_bpf *skel;
+	struct detacher detacher;
 	struct access_opts opts;
 	int prog_fd;
 	struct plan_entry *plans;
@@ -69,7 +87,6 @@ struct access_probes {
 	size_t probed, detached_probes, detached_groups, over_limit, link_errors;
 	size_t refused[REFUSED_MAX];
 	size_t memory_insns, skipped[ASKIP_MAX];
-	double detach_ms;
 };
 
 void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts *opts)
@@ -84,6 +101,70 @@ void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts
 	}
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *detacher_run(void *arg)
+{
+	struct detacher *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->nr_fds && !d->stop)
+			pthread_cond_wait(&d->wake, &d->lock);
+		if (!d->nr_fds)
+			break;
+		int fd = d->fds[--d->nr_fds];
+		double t0;
+
+		pthread_mutex_unlock(&d->lock);
+		t0 = now_ms();
+		close(fd);
+		pthread_mutex_lock(&d->lock);
+		d->busy_ms += now_ms() - t0;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* Hands fd to the detacher; closes it here when there is none. */
+static void detacher_close(struct detacher *d, int fd)
+{
+	pthread_mutex_lock(&d->lock);
+	if (!d->started && !d->stop)
+		d->started = !pthread_create(&d->thread, NULL, detacher_run, d);
+	if (!d->started ||
+	    array__reserve(&d->fds, &d->cap_fds, d->nr_fds + 1, sizeof(*d->fds))) {
+		pthread_mutex_unlock(&d->lock);
+		close(fd);
+		return;
+	}
+	d->fds[d->nr_fds++] = fd;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Closes what is queued, then the thread. */
+static void detacher_stop(struct detacher *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+	if (d->started)
+		pthread_join(d->thread, NULL);
+	for (size_t i = 0; i < d->nr_fds; i++)
+		close(d->fds[i]);
+	free(d->fds);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->wake);
+}
+
 struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct access_opts *opts)
 {
 	struct access_probes *ap = calloc(1, sizeof(*ap));
@@ -95,25 +176,83 @@ struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct 
 	ap->skel = skel;
 	ap->opts = *opts;
 	ap->prog_fd = bpf_program__fd(skel->progs.access_probe);
+	pthread_mutex_init(&ap->detacher.lock, NULL);
+	pthread_cond_init(&ap->detacher.wake, NULL);
 	return ap;
 }
 
-static void group_detach(struct group *g)
+static void group_detach(struct access_probes *ap, struct group *g)
 {
 	for (size_t i = 0; i < g->nr_fds; i++)
-		close(g->fds[i]);
+		detacher_close(&ap->detacher, g->fds[i]);
 	g->nr_fds = 0;
 	g->detached = true;
+}
+
+#define CLOSE_THREADS 8
+
+struct close_batch {
+	int *fds;
+	size_t nr;
+	size_t next;
+	pthread_mutex_t lock;
+};
+
+static void *close_worker(void *arg)
+{
+	struct close_batch *b = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next++;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->nr)
+			return NULL;
+		close(b->fds[i]);
+	}
+}
+
+/*
+ * Each link's close waits for the kernel's grace period (20-70 ms here):
+ * at the end, the waits overlap on a few threads instead of adding up.
+ */
+static void close_all(struct access_probes *ap)
+{
+	struct close_batch b = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t threads[CLOSE_THREADS];
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < ap->nr_groups; i++)
+		n += ap->groups[i].nr_fds;
+	b.fds = calloc(n ? n : 1, sizeof(*b.fds));
+	for (size_t i = 0; i < ap->nr_groups; i++) {
+		for (size_t j = 0; j < ap->groups[i].nr_fds; j++) {
+			if (b.fds)
+				b.fds[k++] = ap->groups[i].fds[j];
+			else
+				close(ap->groups[i].fds[j]);
+		}
+		ap->groups[i].nr_fds = 0;
+	}
+	b.nr = k;
+	for (n = 0; n < CLOSE_THREADS && n < b.nr; n++)
+		if (pthread_create(&threads[n], NULL, close_worker, &b))
+			break;
+	close_worker(&b);
+	while (n--)
+		pthread_join(threads[n], NULL);
+	free(b.fds);
 }
 
 void access_probes__free(struct access_probes *ap)
 {
 	if (!ap)
 		return;
-	for (size_t i = 0; i < ap->nr_groups; i++) {
-		group_detach(&ap->groups[i]);
+	detacher_stop(&ap->detacher);
+	close_all(ap);
+	for (size_t i = 0; i < ap->nr_groups; i++)
 		free(ap->groups[i].fds);
-	}
 	for (size_t i = 0; i < ap->nr_plans; i++)
 		access_plan__free(ap->plans[i].plan);
 	free(ap->groups);
@@ -373,18 +512,9 @@ bool access_probes__instruments(const struct access_probes *ap, const char *path
 	return false;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 void access_probes__check_caps(struct access_probes *ap)
 {
 	__u64 capped;
-	double t0;
 
 	if (!ap)
 		return;
@@ -392,7 +522,6 @@ void access_probes__check_caps(struct access_probes *ap)
 	if (capped == ap->capped_seen)
 		return;
 	ap->capped_seen = capped;
-	t0 = now_ms();
 	for (size_t g = 0; g < ap->nr_groups; g++) {
 		struct group *grp = &ap->groups[g];
 
@@ -400,9 +529,8 @@ void access_probes__check_caps(struct access_probes *ap)
 			continue;
 		ap->detached_probes += grp->probes;
 		ap->detached_groups++;
-		group_detach(grp);
+		group_detach(ap, grp);
 	}
-	ap->detach_ms += now_ms() - t0;
 }
 
 void access_probes__print_stats(const struct access_probes *ap)
@@ -414,11 +542,11 @@ void access_probes__print_stats(const struct access_probes *ap)
 	skel = ap->skel;
 	fprintf(stderr, "ipcrace: access probes: %zu instructions with memory operands, %zu probed, "
 		"%zu refused by the kernel (%zu unsupported instruction, %zu invalid, %zu other), "
-		"%zu detached in %zu groups (%.1f ms), %zu over the limit\n",
+		"%zu detached in %zu groups (%.1f ms closing links), %zu over the limit\n",
 		ap->memory_insns, ap->probed,
 		ap->refused[REFUSED_INSN] + ap->refused[REFUSED_INVALID] + ap->refused[REFUSED_OTHER],
 		ap->refused[REFUSED_INSN], ap->refused[REFUSED_INVALID], ap->refused[REFUSED_OTHER],
-		ap->detached_probes, ap->detached_groups, ap->detach_ms, ap->over_limit);
+		ap->detached_probes, ap->detached_groups, ap->detacher.busy_ms, ap->over_limit);
 	fprintf(stderr, "ipcrace: access probes: not planned:");
 	for (int k = 0; k < ASKIP_MAX; k++)
 		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
