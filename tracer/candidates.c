@@ -114,6 +114,23 @@ int candidates__guess(struct candidates *cs, const struct ipcrace_key *key, __u3
 	return i;
 }
 
+/* weight() counts changes up to this */
+#define CHANGES_WEIGHED 1024
+
+int candidates__promote(struct candidates *cs, const struct ipcrace_key *key, __u32 len)
+{
+	int i;
+
+	if (cs->excluded.nr && word_set_has(&cs->excluded, key))
+		return -EPERM;
+	i = find_or_add(cs, key, len);
+	if (i < 0)
+		return i;
+	if (cs->items[i].changes < CHANGES_WEIGHED)
+		cs->items[i].changes = CHANGES_WEIGHED;
+	return 0;
+}
+
 /* Keeps the items keep() accepts, in order, and rebuilds the index. */
 static void candidates_filter(struct candidates *cs,
 			      bool (*keep)(const struct candidate *c, const void *arg),
@@ -397,7 +414,7 @@ static bool is_private(const struct candidate *c)
  */
 static __u64 weight(const struct candidate *c)
 {
-	__u64 changes = c->changes < 1024 ? c->changes : 1024;
+	__u64 changes = c->changes < CHANGES_WEIGHED ? c->changes : CHANGES_WEIGHED;
 
 	if (is_private(c))
 		changes *= changes;

@@ -56,6 +56,14 @@ int candidates__bump(struct candidates *cs, const struct ipcrace_key *key, __u32
  */
 int candidates__guess(struct candidates *cs, const struct ipcrace_key *key, __u32 len);
 /*
+ * A word the access probes saw touched by two threads, one writing: added
+ * if new, and weighted as the most changing words are, so the rotation
+ * gives it a slot ahead of words only snapshots saw (for the accesses the
+ * probes no longer record once their budgets are spent). 0, or -EPERM
+ * for a word of a lock object, -ENOSPC when the list is full.
+ */
+int candidates__promote(struct candidates *cs, const struct ipcrace_key *key, __u32 len);
+/*
  * Drops the word unless a snapshot saw it change (a guess that lost its
  * bet comes back only when it does); the others keep their order.
  */

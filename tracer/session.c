@@ -20,6 +20,7 @@
 #include "needed_libs.h"
 #include "attach.h"
 #include "access_probes.h"
+#include "access_shared.h"
 #include "preflight.h"
 #include "procfs.h"
 #include "probes.h"
@@ -50,6 +51,7 @@ struct session {
 	struct stops *stops;
 	struct attach_set *attach;	/* attach mode (-p, --cgroup, --unit); NULL: a command */
 	struct access_probes *access;
+	struct access_shared *shared;	/* words the probes saw shared: watch candidates */
 	struct target target;
 	__u64 nr_events;
 	int write_err;
@@ -200,6 +202,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct ipcrace_rec *hdr = data;
 	struct session *s = ctx;
 	struct ipcrace_event ev;
+	struct ipcrace_key word;
 	int err = 0;
 
 	if (size < sizeof(*hdr) || hdr->size > size)
@@ -232,6 +235,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		/* the ring buffer is read-only: memory accesses are completed on a copy */
 		memcpy(&ev, data, sizeof(ev));
 		watcher__annotate(s->watcher, &ev);
+		if (access_shared__note(s->shared, &ev, &word))
+			watcher__promote(s->watcher, &word);
 		err = trace_writer__add_event(s->writer, &ev);
 		s->nr_events++;
 		track_event(s, &ev);
@@ -336,7 +341,8 @@ static int load_and_attach(struct session *s)
 			"(Linux 6.6): data races are found on watched words only\n");
 	} else if (s->opts->access.enabled) {
 		s->access = access_probes__new(s->skel, &s->opts->access);
-		if (!s->access)
+		s->shared = access_shared__new();
+		if (!s->access || !s->shared)
 			return -errno;
 	}
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
@@ -759,6 +765,7 @@ static void session_cleanup(struct session *s)
 	if (s->opts->verbose)
 		access_probes__print_stats(s->access);
 	access_probes__free(s->access);
+	access_shared__free(s->shared);
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	phase(s, "stop watching");

@@ -1694,6 +1694,12 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 	}
 }
 
+void watcher__promote(struct watcher *w, const struct ipcrace_key *word)
+{
+	if (w)
+		candidates__promote(w->cands, word, 8);
+}
+
 void watcher__annotate(struct watcher *w, struct ipcrace_event *e)
 {
 	struct wproc *p;

@@ -65,6 +65,12 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e);
 void watcher__annotate(struct watcher *w, struct ipcrace_event *e);
 
 /*
+ * A word the access probes saw shared and written (access_shared.h): a
+ * candidate ahead of what snapshots found.
+ */
+void watcher__promote(struct watcher *w, const struct ipcrace_key *word);
+
+/*
  * Parks at once the slots whose word BPF saw reach its hit budget (a word
  * past it still traps, for nothing). One memory read when none did: call
  * it between records.
