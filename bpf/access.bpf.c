@@ -4,20 +4,29 @@
  * one program attached at every planned instruction of the traced code
  * (tracer/access_plan.c plans them, tracer/access_probes.c attaches them in
  * groups with uprobe_multi links). The attach cookie is the probe's id: its
- * operands (access_ops) are evaluated from the registers before the
- * instruction runs, and each access becomes an EV_MEM_ACCESS with its size,
- * read/write/atomic and stack, the identity resolved as for locks.
+ * operands (access_ops) are evaluated from the registers at the probe, and
+ * each access becomes an EV_MEM_ACCESS with its size, read/write/atomic and
+ * stack, the identity resolved as for locks. A plain access is recorded
+ * before its instruction runs (a release store then never comes after the
+ * acquire it let win); an atomic one after, by a probe at the next
+ * instruction (an acquire never comes before the release it waited for).
  *
- * Budgets: a probe records its first access_budget hits in each thread and
- * then nothing more in that thread. Every hit still traps (a uprobe is an
- * int3, and most instructions are then single-stepped: two exceptions), so
- * once a probe's hits reach access_trap_cap, or two threads have spent
+ * Budgets: a probe records its first access_budget plain accesses in each
+ * thread and then no plain access more in that thread. Atomic accesses
+ * (LOCK-prefixed, XCHG) spend no budget: they are synchronization, and a
+ * lock's acquire lost to a spin that spent the budget orders nothing. One
+ * that repeats the thread's last atomic record at the probe (same address,
+ * no event reserved by anyone since) is not recorded: the analyzer's
+ * clocks are what they were. Every hit still traps (a uprobe is an int3,
+ * and most instructions are then single-stepped: two exceptions), so once
+ * a plain probe's hits reach access_trap_cap, or two threads have spent
  * their budget at it, its group is flagged in access_group_capped and the
  * consumer woken: userspace detaches the group (its link) and the hot loop
- * stops trapping.
+ * stops trapping. A probe with an atomic operand is never capped: an
+ * atomic costs its trap for the whole run.
  */
 #include "common.bpf.h"
-#include "access_maps.h"
+#include "access.bpf.h"
 
 /* Set by userspace before load. */
 const volatile __u32 access_budget = 64;
@@ -28,7 +37,11 @@ __u64 access_capped;		/* groups flagged so far: userspace compares with its coun
 __u64 access_recorded;		/* accesses recorded */
 __u64 access_own_stack;		/* accesses dropped: the thread's own stack */
 __u64 access_over_budget;	/* hits past the thread's budget (trapped for nothing) */
+__u64 access_sync_plain;	/* plain accesses to atomic words: recorded past the budget */
+__u64 access_redundant;		/* atomic accesses repeating the thread's last one: not recorded */
 __u64 access_group_capped[ACCESS_GROUPS_MAX];	/* 64 bits: BPF's compare-and-swap */
+/* A thread's first hit at a probe: zeroes, off the BPF stack (512 bytes in all). */
+__u64 access_budget_fresh[sizeof(struct access_budget) / 8];
 
 /* Threads that must spend their budget at a probe before its group goes. */
 #define SPENT_THREADS 2
@@ -57,22 +70,44 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1 << 18);
 	__type(key, struct access_budget_key);
-	__type(value, __u32);
+	__type(value, struct access_budget);
 } access_budgets SEC(".maps");
 
-/* Per thread: where its stack is, and the part of it shared by pointer. */
-struct access_thread {
-	__u64 vm_lo, vm_hi;	/* the mapping holding its stack pointer */
-	__u64 own_hi;		/* own stack: [vm_lo, own_hi) */
-	__u64 esc_lo, esc_hi;	/* touched by AOP_FRAME operands: recorded */
+/*
+ * Words an atomic touched, per process. A plain access to one is a C11
+ * release store or acquire load (a test-and-set unlock, a flag):
+ * synchronization, recorded past the budget like the atomics themselves.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct access_atomic_word);
+	__type(value, __u8);
+} access_atomic_words SEC(".maps");
+
+/*
+ * The registers at the probe, off the BPF stack (access_probe and
+ * capture_stack share its 512 bytes). Uprobe programs do not nest on a CPU.
+ */
+struct access_regs {
+	__u64 r[21];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct access_thread);
-} access_threads SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct access_regs);
+} access_regs_scratch SEC(".maps");
+
+/* Events reserved so far by every program (see event_seq in common.bpf.h). */
+static __always_inline __u64 events_reserved(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&event_seq, &zero);
+
+	return seq ? *seq : 0;
+}
 
 /*
  * enum access_reg -> index of the register in struct pt_regs (x86-64). A
@@ -103,6 +138,7 @@ static __always_inline __u32 preg_index(__u8 reg)
 }
 
 #define PREG_NR 21	/* 8-byte slots in struct pt_regs */
+_Static_assert(sizeof(struct access_regs) == PREG_NR * 8, "access_regs holds a pt_regs");
 #define PREG_FLAGS 18
 #define PREG_SP 19
 #define EFLAGS_DF (1u << 10)
@@ -162,11 +198,40 @@ static __always_inline void thread_stack(struct access_thread *t, struct task_st
 		t->own_hi = fsbase - TLS_RESERVE > sp ? fsbase - TLS_RESERVE : sp;
 }
 
-static __always_inline void record_operand(struct pt_regs *ctx, const __u64 *regs, __u64 ip,
-					   const struct access_operand *op,
-					   struct access_thread *t, struct task_struct *task)
+static __always_inline struct access_atomic_word atomic_word(__u64 addr)
+{
+	struct access_atomic_word w = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.word = addr >> 3,
+	};
+
+	return w;
+}
+
+/* What record_operand did. */
+enum operand_done {
+	OPD_NONE,	/* nothing: own stack, no budget, no room */
+	OPD_PLAIN,	/* recorded a plain access within the budget */
+	OPD_SYNC,	/* recorded a plain access to an atomic word (no budget spent) */
+	OPD_ATOMIC,	/* recorded an atomic access, or found it a repeat */
+};
+
+/*
+ * Records one operand of the instruction at ip; a plain one past the
+ * budget (plain_due false) only when an atomic touched its word. When the
+ * access is in the trace now (recorded, or a redundant repeat of an
+ * atomic record), its bytes go to t's seen range number slot.
+ */
+static __always_inline enum operand_done record_operand(struct pt_regs *ctx, const __u64 *regs,
+							__u64 ip, const struct access_operand *op,
+							struct access_thread *t,
+							struct task_struct *task,
+							struct access_budget *b, int slot,
+							bool plain_due)
 {
 	__u64 addr, size = op->size, elem = op->size;
+	enum operand_done done = OPD_PLAIN;
+	struct access_atomic_word w;
 	struct ipcrace_event *e;
 	bool own;
 
@@ -180,7 +245,7 @@ static __always_inline void record_operand(struct pt_regs *ctx, const __u64 *reg
 		__u64 count = reg_value(regs, AREG_RCX);
 
 		if (!count)
-			return;		/* a rep with rcx 0 touches nothing */
+			return OPD_NONE;	/* a rep with rcx 0 touches nothing */
 		size = elem * count;
 		if (regs[PREG_FLAGS] & EFLAGS_DF)
 			addr -= size - elem;
@@ -195,13 +260,32 @@ static __always_inline void record_operand(struct pt_regs *ctx, const __u64 *reg
 			own = addr >= t->vm_lo && addr < t->own_hi;
 			if (own && !(addr >= t->esc_lo && addr < t->esc_hi)) {
 				__sync_fetch_and_add(&access_own_stack, 1);
-				return;
+				return OPD_NONE;
 			}
 		}
 	}
+	w = atomic_word(addr);
+	if (op->flags & AOP_ATOMIC) {
+		done = OPD_ATOMIC;
+		if (!bpf_map_lookup_elem(&access_atomic_words, &w)) {
+			__u8 one = 1;
+
+			bpf_map_update_elem(&access_atomic_words, &w, &one, BPF_ANY);
+		}
+		if (b->last_seq && b->last_addr == addr && b->last_seq == events_reserved()) {
+			__sync_fetch_and_add(&access_redundant, 1);
+			goto seen;
+		}
+		b->last_addr = addr;
+	} else if (bpf_map_lookup_elem(&access_atomic_words, &w)) {
+		done = OPD_SYNC;
+		__sync_fetch_and_add(&access_sync_plain, 1);
+	} else if (!plain_due) {
+		return OPD_NONE;
+	}
 	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
 	if (!e)
-		return;
+		return OPD_NONE;
 	e->addr = addr;
 	e->arg0 = ip + op->ip_delta;
 	e->arg1 = size;
@@ -221,19 +305,44 @@ static __always_inline void record_operand(struct pt_regs *ctx, const __u64 *reg
 	e->stack_id = capture_stack(ctx, ip + op->rip_delta, 0);
 	__sync_fetch_and_add(&access_recorded, 1);
 	record_submit(e);
+seen:
+	if (t) {
+		t->seen_lo[slot & 1] = addr;
+		t->seen_hi[slot & 1] = addr + size;
+	}
+	return done;
+}
+
+/* Whether the probe's site has an atomic operand. */
+static __always_inline bool desc_atomic(const struct access_probe_desc *d)
+{
+	return (d->nr_ops > 0 && (d->ops[0].flags & AOP_ATOMIC)) ||
+	       (d->nr_ops > 1 && (d->ops[1].flags & AOP_ATOMIC));
+}
+
+/* One more trap at the probe; its group goes once they reach the cap. */
+static __always_inline void count_trap(struct access_probe_hits *h,
+				       const struct access_probe_desc *d)
+{
+	if (__sync_fetch_and_add(&h->hits, 1) + 1 == access_trap_cap)
+		group_cap(d->group);
 }
 
 SEC("uprobe")
 int access_probe(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), n, ip;
+	__u64 id = bpf_get_current_pid_tgid(), ip;
 	struct access_budget_key bk = { .tid = (__u32)id };
+	struct access_budget *b;
 	struct task_struct *task;
 	struct access_probe_desc *d;
 	struct access_probe_hits *h;
 	struct access_thread *t;
-	__u64 regs[PREG_NR];
-	__u32 probe, zero = 0, *used;
+	enum operand_done done[ACCESS_OPS_MAX] = { OPD_NONE, OPD_NONE };
+	__u32 zero = 0;
+	__u64 *regs;
+	bool plain_due, keep;
+	__u32 probe, nr_ops;
 
 	if (!is_traced(id >> 32))
 		return 0;
@@ -242,37 +351,58 @@ int access_probe(struct pt_regs *ctx)
 	h = bpf_map_lookup_elem(&access_hits, &probe);
 	if (!d || !h)
 		return 0;
-	n = __sync_fetch_and_add(&h->hits, 1) + 1;
-	if (n == access_trap_cap)
-		group_cap(d->group);
 	bk.probe = probe;
-	used = bpf_map_lookup_elem(&access_budgets, &bk);
-	if (!used) {
-		bpf_map_update_elem(&access_budgets, &bk, &zero, BPF_NOEXIST);
-		used = bpf_map_lookup_elem(&access_budgets, &bk);
-		if (!used)
+	b = bpf_map_lookup_elem(&access_budgets, &bk);
+	if (!b) {
+		bpf_map_update_elem(&access_budgets, &bk, &access_budget_fresh, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&access_budgets, &bk);
+		if (!b)
 			return 0;
 	}
-	if (*used >= access_budget) {
-		__sync_fetch_and_add(&access_over_budget, 1);
-		return 0;
-	}
-	*used += 1;
-	if (*used == access_budget &&
-	    __sync_add_and_fetch(&h->threads_spent, 1) == SPENT_THREADS)
-		group_cap(d->group);
-
-	if (bpf_probe_read_kernel(regs, sizeof(regs), ctx))
-		return 0;
-	ip = bpf_get_func_ip(ctx);
+	nr_ops = d->nr_ops;
+	plain_due = b->used < access_budget;
 	task = bpf_get_current_task_btf();
 	t = bpf_task_storage_get(&access_threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	ip = bpf_get_func_ip(ctx);
+	if (t) {
+		/* what a watchpoint hit during this instruction's step may skip */
+		t->seen_ip = ip;
+		/* a carried atomic's operand is ops[0]; the instruction's own follow */
+		t->seen_end = ip + (nr_ops > 1 && d->ops[0].ip_delta ? d->ops[1].rip_delta
+								   : d->ops[0].rip_delta);
+		t->seen_lo[0] = t->seen_hi[0] = 0;
+		t->seen_lo[1] = t->seen_hi[1] = 0;
+	}
+	regs = bpf_map_lookup_elem(&access_regs_scratch, &zero);
+	if (!regs || bpf_probe_read_kernel(regs, PREG_NR * sizeof(*regs), ctx))
+		return 0;
 	if (t)
 		thread_stack(t, task, regs[PREG_SP]);
-	if (d->nr_ops > 0)
-		record_operand(ctx, regs, ip, &d->ops[0], t, task);
-	if (d->nr_ops > 1)
-		record_operand(ctx, regs, ip, &d->ops[1], t, task);
+	if (nr_ops > 0)
+		done[0] = record_operand(ctx, regs, ip, &d->ops[0], t, task, b, 0, plain_due);
+	if (nr_ops > 1)
+		done[1] = record_operand(ctx, regs, ip, &d->ops[1], t, task, b, 1, plain_due);
+	if (done[0] == OPD_ATOMIC || done[1] == OPD_ATOMIC)
+		b->last_seq = events_reserved();
+	if (done[0] == OPD_SYNC || done[1] == OPD_SYNC)
+		h->sync = 1;
+	if (!plain_due && done[0] == OPD_NONE && done[1] == OPD_NONE)
+		__sync_fetch_and_add(&access_over_budget, 1);
+	/*
+	 * A site with an atomic, or one seen touching an atomic word, is
+	 * never capped (an atomic site is a group of its own,
+	 * tracer/access_plan.c): a contended lock would otherwise detach its
+	 * own acquire or release and leave its holders unordered.
+	 */
+	keep = desc_atomic(d) || h->sync;
+	if (!keep)
+		count_trap(h, d);
+	if (done[0] == OPD_PLAIN || done[1] == OPD_PLAIN) {
+		b->used += 1;
+		if (b->used == access_budget && !keep &&
+		    __sync_add_and_fetch(&h->threads_spent, 1) == SPENT_THREADS)
+			group_cap(d->group);
+	}
 	return 0;
 }
 

@@ -77,12 +77,37 @@ struct access_probe_desc {
 struct access_probe_hits {
 	__u64 hits;
 	__u64 threads_spent;	/* threads that used up their budget here (64 bits: BPF atomics) */
+	/*
+	 * Set once a plain access here touched a word some atomic of its
+	 * process touched (a release store, an acquire load): its traps no
+	 * longer count towards the cap.
+	 */
+	__u64 sync;
+};
+
+/* A word an atomic touched: its process and address / 8. */
+struct access_atomic_word {
+	__u32 tgid;
+	__u32 __pad;
+	__u64 word;
 };
 
 /* Budget state of one probe in one thread. */
 struct access_budget_key {
 	__u32 tid;
 	__u32 probe;
+};
+
+struct access_budget {
+	/*
+	 * Its last atomic record: the address, and the events reserved by
+	 * all programs when that hit was done (event_seq): the same atomic
+	 * access again with nothing reserved since is redundant.
+	 */
+	__u64 last_seq;
+	__u64 last_addr;
+	__u32 used;		/* hits that recorded a plain (non-atomic) access */
+	__u32 __pad;
 };
 
 #endif /* IPCRACE_ACCESS_MAPS_H */

@@ -10,6 +10,7 @@
 #include "key.bpf.h"
 #include "ustack.bpf.h"
 #include "watch_maps.h"
+#include "access.bpf.h"
 
 /*
  * Read the word at each hit and call a changed value a write. Off by
@@ -115,21 +116,49 @@ static __always_inline void event_discard(struct ipcrace_event *e)
 }
 
 /*
- * An instruction with an access probe runs out of line, in the uprobes
- * page of the process (the XOL area) while the kernel single-steps it: a
- * breakpoint hit there reports no address in the program, and the probe
- * has recorded the access (or its thread spent its budget there).
+ * An instruction with a uprobe runs out of line, in the uprobes page of the
+ * process (the XOL area), while the kernel single-steps it. A breakpoint
+ * hit there is skipped when the access probe of that instruction put the
+ * same access in the trace (bpf/access.bpf.h: the thread's last probe hit
+ * is this instruction, and its recorded bytes overlap the watched ones).
+ * Otherwise (its budget spent, or a lock probe's instruction) it is
+ * recorded at the instruction's place in the program. False: skip it.
  */
-static __always_inline bool ip_in_uprobe_xol(__u64 ip)
+#define X86_INSN_MAX 15	/* bytes in the longest x86 instruction */
+
+static __always_inline bool xol_hit_new(__u64 *ip, __u64 addr, __u64 len)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct xol_area *xol = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
-	__u64 start;
+	struct access_thread *t;
+	__u64 start, vaddr, xol_insn;
 
 	if (!xol)
-		return false;
+		return true;
 	start = BPF_CORE_READ(xol, vaddr);
-	return ip >= start && ip < start + 4096;
+	if (*ip < start || *ip >= start + 4096)
+		return true;
+	vaddr = BPF_CORE_READ(task, utask, vaddr);
+	t = bpf_task_storage_get(&access_threads, task, 0, 0);
+	if (t && vaddr && t->seen_ip == vaddr) {
+		if ((t->seen_lo[0] < addr + len && addr < t->seen_hi[0]) ||
+		    (t->seen_lo[1] < addr + len && addr < t->seen_hi[1]))
+			return false;
+		*ip = t->seen_end;
+		return true;
+	}
+	/*
+	 * No probe of ours ran for this step (a lock probe's instruction, or
+	 * a link being closed): the trap came right after the copy in the
+	 * XOL slot, so ip - xol_vaddr is the instruction's length and its end
+	 * in the program is vaddr + that (decoded there like any hit).
+	 */
+	xol_insn = BPF_CORE_READ(task, utask, xol_vaddr);
+	if (vaddr && xol_insn && *ip > xol_insn && *ip - xol_insn <= X86_INSN_MAX)
+		*ip = vaddr + (*ip - xol_insn);
+	else if (vaddr)
+		*ip = vaddr + 1;	/* inside it: "return address - 1" symbolizes it */
+	return true;
 }
 
 /*
@@ -150,7 +179,10 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	struct ipcrace_event *e;
 	bool capped = false, other, record;
 
-	if (!is_traced(tgid) || ip_in_uprobe_xol(ip))
+	if (!is_traced(tgid))
+		return 0;
+	wi = bpf_map_lookup_elem(&watch_info, &wa);
+	if (!xol_hit_new(&ip, ctx->addr, wi ? wi->len : 8))
 		return 0;
 	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
 	if (!e)
@@ -158,7 +190,6 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	e->addr = ctx->addr;
 	e->arg0 = ip;
 	e->arg1 = 8;
-	wi = bpf_map_lookup_elem(&watch_info, &wa);
 	if (wi) {
 		e->key = wi->key;
 		e->arg1 = wi->len;

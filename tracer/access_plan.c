@@ -24,6 +24,7 @@ struct access_plan {
 	size_t nr_groups;
 	size_t group_sites;	/* sites in the current group */
 	size_t nr_memory_insns;
+	size_t nr_atomic_before;	/* XCHGs recorded before they run */
 	size_t skipped[ASKIP_MAX];
 };
 
@@ -86,6 +87,11 @@ size_t access_plan__nr_groups(const struct access_plan *p)
 size_t access_plan__nr_memory_insns(const struct access_plan *p)
 {
 	return p->nr_memory_insns;
+}
+
+size_t access_plan__nr_atomic_before(const struct access_plan *p)
+{
+	return p->nr_atomic_before;
 }
 
 size_t access_plan__skipped(const struct access_plan *p, enum access_skip why)
@@ -366,13 +372,27 @@ static int decode_operand(const struct func_info *fi, const cs_insn *insn, int k
 	return 0;
 }
 
+static bool any_atomic(const struct access_operand *ops, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (ops[i].flags & AOP_ATOMIC)
+			return true;
+	return false;
+}
+
+/*
+ * A site with an atomic operand is a group of its own: its probe is never
+ * detached (bpf/access.bpf.c never caps it), and a plain group's detach
+ * must not take it along.
+ */
 static int site_add(struct access_plan *p, __u64 vaddr, __u64 offset,
 		    const struct access_operand *ops, size_t nr)
 {
+	bool atomic = any_atomic(ops, nr);
 	struct access_site *s;
 	int err;
 
-	if (p->group_sites == ACCESS_GROUP_SITES) {
+	if (p->group_sites == ACCESS_GROUP_SITES || (atomic && p->group_sites)) {
 		p->nr_groups++;
 		p->group_sites = 0;
 	}
@@ -387,26 +407,35 @@ static int site_add(struct access_plan *p, __u64 vaddr, __u64 offset,
 	s->desc.group = p->nr_groups;
 	memcpy(s->desc.ops, ops, nr * sizeof(*ops));
 	p->group_sites++;
+	if (atomic) {
+		p->nr_groups++;
+		p->group_sites = 0;
+	}
 	return 0;
 }
 
 /*
- * May the operands of the LOCK-prefixed insns[i] be evaluated at
- * insns[i + 1]? Only when nothing jumps there (the registers would be
- * another path's) and the atomic leaves the address registers as they
- * were: it writes rax (cmpxchg), rdx:rax (cmpxchg8b/16b) and its register
- * operands (xadd, xchg), taken as written whatever capstone says.
+ * May the operands of the atomic insns[i] be evaluated at insns[i + 1]?
+ * Only when nothing jumps there (the registers would be another path's)
+ * and the atomic leaves the address registers as they were: cmpxchg
+ * writes rax, cmpxchg8b/16b rdx:rax, xadd and xchg their register
+ * operand (taken as written whatever capstone says); the others (add,
+ * inc, or, bts, ...) no register.
  */
 static bool atomic_next_safe(const struct func_info *fi, const cs_insn *insns, size_t n, size_t i,
 			     const struct access_operand *ops, size_t nr)
 {
 	const cs_x86 *x = &insns[i].detail->x86;
 	bool written[AREG_RIP + 1] = { false };
+	unsigned int id = insns[i].id;
 
 	if (i + 1 >= n || is_branch_target(fi, insns[i + 1].address) ||
 	    insns[i + 1].detail->x86.prefix[0] == X86_PREFIX_LOCK)
 		return false;
-	written[AREG_RAX] = written[AREG_RDX] = true;
+	if (id == X86_INS_CMPXCHG || id == X86_INS_CMPXCHG8B || id == X86_INS_CMPXCHG16B)
+		written[AREG_RAX] = true;
+	if (id == X86_INS_CMPXCHG8B || id == X86_INS_CMPXCHG16B)
+		written[AREG_RDX] = true;
 	for (int k = 0; k < x->op_count; k++)
 		if (x->operands[k].type == X86_OP_REG)
 			written[gp_reg_any_width(x->operands[k].reg)] = true;
@@ -443,8 +472,16 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 		nr_mem = 0;
 	}
 	atomic = nr_mem && is_atomic(insn, true);
-	if (atomic && x->prefix[0] == X86_PREFIX_LOCK) {
-		/* the kernel refuses a uprobe here: evaluate it at the next one */
+	if (atomic) {
+		/*
+		 * An atomic is recorded after it ran, at the next instruction:
+		 * recorded before, a compare-exchange that wins only after
+		 * another thread's release would come before that release in
+		 * the trace, unordered by it. The kernel refuses a uprobe on a
+		 * LOCK-prefixed instruction anyway; an XCHG whose next
+		 * instruction is no safe probe is probed where it is (recorded
+		 * before it runs: better than not at all).
+		 */
 		struct access_operand carry[ACCESS_OPS_MAX];
 		size_t nr_carry = 0;
 
@@ -462,14 +499,15 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 			nr_carry++;
 		}
 		if (nr_carry && atomic_next_safe(fi, insns, n, i, carry, nr_carry)) {
-			for (size_t k = 0; k < nr_carry; k++)
-				carry[k].ip_delta = -(__s8)insn->size;
 			memcpy(pending, carry, nr_carry * sizeof(*carry));
 			*nr_pending = nr_carry;
-		} else if (nr_carry) {
+			nr_mem = 0;
+		} else if (x->prefix[0] == X86_PREFIX_LOCK) {
 			p->skipped[ASKIP_ATOMIC_NEXT] += nr_carry;
+			nr_mem = 0;
+		} else if (nr_carry) {
+			p->nr_atomic_before++;
 		}
-		nr_mem = 0;
 	}
 	for (int k = 0; k < x->op_count && nr_mem; k++) {
 		if (x->operands[k].type != X86_OP_MEM)

@@ -74,6 +74,8 @@ const struct access_site *access_plan__site(const struct access_plan *p, size_t 
 size_t access_plan__nr_groups(const struct access_plan *p);
 /* Instructions with memory operands decoded, planned or not. */
 size_t access_plan__nr_memory_insns(const struct access_plan *p);
+/* XCHGs with memory probed where they are (recorded before they run): no safe next one. */
+size_t access_plan__nr_atomic_before(const struct access_plan *p);
 size_t access_plan__skipped(const struct access_plan *p, enum access_skip why);
 const char *access_skip__name(enum access_skip why);
 

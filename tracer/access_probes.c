@@ -86,7 +86,7 @@ struct access_probes {
 	/* for -v */
 	size_t probed, detached_probes, detached_groups, over_limit, link_errors;
 	size_t refused[REFUSED_MAX];
-	size_t memory_insns, skipped[ASKIP_MAX];
+	size_t memory_insns, atomic_before, skipped[ASKIP_MAX];
 };
 
 void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts *opts)
@@ -98,6 +98,7 @@ void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts
 		bpf_map__set_max_entries(skel->maps.access_ops, 1);
 		bpf_map__set_max_entries(skel->maps.access_hits, 1);
 		bpf_map__set_max_entries(skel->maps.access_budgets, 1);
+		bpf_map__set_max_entries(skel->maps.access_atomic_words, 1);
 	}
 }
 
@@ -336,6 +337,7 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 	e->ino = st->st_ino;
 	e->plan = plan;
 	ap->memory_insns += access_plan__nr_memory_insns(plan);
+	ap->atomic_before += access_plan__nr_atomic_before(plan);
 	for (int k = 0; k < ASKIP_MAX; k++)
 		ap->skipped[k] += access_plan__skipped(plan, k);
 	return plan;
@@ -550,11 +552,15 @@ void access_probes__print_stats(const struct access_probes *ap)
 	fprintf(stderr, "ipcrace: access probes: not planned:");
 	for (int k = 0; k < ASKIP_MAX; k++)
 		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
-	fprintf(stderr, "\n");
-	fprintf(stderr, "ipcrace: access probes: %llu accesses recorded, %llu on the thread's own "
-		"stack dropped, %llu hits past a thread's budget (budget %u, trap cap %u)\n",
+	fprintf(stderr, "; %zu xchg recorded before it runs (no safe next instruction)\n",
+		ap->atomic_before);
+	fprintf(stderr, "ipcrace: access probes: %llu accesses recorded (%llu plain ones of atomic "
+		"words, past any budget), %llu on the thread's own stack dropped, %llu atomic "
+		"repeats not recorded, %llu hits past a thread's budget (budget %u, trap cap %u)\n",
 		(unsigned long long)skel->bss->access_recorded,
+		(unsigned long long)skel->bss->access_sync_plain,
 		(unsigned long long)skel->bss->access_own_stack,
+		(unsigned long long)skel->bss->access_redundant,
 		(unsigned long long)skel->bss->access_over_budget,
 		skel->rodata->access_budget, skel->rodata->access_trap_cap);
 }
