@@ -26,6 +26,8 @@
  * atomic costs its trap for the whole run.
  */
 #include "common.bpf.h"
+#include "key.bpf.h"
+#include "ustack.bpf.h"
 #include "access.bpf.h"
 
 /* Set by userspace before load. */
