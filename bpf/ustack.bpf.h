@@ -311,15 +311,18 @@ static __always_inline void stack_sent(struct thread_state *ts, __u64 id)
  *
  * With stack snapshots on (ustack_size), a call site seen for the first
  * time sends registers and stack bytes instead of the frame-pointer walk.
- * A call site is then keyed by the user ip, the first frame, the stack
- * depth (top of the stack mapping - sp) and the words of the top of the
+ * A call site is then keyed by the first frame (the user ip when there is
+ * none), the stack depth (top of the stack mapping - sp) and the words of the top of the
  * stack that point into the executable's code: a site already seen costs
  * that, nothing more. No frame-pointer walk goes into that key: it ends in
  * a fault on the outermost frame (or on the first frame of code built
  * without frame pointers), which cost a microsecond an event here, more
  * than all the rest. Two chains that differ only in library frames, or
  * deeper than USTACK_SCAN bytes, at the same depth, share a key (the first
- * one's stack is shown).
+ * one's stack is shown). Not the user ip with a first frame: one access
+ * seen by its probe (before the instruction), by a watchpoint (after it)
+ * and during the probe's out-of-line step (ip in the XOL page) is one
+ * stack, and one report, not three.
  */
 IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u32 flags)
 {
@@ -343,8 +346,7 @@ IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u3
 		user_regs(regs);
 		top = stack_top(ts, regs[UREG_SP]);
 		len = ustack_len(regs, top);
-		hash = hash_mix(hash, regs[UREG_IP]);
-		hash = hash_mix(hash, first_frame);
+		hash = hash_mix(hash, first_frame ? first_frame : regs[UREG_IP]);
 		hash = hash_mix(hash, top - regs[UREG_SP]);
 		hash = hash_code_words(u, regs, len, hash);
 		hash = hash_mix(hash, 0x75737461636bULL);	/* never an FP walk's id */

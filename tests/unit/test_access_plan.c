@@ -258,17 +258,35 @@ static void test_atomic_before_a_branch_target_is_not_planned(void **state)
 	access_plan__free(p);
 }
 
-static void test_xchg_is_atomic_and_probed_where_it_is(void **state)
+static void test_xchg_is_atomic_and_evaluated_after_it(void **state)
 {
-	/* xchg [rdi], eax; ret */
+	/* xchg [rdi], eax; ret: recorded at the ret, after the xchg ran */
 	struct access_plan *p = PLAN(true, 0x87, 0x07, 0xc3);
 	const struct access_site *s;
 
 	(void)state;
 	assert_int_equal(access_plan__count(p), 1);
 	s = access_plan__site(p, 0);
-	assert_int_equal(s->offset, OFFSET);
+	assert_int_equal(s->offset, OFFSET + 2);
+	assert_int_equal(s->desc.ops[0].ip_delta, -2);
 	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_WRITE | AOP_ATOMIC);
+	assert_int_equal(access_plan__nr_atomic_before(p), 0);
+	access_plan__free(p);
+}
+
+static void test_xchg_writing_its_address_register_is_probed_where_it_is(void **state)
+{
+	/* xchg [rax], eax; ret: eax is written, the address gone after it */
+	struct access_plan *p = PLAN(true, 0x87, 0x00, 0xc3);
+	const struct access_site *s;
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 1);
+	s = access_plan__site(p, 0);
+	assert_int_equal(s->offset, OFFSET);
+	assert_int_equal(s->desc.ops[0].ip_delta, 0);
+	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_WRITE | AOP_ATOMIC);
+	assert_int_equal(access_plan__nr_atomic_before(p), 1);
 	access_plan__free(p);
 }
 
@@ -352,7 +370,8 @@ int main(void)
 		cmocka_unit_test(test_atomic_is_evaluated_at_the_next_instruction),
 		cmocka_unit_test(test_atomic_that_writes_its_address_register_is_not_planned),
 		cmocka_unit_test(test_atomic_before_a_branch_target_is_not_planned),
-		cmocka_unit_test(test_xchg_is_atomic_and_probed_where_it_is),
+		cmocka_unit_test(test_xchg_is_atomic_and_evaluated_after_it),
+		cmocka_unit_test(test_xchg_writing_its_address_register_is_probed_where_it_is),
 		cmocka_unit_test(test_indirect_call_and_gather_are_counted),
 		cmocka_unit_test(test_tls_operand_names_fs),
 		cmocka_unit_test(test_groups_split_long_functions_and_start_per_function),
