@@ -84,15 +84,17 @@ static __always_inline __u64 user_dev(__u32 kdev)
 /*
  * Wake the consumer only when the buffer is filling up: a wake-up per
  * record is an irq_work and an IPI, each a VM exit on a virtual machine,
- * and userspace polls every few milliseconds anyway.
+ * and userspace polls every few milliseconds anyway. Set by userspace
+ * before load to an eighth of the ring (at most 1 MiB): a threshold as
+ * large as a small ring (--buffer-size 1024) let it fill between polls.
  */
-#define WAKEUP_THRESHOLD (1u << 20)
+const volatile __u32 wakeup_bytes __weak = 1u << 20;
 
 static __always_inline void record_submit(void *rec)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_THRESHOLD)
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
 }

@@ -55,6 +55,14 @@ static void report_load_error(int err)
 		fprintf(stderr, "ipcrace: load: %s\n", msg);
 }
 
+/* Pending bytes that wake the consumer: an eighth of the ring, at most 1 MiB. */
+static __u32 ring_wakeup_bytes(__u64 ring_bytes)
+{
+	__u64 eighth = ring_bytes / 8;
+
+	return eighth < (1u << 20) ? eighth : 1u << 20;
+}
+
 int bpf_objects__open(struct bpf_objects *o, const struct bpf_objects_opts *opts)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -86,6 +94,8 @@ int bpf_objects__open(struct bpf_objects *o, const struct bpf_objects_opts *opts
 		}
 	}
 	bpf_map__set_max_entries(o->skel->maps.events, opts->ring_bytes);
+	o->skel->rodata->wakeup_bytes = ring_wakeup_bytes(opts->ring_bytes);
+	o->sys->rodata->wakeup_bytes = ring_wakeup_bytes(opts->ring_bytes);
 	o->skel->rodata->ustack_size = opts->ustack_bytes;
 	o->skel->rodata->trace_cgroup_id = opts->cgroup_id;
 	o->skel->rodata->self_tgid = opts->self_tgid;
