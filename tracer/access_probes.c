@@ -36,15 +36,24 @@ struct attached {
 	dev_t dev;
 	ino_t ino;
 	int pid;
+	char *path;		/* as attached: its groups' kept probes attach there again */
 };
 
-/* One detachable group: the links its probes ended up in. */
+/*
+ * One detachable group: the links its probes ended up in, and where its
+ * probes come from (sites [site_lo, site_lo + nr_sites) of plan, ids from
+ * id_lo, attached at files[file]) for the ones kept when it goes.
+ */
 struct group {
 	int *fds;
 	size_t nr_fds;
 	size_t cap_fds;
 	__u32 probes;
 	bool detached;
+	const struct access_plan *plan;
+	size_t site_lo, nr_sites;
+	__u32 id_lo;
+	size_t file;
 };
 
 enum refusal {
@@ -85,6 +94,7 @@ struct access_probes {
 	__u64 capped_seen;
 	/* for -v */
 	size_t probed, detached_probes, detached_groups, over_limit, link_errors;
+	size_t kept_probes, keep_errors;	/* of detached groups: sites seen on atomic words */
 	size_t refused[REFUSED_MAX];
 	size_t memory_insns, atomic_before, skipped[ASKIP_MAX];
 };
@@ -182,11 +192,13 @@ struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct 
 	return ap;
 }
 
-static void group_detach(struct access_probes *ap, struct group *g)
+/* Closes the group's first nr links; the rest (kept probes) stay. */
+static void group_detach(struct access_probes *ap, struct group *g, size_t nr)
 {
-	for (size_t i = 0; i < g->nr_fds; i++)
+	for (size_t i = 0; i < nr; i++)
 		detacher_close(&ap->detacher, g->fds[i]);
-	g->nr_fds = 0;
+	memmove(g->fds, g->fds + nr, (g->nr_fds - nr) * sizeof(*g->fds));
+	g->nr_fds -= nr;
 	g->detached = true;
 }
 
@@ -256,6 +268,8 @@ void access_probes__free(struct access_probes *ap)
 		free(ap->groups[i].fds);
 	for (size_t i = 0; i < ap->nr_plans; i++)
 		access_plan__free(ap->plans[i].plan);
+	for (size_t i = 0; i < ap->nr_files; i++)
+		free(ap->files[i].path);
 	free(ap->groups);
 	free(ap->plans);
 	free(ap->files);
@@ -344,17 +358,23 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 }
 
 /* True (and remembered) unless the file was attached for pid (or for all) before. */
-static bool first_time(struct access_probes *ap, const struct stat *st, int pid)
+static bool first_time(struct access_probes *ap, const char *path, const struct stat *st, int pid)
 {
+	char *copy;
+
 	for (size_t i = 0; i < ap->nr_files; i++) {
 		const struct attached *a = &ap->files[i];
 
 		if (a->dev == st->st_dev && a->ino == st->st_ino && (!a->pid || a->pid == pid))
 			return false;
 	}
-	if (array__reserve(&ap->files, &ap->cap_files, ap->nr_files + 1, sizeof(*ap->files)))
+	copy = strdup(path);
+	if (!copy ||
+	    array__reserve(&ap->files, &ap->cap_files, ap->nr_files + 1, sizeof(*ap->files))) {
+		free(copy);
 		return false;
-	ap->files[ap->nr_files++] = (struct attached){ st->st_dev, st->st_ino, pid };
+	}
+	ap->files[ap->nr_files++] = (struct attached){ st->st_dev, st->st_ino, pid, copy };
 	return true;
 }
 
@@ -416,7 +436,7 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
 		return 0;
 	if (stat(path, &st))
 		return -errno;
-	if (!first_time(ap, &st, pid))
+	if (!first_time(ap, path, &st, pid))
 		return 0;
 	plan = plan_get(ap, path, &st, &err);
 	if (!plan) {
@@ -463,10 +483,16 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
 	for (first = 0; first < nr && !err; first = i) {
 		__u32 group = access_plan__site(plan, first)->desc.group;
 
+		struct group *g = &ap->groups[group_base + group];
+
 		for (i = first; i < nr && access_plan__site(plan, i)->desc.group == group; i++)
 			;
-		err = attach_range(ap, &ap->groups[group_base + group], path, offsets, cookies,
-				   first, i, pid);
+		g->plan = plan;
+		g->site_lo = first;
+		g->nr_sites = i - first;
+		g->id_lo = id_base + first;
+		g->file = ap->nr_files - 1;
+		err = attach_range(ap, g, path, offsets, cookies, first, i, pid);
 	}
 out:
 	free(offsets);
@@ -514,6 +540,58 @@ bool access_probes__instruments(const struct access_probes *ap, const char *path
 	return false;
 }
 
+/*
+ * Before g goes: its probes that touched a word an atomic touched (a
+ * release store, an acquire load: BPF set their sync) attach again in a
+ * link of their own, kept to the end, so a spent group does not take a
+ * lock's release along. The new link is attached before the old one is
+ * closed: for the close's grace period such a probe records twice (the
+ * same acquire or release again orders nothing new). A site that touches
+ * an atomic word only after its group went is not seen again (-v counts
+ * what was kept).
+ */
+static void group_keep_sync(struct access_probes *ap, struct group *g)
+{
+	int hits_fd = bpf_map__fd(ap->skel->maps.access_hits);
+	__u64 *offsets = NULL, *cookies = NULL;
+	size_t n = 0;
+	int fd;
+
+	if (!g->plan || !g->nr_sites)
+		return;
+	offsets = calloc(g->nr_sites, sizeof(*offsets));
+	cookies = calloc(g->nr_sites, sizeof(*cookies));
+	if (!offsets || !cookies) {
+		ap->keep_errors++;
+		goto out;
+	}
+	for (size_t k = 0; k < g->nr_sites; k++) {
+		struct access_probe_hits h;
+		__u32 id = g->id_lo + k;
+
+		if (bpf_map_lookup_elem(hits_fd, &id, &h) || !h.sync)
+			continue;
+		offsets[n] = access_plan__site(g->plan, g->site_lo + k)->offset;
+		cookies[n++] = id;
+	}
+	if (!n)
+		goto out;
+	fd = uprobe_multi__attach(ap->prog_fd, ap->files[g->file].path, offsets, cookies, n, false,
+				  ap->files[g->file].pid);
+	if (fd < 0 || array__reserve(&g->fds, &g->cap_fds, g->nr_fds + 1, sizeof(*g->fds))) {
+		if (fd >= 0)
+			close(fd);
+		ap->keep_errors++;
+		goto out;
+	}
+	/* after the detach: g->fds then holds this link alone, closed at the end */
+	g->fds[g->nr_fds++] = fd;
+	ap->kept_probes += n;
+out:
+	free(offsets);
+	free(cookies);
+}
+
 void access_probes__check_caps(struct access_probes *ap)
 {
 	__u64 capped;
@@ -529,9 +607,12 @@ void access_probes__check_caps(struct access_probes *ap)
 
 		if (grp->detached || !ap->skel->bss->access_group_capped[g])
 			continue;
-		ap->detached_probes += grp->probes;
+		size_t kept = ap->kept_probes, old = grp->nr_fds;
+
+		group_keep_sync(ap, grp);
+		ap->detached_probes += grp->probes - (ap->kept_probes - kept);
 		ap->detached_groups++;
-		group_detach(ap, grp);
+		group_detach(ap, grp, old);
 	}
 }
 
@@ -544,11 +625,13 @@ void access_probes__print_stats(const struct access_probes *ap)
 	skel = ap->skel;
 	fprintf(stderr, "ipcrace: access probes: %zu instructions with memory operands, %zu probed, "
 		"%zu refused by the kernel (%zu unsupported instruction, %zu invalid, %zu other), "
-		"%zu detached in %zu groups (%.1f ms closing links), %zu over the limit\n",
+		"%zu detached in %zu groups (%.1f ms closing links; %zu of their probes kept: they "
+		"touched atomic words, %zu could not be), %zu over the limit\n",
 		ap->memory_insns, ap->probed,
 		ap->refused[REFUSED_INSN] + ap->refused[REFUSED_INVALID] + ap->refused[REFUSED_OTHER],
 		ap->refused[REFUSED_INSN], ap->refused[REFUSED_INVALID], ap->refused[REFUSED_OTHER],
-		ap->detached_probes, ap->detached_groups, ap->detacher.busy_ms, ap->over_limit);
+		ap->detached_probes, ap->detached_groups, ap->detacher.busy_ms, ap->kept_probes,
+		ap->keep_errors, ap->over_limit);
 	fprintf(stderr, "ipcrace: access probes: not planned:");
 	for (int k = 0; k < ASKIP_MAX; k++)
 		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
