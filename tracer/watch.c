@@ -162,6 +162,7 @@ struct watcher {
 	__u64 watched_words;
 	__u64 capped_seen;		/* BPF's watch_capped when last acted on */
 	bool no_slots_warned;
+	__u64 lock_like_words;		/* excluded for their atomic accesses */
 	struct obj_path obj_paths[OBJ_PATHS_MAX];
 	size_t nr_obj_paths;
 	/* best private words of exited processes, by changes (--learn) */
@@ -298,6 +299,20 @@ static int collect_map(const struct trace_mapping *m, void *ctx)
 		return -ENOMEM;
 	p->nr_maps++;
 	return 0;
+}
+
+/* /proc/PID/exe's target, allocated; NULL when it cannot be read. */
+static char *exe_path(__u32 pid)
+{
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	return strdup(exe);
 }
 
 static int read_maps(struct watcher *w, struct wproc *p)
@@ -1320,21 +1335,23 @@ static void forget_private(struct watcher *w, __u32 pid)
  * analyzer discards accesses to them), and a busy lock's change more than
  * any data: never candidates, and a rotating slot holding one moves on.
  */
-static void learn_lock(struct watcher *w, const struct ipcrace_event *e)
+/*
+ * Excludes the size bytes of obj from the rotation for good (never
+ * candidates again, slots holding them move on): words that are
+ * synchronization, never data. False when they were already.
+ */
+static bool exclude_sync(struct watcher *w, const struct ipcrace_event *e, __u64 size,
+			 struct ipcrace_key *obj)
 {
-	__u64 size = lock_extent__size(e->obj);
-	struct ipcrace_key obj = e->key;
-
-	if (!size)
-		return;
-	if (obj.space == KEY_NONE) {
+	*obj = e->key;
+	if (obj->space == KEY_NONE) {
 		/* unresolved: the analyzer takes (pid, address) too */
 		if (!e->addr)
-			return;
-		obj = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = e->pid, .b = e->addr };
+			return false;
+		*obj = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = e->pid, .b = e->addr };
 	}
-	if (!candidates__exclude(w->cands, &obj, size))
-		return;
+	if (!candidates__exclude(w->cands, obj, size))
+		return false;
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct slot *s = &w->slots[k];
 
@@ -1345,6 +1362,61 @@ static void learn_lock(struct watcher *w, const struct ipcrace_event *e)
 			fprintf(stderr, "ipcrace: watch: slot %d: a lock word, moving on\n", k);
 		release_slot(w, k);
 	}
+	return true;
+}
+
+static void learn_lock(struct watcher *w, const struct ipcrace_event *e)
+{
+	__u64 size = lock_extent__size(e->obj);
+	struct ipcrace_key obj;
+
+	if (size)
+		exclude_sync(w, e, size, &obj);
+}
+
+/*
+ * A word an atomic (LOCK-prefixed, XCHG) touched: a hand-made lock's
+ * word, a flag, a counter. Every access to it is synchronization for the
+ * analyzer (hb.h), never in a report, so a debug register on it is
+ * wasted (nginx's lock word took 18,000 traps a run): it leaves the
+ * rotation for good, and -v names it (the first LOCK_LIKE_NAMED words).
+ */
+#define LOCK_LIKE_NAMED 32
+
+static void learn_atomic(struct watcher *w, const struct ipcrace_event *e)
+{
+	struct ipcrace_key obj;
+	char name[PATH_MAX + 32];
+	struct wproc *p;
+	const char *path;
+
+	if (!exclude_sync(w, e, e->arg1 ? e->arg1 : 8, &obj))
+		return;
+	w->lock_like_words++;
+	if (!w->opts.verbose || w->lock_like_words > LOCK_LIKE_NAMED)
+		return;
+	name[0] = '\0';
+	if (obj.space == KEY_FILE) {
+		path = object_path(w, obj.a, obj.b);
+		if (path)
+			snprintf(name, sizeof(name), "%s+0x%llx ", path, (unsigned long long)obj.c);
+		fprintf(stderr, "ipcrace: watch: lock-like word %s(object %llx:%llu offset 0x%llx): "
+			"atomic accesses, out of the rotation\n", name, (unsigned long long)obj.a,
+			(unsigned long long)obj.b, (unsigned long long)obj.c);
+		return;
+	}
+	p = find_proc(w, obj.a);
+	if (p && !p->exe)
+		p->exe = exe_path(p->pid);	/* kept only with --learn otherwise */
+	if (p && !p->nr_maps)
+		read_maps(w, p);		/* before its first tick */
+	if (p && private_word_spec(p, obj.b, name, sizeof(name) - 1))
+		strcat(name, " ");
+	else
+		name[0] = '\0';
+	fprintf(stderr, "ipcrace: watch: lock-like word %s(pid %llu address 0x%llx): atomic "
+		"accesses, out of the rotation\n", name, (unsigned long long)obj.a,
+		(unsigned long long)obj.b);
 }
 
 /*
@@ -1670,6 +1742,8 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 		p = get_proc(w, e->pid);
 		if (p) {
 			close_slots(w, p);
+			free(p->exe);		/* another program: read again when needed */
+			p->exe = NULL;
 			p->threaded = false;	/* exec leaves one thread */
 			p->dirty = true;
 		}
@@ -1727,6 +1801,10 @@ void watcher__annotate(struct watcher *w, struct ipcrace_event *e)
 	/* not decodable and no value compared: taken as a read, never a write invented */
 	if (!(e->flags & (EVF_READ | EVF_WRITE)))
 		e->flags |= EVF_READ;
+	if (e->flags & EVF_ATOMIC) {
+		learn_atomic(w, e);
+		return;
+	}
 	/* who writes a shared word: two processes make it the best word to learn */
 	if ((e->flags & EVF_WRITE) && e->key.space == KEY_FILE)
 		candidates__note_write(w->cands, &e->key, e->pid);
