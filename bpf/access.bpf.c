@@ -41,6 +41,10 @@ __u64 access_own_stack;		/* accesses dropped: the thread's own stack */
 __u64 access_over_budget;	/* hits past the thread's budget (trapped for nothing) */
 __u64 access_sync_plain;	/* plain accesses to atomic words: recorded past the budget */
 __u64 access_redundant;		/* atomic accesses repeating the thread's last one: not recorded */
+__u64 access_post_deferred;	/* acquire loads left to their probe after them */
+/* Requests for a probe after an acquire load (access_maps.h); userspace serves them. */
+__u64 access_post_nr;
+__u32 access_post_req[ACCESS_POST_REQS_MAX];
 __u64 access_group_capped[ACCESS_GROUPS_MAX];	/* 64 bits: BPF's compare-and-swap */
 /* A thread's first hit at a probe: zeroes, off the BPF stack (512 bytes in all). */
 __u64 access_budget_fresh[sizeof(struct access_budget) / 8];
@@ -67,6 +71,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct access_probe_hits);
 } access_hits SEC(".maps");
+
+/*
+ * Per probe: the probe after it (its id + 1) that records its acquire
+ * loads once they ran; 0 while there is none. Written by userspace.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ACCESS_PROBES_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} access_post SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -210,6 +225,24 @@ static __always_inline struct access_atomic_word atomic_word(__u64 addr)
 	return w;
 }
 
+/*
+ * Asks userspace once for a probe after the load operand slot of probe:
+ * until it is there, the load is recorded before it runs.
+ */
+static __always_inline void ask_post(struct access_probe_hits *h, __u32 probe, int slot)
+{
+	struct ipcrace_rec r = { .kind = IPCRACE_REC_WAKE, .size = sizeof(r) };
+	__u64 i;
+
+	if (h->post_asked || __sync_val_compare_and_swap(&h->post_asked, 0, 1) != 0)
+		return;
+	i = __sync_fetch_and_add(&access_post_nr, 1);
+	if (i >= ACCESS_POST_REQS_MAX)
+		return;		/* userspace counts these as not served */
+	access_post_req[i & (ACCESS_POST_REQS_MAX - 1)] = (probe << 1 | (slot & 1)) + 1;
+	bpf_ringbuf_output(&events, &r, sizeof(r), BPF_RB_FORCE_WAKEUP);
+}
+
 /* What record_operand did. */
 enum operand_done {
 	OPD_NONE,	/* nothing: own stack, no budget, no room */
@@ -229,7 +262,8 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 							struct access_thread *t,
 							struct task_struct *task,
 							struct access_budget *b, int slot,
-							bool plain_due)
+							bool plain_due, __u32 probe,
+							struct access_probe_hits *h)
 {
 	__u64 addr, size = op->size, elem = op->size;
 	enum operand_done done = OPD_PLAIN;
@@ -281,9 +315,22 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 		b->last_addr = addr;
 	} else if (bpf_map_lookup_elem(&access_atomic_words, &w)) {
 		done = OPD_SYNC;
+		if (op->flags & AOP_POSTABLE) {
+			__u32 *post = bpf_map_lookup_elem(&access_post, &probe);
+
+			/*
+			 * An acquire: recorded before it runs, it can come before
+			 * the release it reads; the probe after it records it.
+			 */
+			if (post && *post) {
+				__sync_fetch_and_add(&access_post_deferred, 1);
+				goto seen;
+			}
+			ask_post(h, probe, slot);
+		}
 		__sync_fetch_and_add(&access_sync_plain, 1);
-	} else if (!plain_due) {
-		return OPD_NONE;
+	} else if (!plain_due || (op->flags & AOP_POST)) {
+		return OPD_NONE;	/* the probe after a load records acquires only */
 	}
 	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
 	if (!e)
@@ -343,7 +390,7 @@ int access_probe(struct pt_regs *ctx)
 	enum operand_done done[ACCESS_OPS_MAX] = { OPD_NONE, OPD_NONE };
 	__u32 zero = 0;
 	__u64 *regs;
-	bool plain_due, keep;
+	bool plain_due, keep, post;
 	__u32 probe, nr_ops;
 
 	if (!is_traced(id >> 32))
@@ -366,7 +413,9 @@ int access_probe(struct pt_regs *ctx)
 	task = bpf_get_current_task_btf();
 	t = bpf_task_storage_get(&access_threads, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	ip = bpf_get_func_ip(ctx);
-	if (t) {
+	/* a probe after a load shares its instruction with that one's own probe: */
+	post = nr_ops > 0 && (d->ops[0].flags & AOP_POST);
+	if (t && !post) {
 		/* what a watchpoint hit during this instruction's step may skip */
 		t->seen_ip = ip;
 		/* a carried atomic's operand is ops[0]; the instruction's own follow */
@@ -381,9 +430,11 @@ int access_probe(struct pt_regs *ctx)
 	if (t)
 		thread_stack(t, task, regs[PREG_SP]);
 	if (nr_ops > 0)
-		done[0] = record_operand(ctx, regs, ip, &d->ops[0], t, task, b, 0, plain_due);
+		done[0] = record_operand(ctx, regs, ip, &d->ops[0], post ? NULL : t, task, b, 0,
+					 plain_due, probe, h);
 	if (nr_ops > 1)
-		done[1] = record_operand(ctx, regs, ip, &d->ops[1], t, task, b, 1, plain_due);
+		done[1] = record_operand(ctx, regs, ip, &d->ops[1], t, task, b, 1, plain_due,
+					 probe, h);
 	if (done[0] == OPD_ATOMIC || done[1] == OPD_ATOMIC)
 		b->last_seq = events_reserved();
 	if (done[0] == OPD_SYNC || done[1] == OPD_SYNC)
@@ -396,7 +447,7 @@ int access_probe(struct pt_regs *ctx)
 	 * tracer/access_plan.c): a contended lock would otherwise detach its
 	 * own acquire or release and leave its holders unordered.
 	 */
-	keep = desc_atomic(d) || h->sync;
+	keep = desc_atomic(d) || h->sync || post;
 	if (!keep)
 		count_trap(h, d);
 	if (done[0] == OPD_PLAIN || done[1] == OPD_PLAIN) {

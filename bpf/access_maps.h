@@ -46,6 +46,18 @@ enum access_seg {
  * accesses are recorded in.
  */
 #define AOP_FRAME	(1u << 4)
+/*
+ * A load whose address the next instruction still has (nothing jumps
+ * there, the load writes none of its address registers): once it is seen
+ * reading a word an atomic touched (an acquire), the tracer probes the
+ * next instruction for it, and it is recorded there, after it ran.
+ */
+#define AOP_POSTABLE	(1u << 5)
+/*
+ * Such a load evaluated at the next instruction: recorded only when its
+ * word is one an atomic touched (the probe at the load records the rest).
+ */
+#define AOP_POST	(1u << 6)
 
 /* One memory operand: address = seg base + base + index * scale + disp. */
 struct access_operand {
@@ -83,7 +95,12 @@ struct access_probe_hits {
 	 * longer count towards the cap.
 	 */
 	__u64 sync;
+	__u64 post_asked;	/* an AOP_POSTABLE load here asked for its probe after it */
 };
+
+/* Requests for probes after acquire loads: (probe << 1 | operand) + 1. */
+#define ACCESS_POST_REQS_MAX 4096
+
 
 /* A word an atomic touched: its process and address / 8. */
 struct access_atomic_word {

@@ -385,7 +385,7 @@ static bool any_atomic(const struct access_operand *ops, size_t nr)
  * detached (bpf/access.bpf.c never caps it), and a plain group's detach
  * must not take it along.
  */
-static int site_add(struct access_plan *p, __u64 vaddr, __u64 offset,
+static int site_add(struct access_plan *p, __u64 vaddr, __u64 offset, __u64 next_offset,
 		    const struct access_operand *ops, size_t nr)
 {
 	bool atomic = any_atomic(ops, nr);
@@ -403,6 +403,7 @@ static int site_add(struct access_plan *p, __u64 vaddr, __u64 offset,
 	memset(s, 0, sizeof(*s));
 	s->vaddr = vaddr;
 	s->offset = offset;
+	s->next_offset = next_offset;
 	s->desc.nr_ops = nr;
 	s->desc.group = p->nr_groups;
 	memcpy(s->desc.ops, ops, nr * sizeof(*ops));
@@ -442,6 +443,34 @@ static bool atomic_next_safe(const struct func_info *fi, const cs_insn *insns, s
 	for (size_t k = 0; k < nr; k++)
 		if ((ops[k].base != AREG_RIP && written[ops[k].base]) || written[ops[k].index])
 			return false;
+	return true;
+}
+
+/*
+ * May plain load op of insns[i] be evaluated at insns[i + 1] (AOP_POSTABLE)?
+ * As for an atomic, only when nothing jumps there, the next instruction
+ * can be probed (no LOCK prefix) and the load writes none of the address
+ * registers (capstone's full list of registers written, implicit ones too).
+ */
+static bool load_next_safe(csh cs, const struct func_info *fi, const cs_insn *insns, size_t n,
+			   size_t i, const struct access_operand *op)
+{
+	cs_regs read, written;
+	uint8_t nr_read, nr_written;
+
+	if (!(op->flags & AOP_READ) || (op->flags & (AOP_WRITE | AOP_ATOMIC | AOP_REP | AOP_FRAME)))
+		return false;
+	if (i + 1 >= n || is_branch_target(fi, insns[i + 1].address) ||
+	    insns[i + 1].detail->x86.prefix[0] == X86_PREFIX_LOCK || is_indirect_branch(&insns[i]))
+		return false;
+	if (cs_regs_access(cs, &insns[i], read, &nr_read, written, &nr_written) != CS_ERR_OK)
+		return false;
+	for (uint8_t k = 0; k < nr_written; k++) {
+		__u8 r = gp_reg_any_width(written[k]);
+
+		if (r != AREG_NONE && ((op->base != AREG_RIP && r == op->base) || r == op->index))
+			return false;
+	}
 	return true;
 }
 
@@ -523,11 +552,14 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 		}
 		if (atomic)
 			ops[nr].flags |= AOP_ATOMIC;
+		else if (load_next_safe(p->cs, fi, insns, n, i, &ops[nr]))
+			ops[nr].flags |= AOP_POSTABLE;
 		nr++;
 	}
 	if (!nr)
 		return 0;
-	err = site_add(p, insn->address, offset0 + (insn->address - vaddr0), ops, nr);
+	err = site_add(p, insn->address, offset0 + (insn->address - vaddr0),
+		       i + 1 < n ? offset0 + (insns[i + 1].address - vaddr0) : 0, ops, nr);
 	return err;
 }
 

@@ -44,6 +44,7 @@ enum access_skip {
 struct access_site {
 	__u64 offset;		/* file offset of the probed instruction */
 	__u64 vaddr;		/* its address in the ELF image */
+	__u64 next_offset;	/* the next instruction's (AOP_POSTABLE operands), else 0 */
 	struct access_probe_desc desc;	/* desc.group: index within the plan */
 };
 

@@ -95,6 +95,11 @@ struct access_probes {
 	/* for -v */
 	size_t probed, detached_probes, detached_groups, over_limit, link_errors;
 	size_t kept_probes, keep_errors;	/* of detached groups: sites seen on atomic words */
+	/* probes after acquire loads: their links (closed at the end), requests served */
+	int *post_fds;
+	size_t nr_post_fds, cap_post_fds;
+	__u64 post_served;
+	size_t post_errors;
 	size_t refused[REFUSED_MAX];
 	size_t memory_insns, atomic_before, skipped[ASKIP_MAX];
 };
@@ -109,6 +114,7 @@ void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts
 		bpf_map__set_max_entries(skel->maps.access_hits, 1);
 		bpf_map__set_max_entries(skel->maps.access_budgets, 1);
 		bpf_map__set_max_entries(skel->maps.access_atomic_words, 1);
+		bpf_map__set_max_entries(skel->maps.access_post, 1);
 	}
 }
 
@@ -238,6 +244,10 @@ static void close_all(struct access_probes *ap)
 
 	for (size_t i = 0; i < ap->nr_groups; i++)
 		n += ap->groups[i].nr_fds;
+	/* the probes after acquire loads first: their loads' own probes may still be attached */
+	for (size_t i = 0; i < ap->nr_post_fds; i++)
+		close(ap->post_fds[i]);
+	ap->nr_post_fds = 0;
 	b.fds = calloc(n ? n : 1, sizeof(*b.fds));
 	for (size_t i = 0; i < ap->nr_groups; i++) {
 		for (size_t j = 0; j < ap->groups[i].nr_fds; j++) {
@@ -270,6 +280,7 @@ void access_probes__free(struct access_probes *ap)
 		access_plan__free(ap->plans[i].plan);
 	for (size_t i = 0; i < ap->nr_files; i++)
 		free(ap->files[i].path);
+	free(ap->post_fds);
 	free(ap->groups);
 	free(ap->plans);
 	free(ap->files);
@@ -592,12 +603,107 @@ out:
 	free(cookies);
 }
 
+/* The group holding probe id (groups are in id order), or NULL. */
+static struct group *group_of(struct access_probes *ap, __u32 id)
+{
+	size_t lo = 0, hi = ap->nr_groups;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct group *g = &ap->groups[mid];
+
+		if (g->plan && id < g->id_lo)
+			hi = mid;
+		else if (g->plan && id >= g->id_lo + g->nr_sites)
+			lo = mid + 1;
+		else if (g->plan)
+			return g;
+		else
+			return NULL;	/* a group with no site: not one of ours */
+	}
+	return NULL;
+}
+
+/*
+ * Probes operand slot of probe id's load again at the next instruction,
+ * after it ran (AOP_POST): from now on its acquires are recorded there
+ * (bpf/access.bpf.c). Kept to the end, whatever happens to its group.
+ */
+static int post_attach(struct access_probes *ap, __u32 id, int slot)
+{
+	struct group *g = group_of(ap, id);
+	const struct access_site *s;
+	struct access_probe_desc d = {};
+	__u64 offset, cookie;
+	__u32 post_id, value;
+	__s8 len;
+	int fd, err;
+
+	if (!g)
+		return -ENOENT;
+	s = access_plan__site(g->plan, g->site_lo + (id - g->id_lo));
+	if (!s || slot >= (int)s->desc.nr_ops || !(s->desc.ops[slot].flags & AOP_POSTABLE) ||
+	    !s->next_offset || s->next_offset <= s->offset || s->next_offset - s->offset > 15)
+		return -EINVAL;
+	if (ap->nr_probes >= ACCESS_PROBES_MAX)
+		return -E2BIG;
+	len = s->next_offset - s->offset;
+	d.ops[0] = s->desc.ops[slot];
+	d.ops[0].flags = (d.ops[0].flags & ~AOP_POSTABLE) | AOP_POST;
+	d.ops[0].ip_delta -= len;
+	d.ops[0].rip_delta -= len;
+	d.nr_ops = 1;
+	d.group = ACCESS_GROUPS_MAX;	/* none: never capped */
+	post_id = ap->nr_probes;
+	if (bpf_map_update_elem(bpf_map__fd(ap->skel->maps.access_ops), &post_id, &d, BPF_ANY))
+		return -errno;
+	err = array__reserve(&ap->post_fds, &ap->cap_post_fds, ap->nr_post_fds + 1,
+			     sizeof(*ap->post_fds));
+	if (err)
+		return err;
+	offset = s->next_offset;
+	cookie = post_id;
+	fd = uprobe_multi__attach(ap->prog_fd, ap->files[g->file].path, &offset, &cookie, 1, false,
+				  ap->files[g->file].pid);
+	if (fd < 0)
+		return fd;
+	ap->nr_probes++;
+	ap->post_fds[ap->nr_post_fds++] = fd;
+	/* attached first: until this is set, the load's own probe records it */
+	value = post_id + 1;
+	if (bpf_map_update_elem(bpf_map__fd(ap->skel->maps.access_post), &id, &value, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Serves the requests BPF queued for probes after acquire loads. */
+static void serve_posts(struct access_probes *ap)
+{
+	__u64 nr = __atomic_load_n(&ap->skel->bss->access_post_nr, __ATOMIC_ACQUIRE);
+
+	if (nr > ACCESS_POST_REQS_MAX)
+		nr = ACCESS_POST_REQS_MAX;
+	while (ap->post_served < nr) {
+		__u32 req = __atomic_load_n(&ap->skel->bss->access_post_req[ap->post_served],
+					    __ATOMIC_ACQUIRE);
+
+		if (!req)
+			break;		/* counted, not written yet: next time */
+		if (post_attach(ap, (req - 1) >> 1, (req - 1) & 1))
+			ap->post_errors++;
+		ap->post_served++;
+	}
+}
+
 void access_probes__check_caps(struct access_probes *ap)
 {
 	__u64 capped;
 
 	if (!ap)
 		return;
+	if (ap->post_served < ACCESS_POST_REQS_MAX &&
+	    __atomic_load_n(&ap->skel->bss->access_post_nr, __ATOMIC_RELAXED) != ap->post_served)
+		serve_posts(ap);
 	capped = __atomic_load_n(&ap->skel->bss->access_capped, __ATOMIC_ACQUIRE);
 	if (capped == ap->capped_seen)
 		return;
@@ -637,6 +743,12 @@ void access_probes__print_stats(const struct access_probes *ap)
 		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
 	fprintf(stderr, "; %zu xchg recorded before it runs (no safe next instruction)\n",
 		ap->atomic_before);
+	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%llu "
+		"acquires left to those probes), %llu such probes not attached\n",
+		ap->nr_post_fds, (unsigned long long)skel->bss->access_post_deferred,
+		(unsigned long long)(ap->post_errors +
+				     (skel->bss->access_post_nr > ACCESS_POST_REQS_MAX ?
+				      skel->bss->access_post_nr - ACCESS_POST_REQS_MAX : 0)));
 	fprintf(stderr, "ipcrace: access probes: %llu accesses recorded (%llu plain ones of atomic "
 		"words, past any budget), %llu on the thread's own stack dropped, %llu atomic "
 		"repeats not recorded, %llu hits past a thread's budget (budget %u, trap cap %u)\n",

@@ -231,8 +231,38 @@ static void test_atomic_is_evaluated_at_the_next_instruction(void **state)
 	assert_int_equal(s->desc.ops[0].disp, 0x10);
 	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_WRITE | AOP_ATOMIC);
 	assert_int_equal(s->desc.ops[1].base, AREG_RDI);
-	assert_int_equal(s->desc.ops[1].flags, AOP_READ);
+	assert_int_equal(s->desc.ops[1].flags, AOP_READ | AOP_POSTABLE);
 	access_plan__free(p);
+}
+
+static void test_load_is_postable_when_the_next_instruction_has_its_address(void **state)
+{
+	/* mov eax, [rdi]; ret: an acquire can be recorded at the ret, after it ran */
+	struct access_plan *p = PLAN(true, 0x8b, 0x07, 0xc3);
+	const struct access_site *s;
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 1);
+	s = access_plan__site(p, 0);
+	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_POSTABLE);
+	assert_int_equal(s->next_offset, OFFSET + 2);
+	access_plan__free(p);
+}
+
+static void test_load_is_not_postable_when_it_loses_its_address(void **state)
+{
+	/* mov rdi, [rdi]; ret | mov [rdi], eax; ret (a store) | mov eax, [rdi]; ret; jmp 2 */
+	struct access_plan *own = PLAN(true, 0x48, 0x8b, 0x3f, 0xc3);
+	struct access_plan *store = PLAN(true, 0x89, 0x07, 0xc3);
+	struct access_plan *target = PLAN(true, 0x8b, 0x07, 0xc3, 0xeb, 0xfd);
+
+	(void)state;
+	assert_int_equal(access_plan__site(own, 0)->desc.ops[0].flags, AOP_READ);
+	assert_int_equal(access_plan__site(store, 0)->desc.ops[0].flags, AOP_WRITE);
+	assert_int_equal(access_plan__site(target, 0)->desc.ops[0].flags, AOP_READ);
+	access_plan__free(own);
+	access_plan__free(store);
+	access_plan__free(target);
 }
 
 static void test_atomic_that_writes_its_address_register_is_not_planned(void **state)
@@ -370,6 +400,8 @@ int main(void)
 		cmocka_unit_test(test_atomic_is_evaluated_at_the_next_instruction),
 		cmocka_unit_test(test_atomic_that_writes_its_address_register_is_not_planned),
 		cmocka_unit_test(test_atomic_before_a_branch_target_is_not_planned),
+		cmocka_unit_test(test_load_is_postable_when_the_next_instruction_has_its_address),
+		cmocka_unit_test(test_load_is_not_postable_when_it_loses_its_address),
 		cmocka_unit_test(test_xchg_is_atomic_and_evaluated_after_it),
 		cmocka_unit_test(test_xchg_writing_its_address_register_is_probed_where_it_is),
 		cmocka_unit_test(test_indirect_call_and_gather_are_counted),
