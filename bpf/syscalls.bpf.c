@@ -52,32 +52,59 @@ IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 	return 0;
 }
 
+/*
+ * The six argument registers are read in one call: r10, r9, r8, ax, cx,
+ * dx, si, di are adjacent in x86-64's struct pt_regs (the ptrace ABI), and
+ * land in args[0..5] and extra[0..1] (adjacent too), put in order after.
+ */
+#define SYSCALL_REGS_WORDS 8
+_Static_assert(__builtin_offsetof(struct syscall_args, extra) ==
+	       __builtin_offsetof(struct syscall_args, args) + 6 * sizeof(__u64),
+	       "the registers' read spans args and extra");
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	struct syscall_args a = {}, *slot;
-	struct pt_regs r;
+	struct syscall_args *a;
+	__u64 r10, r9, r8, dx, si, di;
 
 	if (!syscall_is_interesting(id) || !is_traced(current_tgid()))
 		return 0;
+	/*
+	 * The arguments go straight into the thread's slot, with no copy on
+	 * the stack: ipc_enter is inlined here and calls emit_chan, which
+	 * calls capture_stack, and the three frames must stay within the
+	 * verifier's 512 bytes.
+	 */
+	a = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		note_loss();	/* out of memory: the syscall's events are lost */
+		return 0;
+	}
 	/* one read of the registers: a helper call per register cost more */
-	if (bpf_probe_read_kernel(&r, sizeof(r), regs))
+	if (bpf_probe_read_kernel(a->args, SYSCALL_REGS_WORDS * sizeof(__u64), &regs->r10)) {
+		a->nr = SYSCALL_NONE;
 		return 0;
-	a.nr = id;
-	a.args[0] = r.di;
-	a.args[1] = r.si;
-	a.args[2] = r.dx;
-	a.args[3] = r.r10;
-	a.args[4] = r.r8;
-	a.args[5] = r.r9;
-	if (syscall_enter(ctx, &a) != 0)
-		return 0;
-	slot = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL,
-				    BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (slot)
-		*slot = a;
-	else
-		note_loss();	/* out of memory: the exit's event is lost */
+	}
+	r10 = a->args[0];
+	r9 = a->args[1];
+	r8 = a->args[2];
+	dx = a->args[5];
+	si = a->extra[0];
+	di = a->extra[1];
+	a->nr = id;
+	a->args[0] = di;
+	a->args[1] = si;
+	a->args[2] = dx;
+	a->args[3] = r10;
+	a->args[4] = r8;
+	a->args[5] = r9;
+	for (int i = 0; i < 4; i++)
+		a->extra[i] = 0;
+	a->stack_id = 0;
+	if (syscall_enter(ctx, a) != 0)
+		a->nr = SYSCALL_NONE;
 	return 0;
 }
 

@@ -192,8 +192,8 @@ static __always_inline __u64 hash_code_words(struct ipcrace_ustack *u, const __u
 }
 
 /*
- * Sends the registers and len bytes of the user stack as snapshot id: what
- * an offline DWARF unwinder needs. false when the stack cannot be read
+ * Sends the registers (regs: u->regs, read there) and len bytes of the
+ * user stack as snapshot id: what an offline DWARF unwinder needs. false when the stack cannot be read
  * (the caller falls back to the frame-pointer walk).
  */
 static __always_inline bool send_ustack(struct ipcrace_ustack *u, __u64 id, const __u64 *regs,
@@ -227,8 +227,6 @@ static __always_inline bool send_ustack(struct ipcrace_ustack *u, __u64 id, cons
 	len = off & ~7u;
 	if (len == 0)
 		return false;
-	for (int i = 0; i < UREG_NR; i++)
-		u->regs[i] = regs[i];
 	u->hdr.kind = IPCRACE_REC_USTACK;
 	rec = IPCRACE_USTACK_HDR_LEN + len;
 	u->hdr.size = rec;
@@ -331,7 +329,7 @@ IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u3
 	struct ipcrace_stack *s;
 	struct ipcrace_ustack *u = NULL;
 	__u64 hash = 0xcbf29ce484222325ULL;
-	__u64 regs[UREG_NR] = {}, top = 0;
+	__u64 *regs = NULL, top = 0;	/* in the scratch: a frame of 512 bytes is shared */
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!s)
@@ -343,6 +341,7 @@ IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u3
 	}
 	if (u) {
 		hash ^= flags;
+		regs = u->regs;
 		user_regs(regs);
 		top = stack_top(ts, regs[UREG_SP]);
 		len = ustack_len(regs, top);
