@@ -403,14 +403,15 @@ static bool rmw_begins_update(struct hb *hb, const struct ipcrace_event *e, __u3
 int hb__note_atomic(struct hb *hb, const struct ipcrace_event *e)
 {
 	struct ipcrace_key k;
-	bool atomic = (e->type == EV_MEM_ACCESS && (e->flags & EVF_ATOMIC)) ||
+	bool atomic = (e->type == EV_MEM_ACCESS && (e->flags & (EVF_ATOMIC | EVF_RELAXED))) ||
 		      e->type == EV_GUARD_RELEASE || e->type == EV_GUARD_ACQUIRE_RET;
 	int err;
 
 	if (!atomic || !atomic_key(e, &k))
 		return 0;
 	err = keymap__set(hb->atomics, &k, 1);
-	if (!err && e->type == EV_MEM_ACCESS) {
+	/* a relaxed RMW begins no update: hb_atomic__access does not count it */
+	if (!err && e->type == EV_MEM_ACCESS && !(e->flags & EVF_RELAXED)) {
 		k.__pad = 0;
 		err = rmw_note(hb, e, &k);
 	}
@@ -614,6 +615,14 @@ int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 		return 0;
 	k.__pad = 0;
 	if (!(e->flags & EVF_ATOMIC) && !hb__atomic_location(hb, &k))
+		return 0;
+	/*
+	 * A relaxed atomic (EVF_RELAXED: its source says memory_order_relaxed)
+	 * orders nothing: x86 would, C11 does not, and a program whose
+	 * correctness rests on it has a race on every other platform. Its
+	 * location is atomic all the same (hb__note_atomic): never data.
+	 */
+	if (e->flags & EVF_RELAXED)
 		return 0;
 	err = section_close(hb, t);
 	if (!err && write)

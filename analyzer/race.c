@@ -469,7 +469,7 @@ int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event
 	 * variable known to be atomic: C11 atomics compile to plain moves),
 	 * are synchronization, not data (hb.h).
 	 */
-	if ((e->flags & EVF_ATOMIC) || hb__atomic_location(rd->hb, &k) || hb__sync_word(rd->hb, &k))
+	if ((e->flags & (EVF_ATOMIC | EVF_RELAXED)) || hb__atomic_location(rd->hb, &k) || hb__sync_word(rd->hb, &k))
 		return 0;
 	err = access_fill(rd, e, ep, locks_held, nr_locks, &cur);
 	if (err)

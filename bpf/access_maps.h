@@ -58,6 +58,11 @@ enum access_seg {
  * word is one an atomic touched (the probe at the load records the rest).
  */
 #define AOP_POST	(1u << 6)
+/*
+ * A relaxed atomic (its source names only relaxed orders, tracer/memorder.h):
+ * recorded as atomic, never a data race, ordering nothing.
+ */
+#define AOP_RELAXED	(1u << 7)
 
 /* One memory operand: address = seg base + base + index * scale + disp. */
 struct access_operand {

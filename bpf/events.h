@@ -195,6 +195,13 @@ enum ipcrace_obj_kind {
  * instruction, classified by the tracer).
  */
 #define EVF_PROBE	(1u << 10)
+/*
+ * EV_MEM_ACCESS by a relaxed atomic (C11 memory_order_relaxed, named by
+ * the source line the tracer found for the instruction): an atomic access,
+ * never a data race, that orders nothing (x86 would order it; C11 does not,
+ * and the program's correctness may not rely on it).
+ */
+#define EVF_RELAXED	(1u << 11)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").

@@ -57,7 +57,7 @@ static void put_flags(FILE *out, __u32 flags)
 		const char *name;
 	} names[] = {
 		{ EVF_TRY, "try" }, { EVF_TIMED, "timed" }, { EVF_READ, "read" },
-		{ EVF_WRITE, "write" }, { EVF_ATOMIC, "atomic" },
+		{ EVF_WRITE, "write" }, { EVF_ATOMIC, "atomic" }, { EVF_RELAXED, "relaxed" },
 		{ EVF_KEY_UNRESOLVED, "unresolved" },
 	};
 	bool first = true;

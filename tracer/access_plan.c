@@ -79,6 +79,12 @@ const struct access_site *access_plan__site(const struct access_plan *p, size_t 
 	return i < p->nr_sites ? &p->sites[i] : NULL;
 }
 
+void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u8 flags)
+{
+	if (i < p->nr_sites && op < p->sites[i].desc.nr_ops && op < ACCESS_OPS_MAX)
+		p->sites[i].desc.ops[op].flags |= flags;
+}
+
 size_t access_plan__nr_groups(const struct access_plan *p)
 {
 	return p->nr_sites ? p->sites[p->nr_sites - 1].desc.group + 1 : 0;

@@ -72,6 +72,8 @@ int access_plan__add_file(struct access_plan *p, const char *path);
 
 size_t access_plan__count(const struct access_plan *p);
 const struct access_site *access_plan__site(const struct access_plan *p, size_t i);
+/* Adds AOP_* flags to operand op of site i (after planning: memory orders). */
+void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u8 flags);
 size_t access_plan__nr_groups(const struct access_plan *p);
 /* Instructions with memory operands decoded, planned or not. */
 size_t access_plan__nr_memory_insns(const struct access_plan *p);

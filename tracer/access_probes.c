@@ -18,6 +18,7 @@
 #include "../analyzer/array.h"
 #include "access_plan.h"
 #include "access_probes.h"
+#include "memorder.h"
 #include "uprobe_multi.h"
 
 #define BUILD_ID_MAX 20
@@ -102,6 +103,7 @@ struct access_probes {
 	size_t post_errors;
 	size_t refused[REFUSED_MAX];
 	size_t memory_insns, atomic_before, skipped[ASKIP_MAX];
+	size_t relaxed;		/* operands whose source names only relaxed orders */
 };
 
 void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts *opts)
@@ -326,6 +328,32 @@ static size_t read_build_id(const char *path, __u8 *out)
 	return len;
 }
 
+/*
+ * Flags the planned operands whose source names only relaxed orders
+ * (tracer/memorder.h). Returns how many; 0 when the file has no line table
+ * or its sources are not here.
+ */
+static size_t mark_relaxed(struct access_plan *plan, const char *path)
+{
+	struct memorder *m = memorder__open(path);
+	size_t nr = access_plan__count(plan), marked = 0;
+
+	if (!m)
+		return 0;
+	for (size_t i = 0; i < nr; i++) {
+		const struct access_site *s = access_plan__site(plan, i);
+
+		for (__u32 k = 0; k < s->desc.nr_ops && k < ACCESS_OPS_MAX; k++) {
+			if (!memorder__relaxed_at(m, s->vaddr + s->desc.ops[k].ip_delta))
+				continue;
+			access_plan__add_op_flags(plan, i, k, AOP_RELAXED);
+			marked++;
+		}
+	}
+	memorder__free(m);
+	return marked;
+}
+
 /* The plan of the file, made once per build-id (a copy elsewhere reuses it). */
 static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 				    const struct stat *st, int *err)
@@ -363,6 +391,7 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 	e->plan = plan;
 	ap->memory_insns += access_plan__nr_memory_insns(plan);
 	ap->atomic_before += access_plan__nr_atomic_before(plan);
+	ap->relaxed += mark_relaxed(plan, path);
 	for (int k = 0; k < ASKIP_MAX; k++)
 		ap->skipped[k] += access_plan__skipped(plan, k);
 	return plan;
@@ -743,6 +772,8 @@ void access_probes__print_stats(const struct access_probes *ap)
 		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
 	fprintf(stderr, "; %zu xchg recorded before it runs (no safe next instruction)\n",
 		ap->atomic_before);
+	fprintf(stderr, "ipcrace: access probes: %zu operands are relaxed atomics (their source "
+		"line names memory_order_relaxed only): atomic, ordering nothing\n", ap->relaxed);
 	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%llu "
 		"acquires left to those probes), %llu such probes not attached\n",
 		ap->nr_post_fds, (unsigned long long)skel->bss->access_post_deferred,

@@ -6,6 +6,7 @@
 
 #include "elf_syms.h"
 #include "insn_classify.h"
+#include "memorder.h"
 #include "../bpf/events.h"
 
 #define FILES_MAX 64
@@ -13,6 +14,8 @@
 struct elf_file {
 	char *path;
 	struct elf_syms *syms;
+	struct memorder *orders;	/* NULL: no line table (nothing is relaxed) */
+	bool orders_tried;
 };
 
 struct insn_classifier {
@@ -35,6 +38,18 @@ static void free_file(struct elf_file *f)
 {
 	free(f->path);
 	elf_syms__close(f->syms);
+	memorder__free(f->orders);
+}
+
+/* A relaxed atomic's access is atomic and orders nothing (tracer/memorder.h). */
+static void classify_order(struct elf_file *f, __u64 vaddr, __u32 *flags)
+{
+	if (!f->orders_tried) {
+		f->orders = memorder__open(f->path);
+		f->orders_tried = true;
+	}
+	if (memorder__relaxed_at(f->orders, vaddr))
+		*flags |= EVF_RELAXED;
 }
 
 struct insn_classifier *insn_classifier__new(void)
@@ -226,6 +241,7 @@ int insn_classifier__classify(struct insn_classifier *c, const char *path, __u64
 	while (cs_disasm_iter(c->cs, &p, &n, &addr, insn)) {
 		if (addr == next) {
 			classify_insn(insn, flags);
+			classify_order(f, insn->address, flags);
 			err = 0;
 			break;
 		}

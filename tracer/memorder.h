@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Memory orders from the source (DESIGN.md, "Atomics"). On x86 a C11
+ * relaxed atomic compiles to the same instruction as an acquire load, a
+ * release store or a sequentially consistent RMW, so the instruction alone
+ * cannot say whether an atomic orders anything. The source says it: the
+ * line an instruction comes from (its innermost line, or the call sites it
+ * was inlined through when that line is an atomic wrapper's body) names
+ * its order. An access whose source names only relaxed orders is relaxed:
+ * it is atomic (never a data race) but orders nothing.
+ *
+ * Best effort and conservative: without DWARF line tables in the file
+ * itself, or without the source file on this machine, nothing is relaxed
+ * (an atomic then orders as x86 makes it, which can hide a race but never
+ * makes one up).
+ */
+#ifndef IPCRACE_MEMORDER_H
+#define IPCRACE_MEMORDER_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+enum memorder_kind {
+	MEMORDER_NONE,		/* the text names no memory order */
+	MEMORDER_RELAXED,	/* it names relaxed orders only */
+	MEMORDER_ORDERED,	/* it names acquire, release, acq_rel, seq_cst or consume */
+};
+
+/*
+ * What one statement's text names: memory_order_X, memory_order::X
+ * (C++20) or __ATOMIC_X. Pure.
+ */
+enum memorder_kind memorder__classify_text(const char *text);
+
+struct memorder;
+
+/*
+ * Opens the DWARF of the ELF file at path (its own sections; NULL with
+ * errno ENOENT when it has none).
+ */
+struct memorder *memorder__open(const char *path);
+void memorder__free(struct memorder *m);
+
+/* Is the instruction at ELF address vaddr a relaxed atomic access? */
+bool memorder__relaxed_at(struct memorder *m, __u64 vaddr);
+
+#endif /* IPCRACE_MEMORDER_H */
