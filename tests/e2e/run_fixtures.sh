@@ -11,6 +11,8 @@
 #   IPCRACE_FIXTURES="a b"  run only these fixtures (names without .c)
 #   REPEAT=N                run each fixture N times; all runs must pass
 #   IPCRACE_TIMEOUT=S       seconds per run before it counts as a hang (60)
+#   CPU_HOG=N               keep N busy loops running for the whole run (one per
+#                           core: the verdicts must not depend on timing luck)
 #   CI                      when set, missing root is a failure, not a skip
 #
 # Prints "PASS name" or "FAIL name: reason" per fixture and ends with
@@ -42,6 +44,10 @@ esac
 case $timeout_s in
 '' | *[!0-9]* | 0) echo "IPCRACE_TIMEOUT must be a positive integer, got '$timeout_s'" >&2; exit 2 ;;
 esac
+hogs=${CPU_HOG:-0}
+case $hogs in
+'' | *[!0-9]*) echo "CPU_HOG must be a number of busy loops, got '$hogs'" >&2; exit 2 ;;
+esac
 
 # Tracing needs root (BPF, uprobes, perf breakpoints). A developer without it
 # gets a skip; CI has it, so there a missing privilege is a failure.
@@ -68,12 +74,24 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipcrace-e2e.XXXXXX") || exit 1
 keep_tmp=0
+declare -a hog_pids=()
 cleanup() {
+	if [ "${#hog_pids[@]}" -gt 0 ]; then
+		kill "${hog_pids[@]}" 2>/dev/null
+		wait "${hog_pids[@]}" 2>/dev/null
+	fi
 	if [ "$keep_tmp" -eq 0 ]; then
 		rm -rf "$tmp"
 	fi
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+for ((h = 0; h < hogs; h++)); do
+	bash -c 'while :; do :; done' &
+	hog_pids+=($!)
+done
+[ "$hogs" -eq 0 ] || echo "with $hogs busy loops on the CPUs (pids ${hog_pids[*]})"
 
 # --- which fixtures -------------------------------------------------------
 declare -a names=()
