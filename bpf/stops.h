@@ -14,7 +14,17 @@ enum arm_reason {
 	ARM_EXEC = 2,		/* after a successful exec */
 	ARM_FORK = 3,		/* a new process, at its first return from fork */
 	ARM_HOLD = 4,		/* by userspace (stops__hold), until stops__release */
+	ARM_CONT = 5,		/* being continued by ipcrace (key | ARM_KEY_CONTINUING) */
 };
+
+/*
+ * ipcrace lists a process it is about to continue under a key of its own,
+ * tgid | ARM_KEY_CONTINUING (a pid never has this bit: pid_max <= 2^22),
+ * before it deletes the stop's entry and until its SIGCONT is sent: a
+ * SIGKILL between the delete and the SIGCONT leaves the pid listed, and the
+ * guardian continues it. BPF never uses such a key.
+ */
+#define ARM_KEY_CONTINUING	(1u << 31)
 
 /*
  * The points where bpf/stops.bpf.c stops a traced process (the bits of
@@ -29,7 +39,8 @@ enum arm_reason {
  * An entry of arm_pending, keyed by tgid (SIGSTOP stops the whole group:
  * one entry per process). ts is 0 while the stop is being published (the
  * entry is reserved before the signal is sent, so a stop never exists
- * without its entry); whoever continues a process deletes its entry first.
+ * without its entry); whoever continues a process deletes its entry first
+ * (ipcrace: after listing it as continuing, above).
  */
 struct arm_stop {
 	__u64 ts;		/* CLOCK_MONOTONIC when it was stopped; 0: in flight */

@@ -7,7 +7,7 @@ packages=(
 	clang llvm libclang-rt-14-dev cmake make gcc g++ pkg-config
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 	libcapstone-dev libcmocka-dev python3
-	valgrind libunwind-dev libdebuginfod-dev
+	valgrind strace libunwind-dev libdebuginfod-dev
 )
 
 missing=()

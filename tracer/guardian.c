@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "../bpf/stops.h"
 #include "guardian.h"
 #include "procfs.h"
 
@@ -40,7 +41,10 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Continues every process in the map, deleting each entry first. */
+/*
+ * Continues every process in the map, deleting each entry first; a key
+ * with ARM_KEY_CONTINUING is a process ipcrace was continuing when it died.
+ */
 static unsigned int continue_all(int map_fd)
 {
 	unsigned int n = 0, i;
@@ -49,7 +53,7 @@ static unsigned int continue_all(int map_fd)
 	/* restart from the first key each time: the entry just deleted was it */
 	for (i = 0; i < SCAN_MAX && !bpf_map_get_next_key(map_fd, NULL, &pid); i++) {
 		bpf_map_delete_elem(map_fd, &pid);
-		if (!kill(pid, SIGCONT))
+		if (!kill(pid & ~ARM_KEY_CONTINUING, SIGCONT))
 			n++;
 	}
 	return n;

@@ -94,15 +94,48 @@ err_free:
 	return NULL;
 }
 
-/* Continues every process in the map, in flight or not, entry deleted first. */
+/*
+ * Continues pid and deletes its entry, listed all along for the guardian:
+ * first under its continuing key, then the entry goes, then the SIGCONT,
+ * then the continuing key. Deleting the entry before the SIGCONT is what
+ * lets BPF stop the process again as soon as it runs (a stop reached in
+ * between would otherwise be skipped), and the continuing key is what
+ * keeps a SIGKILL of ipcrace between the two from leaving it stopped with
+ * no entry. When the map has no room for that key, the SIGCONT goes
+ * first: never stopped for good, at worst one stop skipped.
+ */
+static int continue_one(struct stops *s, __u32 pid)
+{
+	struct arm_stop cont = { .ts = mono_ns(), .reason = ARM_CONT };
+	__u32 key = pid | ARM_KEY_CONTINUING;
+	int err;
+
+	if (bpf_map_update_elem(s->map_fd, &key, &cont, BPF_ANY)) {
+		err = kill(pid, SIGCONT) ? -errno : 0;
+		bpf_map_delete_elem(s->map_fd, &pid);
+		return err;
+	}
+	bpf_map_delete_elem(s->map_fd, &pid);
+	err = kill(pid, SIGCONT) ? -errno : 0;
+	bpf_map_delete_elem(s->map_fd, &key);
+	return err;
+}
+
+/* Continues every process in the map, in flight or not. */
 static unsigned int continue_all(struct stops *s)
 {
 	unsigned int n = 0, i;
 	__u32 pid;
 
 	for (i = 0; i < CONTINUE_MAX && !bpf_map_get_next_key(s->map_fd, NULL, &pid); i++) {
-		bpf_map_delete_elem(s->map_fd, &pid);
-		if (!kill(pid, SIGCONT))
+		if (pid & ARM_KEY_CONTINUING) {
+			/* none outlives continue_one: only if it failed to delete it */
+			bpf_map_delete_elem(s->map_fd, &pid);
+			if (!kill(pid & ~ARM_KEY_CONTINUING, SIGCONT))
+				n++;
+			continue;
+		}
+		if (!continue_one(s, pid))
 			n++;
 	}
 	return n;
@@ -169,8 +202,7 @@ static void serve_one(struct stops *s, __u32 pid, const struct arm_stop *st)
 		for (int i = 0; i < s->nr_handlers; i++)
 			if (s->handlers[i].reasons & (1u << st->reason))
 				s->handlers[i].fn(s->handlers[i].ctx, pid, st);
-	bpf_map_delete_elem(s->map_fd, &pid);
-	kill(pid, SIGCONT);
+	continue_one(s, pid);
 	took = mono_ns() - st->ts;
 	if (s->opts.verbose)
 		fprintf(stderr, "ipcrace: stops: pid %u continued after its %s, stopped %llu us\n",
@@ -193,8 +225,9 @@ void stops__service(struct stops *s)
 	while (n < SERVICE_BATCH && !bpf_map_get_next_key(s->map_fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		/* in flight (ts 0) or held: not ours to continue now */
-		if (bpf_map_lookup_elem(s->map_fd, &next, &stops[n]) || !stops[n].ts ||
+		/* in flight (ts 0), held, or being continued: not ours to continue now */
+		if ((next & ARM_KEY_CONTINUING) ||
+		    bpf_map_lookup_elem(s->map_fd, &next, &stops[n]) || !stops[n].ts ||
 		    stops[n].reason == ARM_HOLD)
 			continue;
 		pids[n++] = next;
@@ -236,8 +269,7 @@ int stops__release(struct stops *s, __u32 pid)
 
 	if (bpf_map_lookup_elem(s->map_fd, &pid, &st) || st.reason != ARM_HOLD)
 		return -ENOENT;
-	bpf_map_delete_elem(s->map_fd, &pid);
-	return kill(pid, SIGCONT) ? -errno : 0;
+	return continue_one(s, pid);
 }
 
 int stops__guardian_pid(const struct stops *s)

@@ -5,7 +5,8 @@
  * (bpf/stops.bpf.c: after a shared mmap, after exec, at a new process's
  * first return from fork, as the consumers asked with stops__want), or by
  * userspace itself (stops__hold). Every stop is an entry of the arm_pending
- * map (bpf/stops.h) before the signal is sent, and the guardian
+ * map (bpf/stops.h) from before the signal is sent until its SIGCONT is
+ * (under a continuing key once its entry is gone), and the guardian
  * (guardian.h), started by stops__new, continues whatever is in that map if
  * ipcrace dies: nothing ipcrace stopped stays stopped, SIGKILL included.
  *
