@@ -273,12 +273,23 @@ static int load_learned(struct cli *cli)
 	return 0;
 }
 
+/* session_opts.started: the trace file goes in place (tracer/trace_dest.h). */
+static int dest_started(void *ctx)
+{
+	char err[512];
+
+	if (!trace_dest__start(ctx, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "ipcrace: %s\n", err);
+	return -1;
+}
+
 /*
  * Records into dest (tracer/trace_dest.h); *target_status gets the
  * target's wait status (-1 when attached, or when the recording stopped
  * before it exited).
  */
-static int record_to(const struct trace_dest *dest, const struct cli *cli, char **cmd,
+static int record_to(struct trace_dest *dest, const struct cli *cli, char **cmd,
 		     int *target_status)
 {
 	struct session_opts so = {
@@ -299,6 +310,8 @@ static int record_to(const struct trace_dest *dest, const struct cli *cli, char 
 		.bare_probes = cli->bare_probes,
 		.verbose = cli->verbose,
 		.watch = cli->watch,
+		.started = dest_started,
+		.started_ctx = dest,
 	};
 
 	so.watch.verbose = cli->verbose;

@@ -72,7 +72,7 @@ static int link_unnamed(struct output *o, const char *name)
 }
 
 /* Puts the created file at o->path: rename never follows a symlink there. */
-static int output__place(struct output *o)
+int output__place(struct output *o)
 {
 	char *dir_copy = NULL, *base_copy = NULL, *name = NULL;
 	int err = 0;

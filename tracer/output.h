@@ -11,9 +11,11 @@
  *     or a hidden unique name where the filesystem has none) and renamed
  *     over the path: an existing regular file is replaced, its own mode,
  *     owner and other hard links untouched. OUTPUT_NOW puts it in place at
- *     once (a trace must be there if ipcrace is killed); otherwise it
- *     appears at output__commit() (a report or --learn file is whole or
- *     absent, never half written) and a killed ipcrace leaves nothing.
+ *     once; output__place() when asked (a trace, once its recording
+ *     started: it must be there if ipcrace is killed, and a run that never
+ *     started leaves the previous file alone); otherwise it appears at
+ *     output__commit() (a report or --learn file is whole or absent, never
+ *     half written) and a killed ipcrace leaves nothing.
  *
  * Everything that can fail (a missing or unwritable directory, a symlink,
  * a directory at the path) fails at output__open(), so the CLI opens every
@@ -49,6 +51,8 @@ int output__open(struct output *o, const char *path, unsigned flags, char *err, 
  * temporary trace). Open for reading and writing.
  */
 int output__open_temp(struct output *o, char *err, size_t errlen);
+/* Puts the file in place now, when not already (o->fd stays open). 0 or a negative errno. */
+int output__place(struct output *o);
 /*
  * Puts the file in place (when not already) and closes o->fd. 0 or a
  * negative errno (then nothing was put in place). Write through o->fd or

@@ -867,6 +867,11 @@ int session__record(const struct session_opts *opts, int *target_status)
 		fprintf(stderr, "ipcrace: cannot create %s: %m\n", opts->trace_path);
 		goto out_abort;
 	}
+	/* from here on the trace is the recording's, and at its path */
+	if (opts->started && opts->started(opts->started_ctx)) {
+		err = -EIO;
+		goto out_abort;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (opts->flight_bytes)

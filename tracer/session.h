@@ -34,6 +34,13 @@ struct session_opts {
 	bool verbose;
 	struct watch_opts watch;		/* memory watching (--watch, --seed) */
 	struct access_opts access;		/* access probes (--access-probes, --instrument) */
+	/*
+	 * Called once the trace's header is written, before the target runs
+	 * (or the attached line): the trace file goes in place then. Non-zero
+	 * ends the session (a line printed by it). May be NULL.
+	 */
+	int (*started)(void *ctx);
+	void *started_ctx;
 };
 
 /*

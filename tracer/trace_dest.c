@@ -42,7 +42,7 @@ int trace_dest__open(struct trace_dest *d, const char *path, bool analyze, char 
 	d->name = path ? path : "temporary trace";
 	if (!path)
 		return trace_dest__open_temp(d, err, errlen);
-	ret = output__open(&d->keep, path, OUTPUT_PRIVATE | OUTPUT_NOW, err, errlen);
+	ret = output__open(&d->keep, path, OUTPUT_PRIVATE, err, errlen);
 	if (ret)
 		return ret;
 	if (d->keep.stream && analyze) {
@@ -55,6 +55,19 @@ int trace_dest__open(struct trace_dest *d, const char *path, bool analyze, char 
 	d->record_fd = d->keep.fd;
 	d->read_fd = analyze ? d->keep.fd : -1;
 	return 0;
+}
+
+int trace_dest__start(struct trace_dest *d, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (d->keep.fd >= 0 && !d->started) {
+		ret = output__place(&d->keep);
+		if (ret)
+			snprintf(err, errlen, "cannot write %s: %s", d->name, strerror(-ret));
+	}
+	d->started = !ret;
+	return ret;
 }
 
 int trace_dest__finish(struct trace_dest *d, char *err, size_t errlen)
@@ -108,8 +121,9 @@ struct trace *trace_dest__read(struct trace_dest *d, char *err, size_t errlen)
 
 void trace_dest__close(struct trace_dest *d)
 {
-	if (d->keep.path)
-		output__commit(&d->keep);	/* in place already: closes it */
+	/* in place since the start: closes it; never started: FILE untouched */
+	if (d->keep.path && d->started)
+		output__commit(&d->keep);
 	output__discard(&d->keep);
 	output__discard(&d->temp);
 	d->record_fd = -1;

@@ -13,7 +13,8 @@ Under the real tracer:
     untouched), and an unwritable output fails before the target runs;
   - `-o` to a copy of /dev/null (mknod) and to a FIFO writes through them and
     keeps their mode; an existing regular file is replaced, its other hard
-    links untouched;
+    links untouched; a run refused or failed before recording (-p 1, a
+    missing command or pid) leaves an existing trace at -o/-t as it was;
   - `check`'s temporary trace is an unnamed file: none is left after SIGTERM
     or SIGKILL of `check`;
   - the flight recorder writes a window when a traced process dies of
@@ -282,6 +283,22 @@ def test_outputs(tmp):
           open(other).read() == "old contents\n" and
           stat.S_IMODE(os.stat(other).st_mode) == 0o644,
           f"exit {r.returncode}")
+
+    # a run that never started recording leaves an existing trace as it was
+    earlier = os.path.join(tmp, "earlier.trace")
+    shutil.copyfile(trace, earlier)
+    os.chmod(earlier, 0o600)
+    before = open(earlier, "rb").read()
+    for name, args in (("record_o_refused_pid", ["record", "-o", earlier, "-p", "1"]),
+                       ("record_o_missing_command",
+                        ["record", "-o", earlier, "--", "/nonexistent-ipcrace-cmd"]),
+                       ("check_t_refused_pid", ["check", "-t", earlier, "-p", "1"]),
+                       ("check_t_missing_pid", ["check", "-t", earlier, "-p", "2147483"])):
+        r = run(args)
+        check(f"{name}_leaves_the_existing_trace",
+              r.returncode == 1 and open(earlier, "rb").read() == before,
+              f"exit {r.returncode}, {len(open(earlier, 'rb').read())} bytes left of "
+              f"{len(before)}: {r.stderr.strip()[-200:]}")
     leftovers = [f for f in os.listdir(tmp) if ".ipcrace-" in f]
     check("no_temporary_output_file_left", not leftovers, str(leftovers))
 
