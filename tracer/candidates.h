@@ -7,7 +7,8 @@
  * which does not stop the target either), weighted by how often they
  * change, and the deterministic schedule that picks among them
  * (xorshift64* seeded by --seed: the same seed and the same candidate list
- * give the same picks).
+ * give the same picks). The differs that feed it are snapshots.h (shared
+ * objects) and private_snapshots.h (private memory).
  */
 #ifndef IPCRACE_CANDIDATES_H
 #define IPCRACE_CANDIDATES_H
@@ -127,88 +128,5 @@ __u64 watch_rng__next(struct watch_rng *r);
  */
 int candidates__pick(struct candidates *cs, struct watch_rng *r,
 		     const struct ipcrace_key *busy, size_t nr_busy);
-
-/*
- * Snapshot differ: one read-only mapping of each shared object, compared
- * 8 bytes at a time with the previous copy. Bounded: at most
- * per_object_bytes of each object and total_bytes in all are scanned per
- * call; a cursor moves through larger objects so every page is sampled in
- * turn.
- */
-struct snapshots;
-
-struct snapshots *snapshots__new(size_t per_object_bytes, size_t total_bytes);
-void snapshots__free(struct snapshots *ss);
-
-/*
- * Maps [pgoff, pgoff + len) of the object (dev, ino) through fd (e.g.
- * /proc/PID/map_files/START-END) unless it is already mapped. 0 or -errno.
- */
-int snapshots__add(struct snapshots *ss, __u64 dev, __u64 ino, __u64 pgoff, __u64 len, int fd);
-bool snapshots__has(const struct snapshots *ss, __u64 dev, __u64 ino);
-
-/* Diffs every object once; changed words go to cs. Returns words changed. */
-long snapshots__diff(struct snapshots *ss, struct candidates *cs);
-
-/*
- * Private memory differ: the writable private regions of multi-threaded
- * processes (globals, heap: what the threads of one process share), read
- * with process_vm_readv into a copy and compared 8 bytes at a time; a
- * changed word is bumped as KEY_PRIVATE(pid, address). Bounded twice:
- * tick_bytes read per diff in all (a cursor goes round the regions, so
- * coverage of large ones grows over ticks) and kept_bytes of copies in all
- * (regions beyond it, in the order given, are not watched).
- */
-struct private_range {
-	__u64 start, end;
-};
-
-/* One line of /proc/PID/maps, as the region picker needs it. */
-struct private_map {
-	__u64 start, end, dev, ino;
-	__u32 prot;			/* PROT_* */
-	bool shared;			/* MAP_SHARED ('s' in the perms column) */
-	const char *path;		/* "" anonymous, "[heap]", "[stack]", ... */
-};
-
-/*
- * The regions of one process worth diffing, most useful first: the
- * executable's writable segments (exe_dev, exe_ino) and the anonymous
- * mapping that continues its .bss, then [heap], then the other anonymous
- * private writable mappings. Skipped: stacks ([stack], and anonymous
- * mappings right above a small PROT_NONE guard, as thread stacks are),
- * libraries' data (their own locks order it, which a trace does not
- * see), shared mappings (the shared differ has them). Returns how many
- * were written to out (at most max).
- */
-size_t private_regions__pick(const struct private_map *maps, size_t nr, __u64 exe_dev,
-			     __u64 exe_ino, struct private_range *out, size_t max);
-
-struct private_snapshots;
-
-/* region_bytes: at most this much of one region is kept. NULL + errno. */
-struct private_snapshots *private_snapshots__new(size_t tick_bytes, size_t kept_bytes,
-						 size_t region_bytes);
-void private_snapshots__free(struct private_snapshots *ps);
-
-/*
- * Replaces the regions of pid (ranges in priority order, page-aligned).
- * The copy of a region that stays (same start) is kept, so a new mapping
- * elsewhere loses no history. 0 or -ENOMEM.
- */
-int private_snapshots__set(struct private_snapshots *ps, __u32 pid,
-			   const struct private_range *r, size_t nr);
-void private_snapshots__drop(struct private_snapshots *ps, __u32 pid);
-bool private_snapshots__has(const struct private_snapshots *ps, __u32 pid);
-
-/*
- * Reads the next tick_bytes of the regions; words that changed since
- * their page was last read go to cs. A page read for the first time only
- * gives its copy. Returns words changed.
- */
-long private_snapshots__diff(struct private_snapshots *ps, struct candidates *cs);
-
-/* Bytes of copies kept (within kept_bytes). */
-size_t private_snapshots__kept(const struct private_snapshots *ps);
 
 #endif /* IPCRACE_CANDIDATES_H */

@@ -17,6 +17,8 @@
 #include <bpf/libbpf.h>
 
 #include "candidates.h"
+#include "private_snapshots.h"
+#include "snapshots.h"
 #include "stops.h"
 #include "watch.h"
 

@@ -13,6 +13,8 @@
 
 #include "tracer/access_shared.h"
 #include "tracer/candidates.h"
+#include "tracer/private_snapshots.h"
+#include "tracer/snapshots.h"
 
 static struct ipcrace_event probe_access(__u32 pid, __u32 tid, __u64 addr, __u32 flags)
 {

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "tracer/candidates.h"
+#include "tracer/private_snapshots.h"
+#include "tracer/snapshots.h"
 
 #define NR_WORDS 32
 #define NR_PICKS 40
