@@ -336,6 +336,17 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__start_object(c.w);
 	json_writer__kv_uint(c.w, "processes", st->processes);
 	json_writer__kv_uint(c.w, "threads", st->threads);
+	/* what was traced, by name (the most frequent 8), and the processes of other names */
+	json_writer__name(c.w, "traced");
+	json_writer__start_array(c.w);
+	for (size_t i = 0; i < st->nr_names; i++) {
+		json_writer__start_object(c.w);
+		json_writer__kv_string(c.w, "name", st->names[i].name);
+		json_writer__kv_uint(c.w, "processes", st->names[i].processes);
+		json_writer__end_object(c.w);
+	}
+	json_writer__end_array(c.w);
+	json_writer__kv_uint(c.w, "traced_other_processes", st->other_processes);
 	json_writer__kv_uint(c.w, "events", st->events);
 	json_writer__kv_uint(c.w, "lost_events", st->lost_events);
 	json_writer__kv_uint(c.w, "lost_stacks", st->lost_stacks);

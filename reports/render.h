@@ -6,8 +6,22 @@
 #include "report.h"
 #include "symbolize.h"
 
+#define REPORT_TRACED_NAMES 8
+#define REPORT_NAME_LEN 64
+
+/* Processes of one name (comm, else the base name of the executable) that were traced. */
+struct report_traced_name {
+	char name[REPORT_NAME_LEN];
+	size_t processes;
+};
+
 struct report_stats {
 	size_t processes;		/* distinct pids (events and process records) */
+	/* what was traced, by name: the most frequent first, the rest counted */
+	struct report_traced_name names[REPORT_TRACED_NAMES];
+	size_t nr_names;
+	size_t other_names;		/* names left out of names[] */
+	size_t other_processes;		/* their processes */
 	size_t threads;			/* distinct tids among events */
 	size_t events;
 	__u64 lost_events;

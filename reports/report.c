@@ -40,6 +40,90 @@ static size_t count_distinct(__u32 *v, size_t n)
 	return nr;
 }
 
+/* A process record's place in t->processes, sorted by pid, then by order in the trace. */
+struct pid_record {
+	__u32 pid;
+	size_t index;
+};
+
+static int pid_record_cmp(const void *a, const void *b)
+{
+	const struct pid_record *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int traced_name_cmp(const void *a, const void *b)
+{
+	const struct report_traced_name *x = a, *y = b;
+
+	if (x->processes != y->processes)
+		return x->processes > y->processes ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+#define TRACED_NAMES_SEEN 256	/* names told apart; more are counted together */
+
+/*
+ * What the trace followed, by name: each process's last record (after its
+ * exec) gives its comm, or the base name of its executable when it had
+ * none or the comm is that name cut short. Best effort: out of memory, no
+ * names.
+ */
+static void compute_names(const struct trace *t, struct report_stats *st)
+{
+	struct report_traced_name *seen;
+	struct pid_record *recs;
+	size_t i, j, nr_seen = 0, overflow = 0;
+
+	if (!t->nr_processes)
+		return;
+	recs = malloc(t->nr_processes * sizeof(*recs));
+	seen = calloc(TRACED_NAMES_SEEN, sizeof(*seen));
+	if (!recs || !seen)
+		goto out;
+	for (i = 0; i < t->nr_processes; i++)
+		recs[i] = (struct pid_record){ .pid = t->processes[i].pid, .index = i };
+	qsort(recs, t->nr_processes, sizeof(*recs), pid_record_cmp);
+	for (i = 0; i < t->nr_processes; i++) {
+		const struct trace_process *p;
+		const char *name, *exe;
+		char buf[REPORT_NAME_LEN];
+
+		if (i + 1 < t->nr_processes && recs[i + 1].pid == recs[i].pid)
+			continue;	/* not its last record */
+		p = &t->processes[recs[i].index];
+		exe = path__basename(p->exe);
+		name = p->comm[0] ? p->comm : exe;
+		/* the kernel cut the comm at 15 bytes: the executable's whole name */
+		if (p->comm[0] && exe && strlen(p->comm) == IPCRACE_COMM_LEN - 1 &&
+		    !strncmp(exe, p->comm, IPCRACE_COMM_LEN - 1))
+			name = exe;
+		snprintf(buf, sizeof(buf), "%.*s", (int)sizeof(buf) - 1, name && *name ? name : "?");
+		for (j = 0; j < nr_seen && strcmp(seen[j].name, buf); j++)
+			;
+		if (j == nr_seen && nr_seen == TRACED_NAMES_SEEN) {
+			overflow++;
+			continue;
+		}
+		if (j == nr_seen)
+			memcpy(seen[nr_seen++].name, buf, sizeof(buf));
+		seen[j].processes++;
+	}
+	qsort(seen, nr_seen, sizeof(*seen), traced_name_cmp);
+	st->nr_names = nr_seen < REPORT_TRACED_NAMES ? nr_seen : REPORT_TRACED_NAMES;
+	memcpy(st->names, seen, st->nr_names * sizeof(*seen));
+	st->other_processes = overflow;
+	st->other_names = nr_seen - st->nr_names + (overflow ? 1 : 0);
+	for (i = st->nr_names; i < nr_seen; i++)
+		st->other_processes += seen[i].processes;
+out:
+	free(recs);
+	free(seen);
+}
+
 void report_stats__compute(const struct trace *t, struct report_stats *st)
 {
 	size_t i, n, nr_events = t->streamed ? 0 : t->nr_events;
@@ -75,6 +159,7 @@ void report_stats__compute(const struct trace *t, struct report_stats *st)
 		ids[nr_events + nr_pids + i] = t->processes[i].pid;
 	st->processes = count_distinct(ids, n);
 	free(ids);
+	compute_names(t, st);
 }
 
 size_t report__stack_frames(struct symbolizer *s, const struct trace *t, __u32 pid,

@@ -382,6 +382,25 @@ static void write_suppressions(struct text_ctx *c)
 		fputc('\n', c->out);
 }
 
+/* "ipcrace: traced: nginx (3 processes), sh (1 process)": what the counts are made of. */
+static void write_traced(struct text_ctx *c, const struct report_stats *st)
+{
+	if (!st->nr_names)
+		return;
+	fputs("ipcrace: traced: ", c->out);
+	for (size_t i = 0; i < st->nr_names; i++) {
+		fputs(i ? ", " : "", c->out);
+		put_escaped(c, st->names[i].name, sizeof(st->names[i].name));
+		fprintf(c->out, " (%zu process%s)", st->names[i].processes,
+			st->names[i].processes == 1 ? "" : "es");
+	}
+	if (st->other_processes)
+		fprintf(c->out, ", and %zu process%s of %zu other name%s", st->other_processes,
+			st->other_processes == 1 ? "" : "es", st->other_names,
+			st->other_names == 1 ? "" : "s");
+	fputc('\n', c->out);
+}
+
 static void write_trailer(struct text_ctx *c)
 {
 	const struct report_model *m = c->m;
@@ -398,6 +417,7 @@ static void write_trailer(struct text_ctx *c)
 	else
 		fprintf(c->out, "ipcrace: no findings (%zu processes, %zu threads, %zu events, %llu lost)\n",
 			st->processes, st->threads, st->events, (unsigned long long)st->lost_events);
+	write_traced(c, st);
 	write_suppressions(c);
 	if (st->incomplete)
 		fprintf(c->out, "ipcrace: INCOMPLETE trace: %s.%s\n", st->missing,

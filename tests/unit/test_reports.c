@@ -654,6 +654,37 @@ static void test_text_report_without_findings_prints_stats_and_exit_status(void 
 	fx->t.nr_events = 0;
 }
 
+static void test_reports_say_what_was_traced_by_name(void **state)
+{
+	struct fixture *fx = *state;
+	struct findings fs = { 0 };
+	struct trace_process procs[6] = {
+		/* the root before and after its exec: the last record names it */
+		{ .pid = 20, .comm = "", .exe = "/usr/bin/ipcrace" },
+		{ .pid = 21, .comm = "worker_of_nginx", .exe = "/usr/sbin/worker_of_nginx_v2" },
+		{ .pid = 22, .comm = "worker_of_nginx", .exe = "/usr/sbin/worker_of_nginx_v2" },
+		{ .pid = 20, .comm = "master", .exe = "/usr/sbin/master" },
+		{ .pid = 23, .comm = "\x1b[31mevil", .exe = "/tmp/evil" },
+		{ .pid = 24, .comm = "", .exe = "/bin/sh" },
+	};
+	char *out;
+
+	fx->t.processes = procs;
+	fx->t.nr_processes = 6;
+	out = render(&fx->t, &fs, REPORT_TEXT, false);
+	/* the most processes first; a comm the kernel cut: the executable's name */
+	assert_non_null(strstr(out, "ipcrace: traced: worker_of_nginx_v2 (2 processes), "
+				    "\\x1b[31mevil (1 process), master (1 process), sh (1 process)\n"));
+	free(out);
+	out = render(&fx->t, &fs, REPORT_JSON, false);
+	assert_non_null(strstr(out, "\"traced\": [\n      {\n        \"name\": \"worker_of_nginx_v2\",\n"
+				    "        \"processes\": 2\n"));
+	assert_non_null(strstr(out, "\"traced_other_processes\": 0"));
+	free(out);
+	fx->t.processes = fx->procs;
+	fx->t.nr_processes = 2;
+}
+
 static void test_json_report_of_lock_order_inversion_is_valid_with_design_keys(void **state)
 {
 	static const char *const keys[] = {
@@ -834,6 +865,7 @@ int main(void)
 		SELF_TEST(test_text_report_escapes_hostile_comm_and_colors_only_headline),
 		SELF_TEST(test_text_report_data_race_shows_both_accesses_and_location),
 		SELF_TEST(test_text_report_without_findings_prints_stats_and_exit_status),
+		SELF_TEST(test_reports_say_what_was_traced_by_name),
 		SELF_TEST(test_json_report_of_lock_order_inversion_is_valid_with_design_keys),
 		SELF_TEST(test_json_report_of_data_race_has_object_and_accesses),
 		SELF_TEST(test_misuse_findings_have_headlines_and_json_kinds),
