@@ -121,6 +121,11 @@ bool attach_set__add(struct attach_set *a, int pid)
 	return true;
 }
 
+void attach_set__forget(struct attach_set *a, int pid)
+{
+	pidset__remove(&a->adopted, pid);
+}
+
 /* What the scope covers now: roots and descendants, or the cgroup's processes. */
 static int covered(const struct attach_set *a, struct pidset *now)
 {

@@ -47,6 +47,8 @@ int attach_set__scan(struct attach_set *a, int self, int guardian, attach_adopt_
 /* Records pid as adopted (a fork or a join seen by BPF); false when it was already. */
 bool attach_set__add(struct attach_set *a, int pid);
 bool attach_set__has(const struct attach_set *a, int pid);
+/* pid exited: forgotten, so that a process that takes its pid over is adopted afresh. */
+void attach_set__forget(struct attach_set *a, int pid);
 
 /* The adopted processes, in the order they were adopted. */
 size_t attach_set__nr(const struct attach_set *a);

@@ -38,6 +38,18 @@ int pidset__add(struct pidset *s, __u32 pid)
 	return 0;
 }
 
+void pidset__remove(struct pidset *s, __u32 pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr && s->pids[i] != pid; i++)
+		;
+	if (i == s->nr)
+		return;
+	memmove(&s->pids[i], &s->pids[i + 1], (s->nr - i - 1) * sizeof(*s->pids));
+	s->nr--;
+}
+
 int pidset__add_trees(struct pidset *s, const int *roots, size_t nr)
 {
 	int *pids = NULL, err;

@@ -30,6 +30,8 @@ struct pidset_cgroup {
 bool pidset__has(const struct pidset *s, __u32 pid);
 /* Adds pid unless present. 0 or -ENOMEM. */
 int pidset__add(struct pidset *s, __u32 pid);
+/* Removes pid when present (the others keep their order). */
+void pidset__remove(struct pidset *s, __u32 pid);
 /* Every existing process in the trees rooted at roots. 0 or -ENOMEM. */
 int pidset__add_trees(struct pidset *s, const int *roots, size_t nr);
 

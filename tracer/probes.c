@@ -18,6 +18,7 @@
 #include "../bpf/lock_cookie.h"
 #include "elf_syms.h"
 #include "probe_site.h"
+#include "link_closer.h"
 #include "probes.h"
 
 struct probe_spec {
@@ -87,7 +88,9 @@ struct probes {
 	struct bpf_link **links;
 	size_t nr_links;
 	int *multi_fds;
+	int *multi_pids;	/* the process each link is for, 0: every process */
 	size_t nr_multi_fds;
+	struct link_closer *closer;	/* links of processes gone (probes__release_pid) */
 	struct file_id *done;
 	size_t nr_done;
 };
@@ -234,12 +237,17 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 			break;
 		}
 		grown = realloc(p->multi_fds, (p->nr_multi_fds + 1) * sizeof(*grown));
+		if (grown)
+			p->multi_fds = grown;
+		grown = grown ? realloc(p->multi_pids, (p->nr_multi_fds + 1) * sizeof(*grown))
+			      : NULL;
 		if (!grown) {
 			close(fd);
 			err = -ENOMEM;
 			break;
 		}
-		p->multi_fds = grown;
+		p->multi_pids = grown;
+		p->multi_pids[p->nr_multi_fds] = b->jobs[i].pid;
 		p->multi_fds[p->nr_multi_fds++] = fd;
 	}
 out:
@@ -341,6 +349,7 @@ void probes__free(struct probes *p)
 
 	if (!p)
 		return;
+	link_closer__free(p->closer);
 	/* closed one after the other, 10 links made every run 0.45 s longer */
 	b.jobs = calloc(p->nr_multi_fds, sizeof(*b.jobs));
 	if (b.jobs) {
@@ -354,6 +363,7 @@ void probes__free(struct probes *p)
 			close(p->multi_fds[i]);
 	}
 	free(p->multi_fds);
+	free(p->multi_pids);
 	b = (struct attach_batch){};
 	/* detaching waits like attaching does: in parallel too */
 	b.jobs = calloc(p->nr_links, sizeof(*b.jobs));
@@ -586,6 +596,38 @@ int probes__attach_file_as(struct probes *p, const char *path, const char *name)
 int probes__attach_file_pid(struct probes *p, const char *path, int pid)
 {
 	return attach_file(p, path, path, pid);
+}
+
+int probes__release_pid(struct probes *p, int pid)
+{
+	size_t i, j;
+	int n = 0;
+
+	if (!p || pid <= 0)
+		return 0;
+	for (i = j = 0; i < p->nr_multi_fds; i++) {
+		if (p->multi_pids[i] == pid) {
+			if (!p->closer)
+				p->closer = link_closer__new();
+			link_closer__close(p->closer, p->multi_fds[i]);
+			n++;
+			continue;
+		}
+		p->multi_fds[j] = p->multi_fds[i];
+		p->multi_pids[j++] = p->multi_pids[i];
+	}
+	p->nr_multi_fds = j;
+	/* a process that takes the pid over is probed afresh */
+	for (i = j = 0; i < p->nr_done; i++)
+		if (p->done[i].pid != pid)
+			p->done[j++] = p->done[i];
+	p->nr_done = j;
+	return n;
+}
+
+size_t probes__released(const struct probes *p)
+{
+	return p ? link_closer__closed(p->closer) : 0;
 }
 
 static int attach_file(struct probes *p, const char *path, const char *name, int pid)

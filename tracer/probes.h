@@ -62,6 +62,15 @@ int probes__attach_file_as(struct probes *p, const char *path, const char *name)
  * nothing. Its future children need their own call (they are not covered).
  */
 int probes__attach_file_pid(struct probes *p, const char *path, int pid);
+/*
+ * pid exited: its own links (probes__attach_file_pid) are closed in the
+ * background (tracer/link_closer.h), and a process that gets the pid later
+ * is probed again. Returns how many links were let go. uprobe_multi links
+ * only: perf-event uprobes (before Linux 6.6) stay until probes__free.
+ */
+int probes__release_pid(struct probes *p, int pid);
+/* Links of exited processes closed so far (for -v). */
+size_t probes__released(const struct probes *p);
 
 /* True when path defines pthread_mutex_lock (it is worth attaching). */
 bool probes__file_has_locks(const char *path);

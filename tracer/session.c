@@ -182,6 +182,14 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 		write_process(s, e->pid, parent_of(e->pid), e->ts, e->comm);
 		snapshot_maps(s, e->pid, e->ts);
 		break;
+	case EV_EXIT:
+		/* attach mode: an exited process's own probes go (a forking
+		 * service would pile up eight links a child until the end) */
+		if (s->attach && (e->flags & EVF_GROUP_DEAD)) {
+			probes__release_pid(s->probes, e->pid);
+			attach_set__forget(s->attach, e->pid);
+		}
+		break;
 	case EV_MMAP:
 	case EV_MREMAP:
 	case EV_SHMAT:
@@ -764,6 +772,9 @@ static void session_cleanup(struct session *s)
 	stops__finish(s->stops);
 	if (s->opts->verbose)
 		access_probes__print_stats(s->access);
+	if (s->opts->verbose && s->attach)
+		fprintf(stderr, "ipcrace: probes: %zu links of exited processes closed while "
+			"tracing\n", probes__released(s->probes));
 	access_probes__free(s->access);
 	access_shared__free(s->shared);
 	watcher__free(s->watcher);
