@@ -47,6 +47,8 @@ static void put_wait_line(FILE *out, const struct hang_view_thread *t,
 		fprintf(out, "is %s", t->state);
 		if (t->syscall[0])
 			fprintf(out, " in %s", t->syscall);
+		if (t->stack_sampled)
+			fputs(" (stack sampled while it ran)", out);
 	}
 	if (next && t->relation[0]) {
 		fputs(", ", out);
@@ -266,6 +268,7 @@ static void json_thread(struct json_writer *w, const struct hang_view_thread *t)
 		json_writer__end_object(w);
 	}
 	json_writer__kv_bool(w, "deadlocked", t->deadlocked);
+	json_writer__kv_bool(w, "stack_sampled", t->stack_sampled);
 	frames_out__json(w, "stack", t->frames, t->nr_frames);
 	json_writer__end_object(w);
 }

@@ -32,6 +32,12 @@ struct hang_view_thread {
 	size_t nr_targets;
 	struct frame frames[HANG_VIEW_FRAMES];
 	size_t nr_frames;
+	/*
+	 * The thread ran while its stack was read (it was not blocked): the
+	 * registers are those of its last entry into the kernel and its stack
+	 * memory may have moved on since, so the stack is a sample.
+	 */
+	bool stack_sampled;
 	bool deadlocked;
 	int cycle;			/* the deadlock it is in or blocked by, -1 */
 	bool in_cycle;

@@ -181,6 +181,7 @@ static bool task_blocked(const struct hang_task *t)
 }
 
 #define SYS_FUTEX 202
+#define TASK_RUNNING_STATE 0	/* task->__state of a thread on a CPU or waiting for one */
 
 /* A futex waiter's frames' registers are read: a condition variable's mutex is in one. */
 static bool wants_frame_regs(const struct hang_task *t)
@@ -324,6 +325,8 @@ static void classify(struct hang_run *r)
 		v->tid = r->tasks[i].tid;
 		memcpy(v->comm, r->tasks[i].comm, sizeof(v->comm));
 		v->state = state_name(w);
+		/* blocked (or stopped) threads cannot move their stack while it is read */
+		v->stack_sampled = r->tasks[i].state == TASK_RUNNING_STATE && !r->tasks[i].exit_state;
 		v->syscall = w->syscall;
 		verb = wait_verb(w->kind);
 		v->kind = verb[0] ? hang_wait__kind_name(w->kind) : "";
@@ -602,13 +605,14 @@ struct hang_mark {
 	__u32 tid;
 	enum hang_wait_kind kind;
 	__u64 addr;
+	__u64 nr_switches;
 	char object[sizeof(((struct hang_wait *)0)->object)];
 };
 
 static bool same_mark(const struct hang_mark *m, const struct hang_task *t, const struct hang_wait *w)
 {
 	return m->tid == t->tid && m->kind == w->kind && m->addr == w->addr &&
-	       !strcmp(m->object, w->object);
+	       m->nr_switches == t->nr_switches && !strcmp(m->object, w->object);
 }
 
 static int take_marks(const struct hang_run *r, struct hang_mark **marks, size_t *nr)
@@ -625,6 +629,7 @@ static int take_marks(const struct hang_run *r, struct hang_mark **marks, size_t
 		m->tid = r->tasks[i].tid;
 		m->kind = r->waits[i].kind;
 		m->addr = r->waits[i].addr;
+		m->nr_switches = r->tasks[i].nr_switches;
 		memcpy(m->object, r->waits[i].object, sizeof(m->object));
 		(*nr)++;
 	}
@@ -641,9 +646,11 @@ static bool confirmed(const struct hang_run *r, size_t i, const struct hang_mark
 
 /*
  * Keeps the deadlocks whose every thread waited on the same thing at the
- * first look: a snapshot of a busy system can catch waits in motion (a
- * lock released between reading a thread and reading its lock word), a
- * deadlock does not move.
+ * first look and was not switched in or out since (the same context
+ * switch count): a look at a busy system is not atomic and can catch
+ * waits in motion (a lock word read after its owner released it and took
+ * it again, a pipe ring read while its token travels), and the same
+ * motion can be caught twice; a deadlocked thread does not run at all.
  */
 static void keep_confirmed(struct hang_run *r, const struct hang_mark *marks, size_t nr)
 {

@@ -11,7 +11,7 @@
 #include "../analyzer/array.h"
 #include "hang_scan.h"
 
-_Static_assert(sizeof(struct hang_task) == 19 * 8 + 8 + 2 * HANG_URET_MAX * 8 + 24 + 16,
+_Static_assert(sizeof(struct hang_task) == 19 * 8 + 2 * 8 + 2 * HANG_URET_MAX * 8 + 24 + 16,
 	       "hang_task layout changed");
 
 static int by_tid(const void *a, const void *b)

@@ -342,6 +342,18 @@ static void channel_wait(struct hang_host *h, const struct hang_task *t, int fd,
 		if (reading ? (acc == O_WRONLY || acc == O_RDWR) : (acc == O_RDONLY || acc == O_RDWR))
 			hang_wait__add_target(w, e->pid, 0);
 	}
+	/*
+	 * A blocked read has a writer (else it would return 0) and a blocked
+	 * write a reader (else EPIPE): none in the fd tables we can read means
+	 * a process we cannot see holds it (another PID namespace, an fd in
+	 * flight), not that nobody can end the wait.
+	 */
+	if (!w->nr_targets) {
+		snprintf(w->relation, sizeof(w->relation), reading ?
+			 "whose write end no process seen here holds" :
+			 "whose read end no process seen here holds");
+		w->unknown = true;
+	}
 }
 
 /* flock / fcntl: whoever holds a conflicting lock on the same file. */

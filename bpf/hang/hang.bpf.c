@@ -56,6 +56,7 @@ int hang_dump_task(struct bpf_iter__task *ctx)
 	rec.kthread = !!(task->flags & PF_KTHREAD);
 	rec.exit_state = BPF_CORE_READ(task, exit_state);
 	__builtin_memcpy(rec.comm, task->comm, sizeof(rec.comm));
+	rec.nr_switches = BPF_CORE_READ(task, nvcsw) + BPF_CORE_READ(task, nivcsw);
 	/* an exited thread has no user state left to read */
 	if (!rec.kthread && !rec.exit_state) {
 		regs = (struct pt_regs *)bpf_task_pt_regs(task);

@@ -43,6 +43,11 @@ struct hang_task {
 	struct hang_regs regs;
 	__u64 fsbase;
 	/*
+	 * nvcsw + nivcsw: a thread that is blocked at two looks with the same
+	 * count never ran in between, so it waited on the same thing all along.
+	 */
+	__u64 nr_switches;
+	/*
 	 * The thread's pending uretprobe returns, innermost first (any
 	 * tracer's, ipcrace check's included): the kernel replaced the return
 	 * address at uret_slot[i] on the user stack with its trampoline; the

@@ -10,11 +10,12 @@
 # processes (-p A,B, --cgroup, --unit, --all), a zombie (not blocked), and
 # the fixtures' files: each run keeps them in its own TMPDIR, removed at
 # the end, and touches no other run's.
-# Usage: run_hang.sh IPCRACE_BIN HANG_FIXTURE_BIN_DIR HANG_FIXTURE_SRC_DIR
+# Usage: run_hang.sh IPCRACE_BIN HANG_FIXTURE_BIN_DIR HANG_FIXTURE_SRC_DIR [HANG_FIXTURE_O2_DIR]
 set -uo pipefail
 ipcrace=$1
 bindir=$2
 srcdir=$3
+o2dir=${4:-}	# the fixtures built -O2 without frame pointers (optional)
 if [ "$(id -u)" -ne 0 ]; then
 	if [ -n "${CI:-}" ]; then echo "FAIL hang: e2e needs root: CI must run as root"; exit 1; fi
 	echo "SKIP hang: needs root"; exit 77
@@ -34,7 +35,8 @@ remove_cgroups() {
 		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
 	done
 }
-trap 'cleanup; remove_cgroups; rm -rf "$tmp"' EXIT
+load_pids=""	# what loads the machine during the -O2 pass
+trap 'cleanup; for p in $load_pids; do kill -9 "$p" 2>/dev/null; done; remove_cgroups; rm -rf "$tmp"' EXIT
 passed=0 failed=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
@@ -43,10 +45,12 @@ header() { sed -n "s|^// ipcrace-hang-$2: ||p" "$srcdir/$1.c"; }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# Starts fixture $1 (its files in this run's own TMPDIR); sets pids (and
-# semid) from its "hang-fixture:" lines, "" when it did not start.
+# Starts fixture $1 from directory $2 (default: bindir; its files in this
+# run's own TMPDIR); sets pids (and semid) from its "hang-fixture:" lines,
+# "" when it did not start.
 start_fixture() {
-	( TMPDIR="$tmp" exec "$bindir/$1" >"$tmp/$1.out" 2>&1 & )
+	: >"$tmp/$1.out"
+	( TMPDIR="$tmp" exec "${2:-$bindir}/$1" >"$tmp/$1.out" 2>&1 & )
 	pids=""
 	for _ in $(seq 50); do
 		pids=$(sed -n 's/^hang-fixture: pids //p' "$tmp/$1.out")
@@ -77,36 +81,86 @@ hang_until() {
 	ms=$(( $(now_ms) - start ))
 }
 
-# voluntary+involuntary context switches and state of every thread of the pids
+# Marks of what examining must not change: per thread its state and its
+# context switches (a stop, a ptrace attach, a signal or a wake-up all
+# switch it), taken once the hang formed; per process its tracer and the
+# anonymous pages in its executable mappings (a breakpoint or uprobe, left
+# behind or not, writes its text), taken before any ipcrace looked at it.
 thread_marks() {
+	local st
 	for p in $pids; do
 		for t in /proc/"$p"/task/*; do
-			printf '%s %s %s\n' "$t" "$(awk '{print $3}' "$t/stat" 2>/dev/null)" \
+			st=$(awk '{print $3}' "$t/stat" 2>/dev/null)
+			# a running thread (a spinning lock holder) switches by itself
+			[ "$st" = R ] && { echo "$t R"; continue; }
+			printf '%s %s %s\n' "$t" "$st" \
 				"$(grep -h ctxt_switches "$t/status" 2>/dev/null | awk '{s += $2} END {print s}')"
 		done
 	done
 }
+process_marks() {
+	for p in $pids; do
+		printf '%s %s written text:%s\n' "$p" "$(grep TracerPid /proc/"$p"/status 2>/dev/null)" \
+			"$(awk '/^[0-9a-f]+-[0-9a-f]+ ..x. /{x=1; m=$6; next} /^[0-9a-f]+-[0-9a-f]+ /{x=0}
+				x && /^Anonymous:/ && $2 > 0 {printf " %s %s kB", m, $2}' /proc/"$p"/smaps 2>/dev/null)"
+	done
+}
 
-for src in "$srcdir"/*.c; do
-	name=$(basename "$src" .c)
+# Looks at a fixture that is no hang (ipcrace-hang-expect: none) this often:
+# a look that catches its threads in motion must never become a deadlock.
+NONE_LOOKS=20
+
+# Runs fixture $1 from directory $2 (its report says $3 in PASS lines) and
+# checks the report against the fixture's header.
+check_fixture() {
+	local name=$1 dir=$2 label=$3 expect first want problems s n66 jstatus before after pristine
 	expect=$(header "$name" expect)
-	[ -x "$bindir/$name" ] || { fail "$name" "not built"; continue; }
-	start_fixture "$name"
+	[ -x "$dir/$name" ] || { fail "$label" "not built"; return; }
+	start_fixture "$name" "$dir"
 	if [ -z "$pids" ]; then
-		fail "$name" "the fixture did not start: $(head -3 "$tmp/$name.out")"
-		continue
+		fail "$label" "the fixture did not start: $(head -3 "$tmp/$name.out")"
+		return
 	fi
 	first=${pids%% *}
+	problems=""
+	if [ "$expect" = none ]; then
+		n66=0
+		for _ in $(seq "$NONE_LOOKS"); do
+			timeout 10 "$ipcrace" hang -p "$first" >"$tmp/$name.txt" 2>"$tmp/$name.err"; s=$?
+			[ "$s" -eq 0 ] || { n66=$((n66 + 1)); cp "$tmp/$name.txt" "$tmp/$name.bad.txt"; }
+		done
+		[ "$n66" -eq 0 ] || problems+=" $n66 of $NONE_LOOKS looks did not exit 0;"
+		grep -q ", 0 deadlocks$" "$tmp/$name.txt" || problems+=" not '0 deadlocks';"
+		timeout 10 "$ipcrace" hang -p "$first" --format json >"$tmp/$name.json" 2>>"$tmp/$name.err"
+		python3 -c 'import json, sys; sys.exit(1 if json.load(open(sys.argv[1]))["deadlocks"] else 0)' \
+			"$tmp/$name.json" || problems+=" JSON has deadlocks;"
+		if [ -z "$problems" ]; then
+			pass "$label ($NONE_LOOKS looks, no deadlock)"
+		else
+			fail "$label" "$problems $(head -2 "$tmp/$name.err")"
+			sed 's/^/    | /' "$tmp/$name.bad.txt" 2>/dev/null | head -30
+		fi
+		cleanup
+		pids=""
+		semid=""
+		return
+	fi
 	want=0
 	[ "$expect" = deadlock ] && want=66
+	pristine=$(process_marks)
 	hang_until "$name" "$want" -p "$first"
 	before=$(thread_marks)
 	timeout 10 "$ipcrace" hang -p "$first" --format json >"$tmp/$name.json" 2>>"$tmp/$name.err"
 	jstatus=$?
+	# -o: the same report in the file, nothing on stdout
+	timeout 10 "$ipcrace" hang -p "$first" -o "$tmp/$name.o.txt" >"$tmp/$name.o.stdout" 2>>"$tmp/$name.err"
+	s=$?
 	sleep 0.2
 	after=$(thread_marks)
-	problems=""
 	[ "$status" -eq "$want" ] || problems+=" exit $status, expected $want;"
+	[ "$s" -eq "$want" ] || problems+=" -o: exit $s;"
+	[ -s "$tmp/$name.o.stdout" ] && problems+=" -o: the report also went to stdout;"
+	cmp -s "$tmp/$name.txt" "$tmp/$name.o.txt" || problems+=" -o: the file is not the report;"
 	if [ "$expect" = deadlock ]; then
 		grep -q "WARNING: ipcrace: deadlock" "$tmp/$name.txt" || problems+=" no deadlock reported;"
 	else
@@ -115,37 +169,83 @@ for src in "$srcdir"/*.c; do
 	for p in $pids; do
 		grep -q "pid $p[,)]" "$tmp/$name.txt" || problems+=" process $p not named;"
 	done
+	# objects are named on the wait lines, not in the stacks (a frame
+	# "pthread_mutex_lock" says nothing about the mutex)
+	grep -v -e '^ *#[0-9]' -e '^SUMMARY' "$tmp/$name.txt" >"$tmp/$name.waits"
 	for o in $(header "$name" objects); do
-		grep -q -- "${o//./ }" "$tmp/$name.txt" || problems+=" object '$o' not named;"
+		grep -Fq -- "${o//./ }" "$tmp/$name.waits" || problems+=" object '${o//./ }' not named;"
 	done
 	for f in $(header "$name" functions); do
 		grep -Eq "#[0-9]+ $f [^ ]*$name\.c:[0-9]+ " "$tmp/$name.txt" ||
 			problems+=" no frame '$f $name.c:LINE';"
 	done
-	python3 - "$tmp/$name.json" "$expect" "$jstatus" $pids <<'PY' || problems+=" JSON report disagrees;"
+	python3 - "$tmp/$name.json" "$expect" "$jstatus" "$name" "$(header "$name" functions)" $pids <<'PY' ||
 import json, sys
 d = json.load(open(sys.argv[1]))
-expect, status, pids = sys.argv[2], int(sys.argv[3]), {int(p) for p in sys.argv[4:]}
+expect, status, name = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+functions, pids = set(sys.argv[5].split()), {int(p) for p in sys.argv[6:]}
+threads = {t["tid"]: t for t in d["threads"]}
+def why(msg):
+    print("    JSON: " + msg)
+    sys.exit(1)
 if expect == "deadlock":
-    ok = status == 66 and d["deadlocks"] and pids <= {t["pid"] for dl in d["deadlocks"] for t in dl["cycle"]}
+    if status != 66 or not d["deadlocks"]:
+        why("exit %d, %d deadlocks" % (status, len(d["deadlocks"])))
+    shown = [threads[t["tid"]] for dl in d["deadlocks"] for t in dl["cycle"] + dl["blocked"]]
+    if not pids <= {t["pid"] for dl in d["deadlocks"] for t in dl["cycle"]}:
+        why("not every process in a cycle")
+    for dl in d["deadlocks"]:
+        for t in dl["cycle"]:
+            w = threads[t["tid"]].get("wait") or {}
+            if not w.get("description") or not w.get("wakers_known") or not w.get("wakers"):
+                why("thread %d of a cycle has no wait with its wakers" % t["tid"])
 else:
-    ok = status == 0 and not d["deadlocks"] and d["chains"]
-sys.exit(0 if ok else 1)
+    if status != 0 or d["deadlocks"] or not d["chains"]:
+        why("exit %d, %d deadlocks, %d chains" % (status, len(d["deadlocks"]), len(d["chains"])))
+    shown = [threads[t["tid"]] for c in d["chains"] for t in c["threads"]]
+seen = {f["function"] for t in shown for f in t["stack"]
+        if (f.get("file") or "").endswith("/" + name + ".c") and f.get("line")}
+if not functions <= seen:
+    why("frames missing: %s" % sorted(functions - seen))
 PY
+		problems+=" JSON report disagrees;"
 	[ "$before" = "$after" ] || problems+=" threads changed state or were woken while examined;"
+	[ "$pristine" = "$(process_marks)" ] || problems+=" processes traced or their code written;"
 	for p in $pids; do
 		[ -d "/proc/$p" ] || problems+=" process $p is gone;"
 	done
 	if [ -z "$problems" ]; then
-		pass "$name (report after ${ms} ms, one run ${one_ms} ms)"
+		pass "$label (report after ${ms} ms, one run ${one_ms} ms)"
 	else
-		fail "$name" "$problems $(head -2 "$tmp/$name.err")"
+		fail "$label" "$problems $(head -2 "$tmp/$name.err")"
+		diff <(printf "%s\n%s\n" "$pristine" "$before") <(printf "%s\n%s\n" "$(process_marks)" "$after") | sed 's/^/    marks: /' | head -10
 		sed 's/^/    | /' "$tmp/$name.txt" | head -40
 	fi
 	cleanup
 	pids=""
 	semid=""
+}
+
+# Every fixture, as built with frame pointers; never traced before (started
+# here, attached to only by `ipcrace hang`)
+for src in "$srcdir"/*.c; do
+	check_fixture "$(basename "$src" .c)" "$bindir" "$(basename "$src" .c)"
 done
+
+# The same programs built -O2 without frame pointers, under load: a program
+# whose threads pass a token and take a mutex as fast as they can, and a
+# busy loop, take both CPUs while they are examined
+if [ -n "$o2dir" ]; then
+	start_fixture busy_token_ring "$bindir"
+	load_pids=$pids
+	( while :; do :; done ) & load_pids+=" $!"
+	pids=""
+	for src in "$srcdir"/*.c; do
+		check_fixture "$(basename "$src" .c)" "$o2dir" "$(basename "$src" .c) -O2, under load"
+	done
+	for p in $load_pids; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	load_pids=""
+fi
 
 # bad input: one line, the right exit status
 "$ipcrace" hang >/dev/null 2>"$tmp/err"; s=$?
