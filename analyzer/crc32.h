@@ -15,4 +15,12 @@
  */
 __u32 ipcrace_crc32(__u32 crc, const void *buf, size_t len);
 
+/*
+ * A trace record's checksum (trace_format.h): the CRC-32 of its first 12
+ * bytes, then of the data_len bytes from byte 16 on (rec holds 16 +
+ * data_len bytes); ipcrace_crc32 over the two pieces, without copying
+ * them together.
+ */
+__u32 ipcrace_crc32_record(const void *rec, size_t data_len);
+
 #endif /* IPCRACE_CRC32_H */

@@ -430,22 +430,8 @@ static bool reader__record_at(const struct reader *r, size_t off, struct trace_r
 		return false;
 	if (TRACE_PAD((size_t)rh->len) > left - sizeof(*rh))
 		return false;
-	if (TRACE_PAD((size_t)rh->len) <= 240) {
-		/*
-		 * A small record (an event) in one run: the folded CRC
-		 * takes 64 bytes and more, and the header's 12 would
-		 * otherwise go through the table on their own.
-		 */
-		unsigned char run[256];
-		size_t head = offsetof(struct trace_record_header, crc);
-
-		memcpy(run, r->buf + off, head);
-		memcpy(run + head, r->buf + off + sizeof(*rh), TRACE_PAD((size_t)rh->len));
-		crc = ipcrace_crc32(0, run, head + TRACE_PAD((size_t)rh->len));
-	} else {
-		crc = ipcrace_crc32(0, r->buf + off, offsetof(struct trace_record_header, crc));
-		crc = ipcrace_crc32(crc, r->buf + off + sizeof(*rh), TRACE_PAD((size_t)rh->len));
-	}
+	/* the 12 header bytes before the CRC field, then the padded data */
+	crc = ipcrace_crc32_record(r->buf + off, TRACE_PAD((size_t)rh->len));
 	return crc == rh->crc;
 }
 

@@ -80,12 +80,33 @@ static void test_crc32_of_check_string(void **state)
 				       "12345678901234567890123456789", 69));
 }
 
+static void test_crc32_record_skips_the_crc_field(void **state)
+{
+	static unsigned char rec[16 + 512 + 16];
+	(void)state;
+
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < sizeof(rec); i++)
+			rec[i] = (unsigned char)rng_next();
+		for (size_t len = 0; len <= 512; len++) {
+			size_t align = (len + round) % 16;
+			unsigned char *r = rec + align;
+			__u32 want = crc32_bitwise(crc32_bitwise(0, r, 12), r + 16, len);
+
+			/* bytes 12-15 (the CRC field) take no part */
+			r[12] ^= 0xff;
+			assert_int_equal(ipcrace_crc32_record(r, len), want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32_matches_the_definition_at_every_length),
 		cmocka_unit_test(test_crc32_chained_calls_equal_one_call),
 		cmocka_unit_test(test_crc32_of_check_string),
+		cmocka_unit_test(test_crc32_record_skips_the_crc_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
