@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "analyze.h"
 #include "hb.h"
 #include "identity.h"
@@ -109,6 +110,30 @@ static int detect(void *ctx, const struct ipcrace_event *ev)
 	return err;
 }
 
+/* Everything after the last event: cycles, deferred findings, live state. */
+static int detectors__finish(struct detectors *d, const struct analyze_opts *opts,
+			     struct findings *out)
+{
+	int err;
+
+	/* cycles only once every edge is known: a semaphore may turn out to signal */
+	err = lockgraph__find_cycles(d->lockgraph, LOCKGRAPH_MAX_CYCLES, out);
+	/* deferred findings, and "locks held" lists without signalling semaphores */
+	if (!err)
+		err = lockstate__finish(d->lockstate, out);
+	if (!err && opts && opts->live)
+		*opts->live = (struct analyze_live){
+			.hb_threads = hb__nr_threads(d->hb),
+			.hb_objects = hb__nr_objects(d->hb),
+			.lock_threads = lockstate__nr_threads(d->lockstate),
+			.locks_held = lockstate__nr_held(d->lockstate),
+			.lock_nodes = lockgraph__nr_nodes(d->lockgraph),
+			.lock_edges = lockgraph__nr_edges(d->lockgraph),
+			.race_words = racedet__nr_words(d->racedet),
+		};
+	return err;
+}
+
 int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 		  struct findings *out)
 {
@@ -128,24 +153,102 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
 		err = trace__for_each_event(t, note_atomic, &d);
 	if (!err)
 		err = trace__for_each_event(t, detect, &d);
-	if (err)
-		goto out;
-	/* cycles only once every edge is known: a semaphore may turn out to signal */
-	err = lockgraph__find_cycles(d.lockgraph, LOCKGRAPH_MAX_CYCLES, out);
-	/* deferred findings, and "locks held" lists without signalling semaphores */
 	if (!err)
-		err = lockstate__finish(d.lockstate, out);
-	if (!err && opts && opts->live)
-		*opts->live = (struct analyze_live){
-			.hb_threads = hb__nr_threads(d.hb),
-			.hb_objects = hb__nr_objects(d.hb),
-			.lock_threads = lockstate__nr_threads(d.lockstate),
-			.locks_held = lockstate__nr_held(d.lockstate),
-			.lock_nodes = lockgraph__nr_nodes(d.lockgraph),
-			.lock_edges = lockgraph__nr_edges(d.lockgraph),
-			.race_words = racedet__nr_words(d.racedet),
-		};
+		err = detectors__finish(&d, opts, out);
 out:
 	detectors__free(&d);
 	return err;
+}
+
+/* --- in the reader's first pass ----------------------------------------------- */
+
+struct analyze_stream {
+	struct detectors d;
+	struct findings found;
+	bool abandoned;			/* the usual passes will do it */
+	__u64 events;
+};
+
+struct analyze_stream *analyze_stream__new(void)
+{
+	struct analyze_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto err;
+	s->d.out = &s->found;
+	/* no mappings yet: an event that needs them abandons the stream */
+	if (detectors__init(&s->d, NULL))
+		goto err_free;
+	return s;
+err_free:
+	analyze_stream__free(s);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void analyze_stream__free(struct analyze_stream *s)
+{
+	if (!s)
+		return;
+	detectors__free(&s->d);
+	findings__clear(&s->found);
+	free(s);
+}
+
+/* Gives up: the detectors' memory goes at once, the findings with it. */
+static int stream_abandon(struct analyze_stream *s)
+{
+	s->abandoned = true;
+	detectors__free(&s->d);
+	memset(&s->d, 0, sizeof(s->d));
+	findings__clear(&s->found);
+	return 1;
+}
+
+/*
+ * What only the whole trace can say: an atomic variable is one from its
+ * first access (note_atomic's pass), and an object named by an address
+ * BPF did not resolve is looked up in mapping snapshots, later ones
+ * included. Either abandons the stream.
+ */
+int analyze_stream__event(void *ctx, const struct ipcrace_event *ev)
+{
+	struct analyze_stream *s = ctx;
+
+	if (s->abandoned)
+		return 1;
+	if (ev->type == EV_MEM_ACCESS || ev->type == EV_GUARD_RELEASE ||
+	    ev->type == EV_GUARD_ACQUIRE_RET || identity__event_needs_mappings(ev))
+		return stream_abandon(s);
+	s->events++;
+	/* an error (memory) is the usual passes' to report */
+	if (detect(&s->d, ev))
+		return stream_abandon(s);
+	return 0;
+}
+
+bool analyze_stream__complete(const struct analyze_stream *s, const struct trace *t)
+{
+	/* merged stack snapshots renumber stacks: the findings name the old ids */
+	return s && !s->abandoned && !t->stack_remap && t->streamed &&
+	       s->events == t->event_count;
+}
+
+int analyze_stream__finish(struct analyze_stream *s, const struct trace *t,
+			   const struct analyze_opts *opts, struct findings *out)
+{
+	int err;
+
+	if (!analyze_stream__complete(s, t))
+		return analyze_trace(t, opts, out);
+	err = detectors__finish(&s->d, opts, &s->found);
+	if (err) {
+		findings__clear(&s->found);
+		return err;
+	}
+	findings__clear(out);
+	*out = s->found;
+	memset(&s->found, 0, sizeof(s->found));
+	return 0;
 }

@@ -248,6 +248,13 @@ static bool obj_named_by_address(__u16 obj)
 	}
 }
 
+bool identity__event_needs_mappings(const struct ipcrace_event *e)
+{
+	if (e->key.space != KEY_NONE && !(e->flags & EVF_KEY_UNRESOLVED))
+		return false;
+	return e->addr && obj_named_by_address(e->obj);
+}
+
 void identity__event_key(const struct identity *id, const struct ipcrace_event *e,
 			 struct ipcrace_key *out)
 {

@@ -49,6 +49,8 @@ int identity__resolve(const struct identity *id, __u32 pid, __u64 addr, __u64 ts
  */
 void identity__event_key(const struct identity *id, const struct ipcrace_event *e,
 			 struct ipcrace_key *out);
+/* Would identity__event_key() look e's object up in the mappings? */
+bool identity__event_needs_mappings(const struct ipcrace_event *e);
 
 /*
  * Open-addressing map from a key to a 64-bit value. Callers may use

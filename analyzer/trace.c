@@ -234,8 +234,12 @@ static int reader__event(struct reader *r, __u32 idx, const unsigned char *data,
 		return reader__deliver(r, &e);
 	if (reader__summarize(r, &e))
 		return reader__nomem(r);
-	if (r->mode == READER_META)
+	if (r->mode == READER_META) {
+		/* the first pass's reader (trace__open_fd_each): it may stop listening */
+		if (r->on_event && r->on_event(r->ctx, &e))
+			r->on_event = NULL;
 		return 0;
+	}
 	if (array__reserve((void **)&t->events, &r->cap_events, t->nr_events, sizeof(e)))
 		return reader__nomem(r);
 	t->events[t->nr_events++] = e;

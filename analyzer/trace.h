@@ -87,6 +87,9 @@ struct trace_stack_use {
 
 struct keymap;
 
+/* An event consumer (trace__for_each_event, trace__open_fd_each). */
+typedef int (*trace_event_fn)(void *ctx, const struct ipcrace_event *e);
+
 struct trace {
 	struct trace_header header;
 	/*
@@ -178,6 +181,18 @@ void trace__free(struct trace *t);
  */
 struct trace *trace__open_fd(int fd, const char *name, char *err, size_t errlen);
 struct trace *trace__open_file(const char *path, char *err, size_t errlen);
+/*
+ * The same, handing each event to fn as that first pass takes it: in
+ * stream order, as trace__for_each_event() delivers them, but for
+ * stack_remap, which is set later (NULL until then: ids as recorded).
+ * fn's first non-zero return ends the calls, not the reading. A consumer
+ * that needs nothing but the events reads the file once (analyze.h,
+ * analyze_stream).
+ */
+struct trace *trace__open_fd_each(int fd, const char *name, trace_event_fn fn, void *ctx,
+				  char *err, size_t errlen);
+struct trace *trace__open_file_each(const char *path, trace_event_fn fn, void *ctx, char *err,
+				    size_t errlen);
 
 /*
  * Calls fn for each event in stream order, as trace__read_*() would have
@@ -186,7 +201,6 @@ struct trace *trace__open_file(const char *path, char *err, size_t errlen);
  * return and returns it; 0 at the end; -EIO or -ENOMEM when the file
  * cannot be read again (or changed since it was opened: -ESTALE).
  */
-typedef int (*trace_event_fn)(void *ctx, const struct ipcrace_event *e);
 int trace__for_each_event(const struct trace *t, trace_event_fn fn, void *ctx);
 
 /*

@@ -26,7 +26,12 @@ struct keymap;
 
 struct reader {
 	enum reader_mode mode;
-	trace_event_fn on_event;	/* READER_EVENTS */
+	/*
+	 * READER_EVENTS: every event. READER_META, when set: each event as
+	 * the first pass takes it; its non-zero return ends the calls, not
+	 * the pass (trace__open_fd_each).
+	 */
+	trace_event_fn on_event;
 	void *ctx;
 	int event_ret;			/* on_event's non-zero return */
 	const struct trace *source;	/* READER_EVENTS: the trace read with READER_META */

@@ -71,11 +71,14 @@ static int stream_map(int fd, const char *name, const void **map, size_t *len,
 	return 0;
 }
 
-struct trace *trace__open_fd(int fd, const char *name, char *err, size_t errlen)
+struct trace *trace__open_fd_each(int fd, const char *name, trace_event_fn fn, void *ctx,
+				  char *err, size_t errlen)
 {
 	char dummy[1];
 	struct reader r = {
 		.mode = READER_META,
+		.on_event = fn,
+		.ctx = ctx,
 		.mapped = true,
 		.name = name,
 		.err = err ? err : dummy,
@@ -120,9 +123,41 @@ err_out:
 	return NULL;
 }
 
+struct trace *trace__open_fd(int fd, const char *name, char *err, size_t errlen)
+{
+	return trace__open_fd_each(fd, name, NULL, NULL, err, errlen);
+}
+
 struct trace *trace__open_file(const char *path, char *err, size_t errlen)
 {
 	return reader__from_path(path, trace__open_fd, err, errlen);
+}
+
+struct trace *trace__open_file_each(const char *path, trace_event_fn fn, void *ctx, char *err,
+				    size_t errlen)
+{
+	struct trace *t;
+	int fd, saved;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		saved = errno;
+		if (err && errlen)
+			snprintf(err, errlen, "trace: %s: %s", path, strerror(saved));
+		errno = saved;
+		return NULL;
+	}
+	t = trace__open_fd_each(fd, path, fn, ctx, err, errlen);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return t;
 }
 
 __u64 trace__stack_id(const struct trace *t, __u64 id)

@@ -84,7 +84,8 @@ static int load_suppressions(const struct cli *cli, struct suppressions **out)
  * (findings left after the suppressions) or 1 (trace__exit_status: also
  * when the trace is incomplete and nothing was found in it).
  */
-static int analyze_trace_and_report(struct trace *t, const char *name, const struct cli *cli,
+static int analyze_trace_and_report(struct trace *t, struct analyze_stream *stream,
+				    const char *name, const struct cli *cli,
 				    struct suppressions *suppressions, struct output *report,
 				    FILE *fallback)
 {
@@ -128,7 +129,8 @@ static int analyze_trace_and_report(struct trace *t, const char *name, const str
 	ret = report__merge_stacks(t, &ro);
 	if (ret)
 		fprintf(stderr, "ipcrace: warning: stack snapshots not merged: %s\n", strerror(-ret));
-	ret = analyze_trace(t, &ao, &fs);
+	/* a stream analyzed in the first pass is done, unless it could not be */
+	ret = stream ? analyze_stream__finish(stream, t, &ao, &fs) : analyze_trace(t, &ao, &fs);
 	/* the perfetto timeline draws every event: it takes them all at once */
 	if (!ret && cli->format == REPORT_PERFETTO)
 		ret = trace__load_events(t);
@@ -202,6 +204,7 @@ out_free:
 static int analyze_file(const char *trace_path, const struct cli *cli,
 			struct suppressions *suppressions, FILE *fallback)
 {
+	struct analyze_stream *stream;
 	struct output report;
 	struct trace *t;
 	char err[256];
@@ -210,14 +213,23 @@ static int analyze_file(const char *trace_path, const struct cli *cli,
 	ret = open_report(&report, cli->output);
 	if (ret)
 		return ret;
-	t = trace_input__open(trace_path, err, sizeof(err));
-	if (!t) {
-		fprintf(stderr, "ipcrace: %s\n", err);
+	/* analyzed as it is first read, when nothing but its events is needed */
+	stream = analyze_stream__new();
+	if (!stream) {
+		fprintf(stderr, "ipcrace: %m\n");
 		output__discard(&report);
 		return EXIT_FAILURE_TOOL;
 	}
-	ret = analyze_trace_and_report(t, strcmp(trace_path, "-") ? trace_path : "stdin", cli,
-				       suppressions, &report, fallback);
+	t = trace_input__open_each(trace_path, analyze_stream__event, stream, err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "ipcrace: %s\n", err);
+		analyze_stream__free(stream);
+		output__discard(&report);
+		return EXIT_FAILURE_TOOL;
+	}
+	ret = analyze_trace_and_report(t, stream, strcmp(trace_path, "-") ? trace_path : "stdin",
+				       cli, suppressions, &report, fallback);
+	analyze_stream__free(stream);
 	output__discard(&report);
 	return ret;
 }
@@ -397,7 +409,7 @@ static int cmd_check(struct cli *cli)
 		fprintf(stderr, "ipcrace: %s\n", err);
 		goto out;
 	}
-	ret = analyze_trace_and_report(t, cli->trace ? cli->trace : "the trace", cli,
+	ret = analyze_trace_and_report(t, NULL, cli->trace ? cli->trace : "the trace", cli,
 				       suppressions, &report, stderr);
 	if (ret == EXIT_FINDINGS)
 		ret = cli->exitcode;

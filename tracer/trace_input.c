@@ -99,7 +99,8 @@ static void rename_in_message(char *err, size_t errlen, const char *proc, const 
 	snprintf(at, errlen - (at - err), "%s%s", name, rest);
 }
 
-static struct trace *input(const char *path, bool stream, char *err, size_t errlen)
+static struct trace *input(const char *path, bool stream, trace_event_fn fn, void *ctx,
+			   char *err, size_t errlen)
 {
 	const char *name = strcmp(path, "-") ? path : "stdin";
 	struct trace *t = NULL;
@@ -108,7 +109,7 @@ static struct trace *input(const char *path, bool stream, char *err, size_t errl
 	int in, fd, saved;
 
 	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISREG(st.st_mode))
-		return stream ? trace__open_file(path, err, errlen)
+		return stream ? trace__open_file_each(path, fn, ctx, err, errlen)
 			      : trace__read_file(path, err, errlen);
 	in = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (in < 0) {
@@ -125,7 +126,8 @@ static struct trace *input(const char *path, bool stream, char *err, size_t errl
 		return NULL;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	t = stream ? trace__open_fd(fd, proc, err, errlen) : trace__read_file(proc, err, errlen);
+	t = stream ? trace__open_fd_each(fd, proc, fn, ctx, err, errlen)
+		   : trace__read_file(proc, err, errlen);
 	saved = errno;
 	if (!t)
 		rename_in_message(err, errlen, proc, name);
@@ -136,10 +138,16 @@ static struct trace *input(const char *path, bool stream, char *err, size_t errl
 
 struct trace *trace_input__read(const char *path, char *err, size_t errlen)
 {
-	return input(path, false, err, errlen);
+	return input(path, false, NULL, NULL, err, errlen);
 }
 
 struct trace *trace_input__open(const char *path, char *err, size_t errlen)
 {
-	return input(path, true, err, errlen);
+	return input(path, true, NULL, NULL, err, errlen);
+}
+
+struct trace *trace_input__open_each(const char *path, trace_event_fn fn, void *ctx, char *err,
+				     size_t errlen)
+{
+	return input(path, true, fn, ctx, err, errlen);
 }

@@ -18,5 +18,8 @@
 struct trace *trace_input__read(const char *path, char *err, size_t errlen);
 /* The same, streamed (trace__open_fd): its events are read pass by pass. */
 struct trace *trace_input__open(const char *path, char *err, size_t errlen);
+/* The same, fn seeing each event of the first pass (trace__open_fd_each). */
+struct trace *trace_input__open_each(const char *path, trace_event_fn fn, void *ctx, char *err,
+				     size_t errlen);
 
 #endif /* IPCRACE_TRACE_INPUT_H */

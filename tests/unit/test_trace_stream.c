@@ -9,6 +9,7 @@
  * the streamed trace keeps no event in memory.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 
 #include "analyzer/analyze.h"
 #include "analyzer/findings.h"
+#include "analyzer/identity.h"
 #include "analyzer/trace.h"
 #include "analyzer/trace_format.h"
 #include "reports/dump.h"
@@ -86,7 +88,7 @@ static void unlock(struct writer *wr, __u32 tid, __u64 off, __u64 stack)
  * both, T2 takes A and writes it (ordered by A). Once, at the start, T2
  * takes B then A: one lock-order inversion, whatever the length.
  */
-static void write_rounds(const char *path, unsigned rounds)
+static void write_rounds_with(const char *path, unsigned rounds, bool accesses)
 {
 	struct trace_header h = { .start_mono_ns = 1 };
 	struct trace_footer foot = { .end_mono_ns = 1ull << 40 };
@@ -107,15 +109,24 @@ static void write_rounds(const char *path, unsigned rounds)
 	for (unsigned i = 0; i < rounds; i++) {
 		lock(&wr, 1, a, 11);
 		lock(&wr, 1, b, 12);
-		emit(&wr, EV_MEM_ACCESS, 1, OBJ_MEMORY, word, EVF_WRITE, 13);
+		if (accesses)
+			emit(&wr, EV_MEM_ACCESS, 1, OBJ_MEMORY, word, EVF_WRITE, 13);
 		unlock(&wr, 1, b, 14);
 		unlock(&wr, 1, a, 15);
 		lock(&wr, 2, a, 25);
-		emit(&wr, EV_MEM_ACCESS, 2, OBJ_MEMORY, word, EVF_WRITE, 26);
+		if (accesses)
+			emit(&wr, EV_MEM_ACCESS, 2, OBJ_MEMORY, word, EVF_WRITE, 26);
 		unlock(&wr, 2, a, 27);
 	}
+	/* and T2 unlocks a lock it does not hold: a misuse finding too */
+	unlock(&wr, 2, b, 24);
 	foot.events = 0;
 	assert_int_equal(trace_writer__close(wr.w, &foot), 0);
+}
+
+static void write_rounds(const char *path, unsigned rounds)
+{
+	write_rounds_with(path, rounds, true);
 }
 
 struct collect {
@@ -377,6 +388,162 @@ static void test_streamed_dump_lists_what_the_whole_dump_lists(void **state)
 	trace__free(whole);
 }
 
+/* --- analysis in the first pass (analyze_stream) ----------------------------- */
+
+/* Two finding lists, field by field: the same findings in the same order. */
+static void findings_equal(const struct findings *x, const struct findings *y)
+{
+	assert_int_equal(x->nr, y->nr);
+	for (size_t i = 0; i < x->nr; i++) {
+		const struct finding *a = &x->items[i], *b = &y->items[i];
+
+		assert_int_equal(a->kind, b->kind);
+		assert_memory_equal(&a->object, &b->object, sizeof(a->object));
+		assert_int_equal(a->nr_accesses, b->nr_accesses);
+		assert_memory_equal(a->accesses, b->accesses, sizeof(a->accesses));
+		assert_int_equal(a->nr_cycle, b->nr_cycle);
+		for (size_t k = 0; k < a->nr_cycle; k++)
+			assert_memory_equal(&a->cycle[k], &b->cycle[k], sizeof(a->cycle[k]));
+	}
+}
+
+/* The findings of the usual passes over the file read whole. */
+static void findings_of_passes(const char *path, struct findings *fs, struct analyze_live *live)
+{
+	char err[256];
+	struct trace *t = trace__read_file(path, err, sizeof(err));
+
+	assert_non_null(t);
+	analyze_ok(t, fs, live);
+	trace__free(t);
+}
+
+/* Opened with a stream; complete says whether the first pass did it all. */
+static void findings_of_stream(const char *path, bool remap, bool complete,
+			       struct findings *fs, struct analyze_live *live)
+{
+	struct analyze_opts opts = { .live = live };
+	struct analyze_stream *s = analyze_stream__new();
+	char err[256];
+	struct trace *t;
+
+	assert_non_null(s);
+	t = trace__open_file_each(path, analyze_stream__event, s, err, sizeof(err));
+	assert_non_null(t);
+	if (remap) {
+		/* as report__merge_stacks does for snapshots with the same frames */
+		struct ipcrace_key k = { .a = 12 };
+
+		t->stack_remap = keymap__new();
+		assert_non_null(t->stack_remap);
+		assert_int_equal(keymap__set(t->stack_remap, &k, 11), 0);
+	}
+	assert_int_equal(analyze_stream__complete(s, t), complete);
+	memset(fs, 0, sizeof(*fs));
+	assert_int_equal(analyze_stream__finish(s, t, &opts, fs), 0);
+	analyze_stream__free(s);
+	trace__free(t);
+}
+
+/* Locks only: analyzed in the first pass, the findings of the usual passes. */
+static void test_first_pass_analysis_finds_what_the_passes_find(void **state)
+{
+	struct fixture *f = *state;
+	struct findings passes, stream;
+	struct analyze_live live_passes, live_stream;
+
+	write_rounds_with(f->path, 300, false);
+	findings_of_passes(f->path, &passes, &live_passes);
+	findings_of_stream(f->path, false, true, &stream, &live_stream);
+	assert_int_equal(count_kind(&passes, FINDING_LOCK_ORDER_INVERSION), 1);
+	assert_int_equal(count_kind(&passes, FINDING_UNLOCK_NOT_HELD), 1);
+	findings_equal(&passes, &stream);
+	assert_memory_equal(&live_passes, &live_stream, sizeof(live_passes));
+	findings__clear(&passes);
+	findings__clear(&stream);
+}
+
+/* Damage in the middle: the same gaps seen in the first pass as in a later one. */
+static void test_first_pass_analysis_of_a_damaged_file(void **state)
+{
+	struct fixture *f = *state;
+	struct findings passes, stream;
+	struct analyze_live live_passes, live_stream;
+	off_t size;
+	int fd;
+
+	write_rounds_with(f->path, 500, false);
+	fd = open(f->path, O_RDWR);
+	assert_true(fd >= 0);
+	size = lseek(fd, 0, SEEK_END);
+	for (off_t off = size / 2; off < size / 2 + 300; off += 7)
+		assert_int_equal(pwrite(fd, "\xff", 1, off), 1);
+	close(fd);
+	findings_of_passes(f->path, &passes, &live_passes);
+	findings_of_stream(f->path, false, true, &stream, &live_stream);
+	findings_equal(&passes, &stream);
+	assert_memory_equal(&live_passes, &live_stream, sizeof(live_passes));
+	findings__clear(&passes);
+	findings__clear(&stream);
+}
+
+/*
+ * What only the whole trace says (atomic variables among the memory
+ * accesses, stacks merged after the first pass): the usual passes do it,
+ * with their findings.
+ */
+static void test_first_pass_analysis_gives_way_when_it_cannot_know(void **state)
+{
+	struct fixture *f = *state;
+	struct findings passes, stream;
+	struct analyze_live live_passes, live_stream;
+
+	write_rounds(f->path, 300);
+	findings_of_passes(f->path, &passes, &live_passes);
+	findings_of_stream(f->path, false, false, &stream, &live_stream);
+	findings_equal(&passes, &stream);
+	assert_memory_equal(&live_passes, &live_stream, sizeof(live_passes));
+	findings__clear(&stream);
+	findings__clear(&passes);
+
+	/* stack 12 read as 11: both must see it (report__merge_stacks renumbers) */
+	write_rounds_with(f->path, 300, false);
+	findings_of_stream(f->path, true, false, &stream, &live_stream);
+	assert_int_equal(count_kind(&stream, FINDING_LOCK_ORDER_INVERSION), 1);
+	for (size_t i = 0; i < stream.nr; i++)
+		for (size_t k = 0; k < stream.items[i].nr_cycle; k++)
+			assert_true(stream.items[i].cycle[k].who.stack_id != 12);
+	findings__clear(&stream);
+}
+
+/* The first pass's events are those of every later pass, damage or not. */
+static void test_first_pass_hands_over_the_events_of_later_passes(void **state)
+{
+	struct fixture *f = *state;
+	struct collect first = {}, later = {};
+	char err[256];
+	struct trace *t;
+	off_t size;
+	int fd;
+
+	write_rounds(f->path, 400);
+	fd = open(f->path, O_RDWR);
+	assert_true(fd >= 0);
+	size = lseek(fd, 0, SEEK_END);
+	assert_int_equal(pwrite(fd, "\xff\xff", 2, size / 3), 2);
+	close(fd);
+	t = trace__open_file_each(f->path, collect_one, &first, err, sizeof(err));
+	assert_non_null(t);
+	assert_true(t->nr_after_loss > 0);
+	assert_int_equal(trace__for_each_event(t, collect_one, &later), 0);
+	assert_int_equal(first.nr, later.nr);
+	assert_int_equal(first.nr, t->event_count);
+	assert_memory_equal(first.ev, later.ev, first.nr * sizeof(first.ev[0]));
+	free(first.ev);
+	free(later.ev);
+	trace__free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +554,10 @@ int main(void)
 		tmp_trace_test(test_streamed_analysis_finds_what_the_whole_trace_finds),
 		tmp_trace_test(test_streamed_state_does_not_grow_with_events),
 		tmp_trace_test(test_streamed_dump_lists_what_the_whole_dump_lists),
+		tmp_trace_test(test_first_pass_analysis_finds_what_the_passes_find),
+		tmp_trace_test(test_first_pass_analysis_of_a_damaged_file),
+		tmp_trace_test(test_first_pass_analysis_gives_way_when_it_cannot_know),
+		tmp_trace_test(test_first_pass_hands_over_the_events_of_later_passes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
