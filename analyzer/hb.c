@@ -282,12 +282,27 @@ struct hb_obj *hb_obj_find(const struct hb *hb, const struct ipcrace_key *k)
 {
 	__u64 v;
 
+	if (hb->last_obj_valid && ipcrace_key__equal(&hb->last_obj_key, k))
+		return &hb->objs[hb->last_obj_idx];
 	return keymap__get(hb->obj_index, k, &v) ? &hb->objs[v] : NULL;
+}
+
+/* hb_obj_find, remembering what it found for the next lookup. */
+static struct hb_obj *obj_lookup(struct hb *hb, const struct ipcrace_key *k)
+{
+	struct hb_obj *o = hb_obj_find(hb, k);
+
+	if (o) {
+		hb->last_obj_key = *k;
+		hb->last_obj_idx = o - hb->objs;
+		hb->last_obj_valid = true;
+	}
+	return o;
 }
 
 int hb_obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out)
 {
-	struct hb_obj *o = hb_obj_find(hb, k);
+	struct hb_obj *o = obj_lookup(hb, k);
 	int err;
 
 	if (!o) {
@@ -334,7 +349,7 @@ int hb_acquire_from(struct hb *hb, const struct ipcrace_event *e, __u32 t,
 
 	if (!hb_obj_key(e, cls, &k))
 		return 0;
-	o = hb_obj_find(hb, &k);
+	o = obj_lookup(hb, &k);
 	/* nothing was ever released into it: nothing to learn */
 	return o ? vclock__join(&hb->threads[t].vc, &o->vc) : 0;
 }

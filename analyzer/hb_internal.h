@@ -137,6 +137,10 @@ struct hb {
 	__u32 last_tid_idx;
 	bool last_sync_valid;
 	struct ipcrace_key last_sync_obj;
+	/* and the last sync object looked up (objects are never removed) */
+	bool last_obj_valid;
+	struct ipcrace_key last_obj_key;
+	size_t last_obj_idx;
 };
 
 /* Grows an array of elem-sized items to hold nr + 1. 0 or -ENOMEM. */

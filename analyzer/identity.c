@@ -50,7 +50,7 @@ static __u64 rotl64(__u64 x, int r)
  * and rotated apart: the products are independent (they run in parallel),
  * and the finalizer spreads them over the low bits the tables index by.
  */
-__u64 ipcrace_key__hash(const struct ipcrace_key *k)
+static inline __u64 key_hash(const struct ipcrace_key *k)
 {
 	__u64 h = k->a * 0x9e3779b97f4a7c15ULL;
 
@@ -58,6 +58,11 @@ __u64 ipcrace_key__hash(const struct ipcrace_key *k)
 	h += rotl64(k->c * 0x165667b19e3779f9ULL, 42);
 	h += (__u64)k->space * 0x27d4eb2f165667c5ULL;
 	return mix64(h);
+}
+
+__u64 ipcrace_key__hash(const struct ipcrace_key *k)
+{
+	return key_hash(k);
 }
 
 /* --- mapping index -------------------------------------------------------- */
@@ -305,7 +310,7 @@ void keymap__free(struct keymap *m)
 
 static struct keymap_slot *keymap_slot(const struct keymap *m, const struct ipcrace_key *k)
 {
-	size_t mask = m->cap - 1, i = ipcrace_key__hash(k) & mask;
+	size_t mask = m->cap - 1, i = key_hash(k) & mask;
 
 	while (m->slots[i].key.__pad && !ipcrace_key__equal(&m->slots[i].key, k))
 		i = (i + 1) & mask;
@@ -323,6 +328,16 @@ bool keymap__get(const struct keymap *m, const struct ipcrace_key *k, __u64 *val
 		return false;
 	*val = s->val;
 	return true;
+}
+
+__u64 *keymap__ref(struct keymap *m, const struct ipcrace_key *k)
+{
+	struct keymap_slot *s;
+
+	if (!m->cap)
+		return NULL;
+	s = keymap_slot(m, k);
+	return s->key.__pad ? &s->val : NULL;
 }
 
 static int keymap_grow(struct keymap *m)

@@ -62,6 +62,11 @@ struct keymap *keymap__new(void);
 void keymap__free(struct keymap *m);
 /* true and *val set when k is present. */
 bool keymap__get(const struct keymap *m, const struct ipcrace_key *k, __u64 *val);
+/*
+ * The value of k in place, NULL when k is absent: one lookup for a read
+ * and a write. Valid until the next keymap__set() of a new key.
+ */
+__u64 *keymap__ref(struct keymap *m, const struct ipcrace_key *k);
 /* Inserts or overwrites. 0 or -ENOMEM. */
 int keymap__set(struct keymap *m, const struct ipcrace_key *k, __u64 val);
 size_t keymap__size(const struct keymap *m);

@@ -284,10 +284,10 @@ static struct held_lock *held_find(const struct lock_thread *t, const struct ipc
 
 static void owner_clear(struct lockstate *ls, const struct ipcrace_key *k, __u32 tid)
 {
-	__u64 owner;
+	__u64 *owner = keymap__ref(ls->owners, k);
 
-	if (keymap__get(ls->owners, k, &owner) && owner == (__u64)tid + 1)
-		keymap__set(ls->owners, k, 0);	/* overwrite: cannot fail */
+	if (owner && *owner == (__u64)tid + 1)
+		*owner = 0;
 }
 
 static void held_remove(struct lockstate *ls, struct lock_thread *t, struct held_lock *h)
@@ -620,16 +620,13 @@ static int attempt_add_edges(struct lockstate *ls, const struct lock_thread *t,
 	return 0;
 }
 
-static int on_attempt(struct lockstate *ls, const struct ipcrace_event *e,
-		      const struct ipcrace_key *key, struct findings *out)
+static int on_attempt(struct lockstate *ls, struct lock_thread *t,
+		      const struct ipcrace_event *e, const struct ipcrace_key *key,
+		      struct findings *out)
 {
-	struct lock_thread *t;
 	struct held_lock *h;
 	struct finding_object lock;
 
-	t = thread_get(ls, e);
-	if (!t)
-		return -ENOMEM;
 	t->pending = true;
 	t->pending_key = *key;
 	h = held_find(t, key);
@@ -654,33 +651,38 @@ static int on_attempt(struct lockstate *ls, const struct ipcrace_event *e,
 	return attempt_add_edges(ls, t, e, key);
 }
 
-/* Forgets a stale exclusive holder other than t: its release was not seen. */
-static void owner_take(struct lockstate *ls, const struct lock_thread *t,
-		       const struct ipcrace_key *key)
+/*
+ * t takes exclusive lock key: forgets a stale holder other than t (its
+ * release was not seen), and t owns it.
+ */
+static int owner_take(struct lockstate *ls, const struct lock_thread *t,
+		      const struct ipcrace_key *key)
 {
+	__u64 *owner = keymap__ref(ls->owners, key);
 	struct lock_thread *prev;
 	struct held_lock *h;
-	__u64 owner;
 
-	if (keymap__get(ls->owners, key, &owner) && owner && owner != (__u64)t->tid + 1) {
-		prev = thread_find(ls, owner - 1);
+	if (owner && *owner && *owner != (__u64)t->tid + 1) {
+		prev = thread_find(ls, *owner - 1);
 		h = prev ? held_find(prev, key) : NULL;
+		/* clears *owner, in place: the slot stays where it is */
 		if (h)
 			held_remove(ls, prev, h);
 	}
+	if (owner) {
+		*owner = (__u64)t->tid + 1;
+		return 0;
+	}
+	return keymap__set(ls->owners, key, (__u64)t->tid + 1);
 }
 
-static int on_acquired(struct lockstate *ls, const struct ipcrace_event *e,
-		       const struct ipcrace_key *key)
+static int on_acquired(struct lockstate *ls, struct lock_thread *t,
+		       const struct ipcrace_event *e, const struct ipcrace_key *key)
 {
-	struct lock_thread *t;
 	struct held_lock *h;
 	bool answered;
 	int err;
 
-	t = thread_get(ls, e);
-	if (!t)
-		return -ENOMEM;
 	/* without an attempt (pthread_cond_wait) it is still an acquisition */
 	answered = t->pending && ipcrace_key__equal(&t->pending_key, key);
 	t->pending = false;
@@ -698,11 +700,10 @@ static int on_acquired(struct lockstate *ls, const struct ipcrace_event *e,
 		return 0;
 	}
 	if (acquire_exclusive(e)) {
-		owner_take(ls, t, key);
 		/* readers that left in events lost are gone (no owner for them) */
 		if (ls->losses && e->obj == OBJ_RWLOCK)
 			held_drop_maybe_released(ls, t, key);
-		err = keymap__set(ls->owners, key, (__u64)t->tid + 1);
+		err = owner_take(ls, t, key);
 		if (!err)
 			err = lock_known_take(ls, t, key);
 		if (err)
@@ -727,17 +728,15 @@ static int on_acquired(struct lockstate *ls, const struct ipcrace_event *e,
 	return 0;
 }
 
-static int on_release(struct lockstate *ls, const struct ipcrace_event *e,
-		      const struct ipcrace_key *key, struct findings *out)
+static int on_release(struct lockstate *ls, struct lock_thread *t,
+		      const struct ipcrace_event *e, const struct ipcrace_key *key,
+		      struct findings *out)
 {
-	struct lock_thread *t, *holder = NULL;
+	struct lock_thread *holder = NULL;
 	struct held_lock *h, *hh = NULL;
 	struct finding_object lock;
 	__u64 owner;
 
-	t = thread_get(ls, e);
-	if (!t)
-		return -ENOMEM;
 	h = held_find(t, key);
 	if (h) {
 		/* maybe released already: nobody knows its depth, it is free now */
@@ -853,23 +852,19 @@ static int on_exec(struct lockstate *ls, const struct ipcrace_event *e)
  * observed, and only a lock it took before the recording could have been
  * a gate, as after any loss a thread's first edges can be.
  */
-static int judge_history(struct lockstate *ls, const struct ipcrace_event *e)
+static void judge_history(struct lockstate *ls, struct lock_thread *t)
 {
-	struct lock_thread *t = thread_get(ls, e);
-
-	if (!t)
-		return -ENOMEM;
 	if (t->history_judged)
-		return 0;
+		return;
 	t->history_judged = true;
 	if (!t->history_known)
 		ls->start_unknown = true;
-	return 0;
 }
 
 int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out)
 {
+	struct lock_thread *t;
 	int err;
 
 	if (ls->nr_deferred) {
@@ -898,16 +893,17 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	}
 	if (key->space == KEY_NONE || !obj_is_lock(e->obj))
 		return 0;
-	err = judge_history(ls, e);
-	if (err)
-		return err;
+	t = thread_get(ls, e);
+	if (!t)
+		return -ENOMEM;
+	judge_history(ls, t);
 	switch (e->type) {
 	case EV_LOCK_ATTEMPT:
-		return on_attempt(ls, e, key, out);
+		return on_attempt(ls, t, e, key, out);
 	case EV_LOCK_ACQUIRED:
-		return on_acquired(ls, e, key);
+		return on_acquired(ls, t, e, key);
 	default:
-		return on_release(ls, e, key, out);
+		return on_release(ls, t, e, key, out);
 	}
 }
 
