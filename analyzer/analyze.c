@@ -88,25 +88,33 @@ static int note_atomic(void *ctx, const struct ipcrace_event *ev)
 static int detect(void *ctx, const struct ipcrace_event *ev)
 {
 	struct detectors *d = ctx;
-	struct ipcrace_event e = *ev;
+	const struct ipcrace_event *e = ev;
+	struct ipcrace_event copy;
 	int err;
 
-	/* detectors see process-independent keys only */
-	identity__event_key(d->identity, ev, &e.key);
-	e.flags &= ~EVF_KEY_UNRESOLVED;
+	/*
+	 * Detectors see process-independent keys only: a copy with the
+	 * normalized key, unless BPF's is that key already (most events).
+	 */
+	if (ev->key.space == KEY_NONE || (ev->flags & EVF_KEY_UNRESOLVED) || ev->key.__pad) {
+		copy = *ev;
+		identity__event_key(d->identity, ev, &copy.key);
+		copy.flags &= ~EVF_KEY_UNRESOLVED;
+		e = &copy;
+	}
 	/*
 	 * Events were lost just before this one: no finding may rest on
 	 * them. The hb needs no reset: a lost event only withholds order.
 	 */
-	if (e.flags & EVF_AFTER_LOSS) {
+	if (e->flags & EVF_AFTER_LOSS) {
 		lockstate__forget(d->lockstate);
 		racedet__forget(d->racedet);
 	}
-	err = lockstate__on_event(d->lockstate, &e, &e.key, d->out);
+	err = lockstate__on_event(d->lockstate, e, &e->key, d->out);
 	if (!err)
-		err = hb__event(d->hb, &e);
-	if (!err && e.type == EV_MEM_ACCESS)
-		err = race_check(d, &e, d->out);
+		err = hb__event(d->hb, e);
+	if (!err && e->type == EV_MEM_ACCESS)
+		err = race_check(d, e, d->out);
 	return err;
 }
 

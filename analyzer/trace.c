@@ -193,22 +193,35 @@ void reader__free_summaries(struct reader *r)
 /*
  * A later pass: the event as the first pass stored it. Its gaps are the
  * first pass's (after_loss): the other records are not decoded again.
+ * Fields are stored only when they change (see reader__event).
  */
 static int reader__deliver(struct reader *r, struct ipcrace_event *e)
 {
 	const struct trace *src = r->source;
 	__u64 idx = r->events_seen - 1;
+	bool loss = false;
+	__u64 stack_id;
 
-	e->flags &= ~EVF_AFTER_LOSS;
 	if (r->next_loss < src->nr_after_loss && src->after_loss[r->next_loss] == idx) {
-		e->flags |= EVF_AFTER_LOSS;
+		loss = true;
 		r->next_loss++;
 	}
-	e->stack_id = trace__stack_id(src, e->stack_id);
+	if (loss != !!(e->flags & EVF_AFTER_LOSS))
+		e->flags ^= EVF_AFTER_LOSS;
+	stack_id = trace__stack_id(src, e->stack_id);
+	if (stack_id != e->stack_id)
+		e->stack_id = stack_id;
 	r->event_ret = r->on_event(r->ctx, e);
 	return r->event_ret ? -ECANCELED : 0;
 }
 
+/*
+ * The record is copied whole, then checked and fixed up on the copy (the
+ * mapped file may change under the reader: what was checked must be what
+ * is used). The fix-ups are stores only where something is to fix: a
+ * narrow store into the copy stalls every wider load of it that follows
+ * (store forwarding), and the detectors load the event many times.
+ */
 static int reader__event(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
 {
 	struct trace *t = r->t;
@@ -221,9 +234,10 @@ static int reader__event(struct reader *r, __u32 idx, const unsigned char *data,
 		return reader__fail_rec(r, idx, "event type %u out of range", e.type);
 	if (e.obj >= OBJ_KIND_MAX)
 		return reader__fail_rec(r, idx, "event object kind %u out of range", e.obj);
-	e.hdr.kind = IPCRACE_REC_EVENT;
-	e.hdr.size = sizeof(e);
-	e.comm[sizeof(e.comm) - 1] = '\0';
+	if (e.hdr.kind != IPCRACE_REC_EVENT || e.hdr.size != sizeof(e))
+		e.hdr = (struct ipcrace_rec){ .kind = IPCRACE_REC_EVENT, .size = sizeof(e) };
+	if (e.comm[sizeof(e.comm) - 1])
+		e.comm[sizeof(e.comm) - 1] = '\0';
 	if (r->after_gap) {
 		/* records were lost just before: the analyzer's loss resync */
 		e.flags |= EVF_AFTER_LOSS;
