@@ -504,6 +504,7 @@ static int reader__note_damage(struct reader *r, size_t start, size_t end)
 	return 0;
 }
 
+#define READER_PREFETCH 1024
 static int reader__records(struct reader *r, size_t off)
 {
 	struct trace_record_header rh;
@@ -513,6 +514,9 @@ static int reader__records(struct reader *r, size_t off)
 	int err;
 
 	while (off < r->len) {
+		/* a few records ahead: the hardware's prefetch stops at each page */
+		if (r->len - off > READER_PREFETCH)
+			__builtin_prefetch(r->buf + off + READER_PREFETCH);
 		if (r->footer_seen || !reader__record_at(r, off, &rh)) {
 			if (!in_bad) {
 				in_bad = true;
