@@ -170,12 +170,33 @@ out:
 
 /* --- in the reader's first pass ----------------------------------------------- */
 
+/*
+ * What the first pass does: the detectors' work, or, once an event needs
+ * the whole trace, analyze_trace's first pass only (the atomic variables),
+ * so that one pass is left for later instead of two; or nothing.
+ */
+enum stream_mode {
+	STREAM_DETECT,
+	STREAM_NOTE,
+	STREAM_NONE,
+};
+
 struct analyze_stream {
 	struct detectors d;
 	struct findings found;
-	bool abandoned;			/* the usual passes will do it */
-	__u64 events;
+	enum stream_mode mode;
+	__u64 events;			/* handed to it */
 };
+
+/* Fresh detectors, as analyze_trace starts with, but for the mappings (none yet). */
+static int stream_start(struct analyze_stream *s)
+{
+	detectors__free(&s->d);
+	memset(&s->d, 0, sizeof(s->d));
+	findings__clear(&s->found);
+	s->d.out = &s->found;
+	return detectors__init(&s->d, NULL);
+}
 
 struct analyze_stream *analyze_stream__new(void)
 {
@@ -183,9 +204,7 @@ struct analyze_stream *analyze_stream__new(void)
 
 	if (!s)
 		goto err;
-	s->d.out = &s->found;
-	/* no mappings yet: an event that needs them abandons the stream */
-	if (detectors__init(&s->d, NULL))
+	if (stream_start(s))
 		goto err_free;
 	return s;
 err_free:
@@ -207,50 +226,83 @@ void analyze_stream__free(struct analyze_stream *s)
 /* Gives up: the detectors' memory goes at once, the findings with it. */
 static int stream_abandon(struct analyze_stream *s)
 {
-	s->abandoned = true;
+	s->mode = STREAM_NONE;
 	detectors__free(&s->d);
 	memset(&s->d, 0, sizeof(s->d));
 	findings__clear(&s->found);
 	return 1;
 }
 
+static bool event_marks_atomics(const struct ipcrace_event *e)
+{
+	return e->type == EV_MEM_ACCESS || e->type == EV_GUARD_RELEASE ||
+	       e->type == EV_GUARD_ACQUIRE_RET;
+}
+
 /*
  * What only the whole trace can say: an atomic variable is one from its
  * first access (note_atomic's pass), and an object named by an address
  * BPF did not resolve is looked up in mapping snapshots, later ones
- * included. Either abandons the stream.
+ * included. Either ends the detection here; the atomic variables are
+ * still noted, as analyze_trace's first pass does, from a fresh start (no
+ * atomic access came before this event), unless one of them has an
+ * address to look up.
  */
 int analyze_stream__event(void *ctx, const struct ipcrace_event *ev)
 {
 	struct analyze_stream *s = ctx;
 
-	if (s->abandoned)
+	if (s->mode == STREAM_DETECT) {
+		if (!event_marks_atomics(ev) && !identity__event_needs_mappings(ev)) {
+			s->events++;
+			/* an error (memory) is the usual passes' to report */
+			return detect(&s->d, ev) ? stream_abandon(s) : 0;
+		}
+		s->mode = STREAM_NOTE;
+		if (stream_start(s))
+			return stream_abandon(s);
+	}
+	if (s->mode == STREAM_NONE)
 		return 1;
-	if (ev->type == EV_MEM_ACCESS || ev->type == EV_GUARD_RELEASE ||
-	    ev->type == EV_GUARD_ACQUIRE_RET || identity__event_needs_mappings(ev))
+	if (event_marks_atomics(ev) && identity__event_needs_mappings(ev))
+		return stream_abandon(s);
+	if (note_atomic(&s->d, ev))
 		return stream_abandon(s);
 	s->events++;
-	/* an error (memory) is the usual passes' to report */
-	if (detect(&s->d, ev))
-		return stream_abandon(s);
 	return 0;
 }
 
-bool analyze_stream__complete(const struct analyze_stream *s, const struct trace *t)
+int analyze_stream__passes_left(const struct analyze_stream *s, const struct trace *t)
 {
+	if (!s || !t->streamed || s->events != t->event_count)
+		return 2;
 	/* merged stack snapshots renumber stacks: the findings name the old ids */
-	return s && !s->abandoned && !t->stack_remap && t->streamed &&
-	       s->events == t->event_count;
+	if (s->mode == STREAM_DETECT && !t->stack_remap)
+		return 0;
+	return s->mode == STREAM_NOTE ? 1 : 2;
 }
 
 int analyze_stream__finish(struct analyze_stream *s, const struct trace *t,
 			   const struct analyze_opts *opts, struct findings *out)
 {
-	int err;
+	int err = 0;
 
-	if (!analyze_stream__complete(s, t))
+	int left = analyze_stream__passes_left(s, t);
+
+	if (left == 0) {
+		err = detectors__finish(&s->d, opts, &s->found);
+	} else if (left == 1) {
+		/* analyze_trace's second pass, the mappings known now */
+		identity__free(s->d.identity);
+		s->d.identity = identity__new(t);
+		err = s->d.identity ? 0 : -errno;
+		if (!err)
+			err = trace__for_each_event(t, detect, &s->d);
+		if (!err)
+			err = detectors__finish(&s->d, opts, &s->found);
+	} else {
 		return analyze_trace(t, opts, out);
-	err = detectors__finish(&s->d, opts, &s->found);
+	}
 	if (err) {
 		findings__clear(&s->found);
 		return err;

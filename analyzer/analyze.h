@@ -33,26 +33,26 @@ int analyze_trace(const struct trace *t, const struct analyze_opts *opts,
  * Analysis in the reader's first pass: the detectors see each event as
  * trace__open_fd_each() first reads the file (analyze_stream__event is its
  * trace_event_fn), so a trace that needs nothing but its events is read
- * once. One that needs more is analyzed again by analyze_stream__finish()
- * with analyze_trace()'s passes: when an event names an object by an
+ * once. Some need the whole trace first: an event naming an object by an
  * address BPF did not resolve (mapping snapshots, later ones included),
- * when it holds memory accesses or static-initialization guards (atomic
- * variables are known from the whole trace), when stack snapshots were
- * merged since (t->stack_remap renumbers the stacks findings name). The
- * findings are the same either way; the stream gives up at the first such
- * event and frees what it held.
+ * memory accesses and static-initialization guards (atomic variables are
+ * known from the whole trace, analyze_trace's first pass), stack
+ * snapshots merged since (t->stack_remap renumbers the stacks findings
+ * name). At the first such event the stream frees what it found and does
+ * analyze_trace's first pass instead, so one pass is left; when that
+ * cannot be either (an access's address to look up), both are left. The
+ * findings are the same either way.
  */
 struct analyze_stream;
 
 struct analyze_stream *analyze_stream__new(void);
 void analyze_stream__free(struct analyze_stream *s);
 int analyze_stream__event(void *ctx, const struct ipcrace_event *e);
-/* Did the first pass analyze the whole of t (opened with s)? */
-bool analyze_stream__complete(const struct analyze_stream *s, const struct trace *t);
+/* Passes over t (opened with s) still to do: 0, 1, or analyze_trace's 2. */
+int analyze_stream__passes_left(const struct analyze_stream *s, const struct trace *t);
 /*
- * The findings of t (opened with s, after report__merge_stacks): the
- * stream's, or analyze_trace()'s when the stream could not do it. 0 or a
- * negative errno.
+ * The findings of t (opened with s, after report__merge_stacks), with the
+ * passes left. 0 or a negative errno.
  */
 int analyze_stream__finish(struct analyze_stream *s, const struct trace *t,
 			   const struct analyze_opts *opts, struct findings *out);
