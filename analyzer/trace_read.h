@@ -51,6 +51,7 @@ struct reader {
 	/* a mapped file: the pages behind the reader are given back */
 	bool mapped;
 	size_t dropped;
+	size_t populated;		/* mapped ahead up to here */
 	const unsigned char *buf;
 	size_t len;
 	const char *name;		/* file name for messages, or NULL */
