@@ -233,19 +233,76 @@ static int stream_abandon(struct analyze_stream *s)
 	return 1;
 }
 
+/*
+ * Events whose object no detector looks at (address-space changes, the
+ * process lifecycle): their key, resolved or not, changes nothing. A
+ * detector that starts using one of these keys must leave this list.
+ */
+static bool event_key_unused(const struct ipcrace_event *e)
+{
+	switch ((enum ipcrace_event_type)e->type) {
+	case EV_MMAP:
+	case EV_MUNMAP:
+	case EV_MREMAP:
+	case EV_SHMAT:
+	case EV_SHMDT:
+	case EV_NAME_OBJECT:
+	case EV_FORK:
+	case EV_THREAD_SPAWN:
+	case EV_EXEC:
+	case EV_EXIT:
+	case EV_THREAD_CREATE_RET:
+	case EV_THREAD_JOIN_RET:
+	case EV_WAIT_REAPED:
+		return true;
+	case EV_LOCK_ATTEMPT:
+	case EV_LOCK_ACQUIRED:
+	case EV_LOCK_RELEASE:
+	case EV_LOCK_DESTROY:
+	case EV_CHAN_SEND:
+	case EV_CHAN_RECV:
+	case EV_FUTEX_WAKE:
+	case EV_FUTEX_WAIT_RET:
+	case EV_MEM_ACCESS:
+	case EV_CHAN_OPEN:
+	case EV_SYNC_OBJECT:
+	case EV_BARRIER_ARRIVE:
+	case EV_BARRIER_DEPART:
+	case EV_ONCE_ENTER:
+	case EV_ONCE_RET:
+	case EV_GUARD_ACQUIRE_RET:
+	case EV_GUARD_RELEASE:
+	case EV_CHAN_CONNECT:
+	case EV_CHAN_ACCEPT:
+	case EV_TYPE_MAX:
+		break;
+	}
+	return false;
+}
+
+/* Would the detectors see a key looked up in the mappings? */
+static bool event_needs_mappings(const struct ipcrace_event *e)
+{
+	return !event_key_unused(e) && identity__event_needs_mappings(e);
+}
+
+/* An event hb__note_atomic learns from (an atomic RMW, a guard). */
 static bool event_marks_atomics(const struct ipcrace_event *e)
 {
-	return e->type == EV_MEM_ACCESS || e->type == EV_GUARD_RELEASE ||
-	       e->type == EV_GUARD_ACQUIRE_RET;
+	return (e->type == EV_MEM_ACCESS && (e->flags & EVF_ATOMIC)) ||
+	       e->type == EV_GUARD_RELEASE || e->type == EV_GUARD_ACQUIRE_RET;
 }
 
 /*
  * What only the whole trace can say: an atomic variable is one from its
  * first access (note_atomic's pass), and an object named by an address
  * BPF did not resolve is looked up in mapping snapshots, later ones
- * included. Either ends the detection here; the atomic variables are
- * still noted, as analyze_trace's first pass does, from a fresh start (no
- * atomic access came before this event), unless one of them has an
+ * included. Plain memory accesses are detected here as long as no event
+ * made a variable atomic: with none in the whole trace, analyze_trace's
+ * first pass learns nothing. The first event that does (or that names an
+ * address to look up) ends the detection here; the atomic variables are
+ * still noted, as analyze_trace's first pass does, from a fresh start
+ * (no atomic access came before this event), unless one of them has an
  * address to look up.
  */
 int analyze_stream__event(void *ctx, const struct ipcrace_event *ev)
@@ -253,7 +310,7 @@ int analyze_stream__event(void *ctx, const struct ipcrace_event *ev)
 	struct analyze_stream *s = ctx;
 
 	if (s->mode == STREAM_DETECT) {
-		if (!event_marks_atomics(ev) && !identity__event_needs_mappings(ev)) {
+		if (!event_marks_atomics(ev) && !event_needs_mappings(ev)) {
 			s->events++;
 			/* an error (memory) is the usual passes' to report */
 			return detect(&s->d, ev) ? stream_abandon(s) : 0;

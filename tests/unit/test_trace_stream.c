@@ -487,26 +487,14 @@ static void test_first_pass_analysis_of_a_damaged_file(void **state)
 	findings__clear(&stream);
 }
 
-/*
- * What only the whole trace says (atomic variables among the memory
- * accesses, stacks merged after the first pass): the usual passes do it,
- * with their findings.
- */
-static void test_first_pass_analysis_gives_way_when_it_cannot_know(void **state)
+/* Stacks merged after the first pass (report__merge_stacks): both passes again. */
+static void test_first_pass_analysis_gives_way_to_merged_stacks(void **state)
 {
 	struct fixture *f = *state;
-	struct findings passes, stream;
-	struct analyze_live live_passes, live_stream;
+	struct findings stream;
+	struct analyze_live live_stream;
 
-	write_rounds(f->path, 300);
-	findings_of_passes(f->path, &passes, &live_passes);
-	findings_of_stream(f->path, false, 1, &stream, &live_stream);
-	findings_equal(&passes, &stream);
-	assert_memory_equal(&live_passes, &live_stream, sizeof(live_passes));
-	findings__clear(&stream);
-	findings__clear(&passes);
-
-	/* stack 12 read as 11: both must see it (report__merge_stacks renumbers) */
+	/* stack 12 read as 11: the findings must name 11 */
 	write_rounds_with(f->path, 300, false);
 	findings_of_stream(f->path, true, 2, &stream, &live_stream);
 	assert_int_equal(count_kind(&stream, FINDING_LOCK_ORDER_INVERSION), 1);
@@ -553,7 +541,7 @@ static void emit_write(struct writer *wr, __u32 tid, __u64 off, __u32 flags, __u
  * threads and, last, an atomic RMW of W: W is atomic for the whole run,
  * no race; word X written by both races.
  */
-static void write_late_atomic(const char *path, bool x_unresolved)
+static void write_late_atomic(const char *path, bool x_unresolved, bool atomic_unresolved)
 {
 	struct trace_header h = { .start_mono_ns = 1 };
 	struct trace_footer foot = { .end_mono_ns = 1ull << 40 };
@@ -578,22 +566,29 @@ static void write_late_atomic(const char *path, bool x_unresolved)
 	emit_write(&wr, 2, 0x100, 0, 42, false);
 	emit_write(&wr, 1, 0x200, 0, 44, x_unresolved);
 	emit_write(&wr, 2, 0x200, 0, 45, x_unresolved);
-	emit_write(&wr, 1, 0x100, EVF_ATOMIC, 43, false);
+	emit_write(&wr, 1, 0x100, EVF_ATOMIC, 43, atomic_unresolved);
 	assert_int_equal(trace_writer__close(wr.w, &foot), 0);
 }
 
-/* Atomic variables known only at the end: one pass left, the same findings. */
+/*
+ * Plain accesses are analyzed in the first pass, but a variable made
+ * atomic at the end is atomic from the start: the first pass notes the
+ * atomic variables instead, one pass is left (both when the atomic
+ * access's address must be looked up), and the findings are the same.
+ */
 static void test_first_pass_notes_atomic_variables_for_the_pass_left(void **state)
 {
 	struct fixture *f = *state;
 	struct findings passes, stream;
 	struct analyze_live live_passes, live_stream;
+	const struct { bool x_unresolved, atomic_unresolved; int left; } cases[] = {
+		{ false, false, 1 }, { true, false, 1 }, { false, true, 2 },
+	};
 
-	for (int unresolved = 0; unresolved < 2; unresolved++) {
-		write_late_atomic(f->path, unresolved);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_late_atomic(f->path, cases[i].x_unresolved, cases[i].atomic_unresolved);
 		findings_of_passes(f->path, &passes, &live_passes);
-		/* an access's address to look up: both passes left */
-		findings_of_stream(f->path, false, unresolved ? 2 : 1, &stream, &live_stream);
+		findings_of_stream(f->path, false, cases[i].left, &stream, &live_stream);
 		assert_int_equal(count_kind(&passes, FINDING_DATA_RACE), 1);
 		assert_int_equal(passes.items[0].object.key.c, 0x200);
 		findings_equal(&passes, &stream);
@@ -601,6 +596,22 @@ static void test_first_pass_notes_atomic_variables_for_the_pass_left(void **stat
 		findings__clear(&passes);
 		findings__clear(&stream);
 	}
+}
+
+/* Plain accesses, no atomic variable: checked in the first pass, the same findings. */
+static void test_first_pass_analysis_checks_plain_accesses(void **state)
+{
+	struct fixture *f = *state;
+	struct findings passes, stream;
+	struct analyze_live live_passes, live_stream;
+
+	write_rounds_with(f->path, 300, true);
+	findings_of_passes(f->path, &passes, &live_passes);
+	findings_of_stream(f->path, false, 0, &stream, &live_stream);
+	findings_equal(&passes, &stream);
+	assert_memory_equal(&live_passes, &live_stream, sizeof(live_passes));
+	findings__clear(&passes);
+	findings__clear(&stream);
 }
 
 /* The first pass's events are those of every later pass, damage or not. */
@@ -643,9 +654,10 @@ int main(void)
 		tmp_trace_test(test_streamed_dump_lists_what_the_whole_dump_lists),
 		tmp_trace_test(test_first_pass_analysis_finds_what_the_passes_find),
 		tmp_trace_test(test_first_pass_analysis_of_a_damaged_file),
-		tmp_trace_test(test_first_pass_analysis_gives_way_when_it_cannot_know),
+		tmp_trace_test(test_first_pass_analysis_gives_way_to_merged_stacks),
 		tmp_trace_test(test_first_pass_hands_over_the_events_of_later_passes),
 		tmp_trace_test(test_first_pass_notes_atomic_variables_for_the_pass_left),
+		tmp_trace_test(test_first_pass_analysis_checks_plain_accesses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
