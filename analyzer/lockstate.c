@@ -70,6 +70,12 @@ struct lockstate {
 	size_t last_idx;
 	struct keymap *owners;		/* exclusive lock key -> owner tid + 1, 0: none */
 	/*
+	 * The last owner looked up, in place: one lock is taken and released
+	 * over and over. Only owner_ref's inserts move the map's slots.
+	 */
+	struct ipcrace_key last_owner_key;
+	__u64 *last_owner;
+	/*
 	 * Losses so far (lockstate__forget). known_since: exclusive lock key
 	 * -> KNOWN(losses at its first exclusive acquisition after the last
 	 * loss, that acquirer's tid + 1, or 0 once another thread took it).
@@ -282,9 +288,33 @@ static struct held_lock *held_find(const struct lock_thread *t, const struct ipc
 	return NULL;
 }
 
+/* The owner of lock k in place, NULL when it never had one. */
+static __u64 *owner_ref(struct lockstate *ls, const struct ipcrace_key *k)
+{
+	if (ls->last_owner && ipcrace_key__equal(&ls->last_owner_key, k))
+		return ls->last_owner;
+	ls->last_owner = keymap__ref(ls->owners, k);
+	ls->last_owner_key = *k;
+	return ls->last_owner;
+}
+
+/* Lock k has an owner now: tid + 1. 0 or -ENOMEM. */
+static int owner_set(struct lockstate *ls, const struct ipcrace_key *k, __u32 tid)
+{
+	__u64 *owner = owner_ref(ls, k);
+
+	if (owner) {
+		*owner = (__u64)tid + 1;
+		return 0;
+	}
+	/* an insert may move every slot */
+	ls->last_owner = NULL;
+	return keymap__set(ls->owners, k, (__u64)tid + 1);
+}
+
 static void owner_clear(struct lockstate *ls, const struct ipcrace_key *k, __u32 tid)
 {
-	__u64 *owner = keymap__ref(ls->owners, k);
+	__u64 *owner = owner_ref(ls, k);
 
 	if (owner && *owner == (__u64)tid + 1)
 		*owner = 0;
@@ -658,7 +688,7 @@ static int on_attempt(struct lockstate *ls, struct lock_thread *t,
 static int owner_take(struct lockstate *ls, const struct lock_thread *t,
 		      const struct ipcrace_key *key)
 {
-	__u64 *owner = keymap__ref(ls->owners, key);
+	__u64 *owner = owner_ref(ls, key);
 	struct lock_thread *prev;
 	struct held_lock *h;
 
@@ -669,11 +699,7 @@ static int owner_take(struct lockstate *ls, const struct lock_thread *t,
 		if (h)
 			held_remove(ls, prev, h);
 	}
-	if (owner) {
-		*owner = (__u64)t->tid + 1;
-		return 0;
-	}
-	return keymap__set(ls->owners, key, (__u64)t->tid + 1);
+	return owner_set(ls, key, t->tid);
 }
 
 static int on_acquired(struct lockstate *ls, struct lock_thread *t,
