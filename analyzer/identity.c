@@ -5,11 +5,6 @@
 #include <string.h>
 #include "identity.h"
 
-bool ipcrace_key__equal(const struct ipcrace_key *x, const struct ipcrace_key *y)
-{
-	return x->space == y->space && x->a == y->a && x->b == y->b && x->c == y->c;
-}
-
 static int cmp_u64(__u64 x, __u64 y)
 {
 	return x < y ? -1 : x > y;
