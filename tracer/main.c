@@ -373,6 +373,7 @@ static int check_learn_writable(const struct cli *cli)
 static int cmd_check(struct cli *cli)
 {
 	struct suppressions *suppressions = NULL;
+	struct analyze_stream *stream = NULL;
 	struct trace_dest dest;
 	struct output report;
 	struct trace *t;
@@ -404,18 +405,27 @@ static int cmd_check(struct cli *cli)
 		fprintf(stderr, "ipcrace: %s\n", err);
 		goto out;
 	}
-	t = trace_dest__read(&dest, err, sizeof(err));
+	/* analyzed as it is first read back, when nothing but its events is needed */
+	stream = analyze_stream__new();
+	if (!stream) {
+		fprintf(stderr, "ipcrace: %m\n");
+		goto out;
+	}
+	t = dest.read_fd >= 0 ? trace__open_fd_each(dest.read_fd, dest.name, analyze_stream__event,
+						    stream, err, sizeof(err))
+			      : trace_dest__read(&dest, err, sizeof(err));
 	if (!t) {
 		fprintf(stderr, "ipcrace: %s\n", err);
 		goto out;
 	}
-	ret = analyze_trace_and_report(t, NULL, cli->trace ? cli->trace : "the trace", cli,
+	ret = analyze_trace_and_report(t, stream, cli->trace ? cli->trace : "the trace", cli,
 				       suppressions, &report, stderr);
 	if (ret == EXIT_FINDINGS)
 		ret = cli->exitcode;
 	else if (ret == 0)
 		ret = target_exit_status(status);
 out:
+	analyze_stream__free(stream);
 	trace_dest__close(&dest);
 	output__discard(&report);
 	suppressions__free(suppressions);
