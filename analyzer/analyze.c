@@ -283,6 +283,9 @@ static bool event_key_unused(const struct ipcrace_event *e)
 /* Would the detectors see a key looked up in the mappings? */
 static bool event_needs_mappings(const struct ipcrace_event *e)
 {
+	/* most events: BPF's key (identity__event_needs_mappings, inline) */
+	if (e->key.space != KEY_NONE && !(e->flags & EVF_KEY_UNRESOLVED))
+		return false;
 	return !event_key_unused(e) && identity__event_needs_mappings(e);
 }
 

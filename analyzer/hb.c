@@ -290,8 +290,11 @@ struct hb_obj *hb_obj_find(const struct hb *hb, const struct ipcrace_key *k)
 /* hb_obj_find, remembering what it found for the next lookup. */
 static struct hb_obj *obj_lookup(struct hb *hb, const struct ipcrace_key *k)
 {
-	struct hb_obj *o = hb_obj_find(hb, k);
+	struct hb_obj *o;
 
+	if (hb->last_obj_valid && ipcrace_key__equal(&hb->last_obj_key, k))
+		return &hb->objs[hb->last_obj_idx];
+	o = hb_obj_find(hb, k);
 	if (o) {
 		hb->last_obj_key = *k;
 		hb->last_obj_idx = o - hb->objs;
