@@ -15,6 +15,7 @@
 #include "lockgraph.h"
 #include "lockstate.h"
 #include "race.h"
+#include "syncvis.h"
 
 struct detectors {
 	struct identity *identity;
@@ -22,11 +23,13 @@ struct detectors {
 	struct lockstate *lockstate;
 	struct hb *hb;
 	struct racedet *racedet;
+	struct syncvis *syncvis;
 	struct findings *out;
 };
 
 static void detectors__free(struct detectors *d)
 {
+	syncvis__free(d->syncvis);
 	racedet__free(d->racedet);
 	hb__free(d->hb);
 	lockstate__free(d->lockstate);
@@ -50,6 +53,9 @@ static int detectors__init(struct detectors *d, const struct trace *t)
 		return -errno;
 	d->racedet = racedet__new(d->hb);
 	if (!d->racedet)
+		return -errno;
+	d->syncvis = syncvis__new();
+	if (!d->syncvis)
 		return -errno;
 	return 0;
 }
@@ -110,6 +116,11 @@ static int detect(void *ctx, const struct ipcrace_event *ev)
 		lockstate__forget(d->lockstate);
 		racedet__forget(d->racedet);
 	}
+	/* what each process synchronizes with that ipcrace cannot see (any order) */
+	err = syncvis__note(d->syncvis, e);
+	/* the tracer's word on a process, a hold: no edge, no thread */
+	if (err || e->type == EV_SYNC_UNSEEN || e->type == EV_CONFIRM_HOLD)
+		return err;
 	err = lockstate__on_event(d->lockstate, e, &e->key, d->out);
 	if (!err)
 		err = hb__event(d->hb, e);
@@ -124,6 +135,10 @@ static int detectors__finish(struct detectors *d, const struct analyze_opts *opt
 {
 	int err;
 
+	/* races of processes whose synchronization ipcrace cannot all see */
+	err = syncvis__classify(d->syncvis, d->hb, out);
+	if (err)
+		return err;
 	/* cycles only once every edge is known: a semaphore may turn out to signal */
 	err = lockgraph__find_cycles(d->lockgraph, LOCKGRAPH_MAX_CYCLES, out);
 	/* deferred findings, and "locks held" lists without signalling semaphores */
@@ -254,6 +269,7 @@ static bool event_key_unused(const struct ipcrace_event *e)
 	case EV_THREAD_CREATE_RET:
 	case EV_THREAD_JOIN_RET:
 	case EV_WAIT_REAPED:
+	case EV_SYNC_UNSEEN:
 		return true;
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_ACQUIRED:
@@ -274,6 +290,7 @@ static bool event_key_unused(const struct ipcrace_event *e)
 	case EV_GUARD_RELEASE:
 	case EV_CHAN_CONNECT:
 	case EV_CHAN_ACCEPT:
+	case EV_CONFIRM_HOLD:
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -52,6 +52,30 @@ struct finding_edge {
 	__u64 held_stack_id;		/* where `held` had been acquired, 0 if unknown */
 };
 
+/*
+ * Data races only (analyzer/syncvis.h). PREDICTED: happens-before found
+ * the pair unordered in a run where every synchronization of both
+ * processes was visible: reported even when this run's timing was
+ * harmless. CANDIDATE: one of the processes synchronizes in ways ipcrace
+ * cannot see (unseen says how): listed apart, not counted in the exit
+ * status. CONFIRMED: a candidate whose conflict happened while the first
+ * access was held (a confirmation hold): a data race.
+ */
+enum finding_status {
+	FINDING_PREDICTED = 0,
+	FINDING_CANDIDATE,
+	FINDING_CONFIRMED,
+};
+
+/* What ipcrace could not see in a process (enum syncvis_why, analyzer/syncvis.h). */
+struct finding_unseen {
+	__u64 addr;			/* a code or data address in process pid */
+	__u64 count;			/* atomic instructions (unprobed code), else 0 */
+	__u64 ts;			/* when it was seen */
+	__u32 why;			/* enum syncvis_why; 0: nothing unseen */
+	__u32 pid;
+};
+
 struct finding {
 	enum finding_kind kind;
 	struct finding_object object;	/* the word or lock the finding is about */
@@ -59,6 +83,8 @@ struct finding {
 	size_t nr_accesses;
 	struct finding_edge *cycle;	/* lock-order inversion only */
 	size_t nr_cycle;
+	enum finding_status status;	/* data races; FINDING_PREDICTED for the others */
+	struct finding_unseen unseen;	/* CANDIDATE and CONFIRMED: why it needed confirming */
 };
 
 struct findings {

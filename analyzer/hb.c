@@ -705,6 +705,8 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 	case EV_SHMAT:
 	case EV_SHMDT:
 	case EV_NAME_OBJECT:
+	case EV_SYNC_UNSEEN:
+	case EV_CONFIRM_HOLD:
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -29,6 +29,7 @@
 #include "key.bpf.h"
 #include "ustack.bpf.h"
 #include "access.bpf.h"
+#include "confirm.bpf.h"
 
 /* Set by userspace before load. */
 const volatile __u32 access_budget = 64;
@@ -301,6 +302,9 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 		}
 	}
 	w = atomic_word(addr);
+	/* a candidate word (confirm.bpf.h): maybe hold here, before the access */
+	if (!(op->flags & (AOP_ATOMIC | AOP_POST)))
+		confirm_maybe_hold(&w, addr, size, ip + op->ip_delta, op->flags & AOP_WRITE);
 	if (op->flags & AOP_ATOMIC) {
 		done = OPD_ATOMIC;
 		if (!bpf_map_lookup_elem(&access_atomic_words, &w)) {

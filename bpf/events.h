@@ -137,8 +137,33 @@ enum ipcrace_event_type {
 	 * the connector's).
 	 */
 	EV_CHAN_ACCEPT,
+	/*
+	 * Made by the tracer, not BPF: process pid runs code whose
+	 * synchronization ipcrace cannot see (analyzer/syncvis.h): a library
+	 * with atomic instructions the access probes do not cover, or an
+	 * executable not probed. addr = the first atomic instruction in the
+	 * process, arg0 = how many the file holds, arg1 = enum
+	 * ipcrace_unseen_code. No happens-before edge.
+	 */
+	EV_SYNC_UNSEEN,
+	/*
+	 * A confirmation hold (bpf/confirm.bpf.h): the thread was held at its
+	 * access to a candidate word before the access ran. ts = when the
+	 * hold began, addr = the word (key resolved), arg0 = the accessing
+	 * instruction, arg1 = how long it was held (ns); flags EVF_READ /
+	 * EVF_WRITE of the held access; result 1 when the word's value
+	 * changed during the hold (another thread wrote it: a conflict no
+	 * lock held across the hold allows), else 0.
+	 */
+	EV_CONFIRM_HOLD,
 
 	EV_TYPE_MAX,
+};
+
+/* EV_SYNC_UNSEEN arg1: why the code's atomics are not seen. */
+enum ipcrace_unseen_code {
+	UNSEEN_CODE_LIBRARY = 1,	/* a library the access probes do not cover */
+	UNSEEN_CODE_EXECUTABLE,		/* the executable, access probes off (attach mode) */
 };
 
 /* Object kinds (what a lock or channel is). */

@@ -44,6 +44,8 @@ const char *event_type__name(__u16 type)
 	case EV_GUARD_RELEASE:		return "guard-release";
 	case EV_CHAN_CONNECT:		return "connect";
 	case EV_CHAN_ACCEPT:		return "accept";
+	case EV_SYNC_UNSEEN:		return "sync-unseen";
+	case EV_CONFIRM_HOLD:		return "confirm-hold";
 	case EV_TYPE_MAX:
 		break;
 	}
@@ -188,6 +190,15 @@ static void put_details(FILE *out, const struct trace *t, const struct ipcrace_e
 	case EV_CHAN_ACCEPT:
 		put_object(out, t, e);
 		fprintf(out, " fd %lld, listening fd %lld", (long long)e->arg0, (long long)e->arg1);
+		break;
+	case EV_SYNC_UNSEEN:
+		fprintf(out, " %llu atomic instructions not probed, first at 0x%llx",
+			(unsigned long long)e->arg0, (unsigned long long)e->addr);
+		break;
+	case EV_CONFIRM_HOLD:
+		put_object(out, t, e);
+		fprintf(out, " held %llu ns at 0x%llx: %s", (unsigned long long)e->arg1,
+			(unsigned long long)e->arg0, e->result ? "changed (conflict)" : "unchanged");
 		break;
 	case EV_TYPE_MAX:
 		break;

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include "../analyzer/syncvis.h"
+#include "candidates.h"
 #include "frames_out.h"
 #include "json_writer.h"
 #include "objname.h"
@@ -219,6 +221,47 @@ static void write_occurrences(struct json_ctx *c, const struct report_bug *b)
 	json_writer__end_array(w);
 }
 
+static const char *status_id(enum finding_status s)
+{
+	switch (s) {
+	case FINDING_PREDICTED:
+		return "predicted";
+	case FINDING_CANDIDATE:
+		return "candidate";
+	case FINDING_CONFIRMED:
+		return "confirmed";
+	}
+	return "unknown";
+}
+
+/*
+ * Data races: "status" (predicted, candidate, confirmed) and, when one of
+ * its processes synchronizes in ways ipcrace cannot see, "unseen": {"why":
+ * "unprobed-code", "pid", "address", "description"}; "confirmation" says
+ * what confirmed it.
+ */
+static void write_status(struct json_ctx *c, const struct finding *f)
+{
+	struct json_writer *w = c->w;
+	char why[TRACE_PATH_LEN + 256];
+
+	json_writer__kv_string(w, "status", status_id(f->status));
+	if (f->status == FINDING_CONFIRMED)
+		json_writer__kv_string(w, "confirmation", CANDIDATE_CONFIRMED_TEXT);
+	if (f->unseen.why == SYNCVIS_VISIBLE) {
+		json_writer__kv_null(w, "unseen");
+		return;
+	}
+	candidate__why(why, sizeof(why), c->m, f);
+	json_writer__name(w, "unseen");
+	json_writer__start_object(w);
+	json_writer__kv_string(w, "why", syncvis_why__name((enum syncvis_why)f->unseen.why));
+	json_writer__kv_uint(w, "pid", f->unseen.pid);
+	json_writer__kv_uint(w, "address", f->unseen.addr);
+	json_writer__kv_string(w, "description", why);
+	json_writer__end_object(w);
+}
+
 static void write_finding(struct json_ctx *c, const struct report_bug *b)
 {
 	const struct finding *f = b->f;
@@ -234,6 +277,7 @@ static void write_finding(struct json_ctx *c, const struct report_bug *b)
 	write_occurrences(c, b);
 	switch (f->kind) {
 	case FINDING_DATA_RACE:
+		write_status(c, f);
 		json_writer__name(w, "object");
 		write_memory_object(c, b, &f->object);
 		write_accesses(c, b);
@@ -361,6 +405,7 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__kv_uint(c.w, "findings", m->nr_findings);
 	json_writer__kv_uint(c.w, "reports", m->nr_bugs);
 	json_writer__kv_uint(c.w, "suppressed", m->nr_suppressed);
+	json_writer__kv_uint(c.w, "candidates", m->nr_candidates);
 	json_writer__end_object(c.w);
 
 	write_target(&c);
@@ -370,6 +415,12 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__start_array(c.w);
 	for (i = 0; i < m->nr_bugs; i++)
 		write_finding(&c, &m->bugs[i]);
+	json_writer__end_array(c.w);
+	/* races not confirmed where synchronization is not all visible: no findings */
+	json_writer__name(c.w, "candidates");
+	json_writer__start_array(c.w);
+	for (i = 0; i < m->nr_candidates; i++)
+		write_finding(&c, &m->candidates[i]);
 	json_writer__end_array(c.w);
 	write_suppressions(&c);
 	json_writer__end_object(c.w);

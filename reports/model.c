@@ -317,23 +317,30 @@ static void bug_suppression(struct report_model *m, struct report_bug *b)
 	}
 }
 
-static int bug_new(struct report_model *m, size_t *cap, const struct finding *f,
+/* The list a finding goes in: the bugs, or the candidates (not counted). */
+struct bug_list {
+	struct report_bug **items;
+	size_t *nr;
+	size_t cap;
+};
+
+static int bug_new(struct report_model *m, struct bug_list *l, const struct finding *f,
 		   const struct finding_access *cur, const struct finding_access *prev,
 		   struct report_stack *stacks, size_t nr_stacks)
 {
 	const struct frame *fr = NULL;
 	struct report_bug *b;
 
-	if (m->nr_bugs == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
+	if (*l->nr == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 16;
 
-		b = realloc(m->bugs, c * sizeof(*b));
+		b = realloc(*l->items, c * sizeof(*b));
 		if (!b)
 			return -ENOMEM;
-		m->bugs = b;
-		*cap = c;
+		*l->items = b;
+		l->cap = c;
 	}
-	b = &m->bugs[m->nr_bugs++];
+	b = &(*l->items)[(*l->nr)++];
 	memset(b, 0, sizeof(*b));
 	b->f = f;
 	b->cur = cur;
@@ -342,7 +349,7 @@ static int bug_new(struct report_model *m, size_t *cap, const struct finding *f,
 	b->nr_stacks = nr_stacks;
 	b->occurrences = 1;
 	if (bug_add_object(b, f)) {
-		m->nr_bugs--;
+		(*l->nr)--;
 		return -ENOMEM;
 	}
 	/* SUMMARY: the triggering access (a cycle's first request), else the other */
@@ -385,7 +392,8 @@ struct report_model *report_model__new_with(const struct trace *t, const struct 
 	const struct finding_access *cur, *prev;
 	struct report_stack *stacks;
 	struct report_model *m;
-	size_t i, j, nr_stacks, nr_sites, cap = 0;
+	struct bug_list bugs, candidates, *l;
+	size_t i, j, nr_stacks, nr_sites;
 	int err = 0;
 
 	if (!t || !fs) {
@@ -402,6 +410,8 @@ struct report_model *report_model__new_with(const struct trace *t, const struct 
 	m->suppressions = supp;
 	m->nr_findings = fs->nr;
 	m->s = s;
+	bugs = (struct bug_list){ .items = &m->bugs, .nr = &m->nr_bugs };
+	candidates = (struct bug_list){ .items = &m->candidates, .nr = &m->nr_candidates };
 	report_stats__compute(t, &m->stats);
 	for (i = 0; i < fs->nr && !err; i++) {
 		const struct finding *f = &fs->items[i];
@@ -412,22 +422,29 @@ struct report_model *report_model__new_with(const struct trace *t, const struct 
 			err = -ENOMEM;
 			break;
 		}
+		/* findings count what the analyzer found, candidates apart */
+		if (f->status == FINDING_CANDIDATE)
+			m->nr_findings--;
 		if (finding_suppressed(m, supp, f, stacks, nr_stacks)) {
-			m->nr_suppressed++;
+			/* a rule that silences a candidate drops it from the list */
+			if (f->status != FINDING_CANDIDATE)
+				m->nr_suppressed++;
 			stacks_free(stacks, nr_stacks);
 			continue;
 		}
+		/* unconfirmed candidates are listed apart and count for nothing */
+		l = f->status == FINDING_CANDIDATE ? &candidates : &bugs;
 		nr_sites = bug_sites(stacks, nr_stacks, sites);
-		for (j = 0; j < m->nr_bugs; j++)
-			if (same_bug(&m->bugs[j], f->kind, sites, nr_sites))
+		for (j = 0; j < *l->nr; j++)
+			if (same_bug(&(*l->items)[j], f->kind, sites, nr_sites))
 				break;
-		if (j < m->nr_bugs) {
-			m->bugs[j].occurrences++;
-			err = bug_add_object(&m->bugs[j], f);
+		if (j < *l->nr) {
+			(*l->items)[j].occurrences++;
+			err = bug_add_object(&(*l->items)[j], f);
 			stacks_free(stacks, nr_stacks);
 			continue;
 		}
-		err = bug_new(m, &cap, f, cur, prev, stacks, nr_stacks);
+		err = bug_new(m, l, f, cur, prev, stacks, nr_stacks);
 		if (err)
 			stacks_free(stacks, nr_stacks);
 	}
@@ -450,6 +467,11 @@ void report_model__free(struct report_model *m)
 		free(m->bugs[i].objects);
 	}
 	free(m->bugs);
+	for (i = 0; i < m->nr_candidates; i++) {
+		stacks_free(m->candidates[i].stacks, m->candidates[i].nr_stacks);
+		free(m->candidates[i].objects);
+	}
+	free(m->candidates);
 	symbolizer__free(m->s);
 	free(m);
 }

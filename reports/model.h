@@ -58,7 +58,14 @@ struct report_model {
 	struct report_stats stats;
 	struct report_bug *bugs;	/* in order of first occurrence */
 	size_t nr_bugs;
-	size_t nr_findings;		/* as the analyzer gave them */
+	/*
+	 * Data races not confirmed in processes whose synchronization
+	 * ipcrace cannot all see (FINDING_CANDIDATE, analyzer/syncvis.h):
+	 * grouped like bugs, listed apart, never counted in the exit status.
+	 */
+	struct report_bug *candidates;
+	size_t nr_candidates;
+	size_t nr_findings;		/* as the analyzer gave them, candidates not counted */
 	size_t nr_suppressed;		/* findings silenced by a rule */
 	const struct suppressions *suppressions;	/* with hit counts, may be NULL */
 };

@@ -560,6 +560,8 @@ static int pf_event(struct pf_ctx *c, size_t i)
 	case EV_GUARD_RELEASE:
 	case EV_CHAN_CONNECT:
 	case EV_CHAN_ACCEPT:
+	case EV_SYNC_UNSEEN:
+	case EV_CONFIRM_HOLD:
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "json_writer.h"
 #include "objname.h"
+#include "candidates.h"
 #include "model.h"
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
@@ -400,7 +401,19 @@ static void sarif_result(struct sarif_ctx *c, const struct report_bug *b)
 
 	if (!sarif_rule_of(f->kind, &rule))
 		rule = (struct sarif_rule){ .level = "warning" };
+	/* a candidate not confirmed is no finding: a note, with why */
+	if (f->status == FINDING_CANDIDATE)
+		rule.level = "note";
 	finding__describe(summary, sizeof(summary), c->t, f);
+	if (f->status != FINDING_PREDICTED) {
+		char why[TRACE_PATH_LEN + 256];
+		size_t n = strlen(summary);
+
+		candidate__why(why, sizeof(why), c->m, f);
+		snprintf(summary + n, sizeof(summary) - n, " (%s; %s)",
+			 f->status == FINDING_CONFIRMED ? CANDIDATE_CONFIRMED_TEXT :
+			 "candidate, not confirmed", why);
+	}
 	json_writer__start_object(w);
 	json_writer__kv_string(w, "ruleId", finding_kind__name(f->kind));
 	json_writer__kv_int(w, "ruleIndex", f->kind);
@@ -544,6 +557,8 @@ int sarif_report__write(FILE *out, const struct report_model *m,
 	json_writer__start_array(c.w);
 	for (i = 0; i < m->nr_bugs; i++)
 		sarif_result(&c, &m->bugs[i]);
+	for (i = 0; i < m->nr_candidates; i++)
+		sarif_result(&c, &m->candidates[i]);
 	json_writer__end_array(c.w);
 	json_writer__end_object(c.w);
 	json_writer__end_array(c.w);

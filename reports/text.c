@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "candidates.h"
 #include "escape.h"
 #include "frames_out.h"
 #include "objname.h"
@@ -245,8 +246,65 @@ static void write_data_race(struct text_ctx *c, const struct report_bug *b)
 			fprintf(c->out, ", %llu bytes", (unsigned long long)f->object.size);
 	}
 	fputs(".\n", c->out);
+	if (f->status == FINDING_CONFIRMED) {
+		char why[TRACE_PATH_LEN + 256];
+
+		candidate__why(why, sizeof(why), c->m, f);
+		fputs("  " CANDIDATE_CONFIRMED_TEXT " (", c->out);
+		put_escaped(c, why, SIZE_MAX);
+		fputs(").\n", c->out);
+	}
 	put_occurrences(c, b, "word");
 	put_summary(c, "data race", b);
+}
+
+/* "write in f a.c:12" of one side of a candidate, from its stack. */
+static void put_candidate_side(struct text_ctx *c, const struct finding_access *a,
+			       const struct report_stack *st)
+{
+	const struct frame *fr = st ? report_stack__own_frame(st) : NULL;
+
+	fputs(access__op(a), c->out);
+	if (fr && fr->function) {
+		fputs(" in ", c->out);
+		put_escaped(c, fr->function, SIZE_MAX);
+	}
+	if (fr && fr->file) {
+		fputc(' ', c->out);
+		put_escaped(c, path__basename(fr->file), SIZE_MAX);
+		fprintf(c->out, ":%d", fr->line);
+	}
+	fprintf(c->out, " (pid %u)", a->pid);
+}
+
+/*
+ * One line per candidate: a race happens-before could not exclude in
+ * processes whose synchronization ipcrace cannot all see, not confirmed,
+ * so not a finding.
+ */
+static void write_candidate(struct text_ctx *c, const struct report_bug *b)
+{
+	char why[TRACE_PATH_LEN + 256];
+
+	fputs("ipcrace: candidate data race, not confirmed (not counted): ", c->out);
+	if (b->cur)
+		put_candidate_side(c, b->cur, bug_stack(b, 0));
+	if (b->prev) {
+		fputs(" vs ", c->out);
+		put_candidate_side(c, b->prev, bug_stack(b, 1));
+	}
+	fputs(" on ", c->out);
+	if (b->has_var) {
+		put_escaped(c, b->var.name, sizeof(b->var.name));
+	} else {
+		put_object(c, &b->f->object);
+	}
+	candidate__why(why, sizeof(why), c->m, b->f);
+	fputs("; ", c->out);
+	put_escaped(c, why, SIZE_MAX);
+	if (b->occurrences > 1)
+		fprintf(c->out, " (%zu times)", b->occurrences);
+	fputc('\n', c->out);
 }
 
 static void write_lock_order(struct text_ctx *c, const struct report_bug *b)
@@ -448,6 +506,8 @@ int text_report__write(FILE *out, const struct report_model *m,
 	c->m = m;
 	for (i = 0; i < m->nr_bugs; i++)
 		write_bug(c, &m->bugs[i]);
+	for (i = 0; i < m->nr_candidates; i++)
+		write_candidate(c, &m->candidates[i]);
 	write_trailer(c);
 	if (fflush(out) || ferror(out))
 		err = -EIO;

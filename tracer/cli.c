@@ -27,6 +27,7 @@ enum cli_option_id {
 	OPT_EXITCODE, OPT_SUPPRESSIONS, OPT_PRINT_SUPPRESSIONS, OPT_VERBOSE, OPT_MARKDOWN, OPT_HELP, OPT_VERSION,
 	OPT_CALL_GRAPH, OPT_DEBUG_DIR, OPT_SYSROOT, OPT_ARCHIVE,
 	OPT_CGROUP, OPT_UNIT, OPT_ALL, OPT_FLIGHT, OPT_IPC_STACKS,
+	OPT_CONFIRM_HOLD, OPT_CONFIRM_RATE,
 };
 
 struct cli_option {
@@ -140,6 +141,13 @@ static const struct cli_option options[] = {
 	  "give pipe, FIFO, socket and message-queue events (sends, receives, connects) "
 	  "their stack too, as locks and file locks have: shown in the perfetto report's "
 	  "slices; costs a stack capture per I/O call (see \"Cost\" in the README)" },
+	{ OPT_CONFIRM_HOLD, "confirm-hold", 0, "USEC", CLI_TRACING, false,
+	  "length of a confirmation hold: a thread at a candidate word, in a process whose "
+	  "synchronization ipcrace cannot all see, waits this long while the word is watched "
+	  "(default 200, at most 10000; 0: no holds, such races stay candidates; see "
+	  "\"Confirmation holds\")" },
+	{ OPT_CONFIRM_RATE, "confirm-rate", 0, "N", CLI_TRACING, false,
+	  "confirmation holds per second in each thread at most (default 20, 1 to 10000)" },
 	{ OPT_DEBUG_DIR, "debug-dir", 0, "DIR", CLI_CHECK | CLI_ANALYZE | CLI_ARCHIVE, false,
 	  "look for the traced modules and their debug files in DIR too (repeatable, at "
 	  "most 8, searched first), by build-id (DIR/.build-id/xx/rest for binaries, "
@@ -449,6 +457,23 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 	case OPT_IPC_STACKS:
 		cli->ipc_stacks = true;
 		return 0;
+	case OPT_CONFIRM_HOLD:
+	case OPT_CONFIRM_RATE: {
+		unsigned long n, lo = o->id == OPT_CONFIRM_HOLD ? 0 : 1;
+		unsigned long hi = o->id == OPT_CONFIRM_HOLD ? CONFIRM_HOLD_US_MAX : CONFIRM_RATE_MAX;
+
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || *arg == '-' || n < lo || n > hi)
+			return cli__usage_error(c, "%s: bad value '%s' (%lu to %lu)", from, arg, lo, hi);
+		if (o->id == OPT_CONFIRM_RATE)
+			cli->confirm.rate = n;
+		else if (n)
+			cli->confirm.hold_us = n;
+		else
+			cli->confirm.off = true;
+		return 0;
+	}
 	case OPT_ACCESS_PROBES:
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return cli__usage_error(c, "%s: bad value '%s' (on or off)", from, arg);

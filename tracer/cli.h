@@ -52,6 +52,7 @@ struct cli {
 	struct watch_opts watch;		/* --watch, --seed, --no-watch */
 	struct access_opts access;		/* --access-budget, --instrument */
 	int access_probes;			/* --access-probes: 0 the default, 1 on, 2 off */
+	struct confirm_opts confirm;		/* --confirm-hold, --confirm-rate */
 	const char *learn;			/* --learn FILE */
 	__u32 buffer_bytes;
 	__u32 ustack_bytes;			/* --call-graph dwarf,BYTES; 0: fp */

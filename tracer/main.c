@@ -328,6 +328,7 @@ static int record_to(struct trace_dest *dest, const struct cli *cli, char **cmd,
 
 	so.watch.verbose = cli->verbose;
 	so.access = cli->access;
+	so.confirm = cli->confirm;
 	so.access.verbose = cli->verbose;
 	/* a running service must not slow down: attach mode only on request */
 	so.access.enabled = cli->access_probes ? cli->access_probes == 1 : !cli->nr_pids;

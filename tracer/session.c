@@ -27,6 +27,8 @@
 #include "procmaps.h"
 #include "session.h"
 #include "stops.h"
+#include "syncscan.h"
+#include "confirm.h"
 #include "target.h"
 #include "trace_writer.h"
 #include "watch.h"
@@ -52,6 +54,9 @@ struct session {
 	struct attach_set *attach;	/* attach mode (-p, --cgroup, --unit); NULL: a command */
 	struct access_probes *access;
 	struct access_shared *shared;	/* words the probes saw shared: watch candidates */
+	struct syncscan *syncscan;	/* code whose atomics the probes do not see */
+	struct confirm *confirm;	/* candidate words for confirmation holds */
+	size_t nr_unseen;		/* EV_SYNC_UNSEEN written */
 	struct target target;
 	__u64 nr_events;
 	int write_err;
@@ -102,6 +107,8 @@ static void access_probe_tree_file(struct session *s, const char *path);
 static int write_mapping(const struct trace_mapping *m, void *ctx)
 {
 	struct session *s = ctx;
+	struct ipcrace_event unseen;
+	int err;
 
 	/* a library mapped after exec may be the one with the lock functions */
 	if ((m->prot & PROT_EXEC) && m->path[0] == '/' && s->probes) {
@@ -118,7 +125,14 @@ static int write_mapping(const struct trace_mapping *m, void *ctx)
 				access_probe_tree_file(s, m->path);
 		}
 	}
-	return trace_writer__add_mapping(s->writer, m);
+	err = trace_writer__add_mapping(s->writer, m);
+	/* after its mapping: the analyzer learns which processes it cannot see whole */
+	if (!err && syncscan__mapping(s->syncscan, m, access_probes__instruments(s->access, m->path),
+				      s->access != NULL, &unseen)) {
+		err = trace_writer__add_event(s->writer, &unseen);
+		s->nr_unseen++;
+	}
+	return err;
 }
 
 static void snapshot_maps(struct session *s, __u32 pid, __u64 ts)
@@ -243,8 +257,12 @@ static int on_record(void *ctx, void *data, size_t size)
 		/* the ring buffer is read-only: memory accesses are completed on a copy */
 		memcpy(&ev, data, sizeof(ev));
 		watcher__annotate(s->watcher, &ev);
-		if (access_shared__note(s->shared, &ev, &word))
+		if (access_shared__note(s->shared, &ev, &word)) {
 			watcher__promote(s->watcher, &word);
+			confirm__shared(s->confirm, &ev, &word,
+					syncscan__pid_unseen(s->syncscan, ev.pid));
+		}
+		confirm__note(s->confirm, &ev);
 		err = trace_writer__add_event(s->writer, &ev);
 		s->nr_events++;
 		track_event(s, &ev);
@@ -332,6 +350,7 @@ static int load_and_attach(struct session *s)
 	s->skel = s->bpf.skel;
 	po.multi = probes__prepare(s->skel);
 	access_probes__configure(s->skel, &s->opts->access);
+	confirm__configure(s->skel, &s->opts->confirm);
 	phase(s, "open the BPF object");
 	err = bpf_objects__load(&s->bpf);
 	if (err)
@@ -352,6 +371,16 @@ static int load_and_attach(struct session *s)
 		s->shared = access_shared__new();
 		if (!s->access || !s->shared)
 			return -errno;
+	}
+	/* best effort: without it every process counts as seen whole */
+	s->syncscan = syncscan__new();
+	if (!s->syncscan)
+		fprintf(stderr, "ipcrace: warning: cannot scan code for atomics: %s\n", strerror(errno));
+	/* holds happen at access probes: none without them */
+	if (s->access && s->syncscan) {
+		s->confirm = confirm__new(s->skel, &s->opts->confirm);
+		if (!s->confirm && errno)
+			fprintf(stderr, "ipcrace: warning: no confirmation holds: %s\n", strerror(errno));
 	}
 	/* process lifecycle and syscalls: raw tracepoints, no tracefs needed */
 	err = bpf_objects__attach(&s->bpf);
@@ -777,6 +806,15 @@ static void session_cleanup(struct session *s)
 			"tracing\n", probes__released(s->probes));
 	access_probes__free(s->access);
 	access_shared__free(s->shared);
+	if (s->opts->verbose && s->syncscan)
+		fprintf(stderr, "ipcrace: code scanned for atomics: %zu files (%zu unreadable); "
+			"%zu process/file pairs with atomics no probe sees\n",
+			syncscan__nr_files(s->syncscan), syncscan__unreadable(s->syncscan),
+			s->nr_unseen);
+	syncscan__free(s->syncscan);
+	if (s->opts->verbose)
+		confirm__print_stats(s->confirm);
+	confirm__free(s->confirm);
 	watcher__free(s->watcher);
 	ring_buffer__free(s->rb);
 	phase(s, "stop watching");

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "access_probes.h"
+#include "confirm.h"
 #include "probes.h"
 #include "watch.h"
 
@@ -41,6 +42,7 @@ struct session_opts {
 	 */
 	int (*started)(void *ctx);
 	void *started_ctx;
+	struct confirm_opts confirm;		/* --confirm-hold, --confirm-rate */
 };
 
 /*

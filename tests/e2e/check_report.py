@@ -15,6 +15,8 @@ A fixture declares what ipcrace must find in comment lines of its source:
                                                   of the lock it held): whole stacks
     // ipcrace-expect-processes: 2                distinct pids in each expected finding
     // ipcrace-expect-cycle-length: 2             edges in each lock-order cycle
+    // ipcrace-expect-status: confirmed            the "status" of each expected data race
+                                                  (predicted, candidate, confirmed)
     // ipcrace-args: ...                          extra arguments (read by run_fixtures.sh)
     // ipcrace-options: ...                       ipcrace check options (read by run_fixtures.sh)
 
@@ -42,7 +44,7 @@ EXIT_CLEAN = 0
 
 _DIRECTIVE = re.compile(
     r"^\s*(?://|/?\*)\s*ipcrace-(expect|expect-functions|expect-every-stack|expect-processes|"
-    r"expect-cycle-length|args|options)\s*:\s*(.*?)\s*(?:\*/)?\s*$")
+    r"expect-cycle-length|expect-status|args|options)\s*:\s*(.*?)\s*(?:\*/)?\s*$")
 _KIND = re.compile(r"^[a-z][a-z0-9-]*$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -61,6 +63,7 @@ class Expectations:
         self.every_stack = []     # functions each stack must hold
         self.processes = None
         self.cycle_length = None
+        self.status = None        # the "status" every expected data race must have
         self.args = []
         self.options = []
 
@@ -130,6 +133,11 @@ def parse_expectations(path):
                 exp.processes = _positive_int(value, where)
             elif name == "expect-cycle-length":
                 exp.cycle_length = _positive_int(value, where, minimum=2)
+            elif name == "expect-status":
+                if value not in ("predicted", "candidate", "confirmed"):
+                    raise ExpectError(f"{where}: ipcrace-expect-status wants predicted, "
+                                      f"candidate or confirmed, got {value!r}")
+                exp.status = value
             elif name == "args":
                 exp.args = value.split()
             elif name == "options":
@@ -138,7 +146,8 @@ def parse_expectations(path):
         raise ExpectError(f"{os.path.basename(path)}: no ipcrace-expect line")
     if exp.clean and exp.counts:
         raise ExpectError(f"{os.path.basename(path)}: 'none' together with expected kinds")
-    if exp.clean and (exp.functions or exp.every_stack or exp.processes or exp.cycle_length):
+    if exp.clean and (exp.functions or exp.every_stack or exp.processes or exp.cycle_length
+                      or exp.status):
         raise ExpectError(f"{os.path.basename(path)}: a clean fixture cannot require stacks, processes or cycles")
     return exp
 
@@ -213,6 +222,8 @@ def check_finding(finding, exp, index):
         if missing:
             shown = " ".join(str(n) for n in names[:12]) or "(empty)"
             reasons.append(f"{label}: {where} lacks {' '.join(missing)}: {shown}")
+    if exp.status is not None and kind == "data-race" and finding.get("status") != exp.status:
+        reasons.append(f"{label}: status {finding.get('status')!r}, expected {exp.status!r}")
     if exp.processes is not None:
         pids = _pids(finding)
         if len(pids) != exp.processes:

@@ -145,6 +145,15 @@ class CheckTest(Workdir):
         exp = cr.parse_expectations(self.source(header))
         return cr.check(exp, findings, exit_code)
 
+    def test_race_status_must_match_when_declared(self):
+        header = "// ipcrace-expect: data-race 1\n// ipcrace-expect-status: confirmed\n"
+        race = misuse("data-race")
+        race["status"] = "confirmed"
+        self.assertEqual(self.check(header, [race], 66), [])
+        race["status"] = "predicted"
+        reasons = self.check(header, [race], 66)
+        self.assertTrue(any("status 'predicted', expected 'confirmed'" in r for r in reasons), reasons)
+
     def test_matching_inversion_passes(self):
         self.assertEqual(self.check(ABBA, [inversion()], 66), [])
 

@@ -22,7 +22,9 @@
 
 #include "analyzer/findings.h"
 #include "analyzer/trace.h"
+#include "analyzer/syncvis.h"
 #include "reports/model.h"
+#include "reports/report.h"
 #include "reports/suppress.h"
 #include "self_maps.h"
 
@@ -254,6 +256,71 @@ static void test_object_rule_matches_the_object_name(void **state)
 	suppressions__free(s);
 }
 
+/* What a report over fs says, in format fmt, and how many reports count. */
+static char *report_text(struct fixture *fx, enum report_format fmt, size_t *nr_reported)
+{
+	struct report_opts ro = { .format = fmt };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(report__write_counted(out, &fx->t, &fx->fs, &ro, nr_reported), 0);
+	fclose(out);
+	return buf;
+}
+
+/*
+ * A race in a process whose synchronization ipcrace cannot all see is a
+ * candidate: listed apart (one line of text, JSON "candidates", a SARIF
+ * note), never a report that counts; confirmed, it is a report again.
+ */
+static void test_candidates_are_listed_apart_and_not_counted(void **state)
+{
+	struct fixture *fx = *state;
+	struct report_model *m;
+	size_t nr_reported = 99;
+	char *text;
+
+	add_race(fx, 0, STACK_A, STACK_B);
+	fx->f[0].status = FINDING_CANDIDATE;
+	fx->f[0].unseen = (struct finding_unseen){ .why = SYNCVIS_UNPROBED_CODE, .pid = getpid(),
+						   .addr = LIBC_BASE + 0x40, .count = 3, .ts = 2 };
+	m = report_model__new(&fx->t, &fx->fs, NULL);
+	assert_non_null(m);
+	assert_int_equal(m->nr_bugs, 0);
+	assert_int_equal(m->nr_candidates, 1);
+	assert_int_equal(m->nr_findings, 0);
+	report_model__free(m);
+
+	text = report_text(fx, REPORT_TEXT, &nr_reported);
+	assert_int_equal(nr_reported, 0);
+	assert_non_null(strstr(text, "ipcrace: candidate data race, not confirmed (not counted): write in model_probe_writer_"));
+	assert_non_null(strstr(text, "atomic instructions in code the access probes do not cover (3 in libc.so.6"));
+	assert_null(strstr(text, "WARNING: ipcrace: data race"));
+	assert_non_null(strstr(text, "ipcrace: no findings"));
+	free(text);
+
+	text = report_text(fx, REPORT_JSON, &nr_reported);
+	assert_int_equal(nr_reported, 0);
+	assert_non_null(strstr(text, "\"findings\": []"));
+	assert_non_null(strstr(text, "\"candidates\": [\n    {\n      \"kind\": \"data-race\""));
+	assert_non_null(strstr(text, "\"status\": \"candidate\""));
+	assert_non_null(strstr(text, "\"why\": \"unprobed-code\""));
+	free(text);
+
+	text = report_text(fx, REPORT_SARIF, &nr_reported);
+	assert_non_null(strstr(text, "\"level\": \"note\""));
+	free(text);
+
+	fx->f[0].status = FINDING_CONFIRMED;
+	text = report_text(fx, REPORT_TEXT, &nr_reported);
+	assert_int_equal(nr_reported, 1);
+	assert_non_null(strstr(text, "WARNING: ipcrace: data race"));
+	assert_non_null(strstr(text, "confirmed: a conflicting access happened while the first was held"));
+	free(text);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -264,6 +331,7 @@ int main(void)
 		T(test_summary_frame_skips_the_c_runtime),
 		T(test_suppressed_findings_leave_no_bug_and_count_per_rule),
 		T(test_object_rule_matches_the_object_name),
+		T(test_candidates_are_listed_apart_and_not_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
