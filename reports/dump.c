@@ -60,7 +60,7 @@ static void put_flags(FILE *out, __u32 flags)
 	} names[] = {
 		{ EVF_TRY, "try" }, { EVF_TIMED, "timed" }, { EVF_READ, "read" },
 		{ EVF_WRITE, "write" }, { EVF_ATOMIC, "atomic" }, { EVF_RELAXED, "relaxed" },
-		{ EVF_KEY_UNRESOLVED, "unresolved" },
+		{ EVF_KEY_UNRESOLVED, "unresolved" }, { EVF_PROBE, "probe" },
 	};
 	bool first = true;
 	size_t i;

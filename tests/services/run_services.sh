@@ -47,23 +47,47 @@ cleanup() {
 trap cleanup EXIT
 failed=0
 
-# attached LOADCMD... : runs the load while ipcrace is attached to $master; sets $att_out
+# report NAME NATIVE ATTACHED JSON STDERR [TRACE]: one line per attached run
 report() {
-	local name=$1 native=$2 attached=$3 json=$4
-	python3 - "$name" "$native" "$attached" "$json" <<'PY'
-import json, sys
-name, native, attached, path = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+	local name=$1 native=$2 attached=$3 json=$4 err=$5 trace=${6:-}
+	local hits=""
+	# recorded watchpoint hits: the trace's mem-access events that no access probe made
+	[ -n "$trace" ] && [ -f "$trace" ] &&
+		hits=$("$ipcrace" dump "$trace" 2>/dev/null | grep -c ' mem-access \[\(read\|write\)')
+	python3 - "$name" "$native" "$attached" "$json" "$err" "$hits" <<'PY'
+import json, re, sys
+name, native, attached, path, err, hits = sys.argv[1:7]
+native, attached = float(native), float(attached)
 try:
     d = json.load(open(path))
 except Exception as e:
     print(f"{name}: no report ({e})"); sys.exit(1)
 kinds = {}
 for f in d.get("findings", []):
-    kinds[f["kind"]] = kinds.get(f["kind"], 0) + 1
+    k = f["kind"] + ("(confirmed)" if f.get("status") == "confirmed" else "")
+    kinds[k] = kinds.get(k, 0) + 1
+why = {}
+for c in d.get("candidates", []):
+    w = (c.get("unseen") or {}).get("why", "?")
+    why[w] = why.get(w, 0) + 1
 st = d.get("stats", {})
+e = open(err, errors="replace").read() if err else ""
+def num(pat):
+    m = re.search(pat, e)
+    return int(m.group(1)) if m else None
+over = num(r"watch: (\d+) hits trapped past a budget")
+spin = num(r"watch: (\d+) hits repeated a spin")
+holds = re.search(r"confirm: .*?(\d+) holds of up to \d+ us \((\d+) saw", e)
+traps = ""
+if hits != "":
+    traps = f"watch hits recorded {hits}"
+    if over is not None:
+        traps += f" (+{over} past budget, +{spin} spin repeats: {int(hits) + over + spin} traps)"
 ratio = attached / native if native else 0
-print(f"{name}: findings {sum(kinds.values())} {kinds or ''}; processes {st.get('processes')}, "
-      f"threads {st.get('threads')}, events {st.get('events')}, lost {st.get('lost_events')}; "
+print(f"{name}: findings {sum(kinds.values())} {kinds or ''}; candidates {len(d.get('candidates', []))} "
+      f"{why or ''}; holds {holds.group(1) + ' (' + holds.group(2) + ' saw a change)' if holds else 'none'}; "
+      f"processes {st.get('processes')}, threads {st.get('threads')}, events {st.get('events')}, "
+      f"lost {st.get('lost_events')}; {traps}; "
       f"throughput native {native:.1f}, attached {attached:.1f}, ratio {ratio:.2f}")
 sys.exit(1 if kinds else 0)
 PY
@@ -83,19 +107,22 @@ service_pids() { echo "$1$(ps -o pid= --ppid "$1" | tr -d ' ' | sed 's/^/,/' | t
 # IPCRACE_SERVICES_KEEP=DIR keeps the reports, stderr and traces there
 keepdir=${IPCRACE_SERVICES_KEEP:-}
 [ -z "$keepdir" ] || mkdir -p "$keepdir" || exit 1
-trace_args() { [ -z "$keepdir" ] || printf '%s\n' -t "$keepdir/$1"; }
+# the trace is kept (in $tmp when no KEEP dir) to count the watchpoint hits
+trace_args() { printf '%s\n' -t "${keepdir:-$tmp}/$1"; }
+trace_of() { echo "${keepdir:-$tmp}/$1"; }
 keep() { [ -z "$keepdir" ] || cp "$@" "$keepdir/"; }
 for r in $(seq "$rounds"); do
 	native=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 	mapfile -t targs < <(trace_args "pg-$r.trace")
-	"$ipcrace" check "${targs[@]}" -p "$(service_pids "$master")" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
+	"$ipcrace" check -v "${targs[@]}" -p "$(service_pids "$master")" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
 	ic=$!
 	sleep 2
 	attached=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 	wait "$ic"
 	ic=""
 	keep "$tmp/pg.json" "$tmp/pg.err"
-	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" || failed=1
+	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" "$tmp/pg.err" "$(trace_of "pg-$r.trace")" || failed=1
+	[ -n "$keepdir" ] || rm -f "$(trace_of "pg-$r.trace")"
 done
 
 # --- nginx --------------------------------------------------------------------
@@ -130,13 +157,14 @@ abrun() { ab -q -n 20000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/
 for r in $(seq "$rounds"); do
 	native=$(abrun)
 	mapfile -t targs < <(trace_args "ngx-$r.trace")
-	"$ipcrace" check "${targs[@]}" -p "$(service_pids "$nginx_pid")" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
+	"$ipcrace" check -v "${targs[@]}" -p "$(service_pids "$nginx_pid")" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
 	ic=$!
 	sleep 2
 	attached=$(abrun)
 	wait "$ic"
 	ic=""
 	keep "$tmp/ngx.json" "$tmp/ngx.err"
-	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" || failed=1
+	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" "$tmp/ngx.err" "$(trace_of "ngx-$r.trace")" || failed=1
+	[ -n "$keepdir" ] || rm -f "$(trace_of "ngx-$r.trace")"
 done
 exit "$failed"
