@@ -38,6 +38,7 @@ struct attached {
 	ino_t ino;
 	int pid;
 	char *path;		/* as attached: its groups' kept probes attach there again */
+	size_t probes;		/* attached (0: over the limit, unplanned, all refused) */
 };
 
 /*
@@ -92,6 +93,7 @@ struct access_probes {
 	struct group *groups;
 	size_t nr_groups, cap_groups;
 	__u32 nr_probes;		/* ids handed out */
+	__u32 max_probes;		/* ACCESS_PROBES_MAX, or less (IPCRACE_ACCESS_PROBES_MAX) */
 	__u64 capped_seen;
 	/* for -v */
 	size_t probed, detached_probes, detached_groups, over_limit, link_errors;
@@ -187,6 +189,7 @@ static void detacher_stop(struct detacher *d)
 struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct access_opts *opts)
 {
 	struct access_probes *ap = calloc(1, sizeof(*ap));
+	const char *limit;
 
 	if (!ap) {
 		errno = ENOMEM;
@@ -195,6 +198,16 @@ struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct 
 	ap->skel = skel;
 	ap->opts = *opts;
 	ap->prog_fd = bpf_program__fd(skel->progs.access_probe);
+	ap->max_probes = ACCESS_PROBES_MAX;
+	/* for tests: a run whose executables do not all fit */
+	limit = getenv("IPCRACE_ACCESS_PROBES_MAX");
+	if (limit && *limit) {
+		char *end;
+		unsigned long v = strtoul(limit, &end, 10);
+
+		if (!*end && v < ap->max_probes)
+			ap->max_probes = (__u32)v;
+	}
 	pthread_mutex_init(&ap->detacher.lock, NULL);
 	pthread_cond_init(&ap->detacher.wake, NULL);
 	return ap;
@@ -466,7 +479,7 @@ static int attach_range(struct access_probes *ap, struct group *g, const char *p
 int access_probes__attach_file(struct access_probes *ap, const char *path, int pid)
 {
 	const struct access_plan *plan;
-	size_t nr, i, first, nr_groups, probed_before = ap->probed;
+	size_t nr, i, first, nr_groups, file, probed_before = ap->probed;
 	__u64 *offsets = NULL, *cookies = NULL;
 	__u32 id_base, group_base;
 	struct stat st;
@@ -478,6 +491,7 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
 		return -errno;
 	if (!first_time(ap, path, &st, pid))
 		return 0;
+	file = ap->nr_files - 1;
 	plan = plan_get(ap, path, &st, &err);
 	if (!plan) {
 		if (ap->opts.verbose)
@@ -487,7 +501,7 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
 	}
 	nr = access_plan__count(plan);
 	nr_groups = access_plan__nr_groups(plan);
-	if (ap->nr_probes + nr > ACCESS_PROBES_MAX || ap->nr_groups + nr_groups > ACCESS_GROUPS_MAX) {
+	if (ap->nr_probes + nr > ap->max_probes || ap->nr_groups + nr_groups > ACCESS_GROUPS_MAX) {
 		ap->over_limit += nr;
 		return -E2BIG;
 	}
@@ -537,6 +551,7 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
 out:
 	free(offsets);
 	free(cookies);
+	ap->files[file].probes = ap->probed - probed_before;
 	if (ap->opts.verbose)
 		fprintf(stderr, "ipcrace: access probes: %s: %zu instructions planned, %zu probed%s%s\n",
 			path, nr, ap->probed - probed_before, err ? ": " : "",
@@ -561,6 +576,18 @@ static bool never_instrumented(const char *path)
 	return !strncmp(b, "libc.so", 7) || !strncmp(b, "libc-", 5) ||
 	       !strncmp(b, "libpthread", 10) || !strncmp(b, "ld-linux", 8) ||
 	       !strncmp(b, "ld64.so", 7);
+}
+
+bool access_probes__covers(const struct access_probes *ap, __u64 dev, __u64 ino, __u32 pid)
+{
+	for (size_t i = 0; ap && i < ap->nr_files; i++) {
+		const struct attached *a = &ap->files[i];
+
+		if ((__u64)a->dev == dev && (__u64)a->ino == ino && (!a->pid || a->pid == (int)pid) &&
+		    a->probes)
+			return true;
+	}
+	return false;
 }
 
 bool access_probes__instruments(const struct access_probes *ap, const char *path)

@@ -56,6 +56,13 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
  */
 bool access_probes__instruments(const struct access_probes *ap, const char *path);
 
+/*
+ * Did the file (dev, ino) get access probes for process pid (its own, or
+ * the traced tree's)? Not when it was over the run's probe limit, could
+ * not be planned, or the kernel refused every probe.
+ */
+bool access_probes__covers(const struct access_probes *ap, __u64 dev, __u64 ino, __u32 pid);
+
 /* Detaches the groups BPF flagged spent. One memory read when none: call it often. */
 void access_probes__check_caps(struct access_probes *ap);
 

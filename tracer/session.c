@@ -127,8 +127,9 @@ static int write_mapping(const struct trace_mapping *m, void *ctx)
 	}
 	err = trace_writer__add_mapping(s->writer, m);
 	/* after its mapping: the analyzer learns which processes it cannot see whole */
-	if (!err && syncscan__mapping(s->syncscan, m, access_probes__instruments(s->access, m->path),
-				      s->access != NULL, &unseen)) {
+	if (!err && syncscan__mapping(s->syncscan, m,
+				      access_probes__covers(s->access, m->dev, m->ino, m->pid),
+				      &unseen)) {
 		err = trace_writer__add_event(s->writer, &unseen);
 		s->nr_unseen++;
 	}

@@ -187,18 +187,18 @@ static bool told(struct syncscan *sc, const struct trace_mapping *m)
 	return false;
 }
 
-bool syncscan__mapping(struct syncscan *sc, const struct trace_mapping *m, bool instrumented,
-		       bool exe_probed, struct ipcrace_event *ev)
+bool syncscan__mapping(struct syncscan *sc, const struct trace_mapping *m, bool covered,
+		       struct ipcrace_event *ev)
 {
 	__u64 first = 0;
 	bool program = false;
 	size_t n;
 
-	if (!sc || !(m->prot & PROT_EXEC) || m->path[0] != '/' || instrumented ||
+	if (!sc || !(m->prot & PROT_EXEC) || m->path[0] != '/' || covered ||
 	    report__module_is_runtime(m->path))
 		return false;
 	n = syncscan__file(sc, m->path, m->dev, m->ino, &first, &program);
-	if (!n || (program && exe_probed) || told(sc, m))
+	if (!n || told(sc, m))
 		return false;
 	memset(ev, 0, sizeof(*ev));
 	ev->hdr.kind = IPCRACE_REC_EVENT;

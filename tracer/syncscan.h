@@ -38,11 +38,12 @@ size_t syncscan__file(struct syncscan *sc, const char *path, __u64 dev, __u64 in
 /*
  * One executable mapping of m->pid: fills *ev with an EV_SYNC_UNSEEN and
  * returns true the first time this process maps a file with atomics the
- * access probes do not cover. instrumented: the access probes cover this
- * library (--instrument); exe_probed: they cover the processes' executables.
+ * access probes do not cover. covered: the access probes were attached to
+ * this file for this process (an executable, or an --instrument library; not
+ * when it was over the probe limit, say): what was asked is not what was done.
  */
-bool syncscan__mapping(struct syncscan *sc, const struct trace_mapping *m, bool instrumented,
-		       bool exe_probed, struct ipcrace_event *ev);
+bool syncscan__mapping(struct syncscan *sc, const struct trace_mapping *m, bool covered,
+		       struct ipcrace_event *ev);
 
 /* Was an EV_SYNC_UNSEEN made for pid (syncscan__mapping said true)? */
 bool syncscan__pid_unseen(const struct syncscan *sc, __u32 pid);

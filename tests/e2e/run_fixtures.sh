@@ -3,7 +3,8 @@
 #
 # Runs every fixture that declares expectations (// ipcrace-expect: ...) under
 # `ipcrace check` (with the fixture's ipcrace-options; ipcrace-args go to the
-# fixture) and checks the JSON report against them (check_report.py).
+# fixture; `// ipcrace-env: NAME=VALUE` lines to ipcrace's environment) and
+# checks the JSON report against them (check_report.py).
 #
 #   run_fixtures.sh IPCRACE_BIN FIXTURE_BUILD_DIR FIXTURE_SRC_DIR
 #
@@ -135,7 +136,7 @@ run_once() {
 	local bin="$build_dir/$name"
 	local json="$tmp/$name.json" log="$tmp/$name.log" out="$tmp/$name.check"
 	local rc crc
-	local -a args=() options=()
+	local -a args=() options=() envs=()
 
 	reason=""
 	details=""
@@ -150,9 +151,10 @@ run_once() {
 	mapfile -t args <"$out"
 	python3 "$checker" --source "$src" --print-options >"$out" 2>&1
 	mapfile -t options <"$out"
+	mapfile -t envs < <(sed -n 's|^// ipcrace-env: *\([A-Za-z_][A-Za-z0-9_]*=[^ ]*\) *$|\1|p' "$src")
 
 	rm -f "$json"
-	timeout -k 5 "$timeout_s" "$ipcrace" check --format json --output "$json" \
+	env "${envs[@]}" timeout -k 5 "$timeout_s" "$ipcrace" check --format json --output "$json" \
 		"${options[@]}" -- "$bin" "${args[@]}" </dev/null >"$log" 2>&1
 	rc=$?
 
