@@ -897,6 +897,7 @@ int session__record(const struct session_opts *opts, int *target_status)
 		struct watch_opts wo = opts->watch;
 
 		wo.stops = s.stops;
+		wo.attached = s.attach != NULL;
 		s.watcher = watcher__new(s.skel, &wo);
 		if (!s.watcher) {
 			err = -errno;

@@ -33,6 +33,7 @@ struct watch_opts {
 	__u64 seed;
 	bool seed_set;				/* else taken from the clock */
 	bool disabled;				/* --no-watch: no breakpoints at all */
+	bool attached;				/* -p, --cgroup: a running service */
 	bool verbose;
 	/* where new words are armed before a process runs on (stops.h) */
 	struct stops *stops;

@@ -26,6 +26,7 @@
 #define TICK_NS (25 * 1000000ULL)	/* snapshot diff and rotation period */
 #define HOLD_TICKS 20			/* a rotating slot moves on after 0.5 s */
 #define ROTATE_BUDGET 64		/* ... or after this many hits */
+#define ATTACHED_DWELL_TICKS 4		/* attached: a slot moves at most every 100 ms */
 #define NAMED_WINDOW_TICKS 40		/* named watches: at most */
 #define NAMED_BUDGET 1024		/* this many hits per 1 s window */
 #define SNAP_OBJECT_MAX (16u << 20)	/* bytes of one object kept in a snapshot */
