@@ -1,103 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Held locks per thread, lock-order edges and lock misuse (lockstate.h). */
+/*
+ * Held locks per thread and lock-order edges (lockstate.h); the misuse
+ * findings are lockmisuse.c's.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "identity.h"
-#include "lockstate.h"
-
-struct held_lock {
-	struct finding_object obj;	/* as the acquiring thread saw it */
-	__u64 stack_id;			/* where it was acquired */
-	__u64 ts;
-	__u32 depth;			/* recursive mutex, rwlock read, semaphore */
-	__u32 flags;			/* EVF_READ / EVF_WRITE */
-	/*
-	 * Held when events were lost: its release may be one of them. Still a
-	 * gate candidate (it may be held), but no edge source, no double lock,
-	 * not held at exit, not shown as held (it may not be).
-	 */
-	bool maybe_released;
-};
-
-struct lock_thread {
-	__u32 tid;
-	__u32 pid;
-	char comm[IPCRACE_COMM_LEN];
-	struct held_lock *held;		/* in acquisition order */
-	size_t nr_held;
-	size_t cap_held;
-	/*
-	 * Events were lost since this thread last held nothing: it may hold
-	 * locks whose acquisition is among them, so the edges it adds know
-	 * no gates. Cleared when a release leaves it holding nothing known.
-	 */
-	bool gates_unknown;
-	/* the attempt its next EV_LOCK_ACQUIRED answers, if any */
-	bool pending;
-	struct ipcrace_key pending_key;
-	/*
-	 * Seen being born (fork, thread spawn) or exec'ing: whatever it holds,
-	 * the trace saw it take. A thread first seen otherwise existed before
-	 * the recording (attach mode) and may hold locks taken before it.
-	 */
-	bool history_known;
-	bool history_judged;		/* its first lock event checked that */
-	bool exited;
-};
-
-/*
- * A private lock still held when its thread exited while the rest of the
- * process went on: a finding only if another thread of the process runs
- * after it (it could wait on the lock), not when the process is exiting
- * as a whole (exit_group kills the other threads one by one).
- */
-struct deferred_exit {
-	struct finding f;
-	__u32 pid;
-	__u32 tid;
-};
-
-struct lockstate {
-	struct lockgraph *graph;
-	struct lock_thread *threads;
-	size_t nr_threads;
-	size_t cap_threads;
-	struct keymap *thread_index;	/* synthetic key (tid) -> thread index */
-	/* the last thread_get: consecutive events mostly share a thread */
-	bool last_valid;
-	__u32 last_tid;
-	size_t last_idx;
-	struct keymap *owners;		/* exclusive lock key -> owner tid + 1, 0: none */
-	/*
-	 * The last owner looked up, in place: one lock is taken and released
-	 * over and over. Only owner_ref's inserts move the map's slots.
-	 */
-	struct ipcrace_key last_owner_key;
-	__u64 *last_owner;
-	/*
-	 * Losses so far (lockstate__forget). known_since: exclusive lock key
-	 * -> KNOWN(losses at its first exclusive acquisition after the last
-	 * loss, that acquirer's tid + 1, or 0 once another thread took it).
-	 */
-	__u32 losses;
-	struct keymap *known_since;
-	/*
-	 * A thread with history before the trace was seen (attach mode): for
-	 * releases, the start of the trace is a loss (judge_history).
-	 */
-	bool start_unknown;
-	struct keymap *signalling;	/* semaphores posted by non-holders: signals */
-	struct deferred_exit *deferred;
-	size_t nr_deferred;
-	size_t cap_deferred;
-	struct ipcrace_key *scratch;	/* gate keys of one attempt */
-	size_t cap_scratch;
-};
-
-#define KNOWN(losses, tid1)	((__u64)(losses) << 32 | (tid1))
-#define KNOWN_LOSSES(v)		((__u32)((v) >> 32))
-#define KNOWN_TID1(v)		((__u32)(v))
+#include "lockstate_internal.h"
 
 struct lockstate *lockstate__new(struct lockgraph *g)
 {
@@ -433,182 +343,6 @@ size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_obj
 	return n;
 }
 
-/* --- findings ---------------------------------------------------------------- */
-
-static struct finding_object object_of(const struct ipcrace_event *e,
-				       const struct ipcrace_key *key)
-{
-	struct finding_object o = {
-		.key = *key,
-		.addr = e->addr,
-		.pid = e->pid,
-		.obj = e->obj,
-	};
-
-	return o;
-}
-
-static void access_fill(const struct lock_thread *t, const struct ipcrace_event *e,
-			__u64 stack_id, struct finding_access *a)
-{
-	size_t i, n = 0;
-
-	memset(a, 0, sizeof(*a));
-	a->ts = e->ts;
-	a->stack_id = stack_id;
-	a->pid = t->pid;
-	a->tid = t->tid;
-	a->flags = e->flags & (EVF_READ | EVF_WRITE);
-	memcpy(a->comm, t->comm, sizeof(a->comm));
-	for (i = 0; i < t->nr_held && n < FINDING_MAX_LOCKS; i++)
-		if (!t->held[i].maybe_released)
-			a->locks_held[n++] = t->held[i].obj;
-	a->nr_locks = n;
-}
-
-static bool finding_seen(const struct findings *out, enum finding_kind kind,
-			 const struct ipcrace_key *key, __u64 stack_id)
-{
-	size_t i;
-
-	for (i = 0; i < out->nr; i++) {
-		const struct finding *f = &out->items[i];
-
-		if (f->kind == kind && f->accesses[0].stack_id == stack_id &&
-		    ipcrace_key__equal(&f->object.key, key))
-			return true;
-	}
-	return false;
-}
-
-/*
- * The misuse finding of thread t at event e. accesses[1], when holder is
- * set, is where the lock had been acquired.
- */
-static void misuse_make(struct finding *f, enum finding_kind kind, const struct lock_thread *t,
-			const struct ipcrace_event *e, const struct finding_object *lock,
-			__u64 stack_id, const struct lock_thread *holder, const struct held_lock *h)
-{
-	memset(f, 0, sizeof(*f));
-	f->kind = kind;
-	f->object = *lock;
-	access_fill(t, e, stack_id, &f->accesses[0]);
-	f->nr_accesses = 1;
-	if (holder && h) {
-		access_fill(holder, e, h->stack_id, &f->accesses[1]);
-		f->accesses[1].ts = h->ts;
-		f->accesses[1].flags = h->flags;
-		f->nr_accesses = 2;
-	}
-}
-
-/* Appends f unless already reported for this lock and stack. */
-static int misuse_add(struct findings *out, const struct finding *f)
-{
-	if (finding_seen(out, f->kind, &f->object.key, f->accesses[0].stack_id))
-		return 0;
-	return findings__add(out, f);
-}
-
-/* Reports misuse by thread t at event e, unless already reported (misuse_make). */
-static int misuse_report(struct findings *out, enum finding_kind kind,
-			 const struct lock_thread *t, const struct ipcrace_event *e,
-			 const struct finding_object *lock, __u64 stack_id,
-			 const struct lock_thread *holder, const struct held_lock *h)
-{
-	struct finding f;
-
-	misuse_make(&f, kind, t, e, lock, stack_id, holder, h);
-	return misuse_add(out, &f);
-}
-
-/* --- who could still wait on a lock held at exit ---------------------------------- */
-
-/* Another thread of pid, alive as far as the trace knows, other than tid. */
-static bool process_has_other_thread(const struct lockstate *ls, __u32 pid, __u32 tid,
-				     const struct ipcrace_key *waiting_for)
-{
-	size_t i;
-
-	for (i = 0; i < ls->nr_threads; i++) {
-		const struct lock_thread *o = &ls->threads[i];
-
-		if (o->pid != pid || o->tid == tid || o->exited)
-			continue;
-		if (!waiting_for ||
-		    (o->pending && ipcrace_key__equal(&o->pending_key, waiting_for)))
-			return true;
-	}
-	return false;
-}
-
-static void deferred_remove(struct lockstate *ls, size_t i)
-{
-	memmove(&ls->deferred[i], &ls->deferred[i + 1],
-		(ls->nr_deferred - i - 1) * sizeof(ls->deferred[0]));
-	ls->nr_deferred--;
-}
-
-/*
- * Thread t exits holding private lock h, its process not dead yet. A
- * thread of the process already waiting for it makes it a finding now;
- * otherwise it waits for the next event of another thread of the process
- * (deferred_on_event).
- */
-static int exit_held_private(struct lockstate *ls, const struct lock_thread *t,
-			     const struct ipcrace_event *e, const struct held_lock *h,
-			     struct findings *out)
-{
-	struct deferred_exit *d;
-	struct finding f;
-
-	misuse_make(&f, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj, h->stack_id, NULL, NULL);
-	if (process_has_other_thread(ls, t->pid, t->tid, &h->obj.key))
-		return misuse_add(out, &f);
-	if (ls->nr_deferred == ls->cap_deferred) {
-		size_t cap = ls->cap_deferred ? ls->cap_deferred * 2 : 8;
-
-		d = realloc(ls->deferred, cap * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		ls->deferred = d;
-		ls->cap_deferred = cap;
-	}
-	d = &ls->deferred[ls->nr_deferred++];
-	d->f = f;
-	d->pid = t->pid;
-	d->tid = t->tid;
-	return 0;
-}
-
-/*
- * Settles deferred exits on event e: another thread of the process doing
- * anything but exiting was still running, so it could wait on the lock
- * (a finding); the process dying as a whole left nobody to wait (none).
- */
-static int deferred_on_event(struct lockstate *ls, const struct ipcrace_event *e,
-			     struct findings *out)
-{
-	bool group_dead = e->type == EV_EXIT && (e->flags & EVF_GROUP_DEAD);
-	size_t i = 0;
-	int err;
-
-	while (i < ls->nr_deferred) {
-		struct deferred_exit *d = &ls->deferred[i];
-
-		if (d->pid != e->pid || (!group_dead && (e->type == EV_EXIT || e->tid == d->tid))) {
-			i++;
-			continue;
-		}
-		if (!group_dead) {
-			err = misuse_add(out, &d->f);
-			if (err)
-				return err;
-		}
-		deferred_remove(ls, i);
-	}
-	return 0;
-}
 
 /* --- events ------------------------------------------------------------------ */
 
@@ -634,8 +368,8 @@ static int attempt_add_edges(struct lockstate *ls, const struct lock_thread *t,
 		ls->scratch[i] = t->held[i].obj.key;
 
 	memset(&edge, 0, sizeof(edge));
-	edge.lock = object_of(e, key);
-	access_fill(t, e, e->stack_id, &edge.who);
+	edge.lock = lockstate__object_of(e, key);
+	lock_thread__fill_access(t, e, e->stack_id, &edge.who);
 	for (i = 0; i < t->nr_held; i++) {
 		/* maybe released: a gate candidate above, but no edge it may not have */
 		if (t->held[i].maybe_released)
@@ -672,8 +406,8 @@ static int on_attempt(struct lockstate *ls, struct lock_thread *t,
 		/* no edge to itself; recursion is fine, self-deadlock is reported */
 		if (!attempt_self_deadlocks(e, h))
 			return 0;
-		lock = object_of(e, key);
-		return misuse_report(out, FINDING_DOUBLE_LOCK, t, e, &lock, e->stack_id, t, h);
+		lock = lockstate__object_of(e, key);
+		return lockmisuse__report(out, FINDING_DOUBLE_LOCK, t, e, &lock, e->stack_id, t, h);
 	}
 	/* a try never blocks: the trylock back-off pattern must stay clean */
 	if (e->flags & EVF_TRY)
@@ -746,7 +480,7 @@ static int on_acquired(struct lockstate *ls, struct lock_thread *t,
 	}
 	/* field by field: a memset of the whole hold cost more than the rest */
 	h = &t->held[t->nr_held++];
-	h->obj = object_of(e, key);
+	h->obj = lockstate__object_of(e, key);
 	h->stack_id = e->stack_id;
 	h->ts = e->ts;
 	h->depth = 1;
@@ -789,9 +523,9 @@ static int on_release(struct lockstate *ls, struct lock_thread *t,
 		holder = thread_find(ls, owner - 1);
 		hh = holder ? held_find(holder, key) : NULL;
 	}
-	lock = object_of(e, key);
-	return misuse_report(out, FINDING_UNLOCK_NOT_HELD, t, e, &lock, e->stack_id,
-			     holder, hh);
+	lock = lockstate__object_of(e, key);
+	return lockmisuse__report(out, FINDING_UNLOCK_NOT_HELD, t, e, &lock, e->stack_id,
+				  holder, hh);
 }
 
 static int on_thread_exit(struct lockstate *ls, const struct ipcrace_event *e,
@@ -812,10 +546,10 @@ static int on_thread_exit(struct lockstate *ls, const struct ipcrace_event *e,
 			if (group_dead && h->obj.key.space == KEY_PRIVATE)
 				continue;
 			if (h->obj.key.space == KEY_PRIVATE)
-				err = exit_held_private(ls, t, e, h, out);
+				err = lockmisuse__exit_held_private(ls, t, e, h, out);
 			else	/* shared memory, a file: other processes can wait */
-				err = misuse_report(out, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj,
-						    h->stack_id, NULL, NULL);
+				err = lockmisuse__report(out, FINDING_LOCK_HELD_AT_EXIT, t, e, &h->obj,
+							 h->stack_id, NULL, NULL);
 			if (err)
 				return err;
 		}
@@ -895,7 +629,7 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	int err;
 
 	if (ls->nr_deferred) {
-		err = deferred_on_event(ls, e, out);
+		err = lockmisuse__on_event(ls, e, out);
 		if (err)
 			return err;
 	}
@@ -969,17 +703,9 @@ int lockstate__finish(struct lockstate *ls, struct findings *out)
 	size_t i, k;
 	int err;
 
-	/* the trace ended with the process alive: its other threads could wait */
-	for (i = 0; i < ls->nr_deferred; i++) {
-		const struct deferred_exit *d = &ls->deferred[i];
-
-		if (!process_has_other_thread(ls, d->pid, d->tid, NULL))
-			continue;
-		err = misuse_add(out, &d->f);
-		if (err)
-			return err;
-	}
-	ls->nr_deferred = 0;
+	err = lockmisuse__finish(ls, out);
+	if (err)
+		return err;
 	for (i = 0; i < out->nr; i++) {
 		struct finding *f = &out->items[i];
 

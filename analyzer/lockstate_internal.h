@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * lockstate's state, shared by its two files: lockstate.c replays who
+ * holds what and adds lock-order edges; lockmisuse.c makes the misuse
+ * findings (double lock, unlock not held, held at exit) and settles the
+ * exits whose finding depends on what the process does next. Nothing
+ * outside these two files includes it.
+ */
+#ifndef IPCRACE_LOCKSTATE_INTERNAL_H
+#define IPCRACE_LOCKSTATE_INTERNAL_H
+
+#include "lockstate.h"
+
+struct held_lock {
+	struct finding_object obj;	/* as the acquiring thread saw it */
+	__u64 stack_id;			/* where it was acquired */
+	__u64 ts;
+	__u32 depth;			/* recursive mutex, rwlock read, semaphore */
+	__u32 flags;			/* EVF_READ / EVF_WRITE */
+	/*
+	 * Held when events were lost: its release may be one of them. Still a
+	 * gate candidate (it may be held), but no edge source, no double lock,
+	 * not held at exit, not shown as held (it may not be).
+	 */
+	bool maybe_released;
+};
+
+struct lock_thread {
+	__u32 tid;
+	__u32 pid;
+	char comm[IPCRACE_COMM_LEN];
+	struct held_lock *held;		/* in acquisition order */
+	size_t nr_held;
+	size_t cap_held;
+	/*
+	 * Events were lost since this thread last held nothing: it may hold
+	 * locks whose acquisition is among them, so the edges it adds know
+	 * no gates. Cleared when a release leaves it holding nothing known.
+	 */
+	bool gates_unknown;
+	/* the attempt its next EV_LOCK_ACQUIRED answers, if any */
+	bool pending;
+	struct ipcrace_key pending_key;
+	/*
+	 * Seen being born (fork, thread spawn) or exec'ing: whatever it holds,
+	 * the trace saw it take. A thread first seen otherwise existed before
+	 * the recording (attach mode) and may hold locks taken before it.
+	 */
+	bool history_known;
+	bool history_judged;		/* its first lock event checked that */
+	bool exited;
+};
+
+/*
+ * A private lock still held when its thread exited while the rest of the
+ * process went on: a finding only if another thread of the process runs
+ * after it (it could wait on the lock), not when the process is exiting
+ * as a whole (exit_group kills the other threads one by one).
+ */
+struct deferred_exit {
+	struct finding f;
+	__u32 pid;
+	__u32 tid;
+};
+
+struct lockstate {
+	struct lockgraph *graph;
+	struct lock_thread *threads;
+	size_t nr_threads;
+	size_t cap_threads;
+	struct keymap *thread_index;	/* synthetic key (tid) -> thread index */
+	/* the last thread_get: consecutive events mostly share a thread */
+	bool last_valid;
+	__u32 last_tid;
+	size_t last_idx;
+	struct keymap *owners;		/* exclusive lock key -> owner tid + 1, 0: none */
+	/*
+	 * The last owner looked up, in place: one lock is taken and released
+	 * over and over. Only owner_ref's inserts move the map's slots.
+	 */
+	struct ipcrace_key last_owner_key;
+	__u64 *last_owner;
+	/*
+	 * Losses so far (lockstate__forget). known_since: exclusive lock key
+	 * -> KNOWN(losses at its first exclusive acquisition after the last
+	 * loss, that acquirer's tid + 1, or 0 once another thread took it).
+	 */
+	__u32 losses;
+	struct keymap *known_since;
+	/*
+	 * A thread with history before the trace was seen (attach mode): for
+	 * releases, the start of the trace is a loss (judge_history).
+	 */
+	bool start_unknown;
+	struct keymap *signalling;	/* semaphores posted by non-holders: signals */
+	struct deferred_exit *deferred;
+	size_t nr_deferred;
+	size_t cap_deferred;
+	struct ipcrace_key *scratch;	/* gate keys of one attempt */
+	size_t cap_scratch;
+};
+
+#define KNOWN(losses, tid1)	((__u64)(losses) << 32 | (tid1))
+#define KNOWN_LOSSES(v)		((__u32)((v) >> 32))
+#define KNOWN_TID1(v)		((__u32)(v))
+
+static inline struct finding_object lockstate__object_of(const struct ipcrace_event *e,
+						       const struct ipcrace_key *key)
+{
+	struct finding_object o = {
+		.key = *key,
+		.addr = e->addr,
+		.pid = e->pid,
+		.obj = e->obj,
+	};
+
+	return o;
+}
+
+/* An access of thread t at event e: where, who, and the locks it holds known. */
+void lock_thread__fill_access(const struct lock_thread *t, const struct ipcrace_event *e,
+			      __u64 stack_id, struct finding_access *a);
+
+/*
+ * Reports misuse by thread t at event e, once per (kind, lock, stack).
+ * accesses[1], when holder and h are set, is where the lock was acquired.
+ */
+int lockmisuse__report(struct findings *out, enum finding_kind kind,
+		       const struct lock_thread *t, const struct ipcrace_event *e,
+		       const struct finding_object *lock, __u64 stack_id,
+		       const struct lock_thread *holder, const struct held_lock *h);
+
+/* Thread t exits holding private lock h: a finding now, or deferred. */
+int lockmisuse__exit_held_private(struct lockstate *ls, const struct lock_thread *t,
+				  const struct ipcrace_event *e, const struct held_lock *h,
+				  struct findings *out);
+
+/* Settles the deferred exits event e decides (any event, ls->nr_deferred set). */
+int lockmisuse__on_event(struct lockstate *ls, const struct ipcrace_event *e,
+			 struct findings *out);
+
+/* The trace's end: the deferred exits of processes still alive are findings. */
+int lockmisuse__finish(struct lockstate *ls, struct findings *out);
+
+#endif /* IPCRACE_LOCKSTATE_INTERNAL_H */
