@@ -40,18 +40,17 @@
  * TRACE_RECORD_MAX bytes) only where the magic word is.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "trace.h"
 #include "trace_format.h"
 #include "trace_read.h"
+#include "array.h"
 #include "crc32.h"
 #include "ustack.h"
 #include "identity.h"
@@ -87,23 +86,6 @@ int reader__fail(struct reader *r, int errnum, const char *fmt, ...)
 		      (r)->chunk_idx, (r)->chunk_off, (idx), ##__VA_ARGS__) :		\
 	 reader__fail(r, EINVAL, "record %u at offset %zu: " fmt,			\
 		      (idx), (r)->chunk_off, ##__VA_ARGS__))
-
-/* Makes room for one more element; arrays only grow by doubling. */
-static int array__reserve(void **arr, size_t *cap, size_t nr, size_t elem)
-{
-	size_t new_cap;
-	void *p;
-
-	if (nr < *cap)
-		return 0;
-	new_cap = *cap ? *cap * 2 : 64;
-	p = reallocarray(*arr, new_cap, elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = new_cap;
-	return 0;
-}
 
 static int reader__nomem(struct reader *r)
 {
@@ -143,7 +125,7 @@ static int reader__summarize(struct reader *r, const struct ipcrace_event *e)
 		t->first_event_ts = e->ts;
 	t->events_by_type[e->type]++;	/* checked < EV_TYPE_MAX */
 	if (e->flags & EVF_AFTER_LOSS) {
-		if (array__reserve((void **)&t->after_loss, &r->cap_after_loss, t->nr_after_loss,
+		if (array__reserve(&t->after_loss, &r->cap_after_loss, t->nr_after_loss + 1,
 				   sizeof(*t->after_loss)))
 			return -ENOMEM;
 		t->after_loss[t->nr_after_loss++] = t->event_count - 1;
@@ -158,8 +140,8 @@ static int reader__summarize(struct reader *r, const struct ipcrace_event *e)
 		if (seen__add(&r->seen_pids, e->pid, &added))
 			return -ENOMEM;
 		if (added) {
-			if (array__reserve((void **)&t->event_pids, &r->cap_event_pids,
-					   t->nr_event_pids, sizeof(*t->event_pids)))
+			if (array__reserve(&t->event_pids, &r->cap_event_pids, t->nr_event_pids + 1,
+					   sizeof(*t->event_pids)))
 				return -ENOMEM;
 			t->event_pids[t->nr_event_pids++] = e->pid;
 		}
@@ -170,8 +152,8 @@ static int reader__summarize(struct reader *r, const struct ipcrace_event *e)
 		if (seen__add(&r->seen_stacks, e->stack_id, &added))
 			return -ENOMEM;
 		if (added) {
-			if (array__reserve((void **)&t->stack_uses, &r->cap_stack_uses,
-					   t->nr_stack_uses, sizeof(*t->stack_uses)))
+			if (array__reserve(&t->stack_uses, &r->cap_stack_uses, t->nr_stack_uses + 1,
+					   sizeof(*t->stack_uses)))
 				return -ENOMEM;
 			t->stack_uses[t->nr_stack_uses++] = (struct trace_stack_use){
 				.id = e->stack_id, .ts = e->ts, .pid = e->pid,
@@ -254,7 +236,7 @@ static int reader__event(struct reader *r, __u32 idx, const unsigned char *data,
 			r->on_event = NULL;
 		return 0;
 	}
-	if (array__reserve((void **)&t->events, &r->cap_events, t->nr_events, sizeof(e)))
+	if (array__reserve(&t->events, &r->cap_events, t->nr_events + 1, sizeof(e)))
 		return reader__nomem(r);
 	t->events[t->nr_events++] = e;
 	return 0;
@@ -279,7 +261,7 @@ static int reader__stack(struct reader *r, __u32 idx, const unsigned char *data,
 	s.hdr.kind = IPCRACE_REC_STACK;
 	s.hdr.size = sizeof(s);
 
-	if (array__reserve((void **)&t->stacks, &r->cap_stacks, t->nr_stacks, sizeof(s)))
+	if (array__reserve(&t->stacks, &r->cap_stacks, t->nr_stacks + 1, sizeof(s)))
 		return reader__nomem(r);
 	t->stacks[t->nr_stacks++] = s;
 	return 0;
@@ -301,7 +283,7 @@ static int reader__mapping(struct reader *r, __u32 idx, const unsigned char *dat
 					m.build_id_len, TRACE_BUILD_ID_MAX);
 	m.path[sizeof(m.path) - 1] = '\0';
 
-	if (array__reserve((void **)&t->mappings, &r->cap_mappings, t->nr_mappings, sizeof(m)))
+	if (array__reserve(&t->mappings, &r->cap_mappings, t->nr_mappings + 1, sizeof(m)))
 		return reader__nomem(r);
 	t->mappings[t->nr_mappings++] = m;
 	return 0;
@@ -318,7 +300,7 @@ static int reader__process(struct reader *r, __u32 idx, const unsigned char *dat
 	p.comm[sizeof(p.comm) - 1] = '\0';
 	p.exe[sizeof(p.exe) - 1] = '\0';
 
-	if (array__reserve((void **)&t->processes, &r->cap_processes, t->nr_processes, sizeof(p)))
+	if (array__reserve(&t->processes, &r->cap_processes, t->nr_processes + 1, sizeof(p)))
 		return reader__nomem(r);
 	t->processes[t->nr_processes++] = p;
 	return 0;
@@ -517,8 +499,7 @@ static int reader__note_damage(struct reader *r, size_t start, size_t end)
 
 	if (r->mode == READER_EVENTS || start >= end)
 		return 0;
-	if (array__reserve((void **)&t->damage, &r->cap_damage, t->nr_damage,
-			   sizeof(*t->damage)))
+	if (array__reserve(&t->damage, &r->cap_damage, t->nr_damage + 1, sizeof(*t->damage)))
 		return reader__nomem(r);
 	t->damage[t->nr_damage].start = start;
 	t->damage[t->nr_damage++].end = end;
@@ -686,178 +667,4 @@ int reader__parse(struct reader *r)
 		r->t = NULL;
 	}
 	return ret;
-}
-
-static struct trace *trace__parse(const void *buf, size_t len, bool mapped, const char *name,
-				  char *err, size_t errlen)
-{
-	struct reader r = {
-		.mode = READER_ALL,
-		.buf = buf,
-		.len = len,
-		.mapped = mapped,
-		.name = name,
-		.err = err,
-		.errlen = errlen,
-	};
-	int ret;
-
-	ret = reader__parse(&r);
-	if (ret) {
-		errno = -ret;
-		return NULL;
-	}
-	return r.t;
-}
-
-struct trace *trace__read_mem(const void *buf, size_t len, char *err, size_t errlen)
-{
-	return trace__parse(buf, len, false, NULL, err, errlen);
-}
-
-/*
- * The file is mapped, not read: a trace can be large and is parsed once.
- * The mapping lives only while parsing; everything is copied out of it.
- */
-struct trace *trace__read_fd(int fd, const char *name, char *err, size_t errlen)
-{
-	struct trace *t = NULL;
-	void *map = NULL;
-	struct stat st;
-	int saved;
-
-	if (err && errlen)
-		err[0] = '\0';
-	if (fd < 0 || !name) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		saved = errno;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: %s", name, strerror(saved));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		saved = EINVAL;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: not a regular file", name);
-		goto out;
-	}
-	if ((unsigned long long)st.st_size > TRACE_FILE_MAX) {
-		saved = EFBIG;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: %lld bytes, more than the 4 GiB limit",
-				 name, (long long)st.st_size);
-		goto out;
-	}
-	if (st.st_size > 0) {
-		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			saved = errno;
-			map = NULL;
-			if (err && errlen)
-				snprintf(err, errlen, "trace: %s: mmap: %s", name, strerror(saved));
-			goto out;
-		}
-	}
-	t = trace__parse(map, st.st_size, true, name, err, errlen);
-	saved = t ? 0 : errno;
-	if (map)
-		munmap(map, st.st_size);
-out:
-	if (!t)
-		errno = saved;
-	return t;
-}
-
-struct trace *reader__from_path(const char *path, reader_from_fd_fn from_fd, char *err,
-				size_t errlen)
-{
-	struct trace *t;
-	int fd, saved;
-
-	if (err && errlen)
-		err[0] = '\0';
-	if (!path) {
-		errno = EINVAL;
-		return NULL;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		saved = errno;
-		if (err && errlen)
-			snprintf(err, errlen, "trace: %s: %s", path, strerror(saved));
-		errno = saved;
-		return NULL;
-	}
-	t = from_fd(fd, path, err, errlen);
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return t;
-}
-
-struct trace *trace__read_file(const char *path, char *err, size_t errlen)
-{
-	return reader__from_path(path, trace__read_fd, err, errlen);
-}
-
-void trace__free(struct trace *t)
-{
-	if (!t)
-		return;
-	free(t->events);
-	free(t->event_pids);
-	free(t->stack_uses);
-	free(t->after_loss);
-	free(t->damage);
-	keymap__free(t->stack_remap);
-	if (t->streamed && t->stream_fd >= 0)
-		close(t->stream_fd);
-	free(t->stacks);
-	free(t->mappings);
-	free(t->processes);
-	ustack_table__free(t->ustacks);
-	free(t);
-}
-
-static int stack__cmp_id(const void *key, const void *elem)
-{
-	__u64 id = *(const __u64 *)key;
-	const struct ipcrace_stack *s = elem;
-
-	if (id != s->id)
-		return id < s->id ? -1 : 1;
-	return 0;
-}
-
-/* Stack id 0 means "no stack" in an event: never a match. */
-const struct ipcrace_stack *trace__find_stack(const struct trace *t, __u64 id)
-{
-	if (!t || !id || !t->nr_stacks)
-		return NULL;
-	return bsearch(&id, t->stacks, t->nr_stacks, sizeof(*t->stacks), stack__cmp_id);
-}
-
-/*
- * The last record of that pid: the tracer may write a process again when
- * it learns more (exec, exit status), and the latest is the most complete.
- * Processes are few; a linear scan is enough.
- */
-const struct ustack_snapshot *trace__find_ustack(const struct trace *t, __u64 id)
-{
-	return t ? ustack_table__find(t->ustacks, id) : NULL;
-}
-
-const struct trace_process *trace__find_process(const struct trace *t, __u32 pid)
-{
-	size_t i;
-
-	if (!t)
-		return NULL;
-	for (i = t->nr_processes; i > 0; i--)
-		if (t->processes[i - 1].pid == pid)
-			return &t->processes[i - 1];
-	return NULL;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Internal to the trace reader (analyzer/trace.c, analyzer/trace_v1.c):
+ * Internal to the trace reader (analyzer/trace.c, trace_open.c, trace_v1.c):
  * the parsing state and the record decoders both format versions share.
  */
 #ifndef IPCRACE_TRACE_READ_H
