@@ -353,26 +353,34 @@ int analyze_stream__passes_left(const struct analyze_stream *s, const struct tra
 {
 	if (!s || !t->streamed || s->events != t->event_count)
 		return 2;
-	/* merged stack snapshots renumber stacks: the findings name the old ids */
 	if (s->mode == STREAM_DETECT && !t->stack_remap)
 		return 0;
-	return s->mode == STREAM_NOTE ? 1 : 2;
+	/*
+	 * Merged stack snapshots renumber stacks, and the first pass's
+	 * findings name the old ids: the detection again, from fresh
+	 * detectors (no atomic variable to learn first: none was seen).
+	 */
+	return s->mode == STREAM_NONE ? 2 : 1;
 }
 
 int analyze_stream__finish(struct analyze_stream *s, const struct trace *t,
 			   const struct analyze_opts *opts, struct findings *out)
 {
-	int err = 0;
-
 	int left = analyze_stream__passes_left(s, t);
+	int err = 0;
 
 	if (left == 0) {
 		err = detectors__finish(&s->d, opts, &s->found);
 	} else if (left == 1) {
+		/* the first pass's findings name stacks merged since: start afresh */
+		if (s->mode == STREAM_DETECT)
+			err = stream_start(s);
 		/* analyze_trace's second pass, the mappings known now */
-		identity__free(s->d.identity);
-		s->d.identity = identity__new(t);
-		err = s->d.identity ? 0 : -errno;
+		if (!err) {
+			identity__free(s->d.identity);
+			s->d.identity = identity__new(t);
+			err = s->d.identity ? 0 : -errno;
+		}
 		if (!err)
 			err = trace__for_each_event(t, detect, &s->d);
 		if (!err)

@@ -20,6 +20,8 @@
 #define WORD_FLAGS		0xffull
 #define WORD_INDEX_SHIFT	8		/* the rest: 1 + index in sv->details, 0: none */
 
+#define LOCK_SEEN_SLOTS		64
+
 /* The first time a word was seen in a way that may make its process unseen. */
 struct word_detail {
 	struct ipcrace_key word;
@@ -38,6 +40,17 @@ struct syncvis {
 	struct finding_unseen *unseen;	/* the first reason per process */
 	size_t nr_unseen, cap_unseen;
 	bool classified;
+	/*
+	 * Lock objects whose words are marked already (direct-mapped): one
+	 * lock is taken and released over and over, and marking its words
+	 * again is a lookup per word for nothing (marks are never cleared).
+	 */
+	struct lock_seen {
+		struct ipcrace_key key;
+		__u32 pid;
+		__u16 obj;
+		bool valid;
+	} lock_seen[LOCK_SEEN_SLOTS];
 };
 
 struct syncvis *syncvis__new(void)
@@ -158,12 +171,21 @@ static int lock_words(struct syncvis *sv, const struct ipcrace_event *e)
 	struct ipcrace_key w;
 	int err = 0;
 
+	struct lock_seen *seen;
+
 	if (!size || e->obj == OBJ_FUTEX || !memory_key(&e->key))
+		return 0;
+	seen = &sv->lock_seen[(e->key.a ^ e->key.b ^ e->key.c ^ e->pid) *
+			      0x9e3779b97f4a7c15ull >> 58];
+	if (seen->valid && seen->pid == e->pid && seen->obj == e->obj &&
+	    ipcrace_key__equal(&seen->key, &e->key))
 		return 0;
 	for (off = 0; off < size + 7 && !err; off += 8) {
 		w = object_word(&e->key, off < size ? off : size - 1);
 		err = word_mark(sv, e->pid, &w, WORD_LOCK, NULL);
 	}
+	if (!err)
+		*seen = (struct lock_seen){ .key = e->key, .pid = e->pid, .obj = e->obj, .valid = true };
 	return err;
 }
 

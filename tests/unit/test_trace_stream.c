@@ -487,16 +487,39 @@ static void test_first_pass_analysis_of_a_damaged_file(void **state)
 	findings__clear(&stream);
 }
 
-/* Stacks merged after the first pass (report__merge_stacks): both passes again. */
+/*
+ * Stacks merged after the first pass (report__merge_stacks): the detection
+ * once more (not the atomic variables' pass: there were none), with the
+ * usual passes' findings under the new ids.
+ */
 static void test_first_pass_analysis_gives_way_to_merged_stacks(void **state)
 {
 	struct fixture *f = *state;
 	struct findings stream;
 	struct analyze_live live_stream;
 
+	struct findings passes;
+	struct analyze_live live_passes;
+	struct ipcrace_key k = { .a = 12 };
+	char err[256];
+	struct trace *t;
+
 	/* stack 12 read as 11: the findings must name 11 */
 	write_rounds_with(f->path, 300, false);
-	findings_of_stream(f->path, true, 2, &stream, &live_stream);
+	findings_of_stream(f->path, true, 1, &stream, &live_stream);
+	/* the usual passes over the trace in memory, its events renumbered */
+	t = trace__read_file(f->path, err, sizeof(err));
+	assert_non_null(t);
+	t->stack_remap = keymap__new();
+	assert_non_null(t->stack_remap);
+	assert_int_equal(keymap__set(t->stack_remap, &k, 11), 0);
+	for (size_t i = 0; i < t->nr_events; i++)
+		t->events[i].stack_id = trace__stack_id(t, t->events[i].stack_id);
+	analyze_ok(t, &passes, &live_passes);
+	trace__free(t);
+	findings_equal(&passes, &stream);
+	assert_memory_equal(&live_passes, &live_stream, sizeof(live_passes));
+	findings__clear(&passes);
 	assert_int_equal(count_kind(&stream, FINDING_LOCK_ORDER_INVERSION), 1);
 	for (size_t i = 0; i < stream.nr; i++)
 		for (size_t k = 0; k < stream.items[i].nr_cycle; k++)
