@@ -10,12 +10,17 @@
 
 int array__reserve(void *itemsp, size_t *cap, size_t need, size_t elem_size)
 {
+	return array__reserve_min(itemsp, cap, need, elem_size, ARRAY_MIN);
+}
+
+int array__reserve_min(void *itemsp, size_t *cap, size_t need, size_t elem_size, size_t first)
+{
 	void *items, *grown;
 	size_t want;
 
 	if (need <= *cap)
 		return 0;
-	want = *cap ? *cap : ARRAY_MIN;
+	want = *cap ? *cap : first ? first : 1;
 	while (want < need) {
 		if (want > SIZE_MAX / 2)
 			return -ENOMEM;

@@ -17,6 +17,12 @@
  */
 int array__reserve(void *itemsp, size_t *cap, size_t need, size_t elem_size);
 
+/*
+ * The same with a first capacity of `first` elements instead of 16: for
+ * arrays that are many and mostly short (one per word, per thread).
+ */
+int array__reserve_min(void *itemsp, size_t *cap, size_t need, size_t elem_size, size_t first);
+
 /* The same, and the new room zeroed (from *cap's old value on). */
 int array__reserve_zero(void *itemsp, size_t *cap, size_t need, size_t elem_size);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "hb.h"
 #include "hb_internal.h"
 #include "lock_extent.h"
@@ -16,23 +17,6 @@ static struct ipcrace_key id_key(__u64 a, __u64 b)
 	struct ipcrace_key k = { .a = a, .b = b, .space = KEY_NONE };
 
 	return k;
-}
-
-/* Grows an array of elem-sized items to hold nr + 1. */
-int hb_array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (nr < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*items, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*items = p;
-	*cap = ncap;
-	return 0;
 }
 
 struct hb *hb__new(void)
@@ -98,8 +82,8 @@ static int proc_new(struct hb *hb, __u32 pid, const struct hb_proc *from, __u32 
 	size_t from_idx = from ? (size_t)(from - hb->procs) : 0;
 	int err;
 
-	err = hb_array_reserve((void **)&hb->procs, &hb->cap_procs, hb->nr_procs,
-			       sizeof(*hb->procs));
+	err = array__reserve(&hb->procs, &hb->cap_procs, hb->nr_procs + 1,
+			     sizeof(*hb->procs));
 	if (err)
 		return err;
 	if (from)
@@ -149,8 +133,8 @@ static int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out)
 	__u32 idx;
 	int err;
 
-	err = hb_array_reserve((void **)&hb->threads, &hb->cap_threads, hb->ids.nr,
-			       sizeof(*hb->threads));
+	err = array__reserve(&hb->threads, &hb->cap_threads, hb->ids.nr + 1,
+			     sizeof(*hb->threads));
 	if (err)
 		return err;
 	hb->last_tid_valid = false;
@@ -309,8 +293,8 @@ int hb_obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out)
 	int err;
 
 	if (!o) {
-		err = hb_array_reserve((void **)&hb->objs, &hb->cap_objs, hb->nr_objs,
-				       sizeof(*hb->objs));
+		err = array__reserve(&hb->objs, &hb->cap_objs, hb->nr_objs + 1,
+				     sizeof(*hb->objs));
 		if (err)
 			return err;
 		err = keymap__set(hb->obj_index, k, hb->nr_objs);
@@ -369,7 +353,7 @@ static int rw_hold_push(struct hb_thread *th, const struct ipcrace_key *k, bool 
 {
 	int err;
 
-	err = hb_array_reserve((void **)&th->rw, &th->cap_rw, th->nr_rw, sizeof(*th->rw));
+	err = array__reserve(&th->rw, &th->cap_rw, th->nr_rw + 1, sizeof(*th->rw));
 	if (err)
 		return err;
 	th->rw[th->nr_rw].key = *k;

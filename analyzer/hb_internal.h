@@ -143,9 +143,6 @@ struct hb {
 	size_t last_obj_idx;
 };
 
-/* Grows an array of elem-sized items to hold nr + 1. 0 or -ENOMEM. */
-int hb_array_reserve(void **items, size_t *cap, size_t nr, size_t elem);
-
 /* The object's key tagged with its class; false when e names no object. */
 bool hb_obj_key(const struct ipcrace_event *e, enum hb_obj_class cls, struct ipcrace_key *out);
 /* A class-tagged key of any object, from its untagged key. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "hb_internal.h"
 
 /* PTHREAD_BARRIER_SERIAL_THREAD: one waiter per round gets it, not an error. */
@@ -52,8 +53,8 @@ static int barrier_get(struct hb *hb, const struct ipcrace_event *e, size_t *out
 		*out = v;
 		return 0;
 	}
-	err = hb_array_reserve((void **)&hb->barriers, &hb->cap_barriers, hb->nr_barriers,
-			       sizeof(*hb->barriers));
+	err = array__reserve(&hb->barriers, &hb->cap_barriers, hb->nr_barriers + 1,
+			     sizeof(*hb->barriers));
 	if (err)
 		return err;
 	err = keymap__set(hb->barrier_index, &k, hb->nr_barriers);
@@ -226,8 +227,8 @@ int hb_connect__connect(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 
 	if (!connect_inet(&e->key))
 		return hb_release_to(hb, e, t, HB_CLASS_CONNECT);
-	err = hb_array_reserve((void **)&hb->connects, &hb->cap_connects, hb->nr_connects,
-			       sizeof(*hb->connects));
+	err = array__reserve(&hb->connects, &hb->cap_connects, hb->nr_connects + 1,
+			     sizeof(*hb->connects));
 	if (err)
 		return err;
 	c = &hb->connects[hb->nr_connects];

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "identity.h"
 #include "lockgraph.h"
 
@@ -44,24 +45,6 @@ struct lockgraph {
 	struct keymap *node_index;	/* key -> node index */
 	struct keymap *edge_index;	/* (from, to) -> edge index */
 };
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 struct lockgraph *lockgraph__new(void)
 {
@@ -113,7 +96,7 @@ static int node_get(struct lockgraph *g, const struct ipcrace_key *k, __u32 *idx
 		*idx = v;
 		return 0;
 	}
-	err = grow((void **)&g->nodes, &g->cap_nodes, g->nr_nodes + 1, sizeof(*g->nodes));
+	err = array__reserve(&g->nodes, &g->cap_nodes, g->nr_nodes + 1, sizeof(*g->nodes));
 	if (err)
 		return err;
 	err = keymap__set(g->node_index, k, g->nr_nodes);
@@ -236,7 +219,7 @@ int lockgraph__add_edge(struct lockgraph *g, const struct finding_edge *e,
 		n->out = p;
 		n->cap_out = ncap;
 	}
-	err = grow((void **)&g->edges, &g->cap_edges, g->nr_edges + 1, sizeof(*g->edges));
+	err = array__reserve(&g->edges, &g->cap_edges, g->nr_edges + 1, sizeof(*g->edges));
 	if (err)
 		goto out;
 	err = keymap__set(g->edge_index, &ek, g->nr_edges);

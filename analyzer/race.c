@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "crc32.h"
 #include "identity.h"
 #include "race.h"
@@ -128,22 +129,6 @@ void racedet__forget(struct racedet *rd)
 	}
 }
 
-static int array_reserve(void **items, size_t *cap, size_t nr, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (nr < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 4;
-	p = realloc(*items, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*items = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* --- locksets ---------------------------------------------------------------- */
 
 /* The index of the set locks[0..nr), added if new. Index 0 is the empty set. */
@@ -158,8 +143,8 @@ static int lockset_intern(struct racedet *rd, const struct finding_object *locks
 	int err;
 
 	if (!rd->nr_locksets) {
-		err = array_reserve((void **)&rd->locksets, &rd->cap_locksets, 0,
-				    sizeof(*rd->locksets));
+		err = array__reserve(&rd->locksets, &rd->cap_locksets, 1,
+				     sizeof(*rd->locksets));
 		if (err)
 			return err;
 		memset(&rd->locksets[0], 0, sizeof(rd->locksets[0]));
@@ -179,8 +164,8 @@ static int lockset_intern(struct racedet *rd, const struct finding_object *locks
 			return 0;
 		}
 	}
-	err = array_reserve((void **)&rd->locksets, &rd->cap_locksets, rd->nr_locksets,
-			    sizeof(*rd->locksets));
+	err = array__reserve(&rd->locksets, &rd->cap_locksets, rd->nr_locksets + 1,
+			     sizeof(*rd->locksets));
 	if (err)
 		return err;
 	err = keymap__set(rd->lockset_index, &k, rd->nr_locksets);
@@ -228,8 +213,8 @@ static int word_get(struct racedet *rd, const struct ipcrace_key *k, size_t *out
 		*out = v;
 		return 0;
 	}
-	err = array_reserve((void **)&rd->words, &rd->cap_words, rd->nr_words,
-			    sizeof(*rd->words));
+	err = array__reserve(&rd->words, &rd->cap_words, rd->nr_words + 1,
+			     sizeof(*rd->words));
 	if (err)
 		return err;
 	err = keymap__set(rd->word_index, k, rd->nr_words);
@@ -380,7 +365,7 @@ static void list_cover(const struct racedet *rd, const struct ipcrace_key *k,
 static int list_append(struct race_access **list, size_t *nr, size_t *cap,
 		       const struct race_access *a)
 {
-	int err = array_reserve((void **)list, cap, *nr, sizeof(**list));
+	int err = array__reserve_min(list, cap, *nr + 1, sizeof(**list), 4);
 
 	if (err)
 		return err;

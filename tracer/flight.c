@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analyzer/array.h"
 #include "flight.h"
 #include "trace_writer.h"
 #include "../analyzer/trace_format.h"
@@ -85,23 +86,6 @@ void flight__free(struct flight *f)
 	free(f->stack_ids);
 	free(f->ustacks);
 	free(f);
-}
-
-/* Room for one more element in an array that grows by doubling. */
-static int grow(void **arr, size_t *cap, size_t nr, size_t elem)
-{
-	size_t new_cap;
-	void *p;
-
-	if (nr < *cap)
-		return 0;
-	new_cap = *cap ? *cap * 2 : 64;
-	p = reallocarray(*arr, new_cap, elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = new_cap;
-	return 0;
 }
 
 static struct entry *entry_at(const struct flight *f, size_t pos)
@@ -203,7 +187,7 @@ static int state__process(struct flight *f, const struct trace_process *p)
 		f->dropped_state++;
 		return 0;
 	}
-	if (grow((void **)&f->procs, &f->cap_procs, f->nr_procs, sizeof(*p)))
+	if (array__reserve(&f->procs, &f->cap_procs, f->nr_procs + 1, sizeof(*p)))
 		return -ENOMEM;
 	f->procs[f->nr_procs++] = *p;
 	return 0;
@@ -250,7 +234,7 @@ static int state__mapping(struct flight *f, const struct trace_mapping *m)
 		f->dropped_state++;
 		return 0;
 	}
-	if (grow((void **)&f->maps, &f->cap_maps, f->nr_maps, sizeof(*m)))
+	if (array__reserve(&f->maps, &f->cap_maps, f->nr_maps + 1, sizeof(*m)))
 		return -ENOMEM;
 	f->maps[f->nr_maps++] = *m;
 	return 0;
@@ -272,7 +256,7 @@ static int state__stack(struct flight *f, const void *data, size_t len)
 		f->dropped_state++;
 		return 0;
 	}
-	if (grow((void **)&f->stacks, &f->cap_stacks, f->nr_stacks, sizeof(s)))
+	if (array__reserve(&f->stacks, &f->cap_stacks, f->nr_stacks + 1, sizeof(s)))
 		return -ENOMEM;
 	f->stack_ids[slot] = s.id;
 	f->stacks[f->nr_stacks++] = s;

@@ -38,6 +38,21 @@ static void test_reserve_within_capacity_changes_nothing(void **state)
 	free(a);
 }
 
+static void test_reserve_min_starts_at_its_first_capacity(void **state)
+{
+	int *a = NULL;
+	size_t cap = 0;
+
+	(void)state;
+	assert_int_equal(array__reserve_min(&a, &cap, 1, sizeof(*a), 4), 0);
+	assert_int_equal(cap, 4);
+	assert_int_equal(array__reserve_min(&a, &cap, 5, sizeof(*a), 4), 0);
+	assert_int_equal(cap, 8);
+	assert_int_equal(array__reserve_min(&a, &cap, 100, sizeof(*a), 4), 0);
+	assert_int_equal(cap, 128);
+	free(a);
+}
+
 static void test_reserve_overflow_is_enomem_and_keeps_array(void **state)
 {
 	char *a = NULL;
@@ -74,6 +89,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reserve_grows_and_keeps_contents),
 		cmocka_unit_test(test_reserve_within_capacity_changes_nothing),
+		cmocka_unit_test(test_reserve_min_starts_at_its_first_capacity),
 		cmocka_unit_test(test_reserve_overflow_is_enomem_and_keeps_array),
 		cmocka_unit_test(test_reserve_zero_clears_new_room),
 	};
