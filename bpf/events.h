@@ -163,7 +163,7 @@ enum ipcrace_event_type {
 /* EV_SYNC_UNSEEN arg1: why the code's atomics are not seen. */
 enum ipcrace_unseen_code {
 	UNSEEN_CODE_LIBRARY = 1,	/* a library the access probes do not cover */
-	UNSEEN_CODE_EXECUTABLE,		/* the executable, access probes off (attach mode) */
+	UNSEEN_CODE_EXECUTABLE,		/* the executable, without access probes (off, over the limit) */
 };
 
 /* Object kinds (what a lock or channel is). */
