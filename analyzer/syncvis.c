@@ -167,18 +167,20 @@ static struct ipcrace_key object_word(const struct ipcrace_key *k, __u64 off)
  */
 static int lock_words(struct syncvis *sv, const struct ipcrace_event *e)
 {
-	__u64 size = lock_extent__size(e->obj), off;
+	struct lock_seen *seen;
 	struct ipcrace_key w;
+	__u64 size, off;
 	int err = 0;
 
-	struct lock_seen *seen;
-
-	if (!size || e->obj == OBJ_FUTEX || !memory_key(&e->key))
+	if (e->obj == OBJ_FUTEX || !memory_key(&e->key))
 		return 0;
 	seen = &sv->lock_seen[(e->key.a ^ e->key.b ^ e->key.c ^ e->pid) *
 			      0x9e3779b97f4a7c15ull >> 58];
 	if (seen->valid && seen->pid == e->pid && seen->obj == e->obj &&
 	    ipcrace_key__equal(&seen->key, &e->key))
+		return 0;
+	size = lock_extent__size(e->obj);
+	if (!size)
 		return 0;
 	for (off = 0; off < size + 7 && !err; off += 8) {
 		w = object_word(&e->key, off < size ? off : size - 1);
@@ -220,10 +222,9 @@ static bool confirmed(const struct syncvis *sv, const struct finding *f)
 
 int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 {
-	struct ipcrace_key k;
-
-	struct word_detail d = { .pid = e->pid, .ts = e->ts };
 	struct finding_unseen u;
+	struct word_detail d;
+	struct ipcrace_key k;
 
 	switch (e->type) {
 	case EV_CONFIRM_HOLD:
@@ -247,9 +248,10 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 			       word_mark(sv, e->pid, &e->key, WORD_PROBE_ACCESS, NULL) : 0;
 		if (e->flags & EVF_PROBE)
 			return word_mark(sv, e->pid, &e->key, WORD_PROBE_ATOMIC, NULL);
-		d.word = e->key;
-		d.addr = e->arg0;
-		d.why = SYNCVIS_WATCHED_ATOMIC;
+		d = (struct word_detail){
+			.word = e->key, .addr = e->arg0, .ts = e->ts, .pid = e->pid,
+			.why = SYNCVIS_WATCHED_ATOMIC,
+		};
 		return word_mark(sv, e->pid, &e->key, WORD_WATCH_ATOMIC, &d);
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_ACQUIRED:
@@ -269,9 +271,10 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 		 */
 		if (e->key.space != KEY_FILE)
 			return 0;
-		d.word = e->key;
-		d.addr = e->addr;
-		d.why = SYNCVIS_FOREIGN_FUTEX;
+		d = (struct word_detail){
+			.word = e->key, .addr = e->addr, .ts = e->ts, .pid = e->pid,
+			.why = SYNCVIS_FOREIGN_FUTEX,
+		};
 		return word_mark(sv, e->pid, &e->key, WORD_FUTEX, &d);
 	default:
 		return 0;
