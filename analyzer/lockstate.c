@@ -262,6 +262,13 @@ static void held_drop_maybe_released(struct lockstate *ls, const struct lock_thr
 	}
 }
 
+/* One increment makes every known_since entry stale at once; 0 is "never". */
+static void epoch_advance(struct lockstate *ls)
+{
+	if (!++ls->epoch)
+		ls->epoch = 1;
+}
+
 void lockstate__forget(struct lockstate *ls)
 {
 	struct lock_thread *t;
@@ -278,9 +285,9 @@ void lockstate__forget(struct lockstate *ls)
 		t->pending = false;
 		t->gates_unknown = true;
 	}
-	/* one increment makes every known_since entry stale at once; 0 is "never" */
 	if (!++ls->losses)
 		ls->losses = 1;
+	epoch_advance(ls);
 }
 
 /*
@@ -296,12 +303,12 @@ static int lock_known_take(struct lockstate *ls, const struct lock_thread *t,
 
 	if (!ls->losses && !ls->start_unknown)
 		return 0;
-	if (keymap__get(ls->known_since, key, &v) && KNOWN_LOSSES(v) == ls->losses) {
+	if (keymap__get(ls->known_since, key, &v) && KNOWN_LOSSES(v) == ls->epoch) {
 		if (KNOWN_TID1(v) == t->tid + 1 || !KNOWN_TID1(v))
 			return 0;
-		return keymap__set(ls->known_since, key, KNOWN(ls->losses, 0));
+		return keymap__set(ls->known_since, key, KNOWN(ls->epoch, 0));
 	}
-	return keymap__set(ls->known_since, key, KNOWN(ls->losses, t->tid + 1));
+	return keymap__set(ls->known_since, key, KNOWN(ls->epoch, t->tid + 1));
 }
 
 /*
@@ -317,7 +324,7 @@ static bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_t
 
 	if (!ls->losses && !ls->start_unknown)
 		return false;
-	if (!keymap__get(ls->known_since, key, &v) || KNOWN_LOSSES(v) != ls->losses)
+	if (!keymap__get(ls->known_since, key, &v) || KNOWN_LOSSES(v) != ls->epoch)
 		return true;
 	return KNOWN_TID1(v) == t->tid + 1 && e->obj == OBJ_MUTEX &&
 	       mutex_is_recursive(e->arg0);
@@ -609,17 +616,34 @@ static int on_exec(struct lockstate *ls, const struct ipcrace_event *e)
  * recording. For releases the start of the trace then counts as a loss:
  * a release by a thread not holding the lock is no finding until an
  * exclusive acquisition has made that lock's state known
- * (lock_hold_maybe_lost). Lock order is left alone: an edge it adds was
+ * (lock_hold_maybe_lost) since its process's start, which in attach mode
+ * may come after other processes' (each is probed in turn: a lock another
+ * process took before then may be one this thread holds from before its
+ * probes). Lock order is left alone: an edge it adds was
  * observed, and only a lock it took before the recording could have been
  * a gate, as after any loss a thread's first edges can be.
  */
+/* Has another thread of t's process had its first lock event? */
+static bool process_judged(const struct lockstate *ls, const struct lock_thread *t)
+{
+	for (size_t i = 0; i < ls->nr_threads; i++)
+		if (&ls->threads[i] != t && ls->threads[i].pid == t->pid &&
+		    ls->threads[i].history_judged)
+			return true;
+	return false;
+}
+
 static void judge_history(struct lockstate *ls, struct lock_thread *t)
 {
 	if (t->history_judged)
 		return;
 	t->history_judged = true;
-	if (!t->history_known)
+	if (!t->history_known) {
 		ls->start_unknown = true;
+		/* a process's threads are probed at once: its first one starts it */
+		if (!process_judged(ls, t))
+			epoch_advance(ls);
+	}
 }
 
 int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,

@@ -82,10 +82,17 @@ struct lockstate {
 	__u64 *last_owner;
 	/*
 	 * Losses so far (lockstate__forget). known_since: exclusive lock key
-	 * -> KNOWN(losses at its first exclusive acquisition after the last
+	 * -> KNOWN(epoch at its first exclusive acquisition after the last
 	 * loss, that acquirer's tid + 1, or 0 once another thread took it).
 	 */
 	__u32 losses;
+	/*
+	 * known_since's clock: losses, and the first lock event of every
+	 * process with history before the trace (attach mode probes one
+	 * process after another, so each one's recording starts at its own
+	 * instant: a lock known since before it may be one it holds).
+	 */
+	__u32 epoch;
 	struct keymap *known_since;
 	/*
 	 * A thread with history before the trace was seen (attach mode): for

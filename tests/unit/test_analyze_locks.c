@@ -695,6 +695,33 @@ static void test_attached_threads_unlock_locks_taken_before_trace(void **state)
 	assert_int_equal(first(s, FINDING_UNLOCK_NOT_HELD)->accesses[0].stack_id, 22);
 }
 
+/*
+ * Attach mode probes one process after another: process 2's recording
+ * starts after process 1 has made the shared mutex known, and it may hold
+ * the mutex from before its probes. Its first lock event, a release, is no
+ * finding; once the mutex is taken again after that start, a stray release
+ * is one.
+ */
+static void test_attached_later_process_unlocks_lock_known_before_it(void **state)
+{
+	struct stream *s = *state;
+	struct lock a = shared_mutex(PID, 0x7000, 0x40, true);
+	struct lock b = shared_mutex(PID + 1, 0x9000, 0x40, true);
+
+	lock(s, 1, &a, 11);
+	unlock(s, 1, &a, 12);
+	unlock(s, 3, &b, 31);		/* its probes came after 1's acquisition */
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+
+	lock(s, 1, &a, 13);
+	unlock(s, 1, &a, 14);
+	unlock(s, 3, &b, 32);		/* not held by anyone */
+	analyze(s);
+	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+	assert_int_equal(first(s, FINDING_UNLOCK_NOT_HELD)->accesses[0].stack_id, 32);
+}
+
 /* Without attach, every thread seen born: an unlock never locked is a finding. */
 static void test_unlock_of_never_locked_mutex_reported_when_history_known(void **state)
 {
@@ -888,6 +915,7 @@ int main(void)
 		T(test_private_lock_held_at_exit_with_a_waiter_is_reported),
 		T(test_private_lock_held_at_exit_reported_when_trace_ends_first),
 		T(test_attached_threads_unlock_locks_taken_before_trace),
+		T(test_attached_later_process_unlocks_lock_known_before_it),
 		T(test_unlock_of_never_locked_mutex_reported_when_history_known),
 		T(test_signalling_semaphore_not_listed_as_held),
 		T(test_lock_held_under_two_identities_listed_once),
