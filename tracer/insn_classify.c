@@ -116,8 +116,31 @@ static bool is_vex_or_evex(const cs_insn *insn)
 	return false;
 }
 
+/* A legacy SSE/MMX instruction (no VEX): capstone's groups name it. */
+static bool is_legacy_vector(const cs_insn *insn)
+{
+	for (int i = 0; i < insn->detail->groups_count; i++)
+		switch (insn->detail->groups[i]) {
+		case X86_GRP_SSE1:
+		case X86_GRP_SSE2:
+		case X86_GRP_SSE3:
+		case X86_GRP_SSE41:
+		case X86_GRP_SSE42:
+		case X86_GRP_SSE4A:
+		case X86_GRP_SSSE3:
+		case X86_GRP_MMX:
+			return true;
+		default:
+			break;
+		}
+	return false;
+}
+
 /*
- * capstone 4 gets some wrong: a VEX/EVEX store ("vmovdqu ymmword ptr
+ * capstone 4 gets some wrong: a legacy SSE store ("movups xmmword ptr
+ * [rdi], xmm0", movaps, movdqa, movq, movlps, movhps, movntdq, extractps:
+ * what gcc makes of a 16-byte memset or struct copy) comes out as a read,
+ * as does a VEX/EVEX store ("vmovdqu ymmword ptr
  * [rdi], ymm0", every AVX-512 store) comes out as a read, cmpxchg's
  * operand as a read only. A VEX/EVEX instruction writes memory exactly
  * when memory is its destination (operand 0 of two or more).
@@ -129,6 +152,9 @@ __u32 insn_classify__operand(const cs_insn *insn, int k)
 
 	if (is_vex_or_evex(insn))
 		return k == 0 && insn->detail->x86.op_count > 1 ? EVF_WRITE : EVF_READ;
+	/* legacy SSE/MMX: memory as the destination is always a plain store */
+	if (is_legacy_vector(insn) && k == 0 && insn->detail->x86.op_count > 1)
+		return EVF_WRITE;
 	switch (insn->id) {
 	case X86_INS_CMPXCHG:
 	case X86_INS_CMPXCHG8B:

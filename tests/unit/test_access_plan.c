@@ -173,6 +173,31 @@ static void test_vector_stores_are_writes_of_their_width(void **state)
 	access_plan__free(p);
 }
 
+static void test_legacy_sse_stores_are_writes(void **state)
+{
+	/* capstone 4 calls these stores reads: movups [rdi], xmm0; movaps [rdi], xmm0;
+	 * movdqa [rdi], xmm0; movq [rdi], xmm0; movlps [rdi], xmm0; movntdq [rdi], xmm0;
+	 * extractps [rdi], xmm0, 1; and a load that stays one: movups xmm0, [rsi] */
+	struct access_plan *p = PLAN(true, 0x0f, 0x11, 0x07,
+				     0x0f, 0x29, 0x07,
+				     0x66, 0x0f, 0x7f, 0x07,
+				     0x66, 0x0f, 0xd6, 0x07,
+				     0x0f, 0x13, 0x07,
+				     0x66, 0x0f, 0xe7, 0x07,
+				     0x66, 0x0f, 0x3a, 0x17, 0x07, 0x01,
+				     0x0f, 0x10, 0x06);
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 8);
+	for (size_t i = 0; i < 7; i++)
+		assert_int_equal(access_plan__site(p, i)->desc.ops[0].flags, AOP_WRITE);
+	assert_int_equal(access_plan__site(p, 0)->desc.ops[0].size, 16);
+	assert_int_equal(access_plan__site(p, 3)->desc.ops[0].size, 8);
+	assert_int_equal(access_plan__site(p, 6)->desc.ops[0].size, 4);
+	assert_int_equal(access_plan__site(p, 7)->desc.ops[0].flags, AOP_READ);
+	access_plan__free(p);
+}
+
 static void test_classifier_calls_an_avx512_store_a_write(void **state)
 {
 	static const __u8 store[] = { 0x62, 0xf1, 0xfe, 0x48, 0x7f, 0x07 };
@@ -395,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_rbp_is_stack_only_with_a_frame_pointer),
 		cmocka_unit_test(test_lea_nop_prefetch_access_nothing),
 		cmocka_unit_test(test_vector_stores_are_writes_of_their_width),
+		cmocka_unit_test(test_legacy_sse_stores_are_writes),
 		cmocka_unit_test(test_classifier_calls_an_avx512_store_a_write),
 		cmocka_unit_test(test_rep_string_ops_scale_with_rcx),
 		cmocka_unit_test(test_atomic_is_evaluated_at_the_next_instruction),
