@@ -15,7 +15,7 @@
 #   other      another expectation (thread leak, use after free...): skipped
 # and skipped when it uses TSan's own interfaces (__tsan_*, Annotate*,
 # sanitizer/ headers, java.h, custom_mutex.h), needs TSan options that
-# change its outcome (suppressions, detect_deadlocks=0...) or a second
+# change its outcome (suppressions, a blacklist, detect_deadlocks=0...) or a second
 # module, or does not compile with gcc -g -O1 -pthread. A test built in
 # variants (-DX on other RUN lines) is built once, without them. Each kept
 # test runs once under `ipcrace check --format json` (TIMEOUT s, default 60)
@@ -51,7 +51,7 @@ classify() {	# file -> class or "skip:reason"
 	if grep -qE '__tsan_|Annotate[A-Z]|ANNOTATE_|__sanitizer_|sanitizer/|"java\.h"|"custom_mutex\.h"' "$f"; then
 		echo "skip:tsan-interface"; return
 	fi
-	if grep -qE 'RUN:.*(suppressions=|detect_deadlocks=0|report_destroy_locked|allocator_may_return_null|-shared|BUILD_SO|%t-so)' "$f"; then
+	if grep -qE 'RUN:.*(suppressions=|detect_deadlocks=0|report_destroy_locked|allocator_may_return_null|blacklist|-shared|BUILD_SO|%t-so)' "$f"; then
 		echo "skip:tsan-options-or-modules"; return
 	fi
 	if grep -qE 'CHECK:.*WARNING: ThreadSanitizer: lock-order-inversion' "$f"; then
@@ -94,7 +94,7 @@ for f in "$SRC"/*.c "$SRC"/*.cc "$SRC"/*.cpp; do
 		continue
 	fi
 	cp "$f" "$OUT/src/$name"
-	bin=$OUT/bin/${name%.*}
+	bin=$OUT/bin/${name//./_}
 	case $name in
 	*.c) cc=gcc; ccs=clang ;;
 	*) cc=g++; ccs=clang++ ;;
@@ -103,7 +103,7 @@ for f in "$SRC"/*.c "$SRC"/*.cc "$SRC"/*.cpp; do
 		printf '%s\tskip:does-not-compile\t\t\t\t\t\t\t\t\n' "$name" >> "$OUT/results.tsv"
 		continue
 	fi
-	rdir=$OUT/run/${name%.*}.d
+	rdir=$OUT/run/${name//./_}
 	mkdir -p "$rdir"
 	# shellcheck disable=SC2086
 	(cd "$rdir" && timeout -k 5 "$TIMEOUT" "$IPCRACE" check ${IPCRACE_SUITE_OPTS:-} --format json \
@@ -124,44 +124,5 @@ for f in "$SRC"/*.c "$SRC"/*.cc "$SRC"/*.cpp; do
 	echo "$name $class ipcrace: races=$ir lock-order=$il all=$ia status=$st tsan: races=$tr lock-order=$tl status=$ts" >&2
 done
 
-python3 - "$OUT/results.tsv" <<'PY'
-import csv, sys, collections
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-skips = collections.Counter(r["class"] for r in rows if r["class"].startswith("skip:"))
-kept = [r for r in rows if not r["class"].startswith("skip:")]
-def n(v):
-    try: return int(v)
-    except ValueError: return None
-def tally(cls, col_ok, tool):
-    rs = [r for r in kept if r["class"] == cls]
-    ok = 0; ran = 0
-    for r in rs:
-        if tool == "tsan" and r["tsan_status"] == "":
-            continue
-        ran += 1
-        if col_ok(r, tool): ok += 1
-    return ok, ran
-def race_found(r, t):
-    v = n(r["ipcrace_races"] if t == "ipcrace" else r["tsan_races"]); return bool(v and v > 0)
-def lo_found(r, t):
-    v = n(r["ipcrace_lockorder"] if t == "ipcrace" else r["tsan_lockorder"]); return bool(v and v > 0)
-def fp(r, t):
-    if t == "ipcrace":
-        v = n(r["ipcrace_all"]); return bool(v and v > 0)
-    return (n(r["tsan_races"]) or 0) + (n(r["tsan_lockorder"]) or 0) > 0
-print("| | TSan (clang 14) | ipcrace |")
-print("|---|---|---|")
-for label, cls, fn in (("races found", "race", race_found), ("lock-order found", "lockorder", lo_found),
-                       ("false positives (any finding) on clean", "clean", fp)):
-    a = tally(cls, fn, "tsan"); b = tally(cls, fn, "ipcrace")
-    print(f"| {label} | {a[0]}/{a[1]} | {b[0]}/{b[1]} |")
-bad = [r["test"] for r in kept if n(r["ipcrace_all"]) is None or n(r["ipcrace_all"]) < 0]
-print(f"kept {len(kept)} of {len(rows)}; skipped: " + ", ".join(f"{k[5:]} {v}" for k, v in sorted(skips.items())))
-if bad:
-    print("ipcrace gave no JSON report (timeout, error): " + " ".join(bad))
-for cls, fn, what in (("race", race_found, "missed races"), ("lockorder", lo_found, "missed lock-order"),
-                      ("clean", fp, "false positives")):
-    xs = [r["test"] for r in kept if r["class"] == cls and (fn(r, "ipcrace") != (cls != "clean"))]
-    print(f"ipcrace {what}: " + " ".join(xs))
-PY
+python3 "$HERE/tsan_summary.py" "$OUT/results.tsv"
 echo "results: $OUT/results.tsv" >&2
