@@ -67,6 +67,7 @@ struct fd_entry {
 	__u64 ino;
 	__u32 pid;
 	__u32 flags;		/* open flags (O_ACCMODE) */
+	int fd;
 };
 
 struct lock_entry {
@@ -179,6 +180,7 @@ static int collect_fds(int pid, void *ctx)
 			break;
 		h->fds[h->nr_fds++] = (struct fd_entry){
 			.dev = st.st_dev, .ino = st.st_ino, .pid = pid, .flags = flags,
+			.fd = atoi(d->d_name),
 		};
 	}
 	closedir(dh);
@@ -199,7 +201,7 @@ static void read_fds(struct hang_host *h)
  * "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF", or with "->" after the
  * number for a waiter. Device numbers are hex major:minor.
  */
-static void parse_lock_line(struct hang_host *h, char *line)
+static int parse_lock(char *line, struct lock_entry *out)
 {
 	struct lock_entry e = {};
 	char type[16], mode[16], rw[16], start[32], end[32], *p;
@@ -209,7 +211,7 @@ static void parse_lock_line(struct hang_host *h, char *line)
 
 	p = strchr(line, ':');
 	if (!p)
-		return;
+		return -EINVAL;
 	p++;
 	while (*p == ' ')
 		p++;
@@ -219,16 +221,65 @@ static void parse_lock_line(struct hang_host *h, char *line)
 	}
 	if (sscanf(p, "%15s %15s %15s %d %x:%x:%lu %31s %31s", type, mode, rw, &pid, &maj, &min,
 		   &ino, start, end) != 9)
-		return;
+		return -EINVAL;
 	e.dev = makedev(maj, min);
 	e.ino = ino;
 	e.pid = pid;
 	e.start = strtoull(start, NULL, 10);
 	e.end = strcmp(end, "EOF") ? strtoull(end, NULL, 10) : ~0ULL;
 	snprintf(e.type, sizeof(e.type), "%s", type);
-	if (array__reserve(&h->locks, &h->cap_locks, h->nr_locks + 1, sizeof(*h->locks)))
+	*out = e;
+	return 0;
+}
+
+static void parse_lock_line(struct hang_host *h, char *line)
+{
+	struct lock_entry e;
+
+	if (parse_lock(line, &e) ||
+	    array__reserve(&h->locks, &h->cap_locks, h->nr_locks + 1, sizeof(*h->locks)))
 		return;
 	h->locks[h->nr_locks++] = e;
+}
+
+static bool lock_conflicts(const struct lock_entry *e, const char *type, __u64 start, __u64 end)
+{
+	return !e->blocked && !strcmp(e->type, type) && e->start <= end && e->end >= start;
+}
+
+/*
+ * An OFD lock belongs to an open file description, not a process:
+ * /proc/locks says pid -1. Each fd's /proc/PID/fdinfo lists the locks its
+ * description holds ("lock:\t1: OFDLCK ADVISORY WRITE -1 ..."): every
+ * process with an fd on that description holds the lock.
+ */
+static bool ofd_holders(struct hang_host *h, __u64 dev, __u64 ino, __u64 start, __u64 end,
+			struct hang_wait *w)
+{
+	char path[64], line[512];
+	struct lock_entry e;
+	bool found = false;
+	FILE *f;
+
+	read_fds(h);
+	for (size_t i = 0; i < h->nr_fds; i++) {
+		if (h->fds[i].dev != dev || h->fds[i].ino != ino)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/fdinfo/%d", h->fds[i].pid, h->fds[i].fd);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "lock:", 5) || parse_lock(line + 5, &e))
+				continue;
+			if (e.dev == dev && e.ino == ino && lock_conflicts(&e, "OFDLCK", start, end)) {
+				hang_wait__add_target(w, h->fds[i].pid, 0);
+				found = true;
+			}
+		}
+		fclose(f);
+	}
+	return found;
 }
 
 static void read_locks(struct hang_host *h)
@@ -371,8 +422,8 @@ static void file_lock_wait(struct hang_host *h, const struct hang_task *t, int f
 		w->unknown = true;
 		return;
 	}
-	snprintf(w->object, sizeof(w->object), "%s on %s", kind == HW_FLOCK ? "flock" : "fcntl lock",
-		 target);
+	snprintf(w->object, sizeof(w->object), "%s on %s",
+		 kind == HW_FLOCK ? "flock" : kind == HW_OFD_LOCK ? "OFD lock" : "fcntl lock", target);
 	snprintf(w->relation, sizeof(w->relation), "held by");
 	read_locks(h);
 	for (size_t i = 0; i < h->nr_locks; i++) {
@@ -384,8 +435,9 @@ static void file_lock_wait(struct hang_host *h, const struct hang_task *t, int f
 			continue;
 		if (e->pid > 0)
 			hang_wait__add_target(w, e->pid, 0);
-		else
-			w->unknown = true;	/* an OFD lock names no process */
+		else if (!ofd_holders(h, dev, ino, kind == HW_FLOCK ? 0 : start,
+				      kind == HW_FLOCK ? ~0ULL : end, w))
+			w->unknown = true;	/* an OFD lock whose description no fd shows */
 	}
 }
 

@@ -62,8 +62,11 @@ start_fixture() {
 }
 
 # Runs `ipcrace hang ARGS` into $tmp/$1.txt until it exits $2 (the hang
-# forms within microseconds of the pids line; 10 s at most); sets status
-# and ms (time to that report), one_ms (that run alone).
+# forms within microseconds of the pids line; 10 s at most) and, when
+# $need is set, its text has that line too (two hangs at once: the exit
+# says one formed, not both); sets status and ms (time to that report),
+# one_ms (that run alone).
+need=""
 hang_until() {
 	local out=$1 want=$2 start t0
 	shift 2
@@ -74,7 +77,8 @@ hang_until() {
 		timeout 10 "$ipcrace" hang "$@" >"$tmp/$out.txt" 2>"$tmp/$out.err"
 		status=$?
 		one_ms=$(( $(now_ms) - t0 ))
-		[ "$status" -eq "$want" ] && { [ "$want" -ne 0 ] || grep -q "wait chain" "$tmp/$out.txt"; } && break
+		[ "$status" -eq "$want" ] && { [ "$want" -ne 0 ] || grep -q "wait chain" "$tmp/$out.txt"; } &&
+			{ [ -z "$need" ] || grep -q -- "$need" "$tmp/$out.txt"; } && break
 		[ $(( $(now_ms) - start )) -gt 10000 ] && break
 		sleep 0.05
 	done
@@ -168,6 +172,9 @@ check_fixture() {
 	fi
 	for p in $pids; do
 		grep -q "pid $p[,)]" "$tmp/$name.txt" || problems+=" process $p not named;"
+		for t in /proc/"$p"/task/*; do
+			grep -q "Thread T${t##*/} " "$tmp/$name.txt" || problems+=" thread ${t##*/} not named;"
+		done
 	done
 	# objects are named on the wait lines, not in the stacks (a frame
 	# "pthread_mutex_lock" says nothing about the mutex)
@@ -203,8 +210,20 @@ else:
     if status != 0 or d["deadlocks"] or not d["chains"]:
         why("exit %d, %d deadlocks, %d chains" % (status, len(d["deadlocks"]), len(d["chains"])))
     shown = [threads[t["tid"]] for c in d["chains"] for t in c["threads"]]
-seen = {f["function"] for t in shown for f in t["stack"]
-        if (f.get("file") or "").endswith("/" + name + ".c") and f.get("line")}
+def own(t):
+    return {f["function"] for f in t["stack"]
+            if (f.get("file") or "").endswith("/" + name + ".c") and f.get("line")}
+seen = set()
+for t in shown:
+    if not own(t):
+        why("thread %d is shown without a frame of %s.c with its line" % (t["tid"], name))
+    seen |= own(t)
+# every thread of the fixture's processes takes part: in the cycle, blocked by it, or in a chain
+for p in pids:
+    import os
+    for tid in os.listdir("/proc/%d/task" % p):
+        if int(tid) not in {t["tid"] for t in shown}:
+            why("thread %s of pid %d is not in the report's cycle, blocked list or chain" % (tid, p))
 if not functions <= seen:
     why("frames missing: %s" % sorted(functions - seen))
 PY
@@ -302,7 +321,7 @@ pids_a=$pids
 start_fixture hang_sleeping_holder
 b=${pids%% *}
 pids="$pids_a $pids"
-hang_until multi 66 -p "$a,$b"
+need="wait chain" hang_until multi 66 -p "$a,$b"
 timeout 10 "$ipcrace" hang -p "$a,$b" --format json >"$tmp/multi.json" 2>>"$tmp/multi.err"
 problems=""
 [ "$status" -eq 66 ] || problems+=" exit $status;"
