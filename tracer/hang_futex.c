@@ -89,6 +89,29 @@ static int cond_and_mutex(struct hang_conds *conds, const struct hang_task *t,
 }
 
 /*
+ * A wait on a private futex (FUTEX_PRIVATE_FLAG: a condition variable,
+ * semaphore or barrier not shared between processes) can only be ended
+ * from its own process: by any other thread of it. Shared: unknown.
+ */
+static void private_wakers(const struct hang_task *t, const char *relation, struct hang_wait *w)
+{
+	int *tids = NULL;
+	size_t nr = 0;
+
+	if (!(t->regs.si & FUTEX_PRIVATE_FLAG) || procfs__threads(t->tgid, &tids, &nr)) {
+		w->unknown = true;	/* whoever wakes it: not recorded anywhere */
+		return;
+	}
+	snprintf(w->relation, sizeof(w->relation), "%s", relation);
+	for (size_t i = 0; i < nr; i++)
+		if ((__u32)tids[i] != t->tid)
+			hang_wait__add_target(w, t->tgid, tids[i]);
+	free(tids);
+	if (!w->nr_targets)
+		w->unknown = true;
+}
+
+/*
  * A condition variable's waiter needs a signal, then its mutex. Held by
  * another thread: that thread must release it first, so the wait cannot
  * end before it acts. Free: a private futex (FUTEX_PRIVATE_FLAG) can only
@@ -100,8 +123,6 @@ static void cond_wait(struct hang_conds *conds, const struct hang_task *t,
 {
 	__u64 cond = 0, mutex = 0;
 	__s32 m[MUTEX_OWNER_OFF / 4 + 1];
-	int *tids = NULL;
-	size_t nr = 0;
 
 	w->kind = HW_COND;
 	w->obj = OBJ_COND;
@@ -116,17 +137,7 @@ static void cond_wait(struct hang_conds *conds, const struct hang_task *t,
 		owner_target(w, m[MUTEX_OWNER_OFF / 4]);
 		return;
 	}
-	if (!(t->regs.si & FUTEX_PRIVATE_FLAG) || procfs__threads(t->tgid, &tids, &nr)) {
-		w->unknown = true;	/* whoever signals it: not recorded anywhere */
-		return;
-	}
-	snprintf(w->relation, sizeof(w->relation), "which can be signalled by");
-	for (size_t i = 0; i < nr; i++)
-		if ((__u32)tids[i] != t->tid)
-			hang_wait__add_target(w, t->tgid, tids[i]);
-	free(tids);
-	if (!w->nr_targets)
-		w->unknown = true;
+	private_wakers(t, "which can be signalled by", w);
 }
 
 /* --- the futex word ------------------------------------------------------ */
@@ -208,13 +219,13 @@ void hang_futex__classify(struct hang_conds *conds, const struct hang_task *t,
 	if (any_function(functions, nr, "*barrier_wait*")) {
 		w->kind = HW_BARRIER;
 		w->obj = OBJ_NONE;
-		w->unknown = true;
+		private_wakers(t, "which can be completed by", w);
 		return;
 	}
 	if (any_function(functions, nr, "sem_*wait*") || any_function(functions, nr, "*new_sem_wait*")) {
 		w->kind = HW_SEM;
 		w->obj = OBJ_SEM;
-		w->unknown = true;	/* any process that can reach it may post */
+		private_wakers(t, "which can be posted by", w);
 		return;
 	}
 	w->kind = HW_FUTEX;
