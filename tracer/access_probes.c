@@ -31,6 +31,14 @@ struct plan_entry {
 	dev_t dev;
 	ino_t ino;
 	struct access_plan *plan;
+	/*
+	 * Loads whose source names an acquire order (site index << 1 | operand
+	 * slot): their probe after the load goes on with the file, not when
+	 * BPF first asks for it. Until then the load is recorded before it
+	 * runs, and one preempted there can read the release recorded after it.
+	 */
+	size_t *acquires;
+	size_t nr_acquires, cap_acquires;
 };
 
 struct attached {
@@ -102,6 +110,7 @@ struct access_probes {
 	int *post_fds;
 	size_t nr_post_fds, cap_post_fds;
 	__u64 post_served;
+	size_t post_at_once;		/* of them, attached with their file (acquire in the source) */
 	size_t post_errors;
 	size_t refused[REFUSED_MAX];
 	size_t memory_insns, atomic_before, skipped[ASKIP_MAX];
@@ -291,8 +300,10 @@ void access_probes__free(struct access_probes *ap)
 	close_all(ap);
 	for (size_t i = 0; i < ap->nr_groups; i++)
 		free(ap->groups[i].fds);
-	for (size_t i = 0; i < ap->nr_plans; i++)
+	for (size_t i = 0; i < ap->nr_plans; i++) {
 		access_plan__free(ap->plans[i].plan);
+		free(ap->plans[i].acquires);
+	}
 	for (size_t i = 0; i < ap->nr_files; i++)
 		free(ap->files[i].path);
 	free(ap->post_fds);
@@ -343,13 +354,15 @@ static size_t read_build_id(const char *path, __u8 *out)
 
 /*
  * Flags the planned operands whose source names only relaxed orders
- * (tracer/memorder.h). Returns how many; 0 when the file has no line table
- * or its sources are not here.
+ * (tracer/memorder.h) and lists in e the loads whose source names an
+ * ordered one. Returns how many are relaxed; none when the file has no
+ * line table or its sources are not here.
  */
-static size_t mark_relaxed(struct access_plan *plan, const char *path)
+static size_t mark_orders(struct access_plan *plan, const char *path, struct plan_entry *e)
 {
 	struct memorder *m = memorder__open(path);
 	size_t nr = access_plan__count(plan), marked = 0;
+	enum memorder_kind order;
 
 	if (!m)
 		return 0;
@@ -357,10 +370,15 @@ static size_t mark_relaxed(struct access_plan *plan, const char *path)
 		const struct access_site *s = access_plan__site(plan, i);
 
 		for (__u32 k = 0; k < s->desc.nr_ops && k < ACCESS_OPS_MAX; k++) {
-			if (!memorder__relaxed_at(m, s->vaddr + s->desc.ops[k].ip_delta))
-				continue;
-			access_plan__add_op_flags(plan, i, k, AOP_RELAXED);
-			marked++;
+			order = memorder__order_at(m, s->vaddr + s->desc.ops[k].ip_delta);
+			if (order == MEMORDER_RELAXED) {
+				access_plan__add_op_flags(plan, i, k, AOP_RELAXED);
+				marked++;
+			} else if (order == MEMORDER_ORDERED && (s->desc.ops[k].flags & AOP_POSTABLE) &&
+				   !array__reserve(&e->acquires, &e->cap_acquires, e->nr_acquires + 1,
+						   sizeof(*e->acquires))) {
+				e->acquires[e->nr_acquires++] = i << 1 | k;
+			}
 		}
 	}
 	memorder__free(m);
@@ -404,7 +422,7 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 	e->plan = plan;
 	ap->memory_insns += access_plan__nr_memory_insns(plan);
 	ap->atomic_before += access_plan__nr_atomic_before(plan);
-	ap->relaxed += mark_relaxed(plan, path);
+	ap->relaxed += mark_orders(plan, path, e);
 	for (int k = 0; k < ASKIP_MAX; k++)
 		ap->skipped[k] += access_plan__skipped(plan, k);
 	return plan;
@@ -474,6 +492,24 @@ static int attach_range(struct access_probes *ap, struct group *g, const char *p
 	mid = lo + (hi - lo) / 2;
 	err = attach_range(ap, g, path, offsets, cookies, lo, mid, pid);
 	return err ? err : attach_range(ap, g, path, offsets, cookies, mid, hi, pid);
+}
+
+static int post_attach(struct access_probes *ap, __u32 id, int slot);
+
+/* The probes after the file's acquire loads (plan_entry.acquires), at once. */
+static void attach_acquires(struct access_probes *ap, const struct access_plan *plan,
+			    __u32 id_base)
+{
+	const struct plan_entry *e = NULL;
+
+	for (size_t i = 0; i < ap->nr_plans && !e; i++)
+		if (ap->plans[i].plan == plan)
+			e = &ap->plans[i];
+	for (size_t i = 0; e && i < e->nr_acquires; i++)
+		if (post_attach(ap, id_base + (__u32)(e->acquires[i] >> 1), (int)(e->acquires[i] & 1)))
+			ap->post_errors++;
+		else
+			ap->post_at_once++;
 }
 
 int access_probes__attach_file(struct access_probes *ap, const char *path, int pid)
@@ -548,6 +584,8 @@ int access_probes__attach_file(struct access_probes *ap, const char *path, int p
 		g->file = ap->nr_files - 1;
 		err = attach_range(ap, g, path, offsets, cookies, first, i, pid);
 	}
+	if (!err)
+		attach_acquires(ap, plan, id_base);
 out:
 	free(offsets);
 	free(cookies);
@@ -801,9 +839,10 @@ void access_probes__print_stats(const struct access_probes *ap)
 		ap->atomic_before);
 	fprintf(stderr, "ipcrace: access probes: %zu operands are relaxed atomics (their source "
 		"line names memory_order_relaxed only): atomic, ordering nothing\n", ap->relaxed);
-	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%llu "
-		"acquires left to those probes), %llu such probes not attached\n",
-		ap->nr_post_fds, (unsigned long long)skel->bss->access_post_deferred,
+	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%zu "
+		"from the start: their source names an acquire; %llu acquires left to those probes), "
+		"%llu such probes not attached\n",
+		ap->nr_post_fds, ap->post_at_once, (unsigned long long)skel->bss->access_post_deferred,
 		(unsigned long long)(ap->post_errors +
 				     (skel->bss->access_post_nr > ACCESS_POST_REQS_MAX ?
 				      skel->bss->access_post_nr - ACCESS_POST_REQS_MAX : 0)));

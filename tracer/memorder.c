@@ -267,7 +267,7 @@ static enum memorder_kind call_site_order(struct memorder *m, Dwarf_Die *cu, __u
 	return order;
 }
 
-bool memorder__relaxed_at(struct memorder *m, __u64 vaddr)
+enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr)
 {
 	enum memorder_kind order;
 	Dwarf_Die cu_mem, *cu;
@@ -278,19 +278,24 @@ bool memorder__relaxed_at(struct memorder *m, __u64 vaddr)
 	int lineno;
 
 	if (!m)
-		return false;
+		return MEMORDER_NONE;
 	cu = dwarf_addrdie(m->dwarf, vaddr, &cu_mem);
 	if (!cu)
-		return false;
+		return MEMORDER_NONE;
 	line = dwarf_getsrc_die(cu, vaddr);
 	if (!line || dwarf_lineno(line, &lineno))
-		return false;
+		return MEMORDER_NONE;
 	name = full_path(cu, dwarf_linesrc(line, NULL, NULL), buf, sizeof(buf));
 	if (!name)
-		return false;
+		return MEMORDER_NONE;
 	order = line_order(m, name, lineno, &atomic);
 	/* an atomic wrapper's body (libstdc++'s load(__m)): its callers say */
 	if (order == MEMORDER_NONE && atomic)
 		order = call_site_order(m, cu, vaddr);
-	return order == MEMORDER_RELAXED;
+	return order;
+}
+
+bool memorder__relaxed_at(struct memorder *m, __u64 vaddr)
+{
+	return memorder__order_at(m, vaddr) == MEMORDER_RELAXED;
 }

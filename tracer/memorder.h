@@ -41,7 +41,9 @@ struct memorder;
 struct memorder *memorder__open(const char *path);
 void memorder__free(struct memorder *m);
 
-/* Is the instruction at ELF address vaddr a relaxed atomic access? */
+/* The order the source names at ELF address vaddr (MEMORDER_NONE: it cannot tell). */
+enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr);
+/* Is the instruction at vaddr a relaxed atomic access? */
 bool memorder__relaxed_at(struct memorder *m, __u64 vaddr);
 
 #endif /* IPCRACE_MEMORDER_H */
