@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The access-probe driver (access_probes.h). */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -9,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,6 +16,7 @@
 #include "../analyzer/array.h"
 #include "access_plan.h"
 #include "access_probes.h"
+#include "link_closer.h"
 #include "memorder.h"
 #include "uprobe_multi.h"
 
@@ -73,25 +72,9 @@ enum refusal {
 	REFUSED_MAX,
 };
 
-/*
- * Closing a uprobe_multi link waits for the kernel to unregister every
- * probe in it (~70 ms here for one group): done on a thread of its own, so
- * the consumer goes on reading events meanwhile.
- */
-struct detacher {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	int *fds;		/* links to close */
-	size_t nr_fds, cap_fds;
-	bool stop;
-	bool started;
-	double busy_ms;		/* time spent closing */
-};
-
 struct access_probes {
 	struct ipcrace_bpf *skel;
-	struct detacher detacher;
+	struct link_closer *closer;	/* detached groups' links, closed in the background */
 	struct access_opts opts;
 	int prog_fd;
 	struct plan_entry *plans;
@@ -131,70 +114,6 @@ void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts
 	}
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void *detacher_run(void *arg)
-{
-	struct detacher *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	for (;;) {
-		while (!d->nr_fds && !d->stop)
-			pthread_cond_wait(&d->wake, &d->lock);
-		if (!d->nr_fds)
-			break;
-		int fd = d->fds[--d->nr_fds];
-		double t0;
-
-		pthread_mutex_unlock(&d->lock);
-		t0 = now_ms();
-		close(fd);
-		pthread_mutex_lock(&d->lock);
-		d->busy_ms += now_ms() - t0;
-	}
-	pthread_mutex_unlock(&d->lock);
-	return NULL;
-}
-
-/* Hands fd to the detacher; closes it here when there is none. */
-static void detacher_close(struct detacher *d, int fd)
-{
-	pthread_mutex_lock(&d->lock);
-	if (!d->started && !d->stop)
-		d->started = !pthread_create(&d->thread, NULL, detacher_run, d);
-	if (!d->started ||
-	    array__reserve(&d->fds, &d->cap_fds, d->nr_fds + 1, sizeof(*d->fds))) {
-		pthread_mutex_unlock(&d->lock);
-		close(fd);
-		return;
-	}
-	d->fds[d->nr_fds++] = fd;
-	pthread_cond_signal(&d->wake);
-	pthread_mutex_unlock(&d->lock);
-}
-
-/* Closes what is queued, then the thread. */
-static void detacher_stop(struct detacher *d)
-{
-	pthread_mutex_lock(&d->lock);
-	d->stop = true;
-	pthread_cond_signal(&d->wake);
-	pthread_mutex_unlock(&d->lock);
-	if (d->started)
-		pthread_join(d->thread, NULL);
-	for (size_t i = 0; i < d->nr_fds; i++)
-		close(d->fds[i]);
-	free(d->fds);
-	pthread_mutex_destroy(&d->lock);
-	pthread_cond_destroy(&d->wake);
-}
-
 struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct access_opts *opts)
 {
 	struct access_probes *ap = calloc(1, sizeof(*ap));
@@ -217,8 +136,8 @@ struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct 
 		if (!*end && v < ap->max_probes)
 			ap->max_probes = (__u32)v;
 	}
-	pthread_mutex_init(&ap->detacher.lock, NULL);
-	pthread_cond_init(&ap->detacher.wake, NULL);
+	/* NULL: each link is closed where it is detached */
+	ap->closer = link_closer__new();
 	return ap;
 }
 
@@ -226,77 +145,35 @@ struct access_probes *access_probes__new(struct ipcrace_bpf *skel, const struct 
 static void group_detach(struct access_probes *ap, struct group *g, size_t nr)
 {
 	for (size_t i = 0; i < nr; i++)
-		detacher_close(&ap->detacher, g->fds[i]);
+		link_closer__close(ap->closer, g->fds[i]);
 	memmove(g->fds, g->fds + nr, (g->nr_fds - nr) * sizeof(*g->fds));
 	g->nr_fds -= nr;
 	g->detached = true;
 }
 
-#define CLOSE_THREADS 8
-
-struct close_batch {
-	int *fds;
-	size_t nr;
-	size_t next;
-	pthread_mutex_t lock;
-};
-
-static void *close_worker(void *arg)
-{
-	struct close_batch *b = arg;
-	size_t i;
-
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		i = b->next++;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->nr)
-			return NULL;
-		close(b->fds[i]);
-	}
-}
-
 /*
  * Each link's close waits for the kernel's grace period (20-70 ms here):
- * at the end, the waits overlap on a few threads instead of adding up.
+ * at the end, they go to the closer, whose waits overlap.
  */
 static void close_all(struct access_probes *ap)
 {
-	struct close_batch b = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	pthread_t threads[CLOSE_THREADS];
-	size_t n = 0, k = 0;
-
-	for (size_t i = 0; i < ap->nr_groups; i++)
-		n += ap->groups[i].nr_fds;
 	/* the probes after acquire loads first: their loads' own probes may still be attached */
 	for (size_t i = 0; i < ap->nr_post_fds; i++)
 		close(ap->post_fds[i]);
 	ap->nr_post_fds = 0;
-	b.fds = calloc(n ? n : 1, sizeof(*b.fds));
 	for (size_t i = 0; i < ap->nr_groups; i++) {
-		for (size_t j = 0; j < ap->groups[i].nr_fds; j++) {
-			if (b.fds)
-				b.fds[k++] = ap->groups[i].fds[j];
-			else
-				close(ap->groups[i].fds[j]);
-		}
+		for (size_t j = 0; j < ap->groups[i].nr_fds; j++)
+			link_closer__close(ap->closer, ap->groups[i].fds[j]);
 		ap->groups[i].nr_fds = 0;
 	}
-	b.nr = k;
-	for (n = 0; n < CLOSE_THREADS && n < b.nr; n++)
-		if (pthread_create(&threads[n], NULL, close_worker, &b))
-			break;
-	close_worker(&b);
-	while (n--)
-		pthread_join(threads[n], NULL);
-	free(b.fds);
+	link_closer__free(ap->closer);
+	ap->closer = NULL;
 }
 
 void access_probes__free(struct access_probes *ap)
 {
 	if (!ap)
 		return;
-	detacher_stop(&ap->detacher);
 	close_all(ap);
 	for (size_t i = 0; i < ap->nr_groups; i++)
 		free(ap->groups[i].fds);
@@ -830,7 +707,7 @@ void access_probes__print_stats(const struct access_probes *ap)
 		ap->memory_insns, ap->probed,
 		ap->refused[REFUSED_INSN] + ap->refused[REFUSED_INVALID] + ap->refused[REFUSED_OTHER],
 		ap->refused[REFUSED_INSN], ap->refused[REFUSED_INVALID], ap->refused[REFUSED_OTHER],
-		ap->detached_probes, ap->detached_groups, ap->detacher.busy_ms, ap->kept_probes,
+		ap->detached_probes, ap->detached_groups, link_closer__busy_ms(ap->closer), ap->kept_probes,
 		ap->keep_errors, ap->over_limit);
 	fprintf(stderr, "ipcrace: access probes: not planned:");
 	for (int k = 0; k < ASKIP_MAX; k++)

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "link_closer.h"
@@ -19,6 +20,7 @@ struct link_closer {
 	size_t nr, cap;
 	bool stopping;		/* under lock: close what is queued, then end */
 	size_t closed;		/* under lock */
+	double busy_ms;		/* under lock: time spent closing */
 };
 
 struct close_batch {
@@ -61,9 +63,18 @@ static void close_all(const int *fds, size_t nr)
 	pthread_mutex_destroy(&b.lock);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void *closer_main(void *arg)
 {
 	struct link_closer *c = arg;
+	double t0;
 	int *batch;
 	size_t nr;
 
@@ -78,9 +89,11 @@ static void *closer_main(void *arg)
 		c->queue = NULL;
 		c->nr = c->cap = 0;
 		pthread_mutex_unlock(&c->lock);
+		t0 = now_ms();
 		close_all(batch, nr);
 		free(batch);
 		pthread_mutex_lock(&c->lock);
+		c->busy_ms += now_ms() - t0;
 		c->closed += nr;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -144,6 +157,18 @@ size_t link_closer__closed(struct link_closer *c)
 	n = c->closed;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+double link_closer__busy_ms(struct link_closer *c)
+{
+	double ms;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	ms = c->busy_ms;
+	pthread_mutex_unlock(&c->lock);
+	return ms;
 }
 
 void link_closer__free(struct link_closer *c)

@@ -23,6 +23,8 @@ struct link_closer *link_closer__new(void);
 void link_closer__close(struct link_closer *c, int fd);
 /* Descriptors closed so far (for -v). */
 size_t link_closer__closed(struct link_closer *c);
+/* Time spent closing so far, in milliseconds (for -v). */
+double link_closer__busy_ms(struct link_closer *c);
 /* Closes everything still queued, waits for it, frees. NULL-safe. */
 void link_closer__free(struct link_closer *c);
 
