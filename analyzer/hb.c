@@ -675,6 +675,8 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 		return hb_guard__acquired(hb, e, t);
 	case EV_MEM_ACCESS:
 		return hb_atomic__access(hb, e, t);
+	case EV_ATOMIC_RELEASE:
+		return hb_atomic__release(hb, e, t);
 	case EV_CHAN_CONNECT:
 		return hb_connect__connect(hb, e, t);
 	case EV_CHAN_ACCEPT:

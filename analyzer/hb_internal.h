@@ -168,6 +168,7 @@ int hb_connect__connect(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__opened(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int hb_atomic__release(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_guard__release(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_guard__acquired(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 

@@ -663,6 +663,28 @@ int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 }
 
 /*
+ * The release half of an atomic RMW, recorded before the RMW ran
+ * (EV_ATOMIC_RELEASE): what the thread did so far goes into the variable,
+ * as the RMW's own record does again after it ran. Recorded only after, a
+ * load that read the RMW's value could come first in the stream and miss
+ * it. Nothing else: the RMW's record counts the write, acquires, and
+ * closes a read section.
+ */
+int hb_atomic__release(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+	int err;
+
+	if ((e->flags & EVF_RELAXED) || !atomic_key(e, &k))
+		return 0;
+	k.__pad = 0;
+	k = hb_tagged_key(k, HB_CLASS_ATOMIC);
+	err = hb_obj_get(hb, &k, &o);
+	return err ? err : hb_release(hb, t, &o->vc);
+}
+
+/*
  * __cxa_guard_release, at entry: the initializer is done and the guard's
  * first byte is set next. A later __cxa_guard_acquire that returns 0, or
  * the compiler's inline load of that byte, takes this order.

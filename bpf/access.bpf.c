@@ -43,6 +43,8 @@ __u64 access_over_budget;	/* hits past the thread's budget (trapped for nothing)
 __u64 access_sync_plain;	/* plain accesses to atomic words: recorded past the budget */
 __u64 access_redundant;		/* atomic accesses repeating the thread's last one: not recorded */
 __u64 access_post_deferred;	/* acquire loads left to their probe after them */
+__u64 access_releases;		/* atomics' releases recorded before they ran */
+__u64 access_releases_redundant;	/* ... repeating the thread's last one: not recorded */
 /* Requests for a probe after an acquire load (access_maps.h); userspace serves them. */
 __u64 access_post_nr;
 __u32 access_post_req[ACCESS_POST_REQS_MAX];
@@ -246,11 +248,62 @@ static __always_inline void ask_post(struct access_probe_hits *h, __u32 probe, i
 
 /* What record_operand did. */
 enum operand_done {
-	OPD_NONE,	/* nothing: own stack, no budget, no room */
+	OPD_NONE,	/* nothing: own stack, no budget, no room, an atomic's release */
 	OPD_PLAIN,	/* recorded a plain access within the budget */
 	OPD_SYNC,	/* recorded a plain access to an atomic word (no budget spent) */
 	OPD_ATOMIC,	/* recorded an atomic access, or found it a repeat */
 };
+
+/*
+ * The release half of an atomic RMW at ip + op->ip_delta, before it runs
+ * (AOP_RELEASE): an EV_ATOMIC_RELEASE, unless it repeats the thread's last
+ * one with no event reserved since (its clock is what it was), or the
+ * word is on the thread's own stack, or the RMW is relaxed (it orders
+ * nothing). No stack: the analyzer only takes the order from it.
+ */
+static __always_inline void record_release(const __u64 *regs, __u64 ip,
+					   const struct access_operand *op,
+					   struct access_thread *t, struct task_struct *task)
+{
+	struct access_atomic_word w;
+	struct ipcrace_event *e;
+	__u64 addr;
+
+	if (op->flags & AOP_RELAXED)
+		return;
+	addr = op->base == AREG_RIP ? ip + op->rip_delta : reg_value(regs, op->base);
+	addr += reg_value(regs, op->index) * op->scale + (__s64)op->disp;
+	if (op->seg == ASEG_FS)
+		addr += BPF_CORE_READ(task, thread.fsbase);
+	else if (op->seg == ASEG_GS)
+		addr += BPF_CORE_READ(task, thread.gsbase);
+	if (t && addr >= t->vm_lo && addr < t->own_hi && !(addr >= t->esc_lo && addr < t->esc_hi))
+		return;
+	if (t && t->rel_seq && t->rel_addr == addr && t->rel_seq == events_reserved()) {
+		__sync_fetch_and_add(&access_releases_redundant, 1);
+		return;
+	}
+	w = atomic_word(addr);
+	if (!bpf_map_lookup_elem(&access_atomic_words, &w)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&access_atomic_words, &w, &one, BPF_ANY);
+	}
+	e = event_reserve(EV_ATOMIC_RELEASE, OBJ_MEMORY);
+	if (!e)
+		return;
+	e->addr = addr;
+	e->arg0 = ip + op->ip_delta;
+	e->arg1 = op->size;
+	e->flags |= EVF_PROBE | EVF_ATOMIC;
+	resolve_key(e, addr);
+	__sync_fetch_and_add(&access_releases, 1);
+	record_submit(e);
+	if (t) {
+		t->rel_addr = addr;
+		t->rel_seq = events_reserved();
+	}
+}
 
 /*
  * Records one operand of the instruction at ip; a plain one past the
@@ -272,6 +325,10 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 	struct ipcrace_event *e;
 	bool own;
 
+	if (op->flags & AOP_RELEASE) {
+		record_release(regs, ip, op, t, task);
+		return OPD_NONE;
+	}
 	addr = op->base == AREG_RIP ? ip + op->rip_delta : reg_value(regs, op->base);
 	addr += reg_value(regs, op->index) * op->scale + (__s64)op->disp;
 	if (op->seg == ASEG_FS)
@@ -364,6 +421,9 @@ seen:
 	if (t) {
 		t->seen_lo[slot & 1] = addr;
 		t->seen_hi[slot & 1] = addr + size;
+		/* the RMW's own record released into the word too */
+		if (done == OPD_ATOMIC && t->rel_addr == addr)
+			t->rel_seq = events_reserved();
 	}
 	return done;
 }
@@ -424,9 +484,15 @@ int access_probe(struct pt_regs *ctx)
 	if (t && !post) {
 		/* what a watchpoint hit during this instruction's step may skip */
 		t->seen_ip = ip;
-		/* a carried atomic's operand is ops[0]; the instruction's own follow */
-		t->seen_end = ip + (nr_ops > 1 && d->ops[0].ip_delta ? d->ops[1].rip_delta
-								   : d->ops[0].rip_delta);
+		/*
+		 * The instruction's own operands have ip_delta 0 (a carried
+		 * atomic's is negative, a release's before its RMW positive).
+		 */
+		t->seen_end = ip;
+		if (nr_ops > 0 && !d->ops[0].ip_delta)
+			t->seen_end = ip + d->ops[0].rip_delta;
+		else if (nr_ops > 1 && !d->ops[1].ip_delta)
+			t->seen_end = ip + d->ops[1].rip_delta;
 		t->seen_lo[0] = t->seen_hi[0] = 0;
 		t->seen_lo[1] = t->seen_hi[1] = 0;
 	}

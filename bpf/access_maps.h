@@ -63,25 +63,38 @@ enum access_seg {
  * recorded as atomic, never a data race, ordering nothing.
  */
 #define AOP_RELAXED	(1u << 7)
+/*
+ * The release half of an atomic RMW, evaluated before the RMW runs: at the
+ * RMW itself when the kernel takes a probe there (XCHG), else at the
+ * instruction before it when that one falls through to it, nothing else
+ * reaches it and its address registers stay as they are. Recorded as
+ * EV_ATOMIC_RELEASE; the RMW's access (with its acquire) is still recorded
+ * after it ran. So a load that reads the RMW's value cannot come before
+ * the RMW's release in the trace (it could when the RMW was recorded only
+ * at the next instruction, a trap later). ip_delta/rip_delta point at the
+ * RMW. Carries AOP_ATOMIC too.
+ */
+#define AOP_RELEASE	(1u << 8)
 
 /* One memory operand: address = seg base + base + index * scale + disp. */
 struct access_operand {
 	__s32 disp;
 	__u16 size;		/* bytes (per element for string instructions) */
+	__u16 flags;		/* AOP_* */
 	__u8 base;		/* enum access_reg */
 	__u8 index;		/* enum access_reg, never AREG_RIP */
 	__u8 scale;		/* 1, 2, 4, 8 */
 	__u8 seg;		/* enum access_seg */
-	__u8 flags;		/* AOP_* */
 	/*
-	 * The accessing instruction relative to the probe (0, or minus the
-	 * length of a LOCK-prefixed instruction probed at the one after it)
+	 * The accessing instruction relative to the probe (0; minus the
+	 * length of an atomic probed at the one after it; plus the length of
+	 * the instruction before an atomic that carries its AOP_RELEASE)
 	 * and its end (what rip-relative addressing adds to), relative to
 	 * the probe too.
 	 */
 	__s8 ip_delta;
 	__s8 rip_delta;
-	__u8 __pad[3];
+	__u8 __pad[2];
 };
 
 struct access_probe_desc {

@@ -156,6 +156,15 @@ enum ipcrace_event_type {
 	 * lock held across the hold allows), else 0.
 	 */
 	EV_CONFIRM_HOLD,
+	/*
+	 * The release half of an atomic RMW (LOCK-prefixed, XCHG), from an
+	 * access probe at or just before it, before it runs (release-type):
+	 * what the thread did so far is before any later access of the word.
+	 * The RMW itself follows as an EV_MEM_ACCESS recorded after it ran.
+	 * addr = the word (key resolved), arg0 = the RMW's instruction,
+	 * arg1 = its size; flags EVF_PROBE | EVF_ATOMIC; no stack.
+	 */
+	EV_ATOMIC_RELEASE,
 
 	EV_TYPE_MAX,
 };

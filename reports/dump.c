@@ -34,6 +34,7 @@ const char *event_type__name(__u16 type)
 	case EV_WAIT_REAPED:		return "wait-reaped";
 	case EV_NAME_OBJECT:		return "name-object";
 	case EV_MEM_ACCESS:		return "mem-access";
+	case EV_ATOMIC_RELEASE:		return "atomic-release";
 	case EV_CHAN_OPEN:		return "chan-open";
 	case EV_SYNC_OBJECT:		return "sync-object";
 	case EV_BARRIER_ARRIVE:		return "barrier-arrive";
@@ -160,6 +161,11 @@ static void put_details(FILE *out, const struct trace *t, const struct ipcrace_e
 			(unsigned long long)e->arg1);
 		put_object(out, t, e);
 		fprintf(out, " ip 0x%llx", (unsigned long long)e->arg0);
+		break;
+	case EV_ATOMIC_RELEASE:
+		fprintf(out, " %llu bytes at", (unsigned long long)e->arg1);
+		put_object(out, t, e);
+		fprintf(out, " ip 0x%llx (before it runs)", (unsigned long long)e->arg0);
 		break;
 	case EV_CHAN_OPEN:
 		put_object(out, t, e);

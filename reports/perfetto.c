@@ -550,6 +550,7 @@ static int pf_event(struct pf_ctx *c, size_t i)
 	case EV_WAIT_REAPED:
 	case EV_NAME_OBJECT:
 	case EV_MEM_ACCESS:
+	case EV_ATOMIC_RELEASE:
 	case EV_CHAN_OPEN:
 	case EV_SYNC_OBJECT:
 	case EV_BARRIER_ARRIVE:

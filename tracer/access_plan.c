@@ -25,6 +25,8 @@ struct access_plan {
 	size_t group_sites;	/* sites in the current group */
 	size_t nr_memory_insns;
 	size_t nr_atomic_before;	/* XCHGs recorded before they run */
+	size_t nr_release_before;	/* atomics whose release is recorded before they run */
+	size_t nr_release_after;	/* ... whose release is only recorded after */
 	size_t skipped[ASKIP_MAX];
 };
 
@@ -79,7 +81,7 @@ const struct access_site *access_plan__site(const struct access_plan *p, size_t 
 	return i < p->nr_sites ? &p->sites[i] : NULL;
 }
 
-void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u8 flags)
+void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u16 flags)
 {
 	if (i < p->nr_sites && op < p->sites[i].desc.nr_ops && op < ACCESS_OPS_MAX)
 		p->sites[i].desc.ops[op].flags |= flags;
@@ -98,6 +100,16 @@ size_t access_plan__nr_memory_insns(const struct access_plan *p)
 size_t access_plan__nr_atomic_before(const struct access_plan *p)
 {
 	return p->nr_atomic_before;
+}
+
+size_t access_plan__nr_release_before(const struct access_plan *p)
+{
+	return p->nr_release_before;
+}
+
+size_t access_plan__nr_release_after(const struct access_plan *p)
+{
+	return p->nr_release_after;
 }
 
 size_t access_plan__skipped(const struct access_plan *p, enum access_skip why)
@@ -480,6 +492,120 @@ static bool load_next_safe(csh cs, const struct func_info *fi, const cs_insn *in
 	return true;
 }
 
+/*
+ * May the release half of the atomic insns[i] (AOP_RELEASE) be evaluated
+ * at insns[i - 1]? Only when running insns[i - 1] means running insns[i]
+ * next: it is no jump, call or return and nothing jumps to insns[i]; when
+ * the kernel takes a probe there (no LOCK prefix); and when it writes none
+ * of the atomic's address registers.
+ */
+static bool release_before_safe(csh cs, const struct func_info *fi, const cs_insn *insns,
+				size_t i, const struct access_operand *ops, size_t nr)
+{
+	const cs_insn *prev;
+	cs_regs read, written;
+	uint8_t nr_read, nr_written;
+
+	if (i == 0)
+		return false;
+	prev = &insns[i - 1];
+	if (is_branch_target(fi, insns[i].address) ||
+	    prev->detail->x86.prefix[0] == X86_PREFIX_LOCK ||
+	    prev->address + prev->size != insns[i].address)
+		return false;
+	if (cs_insn_group(cs, prev, CS_GRP_JUMP) || cs_insn_group(cs, prev, CS_GRP_CALL) ||
+	    cs_insn_group(cs, prev, CS_GRP_RET) || cs_insn_group(cs, prev, CS_GRP_INT) ||
+	    cs_insn_group(cs, prev, CS_GRP_IRET))
+		return false;
+	if (cs_regs_access(cs, prev, read, &nr_read, written, &nr_written) != CS_ERR_OK)
+		return false;
+	for (uint8_t k = 0; k < nr_written; k++) {
+		__u8 r = gp_reg_any_width(written[k]);
+
+		for (size_t j = 0; r != AREG_NONE && j < nr; j++)
+			if ((ops[j].base != AREG_RIP && r == ops[j].base) || r == ops[j].index)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * The last site planned is insns[i - 1]'s: it takes the release operands
+ * too when there is room, in a group of its own (an atomic site is never
+ * detached, plain sites around it may be).
+ */
+static bool release_join_last(struct access_plan *p, __u64 vaddr,
+			      const struct access_operand *rel, size_t nr)
+{
+	struct access_site *s = p->nr_sites ? &p->sites[p->nr_sites - 1] : NULL;
+
+	if (!s || s->vaddr != vaddr || s->desc.nr_ops + nr > ACCESS_OPS_MAX)
+		return false;
+	memcpy(&s->desc.ops[s->desc.nr_ops], rel, nr * sizeof(*rel));
+	s->desc.nr_ops += nr;
+	if (p->group_sites > 1) {
+		p->group_sites--;
+		s->desc.group = ++p->nr_groups;
+	}
+	if (p->group_sites) {
+		p->nr_groups++;
+		p->group_sites = 0;
+	}
+	return true;
+}
+
+/*
+ * Plans where the release half of the atomic insns[i] is recorded before
+ * it runs (AOP_RELEASE): at the atomic itself when it has no LOCK prefix
+ * (returned in own, for its own site), else at insns[i - 1]. carry: its
+ * operands as evaluated after it, at insns[i + 1].
+ */
+static int plan_release(struct access_plan *p, const struct func_info *fi, const cs_insn *insns,
+			size_t i, __u64 vaddr0, __u64 offset0, const struct access_operand *carry,
+			size_t nr_carry, struct access_operand *own, size_t *nr_own)
+{
+	const cs_insn *insn = &insns[i];
+	struct access_operand rel[ACCESS_OPS_MAX];
+	__s8 back;
+
+	for (size_t k = 0; k < nr_carry; k++) {
+		rel[k] = carry[k];
+		rel[k].flags |= AOP_RELEASE;
+		rel[k].ip_delta = 0;
+		rel[k].rip_delta = (__s8)insn->size;
+	}
+	if (insn->detail->x86.prefix[0] != X86_PREFIX_LOCK) {
+		if (*nr_own + nr_carry > ACCESS_OPS_MAX) {
+			p->nr_release_after++;
+			return 0;
+		}
+		memcpy(&own[*nr_own], rel, nr_carry * sizeof(*rel));
+		*nr_own += nr_carry;
+		p->nr_release_before++;
+		return 0;
+	}
+	if (!release_before_safe(p->cs, fi, insns, i, carry, nr_carry)) {
+		p->nr_release_after++;
+		return 0;
+	}
+	back = (__s8)insns[i - 1].size;
+	for (size_t k = 0; k < nr_carry; k++) {
+		rel[k].ip_delta = back;
+		rel[k].rip_delta = (__s8)(back + insn->size);
+	}
+	p->nr_release_before++;
+	if (release_join_last(p, insns[i - 1].address, rel, nr_carry))
+		return 0;
+	if (p->nr_sites && p->sites[p->nr_sites - 1].vaddr == insns[i - 1].address) {
+		/* its probe is full: the release is recorded after the atomic */
+		p->nr_release_before--;
+		p->nr_release_after++;
+		return 0;
+	}
+	return site_add(p, insns[i - 1].address, offset0 + (insns[i - 1].address - vaddr0), 0,
+			rel, nr_carry);
+}
+
 /* Plans the memory operands of insns[i]; pending: an atomic's, carried over. */
 static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs_insn *insns,
 		     size_t n, size_t i, __u64 vaddr0, __u64 offset0,
@@ -537,6 +663,10 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 			memcpy(pending, carry, nr_carry * sizeof(*carry));
 			*nr_pending = nr_carry;
 			nr_mem = 0;
+			err = plan_release(p, fi, insns, i, vaddr0, offset0, carry, nr_carry, ops,
+					   &nr);
+			if (err)
+				return err;
 		} else if (x->prefix[0] == X86_PREFIX_LOCK) {
 			p->skipped[ASKIP_ATOMIC_NEXT] += nr_carry;
 			nr_mem = 0;

@@ -73,12 +73,19 @@ int access_plan__add_file(struct access_plan *p, const char *path);
 size_t access_plan__count(const struct access_plan *p);
 const struct access_site *access_plan__site(const struct access_plan *p, size_t i);
 /* Adds AOP_* flags to operand op of site i (after planning: memory orders). */
-void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u8 flags);
+void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u16 flags);
 size_t access_plan__nr_groups(const struct access_plan *p);
 /* Instructions with memory operands decoded, planned or not. */
 size_t access_plan__nr_memory_insns(const struct access_plan *p);
 /* XCHGs with memory probed where they are (recorded before they run): no safe next one. */
 size_t access_plan__nr_atomic_before(const struct access_plan *p);
+/*
+ * Atomics whose release half is recorded before they run (AOP_RELEASE at
+ * them or at the instruction before), and those whose release is only
+ * recorded with the access, after they ran.
+ */
+size_t access_plan__nr_release_before(const struct access_plan *p);
+size_t access_plan__nr_release_after(const struct access_plan *p);
 size_t access_plan__skipped(const struct access_plan *p, enum access_skip why);
 const char *access_skip__name(enum access_skip why);
 

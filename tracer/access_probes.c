@@ -96,7 +96,7 @@ struct access_probes {
 	size_t post_at_once;		/* of them, attached with their file (acquire in the source) */
 	size_t post_errors;
 	size_t refused[REFUSED_MAX];
-	size_t memory_insns, atomic_before, skipped[ASKIP_MAX];
+	size_t memory_insns, atomic_before, release_before, release_after, skipped[ASKIP_MAX];
 	size_t relaxed;		/* operands whose source names only relaxed orders */
 };
 
@@ -299,6 +299,8 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 	e->plan = plan;
 	ap->memory_insns += access_plan__nr_memory_insns(plan);
 	ap->atomic_before += access_plan__nr_atomic_before(plan);
+	ap->release_before += access_plan__nr_release_before(plan);
+	ap->release_after += access_plan__nr_release_after(plan);
 	ap->relaxed += mark_orders(plan, path, e);
 	for (int k = 0; k < ASKIP_MAX; k++)
 		ap->skipped[k] += access_plan__skipped(plan, k);
@@ -714,6 +716,10 @@ void access_probes__print_stats(const struct access_probes *ap)
 		fprintf(stderr, "%s %zu %s", k ? "," : "", ap->skipped[k], access_skip__name(k));
 	fprintf(stderr, "; %zu xchg recorded before it runs (no safe next instruction)\n",
 		ap->atomic_before);
+	fprintf(stderr, "ipcrace: access probes: %zu atomics' releases recorded before they run "
+		"(%llu times, %llu repeats not recorded), %zu only after (no safe instruction before "
+		"them)\n", ap->release_before, (unsigned long long)skel->bss->access_releases,
+		(unsigned long long)skel->bss->access_releases_redundant, ap->release_after);
 	fprintf(stderr, "ipcrace: access probes: %zu operands are relaxed atomics (their source "
 		"line names memory_order_relaxed only): atomic, ordering nothing\n", ap->relaxed);
 	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%zu "

@@ -315,18 +315,101 @@ static void test_atomic_before_a_branch_target_is_not_planned(void **state)
 
 static void test_xchg_is_atomic_and_evaluated_after_it(void **state)
 {
-	/* xchg [rdi], eax; ret: recorded at the ret, after the xchg ran */
+	/*
+	 * xchg [rdi], eax; ret: recorded at the ret, after the xchg ran; its
+	 * release at the xchg itself, before it runs (no LOCK prefix: the
+	 * kernel takes a probe there)
+	 */
 	struct access_plan *p = PLAN(true, 0x87, 0x07, 0xc3);
 	const struct access_site *s;
 
 	(void)state;
-	assert_int_equal(access_plan__count(p), 1);
+	assert_int_equal(access_plan__count(p), 2);
 	s = access_plan__site(p, 0);
+	assert_int_equal(s->offset, OFFSET);
+	assert_int_equal(s->desc.nr_ops, 1);
+	assert_int_equal(s->desc.ops[0].ip_delta, 0);
+	assert_int_equal(s->desc.ops[0].base, AREG_RDI);
+	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_WRITE | AOP_ATOMIC | AOP_RELEASE);
+	s = access_plan__site(p, 1);
 	assert_int_equal(s->offset, OFFSET + 2);
 	assert_int_equal(s->desc.ops[0].ip_delta, -2);
 	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_WRITE | AOP_ATOMIC);
 	assert_int_equal(access_plan__nr_atomic_before(p), 0);
+	assert_int_equal(access_plan__nr_release_before(p), 1);
+	/* each in a group of its own: an atomic's probes are never detached */
+	assert_int_not_equal(access_plan__site(p, 0)->desc.group, s->desc.group);
 	access_plan__free(p);
+}
+
+static void test_locked_atomic_releases_at_the_instruction_before_it(void **state)
+{
+	/*
+	 * mov eax, 1; lock xadd [rdi+8], eax; ret: the release at the mov
+	 * (it runs the xadd next, and leaves rdi alone), the access at the ret
+	 */
+	struct access_plan *p = PLAN(true, 0xb8, 0x01, 0x00, 0x00, 0x00,
+				     0xf0, 0x0f, 0xc1, 0x47, 0x08, 0xc3);
+	const struct access_site *rel, *after;
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 2);
+	rel = access_plan__site(p, 0);
+	after = access_plan__site(p, 1);
+	assert_int_equal(rel->offset, OFFSET);
+	assert_int_equal(rel->desc.nr_ops, 1);
+	assert_int_equal(rel->desc.ops[0].ip_delta, 5);
+	assert_int_equal(rel->desc.ops[0].rip_delta, 5 + 5);
+	assert_int_equal(rel->desc.ops[0].base, AREG_RDI);
+	assert_int_equal(rel->desc.ops[0].disp, 8);
+	assert_true(rel->desc.ops[0].flags & AOP_RELEASE);
+	assert_int_equal(after->offset, OFFSET + 10);
+	assert_int_equal(after->desc.ops[0].ip_delta, -5);
+	assert_false(after->desc.ops[0].flags & AOP_RELEASE);
+	assert_int_equal(access_plan__nr_release_before(p), 1);
+	assert_int_equal(access_plan__nr_release_after(p), 0);
+	access_plan__free(p);
+}
+
+static void test_release_joins_the_probe_of_a_load_before_it(void **state)
+{
+	/*
+	 * mov rdx, [rsi]; lock inc dword [rdi]; ret: the load's probe
+	 * evaluates the release too, and leaves the load's group
+	 */
+	struct access_plan *p = PLAN(true, 0x48, 0x8b, 0x16, 0xf0, 0xff, 0x07, 0xc3);
+	const struct access_site *s;
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 2);
+	s = access_plan__site(p, 0);
+	assert_int_equal(s->desc.nr_ops, 2);
+	assert_int_equal(s->desc.ops[0].base, AREG_RSI);
+	assert_false(s->desc.ops[0].flags & AOP_RELEASE);
+	assert_int_equal(s->desc.ops[1].base, AREG_RDI);
+	assert_int_equal(s->desc.ops[1].ip_delta, 3);
+	assert_true(s->desc.ops[1].flags & AOP_RELEASE);
+	access_plan__free(p);
+}
+
+static void test_release_stays_after_when_the_one_before_is_unsafe(void **state)
+{
+	/*
+	 * mov rdi, rsi; lock inc dword [rdi]; ret: the mov writes the address
+	 * register. jmp 2; lock inc dword [rdi]; ret: the atomic is a branch
+	 * target (its "before" may not have run).
+	 */
+	struct access_plan *writes = PLAN(true, 0x48, 0x89, 0xf7, 0xf0, 0xff, 0x07, 0xc3);
+	struct access_plan *target = PLAN(true, 0xeb, 0x00, 0xf0, 0xff, 0x07, 0xc3);
+
+	(void)state;
+	assert_int_equal(access_plan__count(writes), 1);
+	assert_int_equal(access_plan__nr_release_before(writes), 0);
+	assert_int_equal(access_plan__nr_release_after(writes), 1);
+	assert_int_equal(access_plan__count(target), 1);
+	assert_int_equal(access_plan__nr_release_after(target), 1);
+	access_plan__free(writes);
+	access_plan__free(target);
 }
 
 static void test_xchg_writing_its_address_register_is_probed_where_it_is(void **state)
@@ -429,6 +512,9 @@ int main(void)
 		cmocka_unit_test(test_load_is_postable_when_the_next_instruction_has_its_address),
 		cmocka_unit_test(test_load_is_not_postable_when_it_loses_its_address),
 		cmocka_unit_test(test_xchg_is_atomic_and_evaluated_after_it),
+		cmocka_unit_test(test_locked_atomic_releases_at_the_instruction_before_it),
+		cmocka_unit_test(test_release_joins_the_probe_of_a_load_before_it),
+		cmocka_unit_test(test_release_stays_after_when_the_one_before_is_unsafe),
 		cmocka_unit_test(test_xchg_writing_its_address_register_is_probed_where_it_is),
 		cmocka_unit_test(test_indirect_call_and_gather_are_counted),
 		cmocka_unit_test(test_tls_operand_names_fs),

@@ -2,6 +2,7 @@
 /* Data race detection (race.h) on synthetic access streams. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -436,6 +437,48 @@ static void test_private_semaphore_word_never_races(void **state)
 	read.key = sem;
 	access_(f, read);
 	assert_int_equal(f->out.nr, 0);
+}
+
+/*
+ * A mailbox (fixtures/clean_flag_handoff): the consumer reads the message,
+ * then gives the flag back with an XCHG; the producer's acquire load of
+ * the flag sees that and it writes the next message. The XCHG's access is
+ * recorded after it ran, so the producer's load can reach the trace
+ * before it: only the release recorded before the XCHG (EV_ATOMIC_RELEASE)
+ * orders the read before the next write. Without it, a false race.
+ */
+static size_t mailbox_races(bool release_before)
+{
+	struct ipcrace_key flag = { .a = 0x17, .b = 777, .c = 0, .space = KEY_FILE };
+	struct ipcrace_event rel = mem_at(PA, EVF_ATOMIC | EVF_PROBE, 0x401020, flag);
+	struct ipcrace_event rmw = mem_at(PA, EVF_READ | EVF_WRITE | EVF_ATOMIC | EVF_PROBE,
+					  0x401020, flag);
+	struct fixture *f;
+	size_t nr;
+
+	assert_int_equal(setup((void **)&f), 0);
+	rel.type = EV_ATOMIC_RELEASE;
+	/* the analyzer's first pass: the flag is an atomic variable */
+	assert_int_equal(hb__note_atomic(f->hb, &rmw), 0);
+	access_(f, mem_at(PB, EVF_WRITE, 0x402000, shm_word()));	/* message */
+	access_(f, mem_at(PB, EVF_WRITE, 0x402008, flag));	/* release store */
+	access_(f, mem_at(PA, EVF_READ, 0x401000, flag));		/* acquire load */
+	access_(f, mem_at(PA, EVF_READ, 0x401010, shm_word()));	/* takes it */
+	if (release_before)
+		sync_(f, rel);
+	access_(f, mem_at(PB, EVF_READ, 0x402010, flag));		/* sees the XCHG's 0 */
+	access_(f, rmw);						/* recorded after it ran */
+	access_(f, mem_at(PB, EVF_WRITE, 0x402000, shm_word()));	/* next message */
+	nr = f->out.nr;
+	teardown((void **)&f);
+	return nr;
+}
+
+static void test_rmw_release_recorded_before_it_orders_the_next_loader(void **state)
+{
+	(void)state;
+	assert_int_equal(mailbox_races(true), 0);
+	assert_int_equal(mailbox_races(false), 1);
 }
 
 static void test_other_events_are_ignored(void **state)
@@ -930,6 +973,7 @@ int main(void)
 		T(test_words_of_a_lock_object_never_race),
 		T(test_private_semaphore_word_never_races),
 		T(test_other_events_are_ignored),
+		cmocka_unit_test(test_rmw_release_recorded_before_it_orders_the_next_loader),
 		T(test_analyze_trace_reports_race_unless_piped),
 		T(test_neighbouring_bytes_of_one_word_do_not_race),
 		T(test_overlapping_accesses_of_different_sizes_race),
