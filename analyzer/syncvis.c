@@ -206,16 +206,30 @@ static struct ipcrace_key held_key(const struct ipcrace_key *word, __u64 ip)
 	return k;
 }
 
+/* Longest x86 instruction: a watchpoint hit's instruction ends this close before its ip. */
+#define INSN_MAX 15
+
+/*
+ * Was one of the finding's accesses held while another thread wrote the
+ * word? A hold names the exact instruction (it is made at an access
+ * probe); an access seen by a watchpoint names the instruction after it
+ * (the debug register reports the access once it ran: a thread whose
+ * probe spent its budget or was detached is seen that way only), so a
+ * hold at most INSN_MAX bytes before that is taken for it.
+ */
 static bool confirmed(const struct syncvis *sv, const struct finding *f)
 {
 	struct ipcrace_key k;
-	__u64 one;
+	__u64 one, ip;
 	size_t j;
 
 	for (j = 0; j < f->nr_accesses && j < 2; j++) {
-		k = held_key(&f->object.key, f->accesses[j].ip);
-		if (f->accesses[j].ip && keymap__get(sv->confirmed, &k, &one))
-			return true;
+		ip = f->accesses[j].ip;
+		for (__u64 back = 0; ip && back <= INSN_MAX && back < ip; back++) {
+			k = held_key(&f->object.key, ip - back);
+			if (keymap__get(sv->confirmed, &k, &one))
+				return true;
+		}
 	}
 	return false;
 }

@@ -92,14 +92,14 @@ static bool word_key(const struct ipcrace_event *e, struct ipcrace_key *k)
 	return true;
 }
 
-bool access_shared__note(struct access_shared *as, const struct ipcrace_event *e,
-			 struct ipcrace_key *out)
+static bool note_word(struct access_shared *as, const struct ipcrace_event *e,
+		      struct ipcrace_key *out)
 {
 	struct ipcrace_key k;
 	struct word *w = NULL;
 	size_t slot;
 
-	if (!as || e->type != EV_MEM_ACCESS || !(e->flags & EVF_PROBE) || !word_key(e, &k))
+	if (!word_key(e, &k))
 		return false;
 	for (slot = key_hash(&k) & (INDEX_SIZE - 1);; slot = (slot + 1) & (INDEX_SIZE - 1)) {
 		__s32 i = as->index[slot];
@@ -129,6 +129,22 @@ bool access_shared__note(struct access_shared *as, const struct ipcrace_event *e
 	w->reported = true;
 	*out = k;
 	return true;
+}
+
+bool access_shared__note(struct access_shared *as, const struct ipcrace_event *e,
+			 struct ipcrace_key *out)
+{
+	if (!as || e->type != EV_MEM_ACCESS || !(e->flags & EVF_PROBE))
+		return false;
+	return note_word(as, e, out);
+}
+
+bool access_shared__note_hit(struct access_shared *as, const struct ipcrace_event *e,
+			     struct ipcrace_key *out)
+{
+	if (!as || e->type != EV_MEM_ACCESS || (e->flags & EVF_PROBE))
+		return false;
+	return note_word(as, e, out);
 }
 
 size_t access_shared__count(const struct access_shared *as)

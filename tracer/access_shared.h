@@ -34,6 +34,15 @@ void access_shared__free(struct access_shared *as);
 bool access_shared__note(struct access_shared *as, const struct ipcrace_event *e,
 			 struct ipcrace_key *word);
 
+/*
+ * The same for watchpoint hits (EV_MEM_ACCESS without EVF_PROBE; others
+ * are ignored), in a set of their own: the words the watchpoints saw
+ * shared, which confirmation holds take too (a thread whose probe spent its
+ * budget, or was detached, is seen by the watchpoints only).
+ */
+bool access_shared__note_hit(struct access_shared *as, const struct ipcrace_event *e,
+			     struct ipcrace_key *word);
+
 /* Words tracked, and words that did not fit. */
 size_t access_shared__count(const struct access_shared *as);
 size_t access_shared__untracked(const struct access_shared *as);

@@ -117,8 +117,8 @@ void confirm__note(struct confirm *c, const struct ipcrace_event *e)
 	struct ipcrace_key w;
 	__u64 one;
 
-	if (!c || !c->nr_words || e->type != EV_MEM_ACCESS || !(e->flags & EVF_PROBE) ||
-	    (e->flags & EVF_ATOMIC))
+	/* a watchpoint hit names the process's address of the word too */
+	if (!c || !c->nr_words || e->type != EV_MEM_ACCESS || (e->flags & EVF_ATOMIC))
 		return;
 	w = word_of(&e->key);
 	if (keymap__get(c->words, &w, &one))

@@ -50,7 +50,7 @@ void confirm__free(struct confirm *c);
 void confirm__shared(struct confirm *c, const struct ipcrace_event *e,
 		     const struct ipcrace_key *word, bool unseen);
 
-/* Every access probe event: another process's address of a candidate word. */
+/* Every memory access event (probe or watchpoint): another process's address of a candidate word. */
 void confirm__note(struct confirm *c, const struct ipcrace_event *e);
 
 /* -v: candidates, holds, how many saw a change, the time spent. */

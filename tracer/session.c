@@ -169,6 +169,12 @@ static int load_and_attach(struct session *s)
 	/* holds happen at access probes: none without them */
 	if (s->access && s->syncscan) {
 		s->confirm = confirm__new(s->skel, &s->opts->confirm);
+		if (s->confirm)
+			s->hit_shared = access_shared__new();
+		if (s->confirm && !s->hit_shared) {
+			confirm__free(s->confirm);
+			s->confirm = NULL;
+		}
 		if (!s->confirm && errno)
 			fprintf(stderr, "ipcrace: warning: no confirmation holds: %s\n", strerror(errno));
 	}
@@ -380,6 +386,7 @@ static void session_cleanup(struct session *s)
 			"tracing\n", probes__released(s->probes));
 	access_probes__free(s->access);
 	access_shared__free(s->shared);
+	access_shared__free(s->hit_shared);
 	if (s->opts->verbose && s->syncscan)
 		fprintf(stderr, "ipcrace: code scanned for atomics: %zu files (%zu unreadable); "
 			"%zu process/file pairs with atomics no probe sees\n",

@@ -33,6 +33,7 @@ struct session {
 	struct attach_set *attach;	/* attach mode (-p, --cgroup, --unit); NULL: a command */
 	struct access_probes *access;
 	struct access_shared *shared;	/* words the probes saw shared: watch candidates */
+	struct access_shared *hit_shared;	/* words the watchpoints saw shared: to confirm */
 	struct syncscan *syncscan;	/* code whose atomics the probes do not see */
 	struct confirm *confirm;	/* candidate words for confirmation holds */
 	size_t nr_unseen;		/* EV_SYNC_UNSEEN written */

@@ -161,6 +161,9 @@ int session__on_record(void *ctx, void *data, size_t size)
 			watcher__promote(s->watcher, &word);
 			confirm__shared(s->confirm, &ev, &word,
 					syncscan__pid_unseen(s->syncscan, ev.pid));
+		} else if (access_shared__note_hit(s->hit_shared, &ev, &word)) {
+			confirm__shared(s->confirm, &ev, &word,
+					syncscan__pid_unseen(s->syncscan, ev.pid));
 		}
 		confirm__note(s->confirm, &ev);
 		err = trace_writer__add_event(s->writer, &ev);

@@ -82,6 +82,33 @@ static void test_atomic_words_and_watchpoint_hits_are_never_promoted(void **stat
 	access_shared__free(as);
 }
 
+/* Watchpoint hits have a set of their own: probe events are not taken there. */
+static void test_watchpoint_hits_shared_by_two_processes(void **state)
+{
+	struct access_shared *as = access_shared__new();
+	struct ipcrace_event a = probe_access(10, 10, 0x7f0000000108, EVF_WRITE);
+	struct ipcrace_event b = probe_access(11, 11, 0x7f1000000108, EVF_WRITE);
+	struct ipcrace_key k;
+
+	(void)state;
+	a.key = (struct ipcrace_key){ .space = KEY_FILE, .a = 0x17, .b = 99, .c = 0x10c };
+	b.key = a.key;
+	/* as probe events: not hits */
+	assert_false(access_shared__note_hit(as, &a, &k));
+	assert_false(access_shared__note_hit(as, &b, &k));
+	a.flags &= ~EVF_PROBE;
+	b.flags &= ~EVF_PROBE;
+	assert_false(access_shared__note_hit(as, &a, &k));
+	assert_true(access_shared__note_hit(as, &b, &k));
+	assert_int_equal(k.space, KEY_FILE);
+	assert_int_equal(k.c, 0x108);
+	/* once per word */
+	assert_false(access_shared__note_hit(as, &a, &k));
+	/* and hits are not probe accesses */
+	assert_false(access_shared__note(as, &a, &k));
+	access_shared__free(as);
+}
+
 static void test_shared_object_word_is_its_offset(void **state)
 {
 	struct access_shared *as = access_shared__new();
@@ -132,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_reads_alone_and_one_thread_alone_are_not_shared),
 		cmocka_unit_test(test_atomic_words_and_watchpoint_hits_are_never_promoted),
 		cmocka_unit_test(test_shared_object_word_is_its_offset),
+		cmocka_unit_test(test_watchpoint_hits_shared_by_two_processes),
 		cmocka_unit_test(test_promoted_word_outweighs_snapshot_words),
 	};
 

@@ -308,6 +308,34 @@ static void test_hold_elsewhere_confirms_nothing(void **state)
 	assert_int_equal(the_race(s)->status, FINDING_CANDIDATE);
 }
 
+/*
+ * A watchpoint sees the access once it ran and names the next instruction:
+ * a hold at the instruction (4 bytes before) is taken for it; one at the
+ * next instruction after that is not.
+ */
+static void test_hold_confirms_the_access_a_watchpoint_saw(void **state)
+{
+	struct stream *s = *state;
+
+	unseen_library(s, PA);
+	mem(s, PA, 64, EVF_WRITE, 0x401004);	/* watchpoint hit: the next instruction */
+	mem(s, PB, 64, EVF_WRITE | EVF_PROBE, 0x402000);
+	hold(s, PA, 64, 0x401000, true);
+	assert_int_equal(the_race(s)->status, FINDING_CONFIRMED);
+}
+
+static void test_hold_after_the_watched_access_confirms_nothing(void **state)
+{
+	struct stream *s = *state;
+
+	unseen_library(s, PA);
+	mem(s, PA, 64, EVF_WRITE, 0x401004);
+	mem(s, PB, 64, EVF_WRITE | EVF_PROBE, 0x402000);
+	hold(s, PA, 64, 0x401004 + 2, true);
+	hold(s, PA, 64, 0x401004 - 16, true);
+	assert_int_equal(the_race(s)->status, FINDING_CANDIDATE);
+}
+
 static void test_hold_does_not_demote_a_prediction(void **state)
 {
 	struct stream *s = *state;
@@ -344,6 +372,8 @@ int main(void)
 		T(test_hold_that_saw_a_change_confirms_the_candidate),
 		T(test_hold_without_change_leaves_a_candidate),
 		T(test_hold_elsewhere_confirms_nothing),
+		T(test_hold_confirms_the_access_a_watchpoint_saw),
+		T(test_hold_after_the_watched_access_confirms_nothing),
 		T(test_hold_does_not_demote_a_prediction),
 		T(test_reasons_have_names),
 	};
