@@ -10,8 +10,9 @@
  * other byte order, a header of the wrong size, a file that ends inside its
  * header. Version 1 files keep their strict rules (analyzer/trace_v1.c).
  *
- * Version 2 (analyzer/trace_format.h) is read record by record; nothing
- * after the header refuses the file:
+ * Versions 2 and 3 (analyzer/trace_format.h) are read record by record
+ * (an EVENTS block of version 3 is one record); nothing after the header
+ * refuses the file:
  *   - a header whose checksum is wrong is used anyway (its strings forced
  *     to end in NUL), with header_damaged = true;
  *   - bytes that are not a whole record (bad magic, length over
@@ -23,7 +24,8 @@
  *     (wrong length, an event type or object kind out of range, a stack of
  *     more than IPCRACE_MAX_STACK frames, a mapping with start > end) is
  *     skipped and counted the same way: the analyzer must never index its
- *     tables with it;
+ *     tables with it (an event block breaking any rule of its encoding
+ *     loses all its events: none is used);
  *   - after any of these the first event read carries EVF_AFTER_LOSS, so
  *     the analyzer forgets what the lost records could have changed;
  *   - the bytes after the last whole record (a file cut off, or blocks
@@ -34,8 +36,10 @@
  * Strings (comm, paths, host) are forced to end in NUL.
  *
  * Memory is bounded by the input: every stored record consumed at least
- * 24 bytes of input and is stored in at most 344 bytes, and arrays grow by
- * doubling, so the trace takes at most ~30 times the file size. Time is
+ * 24 bytes of input and is stored in at most 344 bytes, every event of a
+ * block at least 2 bytes and is stored in 120, and arrays grow by
+ * doubling, so a trace read whole takes at most ~120 times the file size
+ * (a streamed one holds no event: trace__open_fd). Time is
  * bounded too: a resynchronization tries a checksum (of at most
  * TRACE_RECORD_MAX bytes) only where the magic word is.
  */
@@ -50,6 +54,7 @@
 #include "trace.h"
 #include "trace_format.h"
 #include "trace_read.h"
+#include "trace_block.h"
 #include "array.h"
 #include "crc32.h"
 #include "ustack.h"
@@ -198,15 +203,45 @@ static int reader__deliver(struct reader *r, struct ipcrace_event *e)
 }
 
 /*
+ * An event decoded and checked (type and object kind in range): the gap
+ * flag, then stored, summarized or handed on as the mode says. The
+ * fix-ups are stores only where something is to fix: a narrow store into
+ * the copy stalls every wider load of it that follows (store forwarding),
+ * and the detectors load the event many times.
+ */
+static int reader__take_event(struct reader *r, struct ipcrace_event *e)
+{
+	struct trace *t = r->t;
+
+	if (r->after_gap) {
+		/* records were lost just before: the analyzer's loss resync */
+		e->flags |= EVF_AFTER_LOSS;
+		r->after_gap = false;
+	}
+	r->events_seen++;
+	if (r->mode == READER_EVENTS)
+		return reader__deliver(r, e);
+	if (reader__summarize(r, e))
+		return reader__nomem(r);
+	if (r->mode == READER_META) {
+		/* the first pass's reader (trace__open_fd_each): it may stop listening */
+		if (r->on_event && r->on_event(r->ctx, e))
+			r->on_event = NULL;
+		return 0;
+	}
+	if (array__reserve(&t->events, &r->cap_events, t->nr_events + 1, sizeof(*e)))
+		return reader__nomem(r);
+	t->events[t->nr_events++] = *e;
+	return 0;
+}
+
+/*
  * The record is copied whole, then checked and fixed up on the copy (the
  * mapped file may change under the reader: what was checked must be what
- * is used). The fix-ups are stores only where something is to fix: a
- * narrow store into the copy stalls every wider load of it that follows
- * (store forwarding), and the detectors load the event many times.
+ * is used).
  */
 static int reader__event(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
 {
-	struct trace *t = r->t;
 	struct ipcrace_event e;
 
 	if (len != sizeof(e))
@@ -220,25 +255,36 @@ static int reader__event(struct reader *r, __u32 idx, const unsigned char *data,
 		e.hdr = (struct ipcrace_rec){ .kind = IPCRACE_REC_EVENT, .size = sizeof(e) };
 	if (e.comm[sizeof(e.comm) - 1])
 		e.comm[sizeof(e.comm) - 1] = '\0';
-	if (r->after_gap) {
-		/* records were lost just before: the analyzer's loss resync */
-		e.flags |= EVF_AFTER_LOSS;
-		r->after_gap = false;
+	return reader__take_event(r, &e);
+}
+
+/*
+ * Version 3: a block of events (trace_block.h), decoded whole into a
+ * buffer before any of its events is used, so a block that breaks a rule
+ * is skipped whole (-EINVAL), like a record of bad checksum. The decoder
+ * copies nothing it did not check out of the (possibly changing) map.
+ */
+static int reader__events(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
+{
+	const char *why;
+	int nr, err;
+
+	if (r->t->format_version < TRACE_VERSION)
+		return 0;	/* not a type of that version: skipped as unknown */
+	if (!r->block) {
+		r->block = malloc(TRACE_BLOCK_MAX_EVENTS * sizeof(*r->block));
+		r->block_dec = malloc(sizeof(*r->block_dec));
+		if (!r->block || !r->block_dec)
+			return reader__nomem(r);
 	}
-	r->events_seen++;
-	if (r->mode == READER_EVENTS)
-		return reader__deliver(r, &e);
-	if (reader__summarize(r, &e))
-		return reader__nomem(r);
-	if (r->mode == READER_META) {
-		/* the first pass's reader (trace__open_fd_each): it may stop listening */
-		if (r->on_event && r->on_event(r->ctx, &e))
-			r->on_event = NULL;
-		return 0;
+	nr = trace_block__decode(r->block_dec, data, len, r->block, &why);
+	if (nr < 0)
+		return reader__fail_rec(r, idx, "%s", why);
+	for (int i = 0; i < nr; i++) {
+		err = reader__take_event(r, &r->block[i]);
+		if (err)
+			return err;
 	}
-	if (array__reserve(&t->events, &r->cap_events, t->nr_events + 1, sizeof(e)))
-		return reader__nomem(r);
-	t->events[t->nr_events++] = e;
 	return 0;
 }
 
@@ -343,11 +389,14 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
 		   __u32 len)
 {
 	/* a later pass: the other records were decoded by the first */
-	if (r->mode == READER_EVENTS && type != TRACE_REC_EVENT && type != TRACE_REC_FOOTER)
+	if (r->mode == READER_EVENTS && type != TRACE_REC_EVENT && type != TRACE_REC_EVENTS &&
+	    type != TRACE_REC_FOOTER)
 		return 0;
 	switch (type) {
 	case TRACE_REC_EVENT:
 		return reader__event(r, idx, data, len);
+	case TRACE_REC_EVENTS:
+		return reader__events(r, idx, data, len);
 	case TRACE_REC_STACK:
 		return reader__stack(r, idx, data, len);
 	case TRACE_REC_MAPPING:
@@ -380,9 +429,9 @@ static int reader__header(struct reader *r, size_t *off)
 	if (prefix.byte_order == TRACE_BYTE_ORDER_SWAPPED)
 		return reader__fail(r, EINVAL, "written on a host of the other byte order, "
 				    "not supported");
-	if (prefix.version != TRACE_VERSION && prefix.version != TRACE_VERSION_V1)
+	if (prefix.version < TRACE_VERSION_V1 || prefix.version > TRACE_VERSION)
 		return reader__fail(r, EINVAL, "version %u is not supported (this ipcrace "
-				    "reads versions %u and %u)", prefix.version, TRACE_VERSION_V1,
+				    "reads versions %u to %u)", prefix.version, TRACE_VERSION_V1,
 				    TRACE_VERSION);
 	v1 = prefix.version == TRACE_VERSION_V1;
 	r->t->format_version = prefix.version;
@@ -396,7 +445,7 @@ static int reader__header(struct reader *r, size_t *off)
 	memcpy(h, r->buf + sizeof(prefix), sizeof(*h));
 	if (ipcrace_crc32(0, h, sizeof(*h)) != prefix.header_crc) {
 		/*
-		 * Version 2: the header only describes the run (host, command,
+		 * Versions 2 and 3: the header only describes the run (host, command,
 		 * start time); the records stand on their own checksums.
 		 */
 		if (v1)
@@ -662,6 +711,10 @@ int reader__parse(struct reader *r)
 	if (!ret && r->mode != READER_EVENTS)
 		ret = ustack_table__finish(r->t->ustacks);
 	reader__free_summaries(r);
+	free(r->block);
+	free(r->block_dec);
+	r->block = NULL;
+	r->block_dec = NULL;
 	if (ret && r->mode != READER_EVENTS) {
 		trace__free(r->t);
 		r->t = NULL;

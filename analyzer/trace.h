@@ -124,7 +124,7 @@ struct trace {
 	/* indices of the events that carry EVF_AFTER_LOSS (one per gap) */
 	__u64 *after_loss;
 	size_t nr_after_loss;
-	/* version 2: the byte ranges not taken as records, in file order */
+	/* versions 2 and 3: the byte ranges not taken as records, in file order */
 	struct trace_damage {
 		__u64 start;
 		__u64 end;
@@ -155,7 +155,7 @@ struct trace {
 	__u64 skipped_bytes;		/* damaged bytes between whole records */
 	__u64 skipped_records;		/* records lost in them (sequence gaps, bad ones) */
 	__u32 damaged_regions;		/* how many such places */
-	__u32 format_version;		/* of the file: 1 or 2 */
+	__u32 format_version;		/* of the file: 1, 2 or 3 */
 };
 
 /*

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * On-disk layout of an ipcrace trace, version 2. Shared by the writer
+ * On-disk layout of an ipcrace trace, version 3. Shared by the writer
  * (tracer/trace_writer.c) and the reader (analyzer/trace.c; version 1 in
- * analyzer/trace_v1.c).
+ * analyzer/trace_v1.c; event blocks in analyzer/trace_block.c).
  *
  *   struct trace_file_prefix          24 bytes
  *   struct trace_header               prefix.header_size bytes
@@ -30,7 +30,57 @@
  *
  * Record data is the in-memory struct byte for byte (the sizes are checked
  * below with _Static_assert so the format cannot drift silently), except
- * STACK, which stores only the nr frames in use.
+ * STACK, which stores only the nr frames in use, and EVENTS.
+ *
+ * Version 3 is version 2's framing with the events in EVENTS records
+ * ("blocks") instead of one 120-byte EVENT record each: 136 bytes an event
+ * become ~6 on a lock workload. A block holds 1 to TRACE_BLOCK_MAX_EVENTS
+ * (256) events in at most TRACE_RECORD_MAX bytes:
+ *
+ *   __u16 nr                          events in the block
+ *   event*                            nr of them
+ *
+ * Each event is coded against the one before it in the block; before the
+ * first, that is an event of all zeros (pid 0, tid 0, comm "", no object,
+ * stack 0). Integers are varints (LEB128: 7 bits a byte, low first, high
+ * bit = more; at most 10 bytes); "zz" is a zigzag varint of a difference
+ * taken modulo 2^64 ((d << 1) ^ (d >> 63): small either way). An event:
+ *
+ *   u8 ctl                            which fields follow (bits below)
+ *   [type]       ctl & 0x01           varint; always in the first event
+ *   zz ts - previous ts               always (may go back: CPUs race)
+ *   [thread]     ctl & 0x02           pid, tid, comm changed: a reference
+ *   [object]     ctl & 0x04           addr, obj, key changed: a reference
+ *   [stack]      ctl & 0x08           varint: 0 = no stack, k = entry k-1
+ *                                     of the block's stack table, one past
+ *                                     the table = a new entry: the id as a
+ *                                     raw __u64 follows
+ *   [arg0]       ctl & 0x10           zz arg0 - previous arg0
+ *   [arg1]       ctl & 0x20           zz arg1 - previous arg1
+ *   [result]     ctl & 0x40           zz result (it fits an __s32)
+ *   [flags]      ctl & 0x80           varint flags (fits an __u32)
+ *
+ * A thread or object reference is a varint index into the block's table;
+ * the index one past its last entry is a new entry, whose fields follow:
+ *   thread: varint pid, zz tid - pid, u8 n (<= 15), n bytes of comm;
+ *   object: zz addr - previous addr, varint obj, varint key.space,
+ *           zz key.a - previous key.a,
+ *           zz (key.b - addr) - (previous key.b - previous addr),
+ *           zz (key.c - addr) - (previous key.c - previous addr)
+ *           (a private key's b is its address, a file key's c its offset:
+ *           both code to a byte).
+ * Each table holds at most TRACE_BLOCK_TABLE_MAX (255) entries. The hdr
+ * and padding fields of struct ipcrace_event are not stored (the reader
+ * sets them), nor comm past its first NUL. A block that breaks any rule
+ * (a value out of its field's range, a reference past its table, bytes
+ * cut or left over) is skipped whole like a record of bad checksum: no
+ * event of it is used. So damage costs at most one block of events, and
+ * a reader decoding a block needs nothing from outside it.
+ *
+ * Version 3 files may still hold EVENT records (a reader takes both);
+ * version 2 files have only EVENT records. The version number changed so
+ * that a version 2 reader refuses a version 3 file instead of skipping its
+ * blocks as records of unknown type.
  *
  * Version 1 (read, never written) had no per-record framing: chunks of up
  * to 256 KiB with one CRC each, records with an 8-byte header inside.
@@ -44,7 +94,8 @@
 
 #define TRACE_MAGIC		"IPCRACE"	/* 8 bytes with its NUL */
 #define TRACE_MAGIC_LEN		8
-#define TRACE_VERSION		2
+#define TRACE_VERSION		3
+#define TRACE_VERSION_V2	2	/* one EVENT record an event: still read */
 #define TRACE_VERSION_V1	1	/* chunked: still read */
 /* Written as a u32 in host order: reads 0x04030201 on a foreign host. */
 #define TRACE_BYTE_ORDER	0x01020304u
@@ -66,6 +117,7 @@ enum trace_record_type {
 	TRACE_REC_FOOTER = 5,		/* struct trace_footer */
 	TRACE_REC_USTACK = 6,		/* struct trace_ustack (analyzer/ustack.h) */
 	TRACE_REC_USTACK_DATA = 7,	/* struct trace_ustack_data, then its bytes */
+	TRACE_REC_EVENTS = 8,		/* version 3: a block of coded events (above) */
 };
 
 /* "IRec" when read as bytes on a little-endian host. */

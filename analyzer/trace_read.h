@@ -23,6 +23,7 @@ enum reader_mode {
 };
 
 struct keymap;
+struct trace_block_dec;
 
 struct reader {
 	enum reader_mode mode;
@@ -64,6 +65,9 @@ struct reader {
 	size_t cap_processes;
 	bool footer_seen;
 	bool after_gap;			/* records were lost: flag the next event */
+	/* version 3: a block's events, decoded (TRACE_BLOCK_MAX_EVENTS), and the tables */
+	struct ipcrace_event *block;
+	struct trace_block_dec *block_dec;
 	/* where we are, for messages */
 	size_t chunk_idx;
 	size_t chunk_off;

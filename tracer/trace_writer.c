@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Trace writer (version 2, analyzer/trace_format.h). Records are framed
- * and checksummed as they are added, into one buffer that is written with
- * a single write loop when it is full, when it is 100 ms old, on flush and
- * on close. Nothing depends on a write being whole: a recording killed in
+ * Trace writer (version 3, analyzer/trace_format.h; version 2 on request,
+ * for tests of the reader). Events are coded into an open block
+ * (analyzer/trace_block.h), closed into an EVENTS record when it is full,
+ * before any other record (so the file keeps the order records came in),
+ * on tick, flush and close. Records are framed and checksummed as they are
+ * added, into one buffer that is written with a single write loop when it
+ * is full, when it is 100 ms old, on flush and on close. Nothing depends on a write being whole: a recording killed in
  * the middle of one leaves whole records and one partial record at the
  * end, which the reader counts as the cut.
  *
@@ -28,6 +31,7 @@
 #include "output.h"
 #include "trace_writer.h"
 #include "../analyzer/crc32.h"
+#include "../analyzer/trace_block.h"
 #include "../analyzer/trace_format.h"
 #include "../analyzer/ustack.h"
 
@@ -36,6 +40,7 @@
 
 struct trace_writer {
 	int fd;
+	__u32 version;			/* TRACE_VERSION, or TRACE_VERSION_V2 */
 	int err;			/* sticky: first write error, negative */
 	__u32 seq;			/* sequence number of the next record */
 	__u64 events;			/* events accepted, for the footer */
@@ -50,6 +55,8 @@ struct trace_writer {
 	unsigned flight_windows;
 	bool window_requested;
 	struct trace_header hdr;
+	__u64 block_oldest_ns;		/* when the open block got its first event */
+	struct trace_block_enc block;	/* version 3: the open block of events */
 	size_t used;			/* bytes in buf */
 	unsigned char buf[TRACE_WRITER_BUF];
 };
@@ -99,8 +106,9 @@ static int writer__write_buf(struct trace_writer *w)
 	return err;
 }
 
-static int writer__add_record(struct trace_writer *w, enum trace_record_type type,
-			      const void *data, size_t len)
+/* One record framed into the buffer (or the flight recorder's memory). */
+static int writer__frame(struct trace_writer *w, enum trace_record_type type,
+			 const void *data, size_t len)
 {
 	struct trace_record_header rh = {
 		.magic = TRACE_RECORD_MAGIC,
@@ -146,12 +154,53 @@ static int writer__add_record(struct trace_writer *w, enum trace_record_type typ
 	return 0;
 }
 
+/*
+ * The open block as an EVENTS record. Its events count as written, or as
+ * dropped when the size limit refuses the record (add_event keeps room for
+ * it, so only a limit lowered since refuses it).
+ */
+static int writer__close_block(struct trace_writer *w)
+{
+	__u64 dropped = w->dropped_records;
+	bool was_empty = !w->used;
+	unsigned nr = w->block.nr;
+	const void *data;
+	size_t len;
+	int err;
+
+	if (!nr)
+		return w->err;
+	data = trace_block_enc__finish(&w->block, &len);
+	err = writer__frame(w, TRACE_REC_EVENTS, data, len);
+	trace_block_enc__reset(&w->block);
+	if (err)
+		return err;
+	if (dropped != w->dropped_records) {
+		w->dropped_records += nr - 1;
+		w->dropped_events += nr;
+		return 0;
+	}
+	w->events += nr;
+	/* the buffer is as old as the block's first event */
+	if (was_empty && w->used)
+		w->oldest_ns = w->block_oldest_ns;
+	return 0;
+}
+
+/* Any record but an event: after the events that came before it. */
+static int writer__add_record(struct trace_writer *w, enum trace_record_type type,
+			      const void *data, size_t len)
+{
+	int err = writer__close_block(w);
+
+	return err ? err : writer__frame(w, type, data, len);
+}
+
 /* The header as written: this format's version, strings terminated. */
 static struct trace_header header_normalized(const struct trace_header *hdr)
 {
 	struct trace_header h = *hdr;
 
-	h.version = TRACE_VERSION;
 	h.__pad = 0;
 	h.host[sizeof(h.host) - 1] = '\0';
 	h.kernel[sizeof(h.kernel) - 1] = '\0';
@@ -159,11 +208,12 @@ static struct trace_header header_normalized(const struct trace_header *hdr)
 	return h;
 }
 
-struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hdr)
+struct trace_writer *trace_writer__open_version(int fd, const struct trace_header *hdr,
+					       __u32 version)
 {
 	struct trace_file_prefix prefix = {
 		.magic = TRACE_MAGIC,
-		.version = TRACE_VERSION,
+		.version = version,
 		.header_size = sizeof(struct trace_header),
 		.byte_order = TRACE_BYTE_ORDER,
 	};
@@ -171,7 +221,7 @@ struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hd
 	struct trace_writer *w = NULL;
 	int err;
 
-	if (fd < 0 || !hdr) {
+	if (fd < 0 || !hdr || (version != TRACE_VERSION && version != TRACE_VERSION_V2)) {
 		err = -EINVAL;
 		goto err_close;
 	}
@@ -181,9 +231,12 @@ struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hd
 		goto err_close;
 	}
 	w->fd = fd;
+	w->version = version;
 	w->limit = TRACE_FILE_MAX;
+	trace_block_enc__reset(&w->block);
 
 	h = header_normalized(hdr);
+	h.version = version;
 	prefix.header_crc = ipcrace_crc32(0, &h, sizeof(h));
 	w->hdr = h;
 
@@ -205,7 +258,14 @@ err_close:
 	return NULL;
 }
 
-struct trace_writer *trace_writer__open(const char *path, const struct trace_header *hdr)
+struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hdr)
+{
+	return trace_writer__open_version(fd, hdr, TRACE_VERSION);
+}
+
+struct trace_writer *trace_writer__open_path_version(const char *path,
+						    const struct trace_header *hdr,
+						    __u32 version)
 {
 	struct output o;
 	int err, fd;
@@ -223,7 +283,12 @@ struct trace_writer *trace_writer__open(const char *path, const struct trace_hea
 	fd = o.fd;
 	o.fd = -1;
 	output__discard(&o);
-	return trace_writer__open_fd(fd, hdr);
+	return trace_writer__open_version(fd, hdr, version);
+}
+
+struct trace_writer *trace_writer__open(const char *path, const struct trace_header *hdr)
+{
+	return trace_writer__open_path_version(path, hdr, TRACE_VERSION);
 }
 
 struct trace_writer *trace_writer__open_flight(int fd, const struct trace_header *hdr,
@@ -243,8 +308,11 @@ struct trace_writer *trace_writer__open_flight(int fd, const struct trace_header
 		goto err;
 	}
 	w->fd = fd;
+	w->version = TRACE_VERSION;
 	w->limit = TRACE_FILE_MAX;
+	trace_block_enc__reset(&w->block);
 	h = header_normalized(hdr);
+	h.version = TRACE_VERSION;
 	w->hdr = h;
 	w->flight = flight__new(bytes);
 	w->flight_base = strdup(base);
@@ -273,6 +341,54 @@ int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes)
 	return 0;
 }
 
+/* Bytes the file would have with the open block closed holding extra more bytes. */
+static __u64 writer__size_with_block(const struct trace_writer *w, size_t extra)
+{
+	size_t len = w->block.len + extra;
+
+	return w->written + w->used + sizeof(struct trace_record_header) + TRACE_PAD(len);
+}
+
+/*
+ * Version 3: the event goes into the open block. The limit is kept with
+ * room for the largest event: when the block might not fit with it, the
+ * block is closed, and an event that an empty block could not hold under
+ * the limit is dropped.
+ */
+static int writer__block_event(struct trace_writer *w, const struct ipcrace_event *e)
+{
+	int err;
+
+	if (w->err)
+		return w->err;
+	if (w->block.nr &&
+	    writer__size_with_block(w, TRACE_BLOCK_EVENT_MAX) + FOOTER_RECORD_BYTES > w->limit) {
+		err = writer__close_block(w);
+		if (err)
+			return err;
+	}
+	if (!w->block.nr &&
+	    writer__size_with_block(w, TRACE_BLOCK_EVENT_MAX) + FOOTER_RECORD_BYTES > w->limit) {
+		if (!e->type || e->type >= EV_TYPE_MAX || e->obj >= OBJ_KIND_MAX)
+			return -EINVAL;
+		w->dropped_records++;
+		w->dropped_events++;
+		return 0;
+	}
+	err = trace_block_enc__add(&w->block, e);
+	if (err == -ENOSPC) {
+		err = writer__close_block(w);
+		if (err)
+			return err;
+		err = trace_block_enc__add(&w->block, e);
+	}
+	if (err)
+		return err;
+	if (w->block.nr == 1)
+		w->block_oldest_ns = w->used ? w->oldest_ns : mono_ns();
+	return 0;
+}
+
 int trace_writer__add_event(struct trace_writer *w, const struct ipcrace_event *e)
 {
 	__u64 dropped;
@@ -280,8 +396,10 @@ int trace_writer__add_event(struct trace_writer *w, const struct ipcrace_event *
 
 	if (!w || !e)
 		return -EINVAL;
+	if (w->version == TRACE_VERSION && !w->flight)
+		return writer__block_event(w, e);
 	dropped = w->dropped_events;
-	err = writer__add_record(w, TRACE_REC_EVENT, e, sizeof(*e));
+	err = writer__frame(w, TRACE_REC_EVENT, e, sizeof(*e));
 	if (!err && dropped == w->dropped_events)
 		w->events++;
 	return err;
@@ -408,6 +526,12 @@ int trace_writer__tick(struct trace_writer *w, __u64 now_ns)
 		}
 		return 0;
 	}
+	if (w->block.nr && (w->used ? w->oldest_ns : w->block_oldest_ns) + TRACE_WRITER_MAX_DELAY_NS <= now_ns) {
+		int err = writer__close_block(w);
+
+		if (err)
+			return err;
+	}
 	if (!w->used || now_ns - w->oldest_ns < TRACE_WRITER_MAX_DELAY_NS)
 		return w->err;
 	return writer__write_buf(w);
@@ -415,14 +539,19 @@ int trace_writer__tick(struct trace_writer *w, __u64 now_ns)
 
 int trace_writer__flush(struct trace_writer *w)
 {
+	int err;
+
 	if (!w)
 		return -EINVAL;
-	return writer__write_buf(w);
+	err = writer__close_block(w);
+	return err ? err : writer__write_buf(w);
 }
 
 __u64 trace_writer__size(const struct trace_writer *w)
 {
-	return w ? w->written + w->used : 0;
+	if (!w)
+		return 0;
+	return w->block.nr ? writer__size_with_block(w, 0) : w->written + w->used;
 }
 
 /*
@@ -456,7 +585,9 @@ int trace_writer__close(struct trace_writer *w, const struct trace_footer *f)
 		free(w);
 		return err;
 	}
-	if (f) {
+	/* the last events first: the footer counts them */
+	err = writer__close_block(w);
+	if (f && !err) {
 		footer = *f;
 		footer.events = w->events;
 		footer.dropped_events = w->dropped_events;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Writes a trace file (analyzer/trace_format.h, version 2): each record
- * framed and checksummed on its own, buffered, and written out when the
+ * Writes a trace file (analyzer/trace_format.h, version 3): events coded
+ * into blocks (analyzer/trace_block.h), each record framed and
+ * checksummed on its own, buffered, and written out when the
  * buffer fills, when trace_writer__tick() finds the oldest buffered record
  * TRACE_WRITER_MAX_DELAY_NS old, on flush and on close. So a recording
  * killed at any instant leaves a trace that is at most ~100 ms (or one
@@ -25,6 +26,15 @@ struct trace_writer;
 struct trace_writer *trace_writer__open(const char *path, const struct trace_header *hdr);
 /* Same, on an open file descriptor the writer takes ownership of. */
 struct trace_writer *trace_writer__open_fd(int fd, const struct trace_header *hdr);
+/*
+ * The same in a given format version: TRACE_VERSION or TRACE_VERSION_V2
+ * (one EVENT record an event), which tests of the reader still write.
+ */
+struct trace_writer *trace_writer__open_version(int fd, const struct trace_header *hdr,
+					       __u32 version);
+struct trace_writer *trace_writer__open_path_version(const char *path,
+						    const struct trace_header *hdr,
+						    __u32 version);
 
 /*
  * The flight recorder (tracer/flight.h): records are kept in bytes of
@@ -45,6 +55,10 @@ int trace_writer__request_window(struct trace_writer *w);
  */
 int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes);
 
+/*
+ * -EINVAL for an event type or object kind out of range (version 3: it
+ * would cost its whole block), not sticky.
+ */
 int trace_writer__add_event(struct trace_writer *w, const struct ipcrace_event *e);
 int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *s);
 int trace_writer__add_ustack(struct trace_writer *w, const struct ipcrace_ustack *u);
@@ -53,10 +67,13 @@ int trace_writer__add_process(struct trace_writer *w, const struct trace_process
 /* A stack snapshot's record as the reader takes it (TRACE_REC_USTACK or _DATA): the flight recorder's replay. */
 int trace_writer__add_ustack_record(struct trace_writer *w, __u16 type, const void *data,
 				    size_t len);
-/* Writes out what is buffered when its oldest record is 100 ms old (CLOCK_MONOTONIC ns). */
+/*
+ * Writes out what is buffered (the open block of events included) when its
+ * oldest record is 100 ms old (CLOCK_MONOTONIC ns).
+ */
 int trace_writer__tick(struct trace_writer *w, __u64 now_ns);
 int trace_writer__flush(struct trace_writer *w);
-/* Bytes in the file (written) and in the buffer. */
+/* Bytes in the file (written), in the buffer, and the open block's record. */
 __u64 trace_writer__size(const struct trace_writer *w);
 /* Writes the footer, flushes and closes. Accepts NULL. */
 int trace_writer__close(struct trace_writer *w, const struct trace_footer *f);

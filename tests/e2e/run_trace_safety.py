@@ -41,6 +41,7 @@ HEADER = 664
 HDR_END = PREFIX + HEADER
 REC_MAGIC = 0x63655249
 REC_EVENT = 1
+REC_EVENTS = 8
 passed = failed = 0
 
 
@@ -64,8 +65,61 @@ def mono():
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
+def varint(data, off):
+    v = shift = 0
+    while True:
+        c = data[off]
+        off += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if c < 0x80:
+            return v, off
+
+
+def unzigzag(v):
+    return (v >> 1) ^ -(v & 1)
+
+
+def block_times(data, off, end):
+    """The event times of a version 3 EVENTS block (analyzer/trace_format.h)."""
+    nr = struct.unpack_from("<H", data, off)[0]
+    off += 2
+    ts, out, threads, objects, stacks = 0, [], 0, 0, 0
+    for _ in range(nr):
+        ctl = data[off]
+        off += 1
+        if ctl & 0x01:
+            _, off = varint(data, off)
+        d, off = varint(data, off)
+        ts = (ts + unzigzag(d)) & (2**64 - 1)
+        out.append(ts)
+        if ctl & 0x02:
+            idx, off = varint(data, off)
+            if idx == threads:
+                _, off = varint(data, off)
+                _, off = varint(data, off)
+                off += 1 + data[off]
+                threads += 1
+        if ctl & 0x04:
+            idx, off = varint(data, off)
+            if idx == objects:
+                for _ in range(6):
+                    _, off = varint(data, off)
+                objects += 1
+        if ctl & 0x08:
+            idx, off = varint(data, off)
+            if idx == stacks + 1:
+                off += 8
+                stacks += 1
+        for bit in (0x10, 0x20, 0x40, 0x80):
+            if ctl & bit:
+                _, off = varint(data, off)
+    assert off == end, "event block: bytes left over"
+    return out
+
+
 def records(path):
-    """(end offset, type, event ts or None) of each record of a v2 trace, in order."""
+    """(end offset, type, last event ts or None) of each record of a v2/v3 trace, in order."""
     data = open(path, "rb").read()
     out, off = [], HDR_END
     while off + 16 <= len(data):
@@ -75,7 +129,11 @@ def records(path):
         end = off + 16 + ((length + 7) & ~7)
         if end > len(data):
             break
-        ts = struct.unpack_from("<Q", data, off + 16 + 8)[0] if typ == REC_EVENT else None
+        ts = None
+        if typ == REC_EVENT:
+            ts = struct.unpack_from("<Q", data, off + 16 + 8)[0]
+        elif typ == REC_EVENTS:
+            ts = max(block_times(data, off + 16, off + 16 + length))
         out.append((end, typ, ts))
         off = end
     return out

@@ -4,13 +4,15 @@
  * writer, each with every record kind the reader decodes (events of every
  * type, a frame-pointer stack, a stack snapshot, mappings, processes, a
  * footer), so that the fuzzer starts past the magic, the header and the
- * chunk CRCs instead of having to find them.
+ * record CRCs instead of having to find them: in version 3 (events in
+ * blocks) and version 2 (one record an event), both still read.
  * Usage: fuzz_seed DIR   (writes DIR/seed-N.trace)
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "analyzer/trace.h"
+#include "analyzer/trace_format.h"
 #include "tracer/trace_writer.h"
 
 static void seed_event(struct ipcrace_event *e, unsigned i)
@@ -31,7 +33,7 @@ static void seed_event(struct ipcrace_event *e, unsigned i)
 	snprintf(e->comm, sizeof(e->comm), "seed-%u", i % 4);
 }
 
-static int seed_write(const char *path, unsigned nr_events)
+static int seed_write(const char *path, unsigned nr_events, __u32 version)
 {
 	struct trace_header h = { .start_mono_ns = 1, .start_realtime_ns = 1700000000000000000ull };
 	struct trace_footer f = { .end_mono_ns = 1000000, .events = nr_events };
@@ -45,7 +47,7 @@ static int seed_write(const char *path, unsigned nr_events)
 
 	strcpy(h.host, "seed");
 	strcpy(h.cmdline, "fuzz_seed");
-	w = trace_writer__open(path, &h);
+	w = trace_writer__open_path_version(path, &h, version);
 	if (!w) {
 		fprintf(stderr, "fuzz_seed: cannot write %s: %m\n", path);
 		return -1;
@@ -91,9 +93,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fuzz_seed DIR\n");
 		return 2;
 	}
-	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (unsigned i = 0; i < 2 * sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned k = i % (sizeof(sizes) / sizeof(sizes[0]));
+
 		snprintf(path, sizeof(path), "%s/seed-%u.trace", argv[1], i);
-		if (seed_write(path, sizes[i]))
+		if (seed_write(path, sizes[k], i == k ? TRACE_VERSION : TRACE_VERSION_V2))
 			return 1;
 	}
 	return 0;

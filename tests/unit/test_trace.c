@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Trace format: writer → reader round trip, and the reader on cut-off,
- * corrupt and random input. Run once under -fsanitize=address,undefined:
+ * corrupt and random input, in version 2 (one EVENT record an event, as
+ * the writer made them before version 3: those traces must still read)
+ * and version 1 (hand-made chunks). Version 3's event blocks:
+ * test_trace_v3.c. Run once under -fsanitize=address,undefined:
  * every prefix and garbage buffer is given to the reader in a heap block of
  * exactly its size, so an out-of-bounds read shows up there.
  */
@@ -29,6 +32,12 @@
 #define HDR_END (sizeof(struct trace_file_prefix) + sizeof(struct trace_header))
 
 #include "tmp_trace.h"
+
+/* Every trace of this file is written in version 2. */
+static struct trace_writer *writer_v2(const char *path, const struct trace_header *h)
+{
+	return trace_writer__open_path_version(path, h, TRACE_VERSION_V2);
+}
 
 /* Deterministic PRNG (xorshift64*): the same inputs on every run. */
 static __u64 rng_state;
@@ -175,7 +184,7 @@ static unsigned char *header_only(const char *path)
 	size_t len;
 
 	make_header(&h);
-	w = trace_writer__open(path, &h);
+	w = writer_v2(path, &h);
 	assert_non_null(w);
 	assert_int_equal(trace_writer__close(w, NULL), 0);
 	buf = read_whole(path, &len);
@@ -318,7 +327,7 @@ static void test_round_trip_preserves_every_record(void **state)
 	char err[256];
 
 	make_header(&h);
-	w = trace_writer__open(f->path, &h);
+	w = writer_v2(f->path, &h);
 	assert_non_null(w);
 	/* stack ids written out of order, one id twice: the first must win */
 	for (__u64 id = 0x1006; id >= 0x1000; id--) {
@@ -355,8 +364,8 @@ static void test_round_trip_preserves_every_record(void **state)
 	assert_true(t->has_footer);
 	assert_false(t->truncated);
 
-	assert_int_equal(t->header.version, TRACE_VERSION);
-	assert_int_equal(t->format_version, TRACE_VERSION);
+	assert_int_equal(t->header.version, TRACE_VERSION_V2);
+	assert_int_equal(t->format_version, TRACE_VERSION_V2);
 	assert_int_equal(t->skipped_bytes + t->skipped_records + t->damaged_regions, 0);
 	/* whole, but its footer says events were lost in the ring buffer */
 	assert_false(trace__is_complete(t));
@@ -433,7 +442,7 @@ static void test_trace_file_is_created_mode_0600(void **state)
 	assert_int_equal(link(f->path, link_path), 0);
 	old = umask(0);
 	make_header(&h);
-	w = trace_writer__open(f->path, &h);
+	w = writer_v2(f->path, &h);
 	umask(old);
 	assert_non_null(w);
 	assert_int_equal(trace_writer__close(w, NULL), 0);
@@ -465,7 +474,7 @@ static void test_symlink_at_trace_path_is_refused(void **state)
 	assert_int_equal(symlink(victim, f->path), 0);
 	make_header(&h);
 	errno = 0;
-	assert_null(trace_writer__open(f->path, &h));
+	assert_null(writer_v2(f->path, &h));
 	assert_int_equal(errno, ELOOP);
 	assert_int_equal(stat(victim, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
@@ -486,7 +495,7 @@ static unsigned char *small_trace(const char *path, size_t *len, size_t *nr)
 	unsigned ev = 0;
 
 	make_header(&h);
-	w = trace_writer__open(path, &h);
+	w = writer_v2(path, &h);
 	assert_non_null(w);
 	for (int c = 0; c < 5; c++) {
 		make_stack(&s, 0x1000 + c, c + 1);
@@ -700,7 +709,7 @@ static void test_tick_writes_records_older_than_100ms(void **state)
 	__u64 now;
 
 	make_header(&h);
-	w = trace_writer__open(f->path, &h);
+	w = writer_v2(f->path, &h);
 	assert_non_null(w);
 	make_event(&e, 0);
 	assert_int_equal(trace_writer__add_event(w, &e), 0);
@@ -736,7 +745,7 @@ static void test_size_limit_drops_and_counts(void **state)
 	char err[256];
 
 	make_header(&h);
-	w = trace_writer__open(f->path, &h);
+	w = writer_v2(f->path, &h);
 	assert_non_null(w);
 	/* room for the footer and 10 events */
 	assert_int_equal(trace_writer__set_limit(w, HDR_END + 16 + sizeof(struct trace_footer) +
@@ -867,7 +876,7 @@ static void test_missing_footer_reads_without_footer(void **state)
 	char err[256];
 
 	make_header(&h);
-	w = trace_writer__open(f->path, &h);
+	w = writer_v2(f->path, &h);
 	assert_non_null(w);
 	make_event(&e, 1);
 	assert_int_equal(trace_writer__add_event(w, &e), 0);
@@ -882,11 +891,11 @@ static void test_missing_footer_reads_without_footer(void **state)
 	trace__free(t);
 }
 
-static void test_version_3_is_refused(void **state)
+static void test_version_4_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char *buf = header_only(f->path);
-	__u32 v = 3;
+	__u32 v = TRACE_VERSION + 1;
 	char err[256];
 
 	memcpy(buf + offsetof(struct trace_file_prefix, version), &v, sizeof(v));
@@ -894,7 +903,7 @@ static void test_version_3_is_refused(void **state)
 	errno = 0;
 	assert_null(trace__read_file(f->path, err, sizeof(err)));
 	assert_int_equal(errno, EINVAL);
-	assert_non_null(strstr(err, "version 3 is not supported"));
+	assert_non_null(strstr(err, "version 4 is not supported"));
 	assert_non_null(strstr(err, f->path));
 	free(buf);
 }
@@ -1222,7 +1231,7 @@ static void test_stack_over_max_frames_is_refused(void **state)
 		struct trace_writer *w;
 
 		make_header(&h);
-		w = trace_writer__open(f->path, &h);
+		w = writer_v2(f->path, &h);
 		assert_non_null(w);
 		assert_int_equal(trace_writer__add_stack(w, &big.s), -EINVAL);
 		assert_int_equal(trace_writer__close(w, NULL), 0);
@@ -1385,7 +1394,7 @@ static void test_stack_snapshots_survive_the_stack_sort(void **state)
 	char err[256];
 
 	make_header(&h);
-	w = trace_writer__open(f->path, &h);
+	w = writer_v2(f->path, &h);
 	assert_non_null(w);
 	for (__u64 id = 0x1003; id >= 0x1000; id--) {
 		make_stack(&s, id, 3);
@@ -1446,7 +1455,7 @@ int main(void)
 		tmp_trace_test(test_size_limit_drops_and_counts),
 		tmp_trace_test(test_random_garbage_never_crashes),
 		tmp_trace_test(test_missing_footer_reads_without_footer),
-		tmp_trace_test(test_version_3_is_refused),
+		tmp_trace_test(test_version_4_is_refused),
 		tmp_trace_test(test_foreign_byte_order_is_refused),
 		tmp_trace_test(test_wrong_header_size_is_refused),
 		tmp_trace_test(test_not_a_trace_is_refused),
