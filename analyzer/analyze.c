@@ -281,6 +281,8 @@ static bool event_key_unused(const struct ipcrace_event *e)
 	case EV_FUTEX_WAIT_RET:
 	case EV_MEM_ACCESS:
 	case EV_ATOMIC_RELEASE:
+	case EV_SIGNAL_SEND:
+	case EV_SIGNAL_DELIVER:
 	case EV_CHAN_OPEN:
 	case EV_SYNC_OBJECT:
 	case EV_BARRIER_ARRIVE:

@@ -677,6 +677,11 @@ int hb__event(struct hb *hb, const struct ipcrace_event *e)
 		return hb_atomic__access(hb, e, t);
 	case EV_ATOMIC_RELEASE:
 		return hb_atomic__release(hb, e, t);
+	case EV_SIGNAL_SEND:
+		/* sigaction, kill: before every later run of the handler */
+		return hb_release_to(hb, e, t, HB_CLASS_SIGNAL);
+	case EV_SIGNAL_DELIVER:
+		return hb_acquire_from(hb, e, t, HB_CLASS_SIGNAL);
 	case EV_CHAN_CONNECT:
 		return hb_connect__connect(hb, e, t);
 	case EV_CHAN_ACCEPT:

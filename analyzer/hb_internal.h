@@ -74,6 +74,7 @@ enum hb_obj_class {
 	HB_CLASS_ONCE,
 	HB_CLASS_CONNECT,
 	HB_CLASS_ATOMIC,
+	HB_CLASS_SIGNAL,		/* (process, signal number): EV_SIGNAL_* */
 };
 
 /*

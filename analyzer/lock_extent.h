@@ -53,6 +53,7 @@ static inline __u64 lock_extent__size(__u16 obj)
 	 * an acquire the race detector must see (hb.h), not a word to skip.
 	 */
 	case OBJ_GUARD:
+	case OBJ_SIGNAL:
 	case OBJ_KIND_MAX:
 		break;
 	}

@@ -256,17 +256,23 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 	case EV_MEM_ACCESS:
 		if (!memory_key(&e->key))
 			return 0;
+		/*
+		 * By 8-byte word, as the other marks: a watchpoint names the
+		 * word it watches, a probe the byte its access starts at (an
+		 * atomic int at +4 of a watched word is the same one).
+		 */
+		k = object_word(&e->key, 0);
 		/* shared words a probe saw accessed: a futex word that is one is seen */
 		if (!(e->flags & EVF_ATOMIC))
 			return (e->flags & EVF_PROBE) && e->key.space == KEY_FILE ?
-			       word_mark(sv, e->pid, &e->key, WORD_PROBE_ACCESS, NULL) : 0;
+			       word_mark(sv, e->pid, &k, WORD_PROBE_ACCESS, NULL) : 0;
 		if (e->flags & EVF_PROBE)
-			return word_mark(sv, e->pid, &e->key, WORD_PROBE_ATOMIC, NULL);
+			return word_mark(sv, e->pid, &k, WORD_PROBE_ATOMIC, NULL);
 		d = (struct word_detail){
 			.word = e->key, .addr = e->arg0, .ts = e->ts, .pid = e->pid,
 			.why = SYNCVIS_WATCHED_ATOMIC,
 		};
-		return word_mark(sv, e->pid, &e->key, WORD_WATCH_ATOMIC, &d);
+		return word_mark(sv, e->pid, &k, WORD_WATCH_ATOMIC, &d);
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_ACQUIRED:
 	case EV_LOCK_RELEASE:
@@ -289,7 +295,8 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 			.word = e->key, .addr = e->addr, .ts = e->ts, .pid = e->pid,
 			.why = SYNCVIS_FOREIGN_FUTEX,
 		};
-		return word_mark(sv, e->pid, &e->key, WORD_FUTEX, &d);
+		k = object_word(&e->key, 0);
+		return word_mark(sv, e->pid, &k, WORD_FUTEX, &d);
 	default:
 		return 0;
 	}
@@ -299,7 +306,8 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 static bool detail_unseen(const struct syncvis *sv, const struct hb *hb,
 			  const struct word_detail *d)
 {
-	struct ipcrace_key k = proc_word(d->pid, &d->word);
+	struct ipcrace_key w = object_word(&d->word, 0);
+	struct ipcrace_key k = proc_word(d->pid, &w);
 	__u64 v = 0;
 
 	keymap__get(sv->words, &k, &v);

@@ -165,6 +165,20 @@ enum ipcrace_event_type {
 	 * arg1 = its size; flags EVF_PROBE | EVF_ATOMIC; no stack.
 	 */
 	EV_ATOMIC_RELEASE,
+	/*
+	 * Signals as synchronization (bpf/signal.bpf.h). EV_SIGNAL_SEND,
+	 * release-type: the thread installs a handler (rt_sigaction with a new
+	 * action, at entry) or sends a signal to a traced process (kill,
+	 * tgkill, tkill, sigqueue; the signal_generate tracepoint, once it is
+	 * queued). EV_SIGNAL_DELIVER, acquire-type: the thread is about to run
+	 * a handler (signal_deliver). arg0 = the signal, arg1 = enum
+	 * ipcrace_signal_how (SEND), addr = the receiving process, key =
+	 * KEY_PRIVATE (a = receiving process, b = signal); obj OBJ_SIGNAL.
+	 * Every send of a signal to a process happens before every later
+	 * handler run of it there.
+	 */
+	EV_SIGNAL_SEND,
+	EV_SIGNAL_DELIVER,
 
 	EV_TYPE_MAX,
 };
@@ -197,7 +211,14 @@ enum ipcrace_obj_kind {
 	OBJ_BARRIER,		/* pthread_barrier_t */
 	OBJ_ONCE,		/* pthread_once_t */
 	OBJ_GUARD,		/* C++ static-initialization guard (64 bits) */
+	OBJ_SIGNAL,		/* a signal number of a process (EV_SIGNAL_*) */
 	OBJ_KIND_MAX,
+};
+
+/* EV_SIGNAL_SEND arg1: how the thread orders the handler's run. */
+enum ipcrace_signal_how {
+	SIGNAL_BY_SIGACTION = 1,	/* installed the handler */
+	SIGNAL_BY_KILL = 2,		/* sent the signal */
 };
 
 /* Event flags. */

@@ -5,6 +5,7 @@
 
 #include "common.bpf.h"
 #include "file_path.bpf.h"
+#include "signal.bpf.h"
 
 enum {
 	NR_mmap = 9,
@@ -12,6 +13,7 @@ enum {
 	NR_mremap = 25,
 	NR_shmat = 30,
 	NR_shmdt = 67,
+	NR_rt_sigaction = 13,
 };
 
 struct syscall_args {
@@ -31,6 +33,7 @@ static __always_inline bool syscall_is_interesting(long nr)
 	case NR_mremap:
 	case NR_shmat:
 	case NR_shmdt:
+	case NR_rt_sigaction:
 		return true;
 	default:
 		return ipc_syscall_is_interesting(nr);
@@ -51,6 +54,11 @@ static __always_inline int syscall_enter(void *ctx, struct syscall_args *a)
 	case NR_shmat:
 	case NR_shmdt:
 		return 0;
+	case NR_rt_sigaction:
+		/* a new action: what the thread did so far is before its handler's runs */
+		if (a->args[1])
+			emit_signal(EV_SIGNAL_SEND, current_tgid(), a->args[0], SIGNAL_BY_SIGACTION);
+		return 1;
 	default:
 		return ipc_enter(ctx, a);
 	}

@@ -35,6 +35,8 @@ const char *event_type__name(__u16 type)
 	case EV_NAME_OBJECT:		return "name-object";
 	case EV_MEM_ACCESS:		return "mem-access";
 	case EV_ATOMIC_RELEASE:		return "atomic-release";
+	case EV_SIGNAL_SEND:		return "signal-send";
+	case EV_SIGNAL_DELIVER:		return "signal-deliver";
 	case EV_CHAN_OPEN:		return "chan-open";
 	case EV_SYNC_OBJECT:		return "sync-object";
 	case EV_BARRIER_ARRIVE:		return "barrier-arrive";
@@ -170,6 +172,14 @@ static void put_details(FILE *out, const struct trace *t, const struct ipcrace_e
 	case EV_CHAN_OPEN:
 		put_object(out, t, e);
 		fprintf(out, " fd %lld, other fd %lld", (long long)e->arg0, (long long)e->arg1);
+		break;
+	case EV_SIGNAL_SEND:
+		fprintf(out, " signal %llu to pid %llu (%s)", (unsigned long long)e->arg0,
+			(unsigned long long)e->addr,
+			e->arg1 == SIGNAL_BY_SIGACTION ? "sigaction" : "sent");
+		break;
+	case EV_SIGNAL_DELIVER:
+		fprintf(out, " signal %llu: its handler runs", (unsigned long long)e->arg0);
 		break;
 	case EV_SYNC_OBJECT:
 	case EV_GUARD_RELEASE:

@@ -27,6 +27,7 @@ const char *objname__kind_name(__u16 obj)
 	case OBJ_BARRIER:	return "barrier";
 	case OBJ_ONCE:		return "pthread_once";
 	case OBJ_GUARD:		return "static-init guard";
+	case OBJ_SIGNAL:	return "signal";
 	case OBJ_NONE:
 	case OBJ_KIND_MAX:
 		break;
@@ -56,6 +57,7 @@ const char *objname__kind_id(__u16 obj)
 	case OBJ_BARRIER:	return "barrier";
 	case OBJ_ONCE:		return "once";
 	case OBJ_GUARD:		return "guard";
+	case OBJ_SIGNAL:	return "signal";
 	case OBJ_NONE:
 	case OBJ_KIND_MAX:
 		break;

@@ -235,11 +235,28 @@ static size_t read_build_id(const char *path, __u8 *out)
  * ordered one. Returns how many are relaxed; none when the file has no
  * line table or its sources are not here.
  */
+/*
+ * May operand op be the atomic operation of a statement that spells ops?
+ * A plain store only of one that stores, a plain load only of one that
+ * loads or updates (a compare-exchange loop loads first): `v =
+ * atomic_load(&a)` also stores v, `atomic_store(&a, v)` also loads v, and
+ * those are data. An atomic instruction is the statement's atomic.
+ */
+static bool op_is_the_atomic(const struct access_operand *op, unsigned int ops)
+{
+	if (op->flags & AOP_ATOMIC)
+		return true;
+	if (op->flags & AOP_WRITE)
+		return ops & MEMORDER_OP_STORE;
+	return ops & (MEMORDER_OP_LOAD | MEMORDER_OP_RMW);
+}
+
 static size_t mark_orders(struct access_plan *plan, const char *path, struct plan_entry *e)
 {
 	struct memorder *m = memorder__open(path);
 	size_t nr = access_plan__count(plan), marked = 0;
 	enum memorder_kind order;
+	unsigned int ops;
 
 	if (!m)
 		return 0;
@@ -247,7 +264,9 @@ static size_t mark_orders(struct access_plan *plan, const char *path, struct pla
 		const struct access_site *s = access_plan__site(plan, i);
 
 		for (__u32 k = 0; k < s->desc.nr_ops && k < ACCESS_OPS_MAX; k++) {
-			order = memorder__order_at(m, s->vaddr + s->desc.ops[k].ip_delta);
+			order = memorder__order_ops_at(m, s->vaddr + s->desc.ops[k].ip_delta, &ops);
+			if (!op_is_the_atomic(&s->desc.ops[k], ops))
+				continue;
 			if (order == MEMORDER_RELAXED) {
 				access_plan__add_op_flags(plan, i, k, AOP_RELAXED);
 				marked++;

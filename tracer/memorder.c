@@ -24,7 +24,8 @@ struct source {
 	char *text;		/* NULL: unreadable */
 	size_t *line_start;	/* line n (1-based) starts at text + line_start[n - 1] */
 	size_t nr_lines;
-	signed char *order;	/* per line: enum memorder_kind, or -1 not classified yet */
+	/* per line: enum memorder_kind | MEMORDER_OP_* << 2, or -1 not classified yet */
+	signed char *order;
 };
 
 struct memorder {
@@ -62,6 +63,35 @@ static bool names_order(const char *text, const char *const *words)
 				return true;
 		}
 	return false;
+}
+
+/* Spellings of each kind of atomic operation (C11, GNU builtins, C++ members). */
+static const char *const load_words[] = { "atomic_load", "__atomic_load", ".load(", "->load(",
+					  "atomic_flag_test(", NULL };
+static const char *const store_words[] = { "atomic_store", "__atomic_store", ".store(",
+					   "->store(", "atomic_flag_clear", "__atomic_clear", NULL };
+static const char *const rmw_words[] = { "fetch_", "exchange", "test_and_set", "__sync_",
+					 "fetch(", NULL };
+
+static bool names_any(const char *text, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strstr(text, words[i]))
+			return true;
+	return false;
+}
+
+unsigned int memorder__classify_ops(const char *text)
+{
+	unsigned int ops = 0;
+
+	if (names_any(text, load_words))
+		ops |= MEMORDER_OP_LOAD;
+	if (names_any(text, store_words))
+		ops |= MEMORDER_OP_STORE;
+	if (names_any(text, rmw_words))
+		ops |= MEMORDER_OP_RMW;
+	return ops ? ops : MEMORDER_OP_ANY;
 }
 
 enum memorder_kind memorder__classify_text(const char *text)
@@ -198,20 +228,32 @@ static void statement_text(const struct source *s, size_t line, char *buf, size_
 	buf[len] = '\0';
 }
 
-/* What the statement at path:line names; NONE when the source is not here. */
-static enum memorder_kind line_order(struct memorder *m, const char *path, int line, bool *atomic)
+/*
+ * What the statement at path:line names (*ops: the kinds of atomic
+ * operation it spells); NONE when the source is not here.
+ */
+static enum memorder_kind line_order(struct memorder *m, const char *path, int line, bool *atomic,
+				     unsigned int *ops)
 {
 	char buf[STATEMENT_MAX];
 	struct source *s = source_get(m, path);
+	int v;
 
 	*atomic = false;
+	*ops = MEMORDER_OP_ANY;
 	if (!s || !s->text || line < 1 || (size_t)line > s->nr_lines)
 		return MEMORDER_NONE;
 	statement_text(s, line, buf, sizeof(buf));
 	*atomic = strstr(buf, "atomic") != NULL;
-	if (s->order && s->order[line - 1] < 0)
-		s->order[line - 1] = memorder__classify_text(buf);
-	return s->order ? (enum memorder_kind)s->order[line - 1] : memorder__classify_text(buf);
+	if (s->order && s->order[line - 1] >= 0) {
+		v = s->order[line - 1];
+	} else {
+		v = memorder__classify_text(buf) | memorder__classify_ops(buf) << 2;
+		if (s->order)
+			s->order[line - 1] = (signed char)v;
+	}
+	*ops = (unsigned int)v >> 2;
+	return (enum memorder_kind)(v & 3);
 }
 
 /* An absolute path for a line table's file name (relative to the unit's directory). */
@@ -232,7 +274,8 @@ static const char *full_path(Dwarf_Die *cu, const char *name, char *buf, size_t 
  * The inlined call sites the instruction at vaddr sits in, innermost
  * first: the first one whose statement names an order decides.
  */
-static enum memorder_kind call_site_order(struct memorder *m, Dwarf_Die *cu, __u64 vaddr)
+static enum memorder_kind call_site_order(struct memorder *m, Dwarf_Die *cu, __u64 vaddr,
+					  unsigned int *ops)
 {
 	enum memorder_kind order = MEMORDER_NONE;
 	Dwarf_Die *scopes = NULL;
@@ -261,13 +304,13 @@ static enum memorder_kind call_site_order(struct memorder *m, Dwarf_Die *cu, __u
 			continue;
 		name = full_path(cu, dwarf_filesrc(files, file, NULL, NULL), buf, sizeof(buf));
 		if (name)
-			order = line_order(m, name, (int)line, &atomic);
+			order = line_order(m, name, (int)line, &atomic, ops);
 	}
 	free(scopes);
 	return order;
 }
 
-enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr)
+enum memorder_kind memorder__order_ops_at(struct memorder *m, __u64 vaddr, unsigned int *ops)
 {
 	enum memorder_kind order;
 	Dwarf_Die cu_mem, *cu;
@@ -277,6 +320,7 @@ enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr)
 	bool atomic;
 	int lineno;
 
+	*ops = MEMORDER_OP_ANY;
 	if (!m)
 		return MEMORDER_NONE;
 	cu = dwarf_addrdie(m->dwarf, vaddr, &cu_mem);
@@ -288,11 +332,18 @@ enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr)
 	name = full_path(cu, dwarf_linesrc(line, NULL, NULL), buf, sizeof(buf));
 	if (!name)
 		return MEMORDER_NONE;
-	order = line_order(m, name, lineno, &atomic);
+	order = line_order(m, name, lineno, &atomic, ops);
 	/* an atomic wrapper's body (libstdc++'s load(__m)): its callers say */
 	if (order == MEMORDER_NONE && atomic)
-		order = call_site_order(m, cu, vaddr);
+		order = call_site_order(m, cu, vaddr, ops);
 	return order;
+}
+
+enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr)
+{
+	unsigned int ops;
+
+	return memorder__order_ops_at(m, vaddr, &ops);
 }
 
 bool memorder__relaxed_at(struct memorder *m, __u64 vaddr)

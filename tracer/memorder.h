@@ -32,6 +32,19 @@ enum memorder_kind {
  */
 enum memorder_kind memorder__classify_text(const char *text);
 
+/* Kinds of atomic operation a statement spells (memorder__classify_ops). */
+#define MEMORDER_OP_LOAD	(1u << 0)	/* atomic_load*, .load(): a plain load */
+#define MEMORDER_OP_STORE	(1u << 1)	/* atomic_store*, .store(), flag clear: a plain store */
+#define MEMORDER_OP_RMW		(1u << 2)	/* fetch_*, exchange, test_and_set, __sync_* */
+#define MEMORDER_OP_ANY		(MEMORDER_OP_LOAD | MEMORDER_OP_STORE | MEMORDER_OP_RMW)
+
+/*
+ * Which of those one statement's text spells; MEMORDER_OP_ANY when it
+ * spells none it knows (a wrapper's body, an operator): then any
+ * instruction of it may be the atomic. Pure.
+ */
+unsigned int memorder__classify_ops(const char *text);
+
 struct memorder;
 
 /*
@@ -43,6 +56,8 @@ void memorder__free(struct memorder *m);
 
 /* The order the source names at ELF address vaddr (MEMORDER_NONE: it cannot tell). */
 enum memorder_kind memorder__order_at(struct memorder *m, __u64 vaddr);
+/* The same, and the kinds of atomic operation that statement spells (*ops). */
+enum memorder_kind memorder__order_ops_at(struct memorder *m, __u64 vaddr, unsigned int *ops);
 /* Is the instruction at vaddr a relaxed atomic access? */
 bool memorder__relaxed_at(struct memorder *m, __u64 vaddr);
 

@@ -216,6 +216,48 @@ static void test_once_initializer_before_every_return(void **state)
 	assert_false(hb__ordered_before(hb, waiter_before, T1));
 }
 
+/* --- signals ---------------------------------------------------------------------- */
+
+static struct ipcrace_event signal_ev(__u16 type, __u32 tid, __u32 target, __u32 sig, __u64 how)
+{
+	struct ipcrace_key k = { .space = KEY_PRIVATE, .a = target, .b = sig };
+	struct ipcrace_event e = obj_ev(type, tid, OBJ_SIGNAL, k, sig, 0);
+
+	e.arg1 = how;
+	e.addr = target;
+	return e;
+}
+
+/* sigaction before a handler's run in another thread; a later write is not */
+static void test_sigaction_orders_the_handler_run(void **state)
+{
+	struct hb *hb = ((struct fixture *)*state)->hb;
+	struct hb_epoch before, after;
+
+	threads(hb, 2);
+	before = work(hb, T1);
+	feed(hb, signal_ev(EV_SIGNAL_SEND, T1, PID, 14, SIGNAL_BY_SIGACTION));
+	after = work(hb, T1);
+	feed(hb, signal_ev(EV_SIGNAL_DELIVER, T2, PID, 14, 0));
+	assert_true(hb__ordered_before(hb, before, T2));
+	assert_false(hb__ordered_before(hb, after, T2));
+}
+
+/* a kill of one signal orders its handler, not another signal's */
+static void test_kill_orders_that_signal_only(void **state)
+{
+	struct hb *hb = ((struct fixture *)*state)->hb;
+	struct hb_epoch sent;
+
+	threads(hb, 2);
+	sent = work(hb, T1);
+	feed(hb, signal_ev(EV_SIGNAL_SEND, T1, PID, 10, SIGNAL_BY_KILL));
+	feed(hb, signal_ev(EV_SIGNAL_DELIVER, T2, PID, 12, 0));
+	assert_false(hb__ordered_before(hb, sent, T2));
+	feed(hb, signal_ev(EV_SIGNAL_DELIVER, T2, PID, 10, 0));
+	assert_true(hb__ordered_before(hb, sent, T2));
+}
+
 /* --- C++ static-initialization guards ------------------------------------------------ */
 
 static void test_guard_release_orders_later_acquire(void **state)
@@ -339,6 +381,8 @@ int main(void)
 		T(test_barrier_rounds_stay_apart),
 		T(test_barrier_failed_wait_orders_nothing),
 		T(test_once_initializer_before_every_return),
+		T(test_sigaction_orders_the_handler_run),
+		T(test_kill_orders_that_signal_only),
 		T(test_guard_release_orders_later_acquire),
 		T(test_guard_acquire_that_initializes_orders_nothing),
 		T(test_unix_connect_orders_accept),

@@ -52,6 +52,25 @@ static void test_classify_text(void **state)
 	assert_int_equal(memorder__classify_text("f(__ATOMIC_RELAXED_X);"), MEMORDER_NONE);
 }
 
+static void test_classify_ops(void **state)
+{
+	(void)state;
+	assert_int_equal(memorder__classify_ops("v = atomic_load_explicit(&a, memory_order_relaxed);"),
+			 MEMORDER_OP_LOAD);
+	assert_int_equal(memorder__classify_ops("atomic_store_explicit(&a, v, memory_order_relaxed);"),
+			 MEMORDER_OP_STORE);
+	assert_int_equal(memorder__classify_ops("__atomic_fetch_add(&w, 1, __ATOMIC_RELAXED);"),
+			 MEMORDER_OP_RMW);
+	assert_int_equal(memorder__classify_ops("c.store(c.load(std::memory_order::relaxed) + 1, "
+						"std::memory_order::relaxed);"),
+			 MEMORDER_OP_LOAD | MEMORDER_OP_STORE);
+	assert_int_equal(memorder__classify_ops("atomic_compare_exchange_weak_explicit(p, &e, 1, "
+						"memory_order_relaxed, memory_order_relaxed);"),
+			 MEMORDER_OP_RMW);
+	/* a wrapper's body spells no operation: any of its instructions may be it */
+	assert_int_equal(memorder__classify_ops("return __c11_x(&_M_i, int(__m));"), MEMORDER_OP_ANY);
+}
+
 /* Is any instruction of this executable's function name relaxed? All of them? */
 static void relaxed_in(struct memorder *m, const char *name, bool *any, bool *all)
 {
@@ -117,6 +136,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify_text),
+		cmocka_unit_test(test_classify_ops),
 		cmocka_unit_test(test_line_table),
 		cmocka_unit_test(test_inlined_wrapper),
 		cmocka_unit_test(test_no_dwarf),
