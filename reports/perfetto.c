@@ -551,6 +551,8 @@ static int pf_event(struct pf_ctx *c, size_t i)
 	case EV_NAME_OBJECT:
 	case EV_MEM_ACCESS:
 	case EV_ATOMIC_RELEASE:
+	case EV_SIGNAL_SEND:
+	case EV_SIGNAL_DELIVER:
 	case EV_CHAN_OPEN:
 	case EV_SYNC_OBJECT:
 	case EV_BARRIER_ARRIVE:
