@@ -12,6 +12,7 @@
 #include "analyze.h"
 #include "hb.h"
 #include "identity.h"
+#include "lock_defer.h"
 #include "lockgraph.h"
 #include "lockstate.h"
 #include "race.h"
@@ -24,11 +25,13 @@ struct detectors {
 	struct hb *hb;
 	struct racedet *racedet;
 	struct syncvis *syncvis;
+	struct lock_defer *defer;
 	struct findings *out;
 };
 
 static void detectors__free(struct detectors *d)
 {
+	lock_defer__free(d->defer);
 	syncvis__free(d->syncvis);
 	racedet__free(d->racedet);
 	hb__free(d->hb);
@@ -56,6 +59,9 @@ static int detectors__init(struct detectors *d, const struct trace *t)
 		return -errno;
 	d->syncvis = syncvis__new();
 	if (!d->syncvis)
+		return -errno;
+	d->defer = lock_defer__new();
+	if (!d->defer)
 		return -errno;
 	return 0;
 }
@@ -90,12 +96,20 @@ static int note_atomic(void *ctx, const struct ipcrace_event *ev)
 	return hb__note_atomic(d->hb, &e);
 }
 
+/* An acquisition lock_defer made (lock_defer.h): the lock and order detectors. */
+static int detect_acquired(struct detectors *d, const struct ipcrace_event *acquired)
+{
+	int err = lockstate__on_event(d->lockstate, acquired, &acquired->key, d->out);
+
+	return err ? err : hb__event(d->hb, acquired);
+}
+
 /* Second pass: every detector, in stream order. */
 static int detect(void *ctx, const struct ipcrace_event *ev)
 {
 	struct detectors *d = ctx;
 	const struct ipcrace_event *e = ev;
-	struct ipcrace_event copy;
+	struct ipcrace_event copy, acquired;
 	int err;
 
 	/*
@@ -121,6 +135,20 @@ static int detect(void *ctx, const struct ipcrace_event *ev)
 	/* the tracer's word on a process, a hold: no edge, no thread */
 	if (err || e->type == EV_SYNC_UNSEEN || e->type == EV_CONFIRM_HOLD)
 		return err;
+	/* a lock call without a return probe acquired by this event of its thread */
+	if (lock_defer__event(d->defer, e, &acquired)) {
+		err = detect_acquired(d, &acquired);
+		if (err)
+			return err;
+	}
+	/* a lock released by a thread not holding it: another one's deferred acquisition? */
+	if (e->type == EV_LOCK_RELEASE && lock_defer__pending(d->defer) &&
+	    lockstate__release_unheld(d->lockstate, e->tid, &e->key) &&
+	    lock_defer__unheld_release(d->defer, e, &acquired)) {
+		err = detect_acquired(d, &acquired);
+		if (err)
+			return err;
+	}
 	err = lockstate__on_event(d->lockstate, e, &e->key, d->out);
 	if (!err)
 		err = hb__event(d->hb, e);

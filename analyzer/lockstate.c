@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "identity.h"
+#include "lock_defer.h"
 #include "lockstate_internal.h"
 
 struct lockstate *lockstate__new(struct lockgraph *g)
@@ -492,7 +493,8 @@ static int on_acquired(struct lockstate *ls, struct lock_thread *t,
 	h->ts = e->ts;
 	h->depth = 1;
 	h->flags = e->flags & (EVF_READ | EVF_WRITE);
-	h->maybe_released = false;
+	/* deferred across a loss (lock_defer.h): its release may be among the lost */
+	h->maybe_released = e->flags & EVF_DEFERRED_SPANS_LOSS;
 	return 0;
 }
 
@@ -739,6 +741,17 @@ int lockstate__finish(struct lockstate *ls, struct findings *out)
 			held_list_clean(ls, f->cycle[k].who.locks_held, &f->cycle[k].who.nr_locks);
 	}
 	return 0;
+}
+
+bool lockstate__release_unheld(const struct lockstate *ls, __u32 tid,
+			       const struct ipcrace_key *key)
+{
+	const struct lock_thread *t;
+
+	if (ls->losses || ls->start_unknown)
+		return false;
+	t = thread_find(ls, tid);
+	return !t || !held_find(t, key);
 }
 
 size_t lockstate__nr_threads(const struct lockstate *ls)

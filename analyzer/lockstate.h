@@ -77,6 +77,14 @@ int lockstate__finish(struct lockstate *ls, struct findings *out);
 size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_object *out,
 		       size_t max);
 
+/*
+ * Is thread tid's release of lock key that of a lock it does not hold, in
+ * a trace whose whole lock history is known (no events lost, no thread
+ * from before the trace)? A lock release's misuse, or a wrong guess.
+ */
+bool lockstate__release_unheld(const struct lockstate *ls, __u32 tid,
+			       const struct ipcrace_key *key);
+
 /* Live state, for memory accounting: threads and locks held by them now. */
 size_t lockstate__nr_threads(const struct lockstate *ls);
 size_t lockstate__nr_held(const struct lockstate *ls);

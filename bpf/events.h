@@ -257,6 +257,16 @@ enum ipcrace_signal_how {
  * and the program's correctness may not rely on it).
  */
 #define EVF_RELAXED	(1u << 11)
+/*
+ * EV_LOCK_ATTEMPT of a call whose return is not probed (a blocking lock of
+ * a mutex kind whose lock cannot fail: bpf/locks.bpf.c): no
+ * EV_LOCK_ACQUIRED follows. The call acquired the lock by the thread's next
+ * event, whatever it is, but for the call's own futex waits and accesses
+ * to the lock's words (analyzer/lock_defer.h): the holder's release was
+ * emitted before the lock became free, so it precedes that event in stream
+ * order as it would precede a return probe's.
+ */
+#define EVF_ACQUIRE_DEFERRED (1u << 12)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").

@@ -6,6 +6,15 @@
  * lock_call, serves the entry of every function and dispatches on the
  * role; one return program per role that has one. Event order (DESIGN.md):
  * attempt at entry, acquired at return with the result, release at entry.
+ *
+ * Where the kernel has uprobe_multi sessions (Linux 6.13), lock_call is
+ * attached as one: it runs at the entry and, when the entry returns 0, at
+ * the return too, and dispatches both on the role; the return programs
+ * are then unused. A blocking lock of a mutex whose lock cannot fail
+ * (normal, recursive, adaptive: no error check, not robust, no priority
+ * protocol) then skips its return (a trap) and marks its attempt
+ * EVF_ACQUIRE_DEFERRED: the analyzer takes the acquisition from the
+ * thread's next event (analyzer/lock_defer.h).
  */
 #include "common.bpf.h"
 #include "key.bpf.h"
@@ -65,8 +74,59 @@ struct {
 	__type(value, struct pending_lock);
 } pending_inits SEC(".maps");
 
+/*
+ * Processes whose probes are being armed (tracer/probes.c, a process
+ * attached while it runs): a link arms its probes one after the other, and
+ * a lock seen without its unlock (a lock held for ever, then a double
+ * lock) or an unlock without its lock (a misuse) would follow. Their lock
+ * calls are not recorded until every probe of the file is in place.
+ * lock_arming_nr counts them (userspace): no lookup while it is 0.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} lock_arming SEC(".maps");
+
+volatile __u32 lock_arming_nr;
+
+static __always_inline bool lock_probes_arming(__u32 tgid)
+{
+	return lock_arming_nr && bpf_map_lookup_elem(&lock_arming, &tgid);
+}
+
 /* Offset of __kind in glibc's pthread_mutex_t on x86-64 (ABI-stable). */
 #define GLIBC_MUTEX_KIND_OFF 16
+/* __kind bits whose lock can fail: error checking; robust, priority inherit, priority protect */
+#define GLIBC_MUTEX_KIND_ERRORCHECK 0x2u
+#define GLIBC_MUTEX_KIND_TYPE_MASK 0x3u
+#define GLIBC_MUTEX_KIND_CAN_FAIL 0x70u
+
+/* lock_call is attached as a uprobe_multi session (set by userspace before load). */
+const volatile bool lock_sessions = false;
+
+/* The session return values of an entry: run the return, or not. */
+#define SESSION_RETURN 0
+#define SESSION_NO_RETURN 1
+
+/*
+ * In a session, is this run the return? There the function address (the
+ * probe's) differs from the ip (the caller's); at the entry they are one.
+ * Not the bpf_session_is_return kfunc: a kfunc makes libbpf load all of
+ * the kernel's BTF at every start.
+ */
+static __always_inline bool session_is_return(struct pt_regs *ctx)
+{
+	return lock_sessions && bpf_get_func_ip(ctx) != PT_REGS_IP(ctx);
+}
+
+/* A lock of this mutex always succeeds: its acquisition needs no return probe. */
+static __always_inline bool mutex_lock_cannot_fail(__u64 kind)
+{
+	return !(kind & GLIBC_MUTEX_KIND_CAN_FAIL) &&
+	       (kind & GLIBC_MUTEX_KIND_TYPE_MASK) != GLIBC_MUTEX_KIND_ERRORCHECK;
+}
 
 /*
  * Both registers are read unconditionally: the verifier refuses a context
@@ -169,7 +229,8 @@ static __always_inline void emit_return(__u16 type, int result)
 	}
 }
 
-static __always_inline void lock_enter(struct pt_regs *ctx, __u64 cookie)
+/* The attempt; SESSION_NO_RETURN when the return need not run (or another run reports it). */
+static __always_inline int lock_enter(struct pt_regs *ctx, __u64 cookie)
 {
 	struct pending_slot *slot;
 	struct ipcrace_event *e;
@@ -177,8 +238,14 @@ static __always_inline void lock_enter(struct pt_regs *ctx, __u64 cookie)
 	/* a spin loop that branches back over the probe: one attempt only */
 	slot = pending_slot(true);
 	if (slot && slot->valid && slot->lock.addr == lock_arg(ctx, cookie))
-		return;
+		return SESSION_NO_RETURN;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
+	if (e && lock_sessions && e->obj == OBJ_MUTEX && !(e->flags & (EVF_TRY | EVF_TIMED)) &&
+	    mutex_lock_cannot_fail(e->arg0)) {
+		e->flags |= EVF_ACQUIRE_DEFERRED;
+		record_submit(e);
+		return SESSION_NO_RETURN;
+	}
 	if (e) {
 		submit_and_stash(e, slot);
 	} else if (slot) {
@@ -198,6 +265,7 @@ static __always_inline void lock_enter(struct pt_regs *ctx, __u64 cookie)
 		slot->lock = lost;
 		slot->valid = 1;
 	}
+	return SESSION_RETURN;
 }
 
 SEC("uretprobe")
@@ -306,8 +374,7 @@ static __always_inline void thread_create_enter(struct pt_regs *ctx)
 	bpf_map_update_elem(&pending_threads, &tid, &thread_ptr, BPF_ANY);
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(thread_create_exit, long ret)
+static __always_inline void thread_create_return(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct ipcrace_event *e;
@@ -315,15 +382,21 @@ int BPF_KRETPROBE(thread_create_exit, long ret)
 
 	ptr = bpf_map_lookup_elem(&pending_threads, &tid);
 	if (!ptr)
-		return 0;
+		return;
 	bpf_probe_read_user(&thread, sizeof(thread), (void *)*ptr);
 	bpf_map_delete_elem(&pending_threads, &tid);
 	e = event_reserve(EV_THREAD_CREATE_RET, OBJ_NONE);
 	if (!e)
-		return 0;
+		return;
 	e->arg0 = thread;
 	e->result = (int)ret;
 	record_submit(e);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(thread_create_exit, long ret)
+{
+	thread_create_return(ret);
 	return 0;
 }
 
@@ -336,8 +409,7 @@ static __always_inline void thread_join_enter(struct pt_regs *ctx)
 	bpf_map_update_elem(&pending_threads, &tid, &thread, BPF_ANY);
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(thread_join_exit, long ret)
+static __always_inline void thread_join_return(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct ipcrace_event *e;
@@ -345,7 +417,7 @@ int BPF_KRETPROBE(thread_join_exit, long ret)
 
 	thread = bpf_map_lookup_elem(&pending_threads, &tid);
 	if (!thread)
-		return 0;
+		return;
 	e = event_reserve(EV_THREAD_JOIN_RET, OBJ_NONE);
 	if (e) {
 		e->arg0 = *thread;
@@ -353,6 +425,12 @@ int BPF_KRETPROBE(thread_join_exit, long ret)
 		record_submit(e);
 	}
 	bpf_map_delete_elem(&pending_threads, &tid);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(thread_join_exit, long ret)
+{
+	thread_join_return(ret);
 	return 0;
 }
 
@@ -429,53 +507,106 @@ static __always_inline void guard_release(struct pt_regs *ctx, __u64 cookie)
 		record_submit(e);
 }
 
+/* A session's return: what the role's return program does (lock_sessions). */
+static __always_inline void session_return(struct pt_regs *ctx, __u64 cookie)
+{
+	long ret = PT_REGS_RC(ctx);
+
+	switch (lock_cookie_role(cookie)) {
+	case LOCK_ROLE_LOCK:
+		emit_return(EV_LOCK_ACQUIRED, (int)ret);
+		break;
+	case LOCK_ROLE_COND_WAIT:
+		emit_return(EV_LOCK_ACQUIRED, 0);
+		break;
+	case LOCK_ROLE_THREAD_CREATE:
+		thread_create_return(ret);
+		break;
+	case LOCK_ROLE_THREAD_JOIN:
+		thread_join_return(ret);
+		break;
+	case LOCK_ROLE_BARRIER:
+		emit_return(EV_BARRIER_DEPART, (int)ret);
+		break;
+	case LOCK_ROLE_ONCE:
+		init_exit(EV_ONCE_RET, (int)ret);
+		break;
+	case LOCK_ROLE_GUARD_ACQUIRE:
+		init_exit(EV_GUARD_ACQUIRE_RET, (int)ret);
+		break;
+	case LOCK_ROLE_RELEASE:
+	case LOCK_ROLE_DESTROY:
+	case LOCK_ROLE_SYNC_OBJECT:
+	case LOCK_ROLE_GUARD_RELEASE:
+		break;
+	}
+}
+
 /*
  * The entry of every probed function: its role from the cookie. One
- * program, so that the verifier checks capture_stack once per load.
+ * program, so that the verifier checks capture_stack once per load. As a
+ * session (lock_sessions) also the return, and the entry's result says
+ * whether the return runs: an untraced process's calls never trap twice.
+ */
+static __always_inline int lock_call_entry(struct pt_regs *ctx, __u64 cookie)
+{
+	__u32 tgid = current_tgid();
+
+	if (!is_traced(tgid) || lock_probes_arming(tgid))
+		return SESSION_NO_RETURN;
+	switch (lock_cookie_role(cookie)) {
+	case LOCK_ROLE_LOCK:
+		return lock_enter(ctx, cookie);
+	case LOCK_ROLE_RELEASE:
+		lock_release(ctx, cookie);
+		return SESSION_NO_RETURN;
+	case LOCK_ROLE_DESTROY:
+		lock_destroy(ctx, cookie);
+		return SESSION_NO_RETURN;
+	case LOCK_ROLE_COND_WAIT:
+		cond_wait_enter(ctx, cookie);
+		return SESSION_RETURN;
+	case LOCK_ROLE_THREAD_CREATE:
+		thread_create_enter(ctx);
+		return SESSION_RETURN;
+	case LOCK_ROLE_THREAD_JOIN:
+		thread_join_enter(ctx);
+		return SESSION_RETURN;
+	case LOCK_ROLE_SYNC_OBJECT:
+		sync_object(ctx, cookie);
+		return SESSION_NO_RETURN;
+	case LOCK_ROLE_BARRIER:
+		barrier_enter(ctx, cookie);
+		return SESSION_RETURN;
+	case LOCK_ROLE_ONCE:
+		init_enter(ctx, cookie, EV_ONCE_ENTER);
+		return SESSION_RETURN;
+	case LOCK_ROLE_GUARD_ACQUIRE:
+		init_enter(ctx, cookie, EV_GUARD_ACQUIRE_RET);
+		return SESSION_RETURN;
+	case LOCK_ROLE_GUARD_RELEASE:
+		guard_release(ctx, cookie);
+		return SESSION_NO_RETURN;
+	}
+	return SESSION_NO_RETURN;
+}
+
+/*
+ * Not a session: 0 whatever the entry says (a perf-event uprobe's program
+ * returning non-zero asks for a perf sample as well).
  */
 SEC("uprobe")
 int BPF_KPROBE(lock_call)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
+	int run_return;
 
-	if (!is_traced(current_tgid()))
+	if (session_is_return(ctx)) {
+		session_return(ctx, cookie);
 		return 0;
-	switch (lock_cookie_role(cookie)) {
-	case LOCK_ROLE_LOCK:
-		lock_enter(ctx, cookie);
-		break;
-	case LOCK_ROLE_RELEASE:
-		lock_release(ctx, cookie);
-		break;
-	case LOCK_ROLE_DESTROY:
-		lock_destroy(ctx, cookie);
-		break;
-	case LOCK_ROLE_COND_WAIT:
-		cond_wait_enter(ctx, cookie);
-		break;
-	case LOCK_ROLE_THREAD_CREATE:
-		thread_create_enter(ctx);
-		break;
-	case LOCK_ROLE_THREAD_JOIN:
-		thread_join_enter(ctx);
-		break;
-	case LOCK_ROLE_SYNC_OBJECT:
-		sync_object(ctx, cookie);
-		break;
-	case LOCK_ROLE_BARRIER:
-		barrier_enter(ctx, cookie);
-		break;
-	case LOCK_ROLE_ONCE:
-		init_enter(ctx, cookie, EV_ONCE_ENTER);
-		break;
-	case LOCK_ROLE_GUARD_ACQUIRE:
-		init_enter(ctx, cookie, EV_GUARD_ACQUIRE_RET);
-		break;
-	case LOCK_ROLE_GUARD_RELEASE:
-		guard_release(ctx, cookie);
-		break;
 	}
-	return 0;
+	run_return = lock_call_entry(ctx, cookie);
+	return lock_sessions ? run_return : 0;
 }
 
 /* An empty program: the baseline cost of a bare uprobe, for benchmarks. */

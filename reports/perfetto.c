@@ -509,6 +509,9 @@ static int pf_event(struct pf_ctx *c, size_t i)
 		/* a trylock never blocks: nothing to wait for */
 		if (e->flags & EVF_TRY)
 			return 0;
+		/* no return probe: the hold starts at the call, its wait (if any) included */
+		if (e->flags & EVF_ACQUIRE_DEFERRED)
+			return pf_obj_is_lock(e->obj) ? pf_push(th, PF_HOLD, i, e->ts) : 0;
 		return pf_push(th, PF_WAIT, i, e->ts);
 	case EV_LOCK_ACQUIRED:
 		k = pf_find_open(c, th, PF_WAIT, e);

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <linux/types.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "ipcrace.skel.h"
@@ -85,6 +86,7 @@ struct probes {
 	struct ipcrace_bpf *skel;
 	struct probes_opts opts;
 	bool multi;		/* uprobe_multi links instead of perf events */
+	bool sessions;		/* lock_call is a session program (no return programs) */
 	struct bpf_link **links;
 	size_t nr_links;
 	int *multi_fds;
@@ -142,6 +144,14 @@ struct attach_batch {
 #define ATTACH_TYPE_UPROBE_MULTI 48
 #define UPROBE_MULTI_RETURN 1u
 
+/*
+ * uprobe_multi sessions (Linux 6.13): one program at the entry and, when
+ * the entry returns 0, at the return. lock_call is attached so when the
+ * kernel has them: the return programs go unused, and the calls whose
+ * return tells nothing (bpf/locks.bpf.c) trap once. The same link layout.
+ */
+#define ATTACH_TYPE_UPROBE_SESSION 57
+
 struct uprobe_multi_attr {
 	__u32 prog_fd;
 	__u32 target_fd;
@@ -157,15 +167,24 @@ struct uprobe_multi_attr {
 	__u32 __pad;
 };
 
-static bool kernel_has_uprobe_multi(void)
+static bool kernel_at_least(int want_major, int want_minor)
 {
 	struct utsname u;
 	int major, minor;
 
-	if (getenv("IPCRACE_NO_UPROBE_MULTI") || uname(&u) ||
-	    sscanf(u.release, "%d.%d", &major, &minor) != 2)
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return false;
-	return major > 6 || (major == 6 && minor >= 6);
+	return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+static bool kernel_has_uprobe_multi(void)
+{
+	return !getenv("IPCRACE_NO_UPROBE_MULTI") && kernel_at_least(6, 6);
+}
+
+static bool kernel_has_uprobe_session(void)
+{
+	return !getenv("IPCRACE_NO_UPROBE_SESSION") && kernel_at_least(6, 13);
 }
 
 bool probes__prepare(struct ipcrace_bpf *skel)
@@ -177,6 +196,11 @@ bool probes__prepare(struct ipcrace_bpf *skel)
 	bpf_object__for_each_program(prog, skel->obj)
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
 			bpf_program__set_expected_attach_type(prog, ATTACH_TYPE_UPROBE_MULTI);
+	if (kernel_has_uprobe_session()) {
+		bpf_program__set_expected_attach_type(skel->progs.lock_call,
+						      ATTACH_TYPE_UPROBE_SESSION);
+		skel->rodata->lock_sessions = true;
+	}
 	return true;
 }
 
@@ -186,7 +210,9 @@ static int multi_link_create(struct bpf_program *prog, const char *path, const _
 	struct uprobe_multi_attr a = {
 		.pid = pid,
 		.prog_fd = bpf_program__fd(prog),
-		.attach_type = ATTACH_TYPE_UPROBE_MULTI,
+		/* a session program's links are sessions */
+		.attach_type = bpf_program__expected_attach_type(prog) == ATTACH_TYPE_UPROBE_SESSION ?
+			       ATTACH_TYPE_UPROBE_SESSION : ATTACH_TYPE_UPROBE_MULTI,
 		.path = (__u64)(unsigned long)path,
 		.offsets = (__u64)(unsigned long)offsets,
 		.cookies = (__u64)(unsigned long)cookies,
@@ -268,6 +294,8 @@ struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *o
 	p->skel = skel;
 	p->opts = *opts;
 	p->multi = opts->multi;
+	/* the empty program of --bare-probes is no session: entries and returns as before */
+	p->sessions = opts->multi && !opts->bare && skel->rodata->lock_sessions;
 	return p;
 }
 
@@ -506,7 +534,8 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 		break;		/* entry only */
 	}
 	err = add_job(b, p, enter, path, spec, site, false, cookie);
-	if (!err && exit)
+	/* a session's entry program runs the return itself */
+	if (!err && exit && !p->sessions)
 		err = add_job(b, p, exit, path, spec, site, true, cookie);
 	return err ? err : 1;
 }
@@ -583,6 +612,30 @@ static bool seen_before(struct probes *p, const char *path, int pid)
 
 static int attach_file(struct probes *p, const char *path, const char *name, int pid);
 
+/*
+ * A running process's lock calls go unrecorded while its probes are armed
+ * one by one (bpf/locks.bpf.c, lock_arming). Best effort: without the map
+ * entry the window stays, as it always was with perf-event probes.
+ */
+static bool arming_begin(struct probes *p, int pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.lock_arming), &key, &one, BPF_ANY))
+		return false;
+	__atomic_add_fetch(&p->skel->bss->lock_arming_nr, 1, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+static void arming_end(struct probes *p, int pid)
+{
+	__u32 key = pid;
+
+	__atomic_sub_fetch(&p->skel->bss->lock_arming_nr, 1, __ATOMIC_SEQ_CST);
+	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.lock_arming), &key);
+}
+
 int probes__attach_file(struct probes *p, const char *path)
 {
 	return attach_file(p, path, path, 0);
@@ -634,6 +687,7 @@ static int attach_file(struct probes *p, const char *path, const char *name, int
 {
 	struct attach_batch b = { .name = name };
 	struct elf_syms *syms;
+	bool arming;
 	size_t i;
 	int n = 0, err = 0;
 
@@ -651,12 +705,15 @@ static int attach_file(struct probes *p, const char *path, const char *name, int
 	elf_syms__close(syms);
 	for (i = 0; i < b.nr; i++)
 		b.jobs[i].pid = pid;
+	arming = pid > 0 && !err && b.nr && arming_begin(p, pid);
 	if (!err && b.nr && p->multi) {
 		err = attach_batch_multi(p, &b, path);
 	} else if (!err && b.nr) {
 		batch_run(&b, attach_worker, ATTACH_THREADS);
 		err = collect_links(p, &b);
 	}
+	if (arming)
+		arming_end(p, pid);
 	free(b.jobs);
 	return err < 0 ? err : n;
 }

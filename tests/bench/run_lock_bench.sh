@@ -1,20 +1,42 @@
 #!/usr/bin/env bash
-# Per-lock-operation cost, all in one run: native; under a bare uprobe (an
-# empty BPF program) at the function entry and at the emulated probe site;
-# under ipcrace at both sites; and the cost an UNTRACED process pays while
-# ipcrace traces something else: `check`/`record -- CMD` (its probes are on
-# private copies of libc in the tree's mount namespace), the same with
+# Per-lock-operation cost, all in one run, each row ROUNDS times interleaved
+# with the native baseline (noise from other load hits both alike); min and
+# median, wall and CPU (the traced process's own CPU time: traps and BPF
+# programs run in its context), and ratios. Needs root.
+#
+# Lock pair (tests/bench/lock_ops.c, one thread, uncontended):
+#   native
+#   bare-probes       empty BPF programs on the same functions and sites,
+#                     entry and return probes on every lock function: three
+#                     traps per pair (the floor before issue 12)
+#   ipcrace-locks     record with lock probes only (--no-watch,
+#                     --access-probes off): what a lock pair costs
+#   ipcrace-record    record as it runs by default (the watcher and the
+#                     access probes add their own traps on lock_ops' counter)
+#   ipcrace-check     check, by default
+#   helgrind, drd     valgrind, installed here if missing (apt-get)
+#   tsan              lock_ops built with -fsanitize=thread, when the
+#                     compiler can
+# Hot counter (tests/bench/shared_counter.c, two processes, one
+# process-shared mutex): native, ipcrace-locks, ipcrace-record.
+# With NEIGHBOURS=1 (default), the cost an UNTRACED process pays while
+# ipcrace traces something else: `record -- CMD` (its probes are on private
+# copies of libc in the tree's mount namespace), the same with
 # IPCRACE_NO_SCOPE=1 (host-wide probes, the fallback), and attach mode.
-# Each row is measured ROUNDS times, interleaved with the native baseline
-# (noise from other load hits both alike); prints min and median ns per
-# lock/unlock pair and their ratios to native's. Needs root.
-# Usage: tests/bench/run_lock_bench.sh [BUILD_DIR] [PAIRS] [ROUNDS]
+# With ENTRY_SITE=1, the rows again with --probe-site entry (a probe the
+# kernel must single-step: slow on a VM).
+# Usage: tests/bench/run_lock_bench.sh [BUILD_DIR] [PAIRS] [ROUNDS] [INCREMENTS]
 set -euo pipefail
 build=${1:-build}
-pairs=${2:-200000}
-rounds=${3:-5}
+pairs=${2:-500000}
+rounds=${3:-3}
+increments=${4:-200000}
+neighbours=${NEIGHBOURS:-1}
+entry_site=${ENTRY_SITE:-0}
 ipcrace=$build/ipcrace
 work=$build/tests/bench/lock_ops
+counter=$build/tests/bench/shared_counter
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 tracer=
 sleeper=
@@ -25,63 +47,128 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# one figure: ns per pair of one lock_ops run, through the given command
-once() {
-	local out
-	out=$("$@" 2>/dev/null | grep ns_per_pair) || { echo "failed: $*" >&2; return 1; }
-	echo "${out#ns_per_pair=}"
+if ! command -v valgrind >/dev/null; then
+	echo "installing valgrind for the Helgrind and DRD rows" >&2
+	apt-get install -y -q valgrind >/dev/null 2>&1 || echo "valgrind: not installed" >&2
+fi
+tsan=
+if cc -O2 -pthread -fsanitize=thread -o "$tmp/lock_ops_tsan" "$here/lock_ops.c" 2>/dev/null &&
+	"$tmp/lock_ops_tsan" 10 >/dev/null 2>&1; then
+	tsan=$tmp/lock_ops_tsan
+else
+	echo "no -fsanitize=thread here: no TSan row" >&2
+fi
+
+locks_only=(--no-watch --access-probes off)
+
+# label, key, command...: appends "label wall cpu" to $tmp/rows
+measure() {
+	local label=$1 key=$2 out wall cpu
+	shift 2
+	out=$("$@" 2>"$tmp/err") || { echo "failed: $* ($(tail -n 1 "$tmp/err"))" >&2; return 0; }
+	wall=$(sed -n "s/^${key}=//p" <<<"$out")
+	cpu=$(sed -n "s/^cpu_${key}=//p" <<<"$out")
+	echo "$label $wall ${cpu:-nan}" >>"$tmp/rows"
 }
 
-# label, command...: appends "label value" lines to $tmp/rows
-measure() {
-	local label=$1; shift
-	echo "$label $(once "$@")" >>"$tmp/rows"
+pair() {	# label, command prefix... (lock_ops PAIRS appended)
+	local label=$1
+	shift
+	measure "$label" ns_per_pair "$@" "$work" "$pairs"
+}
+
+incr() {	# label, command prefix... (shared_counter INCREMENTS appended)
+	local label=$1
+	shift
+	measure "$label" ns_per_increment "$@" "$counter" "$increments"
 }
 
 # a neighbour: untraced, while a tracer runs; the tracer must be set up
-# (its -v line "time: attach uprobes" or "attached") before measuring
+# (its -v line "time: set up the watcher" or "attached") before measuring
 with_tracer() {	# label, ready-pattern, tracer command...
-	local label=$1 ready=$2; shift 2
+	local label=$1 ready=$2
+	shift 2
 	"$@" 2>"$tmp/tracer.err" &
 	tracer=$!
 	for _ in $(seq 300); do grep -q "$ready" "$tmp/tracer.err" && break; sleep 0.05; done
 	sleep 0.2
-	measure native "$work" "$pairs"
-	measure "$label" "$work" "$pairs"
+	pair native
+	pair "$label"
 	kill -INT "$tracer" 2>/dev/null || true
 	wait "$tracer" 2>/dev/null || true
 	tracer=
 }
 
 for _ in $(seq "$rounds"); do
-	measure native "$work" "$pairs"
-	measure bare-uprobe-entry "$ipcrace" record -o "$tmp/t" --bare-probes --probe-site entry -- "$work" "$pairs"
-	measure bare-uprobe-auto "$ipcrace" record -o "$tmp/t" --bare-probes --probe-site auto -- "$work" "$pairs"
-	measure ipcrace-entry "$ipcrace" record -o "$tmp/t" --probe-site entry -- "$work" "$pairs"
-	measure ipcrace-auto "$ipcrace" record -o "$tmp/t" --probe-site auto -- "$work" "$pairs"
-	with_tracer neighbour-of-run "time: set up the watcher" \
-		"$ipcrace" record -v -o "$tmp/idle" -- sleep 60
-	with_tracer neighbour-of-run-host-wide "time: set up the watcher" \
-		env IPCRACE_NO_SCOPE=1 "$ipcrace" record -v -o "$tmp/idle" -- sleep 60
-	sleep 60 &
-	sleeper=$!
-	with_tracer neighbour-of-attach "attached" "$ipcrace" record -v -o "$tmp/idle" -p "$sleeper"
-	kill "$sleeper" 2>/dev/null || true
-	wait "$sleeper" 2>/dev/null || true
-	sleeper=
+	pair native
+	pair bare-probes "$ipcrace" record -o "$tmp/t" --bare-probes "${locks_only[@]}" --
+	pair ipcrace-locks "$ipcrace" record -o "$tmp/t" "${locks_only[@]}" --
+	pair ipcrace-record "$ipcrace" record -o "$tmp/t" --
+	pair ipcrace-check "$ipcrace" check --
+	if [ "$entry_site" = 1 ]; then
+		pair bare-probes-entry "$ipcrace" record -o "$tmp/t" --bare-probes \
+			--probe-site entry "${locks_only[@]}" --
+		pair ipcrace-locks-entry "$ipcrace" record -o "$tmp/t" --probe-site entry \
+			"${locks_only[@]}" --
+	fi
+	if command -v valgrind >/dev/null; then
+		pair helgrind valgrind --tool=helgrind -q
+		pair drd valgrind --tool=drd -q
+	fi
+	[ -n "$tsan" ] && measure tsan ns_per_pair "$tsan" "$pairs"
+	incr counter-native
+	incr counter-ipcrace-locks "$ipcrace" record -o "$tmp/t" "${locks_only[@]}" --
+	incr counter-ipcrace-record "$ipcrace" record -o "$tmp/t" --
+	if [ "$neighbours" = 1 ]; then
+		with_tracer neighbour-of-run "time: set up the watcher" \
+			"$ipcrace" record -v -o "$tmp/idle" -- sleep 60
+		with_tracer neighbour-of-run-host-wide "time: set up the watcher" \
+			env IPCRACE_NO_SCOPE=1 "$ipcrace" record -v -o "$tmp/idle" -- sleep 60
+		sleep 60 &
+		sleeper=$!
+		with_tracer neighbour-of-attach "attached" "$ipcrace" record -v -o "$tmp/idle" -p "$sleeper"
+		kill "$sleeper" 2>/dev/null || true
+		wait "$sleeper" 2>/dev/null || true
+		sleeper=
+	fi
 done
 
-echo "lock/unlock pairs: $pairs per run, $rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "lock/unlock pairs: $pairs per run, shared-counter increments: $increments per process," \
+	"$rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$tmp/rows" <<'PY'
-import statistics, sys
+import math, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    label, value = line.split()
-    rows.setdefault(label, []).append(float(value))
-native_min, native_med = min(rows["native"]), statistics.median(rows["native"])
-print("%-28s %10s %10s %10s %10s" % ("mode", "min ns", "median ns", "min/min", "med/med"))
-for label, vals in rows.items():
-    med = statistics.median(vals)
-    print("%-28s %10.1f %10.1f %10.2f %10.2f" % (label, min(vals), med, min(vals) / native_min,
-                                                  med / native_med))
+    label, wall, cpu = line.split()
+    rows.setdefault(label, []).append((float(wall), float(cpu)))
+
+def stat(label, col, f):
+    vals = [v[col] for v in rows.get(label, []) if not math.isnan(v[col])]
+    return f(vals) if vals else float("nan")
+
+def base(label):
+    return "counter-native" if label.startswith("counter-") else "native"
+
+print("%-28s %9s %9s %9s %9s %8s %8s" % ("mode (ns per pair/increment)", "wall min", "wall med",
+                                          "cpu min", "cpu med", "cpu/nat", "wall/nat"))
+for label in rows:
+    b = base(label)
+    cmed, wmed = stat(label, 1, statistics.median), stat(label, 0, statistics.median)
+    print("%-28s %9.1f %9.1f %9.1f %9.1f %8.2f %8.2f" % (
+        label, stat(label, 0, min), wmed, stat(label, 1, min), cmed,
+        cmed / stat(b, 1, statistics.median), wmed / stat(b, 0, statistics.median)))
+
+# the issue's goals, as ratios of medians of CPU per pair
+locks = stat("ipcrace-locks", 1, statistics.median)
+print()
+print("lock pair under ipcrace (lock probes only): %.0f ns CPU (median)" % locks)
+for other in ("bare-probes", "helgrind", "drd", "tsan"):
+    if other in rows:
+        o = stat(other, 1, statistics.median)
+        print("  %-12s %8.0f ns CPU: ipcrace/%s = %.2f" % (other, o, other, locks / o))
+if "counter-ipcrace-locks" in rows:
+    n = stat("counter-native", 0, statistics.median)
+    print("hot counter, 2 processes, wall: ipcrace-locks %.2fx native, ipcrace-record %.2fx" % (
+        stat("counter-ipcrace-locks", 0, statistics.median) / n,
+        stat("counter-ipcrace-record", 0, statistics.median) / n))
 PY

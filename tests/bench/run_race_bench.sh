@@ -28,7 +28,7 @@ measure() {	# label, command... ; prints "label ns hits counter_hits"
 	local label=$1 out ns hits=- counter_hits=-
 	shift
 	rm -f "$tmp/t"
-	out=$("$@" 2>"$tmp/$label.err" | grep ns_per_increment) ||
+	out=$("$@" 2>"$tmp/$label.err" | grep "^ns_per_increment") ||
 		{ echo "$label: failed: $(tail -n 1 "$tmp/$label.err")" >&2; echo "$label nan - -"; return; }
 	ns=${out#ns_per_increment=}
 	if [ -s "$tmp/t" ]; then
