@@ -275,6 +275,12 @@ class FixtureSourcesTest(unittest.TestCase):
             exp = cr.parse_expectations(src)
             with open(src) as f:
                 text = f.read()
+            # and the fixture's own headers next to it (shared by a clean fixture and its twin)
+            for inc in re.findall(r'^#include "([^"/]+)"', text, re.M):
+                path = os.path.join(os.path.dirname(src), inc)
+                if os.path.exists(path):
+                    with open(path) as f:
+                        text += f.read()
             for fn in exp.functions:
                 with self.subTest(fixture=os.path.basename(src), function=fn):
                     pattern = r"__attribute__\(\((?:[^)]*\b)?noinline\b[^)]*\)\)[^;{(]*\b" + fn + r"\("
