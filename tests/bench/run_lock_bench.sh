@@ -9,8 +9,13 @@
 #   bare-probes       empty BPF programs on the same functions and sites,
 #                     entry and return probes on every lock function: three
 #                     traps per pair (the floor before issue 12)
+#   bare-entries      the same at the entries only (IPCRACE_BARE_NO_RETURNS=1):
+#                     two traps per pair, the floor of a pthread_mutex_lock
+#                     whose acquisition is taken from the next event
 #   ipcrace-locks     record with lock probes only (--no-watch,
 #                     --access-probes off): what a lock pair costs
+#   ipcrace-locks-returns  the same with a return probe on every lock call
+#                     (IPCRACE_NO_UPROBE_SESSION=1: as before issue 12)
 #   ipcrace-record    record as it runs by default (the watcher and the
 #                     access probes add their own traps on lock_ops' counter)
 #   ipcrace-check     check, by default
@@ -102,6 +107,10 @@ with_tracer() {	# label, ready-pattern, tracer command...
 for _ in $(seq "$rounds"); do
 	pair native
 	pair bare-probes "$ipcrace" record -o "$tmp/t" --bare-probes "${locks_only[@]}" --
+	pair bare-entries env IPCRACE_BARE_NO_RETURNS=1 "$ipcrace" record -o "$tmp/t" --bare-probes \
+		"${locks_only[@]}" --
+	pair ipcrace-locks-returns env IPCRACE_NO_UPROBE_SESSION=1 "$ipcrace" record -o "$tmp/t" \
+		"${locks_only[@]}" --
 	pair ipcrace-locks "$ipcrace" record -o "$tmp/t" "${locks_only[@]}" --
 	pair ipcrace-record "$ipcrace" record -o "$tmp/t" --
 	pair ipcrace-check "$ipcrace" check --
@@ -162,7 +171,7 @@ for label in rows:
 locks = stat("ipcrace-locks", 1, statistics.median)
 print()
 print("lock pair under ipcrace (lock probes only): %.0f ns CPU (median)" % locks)
-for other in ("bare-probes", "helgrind", "drd", "tsan"):
+for other in ("bare-probes", "bare-entries", "ipcrace-locks-returns", "helgrind", "drd", "tsan"):
     if other in rows:
         o = stat(other, 1, statistics.median)
         print("  %-12s %8.0f ns CPU: ipcrace/%s = %.2f" % (other, o, other, locks / o))
