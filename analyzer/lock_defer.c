@@ -25,6 +25,10 @@ struct lock_defer {
 	size_t cap_slots;
 	size_t nr_pending;
 	size_t failures;
+	/* the last slot found: consecutive lock events mostly share a thread */
+	bool last_valid;
+	__u32 last_tid;
+	size_t last_idx;
 };
 
 struct lock_defer *lock_defer__new(void)
@@ -60,12 +64,20 @@ static struct ipcrace_key tid_key(__u32 tid)
 	return k;
 }
 
-static struct deferred *slot_find(const struct lock_defer *ld, __u32 tid)
+static struct deferred *slot_find(struct lock_defer *ld, __u32 tid)
 {
 	struct ipcrace_key k = tid_key(tid);
 	__u64 idx;
 
-	return keymap__get(ld->by_tid, &k, &idx) ? &ld->slots[idx] : NULL;
+	/* slots are never removed: an index stays that thread's */
+	if (ld->last_valid && ld->last_tid == tid)
+		return &ld->slots[ld->last_idx];
+	if (!keymap__get(ld->by_tid, &k, &idx))
+		return NULL;
+	ld->last_valid = true;
+	ld->last_tid = tid;
+	ld->last_idx = idx;
+	return &ld->slots[idx];
 }
 
 static struct deferred *slot_get(struct lock_defer *ld, __u32 tid)
@@ -88,6 +100,9 @@ static struct deferred *slot_get(struct lock_defer *ld, __u32 tid)
 		return NULL;
 	d = &ld->slots[ld->nr_slots++];
 	memset(d, 0, sizeof(*d));
+	ld->last_valid = true;
+	ld->last_tid = tid;
+	ld->last_idx = d - ld->slots;
 	return d;
 }
 

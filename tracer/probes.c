@@ -95,6 +95,8 @@ struct probes {
 	struct link_closer *closer;	/* links of processes gone (probes__release_pid) */
 	struct file_id *done;
 	size_t nr_done;
+	int *locks_armed;	/* processes whose mutex functions' probes are in place */
+	size_t nr_locks_armed;
 };
 
 /* One uprobe or uretprobe to create. */
@@ -407,6 +409,7 @@ void probes__free(struct probes *p)
 	}
 	free(p->links);
 	free(p->done);
+	free(p->locks_armed);
 	free(p);
 }
 
@@ -618,15 +621,34 @@ static bool seen_before(struct probes *p, const char *path, int pid)
 static int attach_file(struct probes *p, const char *path, const char *name, int pid);
 
 /*
- * A running process's lock calls go unrecorded while its probes are armed
- * one by one (bpf/locks.bpf.c, lock_arming). Best effort: without the map
- * entry the window stays, as it always was with perf-event probes.
+ * A running process's lock calls go unrecorded while the probes of its
+ * mutex functions are armed one by one (bpf/locks.bpf.c, lock_arming):
+ * once, for the first file that has them (libc); a later file (libstdc++'s
+ * guards, a library with a copy of its own) must not hide libc's lock
+ * calls meanwhile. Best effort: without the map entry the window stays, as
+ * it always was with perf-event probes.
  */
-static bool arming_begin(struct probes *p, int pid)
+static bool arming_begin(struct probes *p, const struct attach_batch *b, int pid)
 {
+	bool has_mutex = false;
 	__u32 key = pid;
 	__u8 one = 1;
+	int *grown;
+	size_t i;
 
+	for (i = 0; i < b->nr; i++)
+		has_mutex |= b->jobs[i].spec->obj == OBJ_MUTEX &&
+			     b->jobs[i].spec->role == LOCK_ROLE_RELEASE;
+	for (i = 0; has_mutex && i < p->nr_locks_armed; i++)
+		if (p->locks_armed[i] == pid)
+			return false;
+	if (!has_mutex)
+		return false;
+	grown = realloc(p->locks_armed, (p->nr_locks_armed + 1) * sizeof(*grown));
+	if (!grown)
+		return false;
+	p->locks_armed = grown;
+	p->locks_armed[p->nr_locks_armed++] = pid;
 	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.lock_arming), &key, &one, BPF_ANY))
 		return false;
 	__atomic_add_fetch(&p->skel->bss->lock_arming_nr, 1, __ATOMIC_SEQ_CST);
@@ -680,6 +702,10 @@ int probes__release_pid(struct probes *p, int pid)
 		if (p->done[i].pid != pid)
 			p->done[j++] = p->done[i];
 	p->nr_done = j;
+	for (i = j = 0; i < p->nr_locks_armed; i++)
+		if (p->locks_armed[i] != pid)
+			p->locks_armed[j++] = p->locks_armed[i];
+	p->nr_locks_armed = j;
 	return n;
 }
 
@@ -710,7 +736,7 @@ static int attach_file(struct probes *p, const char *path, const char *name, int
 	elf_syms__close(syms);
 	for (i = 0; i < b.nr; i++)
 		b.jobs[i].pid = pid;
-	arming = pid > 0 && !err && b.nr && arming_begin(p, pid);
+	arming = pid > 0 && !err && b.nr && arming_begin(p, &b, pid);
 	if (!err && b.nr && p->multi) {
 		err = attach_batch_multi(p, &b, path);
 	} else if (!err && b.nr) {
