@@ -273,6 +273,25 @@ static void test_perfetto_lock_wait_and_hold_are_slices_in_microseconds(void **s
 	free(out);
 }
 
+/* A lock call without a return probe (EVF_ACQUIRE_DEFERRED): a hold from the call, no wait. */
+static void test_perfetto_deferred_acquisition_holds_from_the_call(void **state)
+{
+	struct fixture *fx = *state;
+	char *out;
+
+	add_lock(fx, 1000, WRITER, EV_LOCK_ATTEMPT, 0x40);
+	fx->ev[fx->t.nr_events - 1].flags = EVF_ACQUIRE_DEFERRED;
+	add_chan(fx, 4000, WRITER, EV_CHAN_SEND, 5, "writer");
+	add_lock(fx, 9000, WRITER, EV_LOCK_RELEASE, 0x40);
+	out = render(&fx->t, &fx->fs);
+	assert_true(json_is_valid(out));
+	assert_non_null(strstr(out, "{\"name\":\"hold mutex in /dev/shm/bank +0x40\",\"cat\":\"lock\","
+				    "\"ph\":\"X\",\"ts\":1.000,\"pid\":100,\"tid\":100,\"dur\":8.000,"));
+	assert_null(strstr(out, "\"name\":\"wait mutex"));
+	assert_non_null(strstr(out, "\"released\":true"));
+	free(out);
+}
+
 static void test_perfetto_names_tracks_and_escapes_hostile_comm(void **state)
 {
 	struct fixture *fx = *state;
@@ -413,6 +432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_perfetto_pipe_messages_become_paired_flows),
 		FX_TEST(test_perfetto_lock_wait_and_hold_are_slices_in_microseconds),
+		FX_TEST(test_perfetto_deferred_acquisition_holds_from_the_call),
 		FX_TEST(test_perfetto_names_tracks_and_escapes_hostile_comm),
 		FX_TEST(test_perfetto_finding_is_global_marker_at_latest_edge),
 		cmocka_unit_test(test_perfetto_empty_trace_is_valid_json),
