@@ -318,9 +318,14 @@ static int reader__mapping(struct reader *r, __u32 idx, const unsigned char *dat
 	struct trace *t = r->t;
 	struct trace_mapping m;
 
-	if (len != sizeof(m))
-		return reader__fail_rec(r, idx, "mapping of %u bytes, expected %zu", len, sizeof(m));
-	memcpy(&m, data, sizeof(m));
+	/* version 3 stops after the path's NUL */
+	if (r->t->format_version >= TRACE_VERSION ?
+	    len <= offsetof(struct trace_mapping, path) || len > sizeof(m) : len != sizeof(m))
+		return reader__fail_rec(r, idx, "mapping of %u bytes, expected %s%zu", len,
+					r->t->format_version >= TRACE_VERSION ? "at most " : "",
+					sizeof(m));
+	memset(&m, 0, sizeof(m));
+	memcpy(&m, data, len);
 	if (m.start > m.end)
 		return reader__fail_rec(r, idx, "mapping starts at 0x%llx after its end 0x%llx",
 					(unsigned long long)m.start, (unsigned long long)m.end);
@@ -385,6 +390,46 @@ static int reader__ustack(struct reader *r, __u32 idx, __u16 type,
 	return 0;
 }
 
+/*
+ * Version 3: a stack snapshot part without its zero runs, expanded to the
+ * USTACK_DATA part it was (trace_format.h).
+ */
+static int reader__ustack_zdata(struct reader *r, __u32 idx, const unsigned char *data,
+				__u32 len)
+{
+	unsigned char part[sizeof(struct trace_ustack_data) + USTACK_PART_MAX];
+	const unsigned char *p = data + sizeof(struct trace_ustack_data), *end = data + len;
+	struct trace_ustack_data d;
+	size_t have = 0;
+
+	if (r->t->format_version < TRACE_VERSION)
+		return 0;	/* not a type of that version: skipped as unknown */
+	if (len < sizeof(d))
+		return reader__fail_rec(r, idx, "stack snapshot part of %u bytes", len);
+	memcpy(&d, data, sizeof(d));
+	if (d.len > USTACK_PART_MAX)
+		return reader__fail_rec(r, idx, "stack snapshot part of %u bytes, more than %u",
+					d.len, USTACK_PART_MAX);
+	memcpy(part, &d, sizeof(d));
+	while (p < end) {
+		__u64 zeros, lits;
+
+		if (!trace_block__get_varint(&p, end, &zeros) ||
+		    !trace_block__get_varint(&p, end, &lits) ||
+		    zeros > d.len - have || lits > d.len - have - zeros ||
+		    lits > (size_t)(end - p))
+			return reader__fail_rec(r, idx, "stack snapshot part: runs overrun it");
+		memset(part + sizeof(d) + have, 0, zeros);
+		memcpy(part + sizeof(d) + have + zeros, p, lits);
+		have += zeros + lits;
+		p += lits;
+	}
+	if (have != d.len)
+		return reader__fail_rec(r, idx, "stack snapshot part of %zu bytes, its header says %u",
+					have, d.len);
+	return reader__ustack(r, idx, TRACE_REC_USTACK_DATA, part, sizeof(d) + d.len);
+}
+
 int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
 		   __u32 len)
 {
@@ -408,6 +453,8 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
 	case TRACE_REC_USTACK:
 	case TRACE_REC_USTACK_DATA:
 		return reader__ustack(r, idx, type, data, len);
+	case TRACE_REC_USTACK_ZDATA:
+		return reader__ustack_zdata(r, idx, data, len);
 	default:
 		/* forward compatibility: a newer writer's record type */
 		return 0;

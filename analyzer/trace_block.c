@@ -7,6 +7,7 @@
  * block's end, every value checked against the field it fills.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,6 +41,11 @@ static inline unsigned char *put_varint(unsigned char *p, __u64 v)
 	}
 	*p++ = (unsigned char)v;
 	return p;
+}
+
+unsigned char *trace_block__put_varint(unsigned char *p, __u64 v)
+{
+	return put_varint(p, v);
 }
 
 static inline __u64 mix64(__u64 x)
@@ -305,6 +311,11 @@ static inline bool get_varint(const unsigned char **pp, const unsigned char *end
 	return false;
 }
 
+bool trace_block__get_varint(const unsigned char **p, const unsigned char *end, __u64 *v)
+{
+	return get_varint(p, end, v);
+}
+
 #define BAD(msg)		\
 	do {			\
 		*why = (msg);	\
@@ -316,6 +327,15 @@ static inline bool get_varint(const unsigned char **pp, const unsigned char *end
 		if (!get_varint(&p, end, &(v)))				\
 			BAD("event block: value cut off or too long");	\
 	} while (0)
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the event block decoder stores field pairs as little-endian words"
+#endif
+
+static inline void store64(struct ipcrace_event *e, size_t off, __u64 v)
+{
+	memcpy((unsigned char *)e + off, &v, sizeof(v));
+}
 
 /*
  * The state is kept in scalars and each event stored field by field: an
@@ -472,8 +492,8 @@ int trace_block__decode(struct trace_block_dec *d, const unsigned char *data, si
 				BAD("event block: flags out of range");
 			flags = (__u32)v;
 		}
-		e->hdr.kind = IPCRACE_REC_EVENT;
-		e->hdr.size = sizeof(*e);
+		/* eight bytes a store (the layout is checked in trace_format.h) */
+		store64(e, 0, IPCRACE_REC_EVENT | (__u64)sizeof(*e) << 32);
 		e->ts = ts;
 		e->stack_id = stack_id;
 		e->addr = addr;
@@ -482,15 +502,11 @@ int trace_block__decode(struct trace_block_dec *d, const unsigned char *data, si
 		e->key.a = ka;
 		e->key.b = kb;
 		e->key.c = kc;
-		e->key.space = space;
-		e->key.__pad = 0;
-		e->pid = pid;
-		e->tid = tid;
-		e->type = (__u16)type;
-		e->obj = (__u16)obj;
-		e->result = result;
-		e->flags = flags;
-		e->__pad = 0;
+		store64(e, offsetof(struct ipcrace_event, key.space), space);
+		store64(e, offsetof(struct ipcrace_event, pid), pid | (__u64)tid << 32);
+		store64(e, offsetof(struct ipcrace_event, type),
+			type | obj << 16 | (__u64)(__u32)result << 32);
+		store64(e, offsetof(struct ipcrace_event, flags), flags);
 		memcpy(e->comm, &comm_lo, 8);
 		memcpy(e->comm + 8, &comm_hi, 8);
 	}

@@ -89,4 +89,12 @@ struct trace_block_dec {
 int trace_block__decode(struct trace_block_dec *d, const unsigned char *data, size_t len,
 			struct ipcrace_event *out, const char **why);
 
+/*
+ * A varint (LEB128, at most 10 bytes) written at p: the byte after it; and
+ * read from *p before end: false when cut off or longer than 64 bits.
+ * Also the lengths of USTACK_ZDATA records.
+ */
+unsigned char *trace_block__put_varint(unsigned char *p, __u64 v);
+bool trace_block__get_varint(const unsigned char **p, const unsigned char *end, __u64 *v);
+
 #endif /* IPCRACE_TRACE_BLOCK_H */

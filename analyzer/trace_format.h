@@ -77,6 +77,14 @@
  * event of it is used. So damage costs at most one block of events, and
  * a reader decoding a block needs nothing from outside it.
  *
+ * Version 3 also shortens two other records: a MAPPING stops after the
+ * NUL that ends its path (the reader zero-fills the rest of struct
+ * trace_mapping), and a stack snapshot part whose bytes have runs of
+ * zeros is a USTACK_ZDATA record: struct trace_ustack_data (len = the
+ * bytes once expanded, at most USTACK_PART_MAX), then pairs of varints
+ * (zero bytes, literal bytes) each followed by its literal bytes, up to
+ * exactly len bytes and the record's end (about half of a stack is zeros).
+ *
  * Version 3 files may still hold EVENT records (a reader takes both);
  * version 2 files have only EVENT records. The version number changed so
  * that a version 2 reader refuses a version 3 file instead of skipping its
@@ -118,6 +126,7 @@ enum trace_record_type {
 	TRACE_REC_USTACK = 6,		/* struct trace_ustack (analyzer/ustack.h) */
 	TRACE_REC_USTACK_DATA = 7,	/* struct trace_ustack_data, then its bytes */
 	TRACE_REC_EVENTS = 8,		/* version 3: a block of coded events (above) */
+	TRACE_REC_USTACK_ZDATA = 9,	/* version 3: USTACK_DATA without its zero runs (above) */
 };
 
 /* "IRec" when read as bytes on a little-endian host. */
@@ -187,6 +196,14 @@ _Static_assert(sizeof(struct trace_v1_chunk_header) == 16, "trace_v1_chunk_heade
 _Static_assert(sizeof(struct trace_v1_record_header) == 8, "trace_v1_record_header size");
 _Static_assert(sizeof(struct trace_header) == 664, "trace_header size");
 _Static_assert(sizeof(struct ipcrace_event) == 120, "ipcrace_event size");
+/* the event block decoder stores these pairs as one 8-byte word (little-endian host) */
+_Static_assert(offsetof(struct ipcrace_event, key.space) == 72 &&
+	       offsetof(struct ipcrace_event, key.__pad) == 76 &&
+	       offsetof(struct ipcrace_event, pid) == 80 && offsetof(struct ipcrace_event, tid) == 84 &&
+	       offsetof(struct ipcrace_event, type) == 88 && offsetof(struct ipcrace_event, obj) == 90 &&
+	       offsetof(struct ipcrace_event, result) == 92 &&
+	       offsetof(struct ipcrace_event, flags) == 96 && offsetof(struct ipcrace_event, __pad) == 100,
+	       "ipcrace_event layout the block decoder stores");
 _Static_assert(sizeof(struct ipcrace_stack) == 24 + 8 * IPCRACE_MAX_STACK, "ipcrace_stack size");
 _Static_assert(offsetof(struct ipcrace_stack, ips) == 24, "ipcrace_stack frames offset");
 _Static_assert(sizeof(struct trace_mapping) == 344, "trace_mapping size");

@@ -187,13 +187,76 @@ static int writer__close_block(struct trace_writer *w)
 	return 0;
 }
 
+/*
+ * Version 3 stores a stack snapshot's bytes with their zero runs taken
+ * out (USTACK_ZDATA, analyzer/trace_format.h): about half of a stack is
+ * zero bytes. Returns the record's length in out, or 0 when that would
+ * not be shorter than the part as it is.
+ */
+static size_t writer__zero_runs(const unsigned char *part, size_t len, unsigned char *out)
+{
+	const unsigned char *p, *end;
+	size_t n = sizeof(struct trace_ustack_data);
+	unsigned char *o;
+
+	if (len < n)
+		return 0;
+	memcpy(out, part, n);
+	o = out + n;
+	p = part + n;
+	end = part + len;
+	while (p < end) {
+		const unsigned char *z = p, *lit;
+		size_t zeros, lits;
+
+		while (z < end && !*z)
+			z++;
+		zeros = (size_t)(z - p);
+		/* literals up to the next run of 3 zero bytes or more */
+		lit = z;
+		while (lit < end && !(lit + 2 < end && !lit[0] && !lit[1] && !lit[2]))
+			lit++;
+		if (lit + 2 >= end)
+			lit = end;
+		lits = (size_t)(lit - z);
+		if ((size_t)(o - out) + 2 * 3 + lits >= len)
+			return 0;	/* no gain */
+		o = trace_block__put_varint(o, zeros);
+		o = trace_block__put_varint(o, lits);
+		memcpy(o, z, lits);
+		o += lits;
+		p = lit;
+	}
+	return (size_t)(o - out);
+}
+
+/*
+ * A mapping without the unused end of its path (version 3): the reader
+ * fills it with zeros.
+ */
+static size_t writer__mapping_len(const struct trace_mapping *m)
+{
+	return offsetof(struct trace_mapping, path) + strnlen(m->path, sizeof(m->path) - 1) + 1;
+}
+
 /* Any record but an event: after the events that came before it. */
 static int writer__add_record(struct trace_writer *w, enum trace_record_type type,
 			      const void *data, size_t len)
 {
+	unsigned char packed[TRACE_RECORD_MAX];
 	int err = writer__close_block(w);
+	size_t n;
 
-	return err ? err : writer__frame(w, type, data, len);
+	if (err)
+		return err;
+	if (w->version == TRACE_VERSION && !w->flight) {
+		if (type == TRACE_REC_MAPPING && len == sizeof(struct trace_mapping))
+			return writer__frame(w, type, data, writer__mapping_len(data));
+		if (type == TRACE_REC_USTACK_DATA && len <= sizeof(packed) &&
+		    (n = writer__zero_runs(data, len, packed)))
+			return writer__frame(w, TRACE_REC_USTACK_ZDATA, packed, n);
+	}
+	return writer__frame(w, type, data, len);
 }
 
 /* The header as written: this format's version, strings terminated. */

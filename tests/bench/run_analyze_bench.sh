@@ -14,9 +14,11 @@
 # jobs share) and for wall time. Baselines in the same run: the read floor
 # (`cat TRACE >/dev/null`: no analyzer can be faster than reading its
 # input), and, when BASELINE_IPCRACE names another build's binary (e.g.
-# main before a change), that binary's `analyze` on the same traces, so a
-# ratio is before/after on one machine at one time. Needs root
-# (recording). Figures only; nothing is asserted.
+# main before a change), that binary's `analyze` on the same workloads,
+# recorded by that binary too (a binary before trace version 3 cannot read
+# version 3), so a ratio is before/after on one machine at one time, and
+# the bytes an event of both formats are printed. Needs root (recording).
+# Figures only; nothing is asserted.
 # Usage: tests/bench/run_analyze_bench.sh [BUILD_DIR] [EVENTS] [ROUNDS]
 #   EVENTS: trace sizes, comma separated (default 1000000,3000000,10000000)
 set -euo pipefail
@@ -31,21 +33,29 @@ trap 'rm -rf "$tmp"' EXIT
 
 IFS=, read -r -a events_list <<<"$sizes"
 traces=()
+# binary, prefix: records the traces (PREFIXlock-N, PREFIXcounter)
+record_all() {
+	local bin=$1 prefix=$2 n shm
+	for n in "${events_list[@]}"; do
+		"$bin" record --no-watch -o "$tmp/${prefix}lock-$n.trace" -- \
+			"$build/tests/bench/lock_ops" $((n / 3)) >/dev/null 2>"$tmp/rec.err" ||
+			{ cat "$tmp/rec.err" >&2; exit 1; }
+	done
+	shm=ipcrace-bench-analyze-$$
+	"$bin" record -o "$tmp/${prefix}counter.trace" --watch "/dev/shm/$shm+0x40:8" -- \
+		"$build/tests/bench/shared_counter" $((events_list[0] / 12)) "$shm" >/dev/null \
+		2>"$tmp/rec.err" || { cat "$tmp/rec.err" >&2; exit 1; }
+}
+record_all "$ipcrace" ""
+[ -n "$baseline" ] && record_all "$baseline" base-
 for n in "${events_list[@]}"; do
-	"$ipcrace" record --no-watch -o "$tmp/lock-$n.trace" -- \
-		"$build/tests/bench/lock_ops" $((n / 3)) >/dev/null 2>"$tmp/rec.err" ||
-		{ cat "$tmp/rec.err" >&2; exit 1; }
 	traces+=("lock-$n")
 done
-shm=ipcrace-bench-analyze-$$
-"$ipcrace" record -o "$tmp/counter.trace" --watch "/dev/shm/$shm+0x40:8" -- \
-	"$build/tests/bench/shared_counter" $((events_list[0] / 12)) "$shm" >/dev/null \
-	2>"$tmp/rec.err" || { cat "$tmp/rec.err" >&2; exit 1; }
 traces+=(counter)
 
-# events in a trace, and lost ones: the JSON report's stats
+# events in a trace, and lost ones: the JSON report's stats (BIN TRACE)
 stats_of() {
-	{ "$ipcrace" analyze --format json "$1" 2>/dev/null || true; } |
+	{ "$1" analyze --format json "$2" 2>/dev/null || true; } |
 		python3 -c 'import json, sys; s = json.load(sys.stdin)["stats"]; print(s["events"], s["lost_events"])'
 }
 
@@ -60,11 +70,13 @@ measure() {
 : >"$tmp/traces"
 for trace in "${traces[@]}"; do
 	f=$tmp/$trace.trace
-	echo "$trace $(stats_of "$f") $(stat -c %s "$f")" >>"$tmp/traces"
+	b=$tmp/base-$trace.trace
+	echo "$trace $(stats_of "$ipcrace" "$f") $(stat -c %s "$f")" >>"$tmp/traces"
+	[ -n "$baseline" ] && echo "base-$trace $(stats_of "$baseline" "$b") $(stat -c %s "$b")" >>"$tmp/traces"
 	for _ in $(seq "$rounds"); do
 		measure read-floor "$trace" cat "$f"
 		measure analyze "$trace" "$ipcrace" analyze "$f"
-		[ -n "$baseline" ] && measure analyze-baseline "$trace" "$baseline" analyze "$f"
+		[ -n "$baseline" ] && measure analyze-baseline "base-$trace" "$baseline" analyze "$b"
 	done
 done
 
@@ -93,12 +105,13 @@ for (trace, label), vals in rows.items():
 for trace, (events, lost, size) in traces.items():
     print("%-14s trace %d bytes, %.1f bytes/event, %d events lost" % (trace, size,
           size / max(events, 1), lost))
-    base = rows.get((trace, "analyze-baseline"))
+    base = rows.get(("base-" + trace, "analyze-baseline"))
     cur = rows.get((trace, "analyze"))
     if base and cur:
-        b = statistics.median(c for _, c, _ in base)
-        c = statistics.median(c for _, c, _ in cur)
-        print("%-14s analyze speed-up over baseline (median CPU times): %.2fx; max RSS %.1f MB -> %.1f MB"
+        # per event: the two recordings hold about, not exactly, as many
+        b = statistics.median(c for _, c, _ in base) / max(traces["base-" + trace][0], 1)
+        c = statistics.median(c for _, c, _ in cur) / max(events, 1)
+        print("%-14s analyze speed-up over baseline (median CPU time an event): %.2fx; max RSS %.1f MB -> %.1f MB"
               % (trace, b / c, statistics.median(r for _, _, r in base) / 1024,
                  statistics.median(r for _, _, r in cur) / 1024))
 PY

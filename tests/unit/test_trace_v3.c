@@ -23,9 +23,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "analyzer/crc32.h"
 #include "analyzer/trace.h"
 #include "analyzer/trace_block.h"
 #include "analyzer/trace_format.h"
+#include "analyzer/ustack.h"
 #include "tracer/trace_writer.h"
 
 #include "tmp_trace.h"
@@ -757,6 +759,169 @@ static void test_v3_streamed_passes_see_the_same_events(void **state)
 	free(buf);
 }
 
+
+/* Byte i of snapshot k: zero runs of every length, at the start and the end. */
+static __u8 snap_byte(unsigned k, __u32 i)
+{
+	switch (k) {
+	case 0:
+		return 0;				/* all zeros */
+	case 1:
+		return (__u8)(i * 7 + 1) | 1;		/* none */
+	case 2:
+		return (i / 8) % 3 ? 0 : (__u8)(i + 1);	/* words, one in three set */
+	default:
+		return (i % 13) < (i % 5) ? (__u8)i : 0;	/* runs of 1 to 4 */
+	}
+}
+
+static void test_v3_mappings_and_snapshots_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	static struct ipcrace_ustack u;
+	struct trace_mapping m, empty;
+	struct trace_header h;
+	struct ipcrace_event e;
+	struct trace_writer *w;
+	struct rec recs[64];
+	unsigned char *buf;
+	size_t len, n, zdata = 0;
+	struct trace *t;
+	char err[256];
+
+	make_header(&h);
+	w = trace_writer__open(f->path, &h);
+	assert_non_null(w);
+	memset(&m, 0, sizeof(m));
+	m.start = 0x400000;
+	m.end = 0x401000;
+	m.pid = 7;
+	m.build_id_len = 20;
+	memset(m.build_id, 0xab, 20);
+	strcpy(m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	assert_int_equal(trace_writer__add_mapping(w, &m), 0);
+	/* an anonymous one, and one whose path fills the field */
+	memset(&empty, 0, sizeof(empty));
+	empty.pid = 7;
+	assert_int_equal(trace_writer__add_mapping(w, &empty), 0);
+	memset(m.path, 'p', sizeof(m.path));
+	m.path[sizeof(m.path) - 1] = '\0';
+	assert_int_equal(trace_writer__add_mapping(w, &m), 0);
+	for (unsigned k = 0; k < 4; k++) {
+		memset(&u, 0, sizeof(u));
+		u.id = 0x5000 + k;
+		u.size = 9000 + k;	/* three parts */
+		for (__u32 i = 0; i < u.size; i++)
+			u.data[i] = snap_byte(k, i);
+		assert_int_equal(trace_writer__add_ustack(w, &u), 0);
+	}
+	lock_event(&e, 0);
+	assert_int_equal(trace_writer__add_event(w, &e), 0);
+	assert_int_equal(trace_writer__close(w, NULL), 0);
+
+	buf = read_whole(f->path, &len);
+	n = records_of(buf, len, recs, 64);
+	for (size_t i = 0; i < n; i++) {
+		zdata += recs[i].type == TRACE_REC_USTACK_ZDATA;
+		/* a mapping record stops after its path */
+		if (i < 2)
+			assert_true(recs[i].end - (i ? recs[i - 1].end : HDR_END) < 160);
+	}
+	/* every part of snapshots 0 and 2 and some of 3; none of 1 (no zeros) */
+	assert_true(zdata >= 6);
+	t = read_exact(buf, len, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(t->nr_mappings, 3);
+	assert_string_equal(t->mappings[0].path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	assert_int_equal(t->mappings[0].build_id_len, 20);
+	assert_int_equal(t->mappings[0].build_id[19], 0xab);
+	assert_int_equal(t->mappings[0].end, 0x401000);
+	assert_memory_equal(&t->mappings[1], &empty, sizeof(empty));
+	assert_memory_equal(&t->mappings[2], &m, sizeof(m));
+	for (unsigned k = 0; k < 4; k++) {
+		const struct ustack_snapshot *snap = trace__find_ustack(t, 0x5000 + k);
+
+		assert_non_null(snap);
+		assert_int_equal(snap->have, 9000 + k);
+		for (__u32 i = 0; i < snap->have; i++)
+			if (snap->data[i] != snap_byte(k, i))
+				fail_msg("snapshot %u byte %u: %u", k, i, snap->data[i]);
+	}
+	trace__free(t);
+	free(buf);
+}
+
+/* A hand-made version 3 file: the header, then one record of type and data. */
+static struct trace *one_record(const char *path, __u16 type, const void *data, __u16 dlen)
+{
+	struct trace_header h;
+	struct trace_writer *w;
+	unsigned char file[HDR_END + 16 + TRACE_RECORD_MAX];
+	struct trace_record_header rh = { .magic = TRACE_RECORD_MAGIC, .type = type, .len = dlen };
+	unsigned char *hdr;
+	size_t len;
+	char err[256];
+	__u32 crc;
+
+	make_header(&h);
+	w = trace_writer__open(path, &h);
+	assert_non_null(w);
+	assert_int_equal(trace_writer__close(w, NULL), 0);
+	hdr = read_whole(path, &len);
+	assert_int_equal(len, HDR_END);
+	memcpy(file, hdr, HDR_END);
+	free(hdr);
+	memset(file + HDR_END + 16, 0, TRACE_PAD(dlen));
+	memcpy(file + HDR_END + 16, data, dlen);
+	crc = ipcrace_crc32(0, &rh, offsetof(struct trace_record_header, crc));
+	rh.crc = ipcrace_crc32(crc, file + HDR_END + 16, TRACE_PAD(dlen));
+	memcpy(file + HDR_END, &rh, sizeof(rh));
+	return read_exact(file, HDR_END + 16 + TRACE_PAD(dlen), err, sizeof(err));
+}
+
+static void test_v3_bad_zero_runs_are_skipped(void **state)
+{
+	struct fixture *f = *state;
+	struct trace_ustack_data d = { .id = 1, .offset = 0, .len = 10 };
+	struct {
+		const char *name;
+		unsigned char runs[8];
+		size_t n;
+		__u32 len;
+	} cases[] = {
+		{ "more zeros than the part", { 11, 0 }, 2, 10 },
+		{ "literals past the part", { 5, 6 }, 2, 10 },
+		{ "literals past the record", { 0, 5, 1, 2 }, 4, 10 },
+		{ "short of the part", { 5, 0 }, 2, 10 },
+		{ "varint cut", { 0x80 }, 1, 10 },
+		{ "a part over the max", { 0, 0 }, 2, USTACK_PART_MAX + 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char rec[64];
+		struct trace *t;
+
+		d.len = cases[i].len;
+		memcpy(rec, &d, sizeof(d));
+		memcpy(rec + sizeof(d), cases[i].runs, cases[i].n);
+		t = one_record(f->path, TRACE_REC_USTACK_ZDATA, rec, sizeof(d) + cases[i].n);
+		assert_non_null(t);
+		if (t->skipped_records != 1)
+			fail_msg("%s: not skipped", cases[i].name);
+		trace__free(t);
+	}
+	/* a mapping too short for its fields */
+	{
+		unsigned char rec[offsetof(struct trace_mapping, path)] = { 0 };
+		struct trace *t = one_record(f->path, TRACE_REC_MAPPING, rec, sizeof(rec));
+
+		assert_non_null(t);
+		assert_int_equal(t->skipped_records, 1);
+		assert_int_equal(t->nr_mappings, 0);
+		trace__free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +938,8 @@ int main(void)
 		tmp_trace_test(test_v3_tick_writes_the_open_block),
 		tmp_trace_test(test_v3_size_limit_drops_and_counts),
 		tmp_trace_test(test_v3_streamed_passes_see_the_same_events),
+		tmp_trace_test(test_v3_mappings_and_snapshots_round_trip),
+		tmp_trace_test(test_v3_bad_zero_runs_are_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
