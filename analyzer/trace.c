@@ -55,6 +55,7 @@
 #include "trace_format.h"
 #include "trace_read.h"
 #include "trace_block.h"
+#include "trace_maps.h"
 #include "array.h"
 #include "crc32.h"
 #include "ustack.h"
@@ -340,6 +341,28 @@ static int reader__mapping(struct reader *r, __u32 idx, const unsigned char *dat
 	return 0;
 }
 
+/*
+ * Version 3: a block of mappings (trace_maps.h), decoded straight into the
+ * trace's array and kept only when the whole block holds.
+ */
+static int reader__mappings(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
+{
+	struct trace *t = r->t;
+	const char *why;
+	int nr;
+
+	if (t->format_version < TRACE_VERSION)
+		return 0;	/* not a type of that version: skipped as unknown */
+	if (array__reserve(&t->mappings, &r->cap_mappings, t->nr_mappings + TRACE_MAPS_MAX_ENTRIES,
+			   sizeof(*t->mappings)))
+		return reader__nomem(r);
+	nr = trace_maps__decode(data, len, t->mappings + t->nr_mappings, &why);
+	if (nr < 0)
+		return reader__fail_rec(r, idx, "%s", why);
+	t->nr_mappings += nr;
+	return 0;
+}
+
 static int reader__process(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
 {
 	struct trace *t = r->t;
@@ -446,6 +469,8 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
 		return reader__stack(r, idx, data, len);
 	case TRACE_REC_MAPPING:
 		return reader__mapping(r, idx, data, len);
+	case TRACE_REC_MAPPINGS:
+		return reader__mappings(r, idx, data, len);
 	case TRACE_REC_PROCESS:
 		return reader__process(r, idx, data, len);
 	case TRACE_REC_FOOTER:

@@ -77,9 +77,25 @@
  * event of it is used. So damage costs at most one block of events, and
  * a reader decoding a block needs nothing from outside it.
  *
- * Version 3 also shortens two other records: a MAPPING stops after the
- * NUL that ends its path (the reader zero-fills the rest of struct
- * trace_mapping), and a stack snapshot part whose bytes have runs of
+ * Consecutive mappings (a snapshot of /proc/PID/maps) travel in MAPPINGS
+ * blocks the same way: __u16 nr (1 to 512), then each mapping against the
+ * one before it (all zeros before the first):
+ *
+ *   u8 ctl                            which fields follow
+ *   [zz ts - previous ts]             ctl & 0x01
+ *   [varint pid]                      ctl & 0x02
+ *   [file]                            ctl & 0x04: varint dev, varint ino,
+ *                                     u8 n (<= 20), n bytes of build-id,
+ *                                     u8 n, n bytes of path (no NUL)
+ *   [varint prot, varint flags]       ctl & 0x08
+ *   zz start - previous end
+ *   varint end - start
+ *   zz pgoff - (previous pgoff + previous end - previous start)
+ *
+ * (other ctl bits: the block breaks the rules). A single MAPPING record
+ * (one the block refuses: start after end) stops after the NUL that ends
+ * its path; the reader zero-fills the rest of struct trace_mapping. A
+ * stack snapshot part whose bytes have runs of
  * zeros is a USTACK_ZDATA record: struct trace_ustack_data (len = the
  * bytes once expanded, at most USTACK_PART_MAX), then pairs of varints
  * (zero bytes, literal bytes) each followed by its literal bytes, up to
@@ -127,6 +143,7 @@ enum trace_record_type {
 	TRACE_REC_USTACK_DATA = 7,	/* struct trace_ustack_data, then its bytes */
 	TRACE_REC_EVENTS = 8,		/* version 3: a block of coded events (above) */
 	TRACE_REC_USTACK_ZDATA = 9,	/* version 3: USTACK_DATA without its zero runs (above) */
+	TRACE_REC_MAPPINGS = 10,	/* version 3: a block of coded mappings (above) */
 };
 
 /* "IRec" when read as bytes on a little-endian host. */

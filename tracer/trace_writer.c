@@ -2,7 +2,8 @@
 /*
  * Trace writer (version 3, analyzer/trace_format.h; version 2 on request,
  * for tests of the reader). Events are coded into an open block
- * (analyzer/trace_block.h), closed into an EVENTS record when it is full,
+ * (analyzer/trace_block.h), consecutive mappings into one of theirs
+ * (analyzer/trace_maps.h), closed into an EVENTS or MAPPINGS record when it is full,
  * before any other record (so the file keeps the order records came in),
  * on tick, flush and close. Records are framed and checksummed as they are
  * added, into one buffer that is written with a single write loop when it
@@ -33,6 +34,7 @@
 #include "../analyzer/crc32.h"
 #include "../analyzer/trace_block.h"
 #include "../analyzer/trace_format.h"
+#include "../analyzer/trace_maps.h"
 #include "../analyzer/ustack.h"
 
 /* A footer record and its header: always kept free below the limit. */
@@ -55,8 +57,10 @@ struct trace_writer {
 	unsigned flight_windows;
 	bool window_requested;
 	struct trace_header hdr;
-	__u64 block_oldest_ns;		/* when the open block got its first event */
-	struct trace_block_enc block;	/* version 3: the open block of events */
+	__u64 block_oldest_ns;		/* when the open block got its first entry */
+	/* version 3: the open block, of events or of mappings (one at a time) */
+	struct trace_block_enc block;
+	struct trace_maps_enc maps;
 	size_t used;			/* bytes in buf */
 	unsigned char buf[TRACE_WRITER_BUF];
 };
@@ -154,20 +158,40 @@ static int writer__frame(struct trace_writer *w, enum trace_record_type type,
 	return 0;
 }
 
+/* The buffer is as old as the block's first entry. */
+static void writer__block_written(struct trace_writer *w, bool was_empty)
+{
+	if (was_empty && w->used)
+		w->oldest_ns = w->block_oldest_ns;
+}
+
 /*
- * The open block as an EVENTS record. Its events count as written, or as
- * dropped when the size limit refuses the record (add_event keeps room for
- * it, so only a limit lowered since refuses it).
+ * The open block as an EVENTS or MAPPINGS record. Its events count as
+ * written, or as dropped when the size limit refuses the record (adding
+ * keeps room for it, so only a limit lowered since refuses it).
  */
 static int writer__close_block(struct trace_writer *w)
 {
 	__u64 dropped = w->dropped_records;
 	bool was_empty = !w->used;
-	unsigned nr = w->block.nr;
+	unsigned nr;
 	const void *data;
 	size_t len;
 	int err;
 
+	if (w->maps.nr) {
+		nr = w->maps.nr;
+		data = trace_maps_enc__finish(&w->maps, &len);
+		err = writer__frame(w, TRACE_REC_MAPPINGS, data, len);
+		trace_maps_enc__reset(&w->maps);
+		if (err)
+			return err;
+		if (dropped != w->dropped_records)
+			w->dropped_records += nr - 1;
+		writer__block_written(w, was_empty);
+		return 0;
+	}
+	nr = w->block.nr;
 	if (!nr)
 		return w->err;
 	data = trace_block_enc__finish(&w->block, &len);
@@ -181,9 +205,7 @@ static int writer__close_block(struct trace_writer *w)
 		return 0;
 	}
 	w->events += nr;
-	/* the buffer is as old as the block's first event */
-	if (was_empty && w->used)
-		w->oldest_ns = w->block_oldest_ns;
+	writer__block_written(w, was_empty);
 	return 0;
 }
 
@@ -250,6 +272,7 @@ static int writer__add_record(struct trace_writer *w, enum trace_record_type typ
 	if (err)
 		return err;
 	if (w->version == TRACE_VERSION && !w->flight) {
+		/* a mapping the block refuses (the reader will too): shortened */
 		if (type == TRACE_REC_MAPPING && len == sizeof(struct trace_mapping))
 			return writer__frame(w, type, data, writer__mapping_len(data));
 		if (type == TRACE_REC_USTACK_DATA && len <= sizeof(packed) &&
@@ -297,6 +320,7 @@ struct trace_writer *trace_writer__open_version(int fd, const struct trace_heade
 	w->version = version;
 	w->limit = TRACE_FILE_MAX;
 	trace_block_enc__reset(&w->block);
+	trace_maps_enc__reset(&w->maps);
 
 	h = header_normalized(hdr);
 	h.version = version;
@@ -374,6 +398,7 @@ struct trace_writer *trace_writer__open_flight(int fd, const struct trace_header
 	w->version = TRACE_VERSION;
 	w->limit = TRACE_FILE_MAX;
 	trace_block_enc__reset(&w->block);
+	trace_maps_enc__reset(&w->maps);
 	h = header_normalized(hdr);
 	h.version = TRACE_VERSION;
 	w->hdr = h;
@@ -404,12 +429,20 @@ int trace_writer__set_limit(struct trace_writer *w, __u64 max_bytes)
 	return 0;
 }
 
-/* Bytes the file would have with the open block closed holding extra more bytes. */
-static __u64 writer__size_with_block(const struct trace_writer *w, size_t extra)
+/*
+ * Bytes the file would have with the open blocks closed, the events' one
+ * holding ev_extra more bytes and the mappings' map_extra.
+ */
+static __u64 writer__size_with_block(const struct trace_writer *w, size_t ev_extra,
+				     size_t map_extra)
 {
-	size_t len = w->block.len + extra;
+	__u64 n = w->written + w->used;
 
-	return w->written + w->used + sizeof(struct trace_record_header) + TRACE_PAD(len);
+	if (w->block.nr || ev_extra)
+		n += sizeof(struct trace_record_header) + TRACE_PAD(w->block.len + ev_extra);
+	if (w->maps.nr || map_extra)
+		n += sizeof(struct trace_record_header) + TRACE_PAD(w->maps.len + map_extra);
+	return n;
 }
 
 /*
@@ -424,14 +457,14 @@ static int writer__block_event(struct trace_writer *w, const struct ipcrace_even
 
 	if (w->err)
 		return w->err;
-	if (w->block.nr &&
-	    writer__size_with_block(w, TRACE_BLOCK_EVENT_MAX) + FOOTER_RECORD_BYTES > w->limit) {
+	if (w->maps.nr || (w->block.nr &&
+	    writer__size_with_block(w, TRACE_BLOCK_EVENT_MAX, 0) + FOOTER_RECORD_BYTES > w->limit)) {
 		err = writer__close_block(w);
 		if (err)
 			return err;
 	}
 	if (!w->block.nr &&
-	    writer__size_with_block(w, TRACE_BLOCK_EVENT_MAX) + FOOTER_RECORD_BYTES > w->limit) {
+	    writer__size_with_block(w, TRACE_BLOCK_EVENT_MAX, 0) + FOOTER_RECORD_BYTES > w->limit) {
 		if (!e->type || e->type >= EV_TYPE_MAX || e->obj >= OBJ_KIND_MAX)
 			return -EINVAL;
 		w->dropped_records++;
@@ -514,10 +547,52 @@ int trace_writer__add_ustack(struct trace_writer *w, const struct ipcrace_ustack
 	return err;
 }
 
+/* Most bytes one mapping takes in a block. */
+#define MAPS_ENTRY_MAX (1 + 9 * 10 + 2 + TRACE_BUILD_ID_MAX + TRACE_PATH_LEN)
+
+/*
+ * Version 3: the mapping goes into the open block of mappings, with the
+ * size limit kept as for events (writer__block_event).
+ */
+static int writer__block_mapping(struct trace_writer *w, const struct trace_mapping *m)
+{
+	int err;
+
+	if (w->err)
+		return w->err;
+	if (w->block.nr || (w->maps.nr &&
+	    writer__size_with_block(w, 0, MAPS_ENTRY_MAX) + FOOTER_RECORD_BYTES > w->limit)) {
+		err = writer__close_block(w);
+		if (err)
+			return err;
+	}
+	if (!w->maps.nr &&
+	    writer__size_with_block(w, 0, MAPS_ENTRY_MAX) + FOOTER_RECORD_BYTES > w->limit) {
+		w->dropped_records++;
+		return 0;
+	}
+	err = trace_maps_enc__add(&w->maps, m);
+	if (err == -ENOSPC) {
+		err = writer__close_block(w);
+		if (err)
+			return err;
+		err = trace_maps_enc__add(&w->maps, m);
+	}
+	if (err == -EINVAL)	/* refused by the reader anyway: as a record of its own */
+		return writer__add_record(w, TRACE_REC_MAPPING, m, sizeof(*m));
+	if (err)
+		return err;
+	if (w->maps.nr == 1)
+		w->block_oldest_ns = w->used ? w->oldest_ns : mono_ns();
+	return 0;
+}
+
 int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping *m)
 {
 	if (!w || !m || m->build_id_len > TRACE_BUILD_ID_MAX)
 		return -EINVAL;
+	if (w->version == TRACE_VERSION && !w->flight)
+		return writer__block_mapping(w, m);
 	return writer__add_record(w, TRACE_REC_MAPPING, m, sizeof(*m));
 }
 
@@ -589,7 +664,8 @@ int trace_writer__tick(struct trace_writer *w, __u64 now_ns)
 		}
 		return 0;
 	}
-	if (w->block.nr && (w->used ? w->oldest_ns : w->block_oldest_ns) + TRACE_WRITER_MAX_DELAY_NS <= now_ns) {
+	if ((w->block.nr || w->maps.nr) &&
+	    (w->used ? w->oldest_ns : w->block_oldest_ns) + TRACE_WRITER_MAX_DELAY_NS <= now_ns) {
 		int err = writer__close_block(w);
 
 		if (err)
@@ -614,7 +690,7 @@ __u64 trace_writer__size(const struct trace_writer *w)
 {
 	if (!w)
 		return 0;
-	return w->block.nr ? writer__size_with_block(w, 0) : w->written + w->used;
+	return writer__size_with_block(w, 0, 0);
 }
 
 /*

@@ -27,12 +27,10 @@
 #include "analyzer/trace.h"
 #include "analyzer/trace_block.h"
 #include "analyzer/trace_format.h"
-#include "analyzer/ustack.h"
 #include "tracer/trace_writer.h"
 
 #include "tmp_trace.h"
-
-#define HDR_END (sizeof(struct trace_file_prefix) + sizeof(struct trace_header))
+#include "trace_files.h"
 
 static __u64 rng_state;
 
@@ -428,14 +426,6 @@ static void test_values_out_of_range_are_refused(void **state)
 
 /* --- version 3 files ------------------------------------------------------ */
 
-static void make_header(struct trace_header *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->start_mono_ns = 123456789;
-	strcpy(h->host, "testhost");
-	strcpy(h->cmdline, "./lock_ops");
-}
-
 static void make_stack(struct ipcrace_stack *s, __u64 id)
 {
 	memset(s, 0, sizeof(*s));
@@ -457,61 +447,6 @@ static void file_event(struct ipcrace_event *e, unsigned i)
 	} else {
 		lock_event(e, i);
 	}
-}
-
-static void *read_whole(const char *path, size_t *len)
-{
-	struct stat st;
-	void *buf;
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = malloc(st.st_size ? st.st_size : 1);
-	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, st.st_size), st.st_size);
-	close(fd);
-	*len = st.st_size;
-	return buf;
-}
-
-static struct trace *read_exact(const void *buf, size_t len, char *err, size_t errlen)
-{
-	void *copy = malloc(len ? len : 1);
-	struct trace *t;
-
-	assert_non_null(copy);
-	memcpy(copy, buf, len);
-	t = trace__read_mem(copy, len, err, errlen);
-	free(copy);
-	return t;
-}
-
-struct rec {
-	size_t end;
-	__u16 type;
-	unsigned events;	/* events of EVENTS records */
-};
-
-/* The records of a well-formed file. */
-static size_t records_of(const unsigned char *buf, size_t len, struct rec *recs, size_t max)
-{
-	struct trace_record_header rh;
-	size_t off = HDR_END, n = 0;
-
-	while (off < len) {
-		__u16 nr = 0;
-
-		memcpy(&rh, buf + off, sizeof(rh));
-		assert_int_equal(rh.magic, TRACE_RECORD_MAGIC);
-		if (rh.type == TRACE_REC_EVENTS)
-			memcpy(&nr, buf + off + sizeof(rh), sizeof(nr));
-		off += sizeof(rh) + TRACE_PAD((size_t)rh.len);
-		assert_true(n < max);
-		recs[n++] = (struct rec){ .end = off, .type = rh.type, .events = nr };
-	}
-	assert_int_equal(off, len);
-	return n;
 }
 
 /* nr events with a stack record before every 100th, then the footer. */
@@ -760,168 +695,6 @@ static void test_v3_streamed_passes_see_the_same_events(void **state)
 }
 
 
-/* Byte i of snapshot k: zero runs of every length, at the start and the end. */
-static __u8 snap_byte(unsigned k, __u32 i)
-{
-	switch (k) {
-	case 0:
-		return 0;				/* all zeros */
-	case 1:
-		return (__u8)(i * 7 + 1) | 1;		/* none */
-	case 2:
-		return (i / 8) % 3 ? 0 : (__u8)(i + 1);	/* words, one in three set */
-	default:
-		return (i % 13) < (i % 5) ? (__u8)i : 0;	/* runs of 1 to 4 */
-	}
-}
-
-static void test_v3_mappings_and_snapshots_round_trip(void **state)
-{
-	struct fixture *f = *state;
-	static struct ipcrace_ustack u;
-	struct trace_mapping m, empty;
-	struct trace_header h;
-	struct ipcrace_event e;
-	struct trace_writer *w;
-	struct rec recs[64];
-	unsigned char *buf;
-	size_t len, n, zdata = 0;
-	struct trace *t;
-	char err[256];
-
-	make_header(&h);
-	w = trace_writer__open(f->path, &h);
-	assert_non_null(w);
-	memset(&m, 0, sizeof(m));
-	m.start = 0x400000;
-	m.end = 0x401000;
-	m.pid = 7;
-	m.build_id_len = 20;
-	memset(m.build_id, 0xab, 20);
-	strcpy(m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
-	assert_int_equal(trace_writer__add_mapping(w, &m), 0);
-	/* an anonymous one, and one whose path fills the field */
-	memset(&empty, 0, sizeof(empty));
-	empty.pid = 7;
-	assert_int_equal(trace_writer__add_mapping(w, &empty), 0);
-	memset(m.path, 'p', sizeof(m.path));
-	m.path[sizeof(m.path) - 1] = '\0';
-	assert_int_equal(trace_writer__add_mapping(w, &m), 0);
-	for (unsigned k = 0; k < 4; k++) {
-		memset(&u, 0, sizeof(u));
-		u.id = 0x5000 + k;
-		u.size = 9000 + k;	/* three parts */
-		for (__u32 i = 0; i < u.size; i++)
-			u.data[i] = snap_byte(k, i);
-		assert_int_equal(trace_writer__add_ustack(w, &u), 0);
-	}
-	lock_event(&e, 0);
-	assert_int_equal(trace_writer__add_event(w, &e), 0);
-	assert_int_equal(trace_writer__close(w, NULL), 0);
-
-	buf = read_whole(f->path, &len);
-	n = records_of(buf, len, recs, 64);
-	for (size_t i = 0; i < n; i++) {
-		zdata += recs[i].type == TRACE_REC_USTACK_ZDATA;
-		/* a mapping record stops after its path */
-		if (i < 2)
-			assert_true(recs[i].end - (i ? recs[i - 1].end : HDR_END) < 160);
-	}
-	/* every part of snapshots 0 and 2 and some of 3; none of 1 (no zeros) */
-	assert_true(zdata >= 6);
-	t = read_exact(buf, len, err, sizeof(err));
-	assert_non_null(t);
-	assert_int_equal(t->nr_mappings, 3);
-	assert_string_equal(t->mappings[0].path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
-	assert_int_equal(t->mappings[0].build_id_len, 20);
-	assert_int_equal(t->mappings[0].build_id[19], 0xab);
-	assert_int_equal(t->mappings[0].end, 0x401000);
-	assert_memory_equal(&t->mappings[1], &empty, sizeof(empty));
-	assert_memory_equal(&t->mappings[2], &m, sizeof(m));
-	for (unsigned k = 0; k < 4; k++) {
-		const struct ustack_snapshot *snap = trace__find_ustack(t, 0x5000 + k);
-
-		assert_non_null(snap);
-		assert_int_equal(snap->have, 9000 + k);
-		for (__u32 i = 0; i < snap->have; i++)
-			if (snap->data[i] != snap_byte(k, i))
-				fail_msg("snapshot %u byte %u: %u", k, i, snap->data[i]);
-	}
-	trace__free(t);
-	free(buf);
-}
-
-/* A hand-made version 3 file: the header, then one record of type and data. */
-static struct trace *one_record(const char *path, __u16 type, const void *data, __u16 dlen)
-{
-	struct trace_header h;
-	struct trace_writer *w;
-	unsigned char file[HDR_END + 16 + TRACE_RECORD_MAX];
-	struct trace_record_header rh = { .magic = TRACE_RECORD_MAGIC, .type = type, .len = dlen };
-	unsigned char *hdr;
-	size_t len;
-	char err[256];
-	__u32 crc;
-
-	make_header(&h);
-	w = trace_writer__open(path, &h);
-	assert_non_null(w);
-	assert_int_equal(trace_writer__close(w, NULL), 0);
-	hdr = read_whole(path, &len);
-	assert_int_equal(len, HDR_END);
-	memcpy(file, hdr, HDR_END);
-	free(hdr);
-	memset(file + HDR_END + 16, 0, TRACE_PAD(dlen));
-	memcpy(file + HDR_END + 16, data, dlen);
-	crc = ipcrace_crc32(0, &rh, offsetof(struct trace_record_header, crc));
-	rh.crc = ipcrace_crc32(crc, file + HDR_END + 16, TRACE_PAD(dlen));
-	memcpy(file + HDR_END, &rh, sizeof(rh));
-	return read_exact(file, HDR_END + 16 + TRACE_PAD(dlen), err, sizeof(err));
-}
-
-static void test_v3_bad_zero_runs_are_skipped(void **state)
-{
-	struct fixture *f = *state;
-	struct trace_ustack_data d = { .id = 1, .offset = 0, .len = 10 };
-	struct {
-		const char *name;
-		unsigned char runs[8];
-		size_t n;
-		__u32 len;
-	} cases[] = {
-		{ "more zeros than the part", { 11, 0 }, 2, 10 },
-		{ "literals past the part", { 5, 6 }, 2, 10 },
-		{ "literals past the record", { 0, 5, 1, 2 }, 4, 10 },
-		{ "short of the part", { 5, 0 }, 2, 10 },
-		{ "varint cut", { 0x80 }, 1, 10 },
-		{ "a part over the max", { 0, 0 }, 2, USTACK_PART_MAX + 1 },
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		unsigned char rec[64];
-		struct trace *t;
-
-		d.len = cases[i].len;
-		memcpy(rec, &d, sizeof(d));
-		memcpy(rec + sizeof(d), cases[i].runs, cases[i].n);
-		t = one_record(f->path, TRACE_REC_USTACK_ZDATA, rec, sizeof(d) + cases[i].n);
-		assert_non_null(t);
-		if (t->skipped_records != 1)
-			fail_msg("%s: not skipped", cases[i].name);
-		trace__free(t);
-	}
-	/* a mapping too short for its fields */
-	{
-		unsigned char rec[offsetof(struct trace_mapping, path)] = { 0 };
-		struct trace *t = one_record(f->path, TRACE_REC_MAPPING, rec, sizeof(rec));
-
-		assert_non_null(t);
-		assert_int_equal(t->skipped_records, 1);
-		assert_int_equal(t->nr_mappings, 0);
-		trace__free(t);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -938,8 +711,6 @@ int main(void)
 		tmp_trace_test(test_v3_tick_writes_the_open_block),
 		tmp_trace_test(test_v3_size_limit_drops_and_counts),
 		tmp_trace_test(test_v3_streamed_passes_see_the_same_events),
-		tmp_trace_test(test_v3_mappings_and_snapshots_round_trip),
-		tmp_trace_test(test_v3_bad_zero_runs_are_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
