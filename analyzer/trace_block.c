@@ -290,9 +290,15 @@ static inline bool get_varint(const unsigned char **pp, const unsigned char *end
 	__u64 x = 0;
 	unsigned shift = 0;
 
+	/* one and two bytes first: most values of a block */
 	if (p < end && *p < 0x80) {
 		*v = *p;
 		*pp = p + 1;
+		return true;
+	}
+	if (end - p >= 2 && p[1] < 0x80) {
+		*v = (__u64)(p[0] & 0x7f) | (__u64)p[1] << 7;
+		*pp = p + 2;
 		return true;
 	}
 	while (p < end && shift < 70) {

@@ -2,7 +2,8 @@
 /*
  * On-disk layout of an ipcrace trace, version 3. Shared by the writer
  * (tracer/trace_writer.c) and the reader (analyzer/trace.c; version 1 in
- * analyzer/trace_v1.c; event blocks in analyzer/trace_block.c).
+ * analyzer/trace_v1.c; event blocks in analyzer/trace_block.c, mapping
+ * blocks in analyzer/trace_maps.c).
  *
  *   struct trace_file_prefix          24 bytes
  *   struct trace_header               prefix.header_size bytes
@@ -30,11 +31,12 @@
  *
  * Record data is the in-memory struct byte for byte (the sizes are checked
  * below with _Static_assert so the format cannot drift silently), except
- * STACK, which stores only the nr frames in use, and EVENTS.
+ * STACK, which stores only the nr frames in use, and the version 3
+ * records below (EVENTS, MAPPINGS, USTACK_ZDATA, a shortened MAPPING).
  *
  * Version 3 is version 2's framing with the events in EVENTS records
  * ("blocks") instead of one 120-byte EVENT record each: 136 bytes an event
- * become ~6 on a lock workload. A block holds 1 to TRACE_BLOCK_MAX_EVENTS
+ * become ~5 on a lock workload. A block holds 1 to TRACE_BLOCK_MAX_EVENTS
  * (256) events in at most TRACE_RECORD_MAX bytes:
  *
  *   __u16 nr                          events in the block
