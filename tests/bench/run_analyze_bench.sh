@@ -2,8 +2,8 @@
 # Analyzer throughput and memory (issue 12): records the traces once, then
 # times `ipcrace analyze` on each ROUNDS times and prints events/s and max
 # RSS (GNU time), min and median:
-#   - lock-N: lock_ops with N/3 pairs (one thread, 3 events a pair:
-#     attempt, acquired, release), recorded with --no-watch, for each N of
+#   - lock-N: lock_ops with N/3 pairs (one thread, 2 or 3 events a pair:
+#     attempt, acquired unless deferred, release), recorded with --no-watch, for each N of
 #     EVENTS (1 M, 3 M and 10 M events by default): memory must stay flat
 #     as N grows (bounded by live state, not by events);
 #   - counter: shared_counter, a quarter as many increments as the first
