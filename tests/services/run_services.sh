@@ -16,7 +16,10 @@
 # Usage: run_services.sh IPCRACE_BIN [SECONDS] [ROUNDS]
 # IPCRACE_OPTIONS reaches ipcrace (e.g. "access-probes=on");
 # IPCRACE_SERVICES_KEEP=DIR keeps each run's JSON report, stderr and trace;
-# IPCRACE_SERVICES="nginx" (or "postgresql") runs one of the two.
+# IPCRACE_SERVICES="nginx" (or "postgresql") runs one of the two;
+# IPCRACE_SERVICES_PROFILE=1 also prints the run time of each of ipcrace's
+# BPF programs during the attached load (kernel.bpf_stats_enabled is set for
+# the load and put back to 0; bpf_prog_stats.py).
 # Exit status: 0 when every attached run had 0 findings, 1 otherwise (issue
 # 8's acceptance test: ctest's e2e/services); 77 (skip) without root, or
 # when the packages cannot be installed (no network) outside CI.
@@ -43,11 +46,52 @@ tmp=$(mktemp -d /tmp/ipcrace-services.XXXXXX)
 chmod 755 "$tmp"
 nginx_pid=""
 ic=""
+prof=${IPCRACE_SERVICES_PROFILE:-}
+here=$(dirname "$(realpath "$0")")
+# CPU accounting (cgroup v1 cpuacct, when mounted): the service, its load
+# client and ipcrace each in a group of their own, so the CPU time of
+# processes that exit during the load (backends) is counted too
+acct=/sys/fs/cgroup/cpuacct
+cg=""
+if [ -w "$acct/cgroup.procs" ]; then
+	cg=$acct/ipcrace-services.$$
+	mkdir -p "$cg/svc" "$cg/client" "$cg/tracer" || cg=""
+fi
+# incg GROUP CMD...: runs CMD in GROUP (or as it is without accounting)
+incg() {
+	local g=$1
+	shift
+	if [ -n "$cg" ]; then
+		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg/$g" "$@"
+	else
+		"$@"
+	fi
+}
+# tracer_pre: the words before ipcrace's command that put it in its group (an
+# exec, so that $! is ipcrace's own pid)
+tracer_pre=()
+[ -z "$cg" ] || tracer_pre=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg/tracer")
+# usage: "svc client tracer" CPU nanoseconds so far
+usage() {
+	[ -n "$cg" ] || { echo "0 0 0"; return; }
+	echo "$(cat "$cg/svc/cpuacct.usage") $(cat "$cg/client/cpuacct.usage") $(cat "$cg/tracer/cpuacct.usage")"
+}
 cleanup() {
+	[ -n "$prof" ] && echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	[ -n "$ic" ] && kill "$ic" 2>/dev/null && wait "$ic" 2>/dev/null
 	[ -f "$tmp/pg/postmaster.pid" ] && su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -m immediate stop" >/dev/null 2>&1
 	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && sleep 0.3
 	rm -rf "$tmp"
+	if [ -n "$cg" ]; then
+		for g in svc client tracer; do
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				[ -s "$cg/$g/cgroup.procs" ] || break
+				sleep 0.3
+			done
+			rmdir "$cg/$g" 2>/dev/null
+		done
+		rmdir "$cg" 2>/dev/null
+	fi
 }
 trap cleanup EXIT
 failed=0
@@ -57,16 +101,28 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # ipcrace's CPU share of one core while the load ran: TICKS_BEFORE TICKS_AFTER SECONDS
 cpu_share() { awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / s }'; }
 
+# prof_start PID / prof_end PID SECONDS: BPF program cost over the load (IPCRACE_SERVICES_PROFILE)
+prof_start() {
+	[ -n "$prof" ] || return 0
+	python3 "$here/bpf_prog_stats.py" snap "$1" "$tmp/prof.json"
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+}
+prof_end() {
+	[ -n "$prof" ] || return 0
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	python3 "$here/bpf_prog_stats.py" diff "$1" "$tmp/prof.json" "$2"
+}
+
 # report NAME NATIVE ATTACHED JSON STDERR [TRACE] [CPU]: one line per attached run
 report() {
-	local name=$1 native=$2 attached=$3 json=$4 err=$5 trace=${6:-} cpu=${7:-}
+	local name=$1 native=$2 attached=$3 json=$4 err=$5 trace=${6:-} cpu=${7:-} usage=${8:-}
 	local hits=""
 	# recorded watchpoint hits: the trace's mem-access events that no access probe made
 	[ -n "$trace" ] && [ -f "$trace" ] &&
 		hits=$("$ipcrace" dump "$trace" 2>/dev/null | grep -c ' mem-access \[\(read\|write\)')
-	python3 - "$name" "$native" "$attached" "$json" "$err" "$hits" "$cpu" <<'PY'
+	python3 - "$name" "$native" "$attached" "$json" "$err" "$hits" "$cpu" "$usage" "$secs" <<'PY'
 import json, re, sys
-name, native, attached, path, err, hits, cpu = sys.argv[1:8]
+name, native, attached, path, err, hits, cpu, usage, secs = sys.argv[1:10]
 native, attached = float(native), float(attached)
 try:
     d = json.load(open(path))
@@ -94,12 +150,26 @@ if hits != "":
     if over is not None:
         traps += f" (+{over} past budget, +{spin} spin repeats: {int(hits) + over + spin} traps)"
 ratio = attached / native if native else 0
+def cpu_line(usage):
+    """CPU time per request (service + client + ipcrace, from cpuacct), native vs attached"""
+    u = [int(x) for x in usage.split()] if usage else []
+    if len(u) != 12 or not native or not attached:
+        return ""
+    nat = [u[3 + i] - u[i] for i in range(3)]
+    att = [u[9 + i] - u[6 + i] for i in range(3)]
+    n_req, a_req = native * float(secs), attached * float(secs)
+    n_us, a_us = sum(nat) / n_req / 1e3, sum(att) / a_req / 1e3
+    parts = ", ".join(f"{k} {v / a_req / 1e3:.1f} (native {w / n_req / 1e3:.1f})"
+                      for k, v, w in zip(("service", "client", "ipcrace"), att, nat))
+    return (f"; CPU us per request native {n_us:.1f}, attached {a_us:.1f} ({parts}); "
+            f"CPU ratio native/attached {n_us / a_us:.2f}")
 print(f"{name}: findings {sum(kinds.values())} {kinds or ''}; candidates {len(d.get('candidates', []))} "
       f"{why or ''}; holds {holds.group(1) + ' (' + holds.group(2) + ' saw a change)' if holds else 'none'}; "
       f"processes {st.get('processes')}, threads {st.get('threads')}, events {st.get('events')}, "
       f"lost {st.get('lost_events')}; {traps}; "
       f"throughput native {native:.1f}, attached {attached:.1f}, ratio {ratio:.2f}"
-      + (f"; ipcrace used {cpu} of a core during the load" if cpu else ""))
+      + (f"; ipcrace used {cpu} of a core during the load" if cpu else "")
+      + cpu_line(usage) + "; load average " + " ".join(open("/proc/loadavg").read().split()[:3]))
 sys.exit(1 if kinds else 0)
 PY
 }
@@ -121,24 +191,30 @@ if [[ $services == *" postgresql "* ]]; then
 mkdir "$tmp/pg" "$tmp/pglog" && chown postgres: "$tmp/pg" "$tmp/pglog"
 su postgres -s /bin/sh -c "$pgbin/initdb -D $tmp/pg -A trust" >"$tmp/initdb.log" 2>&1 ||
 	{ echo "postgresql: initdb failed: $(tail -2 "$tmp/initdb.log")"; exit 1; }
-su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -l $tmp/pglog/pg.log -w -o \"-k $tmp/pg -c listen_addresses=''\" start" >/dev/null ||
+incg svc su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -l $tmp/pglog/pg.log -w -o \"-k $tmp/pg -c listen_addresses=''\" start" >/dev/null ||
 	{ echo "postgresql: start failed: $(tail -3 "$tmp/pglog/pg.log")"; exit 1; }
-pgb() { su postgres -s /bin/sh -c "pgbench -h $tmp/pg $*" 2>&1; }
+pgb() { incg client su postgres -s /bin/sh -c "pgbench -h $tmp/pg $*" 2>&1; }
 pgb -i -q -s 4 postgres >/dev/null
 master=$(head -1 "$tmp/pg/postmaster.pid")
 for r in $(seq "$rounds"); do
+	n0=$(usage)
 	native=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	n1=$(usage)
 	mapfile -t targs < <(trace_args "pg-$r.trace")
-	"$ipcrace" check -v "${targs[@]}" -p "$master" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
+	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$master" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
 	ic=$!
 	sleep 2
 	t0=$(cpu_ticks "$ic")
+	prof_start "$ic"
+	a0=$(usage)
 	attached=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+	a1=$(usage)
 	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
+	prof_end "$ic" "$secs"
 	wait "$ic"
 	ic=""
 	keep "$tmp/pg.json" "$tmp/pg.err"
-	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" "$tmp/pg.err" "$(trace_of "pg-$r.trace")" "$cpu" || failed=1
+	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" "$tmp/pg.err" "$(trace_of "pg-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
 	[ -n "$keepdir" ] || rm -f "$(trace_of "pg-$r.trace")"
 done
 fi
@@ -169,23 +245,29 @@ http {
 	}
 }
 CONF
-nginx -p "$tmp/ngx" -c "$tmp/ngx/nginx.conf" -g 'daemon on;' || { echo "nginx: start failed"; exit 1; }
+incg svc nginx -p "$tmp/ngx" -c "$tmp/ngx/nginx.conf" -g 'daemon on;' || { echo "nginx: start failed"; exit 1; }
 sleep 0.3
 nginx_pid=$(cat "$tmp/ngx/nginx.pid")
-abrun() { ab -q -t "$secs" -n 100000000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p'; }
+abrun() { incg client ab -q -t "$secs" -n 100000000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p'; }
 for r in $(seq "$rounds"); do
+	n0=$(usage)
 	native=$(abrun)
+	n1=$(usage)
 	mapfile -t targs < <(trace_args "ngx-$r.trace")
-	"$ipcrace" check -v "${targs[@]}" -p "$nginx_pid" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
+	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$nginx_pid" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
 	ic=$!
 	sleep 2
 	t0=$(cpu_ticks "$ic")
+	prof_start "$ic"
+	a0=$(usage)
 	attached=$(abrun)
+	a1=$(usage)
 	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
+	prof_end "$ic" "$secs"
 	wait "$ic"
 	ic=""
 	keep "$tmp/ngx.json" "$tmp/ngx.err"
-	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" "$tmp/ngx.err" "$(trace_of "ngx-$r.trace")" "$cpu" || failed=1
+	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" "$tmp/ngx.err" "$(trace_of "ngx-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
 	[ -n "$keepdir" ] || rm -f "$(trace_of "ngx-$r.trace")"
 done
 fi
