@@ -42,6 +42,7 @@ __u32 watch_trap_cap = 1024;
 __u64 watch_capped;
 __u64 watch_over_budget;	/* hits that trapped past a budget: the cost of parking late */
 __u64 watch_coalesced;		/* hits that repeated the word's last recorded one (a spin) */
+__u64 watch_traps;		/* every hit of a traced process: the trap rate budget's meter */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -181,6 +182,7 @@ int mem_access(struct bpf_perf_event_data *ctx)
 
 	if (!is_traced(tgid))
 		return 0;
+	__sync_fetch_and_add(&watch_traps, 1);
 	wi = bpf_map_lookup_elem(&watch_info, &wa);
 	if (!xol_hit_new(&ip, ctx->addr, wi ? wi->len : 8))
 		return 0;

@@ -182,6 +182,17 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 	case OPT_NO_WATCH:
 		cli->watch.disabled = true;
 		return 0;
+	case OPT_WATCH_RATE: {
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || *arg == '-' || n > 1000000)
+			return cli__usage_error(c, "%s: bad value '%s' (0 to 1000000)", from, arg);
+		cli->watch.trap_rate = n;
+		cli->watch.trap_rate_set = true;
+		return 0;
+	}
 	case OPT_IPC_STACKS:
 		cli->ipc_stacks = true;
 		return 0;

@@ -80,6 +80,10 @@ const struct cli_option cli_options[] = {
 	  "so a run can be repeated" },
 	{ OPT_NO_WATCH, "no-watch", 0, NULL, CLI_TRACING, false,
 	  "no hardware breakpoints (data races are then found by the access probes alone)" },
+	{ OPT_WATCH_RATE, "watch-rate", 0, "N", CLI_TRACING, false,
+	  "watch traps a second at most, in all traced processes (default 400 with -p, "
+	  "--cgroup, --unit; none with CMD; 0 for no cap): past it the watch rotation "
+	  "waits (the watching is sampled; the end of the run says how much)" },
 	{ OPT_ACCESS_PROBES, "access-probes", 0, "on|off", CLI_TRACING, false,
 	  "uprobes on every instruction of the traced executables that touches memory off "
 	  "the thread's own stack, each recording its first accesses per thread (default on "

@@ -478,6 +478,8 @@ int session__record(const struct session_opts *opts, int *target_status)
 
 		wo.stops = s.stops;
 		wo.attached = s.attach != NULL;
+		if (!wo.trap_rate_set)
+			wo.trap_rate = wo.attached ? WATCH_RATE_ATTACHED : 0;
 		s.watcher = watcher__new(s.skel, &wo);
 		if (!s.watcher) {
 			err = -errno;

@@ -170,6 +170,17 @@ void watcher__free(struct watcher *w)
 		if (w->opts.verbose)
 			fprintf(stderr, "ipcrace: watch: %llu hits trapped past a budget (not recorded)\n",
 				(unsigned long long)w->skel->bss->watch_over_budget);
+		/* sampling is never silent: said whenever the budget held the rotation back */
+		if (w->rate_waits)
+			fprintf(stderr, "ipcrace: watch: sampled: %llu traps in all; the trap budget "
+				"(--watch-rate %u a second) held the rotation in %llu of %llu ticks "
+				"(%.0f%%): fewer words were watched\n",
+				(unsigned long long)w->skel->bss->watch_traps, w->opts.trap_rate,
+				(unsigned long long)w->rate_ticks, (unsigned long long)w->tick,
+				w->tick ? 100.0 * w->rate_ticks / w->tick : 0.0);
+		else if (w->opts.verbose)
+			fprintf(stderr, "ipcrace: watch: %llu traps in all (--watch-rate %u)\n",
+				(unsigned long long)w->skel->bss->watch_traps, w->opts.trap_rate);
 		if (w->opts.verbose)
 			fprintf(stderr, "ipcrace: watch: %llu hits repeated a spin's last recorded "
 				"one (not recorded)\n",

@@ -22,6 +22,8 @@
 #include "../bpf/events.h"
 #include "watch_spec.h"
 
+#define WATCH_RATE_ATTACHED 400
+
 struct ipcrace_bpf;
 struct stops;
 
@@ -34,6 +36,13 @@ struct watch_opts {
 	bool seed_set;				/* else taken from the clock */
 	bool disabled;				/* --no-watch: no breakpoints at all */
 	bool attached;				/* -p, --cgroup: a running service */
+	/*
+	 * --watch-rate: watch traps a second at most, in all processes (0: no
+	 * cap); rotation moves wait while it is spent. Attached default
+	 * WATCH_RATE_ATTACHED, else none.
+	 */
+	__u32 trap_rate;
+	bool trap_rate_set;
 	bool verbose;
 	/* where new words are armed before a process runs on (stops.h) */
 	struct stops *stops;

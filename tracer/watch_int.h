@@ -155,6 +155,16 @@ struct watcher {
 	__u64 last_tick_ns;
 	__u64 watched_words;
 	__u64 capped_seen;		/* BPF's watch_capped when last acted on */
+	/*
+	 * The trap rate budget (watch_opts.trap_rate): traps allowed so far
+	 * minus BPF's watch_traps; a slot moves on to a new word only while it
+	 * is positive (a move buys up to ROTATE_BUDGET traps and the late
+	 * parking). Ticks a move waited on it: the watching was sampled.
+	 */
+	__s64 trap_tokens;
+	__u64 traps_seen;
+	__u64 rate_waits;		/* slot-ticks a due move waited for the budget */
+	__u64 rate_ticks;		/* ticks in which some move waited */
 	bool no_slots_warned;
 	__u64 lock_like_words;		/* excluded for their atomic accesses */
 	struct obj_path obj_paths[OBJ_PATHS_MAX];

@@ -7,6 +7,7 @@
  */
 #include "../analyzer/lock_extent.h"
 #include "../bpf/watch_maps.h"
+#include "ipcrace.skel.h"
 #include "watch_int.h"
 
 void watch_update_stops(struct watcher *w)
@@ -252,8 +253,29 @@ void watch_park_capped(struct watcher *w)
 	}
 }
 
+/*
+ * The trap rate budget: refilled by the tick, spent by BPF's count of
+ * traps; at most a second's worth saved up. True while a move may be made.
+ */
+static bool rate_refill(struct watcher *w)
+{
+	__u64 rate = w->opts.trap_rate, traps;
+
+	if (!rate || !w->skel)
+		return true;
+	traps = w->skel->bss->watch_traps;
+	w->trap_tokens -= (__s64)(traps - w->traps_seen);
+	w->traps_seen = traps;
+	w->trap_tokens += (__s64)(rate * TICK_NS / 1000000000ULL);
+	if (w->trap_tokens > (__s64)rate)
+		w->trap_tokens = rate;
+	return w->trap_tokens > 0;
+}
+
 void watch_schedule_tick(struct watcher *w)
 {
+	bool may_move = rate_refill(w), waited = false;
+
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct slot *s = &w->slots[k];
 		__u64 hits = 0;
@@ -287,6 +309,12 @@ void watch_schedule_tick(struct watcher *w)
 		if (w->opts.attached && s->word.kind != WORD_NONE &&
 		    w->tick - s->since_tick < ATTACHED_DWELL_TICKS)
 			continue;
+		/* the trap budget is spent: the slot stays where it is (parked at its budget) */
+		if (!may_move && s->word.kind != WORD_NONE) {
+			w->rate_waits++;
+			waited = true;
+			continue;
+		}
 		if (watch_rotate_slot(w, k) || s->word.kind == WORD_NONE)
 			continue;
 		/* nothing else to watch: keep the word, within the same rate cap */
@@ -302,4 +330,5 @@ void watch_schedule_tick(struct watcher *w)
 			watch_apply_everywhere(w, k);
 		}
 	}
+	w->rate_ticks += waited;
 }

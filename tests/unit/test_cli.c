@@ -120,6 +120,26 @@ static void test_option_of_another_command_is_refused(void **state)
 	assert_int_equal(parse(&l, CLI_ANALYZE, NULL, "t", "--trace", "x", NULL), CLI_EXIT_USAGE);
 }
 
+static void test_watch_rate(void **state)
+{
+	struct line l;
+
+	(void)state;
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "-p", "12", NULL), 0);
+	assert_false(l.cli.watch.trap_rate_set);	/* the session picks the default */
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--watch-rate", "0", "-p", "12", NULL), 0);
+	assert_true(l.cli.watch.trap_rate_set);
+	assert_int_equal(l.cli.watch.trap_rate, 0);
+	assert_int_equal(parse(&l, CLI_RECORD, "watch-rate=250", "--", "true", NULL), 0);
+	assert_int_equal(l.cli.watch.trap_rate, 250);
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--watch-rate", "-1", "-p", "12", NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--watch-rate", "1000001", "-p", "12", NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--watch-rate", "4x", "-p", "12", NULL),
+			 CLI_EXIT_USAGE);
+}
+
 static void test_usage_errors_are_exit_2(void **state)
 {
 	struct line l;
@@ -308,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_env_errors_are_usage_errors),
 		cmocka_unit_test(test_help_lists_only_the_commands_options),
 		cmocka_unit_test(test_markdown_has_a_row_per_option),
+		cmocka_unit_test(test_watch_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
