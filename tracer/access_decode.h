@@ -27,7 +27,7 @@ struct func_info {
 	size_t cap_targets;
 };
 
-/* A general register of any width (eax, ax, al) as its 64-bit enum access_reg; AREG_NONE otherwise. */
+/* A general register of any width (eax, ax, al) as its 64-bit enum access_reg, else AREG_NONE. */
 __u8 access_decode__reg_any_width(unsigned int r);
 /* A memory operand that is no access: lea, nop, prefetch and cache hints. */
 bool access_decode__accesses_nothing(const cs_insn *insn);
