@@ -254,6 +254,21 @@ enum operand_done {
 	OPD_ATOMIC,	/* recorded an atomic access, or found it a repeat */
 };
 
+/* The address operand op names: segment base + base + index * scale + disp. */
+static __always_inline __u64 operand_addr(const __u64 *regs, __u64 ip,
+					  const struct access_operand *op,
+					  struct task_struct *task)
+{
+	__u64 addr = op->base == AREG_RIP ? ip + op->rip_delta : reg_value(regs, op->base);
+
+	addr += reg_value(regs, op->index) * op->scale + (__s64)op->disp;
+	if (op->seg == ASEG_FS)
+		addr += BPF_CORE_READ(task, thread.fsbase);
+	else if (op->seg == ASEG_GS)
+		addr += BPF_CORE_READ(task, thread.gsbase);
+	return addr;
+}
+
 /*
  * The release half of an atomic RMW at ip + op->ip_delta, before it runs
  * (AOP_RELEASE): an EV_ATOMIC_RELEASE, unless it repeats the thread's last
@@ -271,12 +286,7 @@ static __always_inline void record_release(const __u64 *regs, __u64 ip,
 
 	if (op->flags & AOP_RELAXED)
 		return;
-	addr = op->base == AREG_RIP ? ip + op->rip_delta : reg_value(regs, op->base);
-	addr += reg_value(regs, op->index) * op->scale + (__s64)op->disp;
-	if (op->seg == ASEG_FS)
-		addr += BPF_CORE_READ(task, thread.fsbase);
-	else if (op->seg == ASEG_GS)
-		addr += BPF_CORE_READ(task, thread.gsbase);
+	addr = operand_addr(regs, ip, op, task);
 	if (t && addr >= t->vm_lo && addr < t->own_hi && !(addr >= t->esc_lo && addr < t->esc_hi))
 		return;
 	if (t && t->rel_seq && t->rel_addr == addr && t->rel_seq == events_reserved()) {
@@ -329,12 +339,7 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 		record_release(regs, ip, op, t, task);
 		return OPD_NONE;
 	}
-	addr = op->base == AREG_RIP ? ip + op->rip_delta : reg_value(regs, op->base);
-	addr += reg_value(regs, op->index) * op->scale + (__s64)op->disp;
-	if (op->seg == ASEG_FS)
-		addr += BPF_CORE_READ(task, thread.fsbase);
-	else if (op->seg == ASEG_GS)
-		addr += BPF_CORE_READ(task, thread.gsbase);
+	addr = operand_addr(regs, ip, op, task);
 	if (op->flags & AOP_REP) {
 		__u64 count = reg_value(regs, AREG_RCX);
 
