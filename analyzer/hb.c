@@ -138,6 +138,7 @@ static int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out)
 	if (err)
 		return err;
 	hb->last_tid_valid = false;
+	hb->last_lock.valid = false;
 	err = keymap__set(hb->tids, &k, hb->ids.nr);
 	if (err)
 		return err;
@@ -303,6 +304,7 @@ int hb_obj_get(struct hb *hb, const struct ipcrace_key *k, struct hb_obj **out)
 		o = &hb->objs[hb->nr_objs++];
 		vclock__init(&o->vc);
 		vclock__init(&o->read_vc);
+		o->vc_within = 0;
 	}
 	*out = o;
 	return 0;
@@ -383,6 +385,24 @@ static bool rw_hold_pop(struct hb_thread *th, const struct ipcrace_key *k)
 	return true;
 }
 
+/* A lock released into o by thread t: o's clock is within t's from now on. */
+static int lock_release_into(struct hb *hb, struct hb_obj *o, __u32 t)
+{
+	int err = vclock__join(&o->vc, &hb->threads[t].vc);
+
+	o->vc_within = err ? 0 : t + 1;
+	return err ? err : hb_thread_tick(hb, t);
+}
+
+/* A lock acquired from o by thread t (o NULL: never released). */
+static int lock_acquire_from(struct hb *hb, const struct hb_obj *o, __u32 t)
+{
+	/* its own release was the last: it knows all of it */
+	if (!o || o->vc_within == t + 1)
+		return 0;
+	return vclock__join(&hb->threads[t].vc, &o->vc);
+}
+
 static int lock_release(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 {
 	struct ipcrace_key k;
@@ -390,14 +410,18 @@ static int lock_release(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	bool write;
 	int err;
 
-	if (e->obj != OBJ_RWLOCK)
-		return hb_release_to(hb, e, t, HB_CLASS_LOCK);
 	if (!hb_obj_key(e, HB_CLASS_LOCK, &k))
 		return 0;
+	if (e->obj != OBJ_RWLOCK) {
+		err = hb_obj_get(hb, &k, &o);
+		return err ? err : lock_release_into(hb, o, t);
+	}
 	write = rw_hold_pop(&hb->threads[t], &k);
 	err = hb_obj_get(hb, &k, &o);
 	if (err)
 		return err;
+	/* readers' releases are not in vc: no thread is known to hold all */
+	o->vc_within = 0;
 	return hb_release(hb, t, write ? &o->vc : &o->read_vc);
 }
 
@@ -410,10 +434,10 @@ static int lock_acquire(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 
 	if (!lock_acquired(e))
 		return 0;
-	if (e->obj != OBJ_RWLOCK)
-		return hb_acquire_from(hb, e, t, HB_CLASS_LOCK);
 	if (!hb_obj_key(e, HB_CLASS_LOCK, &k))
 		return 0;
+	if (e->obj != OBJ_RWLOCK)
+		return lock_acquire_from(hb, obj_lookup(hb, &k), t);
 	write = !(e->flags & EVF_READ);
 	err = rw_hold_push(&hb->threads[t], &k, write);
 	if (err)
@@ -616,14 +640,79 @@ static bool chan_got_data(const struct ipcrace_event *e)
  * acquisition makes its release count as a write, both more order, never a
  * false race.
  */
+static int hb_event(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+
+/* Is e an event of hb->last_lock's thread on that lock that needs no lookup? */
+static bool last_lock_event(const struct hb *hb, const struct ipcrace_event *e)
+{
+	const struct hb_last_lock *l = &hb->last_lock;
+
+	if (!l->valid || e->type < EV_LOCK_ATTEMPT || e->type > EV_LOCK_RELEASE ||
+	    e->tid != l->tid || e->pid != l->pid || e->obj != l->obj ||
+	    !ipcrace_key__equal(&e->key, &l->key))
+		return false;
+	/* a first release makes the object: the usual path */
+	return e->type != EV_LOCK_RELEASE || l->obj_idx != HB_NO_OBJ;
+}
+
+/*
+ * What hb__event does for such an event: its sync words are known and its
+ * thread is the same since the last one (nothing else came in between).
+ */
+static int last_lock__event(struct hb *hb, const struct ipcrace_event *e)
+{
+	const struct hb_last_lock *l = &hb->last_lock;
+
+	switch (e->type) {
+	case EV_LOCK_ACQUIRED:
+		if (!lock_acquired(e) || l->obj_idx == HB_NO_OBJ)
+			return 0;
+		return lock_acquire_from(hb, &hb->objs[l->obj_idx], l->thread);
+	case EV_LOCK_RELEASE:
+		return lock_release_into(hb, &hb->objs[l->obj_idx], l->thread);
+	default:
+		return 0;
+	}
+}
+
+/* After event e of thread t (done without error): is it a lock last_lock can name? */
+static void last_lock_note(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct ipcrace_key k;
+	struct hb_obj *o;
+
+	if (e->type < EV_LOCK_ATTEMPT || e->type > EV_LOCK_RELEASE || e->obj == OBJ_RWLOCK ||
+	    e->key.space == KEY_NONE)
+		return;
+	k = hb_tagged_key(e->key, HB_CLASS_LOCK);
+	o = hb_obj_find(hb, &k);
+	hb->last_lock = (struct hb_last_lock){
+		.valid = true, .obj = e->obj, .pid = e->pid, .tid = e->tid, .thread = t,
+		.key = e->key, .obj_idx = o ? (size_t)(o - hb->objs) : HB_NO_OBJ,
+	};
+}
+
 int hb__event(struct hb *hb, const struct ipcrace_event *e)
 {
 	__u32 t;
 	int err;
 
+	if (last_lock_event(hb, e))
+		return last_lock__event(hb, e);
+	hb->last_lock.valid = false;
 	err = thread_get(hb, e->pid, e->tid, &t);
 	if (err)
 		return err;
+	err = hb_event(hb, e, t);
+	if (!err)
+		last_lock_note(hb, e, t);
+	return err;
+}
+
+static int hb_event(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	int err;
+
 	if ((e->type >= EV_LOCK_ATTEMPT && e->type <= EV_LOCK_DESTROY) ||
 	    e->type == EV_FUTEX_WAKE || e->type == EV_FUTEX_WAIT_RET ||
 	    (e->type >= EV_SYNC_OBJECT && e->type <= EV_ONCE_RET)) {

@@ -63,6 +63,14 @@ struct hb_proc {
 struct hb_obj {
 	struct vclock vc;
 	struct vclock read_vc;
+	/*
+	 * A lock's: the thread (index + 1) whose clock holds all of vc, as
+	 * after its own release of the lock (clocks only grow), 0: none
+	 * known. Its next acquisition of the lock learns nothing (FastTrack):
+	 * no join. Set and cleared by lock releases, the only writers of a
+	 * lock's clocks.
+	 */
+	__u32 vc_within;
 };
 
 /* Sync objects of different kinds may share a key (a mutex's futex word). */
@@ -142,7 +150,26 @@ struct hb {
 	bool last_obj_valid;
 	struct ipcrace_key last_obj_key;
 	size_t last_obj_idx;
+	/*
+	 * The lock the last event took, asked for or released, with BPF's key
+	 * (a mutex, spinlock, semaphore, file lock; no rwlock), and its
+	 * thread: a thread takes and releases one lock over and over, and the
+	 * next such event of that thread on that lock needs no lookup (its
+	 * thread, its sync words and its object are known). Any other event
+	 * resets it (hb__event), so nothing can change them in between.
+	 */
+	struct hb_last_lock {
+		bool valid;
+		__u16 obj;
+		__u32 pid;
+		__u32 tid;
+		__u32 thread;
+		struct ipcrace_key key;		/* as the event named it */
+		size_t obj_idx;			/* in objs[]; HB_NO_OBJ until released once */
+	} last_lock;
 };
+
+#define HB_NO_OBJ ((size_t)-1)
 
 /* The object's key tagged with its class; false when e names no object. */
 bool hb_obj_key(const struct ipcrace_event *e, enum hb_obj_class cls, struct ipcrace_key *out);

@@ -153,36 +153,49 @@ static struct lock_thread *thread_find(const struct lockstate *ls, __u32 tid)
 	return keymap__get(ls->thread_index, &k, &idx) ? &ls->threads[idx] : NULL;
 }
 
-/* The thread of e, created on its first event. NULL on -ENOMEM. */
-static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace_event *e)
+/* A thread first seen at e. NULL on -ENOMEM. */
+static struct lock_thread *thread_add(struct lockstate *ls, const struct ipcrace_event *e)
 {
 	struct ipcrace_key k = thread_key(e->tid);
 	struct lock_thread *t;
 	size_t cap;
 
-	/* threads are never removed: an index stays that thread's */
-	t = ls->last_valid && ls->last_tid == e->tid ? &ls->threads[ls->last_idx]
-						       : thread_find(ls, e->tid);
-	if (!t) {
-		if (ls->nr_threads == ls->cap_threads) {
-			cap = ls->cap_threads ? ls->cap_threads * 2 : 16;
-			t = realloc(ls->threads, cap * sizeof(*t));
-			if (!t)
-				return NULL;
-			ls->threads = t;
-			ls->cap_threads = cap;
-		}
-		if (keymap__set(ls->thread_index, &k, ls->nr_threads))
+	if (ls->nr_threads == ls->cap_threads) {
+		cap = ls->cap_threads ? ls->cap_threads * 2 : 16;
+		t = realloc(ls->threads, cap * sizeof(*t));
+		if (!t)
 			return NULL;
-		t = &ls->threads[ls->nr_threads++];
-		memset(t, 0, sizeof(*t));
-		t->tid = e->tid;
-		/* first seen after a loss: what it took before is unknown */
-		t->gates_unknown = ls->losses != 0;
+		ls->threads = t;
+		ls->cap_threads = cap;
 	}
-	ls->last_valid = true;
-	ls->last_tid = e->tid;
-	ls->last_idx = t - ls->threads;
+	if (keymap__set(ls->thread_index, &k, ls->nr_threads))
+		return NULL;
+	t = &ls->threads[ls->nr_threads++];
+	memset(t, 0, sizeof(*t));
+	t->tid = e->tid;
+	/* first seen after a loss: what it took before is unknown */
+	t->gates_unknown = ls->losses != 0;
+	return t;
+}
+
+/* The thread of e, created on its first event. NULL on -ENOMEM. */
+static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace_event *e)
+{
+	struct lock_thread *t;
+
+	/* threads are never removed: an index stays that thread's */
+	if (ls->last_valid && ls->last_tid == e->tid) {
+		t = &ls->threads[ls->last_idx];
+	} else {
+		t = thread_find(ls, e->tid);
+		if (!t)
+			t = thread_add(ls, e);
+		if (!t)
+			return NULL;
+		ls->last_valid = true;
+		ls->last_tid = e->tid;
+		ls->last_idx = t - ls->threads;
+	}
 	/* a tid is unique while alive; pid and comm may change (exec) */
 	t->pid = e->pid;
 	memcpy(t->comm, e->comm, sizeof(t->comm));
@@ -236,7 +249,9 @@ static void held_remove(struct lockstate *ls, struct lock_thread *t, struct held
 	size_t i = h - t->held;
 
 	owner_clear(ls, &h->obj.key, t->tid);
-	memmove(&t->held[i], &t->held[i + 1], (t->nr_held - i - 1) * sizeof(*h));
+	/* most often the last one taken: nothing to move */
+	if (i + 1 < t->nr_held)
+		memmove(&t->held[i], &t->held[i + 1], (t->nr_held - i - 1) * sizeof(*h));
 	t->nr_held--;
 }
 
@@ -418,7 +433,7 @@ static int on_attempt(struct lockstate *ls, struct lock_thread *t,
 		return lockmisuse__report(out, FINDING_DOUBLE_LOCK, t, e, &lock, e->stack_id, t, h);
 	}
 	/* a try never blocks: the trylock back-off pattern must stay clean */
-	if (e->flags & EVF_TRY)
+	if ((e->flags & EVF_TRY) || !t->nr_held)
 		return 0;
 	return attempt_add_edges(ls, t, e, key);
 }
@@ -440,6 +455,10 @@ static int owner_take(struct lockstate *ls, const struct lock_thread *t,
 		/* clears *owner, in place: the slot stays where it is */
 		if (h)
 			held_remove(ls, prev, h);
+	}
+	if (owner) {
+		*owner = (__u64)t->tid + 1;
+		return 0;
 	}
 	return owner_set(ls, key, t->tid);
 }
@@ -637,8 +656,6 @@ static bool process_judged(const struct lockstate *ls, const struct lock_thread 
 
 static void judge_history(struct lockstate *ls, struct lock_thread *t)
 {
-	if (t->history_judged)
-		return;
 	t->history_judged = true;
 	if (!t->history_known) {
 		ls->start_unknown = true;
@@ -683,7 +700,8 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	t = thread_get(ls, e);
 	if (!t)
 		return -ENOMEM;
-	judge_history(ls, t);
+	if (!t->history_judged)
+		judge_history(ls, t);
 	switch (e->type) {
 	case EV_LOCK_ATTEMPT:
 		return on_attempt(ls, t, e, key, out);

@@ -165,20 +165,13 @@ static struct ipcrace_key object_word(const struct ipcrace_key *k, __u64 off)
  * object: its words are a lock ipcrace knows, whoever calls futex on them.
  * Futex calls themselves name no lock (hb.c counts them as sync words).
  */
-static int lock_words(struct syncvis *sv, const struct ipcrace_event *e)
+__attribute__((noinline)) static int lock_words_mark(struct syncvis *sv, const struct ipcrace_event *e,
+			   struct lock_seen *seen)
 {
-	struct lock_seen *seen;
 	struct ipcrace_key w;
 	__u64 size, off;
 	int err = 0;
 
-	if (e->obj == OBJ_FUTEX || !memory_key(&e->key))
-		return 0;
-	seen = &sv->lock_seen[(e->key.a ^ e->key.b ^ e->key.c ^ e->pid) *
-			      0x9e3779b97f4a7c15ull >> 58];
-	if (seen->valid && seen->pid == e->pid && seen->obj == e->obj &&
-	    ipcrace_key__equal(&seen->key, &e->key))
-		return 0;
 	size = lock_extent__size(e->obj);
 	if (!size)
 		return 0;
@@ -189,6 +182,21 @@ static int lock_words(struct syncvis *sv, const struct ipcrace_event *e)
 	if (!err)
 		*seen = (struct lock_seen){ .key = e->key, .pid = e->pid, .obj = e->obj, .valid = true };
 	return err;
+}
+
+/* Inline in syncvis__note: most events are lock calls on a lock marked already. */
+static inline int lock_words(struct syncvis *sv, const struct ipcrace_event *e)
+{
+	struct lock_seen *seen;
+
+	if (e->obj == OBJ_FUTEX || !memory_key(&e->key))
+		return 0;
+	seen = &sv->lock_seen[(e->key.a ^ e->key.b ^ e->key.c ^ e->pid) *
+			      0x9e3779b97f4a7c15ull >> 58];
+	if (seen->valid && seen->pid == e->pid && seen->obj == e->obj &&
+	    ipcrace_key__equal(&seen->key, &e->key))
+		return 0;
+	return lock_words_mark(sv, e, seen);
 }
 
 /*
@@ -234,7 +242,9 @@ static bool confirmed(const struct syncvis *sv, const struct finding *f)
 	return false;
 }
 
-int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
+/* syncvis__note for every event but lock calls. */
+/* out of line: its frame would be every lock event's */
+__attribute__((noinline)) static int note_other(struct syncvis *sv, const struct ipcrace_event *e)
 {
 	struct finding_unseen u;
 	struct word_detail d;
@@ -273,16 +283,6 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 			.why = SYNCVIS_WATCHED_ATOMIC,
 		};
 		return word_mark(sv, e->pid, &k, WORD_WATCH_ATOMIC, &d);
-	case EV_LOCK_ATTEMPT:
-	case EV_LOCK_ACQUIRED:
-	case EV_LOCK_RELEASE:
-	case EV_LOCK_DESTROY:
-	case EV_SYNC_OBJECT:
-	case EV_BARRIER_ARRIVE:
-	case EV_BARRIER_DEPART:
-	case EV_ONCE_ENTER:
-	case EV_ONCE_RET:
-		return lock_words(sv, e);
 	case EV_FUTEX_WAKE:
 	case EV_FUTEX_WAIT_RET:
 		/*
@@ -299,6 +299,24 @@ int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
 		return word_mark(sv, e->pid, &k, WORD_FUTEX, &d);
 	default:
 		return 0;
+	}
+}
+
+int syncvis__note(struct syncvis *sv, const struct ipcrace_event *e)
+{
+	switch (e->type) {
+	case EV_LOCK_ATTEMPT:
+	case EV_LOCK_ACQUIRED:
+	case EV_LOCK_RELEASE:
+	case EV_LOCK_DESTROY:
+	case EV_SYNC_OBJECT:
+	case EV_BARRIER_ARRIVE:
+	case EV_BARRIER_DEPART:
+	case EV_ONCE_ENTER:
+	case EV_ONCE_RET:
+		return lock_words(sv, e);
+	default:
+		return note_other(sv, e);
 	}
 }
 

@@ -21,11 +21,6 @@ void vclock__fini(struct vclock *vc)
 	vclock__init(vc);
 }
 
-__u32 vclock__get(const struct vclock *vc, __u32 idx)
-{
-	return idx < vc->len ? vc->c[idx] : 0;
-}
-
 /* Makes components 0..len-1 addressable, new ones 0. */
 static int vclock_grow(struct vclock *vc, __u32 len)
 {
@@ -66,26 +61,19 @@ int vclock__set(struct vclock *vc, __u32 idx, __u32 val)
 	return 0;
 }
 
-int vclock__tick(struct vclock *vc, __u32 idx)
-{
-	__u32 v = vclock__get(vc, idx);
-
-	if (v == UINT32_MAX)
-		return -EOVERFLOW;
-	return vclock__set(vc, idx, v + 1);
-}
-
 int vclock__join(struct vclock *dst, const struct vclock *src)
 {
 	__u32 i, len = src->len;
 	int err;
 
-	/* trailing zeros of src change nothing: do not grow dst for them */
-	while (len && !src->c[len - 1])
-		len--;
-	err = vclock_grow(dst, len);
-	if (err)
-		return err;
+	if (len > dst->len) {
+		/* trailing zeros of src change nothing: do not grow dst for them */
+		while (len && !src->c[len - 1])
+			len--;
+		err = vclock_grow(dst, len);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < len; i++)
 		if (src->c[i] > dst->c[i])
 			dst->c[i] = src->c[i];
