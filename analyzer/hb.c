@@ -640,7 +640,9 @@ static bool chan_got_data(const struct ipcrace_event *e)
  * acquisition makes its release count as a write, both more order, never a
  * false race.
  */
-static int hb_event(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+/* Out of line: its frame would be every lock event's. */
+__attribute__((noinline)) static int hb_event(struct hb *hb, const struct ipcrace_event *e);
+static int hb_event_of(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 
 /* Is e an event of hb->last_lock's thread on that lock that needs no lookup? */
 static bool last_lock_event(const struct hb *hb, const struct ipcrace_event *e)
@@ -694,22 +696,27 @@ static void last_lock_note(struct hb *hb, const struct ipcrace_event *e, __u32 t
 
 int hb__event(struct hb *hb, const struct ipcrace_event *e)
 {
+	if (last_lock_event(hb, e))
+		return last_lock__event(hb, e);
+	return hb_event(hb, e);
+}
+
+static int hb_event(struct hb *hb, const struct ipcrace_event *e)
+{
 	__u32 t;
 	int err;
 
-	if (last_lock_event(hb, e))
-		return last_lock__event(hb, e);
 	hb->last_lock.valid = false;
 	err = thread_get(hb, e->pid, e->tid, &t);
-	if (err)
-		return err;
-	err = hb_event(hb, e, t);
+	if (!err)
+		err = hb_event_of(hb, e, t);
 	if (!err)
 		last_lock_note(hb, e, t);
 	return err;
 }
 
-static int hb_event(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+/* The edges of event e of thread t. */
+static int hb_event_of(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 {
 	int err;
 

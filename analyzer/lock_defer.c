@@ -64,20 +64,25 @@ static struct ipcrace_key tid_key(__u32 tid)
 	return k;
 }
 
-static struct deferred *slot_find(struct lock_defer *ld, __u32 tid)
+__attribute__((noinline)) static struct deferred *slot_lookup(struct lock_defer *ld, __u32 tid)
 {
 	struct ipcrace_key k = tid_key(tid);
 	__u64 idx;
 
-	/* slots are never removed: an index stays that thread's */
-	if (ld->last_valid && ld->last_tid == tid)
-		return &ld->slots[ld->last_idx];
 	if (!keymap__get(ld->by_tid, &k, &idx))
 		return NULL;
 	ld->last_valid = true;
 	ld->last_tid = tid;
 	ld->last_idx = idx;
 	return &ld->slots[idx];
+}
+
+static inline struct deferred *slot_find(struct lock_defer *ld, __u32 tid)
+{
+	/* slots are never removed: an index stays that thread's */
+	if (ld->last_valid && ld->last_tid == tid)
+		return &ld->slots[ld->last_idx];
+	return slot_lookup(ld, tid);
 }
 
 static struct deferred *slot_get(struct lock_defer *ld, __u32 tid)

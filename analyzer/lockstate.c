@@ -178,24 +178,32 @@ static struct lock_thread *thread_add(struct lockstate *ls, const struct ipcrace
 	return t;
 }
 
+/* thread_get for another thread than the last one. */
+__attribute__((noinline)) static struct lock_thread *thread_switch(struct lockstate *ls,
+								   const struct ipcrace_event *e)
+{
+	struct lock_thread *t = thread_find(ls, e->tid);
+
+	if (!t)
+		t = thread_add(ls, e);
+	if (!t)
+		return NULL;
+	ls->last_valid = true;
+	ls->last_tid = e->tid;
+	ls->last_idx = t - ls->threads;
+	return t;
+}
+
 /* The thread of e, created on its first event. NULL on -ENOMEM. */
-static struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace_event *e)
+static inline struct lock_thread *thread_get(struct lockstate *ls, const struct ipcrace_event *e)
 {
 	struct lock_thread *t;
 
 	/* threads are never removed: an index stays that thread's */
-	if (ls->last_valid && ls->last_tid == e->tid) {
+	if (ls->last_valid && ls->last_tid == e->tid)
 		t = &ls->threads[ls->last_idx];
-	} else {
-		t = thread_find(ls, e->tid);
-		if (!t)
-			t = thread_add(ls, e);
-		if (!t)
-			return NULL;
-		ls->last_valid = true;
-		ls->last_tid = e->tid;
-		ls->last_idx = t - ls->threads;
-	}
+	else if (!(t = thread_switch(ls, e)))
+		return NULL;
 	/* a tid is unique while alive; pid and comm may change (exec) */
 	t->pid = e->pid;
 	memcpy(t->comm, e->comm, sizeof(t->comm));

@@ -61,19 +61,18 @@ int vclock__set(struct vclock *vc, __u32 idx, __u32 val)
 	return 0;
 }
 
-int vclock__join(struct vclock *dst, const struct vclock *src)
+/* vclock__join when src has more components than dst (trailing zeros maybe). */
+int vclock__join_grow(struct vclock *dst, const struct vclock *src)
 {
 	__u32 i, len = src->len;
 	int err;
 
-	if (len > dst->len) {
-		/* trailing zeros of src change nothing: do not grow dst for them */
-		while (len && !src->c[len - 1])
-			len--;
-		err = vclock_grow(dst, len);
-		if (err)
-			return err;
-	}
+	/* trailing zeros of src change nothing: do not grow dst for them */
+	while (len && !src->c[len - 1])
+		len--;
+	err = vclock_grow(dst, len);
+	if (err)
+		return err;
 	for (i = 0; i < len; i++)
 		if (src->c[i] > dst->c[i])
 			dst->c[i] = src->c[i];

@@ -52,8 +52,21 @@ static inline int vclock__tick(struct vclock *vc, __u32 idx)
 	/* a component it does not store is 0 */
 	return vclock__set(vc, idx, 1);
 }
+int vclock__join_grow(struct vclock *dst, const struct vclock *src);
+
 /* dst = dst ⊔ src (component-wise max). 0 or -ENOMEM. */
-int vclock__join(struct vclock *dst, const struct vclock *src);
+static inline int vclock__join(struct vclock *dst, const struct vclock *src)
+{
+	__u32 i;
+
+	/* dst has every component src has: nothing to grow */
+	if (src->len > dst->len)
+		return vclock__join_grow(dst, src);
+	for (i = 0; i < src->len; i++)
+		if (src->c[i] > dst->c[i])
+			dst->c[i] = src->c[i];
+	return 0;
+}
 /* dst = src. 0 or -ENOMEM. */
 int vclock__copy(struct vclock *dst, const struct vclock *src);
 /* Every component of a <= the same one of b. */
