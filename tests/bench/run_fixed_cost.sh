@@ -4,13 +4,33 @@
 # also `record` alone, `analyze` of that trace alone, and the check with
 # IPCRACE_NO_SCOPE=1 (no private copies). Prints min and median, then the
 # median of each phase `check -v` reports ("ipcrace: time: ..."). Needs root.
-# Usage: tests/bench/run_fixed_cost.sh [BUILD_DIR] [ROUNDS]
+#
+# Then what every process on the host pays per system call while ipcrace
+# runs (its raw syscall tracepoint programs run for every syscall on the
+# host): the CPU time of a tight loop of getppid (a syscall ipcrace ignores)
+# and of 1-byte reads of /dev/zero (one it looks at) in an UNTRACED
+# process, without ipcrace and while `ipcrace record -p` is attached to a
+# sleeping process, back to back, SYSCALL_ROUNDS times (default 3); and the
+# same loops traced (`record -- LOOP`). Prints min and median ns per call,
+# the ratios to native and the difference. Other ipcrace instances attached
+# on the host (other users) make "native" dearer: their number is printed.
+# Usage: tests/bench/run_fixed_cost.sh [BUILD_DIR] [ROUNDS] [CALLS]   (ROUNDS 0: the syscalls only)
 set -euo pipefail
 build=${1:-build}
 rounds=${2:-10}
+calls=${3:-1000000}
+syscall_rounds=${SYSCALL_ROUNDS:-3}
 ipcrace=$build/ipcrace
+loop=$build/tests/bench/syscall_loop
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+sleeper=
+attached=
+cleanup() {
+	[ -n "$attached" ] && kill -INT "$attached" 2>/dev/null && wait "$attached" 2>/dev/null
+	[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 wall() {	# label, command...: appends "label seconds"
 	local label=$1 start end; shift
@@ -20,6 +40,7 @@ wall() {	# label, command...: appends "label seconds"
 	echo "$label $(( (end - start) / 1000 ))e-6" >>"$tmp/rows"
 }
 
+if [ "$rounds" -gt 0 ]; then
 for _ in $(seq "$rounds"); do
 	wall native-true /bin/true
 	wall check-true "$ipcrace" check -- /bin/true
@@ -47,4 +68,69 @@ for line in open(sys.argv[2]):
 print("%-32s %10s %10s" % ("check -v phase", "min s", "median s"))
 for name, vals in phases.items():
     print("%-32s %10.3f %10.3f" % (name, min(vals), statistics.median(vals)))
+PY
+fi
+
+# --- per-syscall cost, host-wide and traced ------------------------------
+percall() {	# label, command...: appends "label ns"
+	local label=$1 out
+	shift
+	out=$("$@" 2>/dev/null | grep ns_per_call) || { echo "failed: $*" >&2; return; }
+	echo "$label ${out#ns_per_call=}" >>"$tmp/calls"
+}
+
+others() {	# sys_enter programs attached by anyone
+	bpftool link list 2>/dev/null | grep -c "tp 'sys_enter'" || true
+}
+
+[ -x "$loop" ] || { echo "no $loop: build first" >&2; exit 1; }
+for _ in $(seq "$syscall_rounds"); do
+	echo "others attached: $(others)" >>"$tmp/others"
+	for m in getppid read; do
+		percall "$m native" "$loop" "$m" "$calls"
+	done
+	sleep 1000 &
+	sleeper=$!
+	"$ipcrace" record -v -p "$sleeper" -o "$tmp/a" >"$tmp/attach.log" 2>&1 &
+	attached=$!
+	for _ in $(seq 100); do
+		grep -q "time: set up the watcher" "$tmp/attach.log" && break
+		sleep 0.1
+	done
+	for m in getppid read; do
+		percall "$m attached" "$loop" "$m" "$calls"
+	done
+	kill -INT "$attached"
+	wait "$attached" || true
+	attached=
+	kill "$sleeper"
+	wait "$sleeper" 2>/dev/null || true
+	sleeper=
+	for m in getppid read; do
+		percall "$m traced" "$ipcrace" record -o "$tmp/t" -- "$loop" "$m" "$calls"
+	done
+done
+
+echo
+echo "ns per syscall (CPU of the loop), $calls calls, $syscall_rounds rounds;" \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg); sys_enter programs before each round:" \
+     "$(cut -d' ' -f3 "$tmp/others" | tr '\n' ' ')(0: none)"
+python3 - "$tmp/calls" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    call, mode, value = line.split()
+    rows.setdefault((call, mode), []).append(float(value))
+print(f"{'call':8} {'mode':9} {'min ns':>8} {'median ns':>10} {'min/min':>8} {'med/med':>8} {'+ns med':>8}")
+for call in ("getppid", "read"):
+    base = rows.get((call, "native"))
+    if not base:
+        continue
+    for mode in ("native", "attached", "traced"):
+        v = rows.get((call, mode))
+        if not v:
+            continue
+        print(f"{call:8} {mode:9} {min(v):8.1f} {statistics.median(v):10.1f} "
+              f"{min(v) / min(base):8.2f} {statistics.median(v) / statistics.median(base):8.2f} "
+              f"{statistics.median(v) - statistics.median(base):8.1f}")
 PY
