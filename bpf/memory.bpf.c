@@ -4,7 +4,7 @@
  * accesses: observed, not instrumented"). Userspace (tracer/watch.c) opens
  * perf breakpoints on the watched words and attaches mem_access to each.
  * The stops that let userspace arm a new word before the process touches
- * it are bpf/stops.bpf.c's.
+ * it are in sys_exit (bpf/stops.bpf.h).
  */
 #include "common.bpf.h"
 #include "key.bpf.h"

@@ -2,8 +2,12 @@
 /*
  * Stopping the current process from BPF so that userspace can act before
  * it runs on (tracer/stops.c continues it; its guardian does if ipcrace
- * dies). Any BPF file may include this and call stop_current(); the map is
- * __weak, so the linked object has one.
+ * dies): after a shared mmap (a word there may need a breakpoint before
+ * the process touches it), after exec, in a new process at its first
+ * return from fork. Which of these is on is stop_wanted, the union of what
+ * the consumers in tracer/ asked for. The checks run in sys_exit
+ * (bpf/syscalls.bpf.c), in the syscall object: one program per syscall
+ * exit on the host, not a second one for the stops.
  */
 #ifndef IPCRACE_STOPS_BPF_H
 #define IPCRACE_STOPS_BPF_H
@@ -12,6 +16,9 @@
 #include "stops.h"
 
 #define IPCRACE_SIGSTOP 19
+
+/* STOP_ON_* bits; flipped at run time by tracer/stops.c (stops__want). */
+__u32 stop_wanted;
 
 /* Processes stopped with SIGSTOP, by tgid: whoever continues one deletes it. */
 struct {
@@ -62,6 +69,28 @@ static __always_inline bool stop_current(__u32 reason, __u64 addr)
 	bpf_map_update_elem(&arm_pending, &tgid, &st, BPF_ANY);
 	stops_wake_consumer();
 	return true;
+}
+
+/*
+ * After a successful mmap or shmat: shared says whether the new mapping is
+ * a shared file (MAP_SHARED | MAP_ANONYMOUS and SysV shm have a shmem file
+ * too), writable whether it may be written (MAPPING_* from the one vma
+ * lookup the mapping event made).
+ */
+static __always_inline void stop_after_map(__u64 addr, bool shared, bool writable)
+{
+	__u32 want = stop_wanted;
+
+	if (!shared || !(want & (STOP_ON_SHARED_MAP | STOP_ON_SHARED_WRITE)))
+		return;
+	if ((want & STOP_ON_SHARED_MAP) || writable)
+		stop_current(ARM_MAP, addr);
+}
+
+static __always_inline void stop_after_exec(long ret)
+{
+	if ((stop_wanted & STOP_ON_EXEC) && ret == 0)
+		stop_current(ARM_EXEC, 0);
 }
 
 #endif /* IPCRACE_STOPS_BPF_H */

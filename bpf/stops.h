@@ -2,7 +2,7 @@
 /*
  * Stops: a traced process held (SIGSTOP) until userspace has done what it
  * must before the process runs on (arm breakpoints, attach probes), shared
- * by bpf/stops.bpf.c, bpf/stops.bpf.h and tracer/stops.c. Like events.h:
+ * by bpf/stops.bpf.h (included by bpf/syscalls.bpf.c) and tracer/stops.c. Like events.h:
  * fixed-width types only, included after vmlinux.h or <linux/types.h>.
  */
 #ifndef IPCRACE_BPF_STOPS_H
@@ -27,7 +27,7 @@ enum arm_reason {
 #define ARM_KEY_CONTINUING	(1u << 31)
 
 /*
- * The points where bpf/stops.bpf.c stops a traced process (the bits of
+ * The points where sys_exit (bpf/stops.bpf.h) stops a traced process (the bits of
  * stop_wanted, the union of what every consumer asked with stops__want).
  */
 #define STOP_ON_SHARED_MAP	(1u << 0)	/* every MAP_SHARED file, memfd, shm mapping */

@@ -4,11 +4,16 @@
  * syscall, filtered to the traced processes first. Arguments of interesting
  * syscalls are stashed at entry per thread and events emitted at exit with
  * the result: address-space changes (so identities and symbols stay right)
- * and, in ipc.bpf.h, the IPC the happens-before order is built from.
+ * and, in ipc.bpf.h, the IPC the happens-before order is built from. The
+ * exit also stops a traced process where userspace must act first
+ * (stops.bpf.h). These run for every syscall on the host: an untraced
+ * thread's exit costs one task storage lookup, its entry a switch on the
+ * number and, for an interesting one, a lookup of its process.
  */
 #include "common.bpf.h"
 #include "key.bpf.h"
 #include "syscalls.bpf.h"
+#include "stops.bpf.h"
 
 /*
  * A traced thread's syscall from entry to exit, in task local storage: the
@@ -28,19 +33,21 @@ struct {
 
 /*
  * The path record (for code mappings) is sent before the event is
- * reserved, so it comes first in the stream.
+ * reserved, so it comes first in the stream. Returns what the new
+ * mapping is (MAPPING_*, for the stops).
  */
 IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 {
 	struct ipcrace_key key = {};
 	struct ipcrace_event *e;
+	int what = 0;
 
 	layout_changed(current_tgid());
 	if (type != EV_MUNMAP && type != EV_SHMDT)
-		resolve_mapping_key(&key, addr, arg1);
+		what = resolve_mapping_key(&key, addr, arg1);
 	e = event_reserve(type, OBJ_MEMORY);
 	if (!e)
-		return 0;
+		return what;
 	e->addr = addr;
 	e->arg0 = len;
 	e->arg1 = arg1;
@@ -49,7 +56,7 @@ IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 		record_submit_now(e);
 	else
 		record_submit(e);
-	return 0;
+	return what;
 }
 
 /*
@@ -108,34 +115,85 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
+static __always_inline bool syscall_is_fork(long nr)
+{
+	return nr == NR_clone || nr == NR_fork || nr == NR_vfork || nr == NR_clone3;
+}
+
+/*
+ * A syscall exit of a thread with no pending syscall storage: untraced, or
+ * traced with no interesting syscall yet, a new process at its first return
+ * from fork among them (storage is not inherited). Only with STOP_ON_FORK,
+ * and only for a result of 0, is it looked at: a traced thread gets its
+ * storage here, so that it passes once, and a new process is stopped.
+ */
+static __always_inline void exit_without_storage(struct pt_regs *regs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct syscall_args *a;
+
+	if (!is_traced(id >> 32))
+		return;
+	a = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (a)
+		a->nr = SYSCALL_NONE;
+	/* the child's return; a new thread inherits its creator's slots */
+	if ((__u32)id == id >> 32 && syscall_is_fork(BPF_CORE_READ(regs, orig_ax)))
+		stop_current(ARM_FORK, 0);
+}
+
+/* mmap, mremap, shmat's result: an address, not an error */
+static __always_inline bool mapped(long ret)
+{
+	return ret >= 0 || ret < -4095;
+}
+
+/* A mapping event, then the stop it may call for (the event comes first in the stream). */
+static __always_inline void map_exit(__u16 type, long ret, __u64 len, __u64 arg1)
+{
+	int what = emit_mapping(type, ret, len, arg1);
+
+	stop_after_map(ret, what & MAPPING_SHARED_FILE, what & MAPPING_WRITABLE);
+}
+
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct syscall_args *a;
 
 	a = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL, 0);
-	if (!a || a->nr == SYSCALL_NONE)
+	if (!a) {
+		if (ret == 0 && (stop_wanted & STOP_ON_FORK))
+			exit_without_storage(regs);
+		return 0;
+	}
+	if (a->nr == SYSCALL_NONE)
 		return 0;
 	switch (a->nr) {
 	case NR_mmap:
-		if (ret >= 0 || ret < -4095)
-			emit_mapping(EV_MMAP, ret, a->args[1], a->args[2] | a->args[3] << 32);
+		if (mapped(ret))
+			map_exit(EV_MMAP, ret, a->args[1], a->args[2] | a->args[3] << 32);
 		break;
 	case NR_munmap:
 		if (ret == 0)
 			emit_mapping(EV_MUNMAP, a->args[0], a->args[1], 0);
 		break;
 	case NR_mremap:
-		if (ret >= 0 || ret < -4095)
+		if (mapped(ret))
 			emit_mapping(EV_MREMAP, ret, a->args[2], a->args[0]);
 		break;
 	case NR_shmat:
-		if (ret >= 0 || ret < -4095)
-			emit_mapping(EV_SHMAT, ret, 0, a->args[0]);
+		if (mapped(ret))
+			map_exit(EV_SHMAT, ret, 0, a->args[0]);
 		break;
 	case NR_shmdt:
 		if (ret == 0)
 			emit_mapping(EV_SHMDT, a->args[0], 0, 0);
+		break;
+	case NR_execve:
+	case NR_execveat:
+		stop_after_exec(ret);
 		break;
 	default:
 		syscall_exit(ctx, a, ret);

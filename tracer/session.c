@@ -17,6 +17,7 @@
 
 #include "ipcrace.skel.h"
 #include "bpf_objects.h"
+#include "ipcrace_sys.skel.h"
 #include "needed_libs.h"
 #include "attach.h"
 #include "access_probes.h"
@@ -147,9 +148,10 @@ static int load_and_attach(struct session *s)
 		return err;
 	phase(s, "load (BTF, verifier)");
 	/* the guardian first: no program can stop anything before it exists */
-	s->stops = stops__new(s->skel, &(struct stops_opts){ .drain = drain_events,
-							     .drain_ctx = s,
-							     .verbose = s->opts->verbose });
+	s->stops = stops__new(bpf_map__fd(s->bpf.sys->maps.arm_pending),
+			      &s->bpf.sys->bss->stop_wanted,
+			      &(struct stops_opts){ .drain = drain_events, .drain_ctx = s,
+						    .verbose = s->opts->verbose });
 	if (!s->stops)
 		return -errno;
 	s->skel->bss->guardian_tgid = stops__guardian_pid(s->stops);

@@ -10,7 +10,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "ipcrace.skel.h"
 #include "guardian.h"
 #include "stops.h"
 
@@ -27,7 +26,7 @@ struct stop_handler {
 };
 
 struct stops {
-	struct ipcrace_bpf *skel;	/* NULL once the programs are gone (stops__free) */
+	__u32 *stop_wanted;		/* the knob in the syscall object's .bss */
 	struct stops_opts opts;
 	struct guardian guardian;
 	int map_fd;			/* our own copy: it outlives the skeleton */
@@ -62,17 +61,17 @@ static const char *reason_name(__u32 reason)
 	}
 }
 
-struct stops *stops__new(struct ipcrace_bpf *skel, const struct stops_opts *opts)
+struct stops *stops__new(int arm_pending_fd, __u32 *stop_wanted, const struct stops_opts *opts)
 {
 	struct stops *s = calloc(1, sizeof(*s));
 	int err;
 
 	if (!s)
 		return NULL;
-	s->skel = skel;
+	s->stop_wanted = stop_wanted;
 	s->opts = *opts;
 	s->guardian.sock = -1;
-	s->map_fd = fcntl(bpf_map__fd(skel->maps.arm_pending), F_DUPFD_CLOEXEC, 3);
+	s->map_fd = fcntl(arm_pending_fd, F_DUPFD_CLOEXEC, 3);
 	if (s->map_fd < 0) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: stops: %m\n");
@@ -148,8 +147,7 @@ void stops__finish(struct stops *s)
 	s->finished = true;
 	for (int i = 0; i < s->nr_handlers; i++)
 		s->handlers[i].wants = 0;
-	if (s->skel)
-		s->skel->bss->stop_wanted = 0;
+	*s->stop_wanted = 0;
 	continue_all(s);
 	usleep(SETTLE_US);
 	continue_all(s);
@@ -190,8 +188,7 @@ void stops__want(struct stops *s, int id, __u32 stop_on)
 	s->handlers[id].wants = stop_on;
 	for (int i = 0; i < s->nr_handlers; i++)
 		all |= s->handlers[i].wants;
-	if (s->skel)
-		s->skel->bss->stop_wanted = all;
+	*s->stop_wanted = all;
 }
 
 static void serve_one(struct stops *s, __u32 pid, const struct arm_stop *st)

@@ -2,7 +2,7 @@
 /*
  * Who is stopped, why, and continuing them. A traced process is stopped
  * (SIGSTOP) where userspace must act before it runs on: by BPF
- * (bpf/stops.bpf.c: after a shared mmap, after exec, at a new process's
+ * (bpf/stops.bpf.h: after a shared mmap, after exec, at a new process's
  * first return from fork, as the consumers asked with stops__want), or by
  * userspace itself (stops__hold). Every stop is an entry of the arm_pending
  * map (bpf/stops.h) from before the signal is sent until its SIGCONT is
@@ -22,7 +22,6 @@
 #include <linux/types.h>
 #include "../bpf/stops.h"
 
-struct ipcrace_bpf;
 struct stops;
 
 struct stops_opts {
@@ -38,11 +37,13 @@ typedef void (*stops_handler_fn)(void *ctx, __u32 pid, const struct arm_stop *st
 #define STOPS_MAX_HANDLERS 8
 
 /*
- * After the BPF object is loaded and before anything is attached: takes
- * its own copy of the arm_pending map and starts the guardian. NULL + errno
- * (one line printed).
+ * After the BPF objects are loaded and before anything is attached: takes
+ * its own copy of the arm_pending map and starts the guardian. stop_wanted
+ * is the BPF knob (STOP_ON_* bits, in the syscall object's .bss) that
+ * stops__want and stops__finish write; it must stay mapped until
+ * stops__finish. NULL + errno (one line printed).
  */
-struct stops *stops__new(struct ipcrace_bpf *skel, const struct stops_opts *opts);
+struct stops *stops__new(int arm_pending_fd, __u32 *stop_wanted, const struct stops_opts *opts);
 
 /*
  * Continues everything still stopped (twice, with a settle in between for

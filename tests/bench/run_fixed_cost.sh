@@ -11,7 +11,8 @@
 # and of 1-byte reads of /dev/zero (one it looks at) in an UNTRACED
 # process, without ipcrace and while `ipcrace record -p` is attached to a
 # sleeping process, back to back, SYSCALL_ROUNDS times (default 3); and the
-# same loops traced (`record -- LOOP`). Prints min and median ns per call,
+# same loops traced (`record --access-probes off -- LOOP`: the loop's own
+# instructions would otherwise trap). Prints min and median ns per call,
 # the ratios to native and the difference. Other ipcrace instances attached
 # on the host (other users) make "native" dearer: their number is printed.
 # Usage: tests/bench/run_fixed_cost.sh [BUILD_DIR] [ROUNDS] [CALLS]   (ROUNDS 0: the syscalls only)
@@ -107,7 +108,8 @@ for _ in $(seq "$syscall_rounds"); do
 	wait "$sleeper" 2>/dev/null || true
 	sleeper=
 	for m in getppid read; do
-		percall "$m traced" "$ipcrace" record -o "$tmp/t" -- "$loop" "$m" "$calls"
+		percall "$m traced" "$ipcrace" record --access-probes off -o "$tmp/t" -- \
+			"$loop" "$m" "$calls"
 	done
 done
 

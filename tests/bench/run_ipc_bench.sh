@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Pipe ping-pong and Unix-socket request/response between two processes:
-# native, under ipcrace (without and with --ipc-stacks), under `strace -f`,
-# all in one run, ROUNDS times
+# native, under ipcrace (as it runs by default; with --access-probes off,
+# the syscall path alone: the access probes trap in the loop's own
+# instructions until their budget is spent, tens of milliseconds; and with
+# --ipc-stacks), under `strace -f`, all in one run, ROUNDS times
 # interleaved (load that comes and goes hits every mode alike). Prints the
 # min and median microseconds per round trip and their ratios to native's.
 # Needs root.
@@ -26,6 +28,8 @@ for _ in $(seq "$rounds"); do
 	for ipc in pipe unix; do
 		measure "$ipc" native "$work" "$ipc" "$roundtrips"
 		measure "$ipc" ipcrace "$ipcrace" record -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
+		measure "$ipc" no-access "$ipcrace" record --access-probes off -o "$tmp/t" -- \
+			"$work" "$ipc" "$roundtrips"
 		measure "$ipc" ipc-stacks "$ipcrace" record --ipc-stacks -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
 		if command -v strace >/dev/null; then
 			measure "$ipc" strace-f strace -f -qq -o /dev/null "$work" "$ipc" "$roundtrips"
@@ -45,7 +49,7 @@ for ipc in ("pipe", "unix"):
     base = rows.get((ipc, "native"))
     if not base:
         continue
-    for mode in ("native", "ipcrace", "ipc-stacks", "strace-f"):
+    for mode in ("native", "ipcrace", "no-access", "ipc-stacks", "strace-f"):
         v = rows.get((ipc, mode))
         if not v:
             continue
