@@ -5,7 +5,11 @@
 # instructions until their budget is spent, tens of milliseconds; and with
 # --ipc-stacks), under `strace -f`, all in one run, ROUNDS times
 # interleaved (load that comes and goes hits every mode alike). Prints the
-# min and median microseconds per round trip and their ratios to native's.
+# min and median microseconds per round trip and their ratios to native's,
+# in wall time and in CPU time of the two processes (the programs run in
+# their context; CPU time is less sensitive to other load and to whether
+# the scheduler keeps the pair on one CPU or wakes one on the other, which
+# alone moves a native round trip between 2 and 50 us on this VM).
 # Needs root.
 # Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS] [ROUNDS]
 set -euo pipefail
@@ -17,11 +21,14 @@ work=$build/tests/bench/ipc_pingpong
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-measure() {	# ipc, mode, command... : appends "ipc mode value" to $tmp/rows
-	local ipc=$1 mode=$2 out
+measure() {	# ipc, mode, command... : appends "ipc mode wall cpu" to $tmp/rows
+	local ipc=$1 mode=$2 out wall cpu
 	shift 2
-	out=$("$@" 2>/dev/null | grep us_per_roundtrip) || { echo "failed: $*" >&2; return; }
-	echo "$ipc $mode ${out#us_per_roundtrip=}" >>"$tmp/rows"
+	out=$("$@" 2>/dev/null) || { echo "failed: $*" >&2; return; }
+	wall=$(echo "$out" | sed -n 's/^us_per_roundtrip=//p')
+	cpu=$(echo "$out" | sed -n 's/^cpu_us_per_roundtrip=//p')
+	[ -n "$wall" ] && [ -n "$cpu" ] || { echo "no figures: $*" >&2; return; }
+	echo "$ipc $mode $wall $cpu" >>"$tmp/rows"
 }
 
 for _ in $(seq "$rounds"); do
@@ -42,17 +49,20 @@ python3 - "$tmp/rows" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    ipc, mode, value = line.split()
-    rows.setdefault((ipc, mode), []).append(float(value))
-print(f"{'ipc':6} {'mode':10} {'min us':>9} {'median us':>10} {'min/min':>8} {'med/med':>8}")
+    ipc, mode, wall, cpu = line.split()
+    rows.setdefault((ipc, mode, "wall"), []).append(float(wall))
+    rows.setdefault((ipc, mode, "cpu"), []).append(float(cpu))
+print(f"{'ipc':6} {'mode':10} {'time':5} {'min us':>9} {'median us':>10} {'min/min':>8} {'med/med':>8}")
 for ipc in ("pipe", "unix"):
-    base = rows.get((ipc, "native"))
-    if not base:
-        continue
-    for mode in ("native", "ipcrace", "no-access", "ipc-stacks", "strace-f"):
-        v = rows.get((ipc, mode))
-        if not v:
+    for kind in ("wall", "cpu"):
+        base = rows.get((ipc, "native", kind))
+        if not base:
             continue
-        print(f"{ipc:6} {mode:10} {min(v):9.2f} {statistics.median(v):10.2f} "
-              f"{min(v) / min(base):8.2f} {statistics.median(v) / statistics.median(base):8.2f}")
+        for mode in ("native", "ipcrace", "no-access", "ipc-stacks", "strace-f"):
+            v = rows.get((ipc, mode, kind))
+            if not v:
+                continue
+            print(f"{ipc:6} {mode:10} {kind:5} {min(v):9.2f} {statistics.median(v):10.2f} "
+                  f"{min(v) / min(base):8.2f} "
+                  f"{statistics.median(v) / statistics.median(base):8.2f}")
 PY
