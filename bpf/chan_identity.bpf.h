@@ -136,6 +136,68 @@ static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_u
 }
 
 /*
+ * Several fields of one kernel struct in one read: the bytes from the
+ * first field's offset to the end of the last one (CO-RE offsets, constants
+ * once relocated), when they span at most SPAN_BYTES. A helper call per
+ * field was most of what naming a pipe cost.
+ */
+#define SPAN_BYTES 96
+#define span_start(type, first) bpf_core_field_offset(type, first)
+#define span_len(type, first, last) \
+	(bpf_core_field_offset(type, last) + bpf_core_field_size(type, last) - \
+	 bpf_core_field_offset(type, first))
+/* the field's offset in the span: computed apart (the verifier refuses fp - x) */
+static __always_inline __u32 span_offset(__u32 field_off, __u32 first_off)
+{
+	__u32 rel = field_off - first_off;
+
+	barrier_var(rel);
+	return rel;
+}
+#define span_get(buf, type, first, field, T) \
+	(*(T *)((buf) + span_offset(bpf_core_field_offset(type, field), span_start(type, first))))
+
+/* i_mode, i_sb, i_ino of an inode; false if unreadable */
+static __always_inline bool inode_fields(struct inode *inode, __u32 *mode, struct super_block **sb,
+					 __u64 *ino)
+{
+	char buf[SPAN_BYTES];
+	__u32 len = span_len(struct inode, i_mode, i_ino);
+
+	if (len <= sizeof(buf) && span_start(struct inode, i_mode) == 0 &&
+	    bpf_core_field_offset(struct inode, i_sb) < bpf_core_field_offset(struct inode, i_ino)) {
+		if (bpf_probe_read_kernel(buf, len, inode))
+			return false;
+		*mode = span_get(buf, struct inode, i_mode, i_mode, __u16);
+		*sb = span_get(buf, struct inode, i_mode, i_sb, struct super_block *);
+		*ino = span_get(buf, struct inode, i_mode, i_ino, unsigned long);
+		return true;
+	}
+	*mode = BPF_CORE_READ(inode, i_mode);
+	*sb = BPF_CORE_READ(inode, i_sb);
+	*ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+/* s_dev and s_magic of a super block */
+static __always_inline void sb_fields(struct super_block *sb, __u32 *dev, unsigned long *magic)
+{
+	char buf[SPAN_BYTES];
+	__u32 len = span_len(struct super_block, s_dev, s_magic);
+
+	if (len <= sizeof(buf) &&
+	    bpf_core_field_offset(struct super_block, s_dev) <
+	    bpf_core_field_offset(struct super_block, s_magic) &&
+	    !bpf_probe_read_kernel(buf, len, (void *)sb + span_start(struct super_block, s_dev))) {
+		*dev = span_get(buf, struct super_block, s_dev, s_dev, __u32);
+		*magic = span_get(buf, struct super_block, s_dev, s_magic, unsigned long);
+		return;
+	}
+	*dev = BPF_CORE_READ(sb, s_dev);
+	*magic = BPF_CORE_READ(sb, s_magic);
+}
+
+/*
  * What kind of channel the file is (OBJ_PIPE, OBJ_FIFO, OBJ_SOCKET,
  * OBJ_EVENTFD; OBJ_NONE: not a channel) and its key in k. A socket whose
  * direction cannot be named keeps KEY_NONE.
@@ -146,22 +208,22 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 	struct file *f = (struct file *)file;
 	struct super_block *sb;
 	struct inode *inode;
-	__u32 mode;
 	unsigned long magic;
+	__u32 mode, dev;
+	__u64 ino;
 
 	if (!f || !k)
 		return OBJ_NONE;
-	/* each pointer read once: a helper call per read is the cost of a pipe event */
 	inode = BPF_CORE_READ(f, f_inode);
-	mode = BPF_CORE_READ(inode, i_mode);
-	sb = BPF_CORE_READ(inode, i_sb);
-	magic = BPF_CORE_READ(sb, s_magic);
+	if (!inode || !inode_fields(inode, &mode, &sb, &ino))
+		return OBJ_NONE;
 	switch (mode & IPC_S_IFMT) {
 	case IPC_S_IFIFO:
 		/* key_from_file's KEY_FILE(dev, ino, 0), from what is read already */
+		sb_fields(sb, &dev, &magic);
 		k->space = KEY_FILE;
-		k->a = user_dev(BPF_CORE_READ(sb, s_dev));
-		k->b = BPF_CORE_READ(inode, i_ino);
+		k->a = user_dev(dev);
+		k->b = ino;
 		k->c = 0;
 		return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
 	case IPC_S_IFSOCK:
@@ -171,6 +233,7 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 	default:
 		break;
 	}
+	magic = BPF_CORE_READ(sb, s_magic);
 	if (magic == IPC_ANON_INODE_FS_MAGIC && file_is_eventfd(f)) {
 		k->space = KEY_FILE;
 		k->a = 0;
