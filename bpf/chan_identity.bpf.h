@@ -12,17 +12,53 @@
 
 /* ---- fd table and channel identity ----------------------------------- */
 
+/*
+ * Several fields of one kernel struct in one read: the bytes from the
+ * first field's offset to the end of the last one (CO-RE offsets, constants
+ * once relocated), when they span at most SPAN_BYTES. A helper call per
+ * field was most of what naming a pipe cost.
+ */
+#define SPAN_BYTES 96
+#define span_start(type, first) bpf_core_field_offset(type, first)
+#define span_len(type, first, last) \
+	(bpf_core_field_offset(type, last) + bpf_core_field_size(type, last) - \
+	 bpf_core_field_offset(type, first))
+/* the field's offset in the span: computed apart (the verifier refuses fp - x) */
+static __always_inline __u32 span_offset(__u32 field_off, __u32 first_off)
+{
+	__u32 rel = field_off - first_off;
+
+	barrier_var(rel);
+	return rel;
+}
+#define span_get(buf, type, first, field, T) \
+	(*(T *)((buf) + span_offset(bpf_core_field_offset(type, field), span_start(type, first))))
+
 /* current->files->fdt->fd[fd], or NULL. */
 static __always_inline struct file *fd_to_file(__u64 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	__u32 len = span_len(struct fdtable, max_fds, fd);
 	struct file **fds;
 	struct file *f = NULL;
+	char buf[16];
+	__u32 max;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	/* max_fds and fd (adjacent) in one read */
+	if (len <= sizeof(buf) && span_start(struct fdtable, max_fds) == 0) {
+		if (bpf_probe_read_kernel(buf, len, fdt))
+			return NULL;
+		max = span_get(buf, struct fdtable, max_fds, max_fds, __u32);
+		fds = span_get(buf, struct fdtable, max_fds, fd, struct file **);
+	} else {
+		max = BPF_CORE_READ(fdt, max_fds);
+		fds = BPF_CORE_READ(fdt, fd);
+	}
+	if (fd >= max)
+		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
@@ -134,28 +170,6 @@ static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_u
 	k->c = CHANKEY_INET_STREAM;
 	return true;
 }
-
-/*
- * Several fields of one kernel struct in one read: the bytes from the
- * first field's offset to the end of the last one (CO-RE offsets, constants
- * once relocated), when they span at most SPAN_BYTES. A helper call per
- * field was most of what naming a pipe cost.
- */
-#define SPAN_BYTES 96
-#define span_start(type, first) bpf_core_field_offset(type, first)
-#define span_len(type, first, last) \
-	(bpf_core_field_offset(type, last) + bpf_core_field_size(type, last) - \
-	 bpf_core_field_offset(type, first))
-/* the field's offset in the span: computed apart (the verifier refuses fp - x) */
-static __always_inline __u32 span_offset(__u32 field_off, __u32 first_off)
-{
-	__u32 rel = field_off - first_off;
-
-	barrier_var(rel);
-	return rel;
-}
-#define span_get(buf, type, first, field, T) \
-	(*(T *)((buf) + span_offset(bpf_core_field_offset(type, field), span_start(type, first))))
 
 /* i_mode, i_sb, i_ino of an inode; false if unreadable */
 static __always_inline bool inode_fields(struct inode *inode, __u32 *mode, struct super_block **sb,

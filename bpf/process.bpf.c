@@ -84,19 +84,22 @@ int BPF_PROG(cgroup_attach_task, struct cgroup *dst_cgrp, const char *path,
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	__u32 ctid = BPF_CORE_READ(child, pid);
+	/* the parent is the current task (kernel_clone): no read before the filter */
+	__u32 ptgid = current_tgid(), ctgid, ctid;
 	struct ipcrace_event *e;
 	__u8 one = 1;
 
 	if (!is_traced(ptgid)) {
+		if (!trace_cgroup_id)
+			return 0;
 		/* forked straight into the traced cgroup by an untraced parent */
-		if (trace_cgroup_id && ctgid != ptgid &&
-		    cgroup_is_traced(BPF_CORE_READ(child, cgroups, dfl_cgrp)))
+		ctgid = BPF_CORE_READ(child, tgid);
+		if (ctgid != ptgid && cgroup_is_traced(BPF_CORE_READ(child, cgroups, dfl_cgrp)))
 			join_traced(ctgid);
 		return 0;
 	}
+	ctgid = BPF_CORE_READ(child, tgid);
+	ctid = BPF_CORE_READ(child, pid);
 	if (ctgid != ptgid) {
 		bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
 		/* a new process (maybe a reused pid): no cached key applies */
@@ -184,7 +187,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid)
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	/* p is the exiting current task (do_exit): its tgid without a read */
+	__u32 tgid = current_tgid();
 	struct ipcrace_event *e;
 	bool group_dead;
 
