@@ -10,7 +10,7 @@
 # their context; CPU time is less sensitive to other load and to whether
 # the scheduler keeps the pair on one CPU or wakes one on the other, which
 # alone moves a native round trip between 2 and 50 us on this VM).
-# Needs root.
+# Needs root. NO_STRACE=1 leaves strace out (its runs are the longest).
 # Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS] [ROUNDS]
 set -euo pipefail
 build=${1:-build}
@@ -38,7 +38,7 @@ for _ in $(seq "$rounds"); do
 		measure "$ipc" no-access "$ipcrace" record --access-probes off -o "$tmp/t" -- \
 			"$work" "$ipc" "$roundtrips"
 		measure "$ipc" ipc-stacks "$ipcrace" record --ipc-stacks -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
-		if command -v strace >/dev/null; then
+		if [ -z "${NO_STRACE:-}" ] && command -v strace >/dev/null; then
 			measure "$ipc" strace-f strace -f -qq -o /dev/null "$work" "$ipc" "$roundtrips"
 		fi
 	done
