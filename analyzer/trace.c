@@ -396,6 +396,19 @@ static int reader__footer(struct reader *r, __u32 idx, const unsigned char *data
 	return 0;
 }
 
+/* A shorter record (an older writer's) leaves the fields it lacks 0; a longer one is cut. */
+static int reader__watch_stats(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
+{
+	if (len < offsetof(struct trace_watch_stats, trap_ns))
+		return reader__fail_rec(r, idx, "watch stats of %u bytes, expected %zu", len,
+					sizeof(r->t->watch_stats));
+	memset(&r->t->watch_stats, 0, sizeof(r->t->watch_stats));
+	memcpy(&r->t->watch_stats, data, len < sizeof(r->t->watch_stats) ? len :
+	       sizeof(r->t->watch_stats));
+	r->t->has_watch_stats = true;
+	return 0;
+}
+
 static int reader__ustack(struct reader *r, __u32 idx, __u16 type,
 			  const unsigned char *data, __u32 len)
 {
@@ -475,6 +488,8 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
 		return reader__process(r, idx, data, len);
 	case TRACE_REC_FOOTER:
 		return reader__footer(r, idx, data, len);
+	case TRACE_REC_WATCH_STATS:
+		return reader__watch_stats(r, idx, data, len);
 	case TRACE_REC_USTACK:
 	case TRACE_REC_USTACK_DATA:
 		return reader__ustack(r, idx, type, data, len);

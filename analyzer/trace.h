@@ -77,6 +77,25 @@ struct trace_footer {
 	__u64 window_dropped_records;	/* overwritten before the window */
 };
 
+/*
+ * What the watchpoints cost and whether a budget held them back
+ * (TRACE_REC_WATCH_STATS, version 3, written just before the footer; a
+ * trace without one says nothing about them).
+ */
+struct trace_watch_stats {
+	__u64 traps;			/* breakpoint traps in traced processes */
+	__u64 slot_switches;		/* context switches of threads with slots armed, x slots */
+	__u64 ticks;			/* rotation ticks (25 ms) */
+	__u64 held_ticks;		/* ticks in which the budget held a move back: sampled */
+	__u64 cost_ns;			/* traps and armed switches at their measured prices */
+	__u64 traced_ns;		/* CPU time of the traced processes, metered (0: not) */
+	__u64 self_ns;			/* ipcrace's own CPU time while it watched */
+	__u32 trap_ns;			/* measured price of a trap (0: not measured) */
+	__u32 switch_ns;		/* ... of one slot armed in a thread switched in and out */
+	__u32 watch_rate;		/* --watch-rate (0: no cap) */
+	__u32 overhead_pct;		/* --overhead (0: none) */
+};
+
 /* The first event that names a stack id (trace.stack_uses). */
 struct trace_stack_use {
 	__u64 id;
@@ -145,6 +164,8 @@ struct trace {
 	struct ustack_table *ustacks;	/* stack snapshots (analyzer/ustack.h), may be NULL */
 	struct trace_footer footer;
 	bool has_footer;		/* false: the recording was cut off */
+	struct trace_watch_stats watch_stats;
+	bool has_watch_stats;		/* a WATCH_STATS record was read */
 	/*
 	 * What the reader could not use (see trace__is_complete() for what
 	 * makes a trace incomplete):

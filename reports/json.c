@@ -356,6 +356,29 @@ static void write_target(struct json_ctx *c)
 	json_writer__end_object(w);
 }
 
+/*
+ * What the watchpoints cost and whether a budget held them back: sampled
+ * is true when fewer words were watched than the schedule wanted.
+ */
+static void write_watch_sampling(struct json_writer *w, const struct trace_watch_stats *ws)
+{
+	json_writer__name(w, "watch_sampling");
+	json_writer__start_object(w);
+	json_writer__kv_bool(w, "sampled", ws->held_ticks > 0);
+	json_writer__kv_uint(w, "traps", ws->traps);
+	json_writer__kv_uint(w, "slot_switches", ws->slot_switches);
+	json_writer__kv_uint(w, "ticks", ws->ticks);
+	json_writer__kv_uint(w, "held_ticks", ws->held_ticks);
+	json_writer__kv_uint(w, "cost_ns", ws->cost_ns);
+	json_writer__kv_uint(w, "traced_ns", ws->traced_ns);
+	json_writer__kv_uint(w, "self_ns", ws->self_ns);
+	json_writer__kv_uint(w, "trap_ns", ws->trap_ns);
+	json_writer__kv_uint(w, "switch_ns", ws->switch_ns);
+	json_writer__kv_uint(w, "watch_rate", ws->watch_rate);
+	json_writer__kv_uint(w, "overhead_pct", ws->overhead_pct);
+	json_writer__end_object(w);
+}
+
 int json_report__write(FILE *out, const struct report_model *m,
 		       const struct report_opts *opts)
 {
@@ -395,6 +418,8 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__kv_uint(c.w, "lost_events", st->lost_events);
 	json_writer__kv_uint(c.w, "lost_stacks", st->lost_stacks);
 	json_writer__kv_uint(c.w, "watched_words", opts->watched_words);
+	if (m->t->has_watch_stats)
+		write_watch_sampling(c.w, &m->t->watch_stats);
 	json_writer__kv_bool(c.w, "complete", !st->incomplete);
 	json_writer__kv_string(c.w, "missing", st->missing);
 	json_writer__kv_uint(c.w, "skipped_bytes", m->t->skipped_bytes);

@@ -459,6 +459,23 @@ static void write_traced(struct text_ctx *c, const struct report_stats *st)
 	fputc('\n', c->out);
 }
 
+/* Sampling is never silent: one line when a budget held the watch rotation back. */
+static void write_watch_sampling(struct text_ctx *c, const struct trace_watch_stats *ws)
+{
+	if (!ws->held_ticks)
+		return;
+	fprintf(c->out, "ipcrace: watch: sampled: the budget (--watch-rate %u, --overhead %u%%) held "
+		"the rotation in %llu of %llu ticks (%.0f%%): fewer words were watched (%llu traps, "
+		"%llu context switches x slots armed", ws->watch_rate, ws->overhead_pct,
+		(unsigned long long)ws->held_ticks, (unsigned long long)ws->ticks,
+		ws->ticks ? 100.0 * ws->held_ticks / ws->ticks : 0.0,
+		(unsigned long long)ws->traps, (unsigned long long)ws->slot_switches);
+	if (ws->traced_ns)
+		fprintf(c->out, ", about %.1f ms against %.1f ms of the traced processes' CPU",
+			ws->cost_ns / 1e6, ws->traced_ns / 1e6);
+	fputs(")\n", c->out);
+}
+
 static void write_trailer(struct text_ctx *c)
 {
 	const struct report_model *m = c->m;
@@ -476,6 +493,8 @@ static void write_trailer(struct text_ctx *c)
 		fprintf(c->out, "ipcrace: no findings (%zu processes, %zu threads, %zu events, %llu lost)\n",
 			st->processes, st->threads, st->events, (unsigned long long)st->lost_events);
 	write_traced(c, st);
+	if (t->has_watch_stats)
+		write_watch_sampling(c, &t->watch_stats);
 	write_suppressions(c);
 	if (st->incomplete)
 		fprintf(c->out, "ipcrace: INCOMPLETE trace: %s.%s\n", st->missing,

@@ -193,6 +193,16 @@ static int apply(struct cli *cli, const struct cli_option *o, const char *arg, c
 		cli->watch.trap_rate_set = true;
 		return 0;
 	}
+	case OPT_OVERHEAD: {
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || *arg == '-' || n < 1 || n > 100)
+			return cli__usage_error(c, "%s: bad value '%s' (1 to 100)", from, arg);
+		cli->watch.overhead_pct = n;
+		return 0;
+	}
 	case OPT_IPC_STACKS:
 		cli->ipc_stacks = true;
 		return 0;

@@ -81,9 +81,16 @@ const struct cli_option cli_options[] = {
 	{ OPT_NO_WATCH, "no-watch", 0, NULL, CLI_TRACING, false,
 	  "no hardware breakpoints (data races are then found by the access probes alone)" },
 	{ OPT_WATCH_RATE, "watch-rate", 0, "N", CLI_TRACING, false,
-	  "watch traps a second at most, in all traced processes (default 400 with -p, "
-	  "--cgroup, --unit; none with CMD; 0 for no cap): past it the watch rotation "
-	  "waits (the watching is sampled; the end of the run says how much)" },
+	  "watch traps a second at most, in all traced processes, the context switches of "
+	  "threads with breakpoints armed counted at their measured price in traps (default "
+	  "400 with -p, --cgroup, --unit; none with CMD; 0 for no cap): past it the watch "
+	  "rotation waits, its slots parked (the watching is sampled; the report says how "
+	  "much: stats.watch_sampling)" },
+	{ OPT_OVERHEAD, "overhead", 0, "PCT", CLI_TRACING, false,
+	  "percent (1 to 100) of the traced processes' CPU time the watching may cost, "
+	  "ipcrace's own CPU counted first (traps and context switches of threads with "
+	  "breakpoints armed, at prices measured at the start); past it the watch "
+	  "rotation waits, as with --watch-rate (default none)" },
 	{ OPT_ACCESS_PROBES, "access-probes", 0, "on|off", CLI_TRACING, false,
 	  "uprobes on every instruction of the traced executables that touches memory off "
 	  "the thread's own stack, each recording its first accesses per thread (default on "

@@ -547,6 +547,13 @@ int session__record(const struct session_opts *opts, int *target_status)
 			(unsigned long long)sum_counter(&s, CNT_USTACK_FALLBACK));
 	footer.seed = watcher__seed(s.watcher);
 	footer.watched_words = watcher__watched_words(s.watcher);
+	{
+		/* what the watching cost, and whether a budget sampled it */
+		struct trace_watch_stats ws;
+
+		if (watcher__stats(s.watcher, &ws))
+			trace_writer__add_watch_stats(s.writer, &ws);
+	}
 	if (*target_status != -1)
 		footer.flags |= TRACEF_TARGET_EXITED;
 	if (footer.lost_events)

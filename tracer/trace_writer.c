@@ -596,6 +596,16 @@ int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping
 	return writer__add_record(w, TRACE_REC_MAPPING, m, sizeof(*m));
 }
 
+int trace_writer__add_watch_stats(struct trace_writer *w, const struct trace_watch_stats *st)
+{
+	if (!w || !st)
+		return -EINVAL;
+	/* a version 3 record: the tests' older formats go without */
+	if (w->version != TRACE_VERSION)
+		return 0;
+	return writer__add_record(w, TRACE_REC_WATCH_STATS, st, sizeof(*st));
+}
+
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p)
 {
 	if (!w || !p)

@@ -64,6 +64,8 @@ int trace_writer__add_stack(struct trace_writer *w, const struct ipcrace_stack *
 int trace_writer__add_ustack(struct trace_writer *w, const struct ipcrace_ustack *u);
 int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping *m);
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p);
+/* The watchpoints' cost and sampling, once, before trace_writer__close(). */
+int trace_writer__add_watch_stats(struct trace_writer *w, const struct trace_watch_stats *st);
 /* A stack snapshot's record as the reader takes it (TRACE_REC_USTACK or _DATA): the flight recorder's replay. */
 int trace_writer__add_ustack_record(struct trace_writer *w, __u16 type, const void *data,
 				    size_t len);

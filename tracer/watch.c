@@ -8,6 +8,7 @@
 #include "ipcrace.skel.h"
 #include "insn_classify.h"
 #include "procmaps.h"
+#include "../analyzer/trace.h"
 #include "watch_int.h"
 
 /*
@@ -152,6 +153,12 @@ struct watcher *watcher__new(struct ipcrace_bpf *skel, const struct watch_opts *
 	}
 	watch_update_fork_stop(w);
 	watch_update_stops(w);
+	/* a budget spends traps and armed switches at this machine's prices */
+	w->cost.budgeted = opts->trap_rate || opts->overhead_pct;
+	if (w->cost.budgeted && !opts->disabled) {
+		watch_cost_calibrate(w);
+		w->cost.self_start_ns = watch_cost_self_ns();
+	}
 	/* for a hit at an address with no watch_info (not armed by us) */
 	skel->data->watch_hit_budget = ROTATE_BUDGET;
 	return w;
@@ -171,16 +178,23 @@ void watcher__free(struct watcher *w)
 			fprintf(stderr, "ipcrace: watch: %llu hits trapped past a budget (not recorded)\n",
 				(unsigned long long)w->skel->bss->watch_over_budget);
 		/* sampling is never silent: said whenever the budget held the rotation back */
-		if (w->rate_waits)
-			fprintf(stderr, "ipcrace: watch: sampled: %llu traps in all; the trap budget "
-				"(--watch-rate %u a second) held the rotation in %llu of %llu ticks "
-				"(%.0f%%): fewer words were watched\n",
-				(unsigned long long)w->skel->bss->watch_traps, w->opts.trap_rate,
-				(unsigned long long)w->rate_ticks, (unsigned long long)w->tick,
-				w->tick ? 100.0 * w->rate_ticks / w->tick : 0.0);
-		else if (w->opts.verbose)
-			fprintf(stderr, "ipcrace: watch: %llu traps in all (--watch-rate %u)\n",
-				(unsigned long long)w->skel->bss->watch_traps, w->opts.trap_rate);
+		if (w->rate_waits || w->opts.verbose) {
+			struct trace_watch_stats st;
+
+			watcher__stats(w, &st);
+			fprintf(stderr, "ipcrace: watch: %s%llu traps, %llu context switches x slots "
+				"armed%s", w->rate_waits ? "sampled: " : "",
+				(unsigned long long)st.traps, (unsigned long long)st.slot_switches,
+				w->cost.budgeted ? "" : " (not metered)\n");
+			if (w->cost.budgeted)
+				fprintf(stderr, ", about %.1f ms of the traced processes' time "
+					"(%.1f ms of CPU metered, ipcrace %.1f ms); the budget "
+					"(--watch-rate %u, --overhead %u%%) held the rotation in %llu of "
+					"%llu ticks (%.0f%%)\n", st.cost_ns / 1e6, st.traced_ns / 1e6,
+					st.self_ns / 1e6, st.watch_rate, st.overhead_pct,
+					(unsigned long long)st.held_ticks, (unsigned long long)st.ticks,
+					st.ticks ? 100.0 * st.held_ticks / st.ticks : 0.0);
+		}
 		if (w->opts.verbose)
 			fprintf(stderr, "ipcrace: watch: %llu hits repeated a spin's last recorded "
 				"one (not recorded)\n",
@@ -375,6 +389,14 @@ void watcher__tick(struct watcher *w, __u64 now_ns)
 	if (w->priv)
 		private_snapshots__diff(w->priv, w->cands);
 	watch_schedule_tick(w);
+}
+
+bool watcher__stats(const struct watcher *w, struct trace_watch_stats *st)
+{
+	if (!w || w->opts.disabled)
+		return false;
+	watch_cost_stats(w, st);
+	return true;
 }
 
 __u64 watcher__watched_words(const struct watcher *w)

@@ -26,6 +26,7 @@
 
 struct ipcrace_bpf;
 struct stops;
+struct trace_watch_stats;
 
 struct watch_opts {
 	const char *specs[WATCH_SPECS_MAX];	/* PATH+OFFSET:LEN or SYMBOL[+OFFSET] */
@@ -43,6 +44,11 @@ struct watch_opts {
 	 */
 	__u32 trap_rate;
 	bool trap_rate_set;
+	/*
+	 * --overhead: percent of the traced processes' CPU time the watching
+	 * may cost, ipcrace's own CPU counted first (0: no such budget).
+	 */
+	__u32 overhead_pct;
 	bool verbose;
 	/* where new words are armed before a process runs on (stops.h) */
 	struct stops *stops;
@@ -101,6 +107,12 @@ void watcher__tick(struct watcher *w, __u64 now_ns);
  * -errno (one line printed).
  */
 int watcher__save_learned(struct watcher *w);
+
+/*
+ * What the watching cost and whether a budget sampled it, for the trace
+ * (TRACE_REC_WATCH_STATS). False without a watcher (--no-watch).
+ */
+bool watcher__stats(const struct watcher *w, struct trace_watch_stats *st);
 
 /* Distinct words that held a slot during the run. */
 __u64 watcher__watched_words(const struct watcher *w);

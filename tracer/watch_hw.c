@@ -29,6 +29,7 @@ static void forget_watch_info(struct watcher *w, __u32 pid, __u64 addr)
 
 void watch_close_slots(struct watcher *w, struct wproc *p)
 {
+	watch_cost_set_armed(w, p, 0);
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct pslot *ps = &p->slots[k];
 
@@ -232,6 +233,8 @@ void watch_apply_slot(struct watcher *w, struct wproc *p, int k)
 		return;
 	if (ps->addr)
 		forget_watch_info(w, p->pid, ps->addr);
+	/* its context switches cost by the slots armed: charged at the old count */
+	watch_cost_set_armed(w, p, p->armed - !!ps->addr + !!addr);
 	ps->addr = addr;
 	if (!addr) {
 		slot_ioctl(p, ps, PERF_EVENT_IOC_DISABLE, 0);

@@ -88,6 +88,25 @@ struct slot {
 	struct ipcrace_key key;		/* hits are counted by key (file words) */
 };
 
+/*
+ * The watching's cost (watch_cost.c): traps and context switches of
+ * threads with armed slots, at their measured prices, against a budget in
+ * nanoseconds (--watch-rate: N traps' worth a second; --overhead: a share
+ * of the traced processes' CPU time less ipcrace's own).
+ */
+struct watch_cost {
+	bool budgeted;			/* a budget applies (rate or overhead) */
+	__u64 trap_ns;			/* one trap (calibrated; a VM exit on a VM) */
+	__u64 switch_ns;		/* one slot armed in a thread switched in and out */
+	__u64 slot_switches;		/* context switches of armed threads x their slots */
+	__u64 traced_ns;		/* CPU time of the traced processes, metered */
+	__u64 self_start_ns;
+	__u64 unread;			/* counter reads that failed (a process gone) */
+	__s64 rate_tokens;		/* --watch-rate's bucket, ns */
+	__s64 overhead_tokens;		/* --overhead's bucket, ns */
+	__u64 traps_seen, switches_seen, traced_seen, self_seen;
+};
+
 struct pmap {
 	__u64 start, end, pgoff, dev, ino;
 	__u32 prot, flags;
@@ -106,6 +125,10 @@ struct pslot {
 
 struct wproc {
 	__u32 pid;
+	__u32 armed;			/* slots armed (enabled) in its threads now */
+	bool metered;			/* counters below read at least once */
+	__u64 switches_seen;		/* its threads' context switches when last read */
+	__u64 run_ns_seen;		/* ... and their CPU time */
 	bool dirty;			/* mappings changed since the last sync */
 	bool opened;			/* slots opened on its threads */
 	bool threaded;			/* more than one thread seen: diff its private memory */
@@ -156,13 +179,11 @@ struct watcher {
 	__u64 watched_words;
 	__u64 capped_seen;		/* BPF's watch_capped when last acted on */
 	/*
-	 * The trap rate budget (watch_opts.trap_rate): traps allowed so far
-	 * minus BPF's watch_traps; a slot moves on to a new word only while it
-	 * is positive (a move buys up to ROTATE_BUDGET traps and the late
-	 * parking). Ticks a move waited on it: the watching was sampled.
+	 * What the watching cost so far and the budget it spends
+	 * (watch_cost.c): a slot moves on to a new word only while the budget
+	 * is positive. Ticks a move waited on it: the watching was sampled.
 	 */
-	__s64 trap_tokens;
-	__u64 traps_seen;
+	struct watch_cost cost;
 	__u64 rate_waits;		/* slot-ticks a due move waited for the budget */
 	__u64 rate_ticks;		/* ticks in which some move waited */
 	bool no_slots_warned;
@@ -248,6 +269,31 @@ void watch_sum_counts(struct watcher *w, const struct ipcrace_key *key, void *ct
 void watch_reset_one(struct watcher *w, const struct ipcrace_key *key, void *ctx);
 
 void watch_apply_everywhere(struct watcher *w, int k);
+
+/* --- watch_cost.c: what the watching costs, its budget */
+
+/* ipcrace's CPU time (getrusage). */
+__u64 watch_cost_self_ns(void);
+
+/* Measures trap_ns and switch_ns on threads of ipcrace's own (a few ms). */
+void watch_cost_calibrate(struct watcher *w);
+
+/*
+ * Process p's slots armed are now armed: the context switches since p was
+ * last read are charged at the old count first.
+ */
+void watch_cost_set_armed(struct watcher *w, struct wproc *p, __u32 armed);
+
+/*
+ * Called every tick: reads the counters (every COST_METER_TICKS), refills
+ * and spends the budget. Returns 1 while a move may be made, 0 when it
+ * may not, -1 when the budget is overspent by more than a second's worth
+ * (the rotating slots are parked until it recovers).
+ */
+int watch_cost_tick(struct watcher *w);
+
+/* The stats the trace carries (struct trace_watch_stats). */
+void watch_cost_stats(const struct watcher *w, struct trace_watch_stats *st);
 
 /* --- watch_snapshot.c: snapshot differs */
 

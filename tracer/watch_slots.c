@@ -254,27 +254,29 @@ void watch_park_capped(struct watcher *w)
 }
 
 /*
- * The trap rate budget: refilled by the tick, spent by BPF's count of
- * traps; at most a second's worth saved up. True while a move may be made.
+ * The budget is overspent by more than a second's worth (a hot word's
+ * traps, or armed slots in threads that switch often): every rotating
+ * slot is parked now, not at its next move, and waits for the budget.
  */
-static bool rate_refill(struct watcher *w)
+static void park_rotating(struct watcher *w)
 {
-	__u64 rate = w->opts.trap_rate, traps;
+	for (int k = 0; k < WATCH_SLOTS; k++) {
+		struct slot *s = &w->slots[k];
 
-	if (!rate || !w->skel)
-		return true;
-	traps = w->skel->bss->watch_traps;
-	w->trap_tokens -= (__s64)(traps - w->traps_seen);
-	w->traps_seen = traps;
-	w->trap_tokens += (__s64)(rate * TICK_NS / 1000000000ULL);
-	if (w->trap_tokens > (__s64)rate)
-		w->trap_tokens = rate;
-	return w->trap_tokens > 0;
+		if (s->named || s->word.kind == WORD_NONE || s->throttled)
+			continue;
+		s->throttled = true;
+		watch_apply_everywhere(w, k);
+	}
 }
 
 void watch_schedule_tick(struct watcher *w)
 {
-	bool may_move = rate_refill(w), waited = false;
+	int budget = watch_cost_tick(w);
+	bool may_move = budget > 0, waited = false;
+
+	if (budget < 0)
+		park_rotating(w);
 
 	for (int k = 0; k < WATCH_SLOTS; k++) {
 		struct slot *s = &w->slots[k];
@@ -309,8 +311,16 @@ void watch_schedule_tick(struct watcher *w)
 		if (w->opts.attached && s->word.kind != WORD_NONE &&
 		    w->tick - s->since_tick < ATTACHED_DWELL_TICKS)
 			continue;
-		/* the trap budget is spent: the slot stays where it is (parked at its budget) */
+		/*
+		 * The budget is spent: the slot waits for it parked, its word
+		 * watched long enough (armed, it would cost every context
+		 * switch of the threads it is armed in).
+		 */
 		if (!may_move && s->word.kind != WORD_NONE) {
+			if (!s->throttled) {
+				s->throttled = true;
+				watch_apply_everywhere(w, k);
+			}
 			w->rate_waits++;
 			waited = true;
 			continue;

@@ -8,8 +8,10 @@
 # kinds; a confirmed data race says so), the candidates listed apart (count
 # by why: see "Confirmation holds" in the README), the confirmation holds
 # and how many saw the word change, processes, threads, events and events
-# lost, the watchpoint hits recorded and the traps past them (from -v), and
-# the throughput ratio (attached / native, measured back to back).
+# lost, the watchpoint hits recorded and the traps past them (from -v), what
+# the watching cost and whether its budget sampled it (stats.watch_sampling;
+# the run fails when stderr and the report disagree on it), and the
+# throughput ratio (attached / native, measured back to back).
 # Installs what it needs from Debian (apt).
 # Everything it starts is stopped on exit, also when it fails.
 #
@@ -150,6 +152,19 @@ if hits != "":
     if over is not None:
         traps += f" (+{over} past budget, +{spin} spin repeats: {int(hits) + over + spin} traps)"
 ratio = attached / native if native else 0
+# what the watching cost and whether its budget sampled it (stats.watch_sampling), said in the
+# report as on stderr: a run whose stderr says sampled and whose report does not fails
+ws = st.get("watch_sampling")
+sampling = ""
+bad = False
+if ws:
+    pct = f" ({100 * ws['cost_ns'] / ws['traced_ns']:.1f}%)" if ws.get("traced_ns") else ""
+    sampling = (f"; watch cost {ws['traps']} traps + {ws['slot_switches']} armed slot switches = "
+                f"{ws['cost_ns'] / 1e6:.1f} ms of {ws['traced_ns'] / 1e6:.0f} ms traced CPU{pct}, "
+                f"ipcrace {ws['self_ns'] / 1e6:.0f} ms; sampled {ws['held_ticks']}/{ws['ticks']} ticks")
+if ("watch: sampled:" in e) != bool(ws and ws.get("sampled")):
+    sampling += "; ERROR: stderr and the report disagree on the watch sampling"
+    bad = True
 def cpu_line(usage):
     """CPU time per request (service + client + ipcrace, from cpuacct), native vs attached"""
     u = [int(x) for x in usage.split()] if usage else []
@@ -169,8 +184,8 @@ print(f"{name}: findings {sum(kinds.values())} {kinds or ''}; candidates {len(d.
       f"lost {st.get('lost_events')}; {traps}; "
       f"throughput native {native:.1f}, attached {attached:.1f}, ratio {ratio:.2f}"
       + (f"; ipcrace used {cpu} of a core during the load" if cpu else "")
-      + cpu_line(usage) + "; load average " + " ".join(open("/proc/loadavg").read().split()[:3]))
-sys.exit(1 if kinds else 0)
+      + sampling + cpu_line(usage) + "; load average " + " ".join(open("/proc/loadavg").read().split()[:3]))
+sys.exit(1 if kinds or bad else 0)
 PY
 }
 

@@ -140,6 +140,25 @@ static void test_watch_rate(void **state)
 			 CLI_EXIT_USAGE);
 }
 
+static void test_overhead(void **state)
+{
+	struct line l;
+
+	(void)state;
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "-p", "12", NULL), 0);
+	assert_int_equal(l.cli.watch.overhead_pct, 0);	/* none by default */
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--overhead", "5", "-p", "12", NULL), 0);
+	assert_int_equal(l.cli.watch.overhead_pct, 5);
+	assert_int_equal(parse(&l, CLI_RECORD, "overhead=100", "--", "true", NULL), 0);
+	assert_int_equal(l.cli.watch.overhead_pct, 100);
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--overhead", "0", "-p", "12", NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--overhead", "101", "-p", "12", NULL),
+			 CLI_EXIT_USAGE);
+	assert_int_equal(parse(&l, CLI_CHECK, NULL, "--overhead", "2.5", "-p", "12", NULL),
+			 CLI_EXIT_USAGE);
+}
+
 static void test_usage_errors_are_exit_2(void **state)
 {
 	struct line l;
@@ -329,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_help_lists_only_the_commands_options),
 		cmocka_unit_test(test_markdown_has_a_row_per_option),
 		cmocka_unit_test(test_watch_rate),
+		cmocka_unit_test(test_overhead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

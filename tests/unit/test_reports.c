@@ -685,6 +685,46 @@ static void test_reports_say_what_was_traced_by_name(void **state)
 	fx->t.nr_processes = 2;
 }
 
+/* A budget that held the watch rotation back is said in text and JSON, never only on stderr. */
+static void test_reports_say_when_the_watching_was_sampled(void **state)
+{
+	struct fixture *fx = *state;
+	struct findings fs = { 0 };
+	char *out;
+
+	fx->t.has_watch_stats = true;
+	fx->t.watch_stats = (struct trace_watch_stats){
+		.traps = 2982, .slot_switches = 72224, .ticks = 409, .held_ticks = 277,
+		.cost_ns = 113200000, .traced_ns = 2884100000ull, .trap_ns = 30442,
+		.switch_ns = 311, .watch_rate = 400,
+	};
+	out = render(&fx->t, &fs, REPORT_TEXT, false);
+	assert_non_null(strstr(out, "ipcrace: watch: sampled: the budget (--watch-rate 400, "
+				    "--overhead 0%) held the rotation in 277 of 409 ticks (68%): "
+				    "fewer words were watched (2982 traps, 72224 context switches x "
+				    "slots armed, about 113.2 ms against 2884.1 ms of the traced "
+				    "processes' CPU)\n"));
+	free(out);
+	out = render(&fx->t, &fs, REPORT_JSON, false);
+	assert_non_null(strstr(out, "\"watch_sampling\": {\n      \"sampled\": true,\n"
+				    "      \"traps\": 2982,\n      \"slot_switches\": 72224,\n"
+				    "      \"ticks\": 409,\n      \"held_ticks\": 277,\n"));
+	free(out);
+
+	/* not held back: JSON says so, text says nothing */
+	fx->t.watch_stats.held_ticks = 0;
+	out = render(&fx->t, &fs, REPORT_TEXT, false);
+	assert_null(strstr(out, "sampled"));
+	free(out);
+	out = render(&fx->t, &fs, REPORT_JSON, false);
+	assert_non_null(strstr(out, "\"sampled\": false"));
+	free(out);
+	fx->t.has_watch_stats = false;
+	out = render(&fx->t, &fs, REPORT_JSON, false);
+	assert_null(strstr(out, "watch_sampling"));
+	free(out);
+}
+
 static void test_json_report_of_lock_order_inversion_is_valid_with_design_keys(void **state)
 {
 	static const char *const keys[] = {
@@ -866,6 +906,7 @@ int main(void)
 		SELF_TEST(test_text_report_data_race_shows_both_accesses_and_location),
 		SELF_TEST(test_text_report_without_findings_prints_stats_and_exit_status),
 		SELF_TEST(test_reports_say_what_was_traced_by_name),
+		SELF_TEST(test_reports_say_when_the_watching_was_sampled),
 		SELF_TEST(test_json_report_of_lock_order_inversion_is_valid_with_design_keys),
 		SELF_TEST(test_json_report_of_data_race_has_object_and_accesses),
 		SELF_TEST(test_misuse_findings_have_headlines_and_json_kinds),

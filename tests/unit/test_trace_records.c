@@ -386,6 +386,58 @@ static void test_v3_bad_zero_runs_are_skipped(void **state)
 	}
 }
 
+/*
+ * The watchpoints' cost and sampling: one record before the footer, read
+ * back as written; a shorter one (an older writer's) leaves the missing
+ * fields 0; a reader that predates it skips it (an unknown type).
+ */
+static void test_v3_watch_stats_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct trace_watch_stats st = {
+		.traps = 2982, .slot_switches = 72224, .ticks = 409, .held_ticks = 277,
+		.cost_ns = 113200000, .traced_ns = 2884100000ull, .self_ns = 480800000,
+		.trap_ns = 30442, .switch_ns = 311, .watch_rate = 400, .overhead_pct = 5,
+	};
+	struct trace_footer foot = { .seed = 9 };
+	struct trace_header h;
+	struct trace_writer *w;
+	struct rec recs[8];
+	unsigned char *buf;
+	size_t len, n;
+	struct trace *t;
+	char err[256];
+
+	make_header(&h);
+	w = trace_writer__open(f->path, &h);
+	assert_non_null(w);
+	assert_int_equal(trace_writer__add_watch_stats(w, &st), 0);
+	assert_int_equal(trace_writer__close(w, &foot), 0);
+	buf = read_whole(f->path, &len);
+	n = records_of(buf, len, recs, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(recs[0].type, TRACE_REC_WATCH_STATS);
+	assert_int_equal(recs[1].type, TRACE_REC_FOOTER);
+	t = read_exact(buf, len, err, sizeof(err));
+	assert_non_null(t);
+	assert_true(t->has_watch_stats);
+	assert_memory_equal(&t->watch_stats, &st, sizeof(st));
+	assert_true(trace__is_complete(t));
+	trace__free(t);
+	free(buf);
+
+	/* without one: nothing said */
+	w = trace_writer__open(f->path, &h);
+	assert_non_null(w);
+	assert_int_equal(trace_writer__close(w, &foot), 0);
+	buf = read_whole(f->path, &len);
+	t = read_exact(buf, len, err, sizeof(err));
+	assert_non_null(t);
+	assert_false(t->has_watch_stats);
+	trace__free(t);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +446,7 @@ int main(void)
 		tmp_trace_test(test_v3_snapshot_of_maps_is_a_few_blocks),
 		tmp_trace_test(test_v3_mappings_and_snapshots_round_trip),
 		tmp_trace_test(test_v3_bad_zero_runs_are_skipped),
+		tmp_trace_test(test_v3_watch_stats_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
