@@ -157,14 +157,20 @@ static __always_inline void map_exit(__u16 type, long ret, __u64 len, __u64 arg1
 	stop_after_map(ret, what & MAPPING_SHARED_FILE, what & MAPPING_WRITABLE);
 }
 
+/* set at fork, cleared by exec (include/linux/sched.h) */
+#define IPCRACE_PF_FORKNOEXEC 0x00000040
+
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct syscall_args *a;
 
-	a = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL, 0);
+	a = bpf_task_storage_get(&pending_syscalls, task, NULL, 0);
 	if (!a) {
-		if (ret == 0 && (stop_wanted & STOP_ON_FORK))
+		/* a process that exec'd since its fork is no new one: no lookup */
+		if (ret == 0 && (stop_wanted & STOP_ON_FORK) &&
+		    (task->flags & IPCRACE_PF_FORKNOEXEC))
 			exit_without_storage(regs);
 		return 0;
 	}
