@@ -45,8 +45,10 @@ void lockstate__free(struct lockstate *ls)
 
 	if (!ls)
 		return;
-	for (i = 0; i < ls->nr_threads; i++)
+	for (i = 0; i < ls->nr_threads; i++) {
 		free(ls->threads[i].held);
+		keymap__free(ls->threads[i].tried);
+	}
 	free(ls->threads);
 	keymap__free(ls->thread_index);
 	keymap__free(ls->owners);
@@ -354,6 +356,27 @@ static bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_t
 	       mutex_is_recursive(e->arg0);
 }
 
+/*
+ * Did the lock call t was blocked in when the recording began (attach mode)
+ * return with lock key, unseen? Not if t has tried that lock since: that
+ * call had returned by then, and trying a lock it held would have
+ * deadlocked (or, a try, failed).
+ */
+static bool open_call_took(const struct lock_thread *t, const struct ipcrace_key *key)
+{
+	__u64 v;
+
+	return t->call_open && !(t->tried && keymap__get(t->tried, key, &v));
+}
+
+/* Its first stray release: the lock call open at the start is accounted for. */
+static void open_call_close(struct lock_thread *t)
+{
+	t->call_open = false;
+	keymap__free(t->tried);
+	t->tried = NULL;
+}
+
 size_t lockstate__held(const struct lockstate *ls, __u32 tid, struct finding_object *out,
 		       size_t max)
 {
@@ -422,6 +445,15 @@ static int on_attempt(struct lockstate *ls, struct lock_thread *t,
 	struct held_lock *h;
 	struct finding_object lock;
 
+	if (t->call_open) {
+		int err;
+
+		if (!t->tried && !(t->tried = keymap__new()))
+			return -ENOMEM;
+		err = keymap__set(t->tried, key, 1);
+		if (err)
+			return err;
+	}
 	t->pending = true;
 	t->pending_key = *key;
 	h = held_find(t, key);
@@ -533,6 +565,7 @@ static int on_release(struct lockstate *ls, struct lock_thread *t,
 	struct held_lock *h, *hh = NULL;
 	struct finding_object lock;
 	__u64 owner;
+	bool open;
 
 	h = held_find(t, key);
 	if (h) {
@@ -552,8 +585,15 @@ static int on_release(struct lockstate *ls, struct lock_thread *t,
 	/* glibc's pthread_spin_unlock is pthread_spin_init: maybe no release at all */
 	if (!obj_is_owned_lock(e->obj) || (e->flags & EVF_MAYBE_INIT))
 		return 0;
+	/*
+	 * The first stray release of a thread that was blocked in a lock call
+	 * when the recording began: maybe of the lock that call returned with
+	 * (the last one it took, so the first it releases).
+	 */
+	open = open_call_took(t, key);
+	open_call_close(t);
 	/* its acquisition may be one of the events lost */
-	if (lock_hold_maybe_lost(ls, t, e, key))
+	if (lock_hold_maybe_lost(ls, t, e, key) || open)
 		return 0;
 	if (keymap__get(ls->owners, key, &owner) && owner) {
 		holder = thread_find(ls, owner - 1);
@@ -624,6 +664,7 @@ static int on_spawn(struct lockstate *ls, const struct ipcrace_event *e)
 		return -ENOMEM;
 	t->gates_unknown = false;
 	t->history_known = true;
+	open_call_close(t);
 	t->exited = false;
 	return 0;
 }
@@ -636,6 +677,7 @@ static int on_exec(struct lockstate *ls, const struct ipcrace_event *e)
 	if (!t)
 		return -ENOMEM;
 	t->history_known = true;
+	open_call_close(t);
 	return 0;
 }
 
@@ -666,6 +708,7 @@ static void judge_history(struct lockstate *ls, struct lock_thread *t)
 {
 	t->history_judged = true;
 	if (!t->history_known) {
+		t->call_open = true;
 		ls->start_unknown = true;
 		/* a process's threads are probed at once: its first one starts it */
 		if (!process_judged(ls, t))

@@ -48,6 +48,16 @@ struct lock_thread {
 	 */
 	bool history_known;
 	bool history_judged;		/* its first lock event checked that */
+	/*
+	 * History unknown: it may have been inside a lock call (blocked in
+	 * pthread_mutex_lock, pthread_cond_wait, ...) when its probes came,
+	 * whose return takes a lock the trace never sees taken. One such
+	 * acquisition at most, of a lock it has not tried since (tried: lock
+	 * key -> 1, while call_open): the first release of a lock it does not
+	 * hold uses it up.
+	 */
+	bool call_open;
+	struct keymap *tried;
 	bool exited;
 };
 

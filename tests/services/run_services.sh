@@ -18,7 +18,9 @@
 # Usage: run_services.sh IPCRACE_BIN [SECONDS] [ROUNDS]
 # IPCRACE_OPTIONS reaches ipcrace (e.g. "access-probes=on");
 # IPCRACE_SERVICES_KEEP=DIR keeps each run's JSON report, stderr and trace;
-# IPCRACE_SERVICES="nginx" (or "postgresql") runs one of the two;
+# IPCRACE_SERVICES="nginx" (or "postgresql") runs one of the two, and
+# "redis" (redis-benchmark SET/GET/INCR/LPUSH/LPOP, 16 clients) and "memcached"
+# (4 worker threads, memcaslap 16 connections on 2 threads) can be named too;
 # IPCRACE_SERVICES_PROFILE=1 also prints the run time of each of ipcrace's
 # BPF programs during the attached load (kernel.bpf_stats_enabled is set for
 # the load and put back to 0; bpf_prog_stats.py).
@@ -31,8 +33,15 @@ secs=${2:-15}
 rounds=${3:-1}
 if [ "$(id -u)" -ne 0 ]; then echo "run_services: needs root"; exit 77; fi
 
+# IPCRACE_SERVICES="postgresql nginx" (the default), any of them, or also redis, memcached
+services=" ${IPCRACE_SERVICES:-postgresql nginx} "
+pkgs=()
+[[ $services == *" postgresql "* ]] && pkgs+=(postgresql postgresql-contrib)
+[[ $services == *" nginx "* ]] && pkgs+=(nginx apache2-utils)
+[[ $services == *" redis "* ]] && pkgs+=(redis-server redis-tools)
+[[ $services == *" memcached "* ]] && pkgs+=(memcached libmemcached-tools)
 need=()
-for p in postgresql postgresql-contrib nginx apache2-utils; do
+for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -47,6 +56,8 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 tmp=$(mktemp -d /tmp/ipcrace-services.XXXXXX)
 chmod 755 "$tmp"
 nginx_pid=""
+redis_pid=""
+mc_pid=""
 ic=""
 prof=${IPCRACE_SERVICES_PROFILE:-}
 here=$(dirname "$(realpath "$0")")
@@ -83,6 +94,8 @@ cleanup() {
 	[ -n "$ic" ] && kill "$ic" 2>/dev/null && wait "$ic" 2>/dev/null
 	[ -f "$tmp/pg/postmaster.pid" ] && su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -m immediate stop" >/dev/null 2>&1
 	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && sleep 0.3
+	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+	[ -n "$mc_pid" ] && kill "$mc_pid" 2>/dev/null && wait "$mc_pid" 2>/dev/null
 	rm -rf "$tmp"
 	if [ -n "$cg" ]; then
 		for g in svc client tracer; do
@@ -96,6 +109,7 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 failed=0
 
 # cpu_ticks PID: the user + system clock ticks of a process so far (all its threads)
@@ -189,8 +203,6 @@ sys.exit(1 if kinds or bad else 0)
 PY
 }
 
-# IPCRACE_SERVICES="postgresql nginx" (the default) or one of them
-services=" ${IPCRACE_SERVICES:-postgresql nginx} "
 # -p MASTER covers the service: its children, those it has and those it starts later (listing
 # them too would fail the run when one exits meanwhile: a backend of the native run, say)
 # IPCRACE_SERVICES_KEEP=DIR keeps the reports, stderr and traces there
@@ -285,5 +297,65 @@ for r in $(seq "$rounds"); do
 	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" "$tmp/ngx.err" "$(trace_of "ngx-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
 	[ -n "$keepdir" ] || rm -f "$(trace_of "ngx-$r.trace")"
 done
+fi
+
+# attached_round NAME LOAD_FUNC PID ROUND: one native and one attached run of LOAD_FUNC (which prints
+# the requests a second) with ipcrace attached to PID, reported like the two above
+attached_round() {
+	local name=$1 load=$2 pid=$3 r=$4 native attached n0 n1 a0 a1 t0 cpu
+	n0=$(usage)
+	native=$("$load")
+	n1=$(usage)
+	mapfile -t targs < <(trace_args "$name-$r.trace")
+	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$pid" --duration $((secs + 3)) --format json -o "$tmp/$name.json" 2>"$tmp/$name.err" &
+	ic=$!
+	sleep 2
+	t0=$(cpu_ticks "$ic")
+	prof_start "$ic"
+	a0=$(usage)
+	attached=$("$load")
+	a1=$(usage)
+	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
+	prof_end "$ic" "$secs"
+	wait "$ic"
+	ic=""
+	keep "$tmp/$name.json" "$tmp/$name.err"
+	report "$name round $r" "${native:-0}" "${attached:-0}" "$tmp/$name.json" "$tmp/$name.err" "$(trace_of "$name-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
+	[ -n "$keepdir" ] || rm -f "$(trace_of "$name-$r.trace")"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# --- redis (one process: an event loop and its background threads) -----------
+if [[ $services == *" redis "* ]]; then
+rport=$(free_port)
+mkdir -p "$tmp/redis"
+incg svc redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" \
+	--logfile "$tmp/redis/redis.log" --daemonize no &
+redis_pid=$!
+for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis-cli -p "$rport" ping >/dev/null 2>&1 || { echo "redis: start failed: $(tail -2 "$tmp/redis/redis.log")"; exit 1; }
+# redis-benchmark runs a request count, not a time: about SECONDS at 70k requests a second
+# natively (5 tests); its requests a second = requests / wall time
+rbench() {
+	local n=$((secs * 14000)) t0 t1
+	t0=$(date +%s.%N)
+	incg client timeout -k 5 $((3 * secs + 30)) redis-benchmark -h 127.0.0.1 -p "$rport" -c 16 -n "$n" -t set,get,incr,lpush,lpop -q >/dev/null 2>&1
+	t1=$(date +%s.%N)
+	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 5 * n / (b - a) }'
+}
+for r in $(seq "$rounds"); do attached_round redis rbench "$redis_pid" "$r"; done
+fi
+
+# --- memcached (threads sharing a cache under pthread mutexes) ----------------
+if [[ $services == *" memcached "* ]]; then
+mport=$(free_port)
+incg svc memcached -u nobody -l 127.0.0.1 -p "$mport" -U 0 -t 4 -m 64 &
+mc_pid=$!
+for _ in $(seq 50); do memcstat --servers="127.0.0.1:$mport" >/dev/null 2>&1 && break; sleep 0.1; done
+mcbench() {
+	incg client timeout -k 5 $((secs + 30)) memcaslap -s "127.0.0.1:$mport" -t "${secs}s" -c 16 -T 2 2>/dev/null |
+		sed -n 's/^Run time: .* TPS: \([0-9]*\).*/\1/p' | tail -1
+}
+for r in $(seq "$rounds"); do attached_round memcached mcbench "$mc_pid" "$r"; done
 fi
 exit "$failed"

@@ -714,6 +714,35 @@ static void test_attached_threads_unlock_locks_taken_before_trace(void **state)
 }
 
 /*
+ * Attach mode: a thread that was blocked in a lock call when the probes
+ * came (redis's jemalloc background thread, in pthread_cond_timedwait)
+ * returns from it holding the lock, unseen, and releases it: no finding,
+ * though another thread has made the lock known since. It can have been in
+ * one call only, and that lock is the first it releases: its next stray
+ * release is a finding.
+ */
+static void test_attached_thread_blocked_in_lock_call_releases_unseen_hold(void **state)
+{
+	struct stream *s = *state;
+	struct lock a = mutex(0x1000), b = mutex(0x2000);
+
+	lock(s, 1, &a, 11);		/* known from here on */
+	unlock(s, 1, &a, 12);
+	lock(s, 2, &b, 21);		/* thread 2 returned from its wait holding a */
+	unlock(s, 2, &b, 22);
+	unlock(s, 2, &a, 23);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+
+	lock(s, 1, &a, 13);
+	unlock(s, 1, &a, 14);
+	unlock(s, 2, &a, 24);		/* not held by anyone */
+	analyze(s);
+	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+	assert_int_equal(first(s, FINDING_UNLOCK_NOT_HELD)->accesses[0].stack_id, 24);
+}
+
+/*
  * Attach mode probes one process after another: process 2's recording
  * starts after process 1 has made the shared mutex known, and it may hold
  * the mutex from before its probes. Its first lock event, a release, is no
@@ -933,6 +962,7 @@ int main(void)
 		T(test_private_lock_held_at_exit_with_a_waiter_is_reported),
 		T(test_private_lock_held_at_exit_reported_when_trace_ends_first),
 		T(test_attached_threads_unlock_locks_taken_before_trace),
+		T(test_attached_thread_blocked_in_lock_call_releases_unseen_hold),
 		T(test_attached_later_process_unlocks_lock_known_before_it),
 		T(test_unlock_of_never_locked_mutex_reported_when_history_known),
 		T(test_signalling_semaphore_not_listed_as_held),

@@ -99,6 +99,15 @@ static void unlock(struct stream *s, __u32 tid, const struct lock *l, __u64 stac
 	lock_event(s, EV_LOCK_RELEASE, tid, l, 0, stack);
 }
 
+/* tid's birth: the trace saw whatever it took (not attach mode) */
+static void born(struct stream *s, __u32 tid)
+{
+	struct ipcrace_event *e = emit(s, EV_THREAD_SPAWN, PID, 1);
+
+	e->arg0 = PID;
+	e->arg1 = tid;
+}
+
 static void thread_exit(struct stream *s, __u32 tid)
 {
 	emit(s, EV_EXIT, PID, tid);
@@ -173,6 +182,7 @@ static int teardown(void **state)
 /* T2's acquisition of M is lost; its release is what the trace shows. */
 static void lost_acquire(struct stream *s, bool flagged)
 {
+	born(s, 2);
 	lock(s, 1, &M, 11);
 	unlock(s, 1, &M, 12);
 	/* lost: T2 attempt + acquired */
