@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Closes BPF link descriptors in the background. Closing a uprobe_multi
- * link is nearly all waiting for grace periods (tens of milliseconds
- * each), so the links of a process that exited while ipcrace runs (attach
- * mode: a forking service makes about eight a child) are handed to a
- * thread of their own, which closes what it is given on several threads
- * at once, and the consumer of the ring buffer never waits for them.
+ * Closes BPF link descriptors in the background, in a process of its own
+ * (ipcrace-detach). Closing a uprobe_multi link is nearly all waiting for
+ * grace periods (tens of milliseconds each), so the links of a process
+ * that exited while ipcrace runs (attach mode: a forking service makes
+ * about eight a child), of access-probe groups detached, and all of them
+ * at the end are handed over (SCM_RIGHTS) to a process that closes what it
+ * is given on several threads at once: the consumer of the ring buffer
+ * never waits for them, and ipcrace killed (SIGKILL) in the middle of it
+ * no longer leaves uprobes behind: the kernel gives up a link's unregister
+ * when the closing task has SIGKILL pending ("failed to unregister, leaking
+ * uprobe"), and their breakpoints then stay in the traced processes. The
+ * closer ignores every signal it can and leaves ipcrace's session.
  *
- * Best effort: when the thread cannot be started or the queue cannot grow,
- * a descriptor is closed on the spot (the caller then waits that once).
+ * Best effort: when the process cannot be started or a descriptor cannot
+ * be sent, it is closed on the spot (the caller then waits that once).
  */
 #ifndef IPCRACE_LINK_CLOSER_H
 #define IPCRACE_LINK_CLOSER_H
@@ -27,5 +33,7 @@ size_t link_closer__closed(struct link_closer *c);
 double link_closer__busy_ms(struct link_closer *c);
 /* Closes everything still queued, waits for it, frees. NULL-safe. */
 void link_closer__free(struct link_closer *c);
+/* The same without waiting: the closer process finishes alone. NULL-safe. */
+void link_closer__release(struct link_closer *c);
 
 #endif /* IPCRACE_LINK_CLOSER_H */
