@@ -104,11 +104,15 @@ static int detect_acquired(struct detectors *d, const struct ipcrace_event *acqu
 	return err ? err : hb__event(d->hb, acquired);
 }
 
-/* Second pass: every detector, in stream order. */
-static int detect(void *ctx, const struct ipcrace_event *ev)
+/*
+ * Second pass: every detector, in stream order. Inline in the reader's
+ * first pass (analyze_stream__event) too: a call less an event.
+ */
+__attribute__((always_inline)) static inline int detect_event(struct detectors *d,
+							       const struct ipcrace_event *ev)
 {
-	struct detectors *d = ctx;
 	const struct ipcrace_event *e = ev;
+	const struct ipcrace_event *made;
 	struct ipcrace_event copy, acquired;
 	int err;
 
@@ -136,8 +140,9 @@ static int detect(void *ctx, const struct ipcrace_event *ev)
 	if (err || e->type == EV_SYNC_UNSEEN || e->type == EV_CONFIRM_HOLD)
 		return err;
 	/* a lock call without a return probe acquired by this event of its thread */
-	if (lock_defer__event(d->defer, e, &acquired)) {
-		err = detect_acquired(d, &acquired);
+	made = lock_defer__next(d->defer, e);
+	if (made) {
+		err = detect_acquired(d, made);
 		if (err)
 			return err;
 	}
@@ -155,6 +160,11 @@ static int detect(void *ctx, const struct ipcrace_event *ev)
 	if (!err && e->type == EV_MEM_ACCESS)
 		err = race_check(d, e, d->out);
 	return err;
+}
+
+static int detect(void *ctx, const struct ipcrace_event *ev)
+{
+	return detect_event(ctx, ev);
 }
 
 /* Everything after the last event: cycles, deferred findings, live state. */
@@ -364,7 +374,7 @@ int analyze_stream__event(void *ctx, const struct ipcrace_event *ev)
 		if (!event_marks_atomics(ev) && !event_needs_mappings(ev)) {
 			s->events++;
 			/* an error (memory) is the usual passes' to report */
-			return detect(&s->d, ev) ? stream_abandon(s) : 0;
+			return detect_event(&s->d, ev) ? stream_abandon(s) : 0;
 		}
 		s->mode = STREAM_NOTE;
 		if (stream_start(s))

@@ -25,6 +25,8 @@ struct lock_defer {
 	size_t cap_slots;
 	size_t nr_pending;
 	size_t failures;
+	/* an acquisition made whose slot the next attempt took (lock_defer__next) */
+	struct ipcrace_event made;
 	/* the last slot found: consecutive lock events mostly share a thread */
 	bool last_valid;
 	__u32 last_tid;
@@ -137,14 +139,17 @@ static bool inside_lock_call(struct deferred *d, const struct ipcrace_event *e)
 	}
 }
 
-static void make_acquired(const struct deferred *d, struct ipcrace_event *acquired)
+/* The acquisition d's attempt made, in place: d is no longer pending. */
+static struct ipcrace_event *make_acquired(struct deferred *d)
 {
-	*acquired = d->attempt;
+	struct ipcrace_event *acquired = &d->attempt;
+
 	acquired->type = EV_LOCK_ACQUIRED;
 	acquired->result = 0;
 	acquired->flags &= ~(EVF_ACQUIRE_DEFERRED | EVF_AFTER_LOSS);
 	if (d->spans_loss)
 		acquired->flags |= EVF_DEFERRED_SPANS_LOSS;
+	return acquired;
 }
 
 static void mark_loss(struct lock_defer *ld)
@@ -156,15 +161,14 @@ static void mark_loss(struct lock_defer *ld)
 			ld->slots[i].spans_loss = true;
 }
 
-bool lock_defer__event(struct lock_defer *ld, const struct ipcrace_event *e,
-		       struct ipcrace_event *acquired)
+const struct ipcrace_event *lock_defer__next(struct lock_defer *ld, const struct ipcrace_event *e)
 {
 	bool defers = e->type == EV_LOCK_ATTEMPT && (e->flags & EVF_ACQUIRE_DEFERRED);
-	bool completes = false;
+	const struct ipcrace_event *made = NULL;
 	struct deferred *d;
 
 	if (!ld->nr_pending && !defers)
-		return false;
+		return NULL;
 	if (ld->nr_pending && (e->flags & EVF_AFTER_LOSS))
 		mark_loss(ld);
 	d = ld->nr_pending ? slot_find(ld, e->tid) : NULL;
@@ -172,16 +176,20 @@ bool lock_defer__event(struct lock_defer *ld, const struct ipcrace_event *e,
 		d->pending = false;
 		ld->nr_pending--;
 		/* killed while it waited for the lock: it never got it */
-		if (!(e->type == EV_EXIT && d->interrupted)) {
-			make_acquired(d, acquired);
-			completes = true;
-		}
+		if (!(e->type == EV_EXIT && d->interrupted))
+			made = make_acquired(d);
 	}
 	if (defers) {
+		/* (slots move only when d is NULL, and then nothing was made) */
 		d = d ? d : slot_get(ld, e->tid);
 		if (!d) {
 			ld->failures++;
-			return completes;
+			return made;
+		}
+		/* the next attempt takes the slot of the acquisition just made */
+		if (made == &d->attempt) {
+			ld->made = *made;
+			made = &ld->made;
 		}
 		d->attempt = *e;
 		d->pending = true;
@@ -189,7 +197,17 @@ bool lock_defer__event(struct lock_defer *ld, const struct ipcrace_event *e,
 		d->spans_loss = false;
 		ld->nr_pending++;
 	}
-	return completes;
+	return made;
+}
+
+bool lock_defer__event(struct lock_defer *ld, const struct ipcrace_event *e,
+		       struct ipcrace_event *acquired)
+{
+	const struct ipcrace_event *made = lock_defer__next(ld, e);
+
+	if (made)
+		*acquired = *made;
+	return made;
 }
 
 bool lock_defer__unheld_release(struct lock_defer *ld, const struct ipcrace_event *e,
@@ -212,7 +230,7 @@ bool lock_defer__unheld_release(struct lock_defer *ld, const struct ipcrace_even
 		return false;
 	found->pending = false;
 	ld->nr_pending--;
-	make_acquired(found, acquired);
+	*acquired = *make_acquired(found);
 	return true;
 }
 

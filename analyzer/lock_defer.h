@@ -61,6 +61,11 @@ void lock_defer__free(struct lock_defer *ld);
  */
 bool lock_defer__event(struct lock_defer *ld, const struct ipcrace_event *e,
 		       struct ipcrace_event *acquired);
+/*
+ * The same without a copy: the EV_LOCK_ACQUIRED made, valid until the
+ * next call of any lock_defer function, or NULL.
+ */
+const struct ipcrace_event *lock_defer__next(struct lock_defer *ld, const struct ipcrace_event *e);
 
 /*
  * Release e comes next, of a lock its thread does not hold in a trace whose

@@ -61,20 +61,14 @@ void lockstate__free(struct lockstate *ls)
 
 /* --- what an object is ------------------------------------------------------- */
 
+/* A bit per object kind, tested on every lock event. */
+#define LOCK_OBJS ((1u << OBJ_MUTEX) | (1u << OBJ_RWLOCK) | (1u << OBJ_SPIN) | (1u << OBJ_SEM) | \
+		   (1u << OBJ_SYSV_SEM) | (1u << OBJ_FLOCK) | (1u << OBJ_FCNTL_LOCK))
+_Static_assert(OBJ_KIND_MAX <= 32, "object kinds are bits of a word");
+
 static bool obj_is_lock(__u16 obj)
 {
-	switch (obj) {
-	case OBJ_MUTEX:
-	case OBJ_RWLOCK:
-	case OBJ_SPIN:
-	case OBJ_SEM:
-	case OBJ_SYSV_SEM:
-	case OBJ_FLOCK:
-	case OBJ_FCNTL_LOCK:
-		return true;
-	default:
-		return false;
-	}
+	return obj < 32 && (LOCK_OBJS >> obj & 1);
 }
 
 /* The locks with an owner thread: misuse of these is a bug. */
@@ -212,7 +206,8 @@ static inline struct lock_thread *thread_get(struct lockstate *ls, const struct 
 	return t;
 }
 
-static struct held_lock *held_find(const struct lock_thread *t, const struct ipcrace_key *k)
+static inline struct held_lock *held_find(const struct lock_thread *t,
+					  const struct ipcrace_key *k)
 {
 	size_t i;
 
@@ -222,15 +217,22 @@ static struct held_lock *held_find(const struct lock_thread *t, const struct ipc
 	return NULL;
 }
 
-/* The owner of lock k in place, NULL when it never had one. */
-static __u64 *owner_ref(struct lockstate *ls, const struct ipcrace_key *k)
+__attribute__((noinline)) static __u64 *owner_lookup(struct lockstate *ls,
+						     const struct ipcrace_key *k)
 {
-	if (ls->last_owner && ipcrace_key__equal(&ls->last_owner_key, k))
-		return ls->last_owner;
 	ls->last_owner = keymap__ref(ls->owners, k);
 	ls->last_owner_key = *k;
 	return ls->last_owner;
 }
+
+/* The owner of lock k in place, NULL when it never had one. */
+static inline __u64 *owner_ref(struct lockstate *ls, const struct ipcrace_key *k)
+{
+	if (ls->last_owner && ipcrace_key__equal(&ls->last_owner_key, k))
+		return ls->last_owner;
+	return owner_lookup(ls, k);
+}
+
 
 /* Lock k has an owner now: tid + 1. 0 or -ENOMEM. */
 static int owner_set(struct lockstate *ls, const struct ipcrace_key *k, __u32 tid)
@@ -254,7 +256,7 @@ static void owner_clear(struct lockstate *ls, const struct ipcrace_key *k, __u32
 		*owner = 0;
 }
 
-static void held_remove(struct lockstate *ls, struct lock_thread *t, struct held_lock *h)
+static inline void held_remove(struct lockstate *ls, struct lock_thread *t, struct held_lock *h)
 {
 	size_t i = h - t->held;
 
@@ -716,6 +718,27 @@ static void judge_history(struct lockstate *ls, struct lock_thread *t)
 	}
 }
 
+/* The events of threads and processes (lockstate__on_event does the lock calls). */
+static int on_lifecycle(struct lockstate *ls, const struct ipcrace_event *e,
+			struct findings *out)
+{
+	switch (e->type) {
+	case EV_EXIT:
+		return on_thread_exit(ls, e, out);
+	case EV_FORK:
+	case EV_THREAD_SPAWN:
+		return on_spawn(ls, e);
+	case EV_EXEC:
+		return on_exec(ls, e);
+	default:
+		/*
+		 * EV_LOCK_DESTROY: destroying a held lock is a bug without a
+		 * finding kind yet; the others are for the other detectors.
+		 */
+		return 0;
+	}
+}
+
 int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out)
 {
@@ -727,25 +750,8 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 		if (err)
 			return err;
 	}
-	switch (e->type) {
-	case EV_EXIT:
-		return on_thread_exit(ls, e, out);
-	case EV_FORK:
-	case EV_THREAD_SPAWN:
-		return on_spawn(ls, e);
-	case EV_EXEC:
-		return on_exec(ls, e);
-	case EV_LOCK_ATTEMPT:
-	case EV_LOCK_ACQUIRED:
-	case EV_LOCK_RELEASE:
-		break;
-	default:
-		/*
-		 * EV_LOCK_DESTROY: destroying a held lock is a bug without a
-		 * finding kind yet; the others are for the other detectors.
-		 */
-		return 0;
-	}
+	if (e->type < EV_LOCK_ATTEMPT || e->type > EV_LOCK_RELEASE)
+		return on_lifecycle(ls, e, out);
 	if (key->space == KEY_NONE || !obj_is_lock(e->obj))
 		return 0;
 	t = thread_get(ls, e);
