@@ -300,6 +300,87 @@ static void test_rwlock_unlock_side_follows_latest_hold(void **state)
 	check_edge(pre, 3, obj_ev(EV_LOCK_RELEASE, PA, OBJ_RWLOCK, k, 0), acq, true);
 }
 
+/*
+ * One thread taking and releasing one lock over and over (hb.c's last_lock
+ * path, no join at its own reacquisition): each release still orders what
+ * came before it, and only that, before another thread's acquisition.
+ */
+static void test_lock_pairs_of_one_thread_order_the_last_release(void **state)
+{
+	struct ipcrace_key k = file_key(23, 0);
+	struct hb *hb = hb__new();
+	struct hb_epoch first, last, after;
+	int i;
+
+	(void)state;
+	assert_non_null(hb);
+	hello(hb, PA, PA);
+	hello(hb, PB, PB);
+	first = hb__epoch(hb, PA);
+	for (i = 0; i < 5; i++) {
+		feed(hb, obj_ev(EV_LOCK_ATTEMPT, PA, OBJ_MUTEX, k, 0));
+		feed(hb, obj_ev(EV_LOCK_ACQUIRED, PA, OBJ_MUTEX, k, 0));
+		last = hb__epoch(hb, PA);
+		feed(hb, obj_ev(EV_LOCK_RELEASE, PA, OBJ_MUTEX, k, 0));
+	}
+	after = hb__epoch(hb, PA);
+	assert_false(hb__ordered_before(hb, first, PB));
+	feed(hb, obj_ev(EV_LOCK_ACQUIRED, PB, OBJ_MUTEX, k, 0));
+	assert_true(hb__ordered_before(hb, first, PB));
+	assert_true(hb__ordered_before(hb, last, PB));
+	assert_false(hb__ordered_before(hb, after, PB));
+	hb__free(hb);
+}
+
+/*
+ * A thread that reacquires a lock another thread released since its own
+ * release learns that thread's history: the join is skipped only when its
+ * own release was the last.
+ */
+static void test_lock_reacquired_after_another_release_joins(void **state)
+{
+	struct ipcrace_key k = file_key(24, 0);
+	struct hb *hb = hb__new();
+	struct hb_epoch b_before, b_after;
+
+	(void)state;
+	assert_non_null(hb);
+	hello(hb, PA, PA);
+	hello(hb, PB, PB);
+	feed(hb, obj_ev(EV_LOCK_ACQUIRED, PA, OBJ_MUTEX, k, 0));
+	feed(hb, obj_ev(EV_LOCK_RELEASE, PA, OBJ_MUTEX, k, 0));
+	feed(hb, obj_ev(EV_LOCK_ACQUIRED, PB, OBJ_MUTEX, k, 0));
+	b_before = hb__epoch(hb, PB);
+	feed(hb, obj_ev(EV_LOCK_RELEASE, PB, OBJ_MUTEX, k, 0));
+	b_after = hb__epoch(hb, PB);
+	assert_false(hb__ordered_before(hb, b_before, PA));
+	feed(hb, obj_ev(EV_LOCK_ACQUIRED, PA, OBJ_MUTEX, k, 0));
+	assert_true(hb__ordered_before(hb, b_before, PA));
+	assert_false(hb__ordered_before(hb, b_after, PA));
+	/* and its own reacquisition after that changes nothing */
+	feed(hb, obj_ev(EV_LOCK_RELEASE, PA, OBJ_MUTEX, k, 0));
+	feed(hb, obj_ev(EV_LOCK_ACQUIRED, PA, OBJ_MUTEX, k, 0));
+	assert_true(hb__ordered_before(hb, b_before, PA));
+	assert_false(hb__ordered_before(hb, b_after, PA));
+	hb__free(hb);
+}
+
+/* The same key as a mutex, then read-locked: the readers' releases order no reader. */
+static void test_lock_taken_as_rwlock_after_mutex_pairs(void **state)
+{
+	struct ipcrace_key k = file_key(25, 0);
+	struct ipcrace_event rd = obj_ev(EV_LOCK_ACQUIRED, PA, OBJ_RWLOCK, k, 0);
+	struct ipcrace_event pre[3];
+
+	(void)state;
+	rd.flags = EVF_READ;
+	pre[0] = obj_ev(EV_LOCK_ACQUIRED, PA, OBJ_MUTEX, k, 0);
+	pre[1] = obj_ev(EV_LOCK_RELEASE, PA, OBJ_MUTEX, k, 0);
+	pre[2] = rd;
+	rd.pid = rd.tid = PB;
+	check_edge(pre, 3, obj_ev(EV_LOCK_RELEASE, PA, OBJ_RWLOCK, k, 0), rd, false);
+}
+
 /* --- channels and futexes ------------------------------------------------------ */
 
 static struct ipcrace_event recv_ev(__u16 obj, struct ipcrace_key k, __s32 result, __u64 bytes)
@@ -626,6 +707,9 @@ int main(void)
 		cmocka_unit_test(test_reused_tid_is_a_new_thread),
 		cmocka_unit_test(test_edges_compose_transitively),
 		cmocka_unit_test(test_exec_starts_new_incarnation),
+		cmocka_unit_test(test_lock_pairs_of_one_thread_order_the_last_release),
+		cmocka_unit_test(test_lock_reacquired_after_another_release_joins),
+		cmocka_unit_test(test_lock_taken_as_rwlock_after_mutex_pairs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,6 +184,38 @@ static void test_deferred_attempt_completes_the_previous_one(void **state)
 	lock_defer__free(ld);
 }
 
+/*
+ * lock_defer__next, the driver's form: the acquisition it hands back is
+ * made in the slot of the attempt, and stays what it is when the next
+ * attempt of the thread takes that slot.
+ */
+static void test_next_hands_the_acquisition_before_the_next_attempt(void **state)
+{
+	struct lock_defer *ld = lock_defer__new();
+	struct ipcrace_event a = deferred(1, MUTEX, 11), b = deferred(1, 0x2000, 12);
+	struct ipcrace_event r = lock_ev(EV_LOCK_RELEASE, 1, 0x2000, 0, 13);
+	const struct ipcrace_event *made;
+
+	(void)state;
+	assert_non_null(ld);
+	assert_null(lock_defer__next(ld, &a));
+	made = lock_defer__next(ld, &b);
+	assert_non_null(made);
+	assert_int_equal(made->type, EV_LOCK_ACQUIRED);
+	assert_int_equal(made->addr, MUTEX);
+	assert_int_equal(made->stack_id, 11);
+	assert_int_equal(made->flags & EVF_ACQUIRE_DEFERRED, 0);
+	assert_int_equal(lock_defer__pending(ld), 1);
+	made = lock_defer__next(ld, &r);
+	assert_non_null(made);
+	assert_int_equal(made->type, EV_LOCK_ACQUIRED);
+	assert_int_equal(made->addr, 0x2000);
+	assert_int_equal(made->stack_id, 12);
+	assert_int_equal(lock_defer__pending(ld), 0);
+	assert_null(lock_defer__next(ld, &r));
+	lock_defer__free(ld);
+}
+
 static void test_exit_after_interrupted_wait_is_no_acquisition(void **state)
 {
 	struct lock_defer *ld = lock_defer__new();
@@ -367,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_next_event_of_the_thread_completes_the_acquisition),
 		cmocka_unit_test(test_deferred_attempt_completes_the_previous_one),
+		cmocka_unit_test(test_next_hands_the_acquisition_before_the_next_attempt),
 		cmocka_unit_test(test_exit_after_interrupted_wait_is_no_acquisition),
 		cmocka_unit_test(test_futex_on_another_word_completes),
 		T(test_release_after_attempt_orders_before_next_event),
