@@ -322,15 +322,42 @@ bool trace_block__get_varint(const unsigned char **p, const unsigned char *end, 
 	return get_varint(p, end, v);
 }
 
+/*
+ * Most bytes one event can take in a block, whatever its bytes: the ctl
+ * byte, 17 varints of at most 10 bytes (type, time, thread and its pid and
+ * tid, object and its six fields, stack, arg0, arg1, result, flags), a
+ * comm of at most 15 bytes and its length, a stack id.
+ */
+#define EVENT_BYTES_MAX (1u + 17u * 10u + 16u + 8u)
+
+/* get_varint with at least 10 bytes before the block's end: no bound to check. */
+static inline bool get_varint_room(const unsigned char **pp, __u64 *v)
+{
+	const unsigned char *p = *pp;
+
+	if (p[0] < 0x80) {
+		*v = p[0];
+		*pp = p + 1;
+		return true;
+	}
+	if (p[1] < 0x80) {
+		*v = (__u64)(p[0] & 0x7f) | (__u64)p[1] << 7;
+		*pp = p + 2;
+		return true;
+	}
+	return get_varint(pp, p + 10, v);
+}
+
 #define BAD(msg)		\
 	do {			\
 		*why = (msg);	\
 		return -EINVAL;	\
 	} while (0)
 
+/* room: the event cannot reach the block's end (EVENT_BYTES_MAX) */
 #define VARINT(v)							\
 	do {								\
-		if (!get_varint(&p, end, &(v)))				\
+		if (!(room ? get_varint_room(&p, &(v)) : get_varint(&p, end, &(v)))) \
 			BAD("event block: value cut off or too long");	\
 	} while (0)
 
@@ -371,6 +398,7 @@ int trace_block__decode(struct trace_block_dec *d, const unsigned char *data, si
 
 	for (unsigned i = 0; i < nr; i++) {
 		struct ipcrace_event *e = &out[i];
+		bool room = (size_t)(end - p) >= EVENT_BYTES_MAX;
 		unsigned ctl;
 
 		if (p >= end)
