@@ -2,12 +2,13 @@
 # Analyzer throughput and memory (issue 12): records the traces once, then
 # times `ipcrace analyze` on each ROUNDS times and prints events/s and max
 # RSS (GNU time), min and median:
-#   - lock-N: lock_ops with N/3 pairs (one thread, 2 or 3 events a pair:
-#     attempt, acquired unless deferred, release), recorded with --no-watch, for each N of
-#     EVENTS (1 M, 3 M and 10 M events by default): memory must stay flat
-#     as N grows (bounded by live state, not by events);
-#   - counter: shared_counter, a quarter as many increments as the first
-#     N's pairs (two processes, one process-shared mutex, its counter
+#   - lock-N: lock_ops with N/2 pairs (one thread, 2 events a pair: the
+#     attempt, whose acquisition is deferred to the thread's next event,
+#     and the release), recorded with --no-watch, for each N of EVENTS
+#     (1 M, 3 M and 10 M events by default): memory must stay flat as N
+#     grows (bounded by live state, not by events);
+#   - counter: shared_counter, N/12 increments for the first N of EVENTS
+#     (two processes, one process-shared mutex, its counter
 #     watched with a debug register: lock and memory access events,
 #     happens-before across processes).
 # Events/s is given for CPU time (user + sys: the figure on a machine other
@@ -38,7 +39,7 @@ record_all() {
 	local bin=$1 prefix=$2 n shm
 	for n in "${events_list[@]}"; do
 		"$bin" record --no-watch -o "$tmp/${prefix}lock-$n.trace" -- \
-			"$build/tests/bench/lock_ops" $((n / 3)) >/dev/null 2>"$tmp/rec.err" ||
+			"$build/tests/bench/lock_ops" $((n / 2)) >/dev/null 2>"$tmp/rec.err" ||
 			{ cat "$tmp/rec.err" >&2; exit 1; }
 	done
 	shm=ipcrace-bench-analyze-$$
@@ -68,6 +69,7 @@ measure() {
 
 : >"$tmp/rows"
 : >"$tmp/traces"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for trace in "${traces[@]}"; do
 	f=$tmp/$trace.trace
 	b=$tmp/base-$trace.trace
@@ -80,7 +82,7 @@ for trace in "${traces[@]}"; do
 	done
 done
 
-echo "analyze: $rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: indicative; ratios in one run count)"
+echo "analyze: $rounds rounds; $(nproc) CPUs, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (a shared machine: indicative; ratios in one run count)"
 python3 - "$tmp/traces" "$tmp/rows" <<'PY'
 import statistics, sys
 traces = {}
