@@ -138,6 +138,7 @@ static int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out)
 	if (err)
 		return err;
 	hb->last_tid_valid = false;
+	memset(hb->tid_cache, 0, sizeof(hb->tid_cache));
 	hb->last_lock.valid = false;
 	err = keymap__set(hb->tids, &k, hb->ids.nr);
 	if (err)
@@ -181,7 +182,11 @@ static int thread_get(struct hb *hb, __u32 pid, __u32 tid, __u32 *out)
 	if (hb->last_tid_valid && hb->last_tid == tid) {
 		idx = hb->last_tid_idx;
 	} else {
-		idx = hb__thread_of(hb, tid);
+		struct hb_tid_cached *c = &hb->tid_cache[tid & (HB_CACHE_SLOTS - 1)];
+
+		if (!c->valid || c->tid != tid)
+			*c = (struct hb_tid_cached){ true, tid, hb__thread_of(hb, tid) };
+		idx = c->idx;
 		hb->last_tid = tid;
 		hb->last_tid_idx = idx;
 		hb->last_tid_valid = true;
@@ -263,28 +268,34 @@ bool hb_obj_key(const struct ipcrace_event *e, enum hb_obj_class cls, struct ipc
 	return true;
 }
 
+static unsigned obj_cache_slot(const struct ipcrace_key *k)
+{
+	return (k->a ^ k->b ^ k->c ^ k->space) * 0x9e3779b97f4a7c15ull >> (64 - HB_CACHE_BITS);
+}
+
 struct hb_obj *hb_obj_find(const struct hb *hb, const struct ipcrace_key *k)
 {
+	const struct hb_obj_cached *c = &hb->obj_cache[obj_cache_slot(k)];
 	__u64 v;
 
-	if (hb->last_obj_valid && ipcrace_key__equal(&hb->last_obj_key, k))
-		return &hb->objs[hb->last_obj_idx];
+	if (c->valid && ipcrace_key__equal(&c->key, k))
+		return &hb->objs[c->idx];
 	return keymap__get(hb->obj_index, k, &v) ? &hb->objs[v] : NULL;
 }
 
-/* hb_obj_find, remembering what it found for the next lookup. */
+/* hb_obj_find, remembering what it found for the next lookups. */
 static struct hb_obj *obj_lookup(struct hb *hb, const struct ipcrace_key *k)
 {
+	struct hb_obj_cached *c = &hb->obj_cache[obj_cache_slot(k)];
 	struct hb_obj *o;
+	__u64 v;
 
-	if (hb->last_obj_valid && ipcrace_key__equal(&hb->last_obj_key, k))
-		return &hb->objs[hb->last_obj_idx];
-	o = hb_obj_find(hb, k);
-	if (o) {
-		hb->last_obj_key = *k;
-		hb->last_obj_idx = o - hb->objs;
-		hb->last_obj_valid = true;
-	}
+	if (c->valid && ipcrace_key__equal(&c->key, k))
+		return &hb->objs[c->idx];
+	if (!keymap__get(hb->obj_index, k, &v))
+		return NULL;
+	o = &hb->objs[v];
+	*c = (struct hb_obj_cached){ .valid = true, .key = *k, .idx = v };
 	return o;
 }
 
@@ -687,7 +698,7 @@ static void last_lock_note(struct hb *hb, const struct ipcrace_event *e, __u32 t
 	    e->key.space == KEY_NONE)
 		return;
 	k = hb_tagged_key(e->key, HB_CLASS_LOCK);
-	o = hb_obj_find(hb, &k);
+	o = obj_lookup(hb, &k);
 	hb->last_lock = (struct hb_last_lock){
 		.valid = true, .obj = e->obj, .pid = e->pid, .tid = e->tid, .thread = t,
 		.key = e->key, .obj_idx = o ? (size_t)(o - hb->objs) : HB_NO_OBJ,

@@ -109,6 +109,10 @@ struct hb_connect {
 	__u32 thread;
 };
 
+/* Entries of each lookup cache (a power of two). */
+#define HB_CACHE_BITS 4
+#define HB_CACHE_SLOTS (1u << HB_CACHE_BITS)
+
 struct hb {
 	struct vclock_ids ids;		/* ids.nr threads in threads[] */
 	struct hb_thread *threads;
@@ -146,10 +150,21 @@ struct hb {
 	__u32 last_tid_idx;
 	bool last_sync_valid;
 	struct ipcrace_key last_sync_obj;
-	/* and the last sync object looked up (objects are never removed) */
-	bool last_obj_valid;
-	struct ipcrace_key last_obj_key;
-	size_t last_obj_idx;
+	/*
+	 * And a few of each, direct-mapped, for threads that take turns on a
+	 * few locks: tids (reset with last_tid), sync objects (never
+	 * removed: an entry stays true).
+	 */
+	struct hb_tid_cached {
+		bool valid;
+		__u32 tid;
+		__u32 idx;
+	} tid_cache[HB_CACHE_SLOTS];
+	struct hb_obj_cached {
+		bool valid;
+		struct ipcrace_key key;
+		size_t idx;
+	} obj_cache[HB_CACHE_SLOTS];
 	/*
 	 * The lock the last event took, asked for or released, with BPF's key
 	 * (a mutex, spinlock, semaphore, file lock; no rwlock), and its
