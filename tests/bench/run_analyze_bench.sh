@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Analyzer throughput and memory (issue 12): records the traces once, then
-# times `ipcrace analyze` on each ROUNDS times and prints events/s and max
-# RSS (GNU time), min and median:
+# times `ipcrace analyze` on each ROUNDS times and prints events/s (CPU
+# time to the microsecond) and max RSS (GNU time), min and median:
 #   - lock-N: lock_ops with N/2 pairs (one thread, 2 events a pair: the
 #     attempt, whose acquisition is deferred to the thread's next event,
 #     and the release), recorded with --no-watch, for each N of EVENTS
@@ -60,11 +60,22 @@ stats_of() {
 		python3 -c 'import json, sys; s = json.load(sys.stdin)["stats"]; print(s["events"], s["lost_events"])'
 }
 
-# label, trace, command...: appends "label trace wall_s user_s sys_s maxrss_kb"
+# label, trace, command...: appends "label trace wall_s user_s sys_s maxrss_kb".
+# CPU and wall time of the command alone, to the microsecond (posix_spawn,
+# wait4: GNU time's 10 ms steps were a third of a 1 M-event analysis); max
+# RSS from a second run under GNU time (a spawned child's maxrss counts the
+# spawner's memory until it execs).
 measure() {
 	local label=$1 trace=$2; shift 2
-	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>&1 || true
-	echo "$label $trace $(cat "$tmp/time")" >>"$tmp/rows"
+	python3 -c '
+import os, sys, time
+start = time.monotonic()
+devnull = [(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_WRONLY, 0) for fd in (1, 2)]
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ, file_actions=devnull)
+_, _, ru = os.wait4(pid, 0)
+print("%.6f %.6f %.6f" % (time.monotonic() - start, ru.ru_utime, ru.ru_stime))' "$@" >"$tmp/cpu"
+	/usr/bin/time -f '%M' -o "$tmp/rss" "$@" >/dev/null 2>&1 || true
+	echo "$label $trace $(cat "$tmp/cpu") $(cat "$tmp/rss")" >>"$tmp/rows"
 }
 
 : >"$tmp/rows"
@@ -93,7 +104,7 @@ rows = {}
 for line in open(sys.argv[2]):
     label, trace, wall, user, sys_s, rss = line.split()
     rows.setdefault((trace, label), []).append(
-        (max(float(wall), 0.005), max(float(user) + float(sys_s), 0.005), int(rss)))
+        (max(float(wall), 1e-6), max(float(user) + float(sys_s), 1e-6), int(rss)))
 print("%-14s %-17s %10s %13s %13s %13s %9s %9s" % ("trace", "mode", "events",
       "CPU Mev/s min", "CPU Mev/s med", "wall Mev/s md", "min MB", "median MB"))
 for (trace, label), vals in rows.items():
