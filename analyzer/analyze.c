@@ -105,6 +105,18 @@ static int detect_acquired(struct detectors *d, const struct ipcrace_event *acqu
 }
 
 /*
+ * Is e the release of the lock acquisition acquired names, by its thread?
+ * Then nothing can see the lock held in between: no release of a lock
+ * its thread does not hold, no access (lock_defer__unheld_release and
+ * race_check need not look).
+ */
+static bool released_by(const struct ipcrace_event *acquired, const struct ipcrace_event *e)
+{
+	return e->type == EV_LOCK_RELEASE && e->tid == acquired->tid && e->pid == acquired->pid &&
+	       e->obj == acquired->obj && ipcrace_key__equal(&e->key, &acquired->key);
+}
+
+/*
  * Second pass: every detector, in stream order. Inline in the reader's
  * first pass (analyze_stream__event) too: a call less an event.
  */
@@ -141,6 +153,13 @@ __attribute__((always_inline)) static inline int detect_event(struct detectors *
 		return err;
 	/* a lock call without a return probe acquired by this event of its thread */
 	made = lock_defer__next(d->defer, e);
+	if (made && released_by(made, e)) {
+		/* most lock pairs: the lock's release completes its acquisition */
+		err = lockstate__on_acquired_release(d->lockstate, made, e, &e->key, d->out);
+		if (!err)
+			err = hb__event(d->hb, made);
+		return err ? err : hb__event(d->hb, e);
+	}
 	if (made) {
 		err = detect_acquired(d, made);
 		if (err)

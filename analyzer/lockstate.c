@@ -769,6 +769,53 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 	}
 }
 
+int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_event *acq,
+				   const struct ipcrace_event *rel, const struct ipcrace_key *key,
+				   struct findings *out)
+{
+	struct lock_thread *t = ls->last_valid && ls->last_tid == rel->tid
+				? &ls->threads[ls->last_idx] : thread_find(ls, rel->tid);
+	int err;
+
+	/*
+	 * The usual way when the thread holds the lock already (a recursive
+	 * mutex, a semaphore taken twice), is new, or it is no lock.
+	 */
+	if (!t || key->space == KEY_NONE || !obj_is_lock(acq->obj) || held_find(t, key)) {
+		err = lockstate__on_event(ls, acq, key, out);
+		return err ? err : lockstate__on_event(ls, rel, key, out);
+	}
+	if (ls->nr_deferred) {
+		err = lockmisuse__on_event(ls, acq, out);
+		if (!err)
+			err = lockmisuse__on_event(ls, rel, out);
+		if (err)
+			return err;
+	}
+	/* as the release's thread_get leaves it */
+	t = thread_get(ls, rel);
+	if (!t)
+		return -ENOMEM;
+	if (!t->history_judged)
+		judge_history(ls, t);
+	/* on_acquired, but for the hold its release removes at once */
+	t->pending = false;
+	if (acquire_exclusive(acq)) {
+		if (ls->losses && acq->obj == OBJ_RWLOCK)
+			held_drop_maybe_released(ls, t, key);
+		err = owner_take(ls, t, key);
+		if (!err)
+			err = lock_known_take(ls, t, key);
+		if (err)
+			return err;
+	}
+	/* on_release: held_remove of that hold */
+	owner_clear(ls, key, t->tid);
+	if (!t->nr_held)
+		t->gates_unknown = false;
+	return 0;
+}
+
 /*
  * The same lock twice in one thread's list: the same identity, or the same
  * address in the same process (one object, whatever two events resolved

@@ -48,6 +48,16 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 			const struct ipcrace_key *key, struct findings *out);
 
 /*
+ * An acquisition a deferred attempt made (lock_defer.h), acq, then the
+ * event that made it: rel, that thread's release of that lock (same pid,
+ * tid, object kind and key). The same as lockstate__on_event of acq and
+ * then of rel, without the hold that rel ends at once (most lock pairs).
+ */
+int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_event *acq,
+				   const struct ipcrace_event *rel, const struct ipcrace_key *key,
+				   struct findings *out);
+
+/*
  * Events were lost just before the next one (EVF_AFTER_LOSS): what each
  * thread holds is unknown from here on. Drops every thread's held locks
  * (no double lock, no lock held at exit rests on an acquisition from

@@ -392,6 +392,66 @@ static void test_abba_from_deferred_attempts(void **state)
 	assert_int_equal(count(s, FINDING_LOCK_ORDER_INVERSION), 1);
 }
 
+/*
+ * A recursive mutex taken twice, each acquisition completed by the next
+ * event: the inner one by its own release while the outer hold stays
+ * (lockstate's usual path), the outer one free after its release; a
+ * pair of another thread then, and no finding anywhere.
+ */
+static void test_recursive_deferred_pairs_nest(void **state)
+{
+	struct stream *s = *state;
+	struct ipcrace_event e;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		e = deferred(1, MUTEX, 11 + i);
+		e.arg0 = 1;	/* PTHREAD_MUTEX_RECURSIVE */
+		push(s, e);
+	}
+	push(s, lock_ev(EV_LOCK_RELEASE, 1, MUTEX, 0, 13));
+	push(s, lock_ev(EV_LOCK_RELEASE, 1, MUTEX, 0, 14));
+	push(s, deferred(2, MUTEX, 21));
+	push(s, lock_ev(EV_LOCK_RELEASE, 2, MUTEX, 0, 22));
+	push(s, exit_ev(1, false));
+	push(s, exit_ev(2, true));
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+	/* one release more: the mutex is free, its unlock names no holder */
+	s->nr -= 2;
+	push(s, lock_ev(EV_LOCK_RELEASE, 1, MUTEX, 0, 15));
+	analyze(s);
+	assert_int_equal(s->fs.nr, 1);
+	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+	assert_int_equal(s->fs.items[0].nr_accesses, 1);
+}
+
+/*
+ * Lock pairs whose release completes the acquisition leave nothing held:
+ * the thread's next attempt under another lock adds no edge from it, its
+ * exit holds nothing, and a nested pair still orders the outer lock first.
+ */
+static void test_pairs_completed_by_their_release_hold_nothing(void **state)
+{
+	struct stream *s = *state;
+
+	push(s, deferred(1, MUTEX, 11));
+	push(s, lock_ev(EV_LOCK_RELEASE, 1, MUTEX, 0, 12));
+	push(s, deferred(1, 0x2000, 13));
+	push(s, deferred(1, MUTEX, 14));
+	push(s, lock_ev(EV_LOCK_RELEASE, 1, MUTEX, 0, 15));
+	push(s, lock_ev(EV_LOCK_RELEASE, 1, 0x2000, 0, 16));
+	/* the other order once in T2 with only MUTEX held: a cycle */
+	push(s, deferred(2, MUTEX, 21));
+	push(s, deferred(2, 0x2000, 22));
+	push(s, lock_ev(EV_LOCK_RELEASE, 2, 0x2000, 0, 23));
+	push(s, lock_ev(EV_LOCK_RELEASE, 2, MUTEX, 0, 24));
+	push(s, exit_ev(1, false));
+	analyze(s);
+	assert_int_equal(s->fs.nr, 1);
+	assert_int_equal(count(s, FINDING_LOCK_ORDER_INVERSION), 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -410,6 +470,8 @@ int main(void)
 		T(test_double_lock_of_deferred_mutex),
 		T(test_acquisition_across_a_loss_may_be_released),
 		T(test_abba_from_deferred_attempts),
+		T(test_recursive_deferred_pairs_nest),
+		T(test_pairs_completed_by_their_release_hold_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
