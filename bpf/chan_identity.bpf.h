@@ -115,18 +115,39 @@ static __always_inline __u16 user_inet_port(__u64 uaddr)
  * names the peer's receiving side, receiving names our own. dst_user is
  * the address argument of sendto/sendmsg (0 if none). false: no identity.
  */
-static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_user,
+static __always_inline bool socket_key(struct inode *inode, bool sending, __u64 dst_user,
 				       struct ipcrace_key *k)
 {
-	struct socket *sock = BPF_CORE_READ(f, private_data);
+	/* a socket's inode is allocated with it (struct socket_alloc, the
+	 * kernel's SOCKET_I): the file's private_data without a read */
+	struct socket *sock = (void *)inode - bpf_core_field_offset(struct socket_alloc, vfs_inode) +
+			      bpf_core_field_offset(struct socket_alloc, socket);
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	__u16 family, lport, rport;
 	__u32 laddr, raddr;
+	char head[SPAN_BYTES];
+	__u32 len = span_len(struct sock_common, skc_daddr, skc_family);
+	bool one_read;
 
 	if (!sk)
 		return false;
 	k->space = KEY_FILE;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* the addresses, ports and family lead struct sock_common: one read */
+	one_read = len <= sizeof(head) &&
+		   bpf_core_field_offset(struct sock_common, skc_daddr) <
+		   bpf_core_field_offset(struct sock_common, skc_rcv_saddr) &&
+		   bpf_core_field_offset(struct sock_common, skc_rcv_saddr) <
+		   bpf_core_field_offset(struct sock_common, skc_dport) &&
+		   bpf_core_field_offset(struct sock_common, skc_dport) <
+		   bpf_core_field_offset(struct sock_common, skc_num) &&
+		   bpf_core_field_offset(struct sock_common, skc_num) <
+		   bpf_core_field_offset(struct sock_common, skc_family) &&
+		   !bpf_probe_read_kernel(head, len, (void *)sk +
+					  span_start(struct sock_common, skc_daddr));
+	if (one_read)
+		family = span_get(head, struct sock_common, skc_daddr, skc_family, __u16);
+	else
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family == IPC_AF_UNIX) {
 		struct sock *rx = sk;
 
@@ -141,8 +162,13 @@ static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_u
 	}
 	if (family != IPC_AF_INET && family != IPC_AF_INET6)
 		return false;
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (one_read) {
+		lport = span_get(head, struct sock_common, skc_daddr, skc_num, __u16);
+		rport = bpf_ntohs(span_get(head, struct sock_common, skc_daddr, skc_dport, __u16));
+	} else {
+		lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
 	if (BPF_CORE_READ(sk, sk_type) == IPC_SOCK_DGRAM) {
 		__u16 port = lport;
 
@@ -158,7 +184,10 @@ static __always_inline bool socket_key(struct file *f, bool sending, __u64 dst_u
 		k->c = CHANKEY_INET_DGRAM;
 		return true;
 	}
-	if (family == IPC_AF_INET) {
+	if (family == IPC_AF_INET && one_read) {
+		laddr = span_get(head, struct sock_common, skc_daddr, skc_rcv_saddr, __u32);
+		raddr = span_get(head, struct sock_common, skc_daddr, skc_daddr, __u32);
+	} else if (family == IPC_AF_INET) {
 		laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 		raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	} else {
@@ -241,7 +270,7 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 		k->c = 0;
 		return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
 	case IPC_S_IFSOCK:
-		if (!socket_key(f, sending, dst_user, k))
+		if (!socket_key(inode, sending, dst_user, k))
 			k->space = KEY_NONE;
 		return OBJ_SOCKET;
 	default:
