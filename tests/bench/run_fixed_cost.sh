@@ -14,7 +14,8 @@
 # same loops traced (`record --access-probes off -- LOOP`: the loop's own
 # instructions would otherwise trap). Prints min and median ns per call,
 # the ratios to native and the difference. Other ipcrace instances attached
-# on the host (other users) make "native" dearer: their number is printed.
+# on the host (other users) make "native" dearer: their number is printed,
+# and the figures of the rounds with none are printed apart.
 # Usage: tests/bench/run_fixed_cost.sh [BUILD_DIR] [ROUNDS] [CALLS]   (ROUNDS 0: the syscalls only)
 set -euo pipefail
 build=${1:-build}
@@ -73,11 +74,11 @@ PY
 fi
 
 # --- per-syscall cost, host-wide and traced ------------------------------
-percall() {	# label, command...: appends "label ns"
+percall() {	# label, command...: appends "round label ns"
 	local label=$1 out
 	shift
 	out=$("$@" 2>/dev/null | grep ns_per_call) || { echo "failed: $*" >&2; return; }
-	echo "$label ${out#ns_per_call=}" >>"$tmp/calls"
+	echo "$round $label ${out#ns_per_call=}" >>"$tmp/calls"
 }
 
 others() {	# sys_enter programs attached by anyone
@@ -85,8 +86,8 @@ others() {	# sys_enter programs attached by anyone
 }
 
 [ -x "$loop" ] || { echo "no $loop: build first" >&2; exit 1; }
-for _ in $(seq "$syscall_rounds"); do
-	echo "others attached: $(others)" >>"$tmp/others"
+for round in $(seq "$syscall_rounds"); do
+	before=$(others)
 	for m in getppid read; do
 		percall "$m native" "$loop" "$m" "$calls"
 	done
@@ -111,28 +112,37 @@ for _ in $(seq "$syscall_rounds"); do
 		percall "$m traced" "$ipcrace" record --access-probes off -o "$tmp/t" -- \
 			"$loop" "$m" "$calls"
 	done
+	echo "$round $before $(others)" >>"$tmp/others"
 done
 
 echo
 echo "ns per syscall (CPU of the loop), $calls calls, $syscall_rounds rounds;" \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg); sys_enter programs before each round:" \
-     "$(cut -d' ' -f3 "$tmp/others" | tr '\n' ' ')(0: none)"
-python3 - "$tmp/calls" <<'PY'
+     "load average $(cut -d' ' -f1-3 /proc/loadavg); sys_enter programs of other" \
+     "ipcrace instances at each round's start/end: $(awk '{printf "%s/%s ", $2, $3}' "$tmp/others")"
+python3 - "$tmp/calls" "$tmp/others" <<'PY'
 import statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    call, mode, value = line.split()
-    rows.setdefault((call, mode), []).append(float(value))
-print(f"{'call':8} {'mode':9} {'min ns':>8} {'median ns':>10} {'min/min':>8} {'med/med':>8} {'+ns med':>8}")
-for call in ("getppid", "read"):
-    base = rows.get((call, "native"))
-    if not base:
-        continue
-    for mode in ("native", "attached", "traced"):
-        v = rows.get((call, mode))
-        if not v:
+clean = {int(r) for r, a, b in (l.split() for l in open(sys.argv[2])) if a == "0" and b == "0"}
+def table(title, keep):
+    rows = {}
+    for line in open(sys.argv[1]):
+        rnd, call, mode, value = line.split()
+        if keep(int(rnd)):
+            rows.setdefault((call, mode), []).append(float(value))
+    if not rows:
+        return
+    print(title)
+    print(f"{'call':8} {'mode':9} {'min ns':>8} {'median ns':>10} {'min/min':>8} {'med/med':>8} {'+ns med':>8}")
+    for call in ("getppid", "read"):
+        base = rows.get((call, "native"))
+        if not base:
             continue
-        print(f"{call:8} {mode:9} {min(v):8.1f} {statistics.median(v):10.1f} "
-              f"{min(v) / min(base):8.2f} {statistics.median(v) / statistics.median(base):8.2f} "
-              f"{statistics.median(v) - statistics.median(base):8.1f}")
+        for mode in ("native", "attached", "traced"):
+            v = rows.get((call, mode))
+            if not v:
+                continue
+            print(f"{call:8} {mode:9} {min(v):8.1f} {statistics.median(v):10.1f} "
+                  f"{min(v) / min(base):8.2f} {statistics.median(v) / statistics.median(base):8.2f} "
+                  f"{statistics.median(v) - statistics.median(base):8.1f}")
+table("all rounds:", lambda r: True)
+table(f"the {len(clean)} rounds with no other ipcrace attached:", lambda r: r in clean)
 PY
