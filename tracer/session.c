@@ -151,6 +151,7 @@ static int load_and_attach(struct session *s)
 	s->stops = stops__new(bpf_map__fd(s->bpf.sys->maps.arm_pending),
 			      &s->bpf.sys->bss->stop_wanted,
 			      &(struct stops_opts){ .drain = drain_events, .drain_ctx = s,
+						    .published = &s->bpf.sys->bss->stops_published,
 						    .verbose = s->opts->verbose });
 	if (!s->stops)
 		return -errno;

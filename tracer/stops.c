@@ -35,7 +35,13 @@ struct stops {
 	bool finished;
 	/* how many stops were served, and how long a process stayed stopped */
 	__u64 served, stopped_ns, stopped_ns_max;
+	/* stops__service: the published count at the last walk, when it was */
+	__u64 seen_published, walked_ns;
+	bool walk_again;		/* the last walk stopped at its batch size */
 };
+
+/* a walk of the map at least this often, whatever the published count says */
+#define STOPS_WALK_MS 100
 
 static __u64 mono_ns(void)
 {
@@ -219,6 +225,17 @@ void stops__service(struct stops *s)
 
 	if (!s)
 		return;
+	if (s->opts.published) {
+		__u64 published = *s->opts.published, now = mono_ns();
+
+		/* read before the walk: a stop published during it moves the count again */
+		if (published == s->seen_published && !s->walk_again &&
+		    now - s->walked_ns < STOPS_WALK_MS * 1000000ULL)
+			return;
+		s->seen_published = published;
+		s->walked_ns = now;
+	}
+	s->walk_again = false;
 	while (n < SERVICE_BATCH && !bpf_map_get_next_key(s->map_fd, prev, &next)) {
 		key = next;
 		prev = &key;
@@ -229,6 +246,7 @@ void stops__service(struct stops *s)
 			continue;
 		pids[n++] = next;
 	}
+	s->walk_again = n == SERVICE_BATCH;
 	if (!n)
 		return;
 	/*

@@ -28,6 +28,12 @@ struct stops_opts {
 	/* empties the event ring buffer: what a process did before its stop comes first */
 	void (*drain)(void *ctx);
 	void *drain_ctx;
+	/*
+	 * The count of stops BPF published (stops_published in the syscall
+	 * object's .bss): stops__service walks the map only when it moved,
+	 * and every STOPS_WALK_MS anyway. NULL: at every call.
+	 */
+	const volatile __u64 *published;
 	bool verbose;		/* a line per stop, totals at the end */
 };
 
