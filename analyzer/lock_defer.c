@@ -87,13 +87,12 @@ static inline struct deferred *slot_find(struct lock_defer *ld, __u32 tid)
 	return slot_lookup(ld, tid);
 }
 
-static struct deferred *slot_get(struct lock_defer *ld, __u32 tid)
+/* A slot for a thread that has none yet. NULL on -ENOMEM. */
+__attribute__((noinline)) static struct deferred *slot_add(struct lock_defer *ld, __u32 tid)
 {
-	struct deferred *d = slot_find(ld, tid);
 	struct ipcrace_key k = tid_key(tid);
+	struct deferred *d;
 
-	if (d)
-		return d;
 	if (ld->nr_slots == ld->cap_slots) {
 		size_t cap = ld->cap_slots ? ld->cap_slots * 2 : 16;
 
@@ -111,6 +110,13 @@ static struct deferred *slot_get(struct lock_defer *ld, __u32 tid)
 	ld->last_tid = tid;
 	ld->last_idx = d - ld->slots;
 	return d;
+}
+
+static inline struct deferred *slot_get(struct lock_defer *ld, __u32 tid)
+{
+	struct deferred *d = slot_find(ld, tid);
+
+	return d ? d : slot_add(ld, tid);
 }
 
 /* Does e fall on the words of lock attempt a, in a's process? */
