@@ -90,26 +90,46 @@ int snapshots__add(struct snapshots *ss, __u64 dev, __u64 ino, __u64 pgoff, __u6
 	return 0;
 }
 
+/*
+ * Words compared at once before they are looked at one by one: most of a
+ * busy object is unchanged between two ticks, and memcmp over a run is
+ * several times faster than a loop over its words.
+ */
+#define DIFF_RUN_WORDS 32
+
 static long diff_object(struct snap_object *o, size_t budget, struct candidates *cs)
 {
 	struct ipcrace_key key = { .space = KEY_FILE, .a = o->dev, .b = o->ino };
-	size_t n = budget < o->len ? budget : o->len, done;
+	size_t words = o->len / 8, left = (budget < o->len ? budget : o->len) / 8, w;
 	long changed = 0;
 
-	for (done = 0; done < n; done += 8) {
-		size_t w;
+	if (!words)
+		return 0;
+	w = o->cursor / 8;
+	while (left) {
+		size_t run;
 
-		if (o->cursor >= o->len)
-			o->cursor = 0;
-		w = o->cursor / 8;
-		if (o->live[w] != o->prev[w]) {
-			o->prev[w] = o->live[w];
-			key.c = o->pgoff + o->cursor;
-			candidates__bump(cs, &key, 8);
-			changed++;
+		if (w >= words)
+			w = 0;
+		run = words - w;
+		if (run > left)
+			run = left;
+		if (run > DIFF_RUN_WORDS)
+			run = DIFF_RUN_WORDS;
+		if (memcmp((const void *)(o->live + w), o->prev + w, run * 8)) {
+			for (size_t i = w; i < w + run; i++) {
+				if (o->live[i] == o->prev[i])
+					continue;
+				o->prev[i] = o->live[i];
+				key.c = o->pgoff + i * 8;
+				candidates__bump(cs, &key, 8);
+				changed++;
+			}
 		}
-		o->cursor += 8;
+		w += run;
+		left -= run;
 	}
+	o->cursor = w * 8;
 	return changed;
 }
 

@@ -32,6 +32,7 @@
 #define SNAP_OBJECT_MAX (16u << 20)	/* bytes of one object kept in a snapshot */
 #define SNAP_PER_OBJECT (256u << 10)	/* bytes diffed per object per tick */
 #define SNAP_TOTAL (2u << 20)		/* bytes diffed per tick in all */
+#define SNAP_ATTACHED_DIV 4		/* attached: these budgets divided by this */
 /*
  * Private memory of multi-threaded processes (globals, heap): read with
  * process_vm_readv, so it costs the target nothing, but us a copy.

@@ -686,6 +686,55 @@ static void test_note_write_adds_a_word_never_seen_changing(void **state)
 	candidates__free(cs);
 }
 
+/*
+ * The shared object differ: words changed since the last look, wherever
+ * they are in a run of compared words (first, last, both ends of the
+ * object), within its per-object budget, its cursor going round.
+ */
+static void test_shared_differ_finds_changed_words_within_its_budget(void **state)
+{
+	enum { OBJ = 3 * 4096 };
+	static const size_t changed_at[] = { 0, 8, 248, 256, 4096 - 8, OBJ - 8 };
+	struct snapshots *ss = snapshots__new(2 * 4096, 1u << 20);
+	struct candidates *cs = candidates__new();
+	int fd = memfd_create("differ", 0);
+	__u64 *mem;
+
+	(void)state;
+	assert_non_null(ss);
+	assert_non_null(cs);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, OBJ), 0);
+	mem = mmap(NULL, OBJ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	assert_int_equal(snapshots__add(ss, 5, 99, 0, OBJ, fd), 0);
+	assert_int_equal(snapshots__diff(ss, cs), 0);
+	assert_int_equal(snapshots__diff(ss, cs), 0);	/* the whole object seen: nothing changed */
+	for (size_t i = 0; i < sizeof(changed_at) / sizeof(changed_at[0]); i++)
+		mem[changed_at[i] / 8] = 1 + i;
+	/* 2 of its 3 pages a tick: the cursor is at 4096 after two ticks of 8192 */
+	assert_int_equal(snapshots__diff(ss, cs), 1);		/* 4096 on: OBJ - 8 */
+	assert_int_equal(snapshots__diff(ss, cs), 5);		/* from 0: the others */
+	assert_int_equal(snapshots__diff(ss, cs), 0);
+	assert_int_equal(candidates__count(cs), 6);
+	for (size_t i = 0; i < candidates__count(cs); i++) {
+		const struct candidate *c = candidates__get(cs, i);
+		bool listed = false;
+
+		assert_int_equal(c->key.space, KEY_FILE);
+		assert_int_equal(c->key.a, 5);
+		assert_int_equal(c->key.b, 99);
+		for (size_t j = 0; j < sizeof(changed_at) / sizeof(changed_at[0]); j++)
+			listed |= c->key.c == changed_at[j];
+		assert_true(listed);
+		assert_int_equal(c->changes, 1);
+	}
+	munmap(mem, OBJ);
+	close(fd);
+	snapshots__free(ss);
+	candidates__free(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_guess_counts_a_pick_and_no_change),
 		cmocka_unit_test(test_guess_of_a_lock_word_is_refused),
 		cmocka_unit_test(test_lost_guess_leaves_unless_seen_changing),
+		cmocka_unit_test(test_shared_differ_finds_changed_words_within_its_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
