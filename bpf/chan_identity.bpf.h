@@ -115,13 +115,9 @@ static __always_inline __u16 user_inet_port(__u64 uaddr)
  * names the peer's receiving side, receiving names our own. dst_user is
  * the address argument of sendto/sendmsg (0 if none). false: no identity.
  */
-static __always_inline bool socket_key(struct inode *inode, bool sending, __u64 dst_user,
+static __always_inline bool socket_key(struct socket *sock, bool sending, __u64 dst_user,
 				       struct ipcrace_key *k)
 {
-	/* a socket's inode is allocated with it (struct socket_alloc, the
-	 * kernel's SOCKET_I): the file's private_data without a read */
-	struct socket *sock = (void *)inode - bpf_core_field_offset(struct socket_alloc, vfs_inode) +
-			      bpf_core_field_offset(struct socket_alloc, socket);
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	__u16 family, lport, rport;
 	__u32 laddr, raddr;
@@ -249,15 +245,29 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 				  struct ipcrace_key *k)
 {
 	struct file *f = (struct file *)file;
+	__u32 len = span_len(struct file, private_data, f_inode);
 	struct super_block *sb;
 	struct inode *inode;
 	unsigned long magic;
+	void *private;
 	__u32 mode, dev;
+	char buf[16];
 	__u64 ino;
 
 	if (!f || !k)
 		return OBJ_NONE;
-	inode = BPF_CORE_READ(f, f_inode);
+	/* the file's private data (a socket's struct socket) and inode: adjacent */
+	if (len <= sizeof(buf) &&
+	    bpf_core_field_offset(struct file, private_data) <
+	    bpf_core_field_offset(struct file, f_inode)) {
+		if (bpf_probe_read_kernel(buf, len, (void *)f + span_start(struct file, private_data)))
+			return OBJ_NONE;
+		private = span_get(buf, struct file, private_data, private_data, void *);
+		inode = span_get(buf, struct file, private_data, f_inode, struct inode *);
+	} else {
+		private = BPF_CORE_READ(f, private_data);
+		inode = BPF_CORE_READ(f, f_inode);
+	}
 	if (!inode || !inode_fields(inode, &mode, &sb, &ino))
 		return OBJ_NONE;
 	switch (mode & IPC_S_IFMT) {
@@ -270,7 +280,7 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 		k->c = 0;
 		return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
 	case IPC_S_IFSOCK:
-		if (!socket_key(inode, sending, dst_user, k))
+		if (!socket_key(private, sending, dst_user, k))
 			k->space = KEY_NONE;
 		return OBJ_SOCKET;
 	default:
@@ -280,7 +290,7 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 	if (magic == IPC_ANON_INODE_FS_MAGIC && file_is_eventfd(f)) {
 		k->space = KEY_FILE;
 		k->a = 0;
-		k->b = (__u64)BPF_CORE_READ(f, private_data);
+		k->b = (__u64)private;
 		k->c = CHANKEY_EVENTFD;
 		return OBJ_EVENTFD;
 	}
