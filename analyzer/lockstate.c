@@ -141,12 +141,21 @@ static struct ipcrace_key thread_key(__u32 tid)
 	return k;
 }
 
-static struct lock_thread *thread_find(const struct lockstate *ls, __u32 tid)
+__attribute__((noinline)) static struct lock_thread *thread_lookup(const struct lockstate *ls,
+								   __u32 tid)
 {
 	struct ipcrace_key k = thread_key(tid);
 	__u64 idx;
 
 	return keymap__get(ls->thread_index, &k, &idx) ? &ls->threads[idx] : NULL;
+}
+
+static inline struct lock_thread *thread_find(const struct lockstate *ls, __u32 tid)
+{
+	/* the last thread first: a race check, a release's misuse check follow its event */
+	if (ls->last_valid && ls->last_tid == tid)
+		return &ls->threads[ls->last_idx];
+	return thread_lookup(ls, tid);
 }
 
 /* A thread first seen at e. NULL on -ENOMEM. */
@@ -773,8 +782,7 @@ int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_ev
 				   const struct ipcrace_event *rel, const struct ipcrace_key *key,
 				   struct findings *out)
 {
-	struct lock_thread *t = ls->last_valid && ls->last_tid == rel->tid
-				? &ls->threads[ls->last_idx] : thread_find(ls, rel->tid);
+	struct lock_thread *t = thread_find(ls, rel->tid);
 	int err;
 
 	/*
