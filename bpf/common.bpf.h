@@ -220,18 +220,43 @@ struct thread_key {
 	struct ipcrace_key key;
 };
 
+#define STACK_MEMO_WORDS 8	/* powers of two: index masks */
+#define THREAD_MEMO_SLOTS 8
+
+/*
+ * A call site this thread keyed before (ustack.bpf.h, capture_stack): the
+ * registers' sp, the top of the stack, the first frame and the flags it was
+ * keyed with, its id, and the code words of the stack the key was made of
+ * (word index from sp, value). sp 0: an empty slot.
+ */
+struct stack_memo {
+	__u64 sp;
+	__u64 top;
+	__u64 first;
+	__u64 id;
+	__u32 flags;
+	__u16 words;			/* entries of pos[] and val[] used */
+	__u16 span;			/* bytes from sp up to the last of them */
+	__u8 pos[STACK_MEMO_WORDS];
+	__u64 val[STACK_MEMO_WORDS];
+};
+
 /*
  * What a thread's events keep from one to the next, in task local storage:
  * one lookup instead of a hash lookup per item (each hash lookup cost as
  * much as the rest of a lock event), and freed with the thread.
  * seen[] holds stack ids this thread sent or found in stacks_seen
  * (direct-mapped by id): userspace keeps every stack it was sent, so an id
- * found here needs no second look in stacks_seen.
+ * found here needs no second look in stacks_seen. memo[] holds call sites
+ * keyed from stack snapshots (by stack pointer and first frame).
  */
 struct thread_state {
 	struct stack_vma stack;
 	struct thread_key keys[THREAD_KEY_SLOTS];
 	__u64 seen[THREAD_SEEN_SLOTS];
+	struct stack_memo memo[THREAD_MEMO_SLOTS];
+	__u32 memo_next;		/* the memo slot to replace next */
+	__u32 __pad;
 };
 
 struct {

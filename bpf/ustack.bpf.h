@@ -42,6 +42,7 @@ const volatile __u32 ustack_size __weak = 0;
 struct ustack_scratch {
 	struct ipcrace_ustack u;
 	__u8 slack[USTACK_PAGE];
+	struct stack_memo fresh;	/* the call site being keyed */
 };
 
 struct {
@@ -125,14 +126,17 @@ static __always_inline __u32 ustack_len(const __u64 *regs, __u64 top)
  * point into the executable's code, with their positions: the return
  * addresses of the program's own frames, which tell two call chains apart
  * where the depth and the frame-pointer walk (useless without frame
- * pointers) do not. u->data gets the bytes read.
+ * pointers) do not. u->data gets the bytes read; m->pos and m->val the
+ * first STACK_MEMO_WORDS such words, m->words how many there were.
  */
 #define CODE_SCAN_RUN 8
 
 struct code_scan {
 	const __u64 *words;		/* USTACK_SCAN bytes of stack */
+	struct stack_memo *m;
 	__u64 lo, span;			/* the executable's code: [lo, lo + span) */
 	__u32 n;			/* words read */
+	__u32 found;
 	__u64 hash;
 };
 
@@ -147,19 +151,26 @@ static long code_scan_run(__u64 run, void *data)
 	for (__u32 k = 0; k < CODE_SCAN_RUN; k++) {
 		__u64 w = cs->words[first + k];
 
-		if (first + k < cs->n && w - cs->lo < cs->span)
+		if (first + k < cs->n && w - cs->lo < cs->span) {
 			cs->hash = hash_mix(cs->hash, w + first + k);
+			cs->m->pos[cs->found & (STACK_MEMO_WORDS - 1)] = first + k;
+			cs->m->val[cs->found & (STACK_MEMO_WORDS - 1)] = w;
+			cs->found++;
+		}
 	}
 	return 0;
 }
 
-static __always_inline __u64 hash_code_words(struct ipcrace_ustack *u, const __u64 *regs,
-					     __u32 len, __u64 hash)
+/* The scan into hash; false when the stack could not be read (m is then no memo). */
+static __always_inline bool hash_code_words(struct ipcrace_ustack *u, struct stack_memo *m,
+					    const __u64 *regs, __u32 len, __u64 *hash)
 {
 	struct mm_struct *mm = BPF_CORE_READ(bpf_get_current_task_btf(), mm);
 	__u64 code[2] = {}, lo, hi;
 	__u32 scan = len < USTACK_SCAN ? len : USTACK_SCAN;
 
+	m->words = 0;
+	m->span = 0;
 	/* not task->mm directly: the verifier looks a loaded pointer's type up
 	 * by name in all of vmlinux's BTF (four linear searches per path that
 	 * reaches the load), which made a third of the tracer's start-up;
@@ -176,19 +187,82 @@ static __always_inline __u64 hash_code_words(struct ipcrace_ustack *u, const __u
 	barrier_var(scan);
 	if (scan > USTACK_SCAN)
 		scan = USTACK_SCAN;
-	if (!scan || bpf_probe_read_user(u->data, scan, (void *)regs[UREG_SP]))
-		return hash;
+	if (!scan)
+		return true;
+	if (bpf_probe_read_user(u->data, scan, (void *)regs[UREG_SP]))
+		return false;
 	/* eight words a callback: bpf_loop's call per word cost more than the
 	 * rest of a seen call site, and an unrolled loop is verified again at
 	 * every branch */
 	{
-		struct code_scan cs = { .words = (const __u64 *)u->data, .lo = lo,
-					.span = hi - lo, .n = scan / 8, .hash = hash };
+		struct code_scan cs = { .words = (const __u64 *)u->data, .m = m, .lo = lo,
+					.span = hi - lo, .n = scan / 8, .hash = *hash };
 
 		bpf_loop((cs.n + CODE_SCAN_RUN - 1) / CODE_SCAN_RUN, code_scan_run, &cs, 0);
-		hash = cs.hash;
+		*hash = cs.hash;
+		m->words = cs.found < 0xffff ? cs.found : 0xffff;
+		if (cs.found)
+			m->span = (m->pos[(cs.found - 1) & (STACK_MEMO_WORDS - 1)] + 1) * 8;
 	}
-	return hash;
+	return true;
+}
+
+/*
+ * A call site the thread keyed before: the same sp, stack top, first frame
+ * and flags, and each code word its key was made of still at its place
+ * (one read of the stack up to the last of them, no scan). The frames
+ * between sp and a code word are then the same functions at the same call
+ * sites: a return address sits where its caller's sp at the call was,
+ * which the frames above it fix, and the frames below it are what sp and
+ * the first frame fix. Chains that differ only in library frames can share
+ * a key, as the scan lets them (a library frame in one replaced by an
+ * executable frame of the same size in the other as well: the scan would
+ * see the new code word, the memo does not look for it).
+ */
+static __always_inline bool memo_holds(const struct stack_memo *m, struct ipcrace_ustack *u,
+				       const __u64 *regs, __u64 top, __u64 first, __u32 flags)
+{
+	const __u64 *w = (const __u64 *)u->data;
+	__u32 span = m->span;
+
+	if (m->sp != regs[UREG_SP] || m->top != top || m->first != first || m->flags != flags ||
+	    m->words > STACK_MEMO_WORDS)
+		return false;
+	if (!m->words)
+		return true;
+	/* the bound checked on the register the call gets */
+	barrier_var(span);
+	if (span == 0 || span > USTACK_SCAN)
+		return false;
+	barrier_var(span);
+	span &= 2 * USTACK_SCAN - 1;
+	if (span == 0 || span > USTACK_SCAN)
+		return false;
+	if (bpf_probe_read_user(u->data, span, (void *)regs[UREG_SP]))
+		return false;
+#pragma clang loop unroll(full)
+	for (__u32 k = 0; k < STACK_MEMO_WORDS; k++)
+		if (k < m->words && w[m->pos[k] & (USTACK_SCAN / 8 - 1)] != m->val[k])
+			return false;
+	return true;
+}
+
+/*
+ * The thread's memo of the call site at (sp, first), or the slot to
+ * replace: a thread's call sites at one stack pointer (a lock and its
+ * unlock in a loop) are often a few bytes apart, and direct-mapped slots
+ * made such neighbours evict each other.
+ */
+static __always_inline struct stack_memo *memo_slot(struct thread_state *ts, __u64 sp, __u64 first)
+{
+	__u32 victim;
+
+#pragma clang loop unroll(full)
+	for (__u32 k = 0; k < THREAD_MEMO_SLOTS; k++)
+		if (ts->memo[k].sp == sp && ts->memo[k].first == first)
+			return &ts->memo[k];
+	victim = ts->memo_next++ & (THREAD_MEMO_SLOTS - 1);
+	return &ts->memo[victim];
 }
 
 /*
@@ -327,6 +401,7 @@ IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u3
 	struct thread_state *ts = thread_state();
 	__u32 zero = 0, len = 0;
 	struct ipcrace_stack *s;
+	struct ustack_scratch *us = NULL;
 	struct ipcrace_ustack *u = NULL;
 	__u64 hash = 0xcbf29ce484222325ULL;
 	__u64 *regs = NULL, top = 0;	/* in the scratch: a frame of 512 bytes is shared */
@@ -335,20 +410,42 @@ IPCRACE_SUBPROG __u64 capture_stack(void *ctx __arg_ctx, __u64 first_frame, __u3
 	if (!s)
 		return 0;
 	if (ustack_size) {
-		struct ustack_scratch *us = bpf_map_lookup_elem(&ustack_scratch, &zero);
-
+		us = bpf_map_lookup_elem(&ustack_scratch, &zero);
 		u = us ? &us->u : NULL;
 	}
 	if (u) {
+		__u64 first;
+		struct stack_memo *memo = NULL;
+
 		hash ^= flags;
 		regs = u->regs;
 		user_regs(regs);
 		top = stack_top(ts, regs[UREG_SP]);
 		len = ustack_len(regs, top);
-		hash = hash_mix(hash, first_frame ? first_frame : regs[UREG_IP]);
-		hash = hash_mix(hash, top - regs[UREG_SP]);
-		hash = hash_code_words(u, regs, len, hash);
-		hash = hash_mix(hash, 0x75737461636bULL);	/* never an FP walk's id */
+		first = first_frame ? first_frame : regs[UREG_IP];
+		if (ts)
+			memo = memo_slot(ts, regs[UREG_SP], first);
+		if (memo && memo_holds(memo, u, regs, top, first, flags)) {
+			hash = memo->id;
+		} else {
+			struct stack_memo *fresh = &us->fresh;
+			bool read;
+
+			hash = hash_mix(hash, first);
+			hash = hash_mix(hash, top - regs[UREG_SP]);
+			read = hash_code_words(u, fresh, regs, len, &hash);
+			hash = hash_mix(hash, 0x75737461636bULL);	/* never an FP walk's id */
+			if (hash == 0)
+				hash = 1;
+			if (memo && read && fresh->words <= STACK_MEMO_WORDS) {
+				fresh->sp = regs[UREG_SP];
+				fresh->top = top;
+				fresh->first = first;
+				fresh->flags = flags;
+				fresh->id = hash;
+				*memo = *fresh;
+			}
+		}
 	} else {
 		struct ip_hash ih = { .s = s, .hash = hash };
 

@@ -84,26 +84,37 @@ static bool is_emulated(const cs_insn *insn)
 }
 
 /*
+ * Whether any instruction of the function but a return can change what a
+ * probe reads (a call clobbers the argument registers): a loop back to
+ * the site could then show it other values than the call's.
+ */
+static bool changes_protected_regs(const cs_insn *insns, size_t count, bool arg2)
+{
+	for (size_t j = 0; j < count; j++) {
+		if (insns[j].id == X86_INS_RET)
+			continue;
+		if (insns[j].id == X86_INS_CALL || writes_protected_reg(&insns[j], arg2))
+			return true;
+	}
+	return false;
+}
+
+/*
  * A probe *on* a push still sees the entry state; the scan stops at the
  * first emulated instruction, so no earlier push can have moved rsp.
  */
-__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2)
+__u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, bool rehit_ok)
 {
-	__u64 site = fn->offset, len = fn->size;
 	cs_insn *insns = NULL;
-	__u8 *code = NULL;
+	bool rehit = false;
 	size_t count, i, j, k;
+	__u64 site = 0;
 	csh cs;
 
-	if (!len || len > MAX_FUNC_BYTES)
-		len = len ? MAX_FUNC_BYTES : 64;
-	code = malloc(len);
-	if (!code || elf_syms__read(s, fn->offset, code, len))
-		goto out_free;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		goto out_free;
+		return 0;
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	count = cs_disasm(cs, code, len, fn->vaddr, 0, &insns);
+	count = cs_disasm(cs, code, len, vaddr, 0, &insns);
 	for (i = 0; i < count && i < MAX_PROLOGUE_INSNS; i++) {
 		if (is_emulated(&insns[i]))
 			break;
@@ -117,7 +128,11 @@ __u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bo
 	 * a loop that hits the site again without a new call. A jump back to
 	 * the entry itself (pthread_spin_lock's retry loop) re-runs the entry
 	 * probe just the same, so it is no worse here; lock_enter ignores a
-	 * second hit while the thread's attempt is pending.
+	 * second hit while the thread's attempt is pending. That is also why
+	 * a lock attempt with a return (rehit_ok: sem_trywait's and
+	 * pthread_rwlock_trywrlock's compare-and-swap retry loops go back to
+	 * their second instruction) may have its site inside such a loop, as
+	 * long as nothing in the function changes what the probe reads.
 	 */
 	for (j = 0; j < count; j++) {
 		const cs_x86 *x = &insns[j].detail->x86;
@@ -127,16 +142,31 @@ __u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bo
 		for (k = 0; k < x->op_count; k++) {
 			if (x->operands[k].type != X86_OP_IMM)
 				continue;
-			if ((__u64)x->operands[k].imm > fn->vaddr &&
+			if ((__u64)x->operands[k].imm > vaddr &&
 			    (__u64)x->operands[k].imm <= insns[i].address)
-				goto out_close;
+				rehit = true;
 		}
 	}
-	site = fn->offset + (insns[i].address - fn->vaddr);
+	if (rehit && (!rehit_ok || changes_protected_regs(insns, count, arg2)))
+		goto out_close;
+	site = insns[i].address - vaddr;
 out_close:
 	cs_free(insns, count);
 	cs_close(&cs);
-out_free:
+	return site;
+}
+
+__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2,
+			 bool rehit_ok)
+{
+	__u64 site = fn->offset, len = fn->size;
+	__u8 *code;
+
+	if (!len || len > MAX_FUNC_BYTES)
+		len = len ? MAX_FUNC_BYTES : 64;
+	code = malloc(len);
+	if (code && !elf_syms__read(s, fn->offset, code, len))
+		site += probe_site__pick(code, len, fn->vaddr, arg2, rehit_ok);
 	free(code);
 	return site;
 }

@@ -15,14 +15,24 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include "elf_syms.h"
 
 /*
  * Returns the file offset for the probe: an emulated instruction within the
  * first bytes of fn, or fn->offset itself when none qualifies. arg2: the
- * program also reads the second argument (rsi).
+ * program also reads the second argument (rsi). rehit_ok: the program
+ * ignores a second hit of the site in one call (a lock attempt, pending
+ * until its return), so the site may be inside a loop of the function.
  */
-__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2);
+__u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2,
+			 bool rehit_ok);
+
+/*
+ * The same on len bytes of code (the function, vaddr its address): the
+ * site's offset from the entry, 0 for the entry itself.
+ */
+__u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, bool rehit_ok);
 
 /* False when the kernel would refuse a uprobe on the instruction at offset. */
 bool probe_site__probeable(const struct elf_syms *s, __u64 offset);

@@ -456,6 +456,18 @@ static int add_job(struct attach_batch *b, struct probes *p, struct bpf_program 
 	return 0;
 }
 
+/*
+ * Whether lock_enter (bpf/locks.bpf.c) keeps this function's attempt
+ * pending until its return, and so ignores a second hit of its probe in
+ * the same call: every lock but a blocking pthread_mutex_lock, whose
+ * acquisition may be taken from the next event instead (no return).
+ */
+static bool lock_attempt_pending(const struct probe_spec *spec)
+{
+	return spec->role == LOCK_ROLE_LOCK &&
+	       !(spec->obj == OBJ_MUTEX && !(spec->flags & (EVF_TRY | EVF_TIMED)));
+}
+
 /* Queues the probes of one function: 0 if absent, 1 if queued, or -errno. */
 static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf_syms *syms,
 		      const char *path, const struct probe_spec *spec)
@@ -474,7 +486,8 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	    init.offset == fn.offset)
 		flags |= EVF_MAYBE_INIT;
 	site = p->opts.site == PROBE_SITE_AUTO ?
-	       probe_site__choose(syms, &fn, spec->role == LOCK_ROLE_COND_WAIT) : fn.offset;
+	       probe_site__choose(syms, &fn, spec->role == LOCK_ROLE_COND_WAIT,
+				  lock_attempt_pending(spec)) : fn.offset;
 	cookie = lock_cookie(spec->obj, flags, spec->role);
 	if (!probe_site__probeable(syms, site)) {
 		fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed at +0x%llx; it is "

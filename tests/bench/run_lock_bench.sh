@@ -22,6 +22,11 @@
 #   helgrind, drd     valgrind, installed here if missing (apt-get)
 #   tsan              lock_ops built with -fsanitize=thread, when the
 #                     compiler can
+# Other lock kinds (KINDS, default "sem semtry rwtry": lock_ops' sem_wait/
+# sem_post, sem_trywait/sem_post and pthread_rwlock_trywrlock/unlock pairs):
+# KIND:native, KIND:bare-probes (empty programs, as ipcrace places and
+# attaches them), KIND:ipcrace-locks (and KIND:ipcrace-locks-entry with
+# ENTRY_SITE=1); ratios against KIND:native.
 # Hot counter (tests/bench/shared_counter.c, two processes, one
 # process-shared mutex): native, ipcrace-locks, ipcrace-record.
 # With NEIGHBOURS=1 (default), the cost an UNTRACED process pays while
@@ -38,6 +43,7 @@ rounds=${3:-3}
 increments=${4:-200000}
 neighbours=${NEIGHBOURS:-1}
 entry_site=${ENTRY_SITE:-0}
+kinds=${KINDS-sem semtry rwtry}
 ipcrace=$build/ipcrace
 work=$build/tests/bench/lock_ops
 counter=$build/tests/bench/shared_counter
@@ -80,6 +86,12 @@ pair() {	# label, command prefix... (lock_ops PAIRS appended)
 	local label=$1
 	shift
 	measure "$label" ns_per_pair "$@" "$work" "$pairs"
+}
+
+kpair() {	# kind, label, command prefix... (lock_ops PAIRS KIND appended)
+	local kind=$1 label=$2
+	shift 2
+	measure "$kind:$label" ns_per_pair "$@" "$work" "$pairs" "$kind"
 }
 
 incr() {	# label, command prefix... (shared_counter INCREMENTS appended)
@@ -125,6 +137,13 @@ for _ in $(seq "$rounds"); do
 		pair drd valgrind --tool=drd -q
 	fi
 	[ -n "$tsan" ] && measure tsan ns_per_pair "$tsan" "$pairs"
+	for kind in $kinds; do
+		kpair "$kind" native
+		kpair "$kind" bare-probes "$ipcrace" record -o "$tmp/t" --bare-probes "${locks_only[@]}" --
+		kpair "$kind" ipcrace-locks "$ipcrace" record -o "$tmp/t" "${locks_only[@]}" --
+		[ "$entry_site" = 1 ] && kpair "$kind" ipcrace-locks-entry "$ipcrace" record -o "$tmp/t" \
+			--probe-site entry "${locks_only[@]}" --
+	done
 	incr counter-native
 	incr counter-ipcrace-locks "$ipcrace" record -o "$tmp/t" "${locks_only[@]}" --
 	incr counter-ipcrace-record "$ipcrace" record -o "$tmp/t" --
@@ -156,6 +175,8 @@ def stat(label, col, f):
     return f(vals) if vals else float("nan")
 
 def base(label):
+    if ":" in label:
+        return label.split(":")[0] + ":native"
     return "counter-native" if label.startswith("counter-") else "native"
 
 print("%-28s %9s %9s %9s %9s %8s %8s" % ("mode (ns per pair/increment)", "wall min", "wall med",
