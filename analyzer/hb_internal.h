@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The happens-before engine's state, shared by its two files: hb.c
- * (threads, processes, locks, channels, futexes) and hb_sync.c (barriers,
- * pthread_once, C++ static-initialization guards, connect/accept, atomic
- * variables). Not a public header: everything else goes through hb.h.
+ * The happens-before engine's state, shared by its three files: hb.c
+ * (threads, processes, locks, channels, futexes, the events' dispatch),
+ * hb_thread.c (the lifecycle's edges: fork, spawn, join, exit, wait, exec)
+ * and hb_sync.c (barriers, pthread_once, C++ static-initialization guards,
+ * connect/accept, atomic variables). Not a public header: everything else
+ * goes through hb.h.
  */
 #ifndef IPCRACE_HB_INTERNAL_H
 #define IPCRACE_HB_INTERNAL_H
@@ -185,6 +187,27 @@ struct hb {
 };
 
 #define HB_NO_OBJ ((size_t)-1)
+
+/* A synthetic key of two ids (a tid, a pid, a pthread_t in an incarnation). */
+static inline struct ipcrace_key id_key(__u64 a, __u64 b)
+{
+	struct ipcrace_key k = { .a = a, .b = b, .space = KEY_NONE };
+
+	return k;
+}
+
+/* hb.c: processes and threads */
+int proc_new(struct hb *hb, __u32 pid, const struct hb_proc *from, __u32 *out);
+bool proc_find(const struct hb *hb, __u32 pid, __u32 *out);
+int thread_new(struct hb *hb, __u32 tid, __u32 proc, __u32 *out);
+
+/* hb_thread.c: the lifecycle's edges, thread t's event e */
+int spawn(struct hb *hb, const struct ipcrace_event *e, __u32 parent, bool fork);
+int thread_created(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int thread_joined(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int thread_exit(struct hb *hb, __u32 t);
+int process_reaped(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+int process_exec(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 
 /* The object's key tagged with its class; false when e names no object. */
 bool hb_obj_key(const struct ipcrace_event *e, enum hb_obj_class cls, struct ipcrace_key *out);

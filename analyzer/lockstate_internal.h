@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * lockstate's state, shared by its two files: lockstate.c replays who
+ * lockstate's state, shared by its three files: lockstate.c replays who
  * holds what and adds lock-order edges; lockmisuse.c makes the misuse
  * findings (double lock, unlock not held, held at exit) and settles the
- * exits whose finding depends on what the process does next. Nothing
- * outside these two files includes it.
+ * exits whose finding depends on what the process does next;
+ * lockstate_history.c keeps what losses and attach mode leave unknown.
+ * Nothing outside these three files includes it.
  */
 #ifndef IPCRACE_LOCKSTATE_INTERNAL_H
 #define IPCRACE_LOCKSTATE_INTERNAL_H
@@ -133,6 +134,20 @@ static inline struct finding_object lockstate__object_of(const struct ipcrace_ev
 
 	return o;
 }
+
+static inline bool mutex_is_recursive(__u64 kind)
+{
+	return (kind & MUTEX_KIND_TYPE_MASK) == MUTEX_KIND_RECURSIVE;
+}
+
+/* lockstate_history.c: losses, threads from before the trace, known locks */
+int lock_known_take(struct lockstate *ls, const struct lock_thread *t,
+		    const struct ipcrace_key *key);
+bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_thread *t,
+			  const struct ipcrace_event *e, const struct ipcrace_key *key);
+bool open_call_took(const struct lock_thread *t, const struct ipcrace_key *key);
+void open_call_close(struct lock_thread *t);
+void judge_history(struct lockstate *ls, struct lock_thread *t);
 
 /* An access of thread t at event e: where, who, and the locks it holds known. */
 void lock_thread__fill_access(const struct lock_thread *t, const struct ipcrace_event *e,

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Internal to the trace reader (analyzer/trace.c, trace_open.c, trace_v1.c):
+ * Internal to the trace reader (analyzer/trace.c, trace_records.c, trace_open.c,
+ * trace_stream.c, trace_v1.c):
  * the parsing state and the record decoders both format versions share.
  */
 #ifndef IPCRACE_TRACE_READ_H
 #define IPCRACE_TRACE_READ_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "trace.h"
@@ -76,6 +78,33 @@ struct reader {
 /* Formats "trace: [NAME: ]MESSAGE" into err and returns -errnum. */
 __attribute__((format(printf, 3, 4)))
 int reader__fail(struct reader *r, int errnum, const char *fmt, ...);
+
+/*
+ * A message about record idx: of the current chunk in version 1, at
+ * offset chunk_off in version 2.
+ */
+#define reader__fail_rec(r, idx, fmt, ...)						\
+	((r)->t->format_version == TRACE_VERSION_V1 ?					\
+	 reader__fail(r, EINVAL, "chunk %zu at offset %zu: record %u: " fmt,		\
+		      (r)->chunk_idx, (r)->chunk_off, (idx), ##__VA_ARGS__) :		\
+	 reader__fail(r, EINVAL, "record %u at offset %zu: " fmt,			\
+		      (idx), (r)->chunk_off, ##__VA_ARGS__))
+
+static inline int reader__nomem(struct reader *r)
+{
+	return reader__fail(r, ENOMEM, "out of memory");
+}
+
+/* trace_records.c: one record each, idx its number for messages */
+int reader__stack(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__mapping(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__mappings(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__process(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__footer(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__watch_stats(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__ustack(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
+		   __u32 len);
+int reader__ustack_zdata(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
 
 /*
  * One record's data (len bytes, unaligned) by type: 0, -EINVAL with a
