@@ -5,8 +5,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -14,11 +16,33 @@
 #include <unistd.h>
 
 #include "link_closer.h"
+#include "uprobe_multi.h"
 
 /* closes of one batch that wait at once (each waits for its grace periods) */
 #define CLOSE_WORKERS 64
 /* descriptors in one message (ipcrace sends one at a time) */
 #define FDS_PER_MSG 16
+
+/* the first byte of a message to the closer process */
+#define MSG_CLOSE 'c'		/* descriptors: close them */
+#define MSG_ATTACH 'a'		/* struct attach_req; descriptors: program, file, data, reply */
+
+/*
+ * An attach request: a uprobe_multi link of the program on the file, its
+ * offsets and cookies (cnt of each) in the data memfd, the link (or an
+ * errno) sent back on the reply socket.
+ */
+struct attach_req {
+	char kind;
+	__u32 attach_type;
+	__u32 cnt;
+	__u32 pid;
+	bool ret;
+};
+
+struct attach_reply {
+	int err;		/* 0: the link descriptor comes with it */
+};
 
 /* what the closer process reports after each batch, and last */
 struct closer_stats {
@@ -92,16 +116,114 @@ struct closer_queue {
 	int sock;
 };
 
-/* Receives one message's descriptors into q: 0 at the end, -1 on error. */
+/* Queues one received descriptor to be closed. */
+static void queue_fd(struct closer_queue *q, int fd)
+{
+	if (q->nr == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 256;
+		int *grown = realloc(q->fds, cap * sizeof(*grown));
+
+		if (!grown) {
+			close(fd);	/* no room: closed here, waited for */
+			return;
+		}
+		q->fds = grown;
+		q->cap = cap;
+	}
+	q->fds[q->nr++] = fd;
+}
+
+struct attach_job {
+	struct attach_req req;
+	int prog_fd, file_fd, data_fd, reply_fd;
+};
+
+static void send_reply(int sock, int err, int fd)
+{
+	char control[CMSG_SPACE(sizeof(int))];
+	struct attach_reply r = { .err = err };
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (!err) {
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+/* One attach, on a thread of its own: attaches run at once, as ipcrace asks them. */
+static void *attach_main(void *arg)
+{
+	struct attach_job *j = arg;
+	size_t bytes = (size_t)j->req.cnt * 2 * sizeof(__u64);
+	char path[64];
+	__u64 *data;
+	int fd = -EINVAL;
+
+	data = j->req.cnt ? mmap(NULL, bytes, PROT_READ, MAP_PRIVATE, j->data_fd, 0) : MAP_FAILED;
+	if (data != MAP_FAILED) {
+		/* the file as ipcrace opened it, whatever mount namespace this is */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", j->file_fd);
+		fd = uprobe_multi__attach_here(j->prog_fd, j->req.attach_type, path, data,
+					       data + j->req.cnt, j->req.cnt, j->req.ret, j->req.pid);
+		munmap(data, bytes);
+	}
+	send_reply(j->reply_fd, fd < 0 ? fd : 0, fd);
+	if (fd >= 0)
+		close(fd);	/* ipcrace holds it now (or, dead, its socket's queue) */
+	close(j->prog_fd);
+	close(j->file_fd);
+	close(j->data_fd);
+	close(j->reply_fd);
+	free(j);
+	return NULL;
+}
+
+static void start_attach(const struct attach_req *req, const int *fds, size_t nr)
+{
+	struct attach_job *j = NULL;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (nr == 4 && (j = malloc(sizeof(*j)))) {
+		*j = (struct attach_job){ .req = *req, .prog_fd = fds[0], .file_fd = fds[1],
+					  .data_fd = fds[2], .reply_fd = fds[3] };
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (!pthread_create(&t, &attr, attach_main, j)) {
+			pthread_attr_destroy(&attr);
+			return;
+		}
+		pthread_attr_destroy(&attr);
+		attach_main(j);		/* no thread: here */
+		return;
+	}
+	free(j);
+	for (size_t i = 0; i < nr; i++)
+		close(fds[i]);	/* the requester sees its reply socket close */
+}
+
+/* Receives one message: descriptors to close, or an attach. 0 at the end, -1 on error. */
 static int receive_fds(struct closer_queue *q)
 {
-	char data, control[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	char control[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
+	struct attach_req req;
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = control, .msg_controllen = sizeof(control),
 	};
+	int fds[FDS_PER_MSG];
 	struct cmsghdr *c;
+	size_t nr = 0;
 	ssize_t n;
 
 	do
@@ -109,28 +231,23 @@ static int receive_fds(struct closer_queue *q)
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n < 0 ? -1 : 0;
-	pthread_mutex_lock(&q->lock);
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int *fds = (int *)CMSG_DATA(c);
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		for (size_t i = 0; i < k; i++) {
-			if (q->nr == q->cap) {
-				size_t cap = q->cap ? 2 * q->cap : 256;
-				int *grown = realloc(q->fds, cap * sizeof(*grown));
-
-				if (!grown) {
-					close(fds[i]);	/* no room: closed here, waited for */
-					continue;
-				}
-				q->fds = grown;
-				q->cap = cap;
-			}
-			q->fds[q->nr++] = fds[i];
-		}
+		if (k > FDS_PER_MSG - nr)
+			k = FDS_PER_MSG - nr;
+		memcpy(fds + nr, CMSG_DATA(c), k * sizeof(int));
+		nr += k;
 	}
+	if (req.kind == MSG_ATTACH && n == sizeof(req)) {
+		start_attach(&req, fds, nr);
+		return 1;
+	}
+	pthread_mutex_lock(&q->lock);
+	for (size_t i = 0; i < nr; i++)
+		queue_fd(q, fds[i]);
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	return 1;
@@ -318,6 +435,106 @@ void link_closer__close(struct link_closer *c, int fd)
 	close(fd);
 	if (n < 0)
 		c->closed_here++;
+}
+
+/* sendmsg of data with the descriptors fds[0..nr) */
+static int send_with_fds(int sock, const void *data, size_t len, const int *fds, size_t nr)
+{
+	char control[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control, .msg_controllen = CMSG_SPACE(nr * sizeof(int)),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(nr * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nr * sizeof(int));
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* The attach's reply: the link fd, a negative errno, or -EPIPE when there was none. */
+static int receive_reply(int sock)
+{
+	char control[CMSG_SPACE(sizeof(int))];
+	struct attach_reply r;
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control, .msg_controllen = sizeof(control),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd = -1;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (n != sizeof(r))
+		return fd >= 0 ? (close(fd), -EPIPE) : -EPIPE;
+	if (r.err)
+		return fd >= 0 ? (close(fd), r.err) : r.err;
+	return fd >= 0 ? fd : -EPIPE;
+}
+
+int link_closer__attach(struct link_closer *c, int prog_fd, __u32 attach_type, const char *path,
+			const __u64 *offsets, const __u64 *cookies, __u32 cnt, bool ret, int pid)
+{
+	struct attach_req req = { .kind = MSG_ATTACH, .attach_type = attach_type, .cnt = cnt,
+				  .pid = (__u32)pid, .ret = ret };
+	size_t half = (size_t)cnt * sizeof(__u64);
+	int file_fd = -1, data_fd = -1, sv[2] = { -1, -1 }, fd;
+
+	if (!c || !cnt)
+		return -EPIPE;
+	file_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (file_fd < 0)
+		return -errno;
+	data_fd = memfd_create("ipcrace-attach", MFD_CLOEXEC);
+	if (data_fd < 0 || pwrite(data_fd, offsets, half, 0) != (ssize_t)half ||
+	    pwrite(data_fd, cookies, half, half) != (ssize_t)half ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		fd = -EPIPE;
+		goto out;
+	}
+	fd = send_with_fds(c->sock, &req, sizeof(req), (int[]){ prog_fd, file_fd, data_fd, sv[1] }, 4);
+	if (fd)
+		goto out;
+	close(sv[1]);
+	sv[1] = -1;
+	fd = receive_reply(sv[0]);
+out:
+	close(file_fd);
+	if (data_fd >= 0)
+		close(data_fd);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return fd;
+}
+
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static struct link_closer *shared;
+
+static void shared_start(void)
+{
+	shared = link_closer__new();
+}
+
+struct link_closer *link_closer__shared(void)
+{
+	pthread_once(&shared_once, shared_start);
+	return shared;
 }
 
 size_t link_closer__closed(struct link_closer *c)

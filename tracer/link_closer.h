@@ -19,6 +19,8 @@
 #ifndef IPCRACE_LINK_CLOSER_H
 #define IPCRACE_LINK_CLOSER_H
 
+#include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct link_closer;
@@ -35,5 +37,17 @@ double link_closer__busy_ms(struct link_closer *c);
 void link_closer__free(struct link_closer *c);
 /* The same without waiting: the closer process finishes alone. NULL-safe. */
 void link_closer__release(struct link_closer *c);
+/*
+ * Has the closer process create a uprobe_multi link (uprobe_multi.h) and
+ * hand it over: the kernel registers the probes there, where no SIGKILL of
+ * ipcrace can interrupt them (an interrupted registration's rollback leaks
+ * the probes, as an interrupted close does). The link fd, a negative errno
+ * of the kernel's, or -EPIPE when the closer could not be asked (the caller
+ * then attaches itself).
+ */
+int link_closer__attach(struct link_closer *c, int prog_fd, __u32 attach_type, const char *path,
+			const __u64 *offsets, const __u64 *cookies, __u32 cnt, bool ret, int pid);
+/* The process's closer for attaches, started at the first call; never freed. */
+struct link_closer *link_closer__shared(void);
 
 #endif /* IPCRACE_LINK_CLOSER_H */

@@ -20,6 +20,7 @@
 #include "probe_site.h"
 #include "link_closer.h"
 #include "probes.h"
+#include "uprobe_multi.h"
 
 struct probe_spec {
 	const char *func;
@@ -139,11 +140,8 @@ struct attach_batch {
  * many functions. A perf-event uprobe costs a grace-period wait when it is
  * removed (~0.12 s here, serialized: 60 probes made every run 8 s longer);
  * a multi link waits once for all of its probes. libbpf 1.1 predates them,
- * so the link is created with the raw syscall; the layout below is
- * union bpf_attr's link_create for BPF_TRACE_UPROBE_MULTI.
+ * so the link is created with the raw syscall (tracer/uprobe_multi.h).
  */
-#define ATTACH_TYPE_UPROBE_MULTI 48
-#define UPROBE_MULTI_RETURN 1u
 
 /*
  * uprobe_multi sessions (Linux 6.13): one program at the entry and, when
@@ -151,22 +149,6 @@ struct attach_batch {
  * kernel has them: the return programs go unused, and the calls whose
  * return tells nothing (bpf/locks.bpf.c) trap once. The same link layout.
  */
-#define ATTACH_TYPE_UPROBE_SESSION 57
-
-struct uprobe_multi_attr {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 __pad;
-};
 
 static bool kernel_at_least(int want_major, int want_minor)
 {
@@ -208,21 +190,12 @@ bool probes__prepare(struct ipcrace_bpf *skel)
 static int multi_link_create(struct bpf_program *prog, const char *path, const __u64 *offsets,
 			     const __u64 *cookies, __u32 cnt, bool ret, int pid)
 {
-	struct uprobe_multi_attr a = {
-		.pid = pid,
-		.prog_fd = bpf_program__fd(prog),
-		/* a session program's links are sessions */
-		.attach_type = bpf_program__expected_attach_type(prog) == ATTACH_TYPE_UPROBE_SESSION ?
-			       ATTACH_TYPE_UPROBE_SESSION : ATTACH_TYPE_UPROBE_MULTI,
-		.path = (__u64)(unsigned long)path,
-		.offsets = (__u64)(unsigned long)offsets,
-		.cookies = (__u64)(unsigned long)cookies,
-		.cnt = cnt,
-		.multi_flags = ret ? UPROBE_MULTI_RETURN : 0,
-	};
-	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	/* a session program's links are sessions */
+	__u32 type = bpf_program__expected_attach_type(prog) == ATTACH_TYPE_UPROBE_SESSION ?
+		     ATTACH_TYPE_UPROBE_SESSION : ATTACH_TYPE_UPROBE_MULTI;
 
-	return fd < 0 ? -errno : fd;
+	return uprobe_multi__attach_type(bpf_program__fd(prog), type, path, offsets, cookies, cnt,
+					 ret, pid);
 }
 
 /* One link per (program, return or not) of the batch. */

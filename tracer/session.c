@@ -27,6 +27,7 @@
 #include "probes.h"
 #include "procmaps.h"
 #include "session.h"
+#include "link_closer.h"
 #include "session_int.h"
 #include "stops.h"
 #include "syncscan.h"
@@ -456,6 +457,12 @@ int session__record(const struct session_opts *opts, int *target_status)
 			goto out_cleanup;
 		}
 	}
+	/*
+	 * The process that creates and closes uprobe links (link_closer.h),
+	 * before target__spawn makes ipcrace a subreaper: started later it
+	 * would be a child of ipcrace's, which waits for all of its children.
+	 */
+	link_closer__shared();
 	err = load_and_attach(&s);
 	if (err)
 		goto out_cleanup;

@@ -19,4 +19,18 @@
 int uprobe_multi__attach(int prog_fd, const char *path, const __u64 *offsets,
 			 const __u64 *cookies, __u32 cnt, bool ret, int pid);
 
+#define ATTACH_TYPE_UPROBE_MULTI 48
+#define ATTACH_TYPE_UPROBE_SESSION 57	/* Linux 6.13: entry and return, one program */
+
+/*
+ * The same for an attach type of the two above. The kernel registers the
+ * probes in the closer process (link_closer__attach), so that a SIGKILL of
+ * ipcrace cannot interrupt it; here, when that process cannot be asked.
+ */
+int uprobe_multi__attach_type(int prog_fd, __u32 attach_type, const char *path,
+			      const __u64 *offsets, const __u64 *cookies, __u32 cnt, bool ret, int pid);
+/* The bpf() call itself, in this process. */
+int uprobe_multi__attach_here(int prog_fd, __u32 attach_type, const char *path,
+			      const __u64 *offsets, const __u64 *cookies, __u32 cnt, bool ret, int pid);
+
 #endif /* IPCRACE_UPROBE_MULTI_H */

@@ -84,6 +84,9 @@ incg() {
 # exec, so that $! is ipcrace's own pid)
 tracer_pre=()
 [ -z "$cg" ] || tracer_pre=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg/tracer")
+# the same for a service started in the background, so that $! is the service itself
+svc_pre=()
+[ -z "$cg" ] || svc_pre=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg/svc")
 # usage: "svc client tracer" CPU nanoseconds so far
 usage() {
 	[ -n "$cg" ] || { echo "0 0 0"; return; }
@@ -329,7 +332,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 if [[ $services == *" redis "* ]]; then
 rport=$(free_port)
 mkdir -p "$tmp/redis"
-incg svc redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" \
+"${svc_pre[@]}" redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" \
 	--logfile "$tmp/redis/redis.log" --daemonize no &
 redis_pid=$!
 for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -349,7 +352,7 @@ fi
 # --- memcached (threads sharing a cache under pthread mutexes) ----------------
 if [[ $services == *" memcached "* ]]; then
 mport=$(free_port)
-incg svc memcached -u nobody -l 127.0.0.1 -p "$mport" -U 0 -t 4 -m 64 &
+"${svc_pre[@]}" memcached -u nobody -l 127.0.0.1 -p "$mport" -U 0 -t 4 -m 64 &
 mc_pid=$!
 for _ in $(seq 50); do memcstat --servers="127.0.0.1:$mport" >/dev/null 2>&1 && break; sleep 0.1; done
 mcbench() {
