@@ -4,7 +4,7 @@
  *
  * A uprobe on an instruction the kernel must single-step (most of them, e.g.
  * the `mov` glibc's pthread_mutex_lock starts with) costs a second trap; on
- * this kind of VM each trap is a VM exit (~4.7 us a hit against ~0.5 us for
+ * this kind of VM each trap is a VM exit (~15 us a hit here in 2026-12, ~0.5 us for
  * an emulated jmp/jcc/push/nop). The probe can move to the first emulated
  * instruction as long as nothing before it changes what the BPF program
  * reads (the first two arguments and the return address at [rsp]), and no
