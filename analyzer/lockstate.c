@@ -420,6 +420,19 @@ static int owner_take(struct lockstate *ls, const struct lock_thread *t,
 	return owner_set(ls, key, t->tid);
 }
 
+/* An exclusive acquisition: t owns the lock, and its state is known from here. */
+static int exclusive_take(struct lockstate *ls, struct lock_thread *t,
+			  const struct ipcrace_event *e, const struct ipcrace_key *key)
+{
+	int err;
+
+	/* readers that left in events lost are gone (no owner for them) */
+	if (ls->losses && e->obj == OBJ_RWLOCK)
+		held_drop_maybe_released(ls, t, key);
+	err = owner_take(ls, t, key);
+	return err ? err : lock_known_take(ls, t, key);
+}
+
 static int on_acquired(struct lockstate *ls, struct lock_thread *t,
 		       const struct ipcrace_event *e, const struct ipcrace_key *key)
 {
@@ -444,12 +457,7 @@ static int on_acquired(struct lockstate *ls, struct lock_thread *t,
 		return 0;
 	}
 	if (acquire_exclusive(e)) {
-		/* readers that left in events lost are gone (no owner for them) */
-		if (ls->losses && e->obj == OBJ_RWLOCK)
-			held_drop_maybe_released(ls, t, key);
-		err = owner_take(ls, t, key);
-		if (!err)
-			err = lock_known_take(ls, t, key);
+		err = exclusive_take(ls, t, e, key);
 		if (err)
 			return err;
 	}
@@ -680,11 +688,7 @@ int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_ev
 	/* on_acquired, but for the hold its release removes at once */
 	t->pending = false;
 	if (acquire_exclusive(acq)) {
-		if (ls->losses && acq->obj == OBJ_RWLOCK)
-			held_drop_maybe_released(ls, t, key);
-		err = owner_take(ls, t, key);
-		if (!err)
-			err = lock_known_take(ls, t, key);
+		err = exclusive_take(ls, t, acq, key);
 		if (err)
 			return err;
 	}

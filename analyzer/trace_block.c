@@ -271,16 +271,21 @@ int trace_block_enc__add(struct trace_block_enc *b, const struct ipcrace_event *
 	return 0;
 }
 
-const void *trace_block_enc__finish(struct trace_block_enc *b, size_t *len)
+const void *trace_block__seal(__u8 *data, size_t nr, size_t used, size_t *len)
 {
-	__u16 nr = (__u16)b->nr;
+	__u16 n = (__u16)nr;
 
 	*len = 0;
-	if (!b->nr)
+	if (!nr)
 		return NULL;
-	memcpy(b->data, &nr, sizeof(nr));
-	*len = b->len;
-	return b->data;
+	memcpy(data, &n, sizeof(n));
+	*len = used;
+	return data;
+}
+
+const void *trace_block_enc__finish(struct trace_block_enc *b, size_t *len)
+{
+	return trace_block__seal(b->data, b->nr, b->len, len);
 }
 
 /* A varint of at most 10 bytes before end: false when cut or longer. */

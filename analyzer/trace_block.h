@@ -70,6 +70,12 @@ void trace_block_enc__reset(struct trace_block_enc *b);
 int trace_block_enc__add(struct trace_block_enc *b, const struct ipcrace_event *e);
 /* The record data of the block (nr set): *len bytes; NULL when empty. */
 const void *trace_block_enc__finish(struct trace_block_enc *b, size_t *len);
+/*
+ * A block's record as written: its first two bytes get the entry count nr,
+ * used bytes of data are the record (*len), NULL and 0 when nr is 0. The
+ * events and the mappings encoders both end so.
+ */
+const void *trace_block__seal(__u8 *data, size_t nr, size_t used, size_t *len);
 
 /* The decoder's tables, reused from block to block (about 22 KiB). */
 struct trace_block_dec {

@@ -113,14 +113,7 @@ int trace_maps_enc__add(struct trace_maps_enc *b, const struct trace_mapping *in
 
 const void *trace_maps_enc__finish(struct trace_maps_enc *b, size_t *len)
 {
-	__u16 nr = (__u16)b->nr;
-
-	*len = 0;
-	if (!b->nr)
-		return NULL;
-	memcpy(b->data, &nr, sizeof(nr));
-	*len = b->len;
-	return b->data;
+	return trace_block__seal(b->data, b->nr, b->len, len);
 }
 
 #define BAD(msg)		\

@@ -216,6 +216,33 @@ trace_args() { printf '%s\n' -t "${keepdir:-$tmp}/$1"; }
 trace_of() { echo "${keepdir:-$tmp}/$1"; }
 keep() { [ -z "$keepdir" ] || cp "$@" "$keepdir/"; }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# attached_round LABEL NAME LOAD_FUNC PID ROUND: one native and one attached run of LOAD_FUNC
+# (which prints the requests a second) with ipcrace attached to PID (its report, stderr and trace
+# named after NAME), one report line "LABEL round ROUND"
+attached_round() {
+	local label=$1 name=$2 load=$3 pid=$4 r=$5 native attached n0 n1 a0 a1 t0 cpu
+	n0=$(usage)
+	native=$("$load")
+	n1=$(usage)
+	mapfile -t targs < <(trace_args "$name-$r.trace")
+	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$pid" --duration $((secs + 3)) --format json -o "$tmp/$name.json" 2>"$tmp/$name.err" &
+	ic=$!
+	sleep 2
+	t0=$(cpu_ticks "$ic")
+	prof_start "$ic"
+	a0=$(usage)
+	attached=$("$load")
+	a1=$(usage)
+	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
+	prof_end "$ic" "$secs"
+	wait "$ic"
+	ic=""
+	keep "$tmp/$name.json" "$tmp/$name.err"
+	report "$label round $r" "${native:-0}" "${attached:-0}" "$tmp/$name.json" "$tmp/$name.err" "$(trace_of "$name-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
+	[ -n "$keepdir" ] || rm -f "$(trace_of "$name-$r.trace")"
+}
+
 # --- PostgreSQL -------------------------------------------------------------
 if [[ $services == *" postgresql "* ]]; then
 mkdir "$tmp/pg" "$tmp/pglog" && chown postgres: "$tmp/pg" "$tmp/pglog"
@@ -226,32 +253,13 @@ incg svc su postgres -s /bin/sh -c "$pgbin/pg_ctl -D $tmp/pg -l $tmp/pglog/pg.lo
 pgb() { incg client su postgres -s /bin/sh -c "pgbench -h $tmp/pg $*" 2>&1; }
 pgb -i -q -s 4 postgres >/dev/null
 master=$(head -1 "$tmp/pg/postmaster.pid")
-for r in $(seq "$rounds"); do
-	n0=$(usage)
-	native=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-	n1=$(usage)
-	mapfile -t targs < <(trace_args "pg-$r.trace")
-	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$master" --duration $((secs + 3)) --format json -o "$tmp/pg.json" 2>"$tmp/pg.err" &
-	ic=$!
-	sleep 2
-	t0=$(cpu_ticks "$ic")
-	prof_start "$ic"
-	a0=$(usage)
-	attached=$(pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-	a1=$(usage)
-	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
-	prof_end "$ic" "$secs"
-	wait "$ic"
-	ic=""
-	keep "$tmp/pg.json" "$tmp/pg.err"
-	report "postgresql round $r" "${native:-0}" "${attached:-0}" "$tmp/pg.json" "$tmp/pg.err" "$(trace_of "pg-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
-	[ -n "$keepdir" ] || rm -f "$(trace_of "pg-$r.trace")"
-done
+pgload() { pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1; }
+for r in $(seq "$rounds"); do attached_round postgresql pg pgload "$master" "$r"; done
 fi
 
 # --- nginx --------------------------------------------------------------------
 if [[ $services == *" nginx "* ]]; then
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 mkdir -p "$tmp/ngx/logs" "$tmp/ngx/html"
 echo "ipcrace" >"$tmp/ngx/html/index.html"
 cat >"$tmp/ngx/nginx.conf" <<CONF
@@ -279,54 +287,9 @@ incg svc nginx -p "$tmp/ngx" -c "$tmp/ngx/nginx.conf" -g 'daemon on;' || { echo 
 sleep 0.3
 nginx_pid=$(cat "$tmp/ngx/nginx.pid")
 abrun() { incg client ab -q -t "$secs" -n 100000000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p'; }
-for r in $(seq "$rounds"); do
-	n0=$(usage)
-	native=$(abrun)
-	n1=$(usage)
-	mapfile -t targs < <(trace_args "ngx-$r.trace")
-	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$nginx_pid" --duration $((secs + 3)) --format json -o "$tmp/ngx.json" 2>"$tmp/ngx.err" &
-	ic=$!
-	sleep 2
-	t0=$(cpu_ticks "$ic")
-	prof_start "$ic"
-	a0=$(usage)
-	attached=$(abrun)
-	a1=$(usage)
-	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
-	prof_end "$ic" "$secs"
-	wait "$ic"
-	ic=""
-	keep "$tmp/ngx.json" "$tmp/ngx.err"
-	report "nginx round $r" "${native:-0}" "${attached:-0}" "$tmp/ngx.json" "$tmp/ngx.err" "$(trace_of "ngx-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
-	[ -n "$keepdir" ] || rm -f "$(trace_of "ngx-$r.trace")"
-done
+for r in $(seq "$rounds"); do attached_round nginx ngx abrun "$nginx_pid" "$r"; done
 fi
 
-# attached_round NAME LOAD_FUNC PID ROUND: one native and one attached run of LOAD_FUNC (which prints
-# the requests a second) with ipcrace attached to PID, reported like the two above
-attached_round() {
-	local name=$1 load=$2 pid=$3 r=$4 native attached n0 n1 a0 a1 t0 cpu
-	n0=$(usage)
-	native=$("$load")
-	n1=$(usage)
-	mapfile -t targs < <(trace_args "$name-$r.trace")
-	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$pid" --duration $((secs + 3)) --format json -o "$tmp/$name.json" 2>"$tmp/$name.err" &
-	ic=$!
-	sleep 2
-	t0=$(cpu_ticks "$ic")
-	prof_start "$ic"
-	a0=$(usage)
-	attached=$("$load")
-	a1=$(usage)
-	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
-	prof_end "$ic" "$secs"
-	wait "$ic"
-	ic=""
-	keep "$tmp/$name.json" "$tmp/$name.err"
-	report "$name round $r" "${native:-0}" "${attached:-0}" "$tmp/$name.json" "$tmp/$name.err" "$(trace_of "$name-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
-	[ -n "$keepdir" ] || rm -f "$(trace_of "$name-$r.trace")"
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # --- redis (one process: an event loop and its background threads) -----------
 if [[ $services == *" redis "* ]]; then
@@ -346,7 +309,7 @@ rbench() {
 	t1=$(date +%s.%N)
 	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 5 * n / (b - a) }'
 }
-for r in $(seq "$rounds"); do attached_round redis rbench "$redis_pid" "$r"; done
+for r in $(seq "$rounds"); do attached_round redis redis rbench "$redis_pid" "$r"; done
 fi
 
 # --- memcached (threads sharing a cache under pthread mutexes) ----------------
@@ -359,6 +322,6 @@ mcbench() {
 	incg client timeout -k 5 $((secs + 30)) memcaslap -s "127.0.0.1:$mport" -t "${secs}s" -c 16 -T 2 2>/dev/null |
 		sed -n 's/^Run time: .* TPS: \([0-9]*\).*/\1/p' | tail -1
 }
-for r in $(seq "$rounds"); do attached_round memcached mcbench "$mc_pid" "$r"; done
+for r in $(seq "$rounds"); do attached_round memcached memcached mcbench "$mc_pid" "$r"; done
 fi
 exit "$failed"
