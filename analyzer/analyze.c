@@ -146,6 +146,21 @@ __attribute__((always_inline)) static inline int detect_event(struct detectors *
 		lockstate__forget(d->lockstate);
 		racedet__forget(d->racedet);
 	}
+	/*
+	 * A sampling window of a process's lock probes (--overhead): what it
+	 * held and was taking is unknown at both edges, and a race across it
+	 * is only a candidate (lockstate.h, race.h). An exit ends a gap too.
+	 */
+	if (e->type == EV_LOCK_GAP) {
+		lock_defer__gap(d->defer, e->pid);
+		err = lockstate__forget_process(d->lockstate, e->pid);
+		return err ? err : racedet__gap(d->racedet, e);
+	}
+	if (e->type == EV_EXIT && (e->flags & EVF_GROUP_DEAD)) {
+		err = racedet__gap(d->racedet, e);
+		if (err)
+			return err;
+	}
 	/* what each process synchronizes with that ipcrace cannot see (any order) */
 	err = syncvis__note(d->syncvis, e);
 	/* the tracer's word on a process, a hold: no edge, no thread */
@@ -327,6 +342,7 @@ static bool event_key_unused(const struct ipcrace_event *e)
 	case EV_THREAD_JOIN_RET:
 	case EV_WAIT_REAPED:
 	case EV_SYNC_UNSEEN:
+	case EV_LOCK_GAP:
 		return true;
 	case EV_LOCK_ATTEMPT:
 	case EV_LOCK_ACQUIRED:

@@ -694,6 +694,7 @@ static int hb_event_of(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	case EV_NAME_OBJECT:
 	case EV_SYNC_UNSEEN:
 	case EV_CONFIRM_HOLD:
+	case EV_LOCK_GAP:
 	case EV_TYPE_MAX:
 		break;
 	}

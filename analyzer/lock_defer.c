@@ -167,6 +167,15 @@ static void mark_loss(struct lock_defer *ld)
 			ld->slots[i].spans_loss = true;
 }
 
+void lock_defer__gap(struct lock_defer *ld, __u32 pid)
+{
+	size_t i;
+
+	for (i = 0; ld->nr_pending && i < ld->nr_slots; i++)
+		if (ld->slots[i].pending && ld->slots[i].attempt.pid == pid)
+			ld->slots[i].spans_loss = true;
+}
+
 const struct ipcrace_event *lock_defer__next(struct lock_defer *ld, const struct ipcrace_event *e)
 {
 	bool defers = e->type == EV_LOCK_ATTEMPT && (e->flags & EVF_ACQUIRE_DEFERRED);

@@ -78,6 +78,13 @@ const struct ipcrace_event *lock_defer__next(struct lock_defer *ld, const struct
 bool lock_defer__unheld_release(struct lock_defer *ld, const struct ipcrace_event *e,
 				struct ipcrace_event *acquired);
 
+/*
+ * An edge of a sampling gap of process pid (EV_LOCK_GAP): its threads'
+ * pending acquisitions span it as they would a loss (their release may
+ * be unseen): flagged EVF_DEFERRED_SPANS_LOSS when made.
+ */
+void lock_defer__gap(struct lock_defer *ld, __u32 pid);
+
 /* Deferred acquisitions pending now (threads waiting, or at the end: never completed). */
 size_t lock_defer__pending(const struct lock_defer *ld);
 

@@ -53,6 +53,7 @@ void lockstate__free(struct lockstate *ls)
 	keymap__free(ls->thread_index);
 	keymap__free(ls->owners);
 	keymap__free(ls->known_since);
+	keymap__free(ls->gap_pids);
 	keymap__free(ls->signalling);
 	free(ls->deferred);
 	free(ls->scratch);
@@ -173,8 +174,8 @@ static struct lock_thread *thread_add(struct lockstate *ls, const struct ipcrace
 	t = &ls->threads[ls->nr_threads++];
 	memset(t, 0, sizeof(*t));
 	t->tid = e->tid;
-	/* first seen after a loss: what it took before is unknown */
-	t->gates_unknown = ls->losses != 0;
+	/* first seen after a loss, or a gap of its process: what it took before is unknown */
+	t->gates_unknown = ls->losses != 0 || (ls->gaps && lock_thread_after_gap(ls, e->pid));
 	return t;
 }
 
@@ -427,7 +428,7 @@ static int exclusive_take(struct lockstate *ls, struct lock_thread *t,
 	int err;
 
 	/* readers that left in events lost are gone (no owner for them) */
-	if (ls->losses && e->obj == OBJ_RWLOCK)
+	if ((ls->losses || ls->gaps) && e->obj == OBJ_RWLOCK)
 		held_drop_maybe_released(ls, t, key);
 	err = owner_take(ls, t, key);
 	return err ? err : lock_known_take(ls, t, key);
@@ -753,7 +754,7 @@ bool lockstate__release_unheld(const struct lockstate *ls, __u32 tid,
 {
 	const struct lock_thread *t;
 
-	if (ls->losses || ls->start_unknown)
+	if (ls->losses || ls->start_unknown || ls->gaps)
 		return false;
 	t = thread_find(ls, tid);
 	return !t || !held_find(t, key);

@@ -70,6 +70,20 @@ int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_ev
 void lockstate__forget(struct lockstate *ls);
 
 /*
+ * An edge of a sampling gap of process pid (EV_LOCK_GAP, begin or end):
+ * its lock calls in between are unseen. lockstate__forget for pid's
+ * threads alone: their holds maybe released, their next edges without
+ * gates, a pending attempt dropped; and, for every lock, a release by a
+ * thread not holding it is no finding until an exclusive acquisition
+ * after this edge (pid's threads may have taken any lock in the gap, and
+ * a lock another thread's acquisition made known may have passed to them
+ * since). A thread of pid first seen after the edge may hold locks taken
+ * in the gap: its first edges know no gates either. Lock-order edges seen
+ * outside the gap stay findings. 0 or -ENOMEM.
+ */
+int lockstate__forget_process(struct lockstate *ls, __u32 pid);
+
+/*
  * The end of the stream: settles the private locks held at a thread's exit
  * whose process was still running (a finding when another thread of it was
  * alive), then cleans the "locks held" lists of every finding in out (from

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * What lockstate knows of a lock's history (lockstate.h): events lost
- * (lockstate__forget), threads whose birth the trace did not see (attach
+ * (lockstate__forget), sampling gaps of a process (lockstate__forget_process), threads whose birth the trace did not see (attach
  * mode), and the exclusive acquisitions that make a lock's state known
  * again after either. lockstate.c replays the events with them.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include "identity.h"
 #include "lockstate_internal.h"
@@ -37,6 +38,40 @@ void lockstate__forget(struct lockstate *ls)
 	epoch_advance(ls);
 }
 
+int lockstate__forget_process(struct lockstate *ls, __u32 pid)
+{
+	struct ipcrace_key k = { .space = KEY_NONE, .a = pid };
+	struct lock_thread *t;
+	size_t i, j;
+
+	if (!ls->gap_pids)
+		ls->gap_pids = keymap__new();
+	if (!ls->gap_pids || keymap__set(ls->gap_pids, &k, 1))
+		return -ENOMEM;
+
+	for (i = 0; i < ls->nr_threads; i++) {
+		t = &ls->threads[i];
+		if (t->pid != pid)
+			continue;
+		for (j = 0; j < t->nr_held; j++)
+			t->held[j].maybe_released = true;
+		t->pending = false;
+		t->gates_unknown = true;
+	}
+	/* any lock may have passed through the gap: known again only when taken exclusively */
+	ls->gaps = true;
+	epoch_advance(ls);
+	return 0;
+}
+
+bool lock_thread_after_gap(const struct lockstate *ls, __u32 pid)
+{
+	struct ipcrace_key k = { .space = KEY_NONE, .a = pid };
+	__u64 one;
+
+	return ls->gap_pids && keymap__get(ls->gap_pids, &k, &one);
+}
+
 /*
  * Thread t took lock key exclusively: nobody else holds it now, so its
  * state is known again after a loss, but for the recursion levels t itself
@@ -48,7 +83,7 @@ int lock_known_take(struct lockstate *ls, const struct lock_thread *t,
 {
 	__u64 v;
 
-	if (!ls->losses && !ls->start_unknown)
+	if (!ls->losses && !ls->start_unknown && !ls->gaps)
 		return 0;
 	if (keymap__get(ls->known_since, key, &v) && KNOWN_LOSSES(v) == ls->epoch) {
 		if (KNOWN_TID1(v) == t->tid + 1 || !KNOWN_TID1(v))
@@ -69,7 +104,7 @@ bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_thread *
 {
 	__u64 v;
 
-	if (!ls->losses && !ls->start_unknown)
+	if (!ls->losses && !ls->start_unknown && !ls->gaps)
 		return false;
 	if (!keymap__get(ls->known_since, key, &v) || KNOWN_LOSSES(v) != ls->epoch)
 		return true;

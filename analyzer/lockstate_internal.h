@@ -98,6 +98,13 @@ struct lockstate {
 	 */
 	__u32 losses;
 	/*
+	 * A process's sampling gap was seen (lockstate__forget_process):
+	 * releases are judged against known_since as after a loss.
+	 * gap_pids: the processes that had one (pid -> 1), NULL before.
+	 */
+	bool gaps;
+	struct keymap *gap_pids;
+	/*
 	 * known_since's clock: losses, and the first lock event of every
 	 * process with history before the trace (attach mode probes one
 	 * process after another, so each one's recording starts at its own
@@ -148,6 +155,8 @@ bool lock_hold_maybe_lost(const struct lockstate *ls, const struct lock_thread *
 bool open_call_took(const struct lock_thread *t, const struct ipcrace_key *key);
 void open_call_close(struct lock_thread *t);
 void judge_history(struct lockstate *ls, struct lock_thread *t);
+/* Has process pid had a sampling gap (its threads may hold locks unseen)? */
+bool lock_thread_after_gap(const struct lockstate *ls, __u32 pid);
 
 /* An access of thread t at event e: where, who, and the locks it holds known. */
 void lock_thread__fill_access(const struct lock_thread *t, const struct ipcrace_event *e,

@@ -7,6 +7,7 @@
 #include "crc32.h"
 #include "identity.h"
 #include "race.h"
+#include "syncvis.h"
 
 /*
  * Accesses wider than this are checked on their first RACE_MAX_BYTES bytes
@@ -38,6 +39,7 @@ struct race_access {
 	__u32 tid;
 	__u32 flags;			/* EVF_READ / EVF_WRITE */
 	__u32 lockset;			/* index in rd->locksets */
+	__u32 gap_edges;		/* rd->gap_edges when it was made */
 	char comm[IPCRACE_COMM_LEN];
 	__u8 mask;			/* bytes of the word it covers: bit i = byte i */
 };
@@ -68,6 +70,18 @@ struct racedet {
 	size_t cap_locksets;
 	struct keymap *lockset_index;	/* hash, first lock -> locksets[] (chained by c) */
 	size_t truncated;
+	/*
+	 * Sampling gaps (racedet__gap): edges seen so far, the processes
+	 * whose gap is open now, and the latest edge (a candidate's reason).
+	 * reported's value for a pair reported as a sampled candidate is
+	 * its index in out + 2 (1: a finding).
+	 */
+	__u32 gap_edges;
+	__u32 *open_gaps;
+	size_t nr_open_gaps;
+	size_t cap_open_gaps;
+	__u32 last_gap_pid;
+	__u64 last_gap_ts;
 };
 
 struct racedet *racedet__new(struct hb *hb)
@@ -105,6 +119,7 @@ void racedet__free(struct racedet *rd)
 	keymap__free(rd->word_index);
 	keymap__free(rd->reported);
 	keymap__free(rd->lockset_index);
+	free(rd->open_gaps);
 	free(rd);
 }
 
@@ -127,6 +142,53 @@ void racedet__forget(struct racedet *rd)
 		rd->words[i].nr_writes = 0;
 		rd->words[i].nr_reads = 0;
 	}
+}
+
+/* Is pid's gap open? Its index in open_gaps, or nr_open_gaps. */
+static size_t gap_find(const struct racedet *rd, __u32 pid)
+{
+	size_t i;
+
+	for (i = 0; i < rd->nr_open_gaps && rd->open_gaps[i] != pid; i++)
+		;
+	return i;
+}
+
+int racedet__gap(struct racedet *rd, const struct ipcrace_event *e)
+{
+	size_t i = gap_find(rd, e->pid);
+	int err;
+
+	if (e->type == EV_EXIT) {
+		/* a process gone in its gap: nothing of it is unseen after its exit */
+		if (!(e->flags & EVF_GROUP_DEAD) || i == rd->nr_open_gaps)
+			return 0;
+	} else if (e->type != EV_LOCK_GAP) {
+		return 0;
+	}
+	rd->gap_edges++;
+	rd->last_gap_pid = e->pid;
+	rd->last_gap_ts = e->ts;
+	if (e->type == EV_LOCK_GAP && e->arg0 == LOCK_GAP_BEGIN) {
+		if (i < rd->nr_open_gaps)
+			return 0;
+		err = array__reserve(&rd->open_gaps, &rd->cap_open_gaps, rd->nr_open_gaps + 1,
+				     sizeof(*rd->open_gaps));
+		if (err)
+			return err;
+		rd->open_gaps[rd->nr_open_gaps++] = e->pid;
+		return 0;
+	}
+	/* an end (or an exit) closes the gap; an end without its begin counts as an edge */
+	if (i < rd->nr_open_gaps)
+		rd->open_gaps[i] = rd->open_gaps[--rd->nr_open_gaps];
+	return 0;
+}
+
+/* May synchronization unseen in a sampling gap order prev before now? */
+static bool gap_between(const struct racedet *rd, const struct race_access *prev)
+{
+	return rd->nr_open_gaps || prev->gap_edges != rd->gap_edges;
 }
 
 /* --- locksets ---------------------------------------------------------------- */
@@ -299,13 +361,20 @@ static int report(struct racedet *rd, size_t word, const struct ipcrace_event *e
 	struct ipcrace_key seen = {
 		.space = KEY_NONE, .a = word, .b = x < y ? x : y, .c = x < y ? y : x,
 	};
+	bool sampled = gap_between(rd, prev);
 	struct finding f;
-	__u64 one;
+	__u64 v, idx = (__u64)-1;
 	int err;
 
-	if (keymap__get(rd->reported, &seen, &one))
-		return 0;
-	err = keymap__set(rd->reported, &seen, 1);
+	if (keymap__get(rd->reported, &seen, &v)) {
+		/* a sampled candidate made a finding by a pair with no gap between */
+		if (v < 2 || sampled || v - 2 >= out->nr ||
+		    out->items[v - 2].status != FINDING_CANDIDATE ||
+		    out->items[v - 2].unseen.why != SYNCVIS_SAMPLED)
+			return 0;
+		idx = v - 2;
+	}
+	err = keymap__set(rd->reported, &seen, sampled ? out->nr + 2 : 1);
 	if (err)
 		return err;
 	memset(&f, 0, sizeof(f));
@@ -318,6 +387,16 @@ static int report(struct racedet *rd, size_t word, const struct ipcrace_event *e
 	finding_access_fill(rd, cur, &f.accesses[0]);
 	finding_access_fill(rd, prev, &f.accesses[1]);
 	f.nr_accesses = 2;
+	if (sampled) {
+		f.status = FINDING_CANDIDATE;
+		f.unseen = (struct finding_unseen){
+			.ts = rd->last_gap_ts, .why = SYNCVIS_SAMPLED, .pid = rd->last_gap_pid,
+		};
+	}
+	if (idx != (__u64)-1) {
+		out->items[idx] = f;
+		return 0;
+	}
 	return findings__add(out, &f);
 }
 
@@ -420,6 +499,7 @@ static int access_fill(struct racedet *rd, const struct ipcrace_event *e, struct
 	a->pid = e->pid;
 	a->tid = e->tid;
 	a->flags = e->flags & (EVF_READ | EVF_WRITE);
+	a->gap_edges = rd->gap_edges;
 	memcpy(a->comm, e->comm, sizeof(a->comm));
 	if (nr_locks > FINDING_MAX_LOCKS)
 		nr_locks = FINDING_MAX_LOCKS;

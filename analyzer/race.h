@@ -52,6 +52,22 @@ int racedet__access(struct racedet *rd, const struct ipcrace_event *access_event
  */
 void racedet__forget(struct racedet *rd);
 
+/*
+ * An edge of a sampling gap (EV_LOCK_GAP: begin or end) of process pid, or
+ * its end by the process's exit (EV_EXIT, EVF_GROUP_DEAD). A lock call of
+ * pid in a gap is unseen, and through it any two accesses that a gap
+ * overlaps may be ordered: the unseen release may be that of any earlier
+ * access's thread (to a lock pid then takes), the unseen acquisition that
+ * of any later one's. So a race whose first access came before a gap edge
+ * that precedes the second, or while a gap of any process is open, is
+ * FINDING_CANDIDATE (unseen.why SYNCVIS_SAMPLED, unseen.pid the gap's
+ * process, unseen.ts its latest edge), never a finding; if the same pair
+ * of code locations races later with no gap between, it becomes one.
+ * Histories stay: a pair inside one window is compared as usual.
+ * 0 or -ENOMEM.
+ */
+int racedet__gap(struct racedet *rd, const struct ipcrace_event *e);
+
 /* Distinct words accessed so far. */
 size_t racedet__nr_words(const struct racedet *rd);
 

@@ -338,6 +338,7 @@ static bool detail_unseen(const struct syncvis *sv, const struct hb *hb,
 		       !(hb && hb__atomic_location(hb, &d->word));
 	case SYNCVIS_VISIBLE:
 	case SYNCVIS_UNPROBED_CODE:
+	case SYNCVIS_SAMPLED:
 		break;
 	}
 	return false;
@@ -403,6 +404,9 @@ const char *syncvis_why__describe(enum syncvis_why why)
 		return "an atomic seen only by a watchpoint, in code the access probes do not see";
 	case SYNCVIS_FOREIGN_FUTEX:
 		return "futex calls on a shared word no known lock owns and no probe saw accessed";
+	case SYNCVIS_SAMPLED:
+		return "its lock probes were off for a sampling window (--overhead) between the "
+		       "two accesses";
 	}
 	return "unknown";
 }
@@ -418,6 +422,8 @@ const char *syncvis_why__name(enum syncvis_why why)
 		return "watched-atomic";
 	case SYNCVIS_FOREIGN_FUTEX:
 		return "foreign-futex";
+	case SYNCVIS_SAMPLED:
+		return "sampled";
 	}
 	return "unknown";
 }

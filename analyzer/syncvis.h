@@ -43,6 +43,13 @@ enum syncvis_why {
 	SYNCVIS_UNPROBED_CODE,
 	SYNCVIS_WATCHED_ATOMIC,
 	SYNCVIS_FOREIGN_FUTEX,
+	/*
+	 * Not syncvis's: the race detector's (race.h, racedet__gap). A
+	 * sampling gap of the process's lock probes (--overhead) lies between
+	 * the two accesses; the pair is a candidate from the start and
+	 * syncvis__classify leaves it so.
+	 */
+	SYNCVIS_SAMPLED,
 };
 
 struct syncvis;

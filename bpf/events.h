@@ -179,8 +179,24 @@ enum ipcrace_event_type {
 	 */
 	EV_SIGNAL_SEND,
 	EV_SIGNAL_DELIVER,
+	/*
+	 * Made by the tracer, not BPF: a sampling window of process pid's
+	 * lock probes (--overhead, tracer/lock_sampler.h). arg0 = enum
+	 * ipcrace_lock_gap_edge: LOCK_GAP_BEGIN comes before, in stream order,
+	 * every lock or IPC call of pid its probes could miss; LOCK_GAP_END
+	 * after all of them (arg1 = the begin's ts). Between the two, pid's
+	 * synchronization is partly unseen (analyzer: lockstate.h,
+	 * race.h). tid = pid; no object, no stack.
+	 */
+	EV_LOCK_GAP,
 
 	EV_TYPE_MAX,
+};
+
+/* EV_LOCK_GAP arg0. */
+enum ipcrace_lock_gap_edge {
+	LOCK_GAP_BEGIN = 1,
+	LOCK_GAP_END = 2,
 };
 
 /* EV_SYNC_UNSEEN arg1: why the code's atomics are not seen. */

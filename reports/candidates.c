@@ -11,6 +11,12 @@ static void where(char *buf, size_t len, const struct report_model *m,
 	struct frame fr = { 0 };
 	bool code = u->why == SYNCVIS_UNPROBED_CODE || u->why == SYNCVIS_WATCHED_ATOMIC;
 
+	/* a sampling window has no address */
+	if (u->why == SYNCVIS_SAMPLED) {
+		if (len)
+			buf[0] = '\0';
+		return;
+	}
 	if (!code || !m->s || symbolizer__frame(m->s, u->pid, u->ts, u->addr, false, &fr) ||
 	    !fr.module) {
 		snprintf(buf, len, " (at 0x%llx)", (unsigned long long)u->addr);

@@ -49,6 +49,7 @@ const char *event_type__name(__u16 type)
 	case EV_CHAN_ACCEPT:		return "accept";
 	case EV_SYNC_UNSEEN:		return "sync-unseen";
 	case EV_CONFIRM_HOLD:		return "confirm-hold";
+	case EV_LOCK_GAP:		return "lock-gap";
 	case EV_TYPE_MAX:
 		break;
 	}
@@ -216,6 +217,13 @@ static void put_details(FILE *out, const struct trace *t, const struct ipcrace_e
 		put_object(out, t, e);
 		fprintf(out, " held %llu ns at 0x%llx: %s", (unsigned long long)e->arg1,
 			(unsigned long long)e->arg0, e->result ? "changed (conflict)" : "unchanged");
+		break;
+	case EV_LOCK_GAP:
+		if (e->arg0 == LOCK_GAP_END)
+			fprintf(out, " end: lock probes on again after %.6f s off",
+				e->ts > e->arg1 ? (e->ts - e->arg1) / 1e9 : 0.0);
+		else
+			fprintf(out, " begin: lock probes off (sampling)");
 		break;
 	case EV_TYPE_MAX:
 		break;

@@ -568,6 +568,7 @@ static int pf_event(struct pf_ctx *c, size_t i)
 	case EV_CHAN_ACCEPT:
 	case EV_SYNC_UNSEEN:
 	case EV_CONFIRM_HOLD:
+	case EV_LOCK_GAP:
 	case EV_TYPE_MAX:
 		break;
 	}
