@@ -229,3 +229,42 @@ int procfs__fd_flags(int pid, int fd, unsigned int *flags)
 	*flags = strtoul(f + 6, NULL, 8);
 	return 0;
 }
+
+int procfs__parse_syscall(const char *text, long *nr, unsigned long long *arg0)
+{
+	char *end;
+	long n;
+
+	if (!strncmp(text, "running", 7))
+		return -EAGAIN;
+	errno = 0;
+	n = strtol(text, &end, 10);
+	if (errno || end == text || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EINVAL;
+	*nr = n;
+	*arg0 = 0;
+	if (n < 0)
+		return 0;	/* "-1 SP PC": off the CPU outside a syscall */
+	text = end;
+	while (*text == ' ')
+		text++;
+	if (strncmp(text, "0x", 2))
+		return -EINVAL;
+	errno = 0;
+	*arg0 = strtoull(text, &end, 16);
+	if (errno || end == text + 2)
+		return -EINVAL;
+	return 0;
+}
+
+int procfs__syscall(int pid, long *nr, unsigned long long *arg0)
+{
+	char path[64], buf[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	n = procfs__read(path, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	return procfs__parse_syscall(buf, nr, arg0);
+}

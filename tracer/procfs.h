@@ -39,4 +39,14 @@ ssize_t procfs__fd_target(int pid, int fd, char *buf, size_t len);
 /* The "flags:" field of /proc/PID/fdinfo/FD (octal open flags): 0 and *flags, or -errno. */
 int procfs__fd_flags(int pid, int fd, unsigned int *flags);
 
+/*
+ * /proc/PID/syscall: the syscall a thread is blocked in and its first
+ * argument. parse takes the file's text: 0 with *nr (-1: blocked, but not
+ * in a syscall) and *arg0; -EAGAIN for "running" (the kernel reads it
+ * only of a thread that is off the CPU); -EINVAL for anything else.
+ * procfs__syscall reads it: the same, or -errno (gone, not permitted).
+ */
+int procfs__parse_syscall(const char *text, long *nr, unsigned long long *arg0);
+int procfs__syscall(int pid, long *nr, unsigned long long *arg0);
+
 #endif /* IPCRACE_PROCFS_H */

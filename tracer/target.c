@@ -8,9 +8,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "target.h"
 
 /* The executable execvp would run, so its ELF can be checked beforehand. */
@@ -105,6 +108,41 @@ static void scope_result(struct target *t, int report_fd)
 	scope__open(&t->scope, t->pid);
 }
 
+/*
+ * Parent: waits until the child sits in its read of the go pipe. Its pid
+ * is marked traced after this returns, and a syscall entered before that
+ * is not recorded: so its wait for the go byte is not in the trace (as a
+ * pipe receive with no sender) however late the child is scheduled. Gives
+ * up when the child is gone, /proc cannot tell (then the read may be
+ * recorded, as before), or after SPAWN_WAIT_MAX_NS of a child that never
+ * gets there.
+ */
+#define SPAWN_WAIT_MAX_NS (10ULL * 1000000000ULL)
+
+static void wait_in_go_read(pid_t pid, int fd)
+{
+	struct timespec pause = { .tv_nsec = 20000 };
+	unsigned long long waited = 0, arg0;
+	siginfo_t si;
+	long nr;
+	int err;
+
+	while (waited < SPAWN_WAIT_MAX_NS) {
+		err = procfs__syscall(pid, &nr, &arg0);
+		if (!err && nr == SYS_read && arg0 == (unsigned long long)fd)
+			return;
+		if (err && err != -EAGAIN)
+			return;
+		si.si_pid = 0;
+		if (!waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid)
+			return;	/* it died (a failed set-up): the caller finds out */
+		nanosleep(&pause, NULL);
+		waited += pause.tv_nsec;
+		if (pause.tv_nsec < 1000000)
+			pause.tv_nsec *= 2;
+	}
+}
+
 int target__spawn(struct target *t, char *const argv[], const struct target_opts *opts)
 {
 	int pipefd[2], report[2] = { -1, -1 }, err;
@@ -151,11 +189,12 @@ int target__spawn(struct target *t, char *const argv[], const struct target_opts
 				_exit(127);
 			close(report[1]);
 		}
+		/* before the wait, untraced: the trace starts at the exec */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		/* EOF without the go byte: ipcrace gave up, do not run untraced */
 		if (read(pipefd[0], &go, 1) != 1)
 			_exit(127);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
 		execv(t->exe, argv);
 		fprintf(stderr, "ipcrace: exec %s: %m\n", t->exe);
 		_exit(127);
@@ -167,6 +206,7 @@ int target__spawn(struct target *t, char *const argv[], const struct target_opts
 		scope_result(t, report[0]);
 		close(report[0]);
 	}
+	wait_in_go_read(t->pid, pipefd[0]);
 	return 0;
 
 out_report:

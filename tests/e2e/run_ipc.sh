@@ -184,6 +184,45 @@ for name in ipc_pipe ipc_unix_dgram; do
 done
 done
 
+# The trace starts at the target's exec: ipcrace's child, before it, waits
+# for its go byte on a pipe, and that read is no receive of the target's
+# (nor its signal set-up). With IPCRACE_NO_SCOPE=1 the child reaches its read
+# after ipcrace has marked it traced unless ipcrace waits for it there
+# first; scoped, only when it is scheduled late (a loaded machine).
+for scope in scoped host-wide; do
+	[ -z "${IPCRACE_FIXTURES:-}" ] || [[ " $IPCRACE_FIXTURES " == *" ipc_pipe "* ]] || continue
+	what="spawn: no event of the target before its exec ($scope)"
+	trace=$tmp/spawn.$scope.trace
+	log=$tmp/spawn.$scope.log
+	envs=()
+	[ "$scope" = scoped ] || envs=(IPCRACE_NO_SCOPE=1)
+	if ! env "${envs[@]}" timeout -k 5 "$timeout_s" "$ipcrace" record --no-watch -o "$trace" \
+			-- "$build_dir/ipc_pipe" </dev/null >"$log" 2>&1; then
+		echo "FAIL $what: ipcrace record failed: $(tail -n 1 "$log")"
+		failed=$((failed + 1))
+		continue
+	fi
+	# the root's lines up to its exec: only the new image's mapping
+	why=$("$ipcrace" dump "$trace" 2>>"$log" | awk '
+		!/^ *[0-9]+\.[0-9]+ [0-9]+\/[0-9]+ / { next }
+		{ split($2, id, "/") }
+		root == "" { root = id[1] }
+		id[1] != root { next }
+		$4 == "exec" { execd = 1; exit }
+		$4 != "mmap" { bad = bad ? bad : $0 }
+		END {
+			if (!execd) print "no exec of the root process"
+			else if (bad) print "before the exec: " bad
+		}')
+	if [ -n "$why" ]; then
+		echo "FAIL $what: $why"
+		failed=$((failed + 1))
+	else
+		echo "PASS $what"
+		passed=$((passed + 1))
+	fi
+done
+
 if [ $((passed + failed)) -eq 0 ]; then
 	echo "FAIL e2e: no fixture with ipcrace-expect-dump lines in $src_dir"
 	failed=1

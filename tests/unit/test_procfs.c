@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -105,6 +107,63 @@ static void test_fd_target_and_flags_of_a_pipe(void **state)
 	close(fds[1]);
 }
 
+static void test_parse_syscall_lines(void **state)
+{
+	unsigned long long arg0;
+	long nr;
+
+	(void)state;
+	/* the kernel's three shapes: in a syscall, off the CPU outside one, running */
+	assert_int_equal(procfs__parse_syscall("0 0x7 0x7ffd1c2e9f57 0x1 0x0 0x0 0x0 "
+					       "0x7ffd1c2e9f28 0x7f3b5a6e51dd\n", &nr, &arg0), 0);
+	assert_int_equal(nr, 0);
+	assert_int_equal(arg0, 7);
+	assert_int_equal(procfs__parse_syscall("202 0x55d0c0ffee80 0x80 0x2 0x0 0x0 0x0 0x1 0x2\n",
+					       &nr, &arg0), 0);
+	assert_int_equal(nr, 202);
+	assert_int_equal(arg0, 0x55d0c0ffee80ULL);
+	assert_int_equal(procfs__parse_syscall("-1 0x7ffd1c2e9f28 0x401000\n", &nr, &arg0), 0);
+	assert_int_equal(nr, -1);
+	assert_int_equal(procfs__parse_syscall("running\n", &nr, &arg0), -EAGAIN);
+	assert_int_equal(procfs__parse_syscall("", &nr, &arg0), -EINVAL);
+	assert_int_equal(procfs__parse_syscall("0x3 0x1\n", &nr, &arg0), -EINVAL);
+	assert_int_equal(procfs__parse_syscall("0 7\n", &nr, &arg0), -EINVAL);
+	assert_int_equal(procfs__parse_syscall("0\n", &nr, &arg0), -EINVAL);
+}
+
+/* A child blocked reading a pipe is seen in read(2) on that descriptor. */
+static void test_syscall_of_a_child_blocked_in_read(void **state)
+{
+	const struct timespec pause = { .tv_nsec = 1000000 };
+	unsigned long long arg0 = 0;
+	long nr = -2;
+	int fds[2], status, i;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	for (i = 0; i < 10000; i++) {
+		if (!procfs__syscall(pid, &nr, &arg0) && nr == SYS_read)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	assert_int_equal(nr, SYS_read);
+	assert_int_equal(arg0, (unsigned long long)fds[0]);
+	assert_int_equal(write(fds[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fds[1]);
+	assert_true(procfs__syscall(pid, &nr, &arg0) < 0);	/* reaped: gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -112,6 +171,8 @@ int main(void)
 		cmocka_unit_test(test_missing_root_is_left_out),
 		cmocka_unit_test(test_status_field_and_threads_of_self),
 		cmocka_unit_test(test_fd_target_and_flags_of_a_pipe),
+		cmocka_unit_test(test_parse_syscall_lines),
+		cmocka_unit_test(test_syscall_of_a_child_blocked_in_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
