@@ -33,6 +33,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 IPCRACE, FIXTURES, FLIGHT_CRASH = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -465,29 +466,70 @@ def test_flight_window_of_a_crash(tmp):
           proc.returncode == 0 and events and "SIGUSR1" in err, f"exit {proc.returncode}: {err[-300:]}")
 
 
+def steady_until(stop):
+    """STEADY's events until the file stop exists (at most 2 minutes)."""
+    return ["sh", "-c", f"i=0; while [ ! -e {stop} ] && [ $i -lt 12000 ]; do echo $i; sleep 0.01; "
+            "i=$((i+1)); done | cat >/dev/null"]
+
+
+def stderr_lines(proc):
+    """proc's stderr lines as they come (a thread), and an event per wanted line."""
+    lines, seen = [], {"attached": threading.Event(), "window": threading.Event()}
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("ipcrace: attached to"):
+                seen["attached"].set()
+            if "window written to" in line:
+                seen["window"].set()
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return lines, seen, t
+
+
 def test_flight_attached(tmp):
-    """record --flight -p: SIGUSR1 writes a window of the attached process, the end another."""
+    """record --flight -p: SIGUSR1 writes a window of the attached process, the end another.
+
+    Each step waits for the one before: the target runs until the test is
+    done with it (a loaded machine may take seconds to attach, longer than
+    any fixed run), SIGUSR1 goes after ipcrace says every probe is in
+    place (and a second of the target's events), SIGINT after the window
+    is written.
+    """
     out = os.path.join(tmp, "attached.trace")
-    target = subprocess.Popen(STEADY, start_new_session=True)
+    stop = os.path.join(tmp, "attached.stop")
+    target = subprocess.Popen(steady_until(stop), start_new_session=True)
     proc = subprocess.Popen([IPCRACE, "record", "--no-watch", "--flight", "128K", "-o", out,
                              "-p", str(target.pid)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    err = ""
-    deadline = mono() + 30
-    while mono() < deadline and not os.path.exists(out):
-        time.sleep(0.05)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGUSR1)
-    time.sleep(0.5)
+    lines, seen, reader = stderr_lines(proc)
+    attached = seen["attached"].wait(120)
+    if attached:
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGUSR1)
+        seen["window"].wait(60)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    target.wait(timeout=30)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    reader.join(10)
+    err = "".join(lines)
+    open(stop, "w").close()
+    try:
+        target.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(target)
+        target.wait()
     window = out + ".1"
     events = [r for r in records(window) if r[2] is not None] if os.path.exists(window) else []
     final = [r for r in records(out) if r[2] is not None] if os.path.exists(out) else []
     check("flight_attached_sigusr1_and_end_write_windows",
-          proc.returncode == 0 and events and final and target.returncode == 0,
-          f"exit {proc.returncode}, {len(events)}/{len(final)} events: {err[-300:]}")
+          attached and proc.returncode == 0 and events and final and target.returncode == 0,
+          f"attached {attached}, exit {proc.returncode}, target {target.returncode}, "
+          f"{len(events)}/{len(final)} events: {err[-300:]}")
     status, text = analyze(out)
     check("flight_attached_window_analyzes_incomplete_not_clean",
           status not in (0, 2) and "INCOMPLETE" in text, f"exit {status}: {text[-300:]}")
