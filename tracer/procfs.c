@@ -268,3 +268,35 @@ int procfs__syscall(int pid, long *nr, unsigned long long *arg0)
 		return n;
 	return procfs__parse_syscall(buf, nr, arg0);
 }
+
+char procfs__parse_stat_state(const char *stat)
+{
+	const char *close = strrchr(stat, ')');
+
+	if (!close || close[1] != ' ' || !isalpha((unsigned char)close[2]))
+		return 0;
+	return close[2];
+}
+
+bool procfs__process_exited(int pid)
+{
+	char path[96], buf[512];
+	bool exited = true;
+	int *tids, err;
+	size_t nr;
+
+	err = procfs__threads(pid, &tids, &nr);
+	if (err)
+		return err == -ESRCH;	/* reaped; out of memory: cannot tell */
+	for (size_t i = 0; i < nr && exited; i++) {
+		char state;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tids[i]);
+		if (procfs__read(path, buf, sizeof(buf)) < 0)
+			continue;	/* that thread is gone */
+		state = procfs__parse_stat_state(buf);
+		exited = state == 'Z' || state == 'X';
+	}
+	free(tids);
+	return exited;
+}

@@ -49,4 +49,17 @@ int procfs__fd_flags(int pid, int fd, unsigned int *flags);
 int procfs__parse_syscall(const char *text, long *nr, unsigned long long *arg0);
 int procfs__syscall(int pid, long *nr, unsigned long long *arg0);
 
+/*
+ * The state letter of a /proc/.../stat line (after the comm, which may
+ * hold spaces and parentheses): 'R', 'S', 'Z', ...; 0 when malformed.
+ */
+char procfs__parse_stat_state(const char *stat);
+
+/*
+ * True when pid has no thread left that has not exited: gone (reaped), or
+ * every thread a zombie or dead (each past the kernel's exit tracepoint).
+ * A process whose leader exited but whose other threads run is not.
+ */
+bool procfs__process_exited(int pid);
+
 #endif /* IPCRACE_PROCFS_H */

@@ -181,6 +181,16 @@ static int adopt_early(void *ctx, int pid, int ppid)
 		fprintf(stderr, "ipcrace: cannot mark pid %d traced: %m\n", pid);
 		return err;
 	}
+	/*
+	 * Exited before it was marked (a scan saw a short-lived child): BPF
+	 * drops a pid at its last thread's exit, which has happened, so it
+	 * would stay in the set and -p would never see the tree end. Marked
+	 * first, checked after: an exit later than the check drops it.
+	 */
+	if (procfs__process_exited(pid)) {
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.traced), &pid);
+		return 0;
+	}
 	err = session__probe_process(s, pid);
 	/* a process that exited meanwhile is simply not there */
 	if (err && err != -ENOENT && err != -ESRCH) {

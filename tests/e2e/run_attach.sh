@@ -10,7 +10,8 @@
 # A pre-fork server (fixtures/race_prefork_workers: the master maps shared
 # memory and forks 3 workers) attached by the master's pid after the workers
 # exist: all 4 processes traced, the workers' race found between two
-# workers; its locked twin (clean_prefork_workers): no finding.
+# workers; its locked twin (clean_prefork_workers): no finding. -p of a
+# tree with a zombie child ends by itself when the tree ends.
 # Usage: run_attach.sh IPCRACE_BIN SERVICE_ABBA_BIN RACE_PREFORK_BIN CLEAN_PREFORK_BIN
 set -uo pipefail
 ipcrace=$1
@@ -195,6 +196,24 @@ if [ "$status" -eq 1 ] && [ "$(wc -l <"$tmp/err2")" -eq 1 ] && grep -q "no proce
 	pass attach_missing_pid_is_one_line_exit_1
 else
 	fail attach_missing_pid_is_one_line_exit_1 "exit $status: $(cat "$tmp/err2")"
+fi
+
+# -p without --duration ends when the attached tree has: also when the scan
+# found a child that had already exited (a zombie, here: its parent reaps
+# nothing until it exits), which BPF never sees exit once marked.
+python3 -c 'import os, time
+if os.fork() == 0:
+    os._exit(0)
+time.sleep(3)' &
+zparent=$!
+sleep 0.3
+timeout -k 5 30 "$ipcrace" record --no-watch -o "$tmp/zombie.trace" -p "$zparent" 2>"$tmp/zombie.err"
+status=$?
+wait "$zparent" 2>/dev/null
+if [ "$status" -eq 0 ]; then
+	pass attach_ends_with_the_tree_after_a_zombie
+else
+	fail attach_ends_with_the_tree_after_a_zombie "exit $status (124: still recording 27 s after the tree ended): $(tail -2 "$tmp/zombie.err")"
 fi
 
 echo "$passed passed, $failed failed"

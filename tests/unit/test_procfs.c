@@ -164,6 +164,44 @@ static void test_syscall_of_a_child_blocked_in_read(void **state)
 	assert_true(procfs__syscall(pid, &nr, &arg0) < 0);	/* reaped: gone */
 }
 
+static void test_parse_stat_state(void **state)
+{
+	(void)state;
+	assert_int_equal(procfs__parse_stat_state("1234 (sleep) S 1 1234 1234 0 -1"), 'S');
+	/* a comm with spaces and a parenthesis: the last ')' ends it */
+	assert_int_equal(procfs__parse_stat_state("77 (a) Z (b)) Z 1 77 77"), 'Z');
+	assert_int_equal(procfs__parse_stat_state("77 (x) R"), 'R');
+	assert_int_equal(procfs__parse_stat_state("77 (x)"), 0);
+	assert_int_equal(procfs__parse_stat_state("garbage"), 0);
+}
+
+/* Running: not exited; a zombie (not reaped): exited; reaped: exited. */
+static void test_process_exited_zombie_and_reaped(void **state)
+{
+	const struct timespec pause = { .tv_nsec = 1000000 };
+	int fds[2], status, i;
+	pid_t pid;
+	char c;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(fds[0]);
+	assert_false(procfs__process_exited(pid));
+	assert_int_equal(write(fds[1], "g", 1), 1);
+	close(fds[1]);
+	for (i = 0; i < 10000 && !procfs__process_exited(pid); i++)
+		nanosleep(&pause, NULL);
+	assert_true(procfs__process_exited(pid));
+	assert_int_equal(waitpid(pid, &status, WNOHANG), pid);	/* it was a zombie */
+	assert_true(procfs__process_exited(pid));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +211,8 @@ int main(void)
 		cmocka_unit_test(test_fd_target_and_flags_of_a_pipe),
 		cmocka_unit_test(test_parse_syscall_lines),
 		cmocka_unit_test(test_syscall_of_a_child_blocked_in_read),
+		cmocka_unit_test(test_parse_stat_state),
+		cmocka_unit_test(test_process_exited_zombie_and_reaped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
