@@ -283,6 +283,7 @@ void watcher__on_event(struct watcher *w, const struct ipcrace_event *e)
 		p = watch_get_proc(w, e->pid);
 		if (p) {
 			watch_close_slots(w, p);
+			p->synced = false;	/* its maps are the old image's until read */
 			free(p->exe);		/* another program: read again when needed */
 			p->exe = NULL;
 			p->threaded = false;	/* exec leaves one thread */

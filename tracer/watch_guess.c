@@ -165,7 +165,7 @@ static void guess_globals(struct watcher *w, struct wproc *p)
 
 void watch_guess_after_stop(struct watcher *w, struct wproc *p, const struct arm_stop *st)
 {
-	if (!w->guessing || !p->opened)
+	if (!w->guessing || !p->synced)
 		return;
 	if (st->reason == ARM_MAP)
 		guess_mapping(w, p, st->addr);

@@ -231,6 +231,9 @@ void watch_apply_slot(struct watcher *w, struct wproc *p, int k)
 		addr = watch_word_addr(w, p, k, &key);
 	if (addr == ps->addr && (!addr || key_eq(&key, &ps->key)))
 		return;
+	/* the first word for this process: its slots are opened now, parked */
+	if (addr && !p->opened && watch_open_slots(w, p))
+		return;		/* gone, or going: its exit event cleans up */
 	if (ps->addr)
 		forget_watch_info(w, p->pid, ps->addr);
 	/* its context switches cost by the slots armed: charged at the old count */
@@ -321,6 +324,6 @@ void watch_reset_one(struct watcher *w, const struct ipcrace_key *key, void *ctx
 void watch_apply_everywhere(struct watcher *w, int k)
 {
 	for (struct wproc *p = w->procs; p; p = p->next)
-		if (p->opened)
+		if (p->synced)
 			watch_apply_slot(w, p, k);
 }

@@ -131,7 +131,8 @@ struct wproc {
 	__u64 switches_seen;		/* its threads' context switches when last read */
 	__u64 run_ns_seen;		/* ... and their CPU time */
 	bool dirty;			/* mappings changed since the last sync */
-	bool opened;			/* slots opened on its threads */
+	bool opened;			/* slots opened on its threads (once one had a word here) */
+	bool synced;			/* maps read since its exec: slots apply to it */
 	bool threaded;			/* more than one thread seen: diff its private memory */
 	struct pmap *maps;
 	size_t nr_maps, cap_maps;

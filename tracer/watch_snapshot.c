@@ -117,15 +117,18 @@ static void snapshot_private(struct watcher *w, struct wproc *p)
 void watch_sync_proc(struct watcher *w, struct wproc *p)
 {
 	/*
-	 * Slots first: opening them takes long enough (milliseconds) for a
-	 * starting program to get its heap and threads meanwhile, which
-	 * maps read before would miss, their events being consumed already.
+	 * The slots are opened on its threads only when one has a word to
+	 * arm here (watch_apply_slot): a thread with breakpoint events, even
+	 * parked ones, pays at every context switch (its perf context is
+	 * switched; ~0.25 us a switch on this VM), and most processes never
+	 * get a word. Opening them takes milliseconds; mappings and threads
+	 * that appear meanwhile mark the process dirty, or are found by
+	 * watch_open_slots' thread listing.
 	 */
-	if (!p->opened && watch_open_slots(w, p))
-		return;		/* gone, or going: its exit event cleans up */
 	if (watch_read_maps(w, p))
-		return;
+		return;		/* gone, or going: its exit event cleans up */
 	p->dirty = false;
+	p->synced = true;
 	for (int k = 0; k < WATCH_SLOTS; k++)
 		watch_apply_slot(w, p, k);
 	snapshot_objects(w, p);
