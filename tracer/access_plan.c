@@ -334,6 +334,67 @@ static int plan_release(struct access_plan *p, const struct func_info *fi, const
 			rel, nr_carry);
 }
 
+/* Whether every operand of s is the thread's own frame, none atomic. */
+static bool site_frame_only(const struct access_site *s)
+{
+	if (!s->desc.nr_ops)
+		return false;
+	for (size_t i = 0; i < s->desc.nr_ops && i < ACCESS_OPS_MAX; i++)
+		if (!(s->desc.ops[i].flags & AOP_FRAME) || (s->desc.ops[i].flags & AOP_ATOMIC))
+			return false;
+	return true;
+}
+
+/*
+ * The sites of one function, sites[first..]: those that touch only the
+ * thread's own frame (AOP_FRAME) move after the others, into groups of
+ * their own. BPF detaches such a group early, once a single-threaded
+ * process's thread has spent its budget there (bpf/access.bpf.c): only
+ * that thread can touch its frame, so the traps after are for nothing,
+ * and the function's other probes (heap, globals) must not go with them.
+ * The groups are numbered again in site order as site_add would: a new
+ * one when full, and an atomic site alone.
+ */
+static int split_frame_sites(struct access_plan *p, size_t first)
+{
+	size_t n = p->nr_sites - first, nr_frame = 0, j = first, k = 0, size = 0;
+	struct access_site *frame;
+	bool prev_atomic = false;
+	__u32 group;
+
+	for (size_t i = first; i < p->nr_sites; i++)
+		nr_frame += site_frame_only(&p->sites[i]);
+	if (!nr_frame || nr_frame == n)
+		return 0;	/* one kind only: grouped apart already */
+	frame = malloc(nr_frame * sizeof(*frame));
+	if (!frame)
+		return -ENOMEM;
+	group = p->sites[first].desc.group;	/* the function's first (site order) */
+	for (size_t i = first; i < p->nr_sites; i++) {
+		if (site_frame_only(&p->sites[i]))
+			frame[k++] = p->sites[i];
+		else
+			p->sites[j++] = p->sites[i];
+	}
+	memcpy(&p->sites[j], frame, nr_frame * sizeof(*frame));
+	free(frame);
+	for (size_t i = first; i < p->nr_sites; i++) {
+		bool atomic = any_atomic(p->sites[i].desc.ops, p->sites[i].desc.nr_ops);
+
+		if (i > first && (size == ACCESS_GROUP_SITES || atomic || prev_atomic || i == j)) {
+			group++;
+			size = 0;
+		}
+		p->sites[i].desc.group = group;
+		size++;
+		prev_atomic = atomic;
+	}
+	/* where site_add goes on: after an atomic, a new group */
+	p->nr_groups = prev_atomic ? group + 1 : group;
+	p->group_sites = prev_atomic ? 0 : size;
+	return 0;
+}
+
 /* Plans the memory operands of insns[i]; pending: an atomic's, carried over. */
 static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs_insn *insns,
 		     size_t n, size_t i, __u64 vaddr0, __u64 offset0,
@@ -433,7 +494,7 @@ int access_plan__add_code(struct access_plan *p, const __u8 *code, size_t len, _
 	struct access_operand pending[ACCESS_OPS_MAX];
 	struct func_info fi = {};
 	cs_insn *insns = NULL, *one;
-	size_t n = 0, cap = 0, nr_pending = 0;
+	size_t n = 0, cap = 0, nr_pending = 0, first_site;
 	const __u8 *at = code;
 	size_t left = len;
 	uint64_t addr = vaddr;
@@ -471,10 +532,13 @@ int access_plan__add_code(struct access_plan *p, const __u8 *code, size_t len, _
 		p->nr_groups++;
 		p->group_sites = 0;
 	}
+	first_site = p->nr_sites;
 	for (size_t i = 0; i < n && !err; i++)
 		err = plan_insn(p, &fi, insns, n, i, vaddr, offset, pending, &nr_pending);
 	if (nr_pending)
 		p->skipped[ASKIP_ATOMIC_NEXT] += nr_pending;
+	if (!err)
+		err = split_frame_sites(p, first_site);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(insns[i].detail);

@@ -122,6 +122,88 @@ static void test_frame_shared_by_address_is_planned(void **state)
 	access_plan__free(p);
 }
 
+static void test_frame_sites_go_last_in_a_group_of_their_own(void **state)
+{
+	/*
+	 * lea rdi, [rsp+0x10]; mov [rsp+0x10], eax (frame); mov [rdi+0x20], rsi
+	 * (heap); mov eax, [rsp+0x18] (frame); mov [rdi], eax (heap); ret
+	 */
+	struct access_plan *p = PLAN(true, 0x48, 0x8d, 0x7c, 0x24, 0x10,
+				     0x89, 0x44, 0x24, 0x10,
+				     0x48, 0x89, 0x77, 0x20,
+				     0x8b, 0x44, 0x24, 0x18,
+				     0x89, 0x07, 0xc3);
+	const struct access_site *s[4];
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 4);
+	for (int i = 0; i < 4; i++)
+		s[i] = access_plan__site(p, i);
+	/* the heap stores first, in address order, then the frame accesses */
+	assert_int_equal(s[0]->vaddr, VADDR + 9);
+	assert_int_equal(s[1]->vaddr, VADDR + 17);
+	assert_int_equal(s[2]->vaddr, VADDR + 5);
+	assert_int_equal(s[2]->offset, OFFSET + 5);
+	assert_int_equal(s[3]->vaddr, VADDR + 13);
+	assert_int_equal(s[0]->desc.ops[0].flags, AOP_WRITE);
+	assert_int_equal(s[2]->desc.ops[0].flags, AOP_WRITE | AOP_FRAME);
+	assert_int_equal(s[3]->desc.ops[0].flags, AOP_READ | AOP_FRAME);
+	assert_int_equal(s[0]->desc.group, 0);
+	assert_int_equal(s[1]->desc.group, 0);
+	assert_int_equal(s[2]->desc.group, 1);
+	assert_int_equal(s[3]->desc.group, 1);
+	assert_int_equal(access_plan__nr_groups(p), 2);
+	access_plan__free(p);
+}
+
+static void test_frame_split_keeps_atomics_alone_and_the_next_function_apart(void **state)
+{
+	/*
+	 * lea rdi, [rsp+0x10]; mov [rsp+0x14], eax (frame); mov [rsp+0x10],
+	 * eax (frame, and the release of the atomic after it); lock add
+	 * [rdi], eax (atomic, evaluated at the next instruction); mov
+	 * [rdi+8], eax (heap, with the atomic); mov [rsp+0x18], eax (frame);
+	 * ret. Then a second function: mov eax, [rdi]; ret.
+	 */
+	static const __u8 f1[] = { 0x48, 0x8d, 0x7c, 0x24, 0x10,
+				   0x89, 0x44, 0x24, 0x14,
+				   0x89, 0x44, 0x24, 0x10,
+				   0xf0, 0x01, 0x07,
+				   0x89, 0x47, 0x08,
+				   0x89, 0x44, 0x24, 0x18, 0xc3 };
+	static const __u8 f2[] = { 0x8b, 0x07, 0xc3 };
+	struct access_plan *p = access_plan__new();
+	static const struct {
+		__u64 vaddr;
+		__u32 group;
+		__u16 flags0;
+	} want[] = {
+		{ VADDR + 9, 0, AOP_WRITE | AOP_FRAME },	/* + the release: alone */
+		{ VADDR + 16, 1, AOP_READ | AOP_WRITE | AOP_ATOMIC },	/* alone */
+		{ VADDR + 5, 2, AOP_WRITE | AOP_FRAME },	/* the frame-only ones */
+		{ VADDR + 19, 2, AOP_WRITE | AOP_FRAME },
+		{ VADDR + 0x100, 3, AOP_READ | AOP_POSTABLE },	/* the next function */
+	};
+
+	(void)state;
+	assert_int_equal(access_plan__add_code(p, f1, sizeof(f1), VADDR, OFFSET, true), 0);
+	assert_int_equal(access_plan__add_code(p, f2, sizeof(f2), VADDR + 0x100, OFFSET + 0x100,
+					       true), 0);
+	assert_int_equal(access_plan__count(p), 5);
+	for (size_t i = 0; i < 5; i++) {
+		const struct access_site *s = access_plan__site(p, i);
+
+		assert_int_equal(s->vaddr, want[i].vaddr);
+		assert_int_equal(s->offset, want[i].vaddr - VADDR + OFFSET);
+		assert_int_equal(s->desc.group, want[i].group);
+		assert_int_equal(s->desc.ops[0].flags, want[i].flags0);
+	}
+	assert_int_equal(access_plan__site(p, 0)->desc.nr_ops, 2);
+	assert_true(access_plan__site(p, 0)->desc.ops[1].flags & AOP_RELEASE);
+	assert_int_equal(access_plan__nr_groups(p), 4);
+	access_plan__free(p);
+}
+
 static void test_rbp_is_stack_only_with_a_frame_pointer(void **state)
 {
 	/* push rbp; mov rbp, rsp; mov eax, [rbp-4]; pop rbp; ret */
@@ -500,6 +582,8 @@ int main(void)
 		cmocka_unit_test(test_index_and_scale_are_kept),
 		cmocka_unit_test(test_own_stack_is_not_planned),
 		cmocka_unit_test(test_frame_shared_by_address_is_planned),
+		cmocka_unit_test(test_frame_sites_go_last_in_a_group_of_their_own),
+		cmocka_unit_test(test_frame_split_keeps_atomics_alone_and_the_next_function_apart),
 		cmocka_unit_test(test_rbp_is_stack_only_with_a_frame_pointer),
 		cmocka_unit_test(test_lea_nop_prefetch_access_nothing),
 		cmocka_unit_test(test_vector_stores_are_writes_of_their_width),
