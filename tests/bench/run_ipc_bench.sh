@@ -10,51 +10,72 @@
 # their context; CPU time is less sensitive to other load and to whether
 # the scheduler keeps the pair on one CPU or wakes one on the other, which
 # alone moves a native round trip between 2 and 50 us on this VM).
+# Both processes run pinned to one CPU (PIN_CPU, by default the last one;
+# PIN_CPU=none lets the scheduler place them): a round trip is then two
+# context switches on that CPU, the steady case (2.7 us native here) and
+# the one where a tracer's cost per event shows most; unpinned, a native
+# round trip took 14-18 us of CPU on a quiet machine, 2.7 under load. The
+# "ipcrace-cpu" column is ipcrace's own CPU (consumer, trace writer, its
+# helper processes) over the run, start-up included, per round trip: the
+# ratios count only the two processes'.
 # Needs root. NO_STRACE=1 leaves strace out (its runs are the longest).
 # Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS] [ROUNDS]
 set -euo pipefail
 build=${1:-build}
 roundtrips=${2:-20000}
 rounds=${3:-3}
+pin=${PIN_CPU:-$(($(nproc) - 1))}
+[ "$pin" = none ] && pin=
 ipcrace=$build/ipcrace
 work=$build/tests/bench/ipc_pingpong
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-measure() {	# ipc, mode, command... : appends "ipc mode wall cpu" to $tmp/rows
-	local ipc=$1 mode=$2 out wall cpu
+# ipc, mode, command... : appends "ipc mode wall cpu tree" to $tmp/rows, tree
+# being the CPU of the whole command tree a round trip (the tracer's too)
+measure() {
+	local ipc=$1 mode=$2 wall cpu tree
 	shift 2
-	out=$("$@" 2>/dev/null) || { echo "failed: $*" >&2; return; }
-	wall=$(echo "$out" | sed -n 's/^us_per_roundtrip=//p')
-	cpu=$(echo "$out" | sed -n 's/^cpu_us_per_roundtrip=//p')
+	/usr/bin/time -o "$tmp/time" -f '%U %S' "$@" >"$tmp/out" 2>/dev/null ||
+		{ echo "failed: $*" >&2; return; }
+	wall=$(sed -n 's/^us_per_roundtrip=//p' "$tmp/out")
+	cpu=$(sed -n 's/^cpu_us_per_roundtrip=//p' "$tmp/out")
+	tree=$(tail -1 "$tmp/time" | awk -v n="$roundtrips" '{ printf "%.2f", ($1 + $2) * 1e6 / n }')
 	[ -n "$wall" ] && [ -n "$cpu" ] || { echo "no figures: $*" >&2; return; }
-	echo "$ipc $mode $wall $cpu" >>"$tmp/rows"
+	echo "$ipc $mode $wall $cpu $tree" >>"$tmp/rows"
 }
 
+loads=""
 for _ in $(seq "$rounds"); do
 	for ipc in pipe unix; do
-		measure "$ipc" native "$work" "$ipc" "$roundtrips"
-		measure "$ipc" ipcrace "$ipcrace" record -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
+		args=("$ipc" "$roundtrips" $pin)
+		measure "$ipc" native "$work" "${args[@]}"
+		measure "$ipc" ipcrace "$ipcrace" record -o "$tmp/t" -- "$work" "${args[@]}"
 		measure "$ipc" no-access "$ipcrace" record --access-probes off -o "$tmp/t" -- \
-			"$work" "$ipc" "$roundtrips"
-		measure "$ipc" ipc-stacks "$ipcrace" record --ipc-stacks -o "$tmp/t" -- "$work" "$ipc" "$roundtrips"
+			"$work" "${args[@]}"
+		measure "$ipc" ipc-stacks "$ipcrace" record --ipc-stacks -o "$tmp/t" -- "$work" "${args[@]}"
 		if [ -z "${NO_STRACE:-}" ] && command -v strace >/dev/null; then
-			measure "$ipc" strace-f strace -f -qq -o /dev/null "$work" "$ipc" "$roundtrips"
+			measure "$ipc" strace-f strace -f -qq -o /dev/null "$work" "${args[@]}"
 		fi
 	done
+	loads="$loads $(cut -d' ' -f1 /proc/loadavg)"
 done
 
-echo "round trips: $roundtrips per run, $rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "round trips: $roundtrips per run, $rounds rounds; $(nproc) CPUs, pinned to CPU ${pin:-none};" \
+	"load average after each round:$loads"
 python3 - "$tmp/rows" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    ipc, mode, wall, cpu = line.split()
+    ipc, mode, wall, cpu, tree = line.split()
     rows.setdefault((ipc, mode, "wall"), []).append(float(wall))
     rows.setdefault((ipc, mode, "cpu"), []).append(float(cpu))
+    rows.setdefault((ipc, mode, "tree"), []).append(float(tree))
+print("wall: a round trip; cpu: the two processes' CPU a round trip; tree: the CPU of the")
+print("whole command (ipcrace's or strace's own included, start-up too) a round trip")
 print(f"{'ipc':6} {'mode':10} {'time':5} {'min us':>9} {'median us':>10} {'min/min':>8} {'med/med':>8}")
 for ipc in ("pipe", "unix"):
-    for kind in ("wall", "cpu"):
+    for kind in ("wall", "cpu", "tree"):
         base = rows.get((ipc, "native", kind))
         if not base:
             continue
