@@ -297,6 +297,8 @@ int reader__record(struct reader *r, __u32 idx, __u16 type, const unsigned char 
 		return reader__footer(r, idx, data, len);
 	case TRACE_REC_WATCH_STATS:
 		return reader__watch_stats(r, idx, data, len);
+	case TRACE_REC_LOCK_SAMPLING:
+		return reader__lock_sampling(r, idx, data, len);
 	case TRACE_REC_USTACK:
 	case TRACE_REC_USTACK_DATA:
 		return reader__ustack(r, idx, type, data, len);

@@ -96,6 +96,24 @@ struct trace_watch_stats {
 	__u32 overhead_pct;		/* --overhead (0: none) */
 };
 
+/*
+ * What --overhead's lock sampling did (TRACE_REC_LOCK_SAMPLING, version 3,
+ * written just before the footer when --overhead was given; a trace without
+ * one had its lock probes on throughout). The windows themselves are
+ * EV_LOCK_GAP events in the stream.
+ */
+struct trace_lock_sampling {
+	__u64 windows;			/* off windows, all processes */
+	__u64 off_ns;			/* their time, summed over processes */
+	__u64 metered_ns;		/* time the sampler metered the processes, summed */
+	__u64 cost_ns;			/* their lock events at the measured price */
+	__u64 events;			/* lock events of the metered processes */
+	__u32 processes;		/* processes with at least one off window */
+	__u32 metered;			/* processes metered (they made lock events) */
+	__u32 event_ns;			/* measured price of a lock event (0: not measured) */
+	__u32 overhead_pct;		/* --overhead */
+};
+
 /* The first event that names a stack id (trace.stack_uses). */
 struct trace_stack_use {
 	__u64 id;
@@ -166,6 +184,8 @@ struct trace {
 	bool has_footer;		/* false: the recording was cut off */
 	struct trace_watch_stats watch_stats;
 	bool has_watch_stats;		/* a WATCH_STATS record was read */
+	struct trace_lock_sampling lock_sampling;
+	bool has_lock_sampling;		/* a LOCK_SAMPLING record was read */
 	/*
 	 * What the reader could not use (see trace__is_complete() for what
 	 * makes a trace incomplete):

@@ -147,6 +147,7 @@ enum trace_record_type {
 	TRACE_REC_USTACK_ZDATA = 9,	/* version 3: USTACK_DATA without its zero runs (above) */
 	TRACE_REC_MAPPINGS = 10,	/* version 3: a block of coded mappings (above) */
 	TRACE_REC_WATCH_STATS = 11,	/* version 3: struct trace_watch_stats, before the footer */
+	TRACE_REC_LOCK_SAMPLING = 12,	/* version 3: struct trace_lock_sampling, before the footer */
 };
 
 /* "IRec" when read as bytes on a little-endian host. */
@@ -230,6 +231,7 @@ _Static_assert(sizeof(struct trace_mapping) == 344, "trace_mapping size");
 _Static_assert(sizeof(struct trace_process) == 296, "trace_process size");
 _Static_assert(sizeof(struct trace_footer) == 88, "trace_footer size");
 _Static_assert(sizeof(struct trace_watch_stats) == 72, "trace_watch_stats size");
+_Static_assert(sizeof(struct trace_lock_sampling) == 56, "trace_lock_sampling size");
 _Static_assert(offsetof(struct trace_footer, window_start_ns) == TRACE_V2_FOOTER_MIN,
 	       "the first v2 footer is a prefix of today's");
 _Static_assert(offsetof(struct trace_footer, dropped_events) == TRACE_V1_FOOTER_LEN,

@@ -102,6 +102,7 @@ int reader__mappings(struct reader *r, __u32 idx, const unsigned char *data, __u
 int reader__process(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
 int reader__footer(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
 int reader__watch_stats(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
+int reader__lock_sampling(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);
 int reader__ustack(struct reader *r, __u32 idx, __u16 type, const unsigned char *data,
 		   __u32 len);
 int reader__ustack_zdata(struct reader *r, __u32 idx, const unsigned char *data, __u32 len);

@@ -137,6 +137,17 @@ int reader__watch_stats(struct reader *r, __u32 idx, const unsigned char *data, 
 	return 0;
 }
 
+/* As watch stats: a longer record (a newer writer's) is cut. */
+int reader__lock_sampling(struct reader *r, __u32 idx, const unsigned char *data, __u32 len)
+{
+	if (len < sizeof(r->t->lock_sampling))
+		return reader__fail_rec(r, idx, "lock sampling stats of %u bytes, expected %zu",
+					len, sizeof(r->t->lock_sampling));
+	memcpy(&r->t->lock_sampling, data, sizeof(r->t->lock_sampling));
+	r->t->has_lock_sampling = true;
+	return 0;
+}
+
 int reader__ustack(struct reader *r, __u32 idx, __u16 type,
 			  const unsigned char *data, __u32 len)
 {

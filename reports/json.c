@@ -379,6 +379,32 @@ static void write_watch_sampling(struct json_writer *w, const struct trace_watch
 	json_writer__end_object(w);
 }
 
+/*
+ * What the lock sampling did: sampled when a process's lock probes were
+ * off for a window; on_share the share of the metered time they were on.
+ */
+static void write_lock_sampling(struct json_writer *w, const struct trace_lock_sampling *ls)
+{
+	json_writer__name(w, "lock_sampling");
+	json_writer__start_object(w);
+	json_writer__kv_bool(w, "sampled", ls->windows > 0);
+	json_writer__kv_uint(w, "processes", ls->processes);
+	json_writer__kv_uint(w, "metered_processes", ls->metered);
+	json_writer__kv_uint(w, "windows", ls->windows);
+	/* 0.000 to 1.000 */
+	json_writer__kv_decimal(w, "on_share", ls->metered_ns ?
+				(ls->metered_ns - (ls->off_ns < ls->metered_ns ? ls->off_ns :
+						   ls->metered_ns)) * 1000 / ls->metered_ns : 1000,
+				3);
+	json_writer__kv_uint(w, "off_ns", ls->off_ns);
+	json_writer__kv_uint(w, "metered_ns", ls->metered_ns);
+	json_writer__kv_uint(w, "events", ls->events);
+	json_writer__kv_uint(w, "event_ns", ls->event_ns);
+	json_writer__kv_uint(w, "cost_ns", ls->cost_ns);
+	json_writer__kv_uint(w, "overhead_pct", ls->overhead_pct);
+	json_writer__end_object(w);
+}
+
 int json_report__write(FILE *out, const struct report_model *m,
 		       const struct report_opts *opts)
 {
@@ -420,6 +446,8 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__kv_uint(c.w, "watched_words", opts->watched_words);
 	if (m->t->has_watch_stats)
 		write_watch_sampling(c.w, &m->t->watch_stats);
+	if (m->t->has_lock_sampling)
+		write_lock_sampling(c.w, &m->t->lock_sampling);
 	json_writer__kv_bool(c.w, "complete", !st->incomplete);
 	json_writer__kv_string(c.w, "missing", st->missing);
 	json_writer__kv_uint(c.w, "skipped_bytes", m->t->skipped_bytes);

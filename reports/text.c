@@ -476,6 +476,22 @@ static void write_watch_sampling(struct text_ctx *c, const struct trace_watch_st
 	fputs(")\n", c->out);
 }
 
+/* Nor is lock sampling: one line when a process's lock probes were off for a while. */
+static void write_lock_sampling(struct text_ctx *c, const struct trace_lock_sampling *ls)
+{
+	if (!ls->windows)
+		return;
+	fprintf(c->out, "ipcrace: locks: sampled: the budget (--overhead %u%%) took the lock probes "
+		"of %u of %u processes off in %llu windows: on %.0f%% of the time (%.1f of %.1f s); "
+		"%llu lock events at %u ns, about %.1f ms; races across a window are candidates "
+		"(sampled)\n", ls->overhead_pct, ls->processes, ls->metered,
+		(unsigned long long)ls->windows,
+		ls->metered_ns ? 100.0 * (1.0 - (double)ls->off_ns / ls->metered_ns) : 100.0,
+		(ls->metered_ns - (ls->off_ns < ls->metered_ns ? ls->off_ns : ls->metered_ns)) / 1e9,
+		ls->metered_ns / 1e9, (unsigned long long)ls->events, ls->event_ns,
+		ls->cost_ns / 1e6);
+}
+
 static void write_trailer(struct text_ctx *c)
 {
 	const struct report_model *m = c->m;
@@ -495,6 +511,8 @@ static void write_trailer(struct text_ctx *c)
 	write_traced(c, st);
 	if (t->has_watch_stats)
 		write_watch_sampling(c, &t->watch_stats);
+	if (t->has_lock_sampling)
+		write_lock_sampling(c, &t->lock_sampling);
 	write_suppressions(c);
 	if (st->incomplete)
 		fprintf(c->out, "ipcrace: INCOMPLETE trace: %s.%s\n", st->missing,

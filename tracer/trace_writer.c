@@ -606,6 +606,15 @@ int trace_writer__add_watch_stats(struct trace_writer *w, const struct trace_wat
 	return writer__add_record(w, TRACE_REC_WATCH_STATS, st, sizeof(*st));
 }
 
+int trace_writer__add_lock_sampling(struct trace_writer *w, const struct trace_lock_sampling *st)
+{
+	if (!w || !st)
+		return -EINVAL;
+	if (w->version != TRACE_VERSION)
+		return 0;
+	return writer__add_record(w, TRACE_REC_LOCK_SAMPLING, st, sizeof(*st));
+}
+
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p)
 {
 	if (!w || !p)

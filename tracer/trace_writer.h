@@ -66,6 +66,8 @@ int trace_writer__add_mapping(struct trace_writer *w, const struct trace_mapping
 int trace_writer__add_process(struct trace_writer *w, const struct trace_process *p);
 /* The watchpoints' cost and sampling, once, before trace_writer__close(). */
 int trace_writer__add_watch_stats(struct trace_writer *w, const struct trace_watch_stats *st);
+/* --overhead's lock sampling (TRACE_REC_LOCK_SAMPLING), before the footer. */
+int trace_writer__add_lock_sampling(struct trace_writer *w, const struct trace_lock_sampling *st);
 /* A stack snapshot's record as the reader takes it (TRACE_REC_USTACK or _DATA): the flight recorder's replay. */
 int trace_writer__add_ustack_record(struct trace_writer *w, __u16 type, const void *data,
 				    size_t len);

@@ -725,6 +725,41 @@ static void test_reports_say_when_the_watching_was_sampled(void **state)
 	free(out);
 }
 
+/* Lock probes taken off by the budget: said in text and JSON. */
+static void test_reports_say_when_the_locks_were_sampled(void **state)
+{
+	struct fixture *fx = *state;
+	struct findings fs = { 0 };
+	char *out;
+
+	fx->t.has_lock_sampling = true;
+	fx->t.lock_sampling = (struct trace_lock_sampling){
+		.windows = 31, .off_ns = 12000000000ull, .metered_ns = 15000000000ull,
+		.cost_ns = 1300000000ull, .events = 1100000, .processes = 1, .metered = 2,
+		.event_ns = 1180, .overhead_pct = 10,
+	};
+	out = render(&fx->t, &fs, REPORT_TEXT, false);
+	assert_non_null(strstr(out, "ipcrace: locks: sampled: the budget (--overhead 10%) took the "
+				    "lock probes of 1 of 2 processes off in 31 windows: on 20% of the "
+				    "time (3.0 of 15.0 s); 1100000 lock events at 1180 ns, about "
+				    "1300.0 ms; races across a window are candidates (sampled)\n"));
+	free(out);
+	out = render(&fx->t, &fs, REPORT_JSON, false);
+	assert_non_null(strstr(out, "\"lock_sampling\": {\n      \"sampled\": true,\n"
+				    "      \"processes\": 1,\n      \"metered_processes\": 2,\n"
+				    "      \"windows\": 31,\n      \"on_share\": 0.200,\n"));
+	free(out);
+	/* never off: JSON says so, text says nothing */
+	fx->t.lock_sampling.windows = 0;
+	out = render(&fx->t, &fs, REPORT_TEXT, false);
+	assert_null(strstr(out, "locks: sampled"));
+	free(out);
+	fx->t.has_lock_sampling = false;
+	out = render(&fx->t, &fs, REPORT_JSON, false);
+	assert_null(strstr(out, "lock_sampling"));
+	free(out);
+}
+
 static void test_json_report_of_lock_order_inversion_is_valid_with_design_keys(void **state)
 {
 	static const char *const keys[] = {
@@ -907,6 +942,7 @@ int main(void)
 		SELF_TEST(test_text_report_without_findings_prints_stats_and_exit_status),
 		SELF_TEST(test_reports_say_what_was_traced_by_name),
 		SELF_TEST(test_reports_say_when_the_watching_was_sampled),
+		SELF_TEST(test_reports_say_when_the_locks_were_sampled),
 		SELF_TEST(test_json_report_of_lock_order_inversion_is_valid_with_design_keys),
 		SELF_TEST(test_json_report_of_data_race_has_object_and_accesses),
 		SELF_TEST(test_misuse_findings_have_headlines_and_json_kinds),

@@ -438,6 +438,48 @@ static void test_v3_watch_stats_round_trip(void **state)
 	free(buf);
 }
 
+/* The lock sampling's stats: one record before the footer, with the gap events in the stream. */
+static void test_v3_lock_sampling_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct trace_lock_sampling st = {
+		.windows = 31, .off_ns = 12400000000ull, .metered_ns = 15000000000ull,
+		.cost_ns = 1300000000ull, .events = 1100000, .processes = 1, .metered = 2,
+		.event_ns = 1180, .overhead_pct = 10,
+	};
+	struct ipcrace_event gap = {
+		.hdr = { .kind = IPCRACE_REC_EVENT, .size = sizeof(gap) },
+		.ts = 5000, .pid = 42, .tid = 42, .type = EV_LOCK_GAP, .arg0 = LOCK_GAP_END,
+		.arg1 = 4000,
+	};
+	struct trace_footer foot = { .seed = 9 };
+	struct trace_header h;
+	struct trace_writer *w;
+	unsigned char *buf;
+	struct trace *t;
+	char err[256];
+	size_t len;
+
+	make_header(&h);
+	w = trace_writer__open(f->path, &h);
+	assert_non_null(w);
+	assert_int_equal(trace_writer__add_event(w, &gap), 0);
+	assert_int_equal(trace_writer__add_lock_sampling(w, &st), 0);
+	assert_int_equal(trace_writer__close(w, &foot), 0);
+	buf = read_whole(f->path, &len);
+	t = read_exact(buf, len, err, sizeof(err));
+	assert_non_null(t);
+	assert_true(t->has_lock_sampling);
+	assert_memory_equal(&t->lock_sampling, &st, sizeof(st));
+	assert_int_equal(t->nr_events, 1);
+	assert_int_equal(t->events[0].type, EV_LOCK_GAP);
+	assert_int_equal(t->events[0].arg0, LOCK_GAP_END);
+	assert_int_equal(t->events[0].arg1, 4000);
+	assert_true(trace__is_complete(t));
+	trace__free(t);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +489,7 @@ int main(void)
 		tmp_trace_test(test_v3_mappings_and_snapshots_round_trip),
 		tmp_trace_test(test_v3_bad_zero_runs_are_skipped),
 		tmp_trace_test(test_v3_watch_stats_round_trip),
+		tmp_trace_test(test_v3_lock_sampling_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
