@@ -153,11 +153,13 @@ __attribute__((always_inline)) static inline int detect_event(struct detectors *
 	 */
 	if (e->type == EV_LOCK_GAP) {
 		lock_defer__gap(d->defer, e->pid);
-		err = lockstate__forget_process(d->lockstate, e->pid);
+		err = lockstate__gap(d->lockstate, e);
 		return err ? err : racedet__gap(d->racedet, e);
 	}
 	if (e->type == EV_EXIT && (e->flags & EVF_GROUP_DEAD)) {
-		err = racedet__gap(d->racedet, e);
+		err = lockstate__gap(d->lockstate, e);
+		if (!err)
+			err = racedet__gap(d->racedet, e);
 		if (err)
 			return err;
 	}

@@ -54,6 +54,7 @@ void lockstate__free(struct lockstate *ls)
 	keymap__free(ls->owners);
 	keymap__free(ls->known_since);
 	keymap__free(ls->gap_pids);
+	free(ls->open_gaps);
 	keymap__free(ls->signalling);
 	free(ls->deferred);
 	free(ls->scratch);
@@ -643,6 +644,9 @@ int lockstate__on_event(struct lockstate *ls, const struct ipcrace_event *e,
 		return on_lifecycle(ls, e, out);
 	if (key->space == KEY_NONE || !obj_is_lock(e->obj))
 		return 0;
+	/* its process's gap is open: some of its lock calls are not in the stream */
+	if (ls->nr_open_gaps && lock_gap_open(ls, e->pid))
+		return 0;
 	t = thread_get(ls, e);
 	if (!t)
 		return -ENOMEM;
@@ -669,7 +673,8 @@ int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_ev
 	 * The usual way when the thread holds the lock already (a recursive
 	 * mutex, a semaphore taken twice), is new, or it is no lock.
 	 */
-	if (!t || key->space == KEY_NONE || !obj_is_lock(acq->obj) || held_find(t, key)) {
+	if (!t || key->space == KEY_NONE || !obj_is_lock(acq->obj) || held_find(t, key) ||
+	    (ls->nr_open_gaps && lock_gap_open(ls, rel->pid))) {
 		err = lockstate__on_event(ls, acq, key, out);
 		return err ? err : lockstate__on_event(ls, rel, key, out);
 	}

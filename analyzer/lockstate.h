@@ -70,10 +70,16 @@ int lockstate__on_acquired_release(struct lockstate *ls, const struct ipcrace_ev
 void lockstate__forget(struct lockstate *ls);
 
 /*
- * An edge of a sampling gap of process pid (EV_LOCK_GAP, begin or end):
- * its lock calls in between are unseen. lockstate__forget for pid's
+ * An edge of a sampling gap of process e->pid (EV_LOCK_GAP, begin or
+ * end; or its exit, EV_EXIT with EVF_GROUP_DEAD, which ends an open gap):
+ * its lock calls in between are partly unseen, so its lock events in
+ * between are not replayed at all (a release seen of a lock taken unseen,
+ * a lock taken again after an unseen release, an edge from a hold ended
+ * unseen would all be wrong). At each edge, lockstate__forget for pid's
  * threads alone: their holds maybe released, their next edges without
- * gates, a pending attempt dropped; and, for every lock, a release by a
+ * gates, a pending attempt dropped, a lock call maybe open (its first
+ * release of a lock it does not hold and has not tried since is no
+ * finding: that call may have returned with it, unseen); and, for every lock, a release by a
  * thread not holding it is no finding until an exclusive acquisition
  * after this edge (pid's threads may have taken any lock in the gap, and
  * a lock another thread's acquisition made known may have passed to them
@@ -81,7 +87,7 @@ void lockstate__forget(struct lockstate *ls);
  * in the gap: its first edges know no gates either. Lock-order edges seen
  * outside the gap stay findings. 0 or -ENOMEM.
  */
-int lockstate__forget_process(struct lockstate *ls, __u32 pid);
+int lockstate__gap(struct lockstate *ls, const struct ipcrace_event *e);
 
 /*
  * The end of the stream: settles the private locks held at a thread's exit

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include "array.h"
 #include "identity.h"
 #include "lockstate_internal.h"
 
@@ -38,11 +39,46 @@ void lockstate__forget(struct lockstate *ls)
 	epoch_advance(ls);
 }
 
-int lockstate__forget_process(struct lockstate *ls, __u32 pid)
+bool lock_gap_open(const struct lockstate *ls, __u32 pid)
 {
+	for (size_t i = 0; i < ls->nr_open_gaps; i++)
+		if (ls->open_gaps[i] == pid)
+			return true;
+	return false;
+}
+
+/* Opens pid's gap (begin) or closes it (end, exit). 0 or -ENOMEM. */
+static int gap_mark(struct lockstate *ls, __u32 pid, bool open)
+{
+	size_t i;
+
+	for (i = 0; i < ls->nr_open_gaps && ls->open_gaps[i] != pid; i++)
+		;
+	if (!open) {
+		if (i < ls->nr_open_gaps)
+			ls->open_gaps[i] = ls->open_gaps[--ls->nr_open_gaps];
+		return 0;
+	}
+	if (i < ls->nr_open_gaps)
+		return 0;
+	if (array__reserve(&ls->open_gaps, &ls->cap_open_gaps, ls->nr_open_gaps + 1,
+			   sizeof(*ls->open_gaps)))
+		return -ENOMEM;
+	ls->open_gaps[ls->nr_open_gaps++] = pid;
+	return 0;
+}
+
+int lockstate__gap(struct lockstate *ls, const struct ipcrace_event *e)
+{
+	__u32 pid = e->pid;
 	struct ipcrace_key k = { .space = KEY_NONE, .a = pid };
 	struct lock_thread *t;
 	size_t i, j;
+
+	if (e->type == EV_EXIT)
+		return gap_mark(ls, pid, false);
+	if (gap_mark(ls, pid, e->arg0 == LOCK_GAP_BEGIN))
+		return -ENOMEM;
 
 	if (!ls->gap_pids)
 		ls->gap_pids = keymap__new();
@@ -57,6 +93,14 @@ int lockstate__forget_process(struct lockstate *ls, __u32 pid)
 			t->held[j].maybe_released = true;
 		t->pending = false;
 		t->gates_unknown = true;
+		/*
+		 * It may be blocked in a lock call whose entry was unseen: its
+		 * return is an acquisition never seen, as for a thread that was
+		 * in one when attach mode's probes came (open_call_took).
+		 */
+		t->call_open = true;
+		keymap__free(t->tried);
+		t->tried = NULL;
 	}
 	/* any lock may have passed through the gap: known again only when taken exclusively */
 	ls->gaps = true;

@@ -104,6 +104,9 @@ struct lockstate {
 	 */
 	bool gaps;
 	struct keymap *gap_pids;
+	/* processes whose gap is open now: their lock events are not replayed */
+	__u32 *open_gaps;
+	size_t nr_open_gaps, cap_open_gaps;
 	/*
 	 * known_since's clock: losses, and the first lock event of every
 	 * process with history before the trace (attach mode probes one
@@ -157,6 +160,8 @@ void open_call_close(struct lock_thread *t);
 void judge_history(struct lockstate *ls, struct lock_thread *t);
 /* Has process pid had a sampling gap (its threads may hold locks unseen)? */
 bool lock_thread_after_gap(const struct lockstate *ls, __u32 pid);
+/* Is process pid between the begin and the end of a gap? */
+bool lock_gap_open(const struct lockstate *ls, __u32 pid);
 
 /* An access of thread t at event e: where, who, and the locks it holds known. */
 void lock_thread__fill_access(const struct lock_thread *t, const struct ipcrace_event *e,

@@ -82,6 +82,19 @@ struct file_id {
 	int pid;		/* 0: every process */
 };
 
+/*
+ * How a process's own uprobe_multi link was made, to make it again after a
+ * pause (probes__pause_pid): NULL path for links of every process.
+ */
+struct multi_spec {
+	struct bpf_program *prog;
+	char *path;
+	__u64 *offsets;
+	__u64 *cookies;
+	__u32 cnt;
+	bool ret;
+};
+
 struct probes {
 	struct ipcrace_bpf *skel;
 	struct probes_opts opts;
@@ -91,7 +104,10 @@ struct probes {
 	size_t nr_links;
 	int *multi_fds;
 	int *multi_pids;	/* the process each link is for, 0: every process */
-	size_t nr_multi_fds;
+	struct multi_spec *multi_specs;	/* how each was made (pid links only) */
+	size_t nr_multi_fds;	/* entries; a paused link's fd is -1 */
+	__u64 closes_queued;	/* fds handed to closer so far */
+	size_t paused;		/* ... of them by probes__pause_pid */
 	struct link_closer *closer;	/* links of processes gone (probes__release_pid) */
 	struct file_id *done;
 	size_t nr_done;
@@ -198,6 +214,38 @@ static int multi_link_create(struct bpf_program *prog, const char *path, const _
 					 ret, pid);
 }
 
+/*
+ * Best effort: a spec that cannot be kept (memory) leaves path NULL, and
+ * its link is never paused (probes__pause_pid skips it).
+ */
+static void multi_spec_save(struct multi_spec *s, struct bpf_program *prog, const char *path,
+			    const __u64 *offsets, const __u64 *cookies, __u32 cnt, bool ret)
+{
+	s->prog = prog;
+	s->cnt = cnt;
+	s->ret = ret;
+	s->path = strdup(path);
+	s->offsets = malloc(cnt * sizeof(*offsets));
+	s->cookies = malloc(cnt * sizeof(*cookies));
+	if (!s->path || !s->offsets || !s->cookies) {
+		free(s->path);
+		free(s->offsets);
+		free(s->cookies);
+		*s = (struct multi_spec){ 0 };
+		return;
+	}
+	memcpy(s->offsets, offsets, cnt * sizeof(*offsets));
+	memcpy(s->cookies, cookies, cnt * sizeof(*cookies));
+}
+
+static void multi_spec_free(struct multi_spec *s)
+{
+	free(s->path);
+	free(s->offsets);
+	free(s->cookies);
+	*s = (struct multi_spec){ 0 };
+}
+
 /* One link per (program, return or not) of the batch. */
 static int attach_batch_multi(struct probes *p, struct attach_batch *b, const char *path)
 {
@@ -213,6 +261,7 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 		goto out;
 	}
 	for (i = 0; i < b->nr && !err; i++) {
+		struct multi_spec *specs;
 		__u32 cnt = 0;
 		int *grown, fd;
 
@@ -247,6 +296,17 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 			break;
 		}
 		p->multi_pids = grown;
+		specs = realloc(p->multi_specs, (p->nr_multi_fds + 1) * sizeof(*specs));
+		if (!specs) {
+			close(fd);
+			err = -ENOMEM;
+			break;
+		}
+		p->multi_specs = specs;
+		p->multi_specs[p->nr_multi_fds] = (struct multi_spec){ 0 };
+		if (b->jobs[i].pid > 0)
+			multi_spec_save(&p->multi_specs[p->nr_multi_fds], b->jobs[i].prog, path,
+					offsets, cookies, cnt, b->jobs[i].ret);
 		p->multi_pids[p->nr_multi_fds] = b->jobs[i].pid;
 		p->multi_fds[p->nr_multi_fds++] = fd;
 	}
@@ -356,7 +416,10 @@ void probes__free(struct probes *p)
 		p->closer = link_closer__new();
 	if (p->closer) {
 		for (i = 0; i < p->nr_multi_fds; i++)
-			link_closer__close(p->closer, p->multi_fds[i]);
+			if (p->multi_fds[i] >= 0)
+				link_closer__close(p->closer, p->multi_fds[i]);
+		for (i = 0; i < p->nr_multi_fds; i++)
+			multi_spec_free(&p->multi_specs[i]);
 		p->nr_multi_fds = 0;
 	}
 	link_closer__free(p->closer);
@@ -364,16 +427,20 @@ void probes__free(struct probes *p)
 	b.jobs = calloc(p->nr_multi_fds, sizeof(*b.jobs));
 	if (b.jobs) {
 		for (i = 0; i < p->nr_multi_fds; i++)
-			b.jobs[i].fd = p->multi_fds[i];
-		b.nr = p->nr_multi_fds;
+			if (p->multi_fds[i] >= 0)
+				b.jobs[b.nr++].fd = p->multi_fds[i];
 		batch_run(&b, close_worker, CLOSE_THREADS);
 		free(b.jobs);
 	} else {
 		for (i = 0; i < p->nr_multi_fds; i++)
-			close(p->multi_fds[i]);
+			if (p->multi_fds[i] >= 0)
+				close(p->multi_fds[i]);
 	}
+	for (i = 0; i < p->nr_multi_fds; i++)
+		multi_spec_free(&p->multi_specs[i]);
 	free(p->multi_fds);
 	free(p->multi_pids);
+	free(p->multi_specs);
 	b = (struct attach_batch){};
 	/* detaching waits like attaching does: in parallel too */
 	b.jobs = calloc(p->nr_links, sizeof(*b.jobs));
@@ -404,7 +471,10 @@ void probes__free_lazily(struct probes *p)
 	if (p->closer) {
 		/* the closer process holds the last references: these closes do not wait */
 		for (size_t i = 0; i < p->nr_multi_fds; i++)
-			link_closer__close(p->closer, p->multi_fds[i]);
+			if (p->multi_fds[i] >= 0)
+				link_closer__close(p->closer, p->multi_fds[i]);
+		for (size_t i = 0; i < p->nr_multi_fds; i++)
+			multi_spec_free(&p->multi_specs[i]);
 		p->nr_multi_fds = 0;
 		link_closer__release(p->closer);
 		p->closer = NULL;
@@ -654,13 +724,18 @@ int probes__release_pid(struct probes *p, int pid)
 		return 0;
 	for (i = j = 0; i < p->nr_multi_fds; i++) {
 		if (p->multi_pids[i] == pid) {
-			if (!p->closer)
-				p->closer = link_closer__new();
-			link_closer__close(p->closer, p->multi_fds[i]);
-			n++;
+			if (p->multi_fds[i] >= 0) {
+				if (!p->closer)
+					p->closer = link_closer__new();
+				link_closer__close(p->closer, p->multi_fds[i]);
+				p->closes_queued++;
+				n++;
+			}
+			multi_spec_free(&p->multi_specs[i]);
 			continue;
 		}
 		p->multi_fds[j] = p->multi_fds[i];
+		p->multi_specs[j] = p->multi_specs[i];
 		p->multi_pids[j++] = p->multi_pids[i];
 	}
 	p->nr_multi_fds = j;
@@ -676,9 +751,84 @@ int probes__release_pid(struct probes *p, int pid)
 	return n;
 }
 
+int probes__pause_pid(struct probes *p, int pid, __u64 *settled)
+{
+	size_t i;
+	int n = 0;
+
+	if (!p || pid <= 0)
+		return 0;
+	for (i = 0; i < p->nr_multi_fds; i++) {
+		if (p->multi_pids[i] != pid || p->multi_fds[i] < 0 || !p->multi_specs[i].path)
+			continue;
+		if (!p->closer)
+			p->closer = link_closer__new();
+		link_closer__close(p->closer, p->multi_fds[i]);
+		p->closes_queued++;
+		p->paused++;
+		p->multi_fds[i] = -1;
+		n++;
+	}
+	*settled = p->closes_queued;
+	return n;
+}
+
+bool probes__pause_settled(struct probes *p, __u64 settled)
+{
+	return !p->closer || link_closer__closed(p->closer) >= settled;
+}
+
+int probes__resume_pid(struct probes *p, int pid)
+{
+	struct multi_spec *s;
+	bool marked = false;
+	char msg[128];
+	__u32 key = pid;
+	__u8 one = 1;
+	int n = 0, fd, err = 0;
+	size_t i;
+
+	if (!p || pid <= 0)
+		return 0;
+	for (i = 0; i < p->nr_multi_fds; i++) {
+		s = &p->multi_specs[i];
+		if (p->multi_pids[i] != pid || p->multi_fds[i] >= 0 || !s->path)
+			continue;
+		/* its lock calls go unrecorded until every link is back (arming_begin) */
+		if (!marked && !bpf_map_update_elem(bpf_map__fd(p->skel->maps.lock_arming), &key,
+						    &one, BPF_ANY)) {
+			__atomic_add_fetch(&p->skel->bss->lock_arming_nr, 1, __ATOMIC_SEQ_CST);
+			marked = true;
+		}
+		fd = multi_link_create(s->prog, s->path, s->offsets, s->cookies, s->cnt, s->ret, pid);
+		if (fd < 0) {
+			/* gone meanwhile, or the kernel refused: the entry goes at its exit */
+			if (!err && fd != -ESRCH && fd != -ENOENT) {
+				libbpf_strerror(fd, msg, sizeof(msg));
+				fprintf(stderr, "ipcrace: attach: %s%s in %s for pid %d again: %s\n",
+					bpf_program__name(s->prog), s->ret ? " (return)" : "", s->path,
+					pid, msg);
+			}
+			err = err ? err : fd;
+			continue;
+		}
+		p->multi_fds[i] = fd;
+		n++;
+	}
+	if (marked)
+		arming_end(p, pid);
+	return n ? n : err;
+}
+
 size_t probes__released(const struct probes *p)
 {
-	return p ? link_closer__closed(p->closer) : 0;
+	size_t closed;
+
+	if (!p)
+		return 0;
+	closed = link_closer__closed(p->closer);
+	/* the pauses' closes are no links of exited processes */
+	return closed > p->paused ? closed - p->paused : 0;
 }
 
 static int attach_file(struct probes *p, const char *path, const char *name, int pid)

@@ -69,6 +69,27 @@ int probes__attach_file_pid(struct probes *p, const char *path, int pid);
  * only: perf-event uprobes (before Linux 6.6) stay until probes__free.
  */
 int probes__release_pid(struct probes *p, int pid);
+/*
+ * Sampling (tracer/lock_sampler.h): pid's own links are closed (in the
+ * background, as by probes__release_pid) but remembered, and
+ * probes__resume_pid makes them again from what was kept. Returns how many
+ * were paused (0: pid has no links of its own, e.g. a command's tree,
+ * probed per file), and in *settled a mark for probes__pause_settled.
+ */
+int probes__pause_pid(struct probes *p, int pid, __u64 *settled);
+/*
+ * Have the closes of a pause (its *settled) all completed? Until then a
+ * paused link may still fire, and a resumed one would record every call
+ * twice: resume only after.
+ */
+bool probes__pause_settled(struct probes *p, __u64 settled);
+/*
+ * Makes pid's paused links again, with its lock calls unrecorded until all
+ * are in place (bpf/locks.bpf.c, lock_arming). The number made, or a
+ * negative errno when none could be (a message printed, but for a process
+ * gone).
+ */
+int probes__resume_pid(struct probes *p, int pid);
 /* Links of exited processes closed so far (for -v). */
 size_t probes__released(const struct probes *p);
 

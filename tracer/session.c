@@ -28,6 +28,7 @@
 #include "procmaps.h"
 #include "session.h"
 #include "link_closer.h"
+#include "lock_sampler.h"
 #include "session_int.h"
 #include "stops.h"
 #include "syncscan.h"
@@ -346,6 +347,11 @@ static int run_loop(struct session *s, int *target_status)
 		stops__service(s->stops);
 		now = now_ns(CLOCK_MONOTONIC);
 		watcher__tick(s->watcher, now);
+		err = lock_sampler__tick(s->sampler, now);
+		if (err) {
+			fprintf(stderr, "ipcrace: lock sampling: %s\n", strerror(-err));
+			break;
+		}
 		if (window_requested) {
 			window_requested = 0;
 			trace_writer__request_window(s->writer);
@@ -394,6 +400,8 @@ static void session_cleanup(struct session *s)
 {
 	/* nothing stays stopped, and no handler runs on a watcher being freed */
 	stops__finish(s->stops);
+	lock_sampler__free(s->sampler);
+	s->sampler = NULL;
 	if (s->opts->verbose)
 		access_probes__print_stats(s->access);
 	if (s->opts->verbose && s->attach)
@@ -521,6 +529,18 @@ int session__record(const struct session_opts *opts, int *target_status)
 		fprintf(stderr, "ipcrace: cannot create %s: %m\n", opts->trace_path);
 		goto out_abort;
 	}
+	/* --overhead attached: the lock probes too are held to the budget */
+	if (opts->watch.overhead_pct && s.attach) {
+		struct lock_sampler_opts lo = {
+			.overhead_pct = opts->watch.overhead_pct, .verbose = opts->verbose,
+			.drain = drain_events, .drain_ctx = &s, .watcher = s.watcher,
+		};
+
+		s.sampler = lock_sampler__new(s.skel, s.probes, s.writer, &lo);
+		if (!s.sampler)
+			fprintf(stderr, "ipcrace: warning: lock probes not sampled: %s\n",
+				strerror(errno));
+	}
 	/* from here on the trace is the recording's, and at its path */
 	if (opts->started && opts->started(opts->started_ctx)) {
 		err = -EIO;
@@ -572,6 +592,18 @@ int session__record(const struct session_opts *opts, int *target_status)
 
 		if (watcher__stats(s.watcher, &ws))
 			trace_writer__add_watch_stats(s.writer, &ws);
+	}
+	if (s.sampler) {
+		/* whether the lock probes were sampled, and how much */
+		struct trace_lock_sampling ls;
+
+		lock_sampler__stats(s.sampler, now_ns(CLOCK_MONOTONIC), &ls);
+		trace_writer__add_lock_sampling(s.writer, &ls);
+		if (ls.windows)
+			fprintf(stderr, "ipcrace: locks: sampled: lock probes off in %llu windows "
+				"(%u processes), on %.0f%% of the time\n",
+				(unsigned long long)ls.windows, ls.processes,
+				ls.metered_ns ? 100.0 - 100.0 * ls.off_ns / ls.metered_ns : 100.0);
 	}
 	if (*target_status != -1)
 		footer.flags |= TRACEF_TARGET_EXITED;

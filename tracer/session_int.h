@@ -29,6 +29,7 @@ struct session {
 	struct trace_writer *writer;
 	struct ring_buffer *rb;
 	struct watcher *watcher;
+	struct lock_sampler *sampler;	/* --overhead, attach mode: lock probes sampled */
 	struct stops *stops;
 	struct attach_set *attach;	/* attach mode (-p, --cgroup, --unit); NULL: a command */
 	struct access_probes *access;

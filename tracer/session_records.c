@@ -14,6 +14,7 @@
 #include "access_shared.h"
 #include "attach.h"
 #include "confirm.h"
+#include "lock_sampler.h"
 #include "probes.h"
 #include "procmaps.h"
 #include "session_int.h"
@@ -100,6 +101,7 @@ static void track_event(struct session *s, const struct ipcrace_event *e)
 		/* attach mode: an exited process's own probes go (a forking
 		 * service would pile up eight links a child until the end) */
 		if (s->attach && (e->flags & EVF_GROUP_DEAD)) {
+			lock_sampler__exited(s->sampler, e->pid);
 			probes__release_pid(s->probes, e->pid);
 			attach_set__forget(s->attach, e->pid);
 		}
@@ -168,6 +170,7 @@ int session__on_record(void *ctx, void *data, size_t size)
 		confirm__note(s->confirm, &ev);
 		err = trace_writer__add_event(s->writer, &ev);
 		s->nr_events++;
+		lock_sampler__on_event(s->sampler, &ev);
 		track_event(s, &ev);
 		/* between records: a busy consumer reaches its next tick late */
 		watcher__check_caps(s->watcher);

@@ -341,7 +341,11 @@ static void test_control_release_without_gap_is_unlock_not_held(void **state)
 	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
 }
 
-/* The lock taken exclusively after the gap is known again: a stray release is reported. */
+/*
+ * The lock taken exclusively after the gap is known again: a stray release
+ * is reported (T1 took A after the gap: no lock call open at the end
+ * returned with it).
+ */
 static void test_lock_known_again_after_exclusive_take_reports_misuse(void **state)
 {
 	struct stream *s = *state;
@@ -349,11 +353,79 @@ static void test_lock_known_again_after_exclusive_take_reports_misuse(void **sta
 	born(s, PB, 201);
 	born(s, PA, 101);
 	window_off(s, PA);
+	lock(s, PA, 101, 0, 11);
+	unlock(s, PA, 101, 0, 12);
 	lock(s, PB, 201, 0, 31);
 	unlock(s, PB, 201, 0, 32);
 	unlock(s, PA, 101, 0, 13);
 	analyze(s);
 	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+}
+
+/*
+ * Lock events seen while the gap is open (the links close and come back
+ * some time after and before the edges): T2's exclusive acquisition of A
+ * makes it look known, then T1 takes it unseen and its release is seen.
+ */
+static void test_release_seen_inside_open_gap_is_no_unlock_not_held(void **state)
+{
+	struct stream *s = *state;
+
+	born(s, PA, 101);
+	born(s, PA, 102);
+	gap(s, PA, LOCK_GAP_BEGIN);
+	lock(s, PA, 102, 0, 21);
+	unlock(s, PA, 102, 0, 22);
+	unlock(s, PA, 101, 0, 13);
+	gap(s, PA, LOCK_GAP_END);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+}
+
+/*
+ * T1 was blocked in a lock call when the links came back (its entry
+ * unseen): after the end, T2 takes and releases A, then T1 gets it and
+ * releases it. Its first stray release is that call's; a second is not.
+ */
+static void test_lock_call_open_at_gap_end_returns_unseen(void **state)
+{
+	struct stream *s = *state;
+
+	born(s, PA, 101);
+	born(s, PA, 102);
+	window_off(s, PA);
+	lock(s, PA, 102, 0, 21);
+	unlock(s, PA, 102, 0, 22);
+	unlock(s, PA, 101, 0, 13);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
+	lock(s, PA, 102, 0, 21);
+	unlock(s, PA, 102, 0, 22);
+	unlock(s, PA, 101, 0, 13);
+	analyze(s);
+	assert_int_equal(count(s, FINDING_UNLOCK_NOT_HELD), 1);
+}
+
+/* Inside an open gap: a hold whose release was unseen is no edge, no double lock. */
+static void test_locks_seen_inside_open_gap_add_no_edge(void **state)
+{
+	struct stream *s = *state;
+
+	born(s, PA, 101);
+	born(s, PA, 102);
+	gap(s, PA, LOCK_GAP_BEGIN);
+	lock(s, PA, 101, 0, 11);
+	lock(s, PA, 101, 0, 11);
+	lock(s, PA, 101, 64, 12);
+	gap(s, PA, LOCK_GAP_END);
+	lock(s, PA, 102, 256, 20);
+	unlock(s, PA, 102, 256, 20);
+	lock(s, PA, 102, 64, 21);
+	lock(s, PA, 102, 0, 22);
+	unlock(s, PA, 102, 0, 23);
+	unlock(s, PA, 102, 64, 24);
+	analyze(s);
+	assert_int_equal(s->fs.nr, 0);
 }
 
 /* --- accesses across a gap --------------------------------------------------- */
@@ -543,6 +615,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_lock_known_again_after_exclusive_take_reports_misuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_release_seen_inside_open_gap_is_no_unlock_not_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locks_seen_inside_open_gap_add_no_edge, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lock_call_open_at_gap_end_returns_unseen, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_access_pair_across_gap_is_sampled_candidate,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gap_of_a_third_process_makes_candidate, setup,
