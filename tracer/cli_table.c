@@ -90,7 +90,9 @@ const struct cli_option cli_options[] = {
 	  "percent (1 to 100) of the traced processes' CPU time the watching may cost, "
 	  "ipcrace's own CPU counted first (traps and context switches of threads with "
 	  "breakpoints armed, at prices measured at the start); past it the watch "
-	  "rotation waits, as with --watch-rate (default none)" },
+	  "rotation waits, as with --watch-rate; attached (-p, --cgroup, --unit), the lock "
+	  "probes share it: a process whose lock events cost more has its lock probes off "
+	  "for windows (the report says so: stats.lock_sampling) (default none)" },
 	{ OPT_ACCESS_PROBES, "access-probes", 0, "on|off", CLI_TRACING, false,
 	  "uprobes on every instruction of the traced executables that touches memory off "
 	  "the thread's own stack, each recording its first accesses per thread (default on "
