@@ -31,12 +31,16 @@ struct word_detail {
 	__u32 why;		/* SYNCVIS_WATCHED_ATOMIC or SYNCVIS_FOREIGN_FUTEX */
 };
 
+/* watch_tids: the first thread a watchpoint saw on a private word, + 1; this bit: and another */
+#define WATCH_TID_OTHERS	(1ull << 63)
+
 struct syncvis {
 	struct keymap *words;		/* (pid, word) -> WORD_* | detail index */
 	struct word_detail *details;
 	size_t nr_details, cap_details;
 	struct keymap *confirmed;	/* (word, held instruction) -> 1: a hold saw a conflict */
 	struct keymap *procs;		/* pid -> 1 + index in unseen */
+	struct keymap *watch_tids;	/* (pid, private word) -> WATCH_TID_* (watchpoint hits) */
 	struct finding_unseen *unseen;	/* the first reason per process */
 	size_t nr_unseen, cap_unseen;
 	bool classified;
@@ -62,7 +66,8 @@ struct syncvis *syncvis__new(void)
 	sv->words = keymap__new();
 	sv->procs = keymap__new();
 	sv->confirmed = keymap__new();
-	if (!sv->words || !sv->procs || !sv->confirmed) {
+	sv->watch_tids = keymap__new();
+	if (!sv->words || !sv->procs || !sv->confirmed || !sv->watch_tids) {
 		syncvis__free(sv);
 		errno = ENOMEM;
 		return NULL;
@@ -77,6 +82,7 @@ void syncvis__free(struct syncvis *sv)
 	keymap__free(sv->words);
 	keymap__free(sv->procs);
 	keymap__free(sv->confirmed);
+	keymap__free(sv->watch_tids);
 	free(sv->details);
 	free(sv->unseen);
 	free(sv);
@@ -242,6 +248,41 @@ static bool confirmed(const struct syncvis *sv, const struct finding *f)
 	return false;
 }
 
+/*
+ * A watchpoint hit on a private word: which threads the watchpoints saw
+ * touch it. Hits are few (traps are budgeted): one lookup each.
+ */
+static int watch_tid_note(struct syncvis *sv, const struct ipcrace_event *e,
+			  const struct ipcrace_key *word)
+{
+	struct ipcrace_key k = proc_word(e->pid, word);
+	__u64 v = 0;
+
+	if (!keymap__get(sv->watch_tids, &k, &v))
+		return keymap__set(sv->watch_tids, &k, (__u64)e->tid + 1);
+	if ((v & WATCH_TID_OTHERS) || (v & ~WATCH_TID_OTHERS) == (__u64)e->tid + 1)
+		return 0;
+	return keymap__set(sv->watch_tids, &k, v | WATCH_TID_OTHERS);
+}
+
+/*
+ * An atomic orders threads only when two touch its word: a private word
+ * the watchpoints saw one thread alone touch (a thread's own libc state:
+ * its cancellation flags, changed by atomics at every cancellation point)
+ * orders nothing they saw. Shared words keep the rule: the other side may
+ * be another process's, watched apart.
+ */
+static bool watched_by_one_thread(const struct syncvis *sv, const struct word_detail *d)
+{
+	struct ipcrace_key w = object_word(&d->word, 0);
+	struct ipcrace_key k = proc_word(d->pid, &w);
+	__u64 v = 0;
+
+	if (d->word.space != KEY_PRIVATE || !keymap__get(sv->watch_tids, &k, &v))
+		return false;
+	return !(v & WATCH_TID_OTHERS);
+}
+
 /* syncvis__note for every event but lock calls. */
 /* out of line: its frame would be every lock event's */
 __attribute__((noinline)) static int note_other(struct syncvis *sv, const struct ipcrace_event *e)
@@ -272,6 +313,12 @@ __attribute__((noinline)) static int note_other(struct syncvis *sv, const struct
 		 * atomic int at +4 of a watched word is the same one).
 		 */
 		k = object_word(&e->key, 0);
+		if (!(e->flags & EVF_PROBE) && e->key.space == KEY_PRIVATE) {
+			int err = watch_tid_note(sv, e, &k);
+
+			if (err)
+				return err;
+		}
 		/* shared words a probe saw accessed: a futex word that is one is seen */
 		if (!(e->flags & EVF_ATOMIC))
 			return (e->flags & EVF_PROBE) && e->key.space == KEY_FILE ?
@@ -332,7 +379,7 @@ static bool detail_unseen(const struct syncvis *sv, const struct hb *hb,
 	switch ((enum syncvis_why)d->why) {
 	case SYNCVIS_WATCHED_ATOMIC:
 		/* a pthread lock's own atomic (libc's CAS) is a lock ipcrace knows */
-		return !(v & (WORD_PROBE_ATOMIC | WORD_LOCK));
+		return !(v & (WORD_PROBE_ATOMIC | WORD_LOCK)) && !watched_by_one_thread(sv, d);
 	case SYNCVIS_FOREIGN_FUTEX:
 		return !(v & (WORD_PROBE_ACCESS | WORD_PROBE_ATOMIC | WORD_LOCK)) &&
 		       !(hb && hb__atomic_location(hb, &d->word));

@@ -186,6 +186,46 @@ static void test_atomic_seen_only_by_a_watchpoint_makes_a_candidate(void **state
 	assert_int_equal(f->unseen.addr, 0x7f2000000abcull);
 }
 
+/* A watchpoint hit on a private word of pid (its thread tid), at addr. */
+static void private_hit(struct stream *s, __u32 pid, __u32 tid, __u64 addr, __u32 flags, __u64 ip)
+{
+	struct ipcrace_event e = ev(EV_MEM_ACCESS, pid);
+
+	e.tid = tid;
+	e.obj = OBJ_MEMORY;
+	e.key = (struct ipcrace_key){ .space = KEY_PRIVATE, .a = pid, .b = addr };
+	e.addr = addr;
+	e.arg0 = ip;
+	e.arg1 = 8;
+	e.flags = flags;
+	add(s, e);
+}
+
+static void test_watched_atomic_of_one_thread_orders_nothing(void **state)
+{
+	struct stream *s = *state;
+
+	/* a thread's own cancellation flags: libc's CAS, its thread alone */
+	private_hit(s, PA, PA + 1, 0x7f3000002a38ull, EVF_WRITE | EVF_ATOMIC, 0x7f2000000abcull);
+	private_hit(s, PA, PA + 1, 0x7f3000002a38ull, EVF_WRITE, 0x7f2000000ac0ull);
+	racy_counter(s);
+	assert_int_equal(the_race(s)->status, FINDING_PREDICTED);
+}
+
+static void test_watched_atomic_of_two_threads_makes_a_candidate(void **state)
+{
+	struct stream *s = *state;
+	const struct finding *f;
+
+	private_hit(s, PA, PA + 1, 0x7f3000002a38ull, EVF_WRITE | EVF_ATOMIC, 0x7f2000000abcull);
+	racy_counter(s);
+	/* later, another thread of PA on the same word: a lock between them */
+	private_hit(s, PA, PA + 2, 0x7f3000002a3cull, EVF_WRITE, 0x7f2000000ad0ull);
+	f = the_race(s);
+	assert_int_equal(f->status, FINDING_CANDIDATE);
+	assert_int_equal(f->unseen.why, SYNCVIS_WATCHED_ATOMIC);
+}
+
 static void test_atomic_a_probe_also_saw_stays_visible(void **state)
 {
 	struct stream *s = *state;
@@ -364,6 +404,8 @@ int main(void)
 		T(test_either_process_unseen_makes_a_candidate),
 		T(test_atomic_seen_only_by_a_watchpoint_makes_a_candidate),
 		T(test_atomic_a_probe_also_saw_stays_visible),
+		T(test_watched_atomic_of_one_thread_orders_nothing),
+		T(test_watched_atomic_of_two_threads_makes_a_candidate),
 		T(test_watched_atomic_of_a_mutex_is_the_libraries),
 		T(test_futex_on_a_shared_word_nothing_owns_makes_a_candidate),
 		T(test_futex_on_a_word_a_probe_saw_stays_visible),
