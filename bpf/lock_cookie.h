@@ -7,6 +7,8 @@
  *   bits  0-15  the object kind (enum ipcrace_obj)
  *   bits 16-47  event flags (EVF_*: trylock, timed, rwlock side, ...)
  *   bit  48     the lock is the call's second argument (pthread_cond_wait)
+ *   bit  49     a release whose site is inside the function's retry loop
+ *               (sem_post): pending from its first hit to its return
  *   bits 56-63  the function's role (enum lock_role)
  *
  * One program serves the entry of every role and dispatches on the role:
@@ -31,6 +33,7 @@ enum lock_role {
 };
 
 #define LOCK_COOKIE_ARG2 (1ULL << 48)
+#define LOCK_COOKIE_PENDING_RELEASE (1ULL << 49)
 #define LOCK_COOKIE_ROLE_SHIFT 56
 
 static inline __u64 lock_cookie(__u16 obj, __u32 flags, enum lock_role role)

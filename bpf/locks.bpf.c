@@ -40,6 +40,14 @@ struct pending_slot {
 	struct pending_lock lock;
 	__u32 valid;
 	__u32 __pad;
+	/*
+	 * A release kept pending from its first hit to its return
+	 * (LOCK_COOKIE_PENDING_RELEASE): the lock's address (0: none) and the
+	 * stack pointer at the site. Apart from lock, which a lock attempt
+	 * may hold while a signal handler posts a semaphore.
+	 */
+	__u64 release_addr;
+	__u64 release_sp;
 };
 
 struct {
@@ -275,14 +283,70 @@ int BPF_KRETPROBE(lock_exit, long ret)
 	return 0;
 }
 
-/* unlock, sem_post: release-type, emitted before the lock is given up. */
-static __always_inline void lock_release(struct pt_regs *ctx, __u64 cookie)
+/*
+ * Whether this hit of a pending release's site is a retry of the call
+ * that is pending: the same lock and stack pointer, and the return address
+ * already the uretprobe trampoline (the first hit armed the return). A new
+ * call has its caller's address there, so a pending state whose return
+ * never ran (a signal handler that longjmp'ed out) cannot swallow it.
+ */
+static __always_inline bool release_is_retry(struct pt_regs *ctx, const struct pending_slot *slot,
+					     __u64 addr)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 ret = 0, trampoline;
+
+	if (slot->release_addr != addr || slot->release_sp != PT_REGS_SP(ctx))
+		return false;
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx));
+	trampoline = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+	return ret && ret == trampoline;
+}
+
+/*
+ * unlock, sem_post: release-type, emitted before the lock is given up.
+ * A site inside the function's retry loop (LOCK_COOKIE_PENDING_RELEASE:
+ * sem_post's jcc before its compare-and-swap, which a lost race sends
+ * back) is hit again by every retry of one call: the first hit emits the
+ * release, which still comes before the compare-and-swap that makes the
+ * post visible, and keeps it pending until the return (SESSION_RETURN,
+ * or release_exit), so that the retries emit nothing.
+ */
+static __always_inline int lock_release(struct pt_regs *ctx, __u64 cookie)
+{
+	__u64 addr = lock_arg(ctx, cookie);
+	struct pending_slot *slot = NULL;
 	struct ipcrace_event *e;
 
+	if (cookie & LOCK_COOKIE_PENDING_RELEASE) {
+		slot = pending_slot(true);
+		if (slot && release_is_retry(ctx, slot, addr))
+			return SESSION_NO_RETURN;
+	}
 	e = lock_event(ctx, EV_LOCK_RELEASE, cookie, true);
 	if (e)
 		record_submit(e);
+	if (!slot)
+		return SESSION_NO_RETURN;
+	slot->release_addr = addr;
+	slot->release_sp = PT_REGS_SP(ctx);
+	return SESSION_RETURN;
+}
+
+/* The return of a pending release: the next hit is a new call. */
+static __always_inline void release_return(void)
+{
+	struct pending_slot *slot = pending_slot(false);
+
+	if (slot)
+		slot->release_addr = 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(release_exit)
+{
+	release_return();
+	return 0;
 }
 
 static __always_inline void lock_destroy(struct pt_regs *ctx, __u64 cookie)
@@ -535,6 +599,8 @@ static __always_inline void session_return(struct pt_regs *ctx, __u64 cookie)
 		init_exit(EV_GUARD_ACQUIRE_RET, (int)ret);
 		break;
 	case LOCK_ROLE_RELEASE:
+		release_return();
+		break;
 	case LOCK_ROLE_DESTROY:
 	case LOCK_ROLE_SYNC_OBJECT:
 	case LOCK_ROLE_GUARD_RELEASE:
@@ -558,8 +624,7 @@ static __always_inline int lock_call_entry(struct pt_regs *ctx, __u64 cookie)
 	case LOCK_ROLE_LOCK:
 		return lock_enter(ctx, cookie);
 	case LOCK_ROLE_RELEASE:
-		lock_release(ctx, cookie);
-		return SESSION_NO_RETURN;
+		return lock_release(ctx, cookie);
 	case LOCK_ROLE_DESTROY:
 		lock_destroy(ctx, cookie);
 		return SESSION_NO_RETURN;

@@ -83,19 +83,100 @@ static bool is_emulated(const cs_insn *insn)
 	}
 }
 
-/*
- * Whether any instruction of the function but a return can change what a
- * probe reads (a call clobbers the argument registers): a loop back to
- * the site could then show it other values than the call's.
- */
-static bool changes_protected_regs(const cs_insn *insns, size_t count, bool arg2)
+/* The index of the instruction at addr, or -1 (outside the code, or inside an instruction). */
+static long insn_at(const cs_insn *insns, size_t count, __u64 addr)
 {
-	for (size_t j = 0; j < count; j++) {
-		if (insns[j].id == X86_INS_RET)
-			continue;
-		if (insns[j].id == X86_INS_CALL || writes_protected_reg(&insns[j], arg2))
-			return true;
+	size_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (insns[mid].address == addr)
+			return (long)mid;
+		if (insns[mid].address < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	return -1;
+}
+
+/*
+ * The instructions that can run after instruction j, up to two (-1: it
+ * leaves the code, by a return, a jump to another function or the end of
+ * the function after a call that does not come back). *unknown: where it
+ * goes is not known (an indirect jump, a jump into an instruction).
+ */
+static void successors(const cs_insn *insns, size_t count, size_t j, long succ[2], bool *unknown)
+{
+	const cs_insn *in = &insns[j];
+	const cs_x86 *x = &in->detail->x86;
+	__u64 lo = insns[0].address, hi = insns[count - 1].address + insns[count - 1].size;
+	bool jump = in->id == X86_INS_JMP, cond = is_emulated(in) && !jump && in->id != X86_INS_NOP &&
+		    in->id != X86_INS_PUSH;
+
+	succ[0] = succ[1] = -1;
+	if (in->id == X86_INS_RET)
+		return;
+	if (!jump)
+		succ[0] = j + 1 < count ? (long)(j + 1) : -1;
+	if (jump || cond) {
+		if (x->op_count < 1 || x->operands[0].type != X86_OP_IMM) {
+			*unknown = true;
+			return;
+		}
+		if ((__u64)x->operands[0].imm >= lo && (__u64)x->operands[0].imm < hi) {
+			succ[1] = insn_at(insns, count, x->operands[0].imm);
+			if (succ[1] < 0)
+				*unknown = true;
+		}
+	}
+}
+
+#define MAX_LOOP_INSNS 2048
+
+/*
+ * Whether an instruction that can run between two hits of the site in one
+ * call (one reachable from the site and from which the site is reachable)
+ * can change what the probe reads: a call (it clobbers the argument
+ * registers) or a write of a protected register. The loop could then show
+ * the site other values than the call's. Paths that leave the function
+ * do not count: sem_post's overflow path calls __libc_fatal with a new
+ * rdi, and never comes back. The code must be the whole function.
+ */
+static bool loop_changes_protected_regs(const cs_insn *insns, size_t count, size_t site,
+					bool arg2)
+{
+	bool from_site[MAX_LOOP_INSNS] = { false }, to_site[MAX_LOOP_INSNS] = { false };
+	bool unknown = false, grew = true;
+	long succ[2];
+	size_t j;
+	int k;
+
+	if (count > MAX_LOOP_INSNS)
+		return true;
+	from_site[site] = true;
+	while (grew) {
+		grew = false;
+		for (j = 0; j < count; j++) {
+			successors(insns, count, j, succ, &unknown);
+			for (k = 0; k < 2; k++) {
+				if (succ[k] < 0)
+					continue;
+				if (from_site[j] && !from_site[succ[k]])
+					from_site[succ[k]] = grew = true;
+				if ((succ[k] == (long)site || to_site[succ[k]]) && !to_site[j])
+					to_site[j] = grew = true;
+			}
+			if (unknown && from_site[j])
+				return true;
+			unknown = false;
+		}
+	}
+	for (j = 0; j < count; j++)
+		if (from_site[j] && to_site[j] &&
+		    (insns[j].id == X86_INS_CALL || writes_protected_reg(&insns[j], arg2)))
+			return true;
 	return false;
 }
 
@@ -103,14 +184,17 @@ static bool changes_protected_regs(const cs_insn *insns, size_t count, bool arg2
  * A probe *on* a push still sees the entry state; the scan stops at the
  * first emulated instruction, so no earlier push can have moved rsp.
  */
-__u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, bool rehit_ok)
+__u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, bool rehit_ok,
+		       bool *in_loop)
 {
 	cs_insn *insns = NULL;
-	bool rehit = false;
+	bool rehit = false, reenter = false;
 	size_t count, i, j, k;
 	__u64 site = 0;
 	csh cs;
 
+	if (in_loop)
+		*in_loop = false;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
 		return 0;
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
@@ -132,7 +216,9 @@ __u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, boo
 	 * a lock attempt with a return (rehit_ok: sem_trywait's and
 	 * pthread_rwlock_trywrlock's compare-and-swap retry loops go back to
 	 * their second instruction) may have its site inside such a loop, as
-	 * long as nothing in the function changes what the probe reads.
+	 * long as nothing in the function changes what the probe reads; and
+	 * a release that is kept pending until its return when its site is
+	 * in a loop (sem_post: in_loop tells the caller to do so).
 	 */
 	for (j = 0; j < count; j++) {
 		const cs_x86 *x = &insns[j].detail->x86;
@@ -140,16 +226,22 @@ __u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, boo
 		if (!is_branch(&insns[j]))
 			continue;
 		for (k = 0; k < x->op_count; k++) {
-			if (x->operands[k].type != X86_OP_IMM)
+			__u64 target = x->operands[k].imm;
+
+			if (x->operands[k].type != X86_OP_IMM || target > insns[i].address)
 				continue;
-			if ((__u64)x->operands[k].imm > vaddr &&
-			    (__u64)x->operands[k].imm <= insns[i].address)
+			if (target > vaddr)
 				rehit = true;
+			else if (target == vaddr)
+				reenter = true;
 		}
 	}
-	if (rehit && (!rehit_ok || changes_protected_regs(insns, count, arg2)))
+	if (rehit && (!rehit_ok || loop_changes_protected_regs(insns, count, i, arg2)))
 		goto out_close;
 	site = insns[i].address - vaddr;
+	/* a jump back to the entry hits the site again as well */
+	if (in_loop)
+		*in_loop = rehit || reenter;
 out_close:
 	cs_free(insns, count);
 	cs_close(&cs);
@@ -157,16 +249,21 @@ out_close:
 }
 
 __u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2,
-			 bool rehit_ok)
+			 bool rehit_ok, bool *in_loop)
 {
 	__u64 site = fn->offset, len = fn->size;
 	__u8 *code;
 
-	if (!len || len > MAX_FUNC_BYTES)
+	/* a site inside a loop needs the whole function to know what runs in the loop */
+	if (!len || len > MAX_FUNC_BYTES) {
 		len = len ? MAX_FUNC_BYTES : 64;
+		rehit_ok = false;
+	}
+	if (in_loop)
+		*in_loop = false;
 	code = malloc(len);
 	if (code && !elf_syms__read(s, fn->offset, code, len))
-		site += probe_site__pick(code, len, fn->vaddr, arg2, rehit_ok);
+		site += probe_site__pick(code, len, fn->vaddr, arg2, rehit_ok, in_loop);
 	free(code);
 	return site;
 }

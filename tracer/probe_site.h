@@ -23,16 +23,20 @@
  * first bytes of fn, or fn->offset itself when none qualifies. arg2: the
  * program also reads the second argument (rsi). rehit_ok: the program
  * ignores a second hit of the site in one call (a lock attempt, pending
- * until its return), so the site may be inside a loop of the function.
+ * until its return; a release kept pending when in_loop says so), so the
+ * site may be inside a loop of the function. in_loop (may be NULL): set
+ * when the site returned is inside such a loop, so that one call can hit
+ * it more than once.
  */
 __u64 probe_site__choose(const struct elf_syms *s, const struct elf_func *fn, bool arg2,
-			 bool rehit_ok);
+			 bool rehit_ok, bool *in_loop);
 
 /*
  * The same on len bytes of code (the function, vaddr its address): the
  * site's offset from the entry, 0 for the entry itself.
  */
-__u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, bool rehit_ok);
+__u64 probe_site__pick(const __u8 *code, size_t len, __u64 vaddr, bool arg2, bool rehit_ok,
+		       bool *in_loop);
 
 /* False when the kernel would refuse a uprobe on the instruction at offset. */
 bool probe_site__probeable(const struct elf_syms *s, __u64 offset);

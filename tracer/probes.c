@@ -521,6 +521,7 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	struct elf_func fn, init;
 	__u64 site, cookie;
 	__u32 flags = spec->flags;
+	bool in_loop = false;
 	int err;
 
 	if (elf_syms__find(syms, spec->func, &fn))
@@ -528,9 +529,11 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 	if (spec->init_alias && !elf_syms__find(syms, spec->init_alias, &init) &&
 	    init.offset == fn.offset)
 		flags |= EVF_MAYBE_INIT;
+	/* a release's site may be in a loop: it is then kept pending to its return */
 	site = p->opts.site == PROBE_SITE_AUTO ?
 	       probe_site__choose(syms, &fn, spec->role == LOCK_ROLE_COND_WAIT,
-				  lock_attempt_pending(spec)) : fn.offset;
+				  lock_attempt_pending(spec) || spec->role == LOCK_ROLE_RELEASE,
+				  &in_loop) : fn.offset;
 	cookie = lock_cookie(spec->obj, flags, spec->role);
 	if (!probe_site__probeable(syms, site)) {
 		fprintf(stderr, "ipcrace: warning: %s in %s cannot be probed at +0x%llx; it is "
@@ -539,8 +542,10 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 		return 0;
 	}
 	if (p->opts.verbose)
-		fprintf(stderr, "ipcrace: probe %s at %s+0x%llx (entry +0x%llx)\n", spec->func,
-			name, (unsigned long long)site, (unsigned long long)(site - fn.offset));
+		fprintf(stderr, "ipcrace: probe %s at %s+0x%llx (entry +0x%llx%s)\n", spec->func,
+			name, (unsigned long long)site, (unsigned long long)(site - fn.offset),
+			in_loop && spec->role == LOCK_ROLE_RELEASE ?
+			", in its retry loop: pending to its return" : "");
 
 	/* one entry program for every role, the role in the cookie (lock_cookie.h) */
 	enter = progs->lock_call;
@@ -568,6 +573,11 @@ static int queue_spec(struct probes *p, struct attach_batch *b, const struct elf
 		exit = progs->guard_acquire_exit;
 		break;
 	case LOCK_ROLE_RELEASE:
+		if (in_loop) {
+			cookie |= LOCK_COOKIE_PENDING_RELEASE;
+			exit = progs->release_exit;
+		}
+		break;
 	case LOCK_ROLE_DESTROY:
 	case LOCK_ROLE_SYNC_OBJECT:
 	case LOCK_ROLE_GUARD_RELEASE:
