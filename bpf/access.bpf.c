@@ -24,13 +24,13 @@
  * consumer woken: userspace detaches the group (its link) and the hot loop
  * stops trapping. A probe with an atomic operand is never capped: an
  * atomic costs its trap for the whole run. A probe that touches only the
- * thread's own frame (AOP_FRAME; the planner groups them apart) goes
- * sooner, at access_frame_trap_cap hits, when the thread that traps has
- * spent its budget and is its process's only one: no other thread can
- * touch that frame, so the traps after are for nothing (a hot loop in
- * main over an escaped local: 4 x 1024 traps of ~20 us, 80 ms, in a pipe
- * ping-pong). A thread created later loses what it would have recorded
- * there (its own frame's accesses at that instruction).
+ * thread's own frame (AOP_FRAME; the planner groups them apart) goes at
+ * its first hit past the budget of a thread that is its process's only
+ * one: no other thread can touch that frame, so the traps after are for
+ * nothing (a hot loop in main over an escaped local: 4 x 1024 traps of
+ * ~20 us, 80 ms, in a pipe ping-pong). A thread created later loses what
+ * it would have recorded there (its own frame's accesses at that
+ * instruction).
  */
 #include "common.bpf.h"
 #include "key.bpf.h"
@@ -41,7 +41,6 @@
 /* Set by userspace before load. */
 const volatile __u32 access_budget = 64;
 const volatile __u32 access_trap_cap = 1024;
-const volatile __u32 access_frame_trap_cap = 128;
 
 /* Read by userspace (mapped .bss), written here. */
 __u64 access_capped;		/* groups flagged so far: userspace compares with its count */
@@ -461,8 +460,8 @@ static __always_inline bool desc_frame(const struct access_probe_desc *d)
 
 /*
  * One more trap at the probe; its group goes once they reach the cap, or
- * the frame cap for a frame probe whose thread (spent: past its budget)
- * is alone in its process.
+ * now for a frame probe whose thread (spent: past its budget) is alone in
+ * its process.
  */
 static __always_inline void count_trap(struct access_probe_hits *h,
 				       const struct access_probe_desc *d, bool spent,
@@ -472,7 +471,7 @@ static __always_inline void count_trap(struct access_probe_hits *h,
 
 	if (n == access_trap_cap)
 		group_cap(d->group);
-	else if (spent && n >= access_frame_trap_cap && desc_frame(d) &&
+	else if (spent && desc_frame(d) &&
 		 BPF_CORE_READ(task, signal, nr_threads) == 1 && group_cap(d->group))
 		__sync_fetch_and_add(&access_frame_capped, 1);
 }

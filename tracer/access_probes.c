@@ -104,8 +104,6 @@ void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts
 {
 	skel->rodata->access_budget = opts->budget ? opts->budget : ACCESS_BUDGET_DEFAULT;
 	skel->rodata->access_trap_cap = opts->trap_cap ? opts->trap_cap : ACCESS_TRAP_CAP_DEFAULT;
-	skel->rodata->access_frame_trap_cap = opts->frame_trap_cap ? opts->frame_trap_cap :
-					      ACCESS_FRAME_TRAP_CAP_DEFAULT;
 	if (!opts->enabled) {
 		/* nothing will use them: no need to hold megabytes of kernel memory */
 		bpf_map__set_max_entries(skel->maps.access_ops, 1);
@@ -753,12 +751,12 @@ void access_probes__print_stats(const struct access_probes *ap)
 	fprintf(stderr, "ipcrace: access probes: %llu accesses recorded (%llu plain ones of atomic "
 		"words, past any budget), %llu on the thread's own stack dropped, %llu atomic "
 		"repeats not recorded, %llu hits past a thread's budget (budget %u, trap cap %u; "
-		"%llu frame groups went at %u: their process's only thread had spent)\n",
+		"%llu frame groups went at once: their process's only thread had spent)\n",
 		(unsigned long long)skel->bss->access_recorded,
 		(unsigned long long)skel->bss->access_sync_plain,
 		(unsigned long long)skel->bss->access_own_stack,
 		(unsigned long long)skel->bss->access_redundant,
 		(unsigned long long)skel->bss->access_over_budget,
 		skel->rodata->access_budget, skel->rodata->access_trap_cap,
-		(unsigned long long)skel->bss->access_frame_capped, skel->rodata->access_frame_trap_cap);
+		(unsigned long long)skel->bss->access_frame_capped);
 }

@@ -20,7 +20,6 @@
 #define ACCESS_INSTRUMENT_MAX 16
 #define ACCESS_BUDGET_DEFAULT 64
 #define ACCESS_TRAP_CAP_DEFAULT 1024
-#define ACCESS_FRAME_TRAP_CAP_DEFAULT 128	/* a frame probe in a single-threaded process */
 
 struct ipcrace_bpf;
 
@@ -28,7 +27,6 @@ struct access_opts {
 	bool enabled;
 	__u32 budget;			/* accesses recorded per instruction and thread */
 	__u32 trap_cap;			/* traps of one instruction before its group goes */
-	__u32 frame_trap_cap;		/* ... of a frame probe whose thread is alone and spent */
 	const char *instrument[ACCESS_INSTRUMENT_MAX];	/* --instrument LIB */
 	size_t nr_instrument;
 	bool verbose;
