@@ -10,7 +10,9 @@
 # and how many saw the word change, processes, threads, events and events
 # lost, the watchpoint hits recorded and the traps past them (from -v), what
 # the watching cost and whether its budget sampled it (stats.watch_sampling;
-# the run fails when stderr and the report disagree on it), and the
+# the run fails when stderr and the report disagree on it), with --overhead
+# (IPCRACE_OPTIONS=overhead=PCT) the share of the time the lock probes were
+# on (stats.lock_sampling, README "Lock sampling"), and the
 # throughput ratio (attached / native, measured back to back).
 # Installs what it needs from Debian (apt).
 # Everything it starts is stopped on exit, also when it fails.
@@ -181,6 +183,15 @@ if ws:
                 f"ipcrace {ws['self_ns'] / 1e6:.0f} ms; sampled {ws['held_ticks']}/{ws['ticks']} ticks")
 if ("watch: sampled:" in e) != bool(ws and ws.get("sampled")):
     sampling += "; ERROR: stderr and the report disagree on the watch sampling"
+    bad = True
+# --overhead's lock sampling (stats.lock_sampling), also said on stderr when it took probes off
+ls = st.get("lock_sampling")
+if ls:
+    sampling += (f"; lock probes on {float(ls['on_share']) * 100:.0f}% of the time "
+                 f"({ls['windows']} windows off, {ls['processes']}/{ls['metered_processes']} "
+                 f"processes sampled, {ls['events']} lock events at {ls['event_ns']} ns)")
+if ("locks: sampled:" in e) != bool(ls and ls.get("sampled")):
+    sampling += "; ERROR: stderr and the report disagree on the lock sampling"
     bad = True
 def cpu_line(usage):
     """CPU time per request (service + client + ipcrace, from cpuacct), native vs attached"""
