@@ -39,7 +39,7 @@ struct pending_lock {
 struct pending_slot {
 	struct pending_lock lock;
 	__u32 valid;
-	__u32 __pad;
+	__u32 links_epoch;	/* lock_links_epoch at the entry */
 	/*
 	 * A release kept pending from its first hit to its return
 	 * (LOCK_COOKIE_PENDING_RELEASE): the lock's address (0: none) and the
@@ -98,6 +98,14 @@ struct {
 } lock_arming SEC(".maps");
 
 volatile __u32 lock_arming_nr;
+
+/*
+ * Bumped by userspace each time a process's lock links are made again
+ * after a sampling pause (tracer/probes.c, probes__resume_pid): a call
+ * entered before the pause had its return dropped with the link, so a
+ * slot stashed before then is no call in progress.
+ */
+volatile __u32 lock_links_epoch;
 
 static __always_inline bool lock_probes_arming(__u32 tgid)
 {
@@ -208,6 +216,7 @@ static __always_inline void submit_and_stash(struct ipcrace_event *e, struct pen
 		slot->lock.flags = e->flags & ~EVF_AFTER_LOSS;
 		slot->lock.obj = e->obj;
 		slot->valid = 1;
+		slot->links_epoch = lock_links_epoch;
 	}
 	record_submit(e);
 	if (!slot)
@@ -245,7 +254,8 @@ static __always_inline int lock_enter(struct pt_regs *ctx, __u64 cookie)
 
 	/* a spin loop that branches back over the probe: one attempt only */
 	slot = pending_slot(true);
-	if (slot && slot->valid && slot->lock.addr == lock_arg(ctx, cookie))
+	if (slot && slot->valid && slot->lock.addr == lock_arg(ctx, cookie) &&
+	    slot->links_epoch == lock_links_epoch)
 		return SESSION_NO_RETURN;
 	e = lock_event(ctx, EV_LOCK_ATTEMPT, cookie, true);
 	if (e && lock_sessions && e->obj == OBJ_MUTEX && !(e->flags & (EVF_TRY | EVF_TIMED)) &&
@@ -272,6 +282,7 @@ static __always_inline int lock_enter(struct pt_regs *ctx, __u64 cookie)
 		lost.key.b = lost.addr;
 		slot->lock = lost;
 		slot->valid = 1;
+		slot->links_epoch = lock_links_epoch;
 	}
 	return SESSION_RETURN;
 }

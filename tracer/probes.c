@@ -825,6 +825,9 @@ int probes__resume_pid(struct probes *p, int pid)
 		p->multi_fds[i] = fd;
 		n++;
 	}
+	/* before its calls are recorded again: no slot stashed before the pause holds */
+	if (n)
+		__atomic_add_fetch(&p->skel->bss->lock_links_epoch, 1, __ATOMIC_SEQ_CST);
 	if (marked)
 		arming_end(p, pid);
 	return n ? n : err;
