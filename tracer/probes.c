@@ -19,7 +19,7 @@
 #include "elf_syms.h"
 #include "probe_site.h"
 #include "link_closer.h"
-#include "probes.h"
+#include "probes_int.h"
 #include "uprobe_multi.h"
 
 struct probe_spec {
@@ -74,45 +74,6 @@ static const struct probe_spec specs[] = {
 	/* libstdc++ (or a static C++ executable) */
 	{ "__cxa_guard_acquire", LOCK_ROLE_GUARD_ACQUIRE, OBJ_GUARD, 0 },
 	{ "__cxa_guard_release", LOCK_ROLE_GUARD_RELEASE, OBJ_GUARD, 0 },
-};
-
-struct file_id {
-	dev_t dev;
-	ino_t ino;
-	int pid;		/* 0: every process */
-};
-
-/*
- * How a process's own uprobe_multi link was made, to make it again after a
- * pause (probes__pause_pid): NULL path for links of every process.
- */
-struct multi_spec {
-	struct bpf_program *prog;
-	char *path;
-	__u64 *offsets;
-	__u64 *cookies;
-	__u32 cnt;
-	bool ret;
-};
-
-struct probes {
-	struct ipcrace_bpf *skel;
-	struct probes_opts opts;
-	bool multi;		/* uprobe_multi links instead of perf events */
-	bool sessions;		/* lock_call is a session program (no return programs) */
-	struct bpf_link **links;
-	size_t nr_links;
-	int *multi_fds;
-	int *multi_pids;	/* the process each link is for, 0: every process */
-	struct multi_spec *multi_specs;	/* how each was made (pid links only) */
-	size_t nr_multi_fds;	/* entries; a paused link's fd is -1 */
-	__u64 closes_queued;	/* fds handed to closer so far */
-	size_t paused;		/* ... of them by probes__pause_pid */
-	struct link_closer *closer;	/* links of processes gone (probes__release_pid) */
-	struct file_id *done;
-	size_t nr_done;
-	int *locks_armed;	/* processes whose mutex functions' probes are in place */
-	size_t nr_locks_armed;
 };
 
 /* One uprobe or uretprobe to create. */
@@ -203,49 +164,6 @@ bool probes__prepare(struct ipcrace_bpf *skel)
 	return true;
 }
 
-static int multi_link_create(struct bpf_program *prog, const char *path, const __u64 *offsets,
-			     const __u64 *cookies, __u32 cnt, bool ret, int pid)
-{
-	/* a session program's links are sessions */
-	__u32 type = bpf_program__expected_attach_type(prog) == ATTACH_TYPE_UPROBE_SESSION ?
-		     ATTACH_TYPE_UPROBE_SESSION : ATTACH_TYPE_UPROBE_MULTI;
-
-	return uprobe_multi__attach_type(bpf_program__fd(prog), type, path, offsets, cookies, cnt,
-					 ret, pid);
-}
-
-/*
- * Best effort: a spec that cannot be kept (memory) leaves path NULL, and
- * its link is never paused (probes__pause_pid skips it).
- */
-static void multi_spec_save(struct multi_spec *s, struct bpf_program *prog, const char *path,
-			    const __u64 *offsets, const __u64 *cookies, __u32 cnt, bool ret)
-{
-	s->prog = prog;
-	s->cnt = cnt;
-	s->ret = ret;
-	s->path = strdup(path);
-	s->offsets = malloc(cnt * sizeof(*offsets));
-	s->cookies = malloc(cnt * sizeof(*cookies));
-	if (!s->path || !s->offsets || !s->cookies) {
-		free(s->path);
-		free(s->offsets);
-		free(s->cookies);
-		*s = (struct multi_spec){ 0 };
-		return;
-	}
-	memcpy(s->offsets, offsets, cnt * sizeof(*offsets));
-	memcpy(s->cookies, cookies, cnt * sizeof(*cookies));
-}
-
-static void multi_spec_free(struct multi_spec *s)
-{
-	free(s->path);
-	free(s->offsets);
-	free(s->cookies);
-	*s = (struct multi_spec){ 0 };
-}
-
 /* One link per (program, return or not) of the batch. */
 static int attach_batch_multi(struct probes *p, struct attach_batch *b, const char *path)
 {
@@ -261,9 +179,8 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 		goto out;
 	}
 	for (i = 0; i < b->nr && !err; i++) {
-		struct multi_spec *specs;
 		__u32 cnt = 0;
-		int *grown, fd;
+		int fd;
 
 		if (done[i])
 			continue;
@@ -275,8 +192,8 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 			cookies[cnt++] = b->jobs[k].cookie;
 			done[k] = true;
 		}
-		fd = multi_link_create(b->jobs[i].prog, path, offsets, cookies, cnt, b->jobs[i].ret,
-				       b->jobs[i].pid);
+		fd = probe_links__create(b->jobs[i].prog, path, offsets, cookies, cnt,
+					 b->jobs[i].ret, b->jobs[i].pid);
 		if (fd < 0) {
 			err = fd;
 			libbpf_strerror(err, msg, sizeof(msg));
@@ -285,30 +202,8 @@ static int attach_batch_multi(struct probes *p, struct attach_batch *b, const ch
 				b->name, msg);
 			break;
 		}
-		grown = realloc(p->multi_fds, (p->nr_multi_fds + 1) * sizeof(*grown));
-		if (grown)
-			p->multi_fds = grown;
-		grown = grown ? realloc(p->multi_pids, (p->nr_multi_fds + 1) * sizeof(*grown))
-			      : NULL;
-		if (!grown) {
-			close(fd);
-			err = -ENOMEM;
-			break;
-		}
-		p->multi_pids = grown;
-		specs = realloc(p->multi_specs, (p->nr_multi_fds + 1) * sizeof(*specs));
-		if (!specs) {
-			close(fd);
-			err = -ENOMEM;
-			break;
-		}
-		p->multi_specs = specs;
-		p->multi_specs[p->nr_multi_fds] = (struct multi_spec){ 0 };
-		if (b->jobs[i].pid > 0)
-			multi_spec_save(&p->multi_specs[p->nr_multi_fds], b->jobs[i].prog, path,
-					offsets, cookies, cnt, b->jobs[i].ret);
-		p->multi_pids[p->nr_multi_fds] = b->jobs[i].pid;
-		p->multi_fds[p->nr_multi_fds++] = fd;
+		err = probe_links__add(p, fd, b->jobs[i].pid, b->jobs[i].prog, path, offsets, cookies,
+				       cnt, b->jobs[i].ret);
 	}
 out:
 	free(offsets);
@@ -333,57 +228,49 @@ struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *o
 	return p;
 }
 
-static void *destroy_worker(void *arg)
+/* The next job of the batch for a worker thread, NULL when all are taken. */
+static struct attach_job *batch_next(struct attach_batch *b)
 {
-	struct attach_batch *b = arg;
 	size_t i;
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		i = b->next++;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->nr)
-			return NULL;
-		bpf_link__destroy(b->jobs[i].link);
-	}
+	pthread_mutex_lock(&b->lock);
+	i = b->next++;
+	pthread_mutex_unlock(&b->lock);
+	return i < b->nr ? &b->jobs[i] : NULL;
+}
+
+static void *destroy_worker(void *arg)
+{
+	struct attach_job *j;
+
+	while ((j = batch_next(arg)))
+		bpf_link__destroy(j->link);
+	return NULL;
 }
 
 static void *close_worker(void *arg)
 {
-	struct attach_batch *b = arg;
-	size_t i;
+	struct attach_job *j;
 
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		i = b->next++;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->nr)
-			return NULL;
-		close(b->jobs[i].fd);
-	}
+	while ((j = batch_next(arg)))
+		close(j->fd);
+	return NULL;
 }
 
 static void *attach_worker(void *arg)
 {
-	struct attach_batch *b = arg;
 	struct attach_job *j;
-	size_t i;
 
-	for (;;) {
+	while ((j = batch_next(arg))) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo);
 
-		pthread_mutex_lock(&b->lock);
-		i = b->next++;
-		pthread_mutex_unlock(&b->lock);
-		if (i >= b->nr)
-			return NULL;
-		j = &b->jobs[i];
 		uo.retprobe = j->ret;
 		uo.bpf_cookie = j->cookie;
 		j->link = bpf_program__attach_uprobe_opts(j->prog, j->pid ? j->pid : -1, j->path,
 							  j->offset, &uo);
 		j->err = j->link ? 0 : -errno;
 	}
+	return NULL;
 }
 
 /* Runs fn over the batch on up to nr_threads (<= CLOSE_THREADS) threads. */
@@ -412,35 +299,25 @@ void probes__free(struct probes *p)
 	if (!p)
 		return;
 	/* the closer process: safe from a SIGKILL of ipcrace, several closes at once */
-	if (p->nr_multi_fds && !p->closer)
+	if (p->nr_mlinks && !p->closer)
 		p->closer = link_closer__new();
-	if (p->closer) {
-		for (i = 0; i < p->nr_multi_fds; i++)
-			if (p->multi_fds[i] >= 0)
-				link_closer__close(p->closer, p->multi_fds[i]);
-		for (i = 0; i < p->nr_multi_fds; i++)
-			multi_spec_free(&p->multi_specs[i]);
-		p->nr_multi_fds = 0;
-	}
+	if (p->closer)
+		probe_links__to_closer(p);
 	link_closer__free(p->closer);
 	/* no closer: here, on threads (one after the other, 10 links made a run 0.45 s longer) */
-	b.jobs = calloc(p->nr_multi_fds, sizeof(*b.jobs));
+	b.jobs = calloc(p->nr_mlinks, sizeof(*b.jobs));
 	if (b.jobs) {
-		for (i = 0; i < p->nr_multi_fds; i++)
-			if (p->multi_fds[i] >= 0)
-				b.jobs[b.nr++].fd = p->multi_fds[i];
+		for (i = 0; i < p->nr_mlinks; i++)
+			if (p->mlinks[i].fd >= 0)
+				b.jobs[b.nr++].fd = p->mlinks[i].fd;
 		batch_run(&b, close_worker, CLOSE_THREADS);
 		free(b.jobs);
 	} else {
-		for (i = 0; i < p->nr_multi_fds; i++)
-			if (p->multi_fds[i] >= 0)
-				close(p->multi_fds[i]);
+		for (i = 0; i < p->nr_mlinks; i++)
+			if (p->mlinks[i].fd >= 0)
+				close(p->mlinks[i].fd);
 	}
-	for (i = 0; i < p->nr_multi_fds; i++)
-		multi_spec_free(&p->multi_specs[i]);
-	free(p->multi_fds);
-	free(p->multi_pids);
-	free(p->multi_specs);
+	probe_links__free(p);
 	b = (struct attach_batch){};
 	/* detaching waits like attaching does: in parallel too */
 	b.jobs = calloc(p->nr_links, sizeof(*b.jobs));
@@ -462,7 +339,7 @@ void probes__free(struct probes *p)
 
 void probes__free_lazily(struct probes *p)
 {
-	if (!p || p->nr_links || !p->nr_multi_fds) {
+	if (!p || p->nr_links || !p->nr_mlinks) {
 		probes__free(p);
 		return;
 	}
@@ -470,12 +347,7 @@ void probes__free_lazily(struct probes *p)
 		p->closer = link_closer__new();
 	if (p->closer) {
 		/* the closer process holds the last references: these closes do not wait */
-		for (size_t i = 0; i < p->nr_multi_fds; i++)
-			if (p->multi_fds[i] >= 0)
-				link_closer__close(p->closer, p->multi_fds[i]);
-		for (size_t i = 0; i < p->nr_multi_fds; i++)
-			multi_spec_free(&p->multi_specs[i]);
-		p->nr_multi_fds = 0;
+		probe_links__to_closer(p);
 		link_closer__release(p->closer);
 		p->closer = NULL;
 	}
@@ -678,8 +550,6 @@ static int attach_file(struct probes *p, const char *path, const char *name, int
 static bool arming_begin(struct probes *p, const struct attach_batch *b, int pid)
 {
 	bool has_mutex = false;
-	__u32 key = pid;
-	__u8 one = 1;
 	int *grown;
 	size_t i;
 
@@ -696,13 +566,21 @@ static bool arming_begin(struct probes *p, const struct attach_batch *b, int pid
 		return false;
 	p->locks_armed = grown;
 	p->locks_armed[p->nr_locks_armed++] = pid;
+	return probes__arming_mark(p, pid);
+}
+
+bool probes__arming_mark(struct probes *p, int pid)
+{
+	__u32 key = pid;
+	__u8 one = 1;
+
 	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.lock_arming), &key, &one, BPF_ANY))
 		return false;
 	__atomic_add_fetch(&p->skel->bss->lock_arming_nr, 1, __ATOMIC_SEQ_CST);
 	return true;
 }
 
-static void arming_end(struct probes *p, int pid)
+void probes__arming_end(struct probes *p, int pid)
 {
 	__u32 key = pid;
 
@@ -723,125 +601,6 @@ int probes__attach_file_as(struct probes *p, const char *path, const char *name)
 int probes__attach_file_pid(struct probes *p, const char *path, int pid)
 {
 	return attach_file(p, path, path, pid);
-}
-
-int probes__release_pid(struct probes *p, int pid)
-{
-	size_t i, j;
-	int n = 0;
-
-	if (!p || pid <= 0)
-		return 0;
-	for (i = j = 0; i < p->nr_multi_fds; i++) {
-		if (p->multi_pids[i] == pid) {
-			if (p->multi_fds[i] >= 0) {
-				if (!p->closer)
-					p->closer = link_closer__new();
-				link_closer__close(p->closer, p->multi_fds[i]);
-				p->closes_queued++;
-				n++;
-			}
-			multi_spec_free(&p->multi_specs[i]);
-			continue;
-		}
-		p->multi_fds[j] = p->multi_fds[i];
-		p->multi_specs[j] = p->multi_specs[i];
-		p->multi_pids[j++] = p->multi_pids[i];
-	}
-	p->nr_multi_fds = j;
-	/* a process that takes the pid over is probed afresh */
-	for (i = j = 0; i < p->nr_done; i++)
-		if (p->done[i].pid != pid)
-			p->done[j++] = p->done[i];
-	p->nr_done = j;
-	for (i = j = 0; i < p->nr_locks_armed; i++)
-		if (p->locks_armed[i] != pid)
-			p->locks_armed[j++] = p->locks_armed[i];
-	p->nr_locks_armed = j;
-	return n;
-}
-
-int probes__pause_pid(struct probes *p, int pid, __u64 *settled)
-{
-	size_t i;
-	int n = 0;
-
-	if (!p || pid <= 0)
-		return 0;
-	for (i = 0; i < p->nr_multi_fds; i++) {
-		if (p->multi_pids[i] != pid || p->multi_fds[i] < 0 || !p->multi_specs[i].path)
-			continue;
-		if (!p->closer)
-			p->closer = link_closer__new();
-		link_closer__close(p->closer, p->multi_fds[i]);
-		p->closes_queued++;
-		p->paused++;
-		p->multi_fds[i] = -1;
-		n++;
-	}
-	*settled = p->closes_queued;
-	return n;
-}
-
-bool probes__pause_settled(struct probes *p, __u64 settled)
-{
-	return !p->closer || link_closer__closed(p->closer) >= settled;
-}
-
-int probes__resume_pid(struct probes *p, int pid)
-{
-	struct multi_spec *s;
-	bool marked = false;
-	char msg[128];
-	__u32 key = pid;
-	__u8 one = 1;
-	int n = 0, fd, err = 0;
-	size_t i;
-
-	if (!p || pid <= 0)
-		return 0;
-	for (i = 0; i < p->nr_multi_fds; i++) {
-		s = &p->multi_specs[i];
-		if (p->multi_pids[i] != pid || p->multi_fds[i] >= 0 || !s->path)
-			continue;
-		/* its lock calls go unrecorded until every link is back (arming_begin) */
-		if (!marked && !bpf_map_update_elem(bpf_map__fd(p->skel->maps.lock_arming), &key,
-						    &one, BPF_ANY)) {
-			__atomic_add_fetch(&p->skel->bss->lock_arming_nr, 1, __ATOMIC_SEQ_CST);
-			marked = true;
-		}
-		fd = multi_link_create(s->prog, s->path, s->offsets, s->cookies, s->cnt, s->ret, pid);
-		if (fd < 0) {
-			/* gone meanwhile, or the kernel refused: the entry goes at its exit */
-			if (!err && fd != -ESRCH && fd != -ENOENT) {
-				libbpf_strerror(fd, msg, sizeof(msg));
-				fprintf(stderr, "ipcrace: attach: %s%s in %s for pid %d again: %s\n",
-					bpf_program__name(s->prog), s->ret ? " (return)" : "", s->path,
-					pid, msg);
-			}
-			err = err ? err : fd;
-			continue;
-		}
-		p->multi_fds[i] = fd;
-		n++;
-	}
-	/* before its calls are recorded again: no slot stashed before the pause holds */
-	if (n)
-		__atomic_add_fetch(&p->skel->bss->lock_links_epoch, 1, __ATOMIC_SEQ_CST);
-	if (marked)
-		arming_end(p, pid);
-	return n ? n : err;
-}
-
-size_t probes__released(const struct probes *p)
-{
-	size_t closed;
-
-	if (!p)
-		return 0;
-	closed = link_closer__closed(p->closer);
-	/* the pauses' closes are no links of exited processes */
-	return closed > p->paused ? closed - p->paused : 0;
 }
 
 static int attach_file(struct probes *p, const char *path, const char *name, int pid)
@@ -874,7 +633,7 @@ static int attach_file(struct probes *p, const char *path, const char *name, int
 		err = collect_links(p, &b);
 	}
 	if (arming)
-		arming_end(p, pid);
+		probes__arming_end(p, pid);
 	free(b.jobs);
 	return err < 0 ? err : n;
 }
