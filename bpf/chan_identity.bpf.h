@@ -34,32 +34,21 @@ static __always_inline __u32 span_offset(__u32 field_off, __u32 first_off)
 #define span_get(buf, type, first, field, T) \
 	(*(T *)((buf) + span_offset(bpf_core_field_offset(type, field), span_start(type, first))))
 
-/* current->files->fdt->fd[fd], or NULL. */
+/*
+ * current->files->fdt->fd[fd], or NULL. The fd table's fields are loaded
+ * directly from the current task (the verifier makes them faulting
+ * loads: a NULL files or fdt reads as 0); only the slot, at a variable
+ * index, takes a helper call.
+ */
 static __always_inline struct file *fd_to_file(__u64 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	__u32 len = span_len(struct fdtable, max_fds, fd);
-	struct file **fds;
+	struct fdtable *fdt = task->files->fdt;
 	struct file *f = NULL;
-	char buf[16];
-	__u32 max;
 
-	if (!fdt)
+	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
-	/* max_fds and fd (adjacent) in one read */
-	if (len <= sizeof(buf) && span_start(struct fdtable, max_fds) == 0) {
-		if (bpf_probe_read_kernel(buf, len, fdt))
-			return NULL;
-		max = span_get(buf, struct fdtable, max_fds, max_fds, __u32);
-		fds = span_get(buf, struct fdtable, max_fds, fd, struct file **);
-	} else {
-		max = BPF_CORE_READ(fdt, max_fds);
-		fds = BPF_CORE_READ(fdt, fd);
-	}
-	if (fd >= max)
-		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
 }
 

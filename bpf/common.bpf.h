@@ -81,33 +81,6 @@ static __always_inline __u64 user_dev(__u32 kdev)
 	       ((minor & 0xffffff00ULL) << 12) | (minor & 0xffULL);
 }
 
-/*
- * Wake the consumer only when the buffer is filling up: a wake-up per
- * record is an irq_work and an IPI, each a VM exit on a virtual machine,
- * and userspace polls every few milliseconds anyway. Set by userspace
- * before load to an eighth of the ring (at most 1 MiB): a threshold as
- * large as a small ring (--buffer-size 1024) let it fill between polls.
- */
-const volatile __u32 wakeup_bytes __weak = 1u << 20;
-
-static __always_inline void record_submit(void *rec)
-{
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(rec, flags);
-}
-
-/*
- * For the rare events userspace must act on while the process still exists
- * (exec, a new file mapping: it reads /proc/PID/maps then).
- */
-static __always_inline void record_submit_now(void *rec)
-{
-	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
-}
-
 /* Set when an event was lost, cleared by the next event that carries the news. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -117,7 +90,7 @@ struct {
 } loss_pending SEC(".maps") __weak;
 
 /*
- * Events reserved so far by every program (discarded ones too): a watched
+ * Events reserved so far by every program (discarded and failed ones too): a watched
  * word's hit is redundant when nothing at all was reserved since the same
  * thread's previous recorded hit of it at the same instruction
  * (bpf/memory.bpf.c, a spinning lock). Per CPU, the number the last
@@ -146,6 +119,43 @@ static __always_inline __u64 event_seq_last(void)
 	return mine ? *mine : 0;
 }
 
+/*
+ * Wake the consumer only when the buffer is filling up: a wake-up per
+ * record is an irq_work and an IPI, each a VM exit on a virtual machine,
+ * and userspace polls every few milliseconds anyway. Set by userspace
+ * before load to an eighth of the ring (at most 1 MiB): a threshold as
+ * large as a small ring (--buffer-size 1024) let it fill between polls.
+ */
+const volatile __u32 wakeup_bytes __weak = 1u << 20;
+
+/*
+ * The ring's fill is asked after every RB_QUERY_EVERY-th event reserved
+ * on the host (event_seq above, the number this CPU took last), not after
+ * each record: a helper call less per event, and the wake-up comes at
+ * most that many events after the threshold, a few KiB of an eighth of
+ * the ring.
+ */
+#define RB_QUERY_EVERY 16	/* a power of two */
+
+static __always_inline void record_submit(void *rec)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if ((event_seq_last() & (RB_QUERY_EVERY - 1)) == 0 &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+}
+
+/*
+ * For the rare events userspace must act on while the process still exists
+ * (exec, a new file mapping: it reads /proc/PID/maps then).
+ */
+static __always_inline void record_submit_now(void *rec)
+{
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+}
+
 /* An event that could not be recorded: counted, and the next event carries the news. */
 static __always_inline void note_loss(void)
 {
@@ -159,11 +169,22 @@ static __always_inline void note_loss(void)
 /* Reserves an event and fills the common part; NULL (counted) if full. */
 static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	const __u64 *comm = (const __u64 *)task->comm;
 	struct ipcrace_event *e;
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0, *loss = bpf_map_lookup_elem(&loss_pending, &zero);
 	__u64 *seq, *mine;
 
+	/*
+	 * The number first: a locked add waits for the stores before it,
+	 * and the reservation's header store goes to a line of the ring the
+	 * consumer read last (a cache miss); the event's own stores and the
+	 * clock read below overlap that miss instead.
+	 */
+	seq = bpf_map_lookup_elem(&event_seq, &zero);
+	mine = bpf_map_lookup_elem(&event_seq_cpu, &zero);
+	if (seq && mine)
+		*mine = __sync_fetch_and_add(seq, 1) + 1;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CNT_LOST_EVENTS);
@@ -171,10 +192,6 @@ static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj
 			*loss = 1;
 		return NULL;
 	}
-	seq = bpf_map_lookup_elem(&event_seq, &zero);
-	mine = bpf_map_lookup_elem(&event_seq_cpu, &zero);
-	if (seq && mine)
-		*mine = __sync_fetch_and_add(seq, 1) + 1;
 	e->hdr.kind = IPCRACE_REC_EVENT;
 	e->hdr.size = sizeof(*e);
 	e->ts = bpf_ktime_get_ns();
@@ -187,8 +204,9 @@ static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj
 	e->key.c = 0;
 	e->key.space = KEY_NONE;
 	e->key.__pad = 0;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
+	/* the current task's fields, loaded directly: bpf_get_current_pid_tgid's values */
+	e->pid = task->tgid;
+	e->tid = task->pid;
 	e->type = type;
 	e->obj = obj;
 	e->result = 0;
@@ -200,7 +218,15 @@ static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj
 		e->flags = EVF_AFTER_LOSS;
 	}
 	e->__pad = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/*
+	 * The command name as two words, not bpf_get_current_comm's copy (a
+	 * helper call and a string copy, a fifth of an event): the kernel
+	 * pads it with zeros when it sets it (strscpy_pad), so the bytes are
+	 * the helper's.
+	 */
+	_Static_assert(sizeof(e->comm) == 2 * sizeof(__u64), "comm is two words");
+	((__u64 *)e->comm)[0] = comm[0];
+	((__u64 *)e->comm)[1] = comm[1];
 	return e;
 }
 

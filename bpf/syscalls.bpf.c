@@ -59,54 +59,49 @@ IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 	return what;
 }
 
-/*
- * The six argument registers are read in one call: r10, r9, r8, ax, cx,
- * dx, si, di are adjacent in x86-64's struct pt_regs (the ptrace ABI), and
- * land in args[0..5] and extra[0..1] (adjacent too), put in order after.
- */
-#define SYSCALL_REGS_WORDS 8
-_Static_assert(__builtin_offsetof(struct syscall_args, extra) ==
-	       __builtin_offsetof(struct syscall_args, args) + 6 * sizeof(__u64),
-	       "the registers' read spans args and extra");
-
 SEC("raw_tp/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+int BPF_PROG(sys_enter, struct pt_regs *unused, long id)
 {
+	struct task_struct *task;
 	struct syscall_args *a;
-	__u64 r10, r9, r8, dx, si, di;
+	struct pt_regs *regs;
 
-	if (!syscall_is_interesting(id) || !is_traced(current_tgid()))
+	if (!syscall_is_interesting(id))
 		return 0;
+	task = bpf_get_current_task_btf();
 	/*
-	 * The arguments go straight into the thread's slot, with no copy on
-	 * the stack: ipc_enter is inlined here and calls emit_chan, which
-	 * calls capture_stack, and the three frames must stay within the
-	 * verifier's 512 bytes.
+	 * A thread with a slot is one of a traced process (only a traced
+	 * one gets it, and a process leaves the traced set only once it
+	 * has exited): the hash lookup of its process is made once, at its
+	 * first interesting syscall. The arguments go straight into the
+	 * slot, with no copy on the stack: ipc_enter is inlined here and
+	 * calls emit_chan, which calls capture_stack, and the three frames
+	 * must stay within the verifier's 512 bytes.
 	 */
-	a = bpf_task_storage_get(&pending_syscalls, bpf_get_current_task_btf(), NULL,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	a = bpf_task_storage_get(&pending_syscalls, task, NULL, 0);
 	if (!a) {
-		note_loss();	/* out of memory: the syscall's events are lost */
-		return 0;
+		if (!is_traced(task->tgid))
+			return 0;
+		a = bpf_task_storage_get(&pending_syscalls, task, NULL,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!a) {
+			note_loss();	/* out of memory: the syscall's events are lost */
+			return 0;
+		}
 	}
-	/* one read of the registers: a helper call per register cost more */
-	if (bpf_probe_read_kernel(a->args, SYSCALL_REGS_WORDS * sizeof(__u64), &regs->r10)) {
-		a->nr = SYSCALL_NONE;
-		return 0;
-	}
-	r10 = a->args[0];
-	r9 = a->args[1];
-	r8 = a->args[2];
-	dx = a->args[5];
-	si = a->extra[0];
-	di = a->extra[1];
+	/*
+	 * The registers as the syscall entry saved them (the tracepoint's
+	 * own argument, as a typed pointer): loaded directly, no helper call
+	 * per register or for the block.
+	 */
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	a->nr = id;
-	a->args[0] = di;
-	a->args[1] = si;
-	a->args[2] = dx;
-	a->args[3] = r10;
-	a->args[4] = r8;
-	a->args[5] = r9;
+	a->args[0] = regs->di;
+	a->args[1] = regs->si;
+	a->args[2] = regs->dx;
+	a->args[3] = regs->r10;
+	a->args[4] = regs->r8;
+	a->args[5] = regs->r9;
 	for (int i = 0; i < 4; i++)
 		a->extra[i] = 0;
 	a->stack_id = 0;
