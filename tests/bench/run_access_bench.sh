@@ -9,7 +9,10 @@
 #     threads) natively and under `ipcrace check`: wall-time ratio, and whether
 #     the race was found;
 #  3. `ipcrace check` wall time on a short test (fixtures/race_heap_object),
-#     with access probes on and off.
+#     with access probes on and off;
+#  4. cost per observed atomic operation on a shared word (tests/bench/
+#     atomic_loop.c, CPU time of the thread): lock xadd, a lock cmpxchg loop,
+#     xchg, a test-and-set spinlock pair, natively and under `ipcrace check`.
 # Needs root. Other load on the machine skews the wall-time figures.
 #
 # Usage: tests/bench/run_access_bench.sh [BUILD_DIR] [N]
@@ -18,9 +21,10 @@ build=${1:-build}
 n=${2:-10000000}
 ipcrace=$build/ipcrace
 loop=$build/tests/bench/access_loop
+atomics=$build/tests/bench/atomic_loop
 racy=$build/tests/bench/racy_loop
 short=$build/fixtures/race_heap_object
-readonly BUDGET=64 TRAP_CAP=1024 AFTER=1000000 RUNS=3
+readonly BUDGET=64 TRAP_CAP=1024 AFTER=1000000 RUNS=3 ATOMICS=${ATOMICS:-20000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -60,4 +64,15 @@ for mode in on off; do
 		t1=$(now_ms)
 		echo "access probes $mode: $((t1 - t0)) ms"
 	done
+done
+
+echo "== cost per atomic operation on a shared word (ns, thread CPU time), $ATOMICS each"
+printf '%-22s %10s %10s %10s %10s\n' run xadd cas xchg spin-pair
+for i in $(seq $RUNS); do
+	out=$("$atomics" $ATOMICS)
+	printf '%-22s %10s %10s %10s %10s\n' native $(echo "$out" | tr ' ' '\n' | cut -d= -f2)
+done
+for i in $(seq $RUNS); do
+	out=$("$ipcrace" check --no-watch -- "$atomics" $ATOMICS 2>/dev/null | grep ns_)
+	printf '%-22s %10s %10s %10s %10s\n' "ipcrace check" $(echo "$out" | tr ' ' '\n' | cut -d= -f2)
 done
