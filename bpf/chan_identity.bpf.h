@@ -71,15 +71,21 @@ static __always_inline bool file_is_eventfd(struct file *f)
 	return true;
 }
 
-/* 32 bits of an IPv6 address: the IPv4 one if v4-mapped, else a fold. */
+/* 32 bits of an IPv6 address given as words: the IPv4 one if v4-mapped, else a fold. */
+static __always_inline __u32 in6_fold_words(const __u32 w[4])
+{
+	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))
+		return w[3];
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+/* The same of a kernel address. */
 static __always_inline __u32 in6_fold(const struct in6_addr *a)
 {
 	__u32 w[4];
 
 	bpf_probe_read_kernel(w, sizeof(w), a);
-	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))
-		return w[3];
-	return w[0] ^ w[1] ^ w[2] ^ w[3];
+	return in6_fold_words(w);
 }
 
 static __always_inline __u64 inet_endpoint(__u32 addr, __u16 port)
@@ -100,23 +106,71 @@ static __always_inline __u16 user_inet_port(__u64 uaddr)
 }
 
 /*
+ * What a socket's key is made of, as read from the kernel (socket_view_read
+ * here with probe reads, socket_view_load in chan_direct.bpf.h with direct
+ * loads): only what the family and type need is filled.
+ */
+struct sock_view {
+	__u64 rx;		/* AF_UNIX: the sock that receives (the peer's when sending) */
+	__u32 laddr;		/* inet stream: local and remote address (IPv6 folded) */
+	__u32 raddr;
+	__u16 family;
+	__u16 type;		/* inet */
+	__u16 lport;		/* inet, host order */
+	__u16 rport;
+};
+
+/*
  * The key of one direction of a socket (CHANKEY_* in events.h): sending
  * names the peer's receiving side, receiving names our own. dst_user is
  * the address argument of sendto/sendmsg (0 if none). false: no identity.
  */
-static __always_inline bool socket_key(struct socket *sock, bool sending, __u64 dst_user,
-				       struct ipcrace_key *k)
+static __always_inline bool socket_view_key(const struct sock_view *v, bool sending,
+					    __u64 dst_user, struct ipcrace_key *k)
+{
+	k->space = KEY_FILE;
+	if (v->family == IPC_AF_UNIX) {
+		if (!v->rx)
+			return false;
+		k->a = v->rx;
+		k->b = 0;
+		k->c = CHANKEY_UNIX;
+		return true;
+	}
+	if (v->family != IPC_AF_INET && v->family != IPC_AF_INET6)
+		return false;
+	if (v->type == IPC_SOCK_DGRAM) {
+		__u16 port = v->lport;
+
+		if (sending) {
+			port = user_inet_port(dst_user);
+			if (!port)
+				port = v->rport;
+		}
+		if (!port)
+			return false;
+		k->a = port;
+		k->b = 0;
+		k->c = CHANKEY_INET_DGRAM;
+		return true;
+	}
+	k->a = sending ? inet_endpoint(v->raddr, v->rport) : inet_endpoint(v->laddr, v->lport);
+	k->b = sending ? inet_endpoint(v->laddr, v->lport) : inet_endpoint(v->raddr, v->rport);
+	k->c = CHANKEY_INET_STREAM;
+	return true;
+}
+
+/* A socket's view with probe reads; false: no sock. */
+static __always_inline bool socket_view_read(struct socket *sock, bool sending,
+					     struct sock_view *v)
 {
 	struct sock *sk = BPF_CORE_READ(sock, sk);
-	__u16 family, lport, rport;
-	__u32 laddr, raddr;
 	char head[SPAN_BYTES];
 	__u32 len = span_len(struct sock_common, skc_daddr, skc_family);
 	bool one_read;
 
 	if (!sk)
 		return false;
-	k->space = KEY_FILE;
 	/* the addresses, ports and family lead struct sock_common: one read */
 	one_read = len <= sizeof(head) &&
 		   bpf_core_field_offset(struct sock_common, skc_daddr) <
@@ -130,58 +184,35 @@ static __always_inline bool socket_key(struct socket *sock, bool sending, __u64 
 		   !bpf_probe_read_kernel(head, len, (void *)sk +
 					  span_start(struct sock_common, skc_daddr));
 	if (one_read)
-		family = span_get(head, struct sock_common, skc_daddr, skc_family, __u16);
+		v->family = span_get(head, struct sock_common, skc_daddr, skc_family, __u16);
 	else
-		family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family == IPC_AF_UNIX) {
-		struct sock *rx = sk;
-
-		if (sending)
-			rx = BPF_CORE_READ((struct unix_sock *)sk, peer);
-		if (!rx)
-			return false;
-		k->a = (__u64)rx;
-		k->b = 0;
-		k->c = CHANKEY_UNIX;
+		v->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (v->family == IPC_AF_UNIX) {
+		v->rx = sending ? (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer) : (__u64)sk;
 		return true;
 	}
-	if (family != IPC_AF_INET && family != IPC_AF_INET6)
-		return false;
+	if (v->family != IPC_AF_INET && v->family != IPC_AF_INET6)
+		return true;
 	if (one_read) {
-		lport = span_get(head, struct sock_common, skc_daddr, skc_num, __u16);
-		rport = bpf_ntohs(span_get(head, struct sock_common, skc_daddr, skc_dport, __u16));
+		v->lport = span_get(head, struct sock_common, skc_daddr, skc_num, __u16);
+		v->rport = bpf_ntohs(span_get(head, struct sock_common, skc_daddr, skc_dport, __u16));
 	} else {
-		lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-		rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		v->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		v->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	}
-	if (BPF_CORE_READ(sk, sk_type) == IPC_SOCK_DGRAM) {
-		__u16 port = lport;
-
-		if (sending) {
-			port = user_inet_port(dst_user);
-			if (!port)
-				port = rport;
-		}
-		if (!port)
-			return false;
-		k->a = port;
-		k->b = 0;
-		k->c = CHANKEY_INET_DGRAM;
+	v->type = BPF_CORE_READ(sk, sk_type);
+	if (v->type == IPC_SOCK_DGRAM)
 		return true;
-	}
-	if (family == IPC_AF_INET && one_read) {
-		laddr = span_get(head, struct sock_common, skc_daddr, skc_rcv_saddr, __u32);
-		raddr = span_get(head, struct sock_common, skc_daddr, skc_daddr, __u32);
-	} else if (family == IPC_AF_INET) {
-		laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	if (v->family == IPC_AF_INET && one_read) {
+		v->laddr = span_get(head, struct sock_common, skc_daddr, skc_rcv_saddr, __u32);
+		v->raddr = span_get(head, struct sock_common, skc_daddr, skc_daddr, __u32);
+	} else if (v->family == IPC_AF_INET) {
+		v->laddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		v->raddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	} else {
-		laddr = in6_fold(&sk->__sk_common.skc_v6_rcv_saddr);
-		raddr = in6_fold(&sk->__sk_common.skc_v6_daddr);
+		v->laddr = in6_fold(&sk->__sk_common.skc_v6_rcv_saddr);
+		v->raddr = in6_fold(&sk->__sk_common.skc_v6_daddr);
 	}
-	k->a = sending ? inet_endpoint(raddr, rport) : inet_endpoint(laddr, lport);
-	k->b = sending ? inet_endpoint(laddr, lport) : inet_endpoint(raddr, rport);
-	k->c = CHANKEY_INET_STREAM;
 	return true;
 }
 
@@ -225,6 +256,27 @@ static __always_inline void sb_fields(struct super_block *sb, __u32 *dev, unsign
 	*magic = BPF_CORE_READ(sb, s_magic);
 }
 
+/* A pipe's or FIFO's key: key_from_file's KEY_FILE(dev, ino, 0). Returns its OBJ_*. */
+static __always_inline int fifo_key(struct ipcrace_key *k, __u32 dev, __u64 ino,
+				    unsigned long magic)
+{
+	k->space = KEY_FILE;
+	k->a = user_dev(dev);
+	k->b = ino;
+	k->c = 0;
+	return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
+}
+
+/* An eventfd's key: its eventfd_ctx (the file's private data). */
+static __always_inline int eventfd_key(struct ipcrace_key *k, __u64 ctx)
+{
+	k->space = KEY_FILE;
+	k->a = 0;
+	k->b = ctx;
+	k->c = CHANKEY_EVENTFD;
+	return OBJ_EVENTFD;
+}
+
 /*
  * What kind of channel the file is (OBJ_PIPE, OBJ_FIFO, OBJ_SOCKET,
  * OBJ_EVENTFD; OBJ_NONE: not a channel) and its key in k. A socket whose
@@ -261,28 +313,22 @@ IPCRACE_SUBPROG int chan_identify(__u64 file, int sending, __u64 dst_user,
 		return OBJ_NONE;
 	switch (mode & IPC_S_IFMT) {
 	case IPC_S_IFIFO:
-		/* key_from_file's KEY_FILE(dev, ino, 0), from what is read already */
 		sb_fields(sb, &dev, &magic);
-		k->space = KEY_FILE;
-		k->a = user_dev(dev);
-		k->b = ino;
-		k->c = 0;
-		return magic == IPC_PIPEFS_MAGIC ? OBJ_PIPE : OBJ_FIFO;
-	case IPC_S_IFSOCK:
-		if (!socket_key(private, sending, dst_user, k))
+		return fifo_key(k, dev, ino, magic);
+	case IPC_S_IFSOCK: {
+		struct sock_view v = {};
+
+		if (!socket_view_read(private, sending, &v) ||
+		    !socket_view_key(&v, sending, dst_user, k))
 			k->space = KEY_NONE;
 		return OBJ_SOCKET;
+	}
 	default:
 		break;
 	}
 	magic = BPF_CORE_READ(sb, s_magic);
-	if (magic == IPC_ANON_INODE_FS_MAGIC && file_is_eventfd(f)) {
-		k->space = KEY_FILE;
-		k->a = 0;
-		k->b = (__u64)private;
-		k->c = CHANKEY_EVENTFD;
-		return OBJ_EVENTFD;
-	}
+	if (magic == IPC_ANON_INODE_FS_MAGIC && file_is_eventfd(f))
+		return eventfd_key(k, (__u64)private);
 	return OBJ_NONE;
 }
 

@@ -14,7 +14,7 @@
 #define IPCRACE_IPC_BPF_H
 
 #include "ipc_abi.bpf.h"
-#include "chan_identity.bpf.h"
+#include "chan_direct.bpf.h"
 #include "ustack.bpf.h"
 
 /* ---- emitters ----------------------------------------------------------- */
@@ -133,16 +133,20 @@ static __always_inline __u64 iov_bytes(__u64 iov, __u64 cnt)
 /*
  * Send: EV_CHAN_SEND now, nothing at exit (1). Receive: the key is read
  * now, while the fd names the channel, and kept for the exit hook (0).
- * Not a channel: 1.
+ * Not a channel: 1. direct: named with chan_identify_direct (a constant:
+ * which sys_enter variant this is).
  */
 static __always_inline int chan_enter(void *ctx, struct syscall_args *a, bool sending,
-				      __u64 bytes,
-				      __u64 dst_user)
+				      __u64 bytes, __u64 dst_user, bool direct)
 {
+	__u64 f = (__u64)fd_to_file(a->args[0]);
 	struct ipcrace_key k = {};
 	__u16 obj;
 
-	obj = chan_identify((__u64)fd_to_file(a->args[0]), sending, dst_user, &k);
+	if (direct)
+		obj = chan_identify_direct(f, sending, dst_user, &k);
+	else
+		obj = chan_identify(f, sending, dst_user, &k);
 	if (obj == OBJ_NONE)
 		return 1;
 	if (sending) {
@@ -153,12 +157,12 @@ static __always_inline int chan_enter(void *ctx, struct syscall_args *a, bool se
 	return 0;
 }
 
-static __always_inline int sendmsg_enter(void *ctx, struct syscall_args *a)
+static __always_inline int sendmsg_enter(void *ctx, struct syscall_args *a, bool direct)
 {
 	struct ipc_msghdr m = {};
 
 	bpf_probe_read_user(&m, sizeof(m), (void *)a->args[1]);
-	return chan_enter(ctx, a, true, iov_bytes(m.iov, m.iovlen), m.name);
+	return chan_enter(ctx, a, true, iov_bytes(m.iov, m.iovlen), m.name, direct);
 }
 
 /* pipe, socketpair: int fds[2] at a user address; the key of fds[0]. */
@@ -183,14 +187,6 @@ static __always_inline void chan_open_one(void *ctx, __u64 fd, __u64 other)
 	obj = chan_identify((__u64)fd_to_file(fd), false, 0, &k);
 	if (obj != OBJ_NONE)
 		emit_chan(ctx, CHAN(EV_CHAN_OPEN, obj), &k, fd, other);
-}
-
-/* 32 bits of an IPv6 address given as words (in6_fold's rule). */
-static __always_inline __u32 in6_fold_words(const __u32 w[4])
-{
-	if (w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff))
-		return w[3];
-	return w[0] ^ w[1] ^ w[2] ^ w[3];
 }
 
 /*
@@ -544,27 +540,28 @@ static __always_inline void waitid_exit(const struct syscall_args *a, long ret)
 
 /* ---- hooks ------------------------------------------------------------------ */
 
-static __always_inline int ipc_enter(void *ctx, struct syscall_args *a)
+/* direct: chan_enter's (a constant) */
+static __always_inline int ipc_enter(void *ctx, struct syscall_args *a, bool direct)
 {
 	switch (a->nr) {
 	case NR_write:
 	case NR_pwrite64:
-		return chan_enter(ctx, a, true, a->args[2], 0);
+		return chan_enter(ctx, a, true, a->args[2], 0, direct);
 	case NR_writev:
-		return chan_enter(ctx, a, true, iov_bytes(a->args[1], a->args[2]), 0);
+		return chan_enter(ctx, a, true, iov_bytes(a->args[1], a->args[2]), 0, direct);
 	case NR_sendto:
-		return chan_enter(ctx, a, true, a->args[2], a->args[4]);
+		return chan_enter(ctx, a, true, a->args[2], a->args[4], direct);
 	case NR_sendmsg:
-		return sendmsg_enter(ctx, a);
+		return sendmsg_enter(ctx, a, direct);
 	case NR_sendmmsg:
-		return chan_enter(ctx, a, true, a->args[2], 0);
+		return chan_enter(ctx, a, true, a->args[2], 0, direct);
 	case NR_read:
 	case NR_pread64:
 	case NR_readv:
 	case NR_recvfrom:
 	case NR_recvmsg:
 	case NR_recvmmsg:
-		return chan_enter(ctx, a, false, 0, 0);
+		return chan_enter(ctx, a, false, 0, 0, direct);
 	case NR_mq_timedsend:
 		return mq_enter(ctx, a, true);
 	case NR_mq_timedreceive:

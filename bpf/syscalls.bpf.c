@@ -59,8 +59,11 @@ IPCRACE_SUBPROG int emit_mapping(__u16 type, __u64 addr, __u64 len, __u64 arg1)
 	return what;
 }
 
-SEC("raw_tp/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *unused, long id)
+/*
+ * sys_enter's body; direct: channels named with direct loads (a constant,
+ * one per variant below).
+ */
+static __always_inline int syscall_entry(void *ctx, long id, bool direct)
 {
 	struct task_struct *task;
 	struct syscall_args *a;
@@ -105,9 +108,26 @@ int BPF_PROG(sys_enter, struct pt_regs *unused, long id)
 	for (int i = 0; i < 4; i++)
 		a->extra[i] = 0;
 	a->stack_id = 0;
-	if (syscall_enter(ctx, a) != 0)
+	if (syscall_enter(ctx, a, direct) != 0)
 		a->nr = SYSCALL_NONE;
 	return 0;
+}
+
+/*
+ * Two variants of one program; userspace loads one (tracer/bpf_objects.c):
+ * sys_enter where the kernel has bpf_rdonly_cast (Linux 6.2), which names
+ * channels with direct loads, else sys_enter_probe, with probe reads.
+ */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	return syscall_entry(ctx, id, true);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter_probe, struct pt_regs *regs, long id)
+{
+	return syscall_entry(ctx, id, false);
 }
 
 static __always_inline bool syscall_is_fork(long nr)

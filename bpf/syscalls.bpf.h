@@ -52,8 +52,9 @@ static __always_inline bool syscall_is_interesting(long nr)
  * Entry hook for syscalls other than the mapping ones: emit release-type
  * events, read state that is only valid at entry. Returns 0 to keep the
  * arguments for the exit hook, non-zero when nothing is needed at exit.
+ * direct: channels are named with direct loads (chan_direct.bpf.h).
  */
-static __always_inline int syscall_enter(void *ctx, struct syscall_args *a)
+static __always_inline int syscall_enter(void *ctx, struct syscall_args *a, bool direct)
 {
 	switch (a->nr) {
 	case NR_mmap:
@@ -70,7 +71,7 @@ static __always_inline int syscall_enter(void *ctx, struct syscall_args *a)
 			emit_signal(EV_SIGNAL_SEND, current_tgid(), a->args[0], SIGNAL_BY_SIGACTION);
 		return 1;
 	default:
-		return ipc_enter(ctx, a);
+		return ipc_enter(ctx, a, direct);
 	}
 }
 

@@ -93,6 +93,20 @@ int bpf_objects__open(struct bpf_objects *o, const struct bpf_objects_opts *opts
 			return err;
 		}
 	}
+	/*
+	 * sys_enter names channels with direct loads where the kernel allows
+	 * (bpf/chan_direct.bpf.h), sys_enter_probe with probe reads; one of
+	 * the two is loaded. IPCRACE_NO_DIRECT_LOADS=1 takes the second.
+	 */
+	o->direct_loads = oo.btf_custom_path && kernel_btf_ids__complete(&o->btf.ids) &&
+			  !getenv("IPCRACE_NO_DIRECT_LOADS");
+	if (o->direct_loads) {
+		o->sys->rodata->kbtf_file = o->btf.ids.file;
+		o->sys->rodata->kbtf_socket = o->btf.ids.socket;
+		o->sys->rodata->kbtf_unix_sock = o->btf.ids.unix_sock;
+	}
+	bpf_program__set_autoload(o->direct_loads ? o->sys->progs.sys_enter_probe :
+				  o->sys->progs.sys_enter, false);
 	bpf_map__set_max_entries(o->skel->maps.events, opts->ring_bytes);
 	o->skel->rodata->wakeup_bytes = ring_wakeup_bytes(opts->ring_bytes);
 	o->sys->rodata->wakeup_bytes = ring_wakeup_bytes(opts->ring_bytes);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The tracer's BPF, as two objects sharing their maps: the syscall
- * programs (sys_enter, sys_exit: about half of all verification time) and
+ * programs (sys_enter, sys_exit: about a quarter of all verification time) and
  * everything else. Both are verified at once, on two threads, so a check's
  * fixed cost pays the longer of the two, not their sum; the maps both use
  * are created once, before, and handed to each (bpf_map__reuse_fd).
@@ -28,6 +28,7 @@ struct bpf_objects {
 	struct ipcrace_bpf *skel;	/* locks, memory, processes, stops */
 	struct ipcrace_sys_bpf *sys;	/* raw syscall tracepoints */
 	struct kernel_btf btf;		/* for CO-RE, from open to load */
+	bool direct_loads;		/* sys_enter, not sys_enter_probe (bpf/chan_direct.bpf.h) */
 };
 
 /* Opens both objects and sets their read-only data. 0 or -errno, said in one line. */

@@ -17,6 +17,7 @@
 int kernel_btf__open(struct kernel_btf *kb)
 {
 	kb->path[0] = '\0';
+	memset(&kb->ids, 0, sizeof(kb->ids));
 	kb->fd = memfd_create("ipcrace-vmlinux-btf", MFD_CLOEXEC);
 	if (kb->fd < 0)
 		return -errno;
@@ -389,6 +390,38 @@ static int write_cut(int fd, const struct btf *kernel, struct bpf_object *const 
 	return err;
 }
 
+/* ---- ids for the direct loads ---------------------------------------- */
+
+void kernel_btf__find_ids(const struct btf *kernel, struct kernel_btf_ids *ids)
+{
+	__u32 n = btf__type_cnt(kernel);
+
+	memset(ids, 0, sizeof(*ids));
+	for (__u32 id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(kernel, id);
+		const char *name;
+
+		if (!t->name_off || (!btf_is_struct(t) && !btf_is_func(t)))
+			continue;
+		name = btf__name_by_offset(kernel, t->name_off);
+		if (!name)
+			continue;
+		if (btf_is_func(t))
+			ids->rdonly_cast |= !strcmp(name, "bpf_rdonly_cast");
+		else if (!strcmp(name, "file"))
+			ids->file = id;
+		else if (!strcmp(name, "socket"))
+			ids->socket = id;
+		else if (!strcmp(name, "unix_sock"))
+			ids->unix_sock = id;
+	}
+}
+
+bool kernel_btf_ids__complete(const struct kernel_btf_ids *ids)
+{
+	return ids->rdonly_cast && ids->file && ids->socket && ids->unix_sock;
+}
+
 int kernel_btf__fill(struct kernel_btf *kb, struct bpf_object *const *objs, size_t nr_objs)
 {
 	struct raw_btf raw;
@@ -404,6 +437,7 @@ int kernel_btf__fill(struct kernel_btf *kb, struct bpf_object *const *objs, size
 		raw_btf__free(&raw);
 		goto fail;
 	}
+	kernel_btf__find_ids(kernel, &kb->ids);
 	err = write_cut(kb->fd, kernel, objs, nr_objs);
 	if (err && ftruncate(kb->fd, 0) == 0 && lseek(kb->fd, 0, SEEK_SET) == 0)
 		err = write_all(kb->fd, raw.data, raw.size);	/* the whole BTF, as it is */

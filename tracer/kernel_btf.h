@@ -17,14 +17,29 @@
 #ifndef IPCRACE_KERNEL_BTF_H
 #define IPCRACE_KERNEL_BTF_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
 
 struct bpf_object;
 struct btf;
 
+/*
+ * What the syscall programs that name channels with direct loads need
+ * (bpf/chan_direct.bpf.h): the kfunc, and the ids in the kernel's own BTF
+ * (not the cut one's) of the structs they cast to; 0 when absent.
+ */
+struct kernel_btf_ids {
+	__u32 file;
+	__u32 socket;
+	__u32 unix_sock;
+	bool rdonly_cast;	/* the kernel has bpf_rdonly_cast (Linux 6.2) */
+};
+
 struct kernel_btf {
 	int fd;			/* the memfd, -1 when none */
 	char path[32];		/* "/proc/self/fd/N" */
+	struct kernel_btf_ids ids;	/* found by kernel_btf__fill */
 };
 
 /*
@@ -36,12 +51,19 @@ int kernel_btf__open(struct kernel_btf *kb);
 
 /*
  * Writes into kb's memfd the kernel's types the opened objects' CO-RE
- * relocations can reach (the whole BTF if it cannot tell). 0 or -errno;
- * on error kb is closed (fd -1) and libbpf must be given no custom path.
+ * relocations can reach (the whole BTF if it cannot tell), and finds
+ * kb->ids. 0 or -errno; on error kb is closed (fd -1) and libbpf must be
+ * given no custom path.
  */
 int kernel_btf__fill(struct kernel_btf *kb, struct bpf_object *const *objs, size_t nr_objs);
 
 void kernel_btf__close(struct kernel_btf *kb);
+
+/* kernel's ids (in one pass over its types). */
+void kernel_btf__find_ids(const struct btf *kernel, struct kernel_btf_ids *ids);
+
+/* True when ids has all a direct-load program needs. */
+bool kernel_btf_ids__complete(const struct kernel_btf_ids *ids);
 
 /*
  * The part of kernel that CO-RE relocations of programs with the local

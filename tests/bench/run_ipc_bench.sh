@@ -19,6 +19,8 @@
 # helper processes) over the run, start-up included, per round trip: the
 # ratios count only the two processes'.
 # Needs root. NO_STRACE=1 leaves strace out (its runs are the longest).
+# BASELINE_IPCRACE=PATH adds "base" rows: that ipcrace binary (another build,
+# say) as it runs by default, in the same rounds, for a before/after.
 # Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS] [ROUNDS]
 set -euo pipefail
 build=${1:-build}
@@ -51,6 +53,9 @@ for _ in $(seq "$rounds"); do
 		args=("$ipc" "$roundtrips" $pin)
 		measure "$ipc" native "$work" "${args[@]}"
 		measure "$ipc" ipcrace "$ipcrace" record -o "$tmp/t" -- "$work" "${args[@]}"
+		if [ -n "${BASELINE_IPCRACE:-}" ]; then
+			measure "$ipc" base "$BASELINE_IPCRACE" record -o "$tmp/t" -- "$work" "${args[@]}"
+		fi
 		measure "$ipc" no-access "$ipcrace" record --access-probes off -o "$tmp/t" -- \
 			"$work" "${args[@]}"
 		measure "$ipc" ipc-stacks "$ipcrace" record --ipc-stacks -o "$tmp/t" -- "$work" "${args[@]}"
@@ -79,7 +84,7 @@ for ipc in ("pipe", "unix"):
         base = rows.get((ipc, "native", kind))
         if not base:
             continue
-        for mode in ("native", "ipcrace", "no-access", "ipc-stacks", "strace-f"):
+        for mode in ("native", "ipcrace", "base", "no-access", "ipc-stacks", "strace-f"):
             v = rows.get((ipc, mode, kind))
             if not v:
                 continue

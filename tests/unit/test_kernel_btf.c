@@ -138,11 +138,49 @@ static void test_nothing_named_keeps_nothing(void **state)
 	btf__free(k);
 }
 
+/*
+ * The direct-load programs' ids: structs by name and kind (a union or a
+ * function named "file" is not the struct), the kfunc by its function.
+ */
+static void test_finds_the_direct_load_ids(void **state)
+{
+	struct btf *k = btf__new_empty();
+	struct kernel_btf_ids ids;
+	int u32, proto, file, socket, unix_sock;
+
+	(void)state;
+	u32 = btf__add_int(k, "unsigned int", 4, 0);
+	btf__add_union(k, "file", 4);
+	btf__add_field(k, "x", u32, 0, 0);
+	file = btf__add_struct(k, "file", 4);
+	btf__add_field(k, "f_flags", u32, 0, 0);
+	socket = btf__add_struct(k, "socket", 4);
+	btf__add_field(k, "state", u32, 0, 0);
+	proto = btf__add_func_proto(k, u32);
+	btf__add_func(k, "socket", BTF_FUNC_GLOBAL, proto);
+	kernel_btf__find_ids(k, &ids);
+	assert_int_equal(ids.file, file);
+	assert_int_equal(ids.socket, socket);
+	assert_int_equal(ids.unix_sock, 0);
+	assert_false(ids.rdonly_cast);
+	assert_false(kernel_btf_ids__complete(&ids));
+
+	unix_sock = btf__add_struct(k, "unix_sock", 4);
+	btf__add_field(k, "peer", u32, 0, 0);
+	btf__add_func(k, "bpf_rdonly_cast", BTF_FUNC_STATIC, proto);
+	kernel_btf__find_ids(k, &ids);
+	assert_int_equal(ids.unix_sock, unix_sock);
+	assert_true(ids.rdonly_cast);
+	assert_true(kernel_btf_ids__complete(&ids));
+	btf__free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keeps_what_relocations_reach),
 		cmocka_unit_test(test_nothing_named_keeps_nothing),
+		cmocka_unit_test(test_finds_the_direct_load_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
