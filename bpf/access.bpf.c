@@ -390,8 +390,19 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 			goto seen;
 		}
 		b->last_addr = addr;
-	} else if (bpf_map_lookup_elem(&access_atomic_words, &w)) {
+	} else if ((op->flags & AOP_ORDERED) || bpf_map_lookup_elem(&access_atomic_words, &w)) {
 		done = OPD_SYNC;
+		/*
+		 * The source names an ordered atomic: its word is one in this
+		 * process now, even when only another process updates it
+		 * atomically (a flag in shared memory): otherwise its acquire
+		 * loads are recorded before they run, within the budget.
+		 */
+		if ((op->flags & AOP_ORDERED) && !bpf_map_lookup_elem(&access_atomic_words, &w)) {
+			__u8 one = 1;
+
+			bpf_map_update_elem(&access_atomic_words, &w, &one, BPF_ANY);
+		}
 		if (op->flags & AOP_POSTABLE) {
 			__u32 *post = bpf_map_lookup_elem(&access_post, &probe);
 

@@ -75,6 +75,15 @@ enum access_seg {
  * RMW. Carries AOP_ATOMIC too.
  */
 #define AOP_RELEASE	(1u << 8)
+/*
+ * A plain load or store whose source names an ordered atomic (acquire,
+ * release, acq_rel, seq_cst: tracer/memorder.h): a C11 atomic compiled to a
+ * plain move. Its word is one an atomic touched from its first run on, in
+ * its process, whether or not that process ever runs an RMW of it (a flag
+ * in shared memory that another process exchanges): recorded past the
+ * budget, and a load after it ran when it has its probe after it.
+ */
+#define AOP_ORDERED	(1u << 9)
 
 /* One memory operand: address = seg base + base + index * scale + disp. */
 struct access_operand {

@@ -98,6 +98,7 @@ struct access_probes {
 	size_t refused[REFUSED_MAX];
 	size_t memory_insns, atomic_before, release_before, release_after, skipped[ASKIP_MAX];
 	size_t relaxed;		/* operands whose source names only relaxed orders */
+	size_t ordered;		/* plain operands whose source names an ordered atomic */
 };
 
 void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts *opts)
@@ -231,9 +232,10 @@ static size_t read_build_id(const char *path, __u8 *out)
 
 /*
  * Flags the planned operands whose source names only relaxed orders
- * (tracer/memorder.h) and lists in e the loads whose source names an
- * ordered one. Returns how many are relaxed; none when the file has no
- * line table or its sources are not here.
+ * (tracer/memorder.h), and the plain ones whose source names an ordered
+ * one (AOP_ORDERED, counted in *ordered), and lists in e those of them that
+ * are loads a probe after them can record. Returns how many are relaxed;
+ * none when the file has no line table or its sources are not here.
  */
 /*
  * May operand op be the atomic operation of a statement that spells ops?
@@ -251,7 +253,8 @@ static bool op_is_the_atomic(const struct access_operand *op, unsigned int ops)
 	return ops & (MEMORDER_OP_LOAD | MEMORDER_OP_RMW);
 }
 
-static size_t mark_orders(struct access_plan *plan, const char *path, struct plan_entry *e)
+static size_t mark_orders(struct access_plan *plan, const char *path, struct plan_entry *e,
+			  size_t *ordered)
 {
 	struct memorder *m = memorder__open(path);
 	size_t nr = access_plan__count(plan), marked = 0;
@@ -270,10 +273,13 @@ static size_t mark_orders(struct access_plan *plan, const char *path, struct pla
 			if (order == MEMORDER_RELAXED) {
 				access_plan__add_op_flags(plan, i, k, AOP_RELAXED);
 				marked++;
-			} else if (order == MEMORDER_ORDERED && (s->desc.ops[k].flags & AOP_POSTABLE) &&
-				   !array__reserve(&e->acquires, &e->cap_acquires, e->nr_acquires + 1,
-						   sizeof(*e->acquires))) {
-				e->acquires[e->nr_acquires++] = i << 1 | k;
+			} else if (order == MEMORDER_ORDERED && !(s->desc.ops[k].flags & AOP_ATOMIC)) {
+				access_plan__add_op_flags(plan, i, k, AOP_ORDERED);
+				(*ordered)++;
+				if ((s->desc.ops[k].flags & AOP_POSTABLE) &&
+				    !array__reserve(&e->acquires, &e->cap_acquires, e->nr_acquires + 1,
+						    sizeof(*e->acquires)))
+					e->acquires[e->nr_acquires++] = i << 1 | k;
 			}
 		}
 	}
@@ -320,7 +326,7 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 	ap->atomic_before += access_plan__nr_atomic_before(plan);
 	ap->release_before += access_plan__nr_release_before(plan);
 	ap->release_after += access_plan__nr_release_after(plan);
-	ap->relaxed += mark_orders(plan, path, e);
+	ap->relaxed += mark_orders(plan, path, e, &ap->ordered);
 	for (int k = 0; k < ASKIP_MAX; k++)
 		ap->skipped[k] += access_plan__skipped(plan, k);
 	return plan;
@@ -740,7 +746,9 @@ void access_probes__print_stats(const struct access_probes *ap)
 		"them)\n", ap->release_before, (unsigned long long)skel->bss->access_releases,
 		(unsigned long long)skel->bss->access_releases_redundant, ap->release_after);
 	fprintf(stderr, "ipcrace: access probes: %zu operands are relaxed atomics (their source "
-		"line names memory_order_relaxed only): atomic, ordering nothing\n", ap->relaxed);
+		"line names memory_order_relaxed only): atomic, ordering nothing; %zu plain ones are "
+		"ordered atomics (their source names acquire, release or seq_cst): synchronization "
+		"from their first run\n", ap->relaxed, ap->ordered);
 	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%zu "
 		"from the start: their source names an acquire; %llu acquires left to those probes), "
 		"%llu such probes not attached\n",
