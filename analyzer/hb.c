@@ -608,6 +608,8 @@ static int hb_event(struct hb *hb, const struct ipcrace_event *e)
 
 	hb->last_lock.valid = false;
 	err = thread_get(hb, e->pid, e->tid, &t);
+	if (!err && hb->threads[t].load_pending)
+		err = hb_atomic__load_ran(hb, e, t);
 	if (!err)
 		err = hb_event_of(hb, e, t);
 	if (!err)

@@ -46,6 +46,14 @@ struct hb_thread {
 	__u64 section_writes;
 	__u32 section_clock;
 	bool in_section;
+	/*
+	 * Its last load of an atomic variable recorded before it ran (the
+	 * variable's object index + 1, 0: none) and that record's ts: the load
+	 * ran by the thread's next event, and may have read a release that
+	 * came in between (hb_atomic__load_ran).
+	 */
+	size_t load_pending;
+	__u64 load_pending_ts;
 	/* its atomic RMWs so far, and the last one counted (hb__event may repeat it) */
 	__u64 rmws;
 	__u64 last_rmw_ts;
@@ -235,6 +243,8 @@ int hb_connect__opened(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_connect__accept(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_atomic__release(struct hb *hb, const struct ipcrace_event *e, __u32 t);
+/* Thread t's next event e after a load recorded before it ran (load_pending set). */
+int hb_atomic__load_ran(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_guard__release(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 int hb_guard__acquired(struct hb *hb, const struct ipcrace_event *e, __u32 t);
 

@@ -592,6 +592,42 @@ bool hb__read_discarded(const struct hb *hb, struct hb_epoch read, struct hb_epo
 }
 
 /*
+ * A plain load an access probe recorded at the load itself, before it
+ * ran: the kernel runs it after the probe, and a thread preempted in
+ * between (a busy machine) runs it late. Loads recorded after they ran
+ * carry EVF_AFTER_RUN (the probe after an acquire load), watchpoint hits
+ * have no EVF_PROBE, atomics are recorded after they ran.
+ */
+static bool load_recorded_before(const struct ipcrace_event *e)
+{
+	return (e->flags & EVF_PROBE) && !(e->flags & (EVF_ATOMIC | EVF_WRITE | EVF_AFTER_RUN));
+}
+
+/*
+ * Thread t's event e after such a load: the load ran before e, and what
+ * it read may be a release that reached the trace between its record and
+ * e (another process's exchange of a flag this process only loads and
+ * stores, before the probes know the flag as atomic here, or before the
+ * probe after the load is attached: the flag's message would look
+ * unordered). The load takes the variable's order as it is
+ * now. What it cannot tell: a release that came after the load ran; a
+ * race ordered by that one alone is missed (README, "Limits").
+ */
+int hb_atomic__load_ran(struct hb *hb, const struct ipcrace_event *e, __u32 t)
+{
+	struct hb_thread *th = &hb->threads[t];
+	size_t obj = th->load_pending;
+
+	/* the load's own record again (race.c feeds each access twice) */
+	if (e->type == EV_MEM_ACCESS && e->ts == th->load_pending_ts)
+		return 0;
+	th->load_pending = 0;
+	if (obj > hb->nr_objs)
+		return 0;
+	return vclock__join(&th->vc, &hb->objs[obj - 1].vc);
+}
+
+/*
  * x86-TSO, on an atomic variable: a write (a LOCK-prefixed RMW, an XCHG,
  * a plain store: a C11 release or seq_cst store, a test-and-set unlock)
  * takes what every earlier access of the variable released and releases
@@ -647,6 +683,10 @@ int hb_atomic__access(struct hb *hb, const struct ipcrace_event *e, __u32 t)
 	if (err)
 		return err;
 	if (!write) {
+		if (load_recorded_before(e)) {
+			hb->threads[t].load_pending = (size_t)(o - hb->objs) + 1;
+			hb->threads[t].load_pending_ts = e->ts;
+		}
 		err = hb_release(hb, t, &o->read_vc);
 		return err ? err : section_open(hb, t, &k);
 	}

@@ -435,6 +435,8 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 		e->flags |= EVF_ATOMIC;
 	if (op->flags & AOP_RELAXED)
 		e->flags |= EVF_RELAXED;
+	if (op->flags & AOP_POST)
+		e->flags |= EVF_AFTER_RUN;
 	resolve_key(e, addr);
 	/*
 	 * Frame 0 is the end of the instruction, as a watchpoint hit reports

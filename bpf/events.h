@@ -283,6 +283,14 @@ enum ipcrace_signal_how {
  * order as it would precede a return probe's.
  */
 #define EVF_ACQUIRE_DEFERRED (1u << 12)
+/*
+ * EV_MEM_ACCESS of a load recorded by the probe at the instruction after
+ * it (AOP_POST, bpf/access.bpf.c): after it ran. A probe's other plain
+ * accesses are recorded before they run: an acquire load among them may
+ * run later, and read a release recorded after it (the analyzer lets it
+ * acquire that too, at its thread's next event: hb_sync.c).
+ */
+#define EVF_AFTER_RUN	(1u << 13)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").

@@ -65,7 +65,7 @@ static void put_flags(FILE *out, __u32 flags)
 		{ EVF_TRY, "try" }, { EVF_TIMED, "timed" }, { EVF_READ, "read" },
 		{ EVF_WRITE, "write" }, { EVF_ATOMIC, "atomic" }, { EVF_RELAXED, "relaxed" },
 		{ EVF_KEY_UNRESOLVED, "unresolved" }, { EVF_PROBE, "probe" },
-		{ EVF_ACQUIRE_DEFERRED, "acquired-at-next-event" },
+		{ EVF_ACQUIRE_DEFERRED, "acquired-at-next-event" }, { EVF_AFTER_RUN, "after-run" },
 	};
 	bool first = true;
 	size_t i;
