@@ -53,6 +53,8 @@ __u64 access_redundant;		/* atomic accesses repeating the thread's last one: not
 __u64 access_post_deferred;	/* acquire loads left to their probe after them */
 __u64 access_releases;		/* atomics' releases recorded before they ran */
 __u64 access_releases_redundant;	/* ... repeating the thread's last one: not recorded */
+__u64 access_shared_atomics;	/* shared words an atomic touched (access_atomic_shared) */
+__u64 access_shared_learnt;	/* words a process learnt as atomic from another one's atomic */
 /* Requests for a probe after an acquire load (access_maps.h); userspace serves them. */
 __u64 access_post_nr;
 __u32 access_post_req[ACCESS_POST_REQS_MAX];
@@ -112,6 +114,28 @@ struct {
 	__type(key, struct access_atomic_word);
 	__type(value, __u8);
 } access_atomic_words SEC(".maps");
+
+/*
+ * Words of shared objects an atomic touched, by identity (KEY_FILE: dev,
+ * inode, offset rounded down to 8), in any traced process. A process that
+ * only loads and stores a flag that another process exchanges (a mailbox
+ * in shared memory) learns it from here at its first access: its loads
+ * are then acquires, recorded after they ran and past the budget.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct ipcrace_key);
+	__type(value, __u8);
+} access_atomic_shared SEC(".maps");
+
+/* An event to resolve a word's identity in, off the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ipcrace_event);
+} access_key_scratch SEC(".maps");
 
 /*
  * The registers at the probe, off the BPF stack (access_probe and
@@ -239,6 +263,55 @@ static __always_inline struct access_atomic_word atomic_word(__u64 addr)
 	return w;
 }
 
+/* The word of key (resolved for an atomic's record) in access_atomic_shared. */
+static __always_inline void shared_atomic_mark(const struct ipcrace_key *key)
+{
+	struct ipcrace_key w = *key;
+	__u8 one = 1;
+
+	if (w.space != KEY_FILE)
+		return;
+	w.c &= ~7ull;
+	w.__pad = 0;
+	if (bpf_map_lookup_elem(&access_atomic_shared, &w))
+		return;
+	if (!bpf_map_update_elem(&access_atomic_shared, &w, &one, BPF_NOEXIST))
+		__sync_fetch_and_add(&access_shared_atomics, 1);
+}
+
+/*
+ * Is the word at addr, which no atomic of this process touched, a shared
+ * word another process's atomic did? Then it is one here too from now on
+ * (w). Costs an identity lookup (cached per thread and process), only
+ * once some shared word is known atomic.
+ */
+static __always_inline bool shared_atomic_learn(__u64 addr, const struct access_atomic_word *w)
+{
+	struct ipcrace_event *e;
+	struct ipcrace_key k;
+	__u32 zero = 0;
+	__u8 one = 1;
+
+	if (!access_shared_atomics)
+		return false;
+	e = bpf_map_lookup_elem(&access_key_scratch, &zero);
+	if (!e)
+		return false;
+	e->pid = w->tgid;
+	e->flags = 0;
+	resolve_key(e, addr);
+	if (e->key.space != KEY_FILE)
+		return false;
+	k = e->key;
+	k.c &= ~7ull;
+	k.__pad = 0;
+	if (!bpf_map_lookup_elem(&access_atomic_shared, &k))
+		return false;
+	bpf_map_update_elem(&access_atomic_words, w, &one, BPF_ANY);
+	__sync_fetch_and_add(&access_shared_learnt, 1);
+	return true;
+}
+
 /*
  * Asks userspace once for a probe after the load operand slot of probe:
  * until it is there, the load is recorded before it runs.
@@ -318,6 +391,7 @@ static __always_inline void record_release(const __u64 *regs, __u64 ip,
 	e->arg1 = op->size;
 	e->flags |= EVF_PROBE | EVF_ATOMIC;
 	resolve_key(e, addr);
+	shared_atomic_mark(&e->key);
 	__sync_fetch_and_add(&access_releases, 1);
 	record_submit(e);
 	if (t) {
@@ -390,7 +464,8 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 			goto seen;
 		}
 		b->last_addr = addr;
-	} else if ((op->flags & AOP_ORDERED) || bpf_map_lookup_elem(&access_atomic_words, &w)) {
+	} else if ((op->flags & AOP_ORDERED) || bpf_map_lookup_elem(&access_atomic_words, &w) ||
+		   shared_atomic_learn(addr, &w)) {
 		done = OPD_SYNC;
 		/*
 		 * The source names an ordered atomic: its word is one in this
@@ -438,6 +513,8 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 	if (op->flags & AOP_POST)
 		e->flags |= EVF_AFTER_RUN;
 	resolve_key(e, addr);
+	if (op->flags & (AOP_ATOMIC | AOP_ORDERED))
+		shared_atomic_mark(&e->key);
 	/*
 	 * Frame 0 is the end of the instruction, as a watchpoint hit reports
 	 * it (the symbolizer's "return address - 1" lands inside it): the

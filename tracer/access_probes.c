@@ -111,6 +111,7 @@ void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts
 		bpf_map__set_max_entries(skel->maps.access_hits, 1);
 		bpf_map__set_max_entries(skel->maps.access_budgets, 1);
 		bpf_map__set_max_entries(skel->maps.access_atomic_words, 1);
+		bpf_map__set_max_entries(skel->maps.access_atomic_shared, 1);
 		bpf_map__set_max_entries(skel->maps.access_post, 1);
 	}
 }
@@ -748,7 +749,10 @@ void access_probes__print_stats(const struct access_probes *ap)
 	fprintf(stderr, "ipcrace: access probes: %zu operands are relaxed atomics (their source "
 		"line names memory_order_relaxed only): atomic, ordering nothing; %zu plain ones are "
 		"ordered atomics (their source names acquire, release or seq_cst): synchronization "
-		"from their first run\n", ap->relaxed, ap->ordered);
+		"from their first run; %llu shared words an atomic touched, learnt %llu times by a "
+		"process from another's atomic\n", ap->relaxed, ap->ordered,
+		(unsigned long long)skel->bss->access_shared_atomics,
+		(unsigned long long)skel->bss->access_shared_learnt);
 	fprintf(stderr, "ipcrace: access probes: %zu acquire loads probed again after they run (%zu "
 		"from the start: their source names an acquire; %llu acquires left to those probes), "
 		"%llu such probes not attached\n",
