@@ -48,7 +48,12 @@ static void report_load_error(int err)
 	char msg[128];
 
 	libbpf_strerror(err, msg, sizeof(msg));
-	if (failed_prog[0])
+	/* the direct-load variant, on a kernel it was not tried on: the other one may load */
+	if (!strcmp(failed_prog, "sys_enter"))
+		fprintf(stderr, "ipcrace: load: BPF program sys_enter rejected by the kernel: %s "
+			"(IPCRACE_NO_DIRECT_LOADS=1 loads its variant with probe reads; "
+			"IPCRACE_LIBBPF_DEBUG=1 shows the verifier log)\n", msg);
+	else if (failed_prog[0])
 		fprintf(stderr, "ipcrace: load: BPF program %s rejected by the kernel: %s "
 			"(IPCRACE_LIBBPF_DEBUG=1 shows the verifier log)\n", failed_prog, msg);
 	else
