@@ -48,7 +48,7 @@ static void report_load_error(int err)
 	char msg[128];
 
 	libbpf_strerror(err, msg, sizeof(msg));
-	/* the direct-load variant, on a kernel it was not tried on: the other one may load */
+	/* the direct-load variant, on a kernel it was not tried on (not retried: the main object failed) */
 	if (!strcmp(failed_prog, "sys_enter"))
 		fprintf(stderr, "ipcrace: load: BPF program sys_enter rejected by the kernel: %s "
 			"(IPCRACE_NO_DIRECT_LOADS=1 loads its variant with probe reads; "
@@ -177,6 +177,48 @@ static void *load_sys(void *arg)
 	return (void *)(long)ipcrace_sys_bpf__load(o->sys);
 }
 
+/*
+ * The syscall object again, with sys_enter_probe instead of sys_enter, for
+ * a kernel whose verifier refused the direct loads (sys_enter was tried on
+ * few kernels): the refused object's read-only data, the main object's
+ * maps (loaded by now) where it shares them. 0, or -errno with o->sys as
+ * it was.
+ */
+static int reload_sys_with_probe_reads(struct bpf_objects *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	struct ipcrace_sys_bpf *sys;
+	struct bpf_map *m, *twin;
+	int err = 0;
+
+	if (o->btf.fd >= 0)
+		oo.btf_custom_path = o->btf.path;
+	sys = ipcrace_sys_bpf__open_opts(&oo);
+	if (!sys)
+		return -errno;
+	*sys->rodata = *o->sys->rodata;
+	bpf_program__set_autoload(sys->progs.sys_enter, false);
+	bpf_object__for_each_map(m, sys->obj) {
+		if (bpf_map__is_internal(m) || bpf_map__type(m) == BPF_MAP_TYPE_TASK_STORAGE)
+			continue;
+		twin = bpf_object__find_map_by_name(o->skel->obj, bpf_map__name(m));
+		if (twin)
+			err = bpf_map__reuse_fd(m, bpf_map__fd(twin));
+		if (err)
+			break;
+	}
+	if (!err)
+		err = ipcrace_sys_bpf__load(sys);
+	if (err) {
+		ipcrace_sys_bpf__destroy(sys);
+		return err;
+	}
+	ipcrace_sys_bpf__destroy(o->sys);
+	o->sys = sys;
+	o->direct_loads = false;
+	return 0;
+}
+
 int bpf_objects__load(struct bpf_objects *o)
 {
 	pthread_t t;
@@ -195,6 +237,13 @@ int bpf_objects__load(struct bpf_objects *o)
 	else
 		sys_ret = load_sys(o);
 	sys_err = (int)(long)sys_ret;
+	if (!err && sys_err && o->direct_loads && !strcmp(failed_prog, "sys_enter")) {
+		failed_prog[0] = '\0';
+		sys_err = reload_sys_with_probe_reads(o);
+		if (!sys_err)
+			fprintf(stderr, "ipcrace: load: the kernel refused sys_enter's direct loads: "
+				"its variant with probe reads is loaded\n");
+	}
 	if (!err)
 		err = sys_err;
 	if (err)
