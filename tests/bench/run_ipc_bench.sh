@@ -21,6 +21,11 @@
 # Needs root. NO_STRACE=1 leaves strace out (its runs are the longest).
 # BASELINE_IPCRACE=PATH adds "base" rows: that ipcrace binary (another build,
 # say) as it runs by default, in the same rounds, for a before/after.
+# PROFILE=1 adds, after the rounds, one run of each (ipcrace, and the
+# baseline when given) with --access-probes off over 1,000,000 round trips
+# with kernel.bpf_stats_enabled on (put back to 0): the syscall programs'
+# ns a run, min and median of 8 windows of 0.2 s (tests/services/
+# bpf_prog_stats.py windows; bpf_stats' own timing is about 25 ns a run).
 # Usage: tests/bench/run_ipc_bench.sh [BUILD_DIR] [ROUNDTRIPS] [ROUNDS]
 set -euo pipefail
 build=${1:-build}
@@ -65,6 +70,33 @@ for _ in $(seq "$rounds"); do
 	done
 	loads="$loads $(cut -d' ' -f1 /proc/loadavg)"
 done
+
+# profile BIN IPC: the syscall programs' ns a run over a long run of BIN (PROFILE=1)
+profile() {
+	local bin=$1 ipc=$2 pid
+	"$bin" record --access-probes off -o "$tmp/p" -- "$work" "$ipc" 1000000 $pin >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -qs prog_id /proc/"$pid"/fdinfo/* && break
+		sleep 0.05
+	done
+	sleep 0.5
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	python3 "$(dirname "$0")/../services/bpf_prog_stats.py" windows "$pid" 8 0.2 | grep -E ' sys_(enter|exit)'
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	wait "$pid"
+}
+if [ -n "${PROFILE:-}" ]; then
+	trap 'echo 0 >/proc/sys/kernel/bpf_stats_enabled; rm -rf "$tmp"' EXIT
+	for ipc in pipe unix; do
+		echo "profile $ipc ipcrace:"
+		profile "$ipcrace" "$ipc"
+		if [ -n "${BASELINE_IPCRACE:-}" ]; then
+			echo "profile $ipc base:"
+			profile "$BASELINE_IPCRACE" "$ipc"
+		fi
+	done
+fi
 
 echo "round trips: $roundtrips per run, $rounds rounds; $(nproc) CPUs, pinned to CPU ${pin:-none};" \
 	"load average after each round:$loads"

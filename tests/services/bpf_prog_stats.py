@@ -3,6 +3,11 @@
 
 bpf_prog_stats.py snap PID FILE      save run_cnt/run_time_ns of PID's programs
 bpf_prog_stats.py diff PID FILE SECS print per program: runs/s, ns/run, CPU share
+bpf_prog_stats.py windows PID N SECS ns/run of each program in N windows of SECS
+                                     each: min and median (a window that another
+                                     task's preemption of a program inflates, or
+                                     other processes' cheap runs dilute, is one
+                                     of N; the median is the steadier figure)
 
 Needs /proc/sys/kernel/bpf_stats_enabled=1 in between (the caller sets it and
 puts it back).  The CPU share is of one core (run_time_ns / SECS / 1e9).
@@ -33,6 +38,23 @@ def progs(pid):
                              "ns": p.get("run_time_ns", 0)}
     return res
 
+if sys.argv[1] == "windows":
+    import statistics, time
+    pid, nwin, secs = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    per = {}
+    prev = progs(pid)
+    for _ in range(nwin):
+        time.sleep(secs)
+        cur = progs(pid)
+        for i, p in cur.items():
+            b = prev.get(i, {"cnt": 0, "ns": 0})
+            if p["cnt"] - b["cnt"] >= 1000:
+                per.setdefault(p["name"], []).append((p["ns"] - b["ns"]) / (p["cnt"] - b["cnt"]))
+        prev = cur
+    for name, v in sorted(per.items()):
+        print(f"  bpf {name:<16} ns/run min {min(v):6.0f} median {statistics.median(v):6.0f} "
+              f"({len(v)} windows of {secs} s)")
+    sys.exit(0)
 mode, pid, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 if mode == "snap":
     json.dump(progs(pid), open(path, "w"))
