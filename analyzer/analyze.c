@@ -387,7 +387,7 @@ static bool event_needs_mappings(const struct ipcrace_event *e)
 /* An event hb__note_atomic learns from (an atomic RMW, a guard). */
 static bool event_marks_atomics(const struct ipcrace_event *e)
 {
-	return (e->type == EV_MEM_ACCESS && (e->flags & EVF_ATOMIC)) ||
+	return (e->type == EV_MEM_ACCESS && (e->flags & (EVF_ATOMIC | EVF_ORDERED))) ||
 	       e->type == EV_GUARD_RELEASE || e->type == EV_GUARD_ACQUIRE_RET;
 }
 

@@ -404,15 +404,16 @@ static bool rmw_begins_update(struct hb *hb, const struct ipcrace_event *e, __u3
 int hb__note_atomic(struct hb *hb, const struct ipcrace_event *e)
 {
 	struct ipcrace_key k;
-	bool atomic = (e->type == EV_MEM_ACCESS && (e->flags & (EVF_ATOMIC | EVF_RELAXED))) ||
+	bool atomic = (e->type == EV_MEM_ACCESS &&
+		       (e->flags & (EVF_ATOMIC | EVF_RELAXED | EVF_ORDERED))) ||
 		      e->type == EV_GUARD_RELEASE || e->type == EV_GUARD_ACQUIRE_RET;
 	int err;
 
 	if (!atomic || !atomic_key(e, &k))
 		return 0;
 	err = keymap__set(hb->atomics, &k, 1);
-	/* a relaxed RMW begins no update: hb_atomic__access does not count it */
-	if (!err && e->type == EV_MEM_ACCESS && !(e->flags & EVF_RELAXED)) {
+	/* a relaxed RMW begins no update (hb_atomic__access does not count it), a plain move is none */
+	if (!err && e->type == EV_MEM_ACCESS && (e->flags & EVF_ATOMIC) && !(e->flags & EVF_RELAXED)) {
 		k.__pad = 0;
 		err = rmw_note(hb, e, &k);
 	}

@@ -512,6 +512,8 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 		e->flags |= EVF_RELAXED;
 	if (op->flags & AOP_POST)
 		e->flags |= EVF_AFTER_RUN;
+	if (op->flags & AOP_ORDERED)
+		e->flags |= EVF_ORDERED;
 	resolve_key(e, addr);
 	if (op->flags & (AOP_ATOMIC | AOP_ORDERED))
 		shared_atomic_mark(&e->key);

@@ -291,6 +291,15 @@ enum ipcrace_signal_how {
  * acquire that too, at its thread's next event: hb_sync.c).
  */
 #define EVF_AFTER_RUN	(1u << 13)
+/*
+ * EV_MEM_ACCESS by a plain load or store whose source names an ordered
+ * atomic (acquire, release, acq_rel, seq_cst: AOP_ORDERED at a probe, the
+ * tracer's classification of a watchpoint hit): a C11 atomic compiled to
+ * a plain move. Its location is an atomic variable, as an RMW of it makes
+ * one: a flag only ever stored with release stores and loaded with
+ * acquire loads is synchronization, not data.
+ */
+#define EVF_ORDERED	(1u << 14)
 
 /*
  * Object identity, process-independent (DESIGN.md, "Identity").

@@ -66,6 +66,7 @@ static void put_flags(FILE *out, __u32 flags)
 		{ EVF_WRITE, "write" }, { EVF_ATOMIC, "atomic" }, { EVF_RELAXED, "relaxed" },
 		{ EVF_KEY_UNRESOLVED, "unresolved" }, { EVF_PROBE, "probe" },
 		{ EVF_ACQUIRE_DEFERRED, "acquired-at-next-event" }, { EVF_AFTER_RUN, "after-run" },
+		{ EVF_ORDERED, "ordered" },
 	};
 	bool first = true;
 	size_t i;

@@ -56,15 +56,28 @@ static void free_file(struct elf_file *f)
 	free(f->cache);
 }
 
-/* A relaxed atomic's access is atomic and orders nothing (tracer/memorder.h). */
+/*
+ * A relaxed atomic's access is atomic and orders nothing; a plain one
+ * that is the atomic of a statement naming an ordered order (a store of
+ * one that stores, a load of one that loads or updates) makes its word an
+ * atomic variable (tracer/memorder.h).
+ */
 static void classify_order(struct elf_file *f, __u64 vaddr, __u32 *flags)
 {
+	enum memorder_kind order;
+	unsigned int ops;
+
 	if (!f->orders_tried) {
 		f->orders = memorder__open(f->path);
 		f->orders_tried = true;
 	}
-	if (memorder__relaxed_at(f->orders, vaddr))
+	order = memorder__order_ops_at(f->orders, vaddr, &ops);
+	if (order == MEMORDER_RELAXED)
 		*flags |= EVF_RELAXED;
+	else if (order == MEMORDER_ORDERED && !(*flags & EVF_ATOMIC) &&
+		 (*flags & EVF_WRITE ? ops & MEMORDER_OP_STORE :
+				       ops & (MEMORDER_OP_LOAD | MEMORDER_OP_RMW)))
+		*flags |= EVF_ORDERED;
 }
 
 struct insn_classifier *insn_classifier__new(void)

@@ -10,7 +10,7 @@
  * recorded at its probe, before it ran, and the thread was preempted
  * before it ran: the consumer's read and xchg reached the trace in
  * between. Analyzed by the whole driver (analyze_trace: the flag is atomic
- * from its first event).
+ * from its first event). And the same handoff with no RMW at all.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -143,6 +143,45 @@ static void test_write_without_a_load_of_the_flag_races(void **state)
 	assert_int_equal(races(0, false), 1);
 }
 
+/*
+ * No RMW anywhere (fixtures/clean_acqrel_flag_procs): the consumer gives
+ * the flag back with a release store. Only the source says the flag is
+ * atomic (EVF_ORDERED); without it the flag's own accesses are data.
+ */
+static size_t acqrel_races(__u32 ordered)
+{
+	struct analyze_opts opts = { 0 };
+	struct findings out = { 0 };
+	struct stream s = { .nr = 0 };
+	struct trace t;
+	size_t i, nr = 0;
+
+	access_(&s, PRODUCER, PROBE_READ | EVF_AFTER_RUN | ordered, 0x122f, FLAG);
+	access_(&s, PRODUCER, PROBE_WRITE, 0x1235, MESSAGE);
+	access_(&s, PRODUCER, PROBE_WRITE | ordered, 0x1239, FLAG);
+	access_(&s, CONSUMER, PROBE_READ | EVF_AFTER_RUN | ordered, 0x12b5, FLAG);
+	access_(&s, CONSUMER, PROBE_READ, 0x12bb, MESSAGE);
+	access_(&s, CONSUMER, PROBE_WRITE | ordered, 0x12c4, FLAG);
+	access_(&s, PRODUCER, PROBE_READ | EVF_AFTER_RUN | ordered, 0x122f, FLAG);
+	access_(&s, PRODUCER, PROBE_WRITE, 0x1235, MESSAGE);
+
+	memset(&t, 0, sizeof(t));
+	t.events = s.ev;
+	t.nr_events = s.nr;
+	assert_int_equal(analyze_trace(&t, &opts, &out), 0);
+	for (i = 0; i < out.nr; i++)
+		nr += out.items[i].kind == FINDING_DATA_RACE;
+	findings__clear(&out);
+	return nr;
+}
+
+static void test_acquire_release_flag_without_rmw_orders_when_the_source_says(void **state)
+{
+	(void)state;
+	assert_int_equal(acqrel_races(EVF_ORDERED), 0);
+	assert_true(acqrel_races(0) > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_load_recorded_after_it_ran_takes_no_later_release),
 		cmocka_unit_test(test_watchpoint_load_takes_no_later_release),
 		cmocka_unit_test(test_write_without_a_load_of_the_flag_races),
+		cmocka_unit_test(test_acquire_release_flag_without_rmw_orders_when_the_source_says),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
