@@ -26,7 +26,6 @@
 #include "procfs.h"
 #include "probes.h"
 #include "procmaps.h"
-#include "ring_reader.h"
 #include "session.h"
 #include "link_closer.h"
 #include "lock_sampler.h"
@@ -85,7 +84,7 @@ static void drain_events(void *ctx)
 {
 	struct session *s = ctx;
 
-	ring_reader__consume(s->rb);
+	ring_buffer__consume(s->rb);
 }
 
 static __u64 sum_counter(struct session *s, enum ipcrace_counter c)
@@ -198,7 +197,7 @@ static int load_and_attach(struct session *s)
 	s->probes = probes__new(s->skel, &po);
 	if (!s->probes)
 		return -ENOMEM;
-	s->rb = ring_reader__new(bpf_map__fd(s->skel->maps.events), session__on_record, s);
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), session__on_record, s, NULL);
 	if (!s->rb) {
 		err = -errno;
 		fprintf(stderr, "ipcrace: ring buffer: %s\n", strerror(errno));
@@ -285,7 +284,7 @@ static int run_waiter(struct session *s, int *pidfd)
 	epfd = *pidfd >= 0 ? epoll_create1(EPOLL_CLOEXEC) : -1;
 	if (epfd < 0)
 		goto fail;
-	ev.data.fd = ring_reader__epoll_fd(s->rb);
+	ev.data.fd = ring_buffer__epoll_fd(s->rb);
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		goto fail;
 	ev.data.fd = *pidfd;
@@ -308,7 +307,7 @@ static int run_wait(struct session *s, int epfd, int *pidfd)
 	int n, i;
 
 	if (epfd < 0)
-		return ring_reader__poll(s->rb, POLL_MS);
+		return ring_buffer__poll(s->rb, POLL_MS);
 	n = epoll_wait(epfd, evs, 2, POLL_MS);
 	if (n < 0)
 		return -errno;
@@ -340,7 +339,7 @@ static int run_loop(struct session *s, int *target_status)
 		 * timeout too */
 		err = run_wait(s, epfd, &pidfd);
 		if (err >= 0)
-			err = ring_reader__consume(s->rb);
+			err = ring_buffer__consume(s->rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "ipcrace: ring buffer poll: %s\n", strerror(-err));
 			break;
@@ -393,7 +392,7 @@ static int run_loop(struct session *s, int *target_status)
 	if (err < 0 && err != -EINTR)
 		return err;
 	/* everything the tree did before exiting is already in the buffer */
-	ring_reader__consume(s->rb);
+	ring_buffer__consume(s->rb);
 	return 0;
 }
 
@@ -421,11 +420,7 @@ static void session_cleanup(struct session *s)
 		confirm__print_stats(s->confirm);
 	confirm__free(s->confirm);
 	watcher__free(s->watcher);
-	if (s->opts->verbose && s->rb)
-		fprintf(stderr, "ipcrace: ring buffer: %llu events read, consumer position stored %llu "
-			"times\n", (unsigned long long)s->nr_events,
-			(unsigned long long)ring_reader__nr_stores(s->rb));
-	ring_reader__free(s->rb);
+	ring_buffer__free(s->rb);
 	phase(s, "stop watching");
 	/* probes on private copies of an exited tree trap nobody: no waiting */
 	if (s->tree_gone && s->target.scope.active)

@@ -27,7 +27,7 @@ struct session {
 	struct probes *probes;
 	struct procmaps *maps;
 	struct trace_writer *writer;
-	struct ring_reader *rb;	/* the events ring (ring_reader.h) */
+	struct ring_buffer *rb;
 	struct watcher *watcher;
 	struct lock_sampler *sampler;	/* --overhead, attach mode: lock probes sampled */
 	struct stops *stops;
