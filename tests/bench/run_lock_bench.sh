@@ -28,7 +28,14 @@
 # attaches them), KIND:ipcrace-locks (and KIND:ipcrace-locks-entry with
 # ENTRY_SITE=1); ratios against KIND:native.
 # Hot counter (tests/bench/shared_counter.c, two processes, one
-# process-shared mutex): native, ipcrace-locks, ipcrace-record.
+# process-shared mutex): native, ipcrace-locks, ipcrace-record; and, with
+# SAMPLED_INCREMENTS per process (default 10000000, about a second natively;
+# 0: not run), counter-long-native and counter-long-sampled: ipcrace
+# attached (`record -p`) with the lock budget `--overhead SAMPLED_PCT`
+# (default 10), which takes the lock probes off while the budget is spent
+# (README "Lock sampling"): the one way a lock pair of two traps (about 1.6
+# us here) can cost a 46 ns critical section less than 1.5x; the share of
+# the time the probes were on is printed from ipcrace's stderr.
 # With NEIGHBOURS=1 (default), the cost an UNTRACED process pays while
 # ipcrace traces something else: `record -- CMD` (its probes are on private
 # copies of libc in the tree's mount namespace), the same with
@@ -41,6 +48,8 @@ build=${1:-build}
 pairs=${2:-500000}
 rounds=${3:-3}
 increments=${4:-200000}
+sampled_increments=${SAMPLED_INCREMENTS:-10000000}
+sampled_pct=${SAMPLED_PCT:-10}
 neighbours=${NEIGHBOURS:-1}
 entry_site=${ENTRY_SITE:-0}
 kinds=${KINDS-sem semtry rwtry}
@@ -100,6 +109,34 @@ incr() {	# label, command prefix... (shared_counter INCREMENTS appended)
 	measure "$label" ns_per_increment "$@" "$counter" "$increments"
 }
 
+# the hot counter attached with a lock budget: the counter waits at its gate
+# (a FIFO) until `record -p` says it is attached, then counts
+incr_sampled() {
+	local out pid
+	rm -f "$tmp/gate"
+	mkfifo "$tmp/gate"
+	"$counter" "$sampled_increments" "" "$tmp/gate" >"$tmp/counter.out" 2>"$tmp/counter.err" &
+	pid=$!
+	# attach to the counter itself, not to the shell that is about to exec it
+	for _ in $(seq 100); do
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(realpath "$counter")" ] && break
+		sleep 0.02
+	done
+	"$ipcrace" record -v -o "$tmp/t" "${locks_only[@]}" --overhead "$sampled_pct" -p "$pid" \
+		2>"$tmp/tracer.err" &
+	tracer=$!
+	for _ in $(seq 300); do grep -q "attached" "$tmp/tracer.err" && break; sleep 0.05; done
+	echo go >"$tmp/gate"
+	wait "$pid" || echo "failed: sampled counter ($(tail -n 1 "$tmp/counter.err"))" >&2
+	wait "$tracer" 2>/dev/null || true
+	tracer=
+	out=$(cat "$tmp/counter.out")
+	echo "counter-long-sampled $(sed -n 's/^ns_per_increment=//p' <<<"$out")" \
+		"$(sed -n 's/^cpu_ns_per_increment=//p' <<<"$out")" >>"$tmp/rows"
+	grep -o 'locks: sampled: .*' "$tmp/tracer.err" | head -1 >>"$tmp/sampled" ||
+		echo "locks: not sampled" >>"$tmp/sampled"
+}
+
 # a neighbour: untraced, while a tracer runs; the tracer must be set up
 # (its -v line "time: set up the watcher" or "attached") before measuring
 with_tracer() {	# label, ready-pattern, tracer command...
@@ -147,6 +184,10 @@ for _ in $(seq "$rounds"); do
 	incr counter-native
 	incr counter-ipcrace-locks "$ipcrace" record -o "$tmp/t" "${locks_only[@]}" --
 	incr counter-ipcrace-record "$ipcrace" record -o "$tmp/t" --
+	if [ "$sampled_increments" -gt 0 ]; then
+		measure counter-long-native ns_per_increment "$counter" "$sampled_increments"
+		incr_sampled
+	fi
 	if [ "$neighbours" = 1 ]; then
 		with_tracer neighbour-of-run "time: set up the watcher" \
 			"$ipcrace" record -v -o "$tmp/idle" -- sleep 60
@@ -163,7 +204,7 @@ done
 
 echo "lock/unlock pairs: $pairs per run, shared-counter increments: $increments per process," \
 	"$rounds rounds; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$tmp/rows" <<'PY'
+python3 - "$tmp/rows" "$tmp/sampled" <<'PY'
 import math, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -177,6 +218,8 @@ def stat(label, col, f):
 def base(label):
     if ":" in label:
         return label.split(":")[0] + ":native"
+    if label.startswith("counter-long-"):
+        return "counter-long-native"
     return "counter-native" if label.startswith("counter-") else "native"
 
 print("%-28s %9s %9s %9s %9s %8s %8s" % ("mode (ns per pair/increment)", "wall min", "wall med",
@@ -201,4 +244,11 @@ if "counter-ipcrace-locks" in rows:
     print("hot counter, 2 processes, wall: ipcrace-locks %.2fx native, ipcrace-record %.2fx" % (
         stat("counter-ipcrace-locks", 0, statistics.median) / n,
         stat("counter-ipcrace-record", 0, statistics.median) / n))
+if "counter-long-sampled" in rows:
+    n = stat("counter-long-native", 0, statistics.median)
+    print("hot counter attached with a lock budget, wall: %.2fx native (min %.2fx)" % (
+        stat("counter-long-sampled", 0, statistics.median) / n,
+        stat("counter-long-sampled", 0, min) / n))
+    for line in open(sys.argv[2]):
+        print("  " + line.strip())
 PY

@@ -8,9 +8,12 @@
  * divided by the 2N increments), "cpu_ns_per_increment=<float>" (the CPU
  * time of both processes over the same span, divided alike) and
  * "counter=<value>".
- * Usage: shared_counter [increments] [shm-name]  (default 100000, a name
- * with the pid)
+ * Usage: shared_counter [increments] [shm-name] [gate]  (default 100000, a
+ * name with the pid; an empty name is the default). With GATE, a FIFO's
+ * path, it first waits for a line written to it, so that a tracer can be
+ * attached before the increments start (run_lock_bench.sh's sampled row).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -53,6 +56,23 @@ static double cpu_time(void)
 	       children.ru_utime.tv_usec + children.ru_stime.tv_usec) / 1e6;
 }
 
+/* Waits until someone writes to (or closes) the FIFO PATH; 0 or -1 (reported). */
+static int wait_gate(const char *path)
+{
+	char c;
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0) {
+		perror("shared_counter: gate");
+		return -1;
+	}
+	while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
 static void increment(struct shared *s, long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -76,7 +96,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shared_counter: increments must be positive\n");
 		return 2;
 	}
-	if (argc > 2)
+	if (argc > 2 && argv[2][0])
 		snprintf(name, sizeof(name), "/%s", argv[2]);
 	else
 		snprintf(name, sizeof(name), "/ipcrace-bench-counter-%d", (int)getpid());
@@ -96,6 +116,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&s->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 
+	if (argc > 3 && wait_gate(argv[3]))
+		goto out_unmap;
 	start = now();
 	cpu_start = cpu_time();
 	child = fork();
