@@ -25,20 +25,28 @@ passed=0 failed=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
 
-# start the storm (args), wait for "ready"; its pid in $svc
+# start the storm (args), wait for "ready"; its pid in $svc. It runs for
+# a minute, longer than ipcrace can take to attach on a loaded machine (a
+# storm of 6 s was gone before the probes were in place during a CI run:
+# "attached to 0 processes"), and is stopped once the recording is done.
 start() {
 	"$storm" "$@" >"$tmp/svc.out" &
 	svc=$!
 	for _ in $(seq 50); do grep -q ready "$tmp/svc.out" && break; sleep 0.1; done
 }
 
+stop() {
+	kill "$svc" 2>/dev/null
+	wait "$svc" 2>/dev/null
+	svc=
+}
+
 # --- a clean lock pattern, sampled ------------------------------------------
-start 6
+start 60
 timeout 60 "$ipcrace" record -p "$svc" --duration 3 --overhead 2 -o "$tmp/clean.trace" \
 	2>"$tmp/rec.err"
 status=$?
-wait "$svc"
-svc=
+stop
 if [ "$status" -ne 0 ]; then
 	fail sampled_record "record exit $status: $(tail -3 "$tmp/rec.err")"
 fi
@@ -73,12 +81,11 @@ else
 fi
 
 # --- an inversion inside the windows -------------------------------------------
-start 6 abba
+start 60 abba
 timeout 60 "$ipcrace" check -p "$svc" --duration 3 --overhead 2 --format json -o "$tmp/abba.json" \
 	2>"$tmp/abba.err"
 status=$?
-wait "$svc"
-svc=
+stop
 if [ "$status" -ne 66 ]; then
 	fail inversion_inside_windows_found "exit $status, expected 66: $(tail -3 "$tmp/abba.err")"
 elif ! python3 - "$tmp/abba.json" <<'PY'
