@@ -14,6 +14,20 @@
 # (IPCRACE_OPTIONS=overhead=PCT) the share of the time the lock probes were
 # on (stats.lock_sampling, README "Lock sampling"), and the
 # throughput ratio (attached / native, measured back to back).
+#
+# How a round is measured, so that neither side is favoured: before the
+# first round one unmeasured native load of a third of SECONDS warms the
+# service and the caches; odd rounds run native first, even rounds attached
+# first (PostgreSQL's tables grow and its autovacuum comes when it comes);
+# before each measured load PostgreSQL takes a checkpoint, so that neither
+# run writes the other's dirty buffers and both pay the full-page writes
+# after one. The attached load starts once ipcrace prints "attached to"
+# (every probe in place), as a user's load would: ipcrace's start-up (the
+# verifier, decoding the service's code for atomics, about 2-3 s of one
+# core) is printed apart ("attached after"), not charged to the load; until
+# 2026-12-08 the load started 2 s after ipcrace, while ipcrace was still
+# loading, and paid for it. ipcrace is stopped (SIGTERM, as Ctrl-C) once the
+# load is over.
 # Installs what it needs from Debian (apt).
 # Everything it starts is stopped on exit, also when it fails.
 #
@@ -136,14 +150,14 @@ prof_end() {
 
 # report NAME NATIVE ATTACHED JSON STDERR [TRACE] [CPU]: one line per attached run
 report() {
-	local name=$1 native=$2 attached=$3 json=$4 err=$5 trace=${6:-} cpu=${7:-} usage=${8:-}
+	local name=$1 native=$2 attached=$3 json=$4 err=$5 trace=${6:-} cpu=${7:-} usage=${8:-} ready=${9:-}
 	local hits=""
 	# recorded watchpoint hits: the trace's mem-access events that no access probe made
 	[ -n "$trace" ] && [ -f "$trace" ] &&
 		hits=$("$ipcrace" dump "$trace" 2>/dev/null | grep -c ' mem-access \[\(read\|write\)')
-	python3 - "$name" "$native" "$attached" "$json" "$err" "$hits" "$cpu" "$usage" "$secs" <<'PY'
+	python3 - "$name" "$native" "$attached" "$json" "$err" "$hits" "$cpu" "$usage" "$secs" "$ready" <<'PY'
 import json, re, sys
-name, native, attached, path, err, hits, cpu, usage, secs = sys.argv[1:10]
+name, native, attached, path, err, hits, cpu, usage, secs, ready = sys.argv[1:11]
 native, attached = float(native), float(attached)
 try:
     d = json.load(open(path))
@@ -212,6 +226,7 @@ print(f"{name}: findings {sum(kinds.values())} {kinds or ''}; candidates {len(d.
       f"lost {st.get('lost_events')}; {traps}; "
       f"throughput native {native:.1f}, attached {attached:.1f}, ratio {ratio:.2f}"
       + (f"; ipcrace used {cpu} of a core during the load" if cpu else "")
+      + (f", attached after {ready} (its start-up, before the load)" if ready else "")
       + sampling + cpu_line(usage) + "; load average " + " ".join(open("/proc/loadavg").read().split()[:3]))
 sys.exit(1 if kinds or bad else 0)
 PY
@@ -228,30 +243,82 @@ trace_of() { echo "${keepdir:-$tmp}/$1"; }
 keep() { [ -z "$keepdir" ] || cp "$@" "$keepdir/"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# attached_round LABEL NAME LOAD_FUNC PID ROUND: one native and one attached run of LOAD_FUNC
-# (which prints the requests a second) with ipcrace attached to PID (its report, stderr and trace
-# named after NAME), one report line "LABEL round ROUND"
-attached_round() {
-	local label=$1 name=$2 load=$3 pid=$4 r=$5 native attached n0 n1 a0 a1 t0 cpu
+# wait_attached ERRFILE PID: waits (up to 120 s) until ipcrace PID says every probe is in place
+# ("attached to N processes"), as a user would before starting the load; prints the seconds it
+# took. 1 when ipcrace exited first.
+wait_attached() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	for _ in $(seq 1200); do
+		grep -q '^ipcrace: attached to' "$1" 2>/dev/null && break
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
+}
+
+# settle: before each measured load, the same state for both runs (PostgreSQL: a checkpoint,
+# so that neither run starts with the other's dirty buffers to write)
+settle() { [ -z "${settle_cmd:-}" ] || "$settle_cmd" >/dev/null 2>&1; }
+
+# native_run LOAD_FUNC / attached_run LOAD_FUNC PID NAME R: one measured load each; they set
+# native, n0, n1 and attached, a0, a1, cpu, ready (ipcrace's start-up: seconds until attached)
+native_run() {
+	settle
 	n0=$(usage)
-	native=$("$load")
+	native=$("$1")
 	n1=$(usage)
+}
+attached_run() {
+	local load=$1 pid=$2 name=$3 r=$4 t0
 	mapfile -t targs < <(trace_args "$name-$r.trace")
-	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$pid" --duration $((secs + 3)) --format json -o "$tmp/$name.json" 2>"$tmp/$name.err" &
+	# stopped once the load is over (SIGTERM: a clean end, as Ctrl-C); --duration is the net
+	"${tracer_pre[@]}" "$ipcrace" check -v "${targs[@]}" -p "$pid" --duration $((secs + 120)) --format json -o "$tmp/$name.json" 2>"$tmp/$name.err" &
 	ic=$!
-	sleep 2
+	ready=$(wait_attached "$tmp/$name.err" "$ic") || ready=failed
+	settle
 	t0=$(cpu_ticks "$ic")
+	ready="$ready s, $(awk -v t="$t0" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }') s of CPU"
 	prof_start "$ic"
 	a0=$(usage)
 	attached=$("$load")
 	a1=$(usage)
 	cpu=$(cpu_share "$t0" "$(cpu_ticks "$ic")" "$secs")
 	prof_end "$ic" "$secs"
+	kill -TERM "$ic" 2>/dev/null
 	wait "$ic"
 	ic=""
+}
+
+# attached_round LABEL NAME LOAD_FUNC PID ROUND: one native and one attached run of LOAD_FUNC
+# (which prints the requests a second) with ipcrace attached to PID (its report, stderr and trace
+# named after NAME), one report line "LABEL round ROUND". Odd rounds run native first, even
+# rounds attached first: a service that drifts over the rounds (PostgreSQL's tables grow, its
+# autovacuum and checkpoints come when they come) favours neither side. The attached load starts
+# once ipcrace says it is attached, as a user's would: its start-up (the verifier, the probes)
+# is a fixed cost, printed apart ("attached after"), not a share of the load.
+attached_round() {
+	local label=$1 name=$2 load=$3 pid=$4 r=$5 native attached n0 n1 a0 a1 cpu ready
+	if [ $((r % 2)) -eq 1 ]; then
+		native_run "$load"
+		attached_run "$load" "$pid" "$name" "$r"
+	else
+		attached_run "$load" "$pid" "$name" "$r"
+		native_run "$load"
+	fi
 	keep "$tmp/$name.json" "$tmp/$name.err"
-	report "$label round $r" "${native:-0}" "${attached:-0}" "$tmp/$name.json" "$tmp/$name.err" "$(trace_of "$name-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" || failed=1
+	report "$label round $r" "${native:-0}" "${attached:-0}" "$tmp/$name.json" "$tmp/$name.err" "$(trace_of "$name-$r.trace")" "$cpu" "$n0 $n1 $a0 $a1" "$ready" || failed=1
 	[ -n "$keepdir" ] || rm -f "$(trace_of "$name-$r.trace")"
+}
+
+# warm_up LOAD_FUNC: one unmeasured native load of a third of SECONDS before the first round, so
+# that round 1's first run does not also pay for cold caches
+warm_up() {
+	local s=$secs
+	secs=$(( (s + 2) / 3 ))
+	"$1" >/dev/null
+	secs=$s
 }
 
 # --- PostgreSQL -------------------------------------------------------------
@@ -265,7 +332,11 @@ pgb() { incg client su postgres -s /bin/sh -c "pgbench -h $tmp/pg $*" 2>&1; }
 pgb -i -q -s 4 postgres >/dev/null
 master=$(head -1 "$tmp/pg/postmaster.pid")
 pgload() { pgb -c 4 -j 2 -T "$secs" postgres | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1; }
+pg_checkpoint() { su postgres -s /bin/sh -c "psql -q -h $tmp/pg -c CHECKPOINT postgres"; }
+settle_cmd=pg_checkpoint
+warm_up pgload
 for r in $(seq "$rounds"); do attached_round postgresql pg pgload "$master" "$r"; done
+settle_cmd=""
 fi
 
 # --- nginx --------------------------------------------------------------------
@@ -298,6 +369,7 @@ incg svc nginx -p "$tmp/ngx" -c "$tmp/ngx/nginx.conf" -g 'daemon on;' || { echo 
 sleep 0.3
 nginx_pid=$(cat "$tmp/ngx/nginx.pid")
 abrun() { incg client ab -q -t "$secs" -n 100000000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p'; }
+warm_up abrun
 for r in $(seq "$rounds"); do attached_round nginx ngx abrun "$nginx_pid" "$r"; done
 fi
 
@@ -320,6 +392,7 @@ rbench() {
 	t1=$(date +%s.%N)
 	awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 5 * n / (b - a) }'
 }
+warm_up rbench
 for r in $(seq "$rounds"); do attached_round redis redis rbench "$redis_pid" "$r"; done
 fi
 
@@ -333,6 +406,7 @@ mcbench() {
 	incg client timeout -k 5 $((secs + 30)) memcaslap -s "127.0.0.1:$mport" -t "${secs}s" -c 16 -T 2 2>/dev/null |
 		sed -n 's/^Run time: .* TPS: \([0-9]*\).*/\1/p' | tail -1
 }
+warm_up mcbench
 for r in $(seq "$rounds"); do attached_round memcached memcached mcbench "$mc_pid" "$r"; done
 fi
 exit "$failed"
