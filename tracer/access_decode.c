@@ -11,8 +11,8 @@
 #include "access_decode.h"
 #include "insn_classify.h"
 
-/* 64-bit general registers as enum access_reg; AREG_NONE for anything else. */
-static __u8 gp_reg(unsigned int r)
+/* 64-bit general registers (and rip) as enum access_reg; AREG_NONE for anything else. */
+__u8 access_decode__reg64(unsigned int r)
 {
 	switch (r) {
 	case X86_REG_RAX: return AREG_RAX;
@@ -235,12 +235,12 @@ int access_decode__operand(const struct func_info *fi, const cs_insn *insn, int 
 	op->disp = m->disp;
 	op->scale = m->scale ? m->scale : 1;
 	if (m->base != X86_REG_INVALID) {
-		op->base = gp_reg(m->base);
+		op->base = access_decode__reg64(m->base);
 		if (op->base == AREG_NONE)
 			return ASKIP_ADDRESSING + 1;
 	}
 	if (m->index != X86_REG_INVALID) {
-		op->index = gp_reg(m->index);
+		op->index = access_decode__reg64(m->index);
 		if (op->index == AREG_NONE || op->index == AREG_RIP)
 			return ASKIP_ADDRESSING + 1;
 	}

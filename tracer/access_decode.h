@@ -27,6 +27,8 @@ struct func_info {
 	size_t cap_targets;
 };
 
+/* A 64-bit general register (or rip) as its enum access_reg, else AREG_NONE. */
+__u8 access_decode__reg64(unsigned int r);
 /* A general register of any width (eax, ax, al) as its 64-bit enum access_reg, else AREG_NONE. */
 __u8 access_decode__reg_any_width(unsigned int r);
 /* A memory operand that is no access: lea, nop, prefetch and cache hints. */

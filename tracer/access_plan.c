@@ -12,6 +12,7 @@
 
 #include "../analyzer/array.h"
 #include "access_plan.h"
+#include "access_cover.h"
 #include "access_decode.h"
 #include "elf_syms.h"
 #include "insn_classify.h"
@@ -27,6 +28,7 @@ struct access_plan {
 	size_t nr_atomic_before;	/* XCHGs recorded before they run */
 	size_t nr_release_before;	/* atomics whose release is recorded before they run */
 	size_t nr_release_after;	/* ... whose release is only recorded after */
+	size_t nr_loads_kept;	/* loads an RMW covers, kept for their order */
 	size_t skipped[ASKIP_MAX];
 };
 
@@ -110,6 +112,11 @@ size_t access_plan__nr_release_before(const struct access_plan *p)
 size_t access_plan__nr_release_after(const struct access_plan *p)
 {
 	return p->nr_release_after;
+}
+
+size_t access_plan__nr_loads_kept(const struct access_plan *p)
+{
+	return p->nr_loads_kept;
 }
 
 size_t access_plan__skipped(const struct access_plan *p, enum access_skip why)
@@ -403,7 +410,7 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 	const cs_insn *insn = &insns[i];
 	const cs_x86 *x = &insn->detail->x86;
 	struct access_operand ops[ACCESS_OPS_MAX * 2];
-	size_t nr = 0, nr_mem = 0;
+	size_t nr = 0, nr_mem = 0, rmw = 0, load_op = 0;
 	bool atomic;
 	int why, err;
 
@@ -475,17 +482,113 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 			p->skipped[why - 1]++;
 			continue;
 		}
-		if (atomic)
+		if (atomic) {
 			ops[nr].flags |= AOP_ATOMIC;
-		else if (load_next_safe(p->cs, fi, insns, n, i, &ops[nr]))
-			ops[nr].flags |= AOP_POSTABLE;
+		} else {
+			if (load_next_safe(p->cs, fi, insns, n, i, &ops[nr]))
+				ops[nr].flags |= AOP_POSTABLE;
+			if (!rmw) {
+				rmw = access_cover__rmw_after(p->cs, fi, insns, n, i, &ops[nr]);
+				load_op = nr;
+			}
+		}
 		nr++;
 	}
 	if (!nr)
 		return 0;
 	err = site_add(p, insn->address, offset0 + (insn->address - vaddr0),
 		       i + 1 < n ? offset0 + (insns[i + 1].address - vaddr0) : 0, ops, nr);
+	if (!err && rmw) {
+		p->sites[p->nr_sites - 1].rmw_vaddr = insns[rmw].address;
+		p->sites[p->nr_sites - 1].load_op = load_op;
+	}
 	return err;
+}
+
+/*
+ * The operand that records the access of the atomic RMW at vaddr (after
+ * it ran, at a later instruction; or at the XCHG itself), among the few
+ * sites after site i (nothing with memory lies between a load and the
+ * RMW that covers it); NULL when it was not planned.
+ */
+static const struct access_operand *rmw_record(const struct access_plan *p, size_t i, __u64 vaddr)
+{
+	for (size_t k = i + 1; k < p->nr_sites && k <= i + ACCESS_COVER_WINDOW + 2; k++) {
+		const struct access_site *s = &p->sites[k];
+
+		for (__u32 j = 0; j < s->desc.nr_ops && j < ACCESS_OPS_MAX; j++) {
+			const struct access_operand *op = &s->desc.ops[j];
+
+			if ((op->flags & AOP_ATOMIC) && !(op->flags & AOP_RELEASE) &&
+			    s->vaddr + (__u64)(__s64)op->ip_delta == vaddr)
+				return op;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * What a load's record gives that the RMW's after it does not, when the
+ * load goes on to the RMW of its bytes with nothing recorded in between
+ * (README, "Access probes"): the analyzer takes a location as atomic from
+ * its first event in either case (it reads the trace twice), BPF marks the
+ * word atomic at the RMW's record too, and the RMW, recorded after it ran,
+ * acquires at least what the load did (a later write in the variable's
+ * order) and releases into the variable, which covers the load's release
+ * into the writes after it. Only its order: an acquire (an ordered load,
+ * or a plain one, which x86 makes one) before a relaxed RMW is the only
+ * acquire there, and stays. A relaxed load orders nothing.
+ */
+static bool load_covered(const struct access_plan *p, size_t i)
+{
+	const struct access_site *s = &p->sites[i];
+	const struct access_operand *rmw, *load;
+
+	if (!s->rmw_vaddr || s->load_op >= s->desc.nr_ops || s->load_op >= ACCESS_OPS_MAX)
+		return false;
+	rmw = rmw_record(p, i, s->rmw_vaddr);
+	if (!rmw)
+		return false;
+	load = &s->desc.ops[s->load_op];
+	return (load->flags & AOP_RELAXED) || !(rmw->flags & AOP_RELAXED);
+}
+
+size_t access_plan__elide_loads(struct access_plan *p)
+{
+	size_t w = 0, dropped = 0;
+	__u32 group = 0, old_group = 0;
+
+	for (size_t i = 0; i < p->nr_sites; i++) {
+		struct access_site *s = &p->sites[i];
+
+		if (s->rmw_vaddr && load_covered(p, i)) {
+			for (__u32 k = s->load_op; k + 1 < s->desc.nr_ops; k++)
+				s->desc.ops[k] = s->desc.ops[k + 1];
+			s->desc.nr_ops--;
+			s->rmw_vaddr = 0;
+			dropped++;
+		} else if (s->rmw_vaddr) {
+			p->nr_loads_kept++;
+		}
+		if (!s->desc.nr_ops)
+			continue;
+		if (w != i)
+			p->sites[w] = *s;
+		w++;
+	}
+	p->nr_sites = w;
+	/* the groups again, in site order: a dropped site may have emptied one */
+	for (size_t i = 0; i < p->nr_sites; i++) {
+		__u32 g = p->sites[i].desc.group;
+
+		if (i && g != old_group)
+			group++;
+		old_group = g;
+		p->sites[i].desc.group = group;
+	}
+	p->nr_groups = p->nr_sites ? group + 1 : 0;
+	p->group_sites = 0;
+	return dropped;
 }
 
 int access_plan__add_code(struct access_plan *p, const __u8 *code, size_t len, __u64 vaddr,

@@ -46,6 +46,13 @@ struct access_site {
 	__u64 vaddr;		/* its address in the ELF image */
 	__u64 next_offset;	/* the next instruction's (AOP_POSTABLE operands), else 0 */
 	struct access_probe_desc desc;	/* desc.group: index within the plan */
+	/*
+	 * A plain load that the atomic RMW at rmw_vaddr covers (every run of
+	 * the load goes on to that RMW of the same bytes, tracer/access_cover.h):
+	 * its operand load_op may go unprobed (access_plan__elide_loads); 0: none.
+	 */
+	__u64 rmw_vaddr;
+	__u32 load_op;
 };
 
 struct access_plan;
@@ -86,6 +93,17 @@ size_t access_plan__nr_atomic_before(const struct access_plan *p);
  */
 size_t access_plan__nr_release_before(const struct access_plan *p);
 size_t access_plan__nr_release_after(const struct access_plan *p);
+/*
+ * Once the memory orders are flagged (AOP_RELAXED, AOP_ORDERED): drops the
+ * operands of plain loads an atomic RMW after them covers (rmw_vaddr), and
+ * a site left with none, and numbers the groups again. A load stays when
+ * the RMW is relaxed and the load is not (its acquire is the only one),
+ * or when the RMW's record was not planned. Returns the loads dropped.
+ * Planning more code after it starts a new group.
+ */
+size_t access_plan__elide_loads(struct access_plan *p);
+/* Loads an RMW covers kept by their order (an acquire before a relaxed RMW). */
+size_t access_plan__nr_loads_kept(const struct access_plan *p);
 size_t access_plan__skipped(const struct access_plan *p, enum access_skip why);
 const char *access_skip__name(enum access_skip why);
 

@@ -99,6 +99,8 @@ struct access_probes {
 	size_t memory_insns, atomic_before, release_before, release_after, skipped[ASKIP_MAX];
 	size_t relaxed;		/* operands whose source names only relaxed orders */
 	size_t ordered;		/* plain operands whose source names an ordered atomic */
+	size_t loads_elided;	/* loads an RMW after them covers: not probed */
+	size_t loads_kept;	/* ... probed all the same: an acquire before a relaxed RMW */
 };
 
 void access_probes__configure(struct ipcrace_bpf *skel, const struct access_opts *opts)
@@ -232,13 +234,6 @@ static size_t read_build_id(const char *path, __u8 *out)
 }
 
 /*
- * Flags the planned operands whose source names only relaxed orders
- * (tracer/memorder.h), and the plain ones whose source names an ordered
- * one (AOP_ORDERED, counted in *ordered), and lists in e those of them that
- * are loads a probe after them can record. Returns how many are relaxed;
- * none when the file has no line table or its sources are not here.
- */
-/*
  * May operand op be the atomic operation of a statement that spells ops?
  * A plain store only of one that stores, a plain load only of one that
  * loads or updates (a compare-exchange loop loads first): `v =
@@ -254,8 +249,13 @@ static bool op_is_the_atomic(const struct access_operand *op, unsigned int ops)
 	return ops & (MEMORDER_OP_LOAD | MEMORDER_OP_RMW);
 }
 
-static size_t mark_orders(struct access_plan *plan, const char *path, struct plan_entry *e,
-			  size_t *ordered)
+/*
+ * Flags the planned operands whose source names only relaxed orders
+ * (tracer/memorder.h), and the plain ones whose source names an ordered
+ * one (AOP_ORDERED, counted in *ordered). Returns how many are relaxed;
+ * none when the file has no line table or its sources are not here.
+ */
+static size_t mark_orders(struct access_plan *plan, const char *path, size_t *ordered)
 {
 	struct memorder *m = memorder__open(path);
 	size_t nr = access_plan__count(plan), marked = 0;
@@ -277,15 +277,31 @@ static size_t mark_orders(struct access_plan *plan, const char *path, struct pla
 			} else if (order == MEMORDER_ORDERED && !(s->desc.ops[k].flags & AOP_ATOMIC)) {
 				access_plan__add_op_flags(plan, i, k, AOP_ORDERED);
 				(*ordered)++;
-				if ((s->desc.ops[k].flags & AOP_POSTABLE) &&
-				    !array__reserve(&e->acquires, &e->cap_acquires, e->nr_acquires + 1,
-						    sizeof(*e->acquires)))
-					e->acquires[e->nr_acquires++] = i << 1 | k;
 			}
 		}
 	}
 	memorder__free(m);
 	return marked;
+}
+
+/*
+ * Lists in e the ordered loads (AOP_ORDERED) a probe after them can record
+ * (AOP_POSTABLE): those probes go on with the file's.
+ */
+static void list_acquires(const struct access_plan *plan, struct plan_entry *e)
+{
+	size_t nr = access_plan__count(plan);
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct access_site *s = access_plan__site(plan, i);
+
+		for (__u32 k = 0; k < s->desc.nr_ops && k < ACCESS_OPS_MAX; k++)
+			if ((s->desc.ops[k].flags & (AOP_ORDERED | AOP_POSTABLE)) ==
+				    (AOP_ORDERED | AOP_POSTABLE) &&
+			    !array__reserve(&e->acquires, &e->cap_acquires, e->nr_acquires + 1,
+					    sizeof(*e->acquires)))
+				e->acquires[e->nr_acquires++] = i << 1 | k;
+	}
 }
 
 /* The plan of the file, made once per build-id (a copy elsewhere reuses it). */
@@ -327,7 +343,11 @@ static struct access_plan *plan_get(struct access_probes *ap, const char *path,
 	ap->atomic_before += access_plan__nr_atomic_before(plan);
 	ap->release_before += access_plan__nr_release_before(plan);
 	ap->release_after += access_plan__nr_release_after(plan);
-	ap->relaxed += mark_orders(plan, path, e, &ap->ordered);
+	ap->relaxed += mark_orders(plan, path, &ap->ordered);
+	/* after the orders (an acquire before a relaxed RMW keeps its probe), before the list */
+	ap->loads_elided += access_plan__elide_loads(plan);
+	ap->loads_kept += access_plan__nr_loads_kept(plan);
+	list_acquires(plan, e);
 	for (int k = 0; k < ASKIP_MAX; k++)
 		ap->skipped[k] += access_plan__skipped(plan, k);
 	return plan;
@@ -746,6 +766,9 @@ void access_probes__print_stats(const struct access_probes *ap)
 		"(%llu times, %llu repeats not recorded), %zu only after (no safe instruction before "
 		"them)\n", ap->release_before, (unsigned long long)skel->bss->access_releases,
 		(unsigned long long)skel->bss->access_releases_redundant, ap->release_after);
+	fprintf(stderr, "ipcrace: access probes: %zu loads not probed: the atomic RMW of their "
+		"word after them records it (%zu kept: an acquire before a relaxed RMW)\n",
+		ap->loads_elided, ap->loads_kept);
 	fprintf(stderr, "ipcrace: access probes: %zu operands are relaxed atomics (their source "
 		"line names memory_order_relaxed only): atomic, ordering nothing; %zu plain ones are "
 		"ordered atomics (their source names acquire, release or seq_cst): synchronization "
