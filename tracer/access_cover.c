@@ -69,14 +69,7 @@ static bool sym_same(const struct sym_addr *a, const struct sym_addr *b)
 	       a->off == b->off && (a->index == AREG_NONE || a->scale == b->scale);
 }
 
-/*
- * Instructions that may come between the load and the RMW: they only
- * compute in general registers and flags, and none can branch, trap or
- * fault (no division, no privileged or system instruction), so a run of
- * the load goes on to the RMW (a signal handler that never returns
- * aside). Memory operands are checked apart.
- */
-static bool register_only(const cs_insn *insn)
+bool access_cover__register_only(const cs_insn *insn)
 {
 	const cs_x86 *x = &insn->detail->x86;
 
@@ -209,7 +202,7 @@ size_t access_cover__rmw_after(csh cs, const struct func_info *fi, const cs_insn
 				return 0;
 			return sym_same(&want, &got) ? j : 0;
 		}
-		if (!register_only(insn) ||
+		if (!access_cover__register_only(insn) ||
 		    (nr_mem && !access_decode__accesses_nothing(insn)) || !sym_step(cs, insn, regs))
 			return 0;
 	}

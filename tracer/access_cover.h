@@ -41,4 +41,13 @@
 size_t access_cover__rmw_after(csh cs, const struct func_info *fi, const cs_insn *insns, size_t n,
 			       size_t i, const struct access_operand *load);
 
+/*
+ * Does insn only compute in general registers and flags, unable to branch,
+ * trap or fault (no division, no privileged or system instruction), so
+ * that the instruction after it runs next (a signal handler that never
+ * returns aside)? Memory operands are the caller's to check: a lea or a
+ * nop with one qualifies.
+ */
+bool access_cover__register_only(const cs_insn *insn);
+
 #endif /* IPCRACE_ACCESS_COVER_H */

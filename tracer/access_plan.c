@@ -198,6 +198,67 @@ static bool atomic_next_safe(const struct func_info *fi, const cs_insn *insns, s
 	return true;
 }
 
+/* A direct jump or conditional jump: the kernel emulates a uprobe there (no single-step). */
+static bool emulated_jump(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	switch (insn->id) {
+	case X86_INS_JMP: case X86_INS_JA: case X86_INS_JAE: case X86_INS_JB: case X86_INS_JBE:
+	case X86_INS_JE: case X86_INS_JG: case X86_INS_JGE: case X86_INS_JL: case X86_INS_JLE:
+	case X86_INS_JNE: case X86_INS_JNO: case X86_INS_JNP: case X86_INS_JNS: case X86_INS_JO:
+	case X86_INS_JP: case X86_INS_JS:
+		return x->op_count == 1 && x->operands[0].type == X86_OP_IMM;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Where the operands of the atomic insns[i] are evaluated after it ran
+ * (atomic_next_safe said insns[i + 1] may): at insns[i + 1], or a little
+ * further on at a jump the kernel emulates (~1 us on this VM, against
+ * 15-19 us for the single-step of a test, a mov or a ret), when the
+ * instructions up to it only compute in registers
+ * (access_cover__register_only, no memory operand), write none of the
+ * address registers, and nothing branches to any of them or to the jump.
+ * The thread records nothing in between, so the trace is the same, a few
+ * instructions later (a test-and-set's xchg; test; jne).
+ */
+#define RECORD_REACH 3
+
+static size_t atomic_record_at(csh cs, const struct func_info *fi, const cs_insn *insns, size_t n,
+			       size_t i, const struct access_operand *ops, size_t nr)
+{
+	for (size_t k = i + 1; k < n && k <= i + RECORD_REACH; k++) {
+		const cs_insn *insn = &insns[k];
+		const cs_x86 *x = &insn->detail->x86;
+		cs_regs read, written;
+		uint8_t nr_read, nr_written;
+
+		if (k > i + 1 && (access_decode__branch_target(fi, insn->address) ||
+				  insns[k - 1].address + insns[k - 1].size != insn->address))
+			break;
+		if (emulated_jump(insn))
+			return k;
+		if (!access_cover__register_only(insn) || x->prefix[0] == X86_PREFIX_LOCK)
+			break;
+		for (int o = 0; o < x->op_count; o++)
+			if (x->operands[o].type == X86_OP_MEM)
+				return i + 1;
+		if (cs_regs_access(cs, insn, read, &nr_read, written, &nr_written) != CS_ERR_OK)
+			break;
+		for (uint8_t w = 0; w < nr_written; w++) {
+			__u8 r = access_decode__reg_any_width(written[w]);
+
+			for (size_t j = 0; r != AREG_NONE && j < nr; j++)
+				if ((ops[j].base != AREG_RIP && r == ops[j].base) || r == ops[j].index)
+					return i + 1;
+		}
+	}
+	return i + 1;
+}
+
 /*
  * May plain load op of insns[i] be evaluated at insns[i + 1] (AOP_POSTABLE)?
  * As for an atomic, only when nothing jumps there, the next instruction
@@ -402,10 +463,13 @@ static int split_frame_sites(struct access_plan *p, size_t first)
 	return 0;
 }
 
-/* Plans the memory operands of insns[i]; pending: an atomic's, carried over. */
+/*
+ * Plans the memory operands of insns[i]; pending: an atomic's, carried
+ * over to insns[*pending_at].
+ */
 static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs_insn *insns,
 		     size_t n, size_t i, __u64 vaddr0, __u64 offset0,
-		     struct access_operand *pending, size_t *nr_pending)
+		     struct access_operand *pending, size_t *nr_pending, size_t *pending_at)
 {
 	const cs_insn *insn = &insns[i];
 	const cs_x86 *x = &insn->detail->x86;
@@ -414,10 +478,12 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 	bool atomic;
 	int why, err;
 
-	/* what the atomic before this instruction left to evaluate here */
-	memcpy(ops, pending, *nr_pending * sizeof(*ops));
-	nr = *nr_pending;
-	*nr_pending = 0;
+	/* what an atomic before this instruction left to evaluate here */
+	if (*nr_pending && *pending_at == i) {
+		memcpy(ops, pending, *nr_pending * sizeof(*ops));
+		nr = *nr_pending;
+		*nr_pending = 0;
+	}
 	for (int k = 0; k < x->op_count; k++)
 		nr_mem += x->operands[k].type == X86_OP_MEM;
 	if (nr_mem)
@@ -456,8 +522,16 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 			nr_carry++;
 		}
 		if (nr_carry && atomic_next_safe(fi, insns, n, i, carry, nr_carry)) {
+			size_t at = atomic_record_at(p->cs, fi, insns, n, i, carry, nr_carry);
+			__s64 back = insns[at].address - insn->address;
+
+			for (size_t k = 0; k < nr_carry; k++) {
+				carry[k].ip_delta = (__s8)-back;
+				carry[k].rip_delta = (__s8)(insn->size - back);
+			}
 			memcpy(pending, carry, nr_carry * sizeof(*carry));
 			*nr_pending = nr_carry;
+			*pending_at = at;
 			nr_mem = 0;
 			err = plan_release(p, fi, insns, i, vaddr0, offset0, carry, nr_carry, ops,
 					   &nr);
@@ -597,7 +671,7 @@ int access_plan__add_code(struct access_plan *p, const __u8 *code, size_t len, _
 	struct access_operand pending[ACCESS_OPS_MAX];
 	struct func_info fi = {};
 	cs_insn *insns = NULL, *one;
-	size_t n = 0, cap = 0, nr_pending = 0, first_site;
+	size_t n = 0, cap = 0, nr_pending = 0, pending_at = 0, first_site;
 	const __u8 *at = code;
 	size_t left = len;
 	uint64_t addr = vaddr;
@@ -637,7 +711,8 @@ int access_plan__add_code(struct access_plan *p, const __u8 *code, size_t len, _
 	}
 	first_site = p->nr_sites;
 	for (size_t i = 0; i < n && !err; i++)
-		err = plan_insn(p, &fi, insns, n, i, vaddr, offset, pending, &nr_pending);
+		err = plan_insn(p, &fi, insns, n, i, vaddr, offset, pending, &nr_pending,
+				&pending_at);
 	if (nr_pending)
 		p->skipped[ASKIP_ATOMIC_NEXT] += nr_pending;
 	if (!err)

@@ -510,6 +510,51 @@ static void test_xchg_writing_its_address_register_is_probed_where_it_is(void **
 	access_plan__free(p);
 }
 
+static void test_atomic_record_moves_on_to_an_emulated_jump(void **state)
+{
+	/*
+	 * xchg [rax], edx; test edx, edx; jne +5; add qword [rdi+0x18], 1; ret:
+	 * a test-and-set's acquire is recorded at the jne (the kernel
+	 * emulates it), not at the test (single-stepped), pointing back at
+	 * the xchg.
+	 */
+	struct access_plan *p = PLAN(true, 0x87, 0x10, 0x85, 0xd2, 0x75, 0x05,
+				     0x48, 0x83, 0x47, 0x18, 0x01, 0xc3);
+	/* xchg [rip+0x10], edx; test edx, edx; jne +0; ret: rip-relative from the jne */
+	struct access_plan *rip = PLAN(true, 0x87, 0x15, 0x10, 0x00, 0x00, 0x00, 0x85, 0xd2,
+				       0x75, 0x00, 0xc3);
+	/* xchg [rax], edx; mov eax, edx (writes the address register); jne +0; ret */
+	struct access_plan *writes = PLAN(true, 0x87, 0x10, 0x89, 0xd0, 0x75, 0x00, 0xc3);
+	/* xchg [rax], edx; test edx, edx; 1: jne 1b (a branch target); ret */
+	struct access_plan *target = PLAN(true, 0x87, 0x10, 0x85, 0xd2, 0x75, 0xfe, 0xc3);
+	const struct access_site *s;
+
+	(void)state;
+	assert_int_equal(access_plan__count(p), 3);	/* the release, the record, the add */
+	s = access_plan__site(p, 1);
+	assert_int_equal(s->offset, OFFSET + 4);
+	assert_int_equal(s->desc.ops[0].flags, AOP_READ | AOP_WRITE | AOP_ATOMIC);
+	assert_int_equal(s->desc.ops[0].base, AREG_RAX);
+	assert_int_equal(s->desc.ops[0].ip_delta, -4);
+	assert_int_equal(s->desc.ops[0].rip_delta, -2);
+	s = access_plan__site(rip, 1);
+	assert_int_equal(s->offset, OFFSET + 8);
+	assert_int_equal(s->desc.ops[0].base, AREG_RIP);
+	assert_int_equal(s->desc.ops[0].ip_delta, -8);
+	/* BPF adds rip_delta to the probe's address: the xchg's end, 6 */
+	assert_int_equal(s->desc.ops[0].rip_delta, -2);
+	s = access_plan__site(writes, 1);
+	assert_int_equal(s->offset, OFFSET + 2);
+	assert_int_equal(s->desc.ops[0].ip_delta, -2);
+	assert_int_equal(s->desc.ops[0].rip_delta, 0);
+	s = access_plan__site(target, 1);
+	assert_int_equal(s->offset, OFFSET + 2);
+	access_plan__free(p);
+	access_plan__free(rip);
+	access_plan__free(writes);
+	access_plan__free(target);
+}
+
 static void test_indirect_call_and_gather_are_counted(void **state)
 {
 	/* call [rax+8]; vpgatherdd ymm0, [rdi+ymm1*4], ymm2; ret */
@@ -600,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_release_joins_the_probe_of_a_load_before_it),
 		cmocka_unit_test(test_release_stays_after_when_the_one_before_is_unsafe),
 		cmocka_unit_test(test_xchg_writing_its_address_register_is_probed_where_it_is),
+		cmocka_unit_test(test_atomic_record_moves_on_to_an_emulated_jump),
 		cmocka_unit_test(test_indirect_call_and_gather_are_counted),
 		cmocka_unit_test(test_tls_operand_names_fs),
 		cmocka_unit_test(test_groups_split_long_functions_and_start_per_function),
