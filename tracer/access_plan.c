@@ -85,8 +85,19 @@ const struct access_site *access_plan__site(const struct access_plan *p, size_t 
 
 void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u16 flags)
 {
-	if (i < p->nr_sites && op < p->sites[i].desc.nr_ops && op < ACCESS_OPS_MAX)
-		p->sites[i].desc.ops[op].flags |= flags;
+	struct access_operand *o;
+
+	if (i >= p->nr_sites || op >= p->sites[i].desc.nr_ops || op >= ACCESS_OPS_MAX)
+		return;
+	o = &p->sites[i].desc.ops[op];
+	o->flags |= flags;
+	/*
+	 * A relaxed load orders nothing (the analyzer only notes its location
+	 * as atomic): recorded before it runs is as good as after, and a probe
+	 * after it would cost a single-step at every run for nothing.
+	 */
+	if (o->flags & AOP_RELAXED)
+		o->flags &= ~AOP_POSTABLE;
 }
 
 size_t access_plan__nr_groups(const struct access_plan *p)

@@ -79,7 +79,10 @@ int access_plan__add_file(struct access_plan *p, const char *path);
 
 size_t access_plan__count(const struct access_plan *p);
 const struct access_site *access_plan__site(const struct access_plan *p, size_t i);
-/* Adds AOP_* flags to operand op of site i (after planning: memory orders). */
+/*
+ * Adds AOP_* flags to operand op of site i (after planning: memory orders).
+ * A relaxed load loses AOP_POSTABLE: it needs no probe after it.
+ */
 void access_plan__add_op_flags(struct access_plan *p, size_t i, __u32 op, __u16 flags);
 size_t access_plan__nr_groups(const struct access_plan *p);
 /* Instructions with memory operands decoded, planned or not. */

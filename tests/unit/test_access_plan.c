@@ -356,6 +356,21 @@ static void test_load_is_postable_when_the_next_instruction_has_its_address(void
 	access_plan__free(p);
 }
 
+static void test_relaxed_load_needs_no_probe_after_it(void **state)
+{
+	/* mov eax, [rdi]; ret: postable, until its source says relaxed */
+	struct access_plan *p = PLAN(true, 0x8b, 0x07, 0xc3);
+	const struct access_operand *op = &access_plan__site(p, 0)->desc.ops[0];
+
+	(void)state;
+	assert_int_equal(op->flags, AOP_READ | AOP_POSTABLE);
+	access_plan__add_op_flags(p, 0, 0, AOP_ORDERED);
+	assert_int_equal(op->flags, AOP_READ | AOP_POSTABLE | AOP_ORDERED);
+	access_plan__add_op_flags(p, 0, 0, AOP_RELAXED);
+	assert_int_equal(op->flags & (AOP_POSTABLE | AOP_RELAXED), AOP_RELAXED);
+	access_plan__free(p);
+}
+
 static void test_load_is_not_postable_when_it_loses_its_address(void **state)
 {
 	/* mov rdi, [rdi]; ret | mov [rdi], eax; ret (a store) | mov eax, [rdi]; ret; jmp 2 */
@@ -640,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_atomic_before_a_branch_target_is_not_planned),
 		cmocka_unit_test(test_load_is_postable_when_the_next_instruction_has_its_address),
 		cmocka_unit_test(test_load_is_not_postable_when_it_loses_its_address),
+		cmocka_unit_test(test_relaxed_load_needs_no_probe_after_it),
 		cmocka_unit_test(test_xchg_is_atomic_and_evaluated_after_it),
 		cmocka_unit_test(test_locked_atomic_releases_at_the_instruction_before_it),
 		cmocka_unit_test(test_release_joins_the_probe_of_a_load_before_it),
