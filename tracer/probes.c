@@ -17,6 +17,7 @@
 #include "../bpf/events.h"
 #include "../bpf/lock_cookie.h"
 #include "elf_syms.h"
+#include "file_memo.h"
 #include "probe_site.h"
 #include "link_closer.h"
 #include "probes_int.h"
@@ -222,6 +223,8 @@ struct probes *probes__new(struct ipcrace_bpf *skel, const struct probes_opts *o
 	}
 	p->skel = skel;
 	p->opts = *opts;
+	/* best effort: without it every file is worked out again for each process */
+	p->plans = file_memo__new();
 	p->multi = opts->multi;
 	/* the empty program of --bare-probes is no session: entries and returns as before */
 	p->sessions = opts->multi && !opts->bare && skel->rodata->lock_sessions;
@@ -334,6 +337,7 @@ void probes__free(struct probes *p)
 	free(p->links);
 	free(p->done);
 	free(p->locks_armed);
+	file_memo__free(p->plans);
 	free(p);
 }
 
@@ -516,24 +520,23 @@ static int collect_links(struct probes *p, struct attach_batch *b)
 	return err;
 }
 
-/* A file probed for every process counts as done for each process too. */
-static bool seen_before(struct probes *p, const char *path, int pid)
+/* A file probed for every process counts as done for each process too. st: the file's. */
+static bool seen_before(struct probes *p, const char *path, int pid, struct stat *st)
 {
 	struct file_id *grown;
-	struct stat st;
 	size_t i;
 
-	if (stat(path, &st))
+	if (stat(path, st))
 		return true;
 	for (i = 0; i < p->nr_done; i++)
-		if (p->done[i].dev == st.st_dev && p->done[i].ino == st.st_ino &&
+		if (p->done[i].dev == st->st_dev && p->done[i].ino == st->st_ino &&
 		    (p->done[i].pid == 0 || p->done[i].pid == pid))
 			return true;
 	grown = realloc(p->done, (p->nr_done + 1) * sizeof(*grown));
 	if (!grown)
 		return true;
 	p->done = grown;
-	p->done[p->nr_done++] = (struct file_id){ st.st_dev, st.st_ino, pid };
+	p->done[p->nr_done++] = (struct file_id){ st->st_dev, st->st_ino, pid };
 	return false;
 }
 
@@ -603,26 +606,66 @@ int probes__attach_file_pid(struct probes *p, const char *path, int pid)
 	return attach_file(p, path, path, pid);
 }
 
-static int attach_file(struct probes *p, const char *path, const char *name, int pid)
+/*
+ * The probes a file gets, into b (their count in *n): worked out once a run
+ * per file (its symbols read, the sites decoded, -v's lines printed), then
+ * taken from p->plans for every other process that maps it. A forking
+ * service's new process maps some 36 files, and working them out again
+ * (the symbol tables read, 45 names looked up in each) took about 30 ms of
+ * ipcrace's CPU for each PostgreSQL backend, with the backend stopped
+ * meanwhile. A file that cannot be read as ELF is not kept
+ * (it may have gone with its process: another one's copy may read).
+ */
+static int plan_file(struct probes *p, struct attach_batch *b, const char *path,
+		     const struct stat *st, int *n)
 {
-	struct attach_batch b = { .name = name };
+	const struct attach_job *kept;
 	struct elf_syms *syms;
-	bool arming;
-	size_t i;
-	int n = 0, err = 0;
+	size_t len, i;
+	int err = 0;
 
-	if (seen_before(p, path, pid))
+	*n = 0;
+	kept = file_memo__find(p->plans, st, &len, n);
+	if (kept) {
+		if (len) {
+			b->jobs = malloc(len);
+			if (!b->jobs)
+				return -ENOMEM;
+			memcpy(b->jobs, kept, len);
+			b->nr = len / sizeof(*b->jobs);
+		}
+		/* this process's name of the file: /proc/PID/root/... attached */
+		for (i = 0; i < b->nr; i++)
+			b->jobs[i].path = path;
 		return 0;
+	}
 	syms = elf_syms__open(path);
 	if (!syms)
 		return 0;
 	for (i = 0; i < sizeof(specs) / sizeof(specs[0]) && !err; i++) {
-		err = queue_spec(p, &b, syms, path, &specs[i]);
+		err = queue_spec(p, b, syms, path, &specs[i]);
 		if (err > 0)
-			n++;
+			(*n)++;
 		err = err < 0 ? err : 0;
 	}
 	elf_syms__close(syms);
+	/* before any attach fills in links and results: the plan alone is kept */
+	if (!err)
+		file_memo__add(p->plans, st, b->jobs, b->nr * sizeof(*b->jobs), *n);
+	return err;
+}
+
+static int attach_file(struct probes *p, const char *path, const char *name, int pid)
+{
+	struct attach_batch b = { .name = name };
+	struct stat st;
+	bool arming;
+	size_t i;
+	int n = 0, err;
+
+	if (seen_before(p, path, pid, &st))
+		return 0;
+	err = plan_file(p, &b, path, &st, &n);
 	for (i = 0; i < b.nr; i++)
 		b.jobs[i].pid = pid;
 	arming = pid > 0 && !err && b.nr && arming_begin(p, &b, pid);

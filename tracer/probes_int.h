@@ -12,6 +12,7 @@
 #include "probes.h"
 
 struct link_closer;
+struct file_memo;
 
 struct file_id {
 	dev_t dev;
@@ -53,6 +54,7 @@ struct probes {
 	struct link_closer *closer;	/* links of processes gone (probes__release_pid) */
 	struct file_id *done;
 	size_t nr_done;
+	struct file_memo *plans;	/* each file's probes, worked out once (probes.c) */
 	int *locks_armed;	/* processes whose mutex functions' probes are in place */
 	size_t nr_locks_armed;
 };
