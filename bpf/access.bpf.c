@@ -152,15 +152,6 @@ struct {
 	__type(value, struct access_regs);
 } access_regs_scratch SEC(".maps");
 
-/* Events reserved so far by every program (see event_seq in common.bpf.h). */
-static __always_inline __u64 events_reserved(void)
-{
-	__u32 zero = 0;
-	__u64 *seq = bpf_map_lookup_elem(&event_seq, &zero);
-
-	return seq ? *seq : 0;
-}
-
 /*
  * enum access_reg -> index of the register in struct pt_regs (x86-64). A
  * switch, not a table: a static table in .rodata does not survive linking
@@ -356,9 +347,11 @@ static __always_inline __u64 operand_addr(const __u64 *regs, __u64 ip,
 /*
  * The release half of an atomic RMW at ip + op->ip_delta, before it runs
  * (AOP_RELEASE): an EV_ATOMIC_RELEASE, unless it repeats the thread's last
- * one with no event reserved since (its clock is what it was), or the
- * word is on the thread's own stack, or the RMW is relaxed (it orders
- * nothing). No stack: the analyzer only takes the order from it.
+ * one with nothing reserved or lost since (its clock is what it was: the
+ * ring's producer position is where that release's record left it,
+ * common.bpf.h), or the word is on the thread's own stack, or the RMW is
+ * relaxed (it orders nothing). No stack: the analyzer only takes the
+ * order from it.
  */
 static __always_inline void record_release(const __u64 *regs, __u64 ip,
 					   const struct access_operand *op,
@@ -366,14 +359,15 @@ static __always_inline void record_release(const __u64 *regs, __u64 ip,
 {
 	struct access_atomic_word w;
 	struct ipcrace_event *e;
-	__u64 addr;
+	__u64 addr, now;
 
 	if (op->flags & AOP_RELAXED)
 		return;
 	addr = operand_addr(regs, ip, op, task);
 	if (t && addr >= t->vm_lo && addr < t->own_hi && !(addr >= t->esc_lo && addr < t->esc_hi))
 		return;
-	if (t && t->rel_seq && t->rel_addr == addr && t->rel_seq == events_reserved()) {
+	now = ring_pos();
+	if (t && t->rel_pos && t->rel_addr == addr && t->rel_pos == now && !loss_unflagged()) {
 		__sync_fetch_and_add(&access_releases_redundant, 1);
 		return;
 	}
@@ -384,8 +378,15 @@ static __always_inline void record_release(const __u64 *regs, __u64 ip,
 		bpf_map_update_elem(&access_atomic_words, &w, &one, BPF_ANY);
 	}
 	e = event_reserve(EV_ATOMIC_RELEASE, OBJ_MEMORY);
-	if (!e)
+	if (!e) {
+		if (t)
+			t->rel_pos = 0;
 		return;
+	}
+	if (t) {
+		t->rel_addr = addr;
+		t->rel_pos = event_end_alone(now);
+	}
 	e->addr = addr;
 	e->arg0 = ip + op->ip_delta;
 	e->arg1 = op->size;
@@ -394,10 +395,6 @@ static __always_inline void record_release(const __u64 *regs, __u64 ip,
 	shared_atomic_mark(&e->key);
 	__sync_fetch_and_add(&access_releases, 1);
 	record_submit(e);
-	if (t) {
-		t->rel_addr = addr;
-		t->rel_seq = events_reserved();
-	}
 }
 
 /*
@@ -414,7 +411,7 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 							bool plain_due, __u32 probe,
 							struct access_probe_hits *h)
 {
-	__u64 addr, size = op->size, elem = op->size;
+	__u64 addr, size = op->size, elem = op->size, now = 0;
 	enum operand_done done = OPD_PLAIN;
 	struct access_atomic_word w;
 	struct ipcrace_event *e;
@@ -459,11 +456,18 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 
 			bpf_map_update_elem(&access_atomic_words, &w, &one, BPF_ANY);
 		}
-		if (b->last_seq && b->last_addr == addr && b->last_seq == events_reserved()) {
+		/*
+		 * The same atomic access again with nothing reserved or lost
+		 * since its record (the ring's producer position is where the
+		 * record left it, common.bpf.h): it changes no clock.
+		 */
+		now = ring_pos();
+		if (b->last_pos && b->last_addr == addr && b->last_pos == now && !loss_unflagged()) {
 			__sync_fetch_and_add(&access_redundant, 1);
 			goto seen;
 		}
 		b->last_addr = addr;
+		b->last_pos = 0;	/* unknown until this access's record is in */
 	} else if ((op->flags & AOP_ORDERED) || bpf_map_lookup_elem(&access_atomic_words, &w) ||
 		   shared_atomic_learn(addr, &w)) {
 		done = OPD_SYNC;
@@ -498,6 +502,8 @@ static __always_inline enum operand_done record_operand(struct pt_regs *ctx, con
 	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
 	if (!e)
 		return OPD_NONE;
+	if (done == OPD_ATOMIC)
+		b->last_pos = event_end_alone(now);
 	e->addr = addr;
 	e->arg0 = ip + op->ip_delta;
 	e->arg1 = size;
@@ -529,9 +535,13 @@ seen:
 	if (t) {
 		t->seen_lo[slot & 1] = addr;
 		t->seen_hi[slot & 1] = addr + size;
-		/* the RMW's own record released into the word too */
+		/*
+		 * The RMW's own record released into the word too (or, found
+		 * redundant, the one it repeats, with nothing since): the
+		 * thread's last release of it ends where that record does.
+		 */
 		if (done == OPD_ATOMIC && t->rel_addr == addr)
-			t->rel_seq = events_reserved();
+			t->rel_pos = b->last_pos;
 	}
 	return done;
 }
@@ -632,8 +642,6 @@ int access_probe(struct pt_regs *ctx)
 	if (nr_ops > 1)
 		done[1] = record_operand(ctx, regs, ip, &d->ops[1], t, task, b, 1, plain_due,
 					 probe, h);
-	if (done[0] == OPD_ATOMIC || done[1] == OPD_ATOMIC)
-		b->last_seq = events_reserved();
 	if (done[0] == OPD_SYNC || done[1] == OPD_SYNC)
 		h->sync = 1;
 	if (!plain_due && done[0] == OPD_NONE && done[1] == OPD_NONE)

@@ -24,11 +24,13 @@ struct access_thread {
 	__u64 seen_ip, seen_end;
 	__u64 seen_lo[ACCESS_OPS_MAX], seen_hi[ACCESS_OPS_MAX];
 	/*
-	 * Its last EV_ATOMIC_RELEASE: the word, and event_seq after it (or
-	 * after its RMW's record of that word): the same release again with
-	 * nothing reserved since changes no clock and is not recorded.
+	 * Its last EV_ATOMIC_RELEASE: the word, and the ring's producer
+	 * position at the end of its record (or of its RMW's record of that
+	 * word; 0 when not known exactly, bpf/common.bpf.h): the same release
+	 * again with nothing reserved or lost since changes no clock and is
+	 * not recorded.
 	 */
-	__u64 rel_addr, rel_seq;
+	__u64 rel_addr, rel_pos;
 };
 
 struct {

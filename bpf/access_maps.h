@@ -144,11 +144,12 @@ struct access_budget_key {
 
 struct access_budget {
 	/*
-	 * Its last atomic record: the address, and the events reserved by
-	 * all programs when that hit was done (event_seq): the same atomic
-	 * access again with nothing reserved since is redundant.
+	 * Its last atomic record: the address, and the ring's producer
+	 * position at the end of that record (0 when not known exactly,
+	 * bpf/common.bpf.h): the same atomic access again with nothing
+	 * reserved or lost since is redundant.
 	 */
-	__u64 last_seq;
+	__u64 last_pos;
 	__u64 last_addr;
 	__u32 used;		/* hits that recorded a plain (non-atomic) access */
 	__u32 __pad;

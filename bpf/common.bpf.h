@@ -90,34 +90,60 @@ struct {
 } loss_pending SEC(".maps") __weak;
 
 /*
- * Events reserved so far by every program (discarded and failed ones too): a watched
- * word's hit is redundant when nothing at all was reserved since the same
- * thread's previous recorded hit of it at the same instruction
- * (bpf/memory.bpf.c, a spinning lock). Per CPU, the number the last
- * reservation on that CPU took (BPF programs here do not nest on a CPU).
+ * Whether anything was reserved since a record: a watched word's hit that
+ * repeats the same thread's last recorded hit of it at the same
+ * instruction is redundant when nothing was (bpf/memory.bpf.c, a spinning
+ * lock), and so is an atomic access or release that repeats the thread's
+ * last one (bpf/access.bpf.c). The ring's producer position tells, and no
+ * event pays for it: the kernel advances it under the ring's lock by the
+ * record's length at every reservation on any CPU (records discarded
+ * later included; stacks, paths and wake-ups too, which only makes the
+ * answer "something" more often), so a position unchanged since a
+ * record's end means nothing was reserved since. A failed reservation
+ * leaves it where it was: that is a lost event, which loss_pending
+ * (above) shows until the next event carries the news, so the programs
+ * asking check that too.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} event_seq SEC(".maps") __weak;
+static __always_inline __u64 ring_pos(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_PROD_POS);
+}
 
+/* An event's length in the ring: its header, the event, rounded to 8 bytes. */
+#define EVENT_RING_LEN ((sizeof(struct ipcrace_event) + BPF_RINGBUF_HDR_SZ + 7) & ~7ULL)
+
+/*
+ * The end in the ring of the event just reserved, given the producer
+ * position read before event_reserve: exact only when nothing else was
+ * reserved between that reading and this one (the position moved by this
+ * event's length alone). Otherwise 0, "unknown": another CPU's record may
+ * have come before this event or after it, and a position read after it
+ * could already include a later record, which would make the next repeat
+ * look like one with nothing in between (a release dropped so, a false
+ * race). A record is never at position 0's end, so 0 matches nothing.
+ */
+static __always_inline __u64 event_end_alone(__u64 before)
+{
+	__u64 after = ring_pos();
+
+	return after - before == EVENT_RING_LEN ? after : 0;
+}
+
+/* Whether an event was lost and no event has carried the news yet (see loss_pending). */
+static __always_inline bool loss_unflagged(void)
+{
+	__u32 zero = 0, *loss = bpf_map_lookup_elem(&loss_pending, &zero);
+
+	return loss && *loss;
+}
+
+/* Records submitted on this CPU (record_submit): a count no other CPU writes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} event_seq_cpu SEC(".maps") __weak;
-
-/* The number of the reservation this CPU made last (0: none). */
-static __always_inline __u64 event_seq_last(void)
-{
-	__u32 zero = 0;
-	__u64 *mine = bpf_map_lookup_elem(&event_seq_cpu, &zero);
-
-	return mine ? *mine : 0;
-}
+} events_submitted SEC(".maps") __weak;
 
 /*
  * Wake the consumer only when the buffer is filling up: a wake-up per
@@ -129,19 +155,20 @@ static __always_inline __u64 event_seq_last(void)
 const volatile __u32 wakeup_bytes __weak = 1u << 20;
 
 /*
- * The ring's fill is asked after every RB_QUERY_EVERY-th event reserved
- * on the host (event_seq above, the number this CPU took last), not after
- * each record: a helper call less per event, and the wake-up comes at
- * most that many events after the threshold, a few KiB of an eighth of
- * the ring.
+ * The ring's fill is asked after every RB_QUERY_EVERY-th record submitted
+ * on a CPU (events_submitted above), not after each record: a helper call
+ * less per event, and the wake-up comes at most that many records per CPU
+ * after the threshold, a few KiB of an eighth of the ring.
  */
 #define RB_QUERY_EVERY 16	/* a power of two */
 
 static __always_inline void record_submit(void *rec)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&events_submitted, &zero);
 
-	if ((event_seq_last() & (RB_QUERY_EVERY - 1)) == 0 &&
+	if (n && (++*n & (RB_QUERY_EVERY - 1)) == 0 &&
 	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(rec, flags);
@@ -173,18 +200,7 @@ static __always_inline struct ipcrace_event *event_reserve(__u16 type, __u16 obj
 	const __u64 *comm = (const __u64 *)task->comm;
 	struct ipcrace_event *e;
 	__u32 zero = 0, *loss = bpf_map_lookup_elem(&loss_pending, &zero);
-	__u64 *seq, *mine;
 
-	/*
-	 * The number first: a locked add waits for the stores before it,
-	 * and the reservation's header store goes to a line of the ring the
-	 * consumer read last (a cache miss); the event's own stores and the
-	 * clock read below overlap that miss instead.
-	 */
-	seq = bpf_map_lookup_elem(&event_seq, &zero);
-	mine = bpf_map_lookup_elem(&event_seq_cpu, &zero);
-	if (seq && mine)
-		*mine = __sync_fetch_and_add(seq, 1) + 1;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CNT_LOST_EVENTS);

@@ -173,7 +173,7 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = id;
 	struct watch_addr wa = { .pid = tgid, .addr = ctx->addr };
-	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, n, seq;
+	__u64 ip = PT_REGS_IP(&ctx->regs), val, *last, n, before, end;
 	__u32 budget = watch_hit_budget, cap;
 	struct word_count *wc, fresh = {};
 	struct watch_info *wi;
@@ -186,9 +186,11 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	wi = bpf_map_lookup_elem(&watch_info, &wa);
 	if (!xol_hit_new(&ip, ctx->addr, wi ? wi->len : 8))
 		return 0;
+	before = ring_pos();
 	e = event_reserve(EV_MEM_ACCESS, OBJ_MEMORY);
 	if (!e)
 		return 0;
+	end = event_end_alone(before);
 	e->addr = ctx->addr;
 	e->arg0 = ip;
 	e->arg1 = 8;
@@ -213,16 +215,21 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	/*
 	 * A thread spinning on a word (a test-and-set or compare-and-swap loop)
 	 * traps at the same instruction again and again. A hit by the word's
-	 * last recorded thread, at the same instruction, with no event at all
-	 * reserved by anyone since that hit, changes nothing the analyzer
-	 * knows: its clock, and the word's, are what they were. Not recorded
-	 * and not counted against the budget, so the spin cannot spend the
-	 * budget and silence the hits that order the lock's holders (another
-	 * thread's release, the winning exchange after it).
+	 * last recorded thread, at the same instruction, with nothing at all
+	 * reserved by anyone since that hit (the ring's producer position
+	 * where that hit's record, or the last coalesced one, left it) and no
+	 * event lost (this event would carry the news: the analyzer then
+	 * forgets the accesses before, this one included), changes nothing
+	 * the analyzer knows: its clock, and the word's, are what they were.
+	 * Not recorded and not counted against the budget, so the spin cannot
+	 * spend the budget and silence the hits that order the lock's holders
+	 * (another thread's release, the winning exchange after it). The
+	 * discarded reservation moved the position: the next hit compares
+	 * with its end.
 	 */
-	seq = event_seq_last();
-	if (seq && wc->last_tid == tid && wc->last_ip == ip && wc->last_seq + 1 == seq) {
-		wc->last_seq = seq;
+	if (wc->last_pos && wc->last_pos == before && wc->last_tid == tid && wc->last_ip == ip &&
+	    !(e->flags & EVF_AFTER_LOSS)) {
+		wc->last_pos = end;
 		__sync_fetch_and_add(&watch_coalesced, 1);
 		event_discard(e);
 		return 0;
@@ -266,7 +273,7 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	}
 	wc->last_tid = tid;
 	wc->last_ip = ip;
-	wc->last_seq = seq;
+	wc->last_pos = end;
 	e->stack_id = capture_stack(ctx, ip, 0);
 	if (capped) {
 		/* the last recorded hit: userspace acts now, even if asleep */

@@ -39,7 +39,7 @@ struct word_count {
 	__u32 last_tid;
 	__u32 __pad;
 	__u64 last_ip;
-	__u64 last_seq;		/* its event_seq number (bpf/common.bpf.h) */
+	__u64 last_pos;		/* its record's end in the ring, 0 if not exact (bpf/common.bpf.h) */
 };
 
 #endif /* IPCRACE_WATCH_MAPS_H */
