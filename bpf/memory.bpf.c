@@ -218,14 +218,14 @@ int mem_access(struct bpf_perf_event_data *ctx)
 	 * last recorded thread, at the same instruction, with nothing at all
 	 * reserved by anyone since that hit (the ring's producer position
 	 * where that hit's record, or the last coalesced one, left it) and no
-	 * event lost (this event would carry the news: the analyzer then
-	 * forgets the accesses before, this one included), changes nothing
-	 * the analyzer knows: its clock, and the word's, are what they were.
-	 * Not recorded and not counted against the budget, so the spin cannot
-	 * spend the budget and silence the hits that order the lock's holders
-	 * (another thread's release, the winning exchange after it). The
-	 * discarded reservation moved the position: the next hit compares
-	 * with its end.
+	 * event lost (this event carries the news then, and the analyzer
+	 * forgets the accesses before it, the hit this one repeats among
+	 * them), changes nothing the analyzer knows: its clock, and the
+	 * word's, are what they were. Not recorded and not counted against
+	 * the budget, so the spin cannot spend the budget and silence the
+	 * hits that order the lock's holders (another thread's release, the
+	 * winning exchange after it). The discarded reservation moved the
+	 * position: the next hit compares with its end.
 	 */
 	if (wc->last_pos && wc->last_pos == before && wc->last_tid == tid && wc->last_ip == ip &&
 	    !(e->flags & EVF_AFTER_LOSS)) {
