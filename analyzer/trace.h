@@ -75,6 +75,7 @@ struct trace_footer {
 	/* flight recorder windows (TRACEF_WINDOW): */
 	__u64 window_start_ns;		/* the first event kept */
 	__u64 window_dropped_records;	/* overwritten before the window */
+	__u64 untraced_peer_calls;	/* Unix-socket sends/receives not recorded: peer untraced */
 };
 
 /*

@@ -229,7 +229,7 @@ _Static_assert(sizeof(struct ipcrace_stack) == 24 + 8 * IPCRACE_MAX_STACK, "ipcr
 _Static_assert(offsetof(struct ipcrace_stack, ips) == 24, "ipcrace_stack frames offset");
 _Static_assert(sizeof(struct trace_mapping) == 344, "trace_mapping size");
 _Static_assert(sizeof(struct trace_process) == 296, "trace_process size");
-_Static_assert(sizeof(struct trace_footer) == 88, "trace_footer size");
+_Static_assert(sizeof(struct trace_footer) == 96, "trace_footer size");
 _Static_assert(sizeof(struct trace_watch_stats) == 72, "trace_watch_stats size");
 _Static_assert(sizeof(struct trace_lock_sampling) == 56, "trace_lock_sampling size");
 _Static_assert(offsetof(struct trace_footer, window_start_ns) == TRACE_V2_FOOTER_MIN,

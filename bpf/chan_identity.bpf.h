@@ -216,6 +216,82 @@ static __always_inline bool socket_view_read(struct socket *sock, bool sending,
 	return true;
 }
 
+/*
+ * --- Unix sockets whose peer is not traced ---
+ *
+ * A connected AF_UNIX stream or seqpacket socket keeps the credentials of
+ * its other end (net/unix/af_unix.c): sk_peer_pid is the thread group
+ * that connected (on the accepted socket), that called listen() on the
+ * listening socket (on the connecting one: copied from it), or that made
+ * the socketpair (both ends). When that process is alive and not traced,
+ * a send or receive on the socket can make no happens-before edge: the
+ * other end's sends and receives are never recorded, so nothing joins
+ * ours. Such a call is counted (CNT_UNTRACED_PEER) and not recorded.
+ *
+ * A skipped event that would have had a partner makes a missing edge, and
+ * a missing edge a false race, so the test is kept to what the creds can
+ * vouch for:
+ * - the peer's process must be alive (its struct pid still names a thread
+ *   group): a sock keeps its struct pid after the process exits, and the
+ *   number may then be reused, or the process's children may hold the end
+ *   it made; an exited peer counts as traced;
+ * - datagram sockets are never skipped (no peer creds: any process may
+ *   send to a bound name);
+ * - the peer sock's own creds must not name the calling process: on a
+ *   socket this process connected itself, sk_peer_pid names whoever called
+ *   listen(), not whoever accepted (a listener made by an untraced
+ *   systemd or prefork master and accepted by a traced worker); the peer
+ *   sock's creds then name us, and the call is recorded;
+ * - the traced set is the one of the moment: a process that joins it
+ *   (a fork of a traced one, a process entering the traced cgroup) has
+ *   its calls recorded from then on. A receive is judged at its exit, so
+ *   data a newly traced peer sent while we blocked is recorded.
+ * What the creds cannot see (README, Limits): an end that moved from the
+ *   untraced process named in them to a traced one by SCM_RIGHTS or
+ *   pidfd_getfd, or was inherited by a process attached with -p or
+ *   forked into a traced cgroup while its maker stays untraced and alive.
+ *   IPCRACE_RECORD_UNTRACED_PEERS=1 turns the skip off.
+ */
+const volatile __u32 unix_peer_skip = 1;
+
+/* The tgid of a struct pid (initial namespace), 0 if it names no live thread group. */
+static __always_inline __u32 live_tgid(struct pid *pid)
+{
+	if (!pid || !BPF_CORE_READ(pid, tasks[PIDTYPE_TGID].first))
+		return 0;
+	return BPF_CORE_READ(pid, numbers[0].nr);
+}
+
+/*
+ * True when a send (sending: rx is the peer's sock) or receive (rx is
+ * ours) on a Unix socket named by its receiving sock rx need not be
+ * recorded: see above. Probe reads, for both sys_enter variants.
+ */
+static __always_inline bool unix_peer_untraced(__u64 rx, bool sending)
+{
+	struct sock *peer, *own;
+	__u32 tgid, type;
+
+	if (!unix_peer_skip || !rx)
+		return false;
+	if (sending) {
+		peer = (struct sock *)rx;
+		own = (struct sock *)BPF_CORE_READ((struct unix_sock *)peer, peer);
+	} else {
+		own = (struct sock *)rx;
+		peer = (struct sock *)BPF_CORE_READ((struct unix_sock *)own, peer);
+	}
+	if (!own || !peer)
+		return false;
+	type = BPF_CORE_READ(own, sk_type);
+	if (type != IPC_SOCK_STREAM && type != IPC_SOCK_SEQPACKET)
+		return false;
+	tgid = live_tgid(BPF_CORE_READ(own, sk_peer_pid));
+	if (!tgid || is_traced(tgid))
+		return false;
+	return BPF_CORE_READ(peer, sk_peer_pid, numbers[0].nr) != current_tgid();
+}
+
 /* i_mode, i_sb, i_ino of an inode; false if unreadable */
 static __always_inline bool inode_fields(struct inode *inode, __u32 *mode, struct super_block **sb,
 					 __u64 *ino)

@@ -447,6 +447,7 @@ enum ipcrace_counter {
 	CNT_USTACKS,		/* stack snapshots sent (call sites seen for the first time) */
 	CNT_USTACK_BYTES,	/* their bytes in the ring buffer */
 	CNT_USTACK_FALLBACK,	/* snapshots not taken (stack unreadable): frame pointers used */
+	CNT_UNTRACED_PEER,	/* Unix-socket sends/receives not recorded: the peer is untraced */
 	CNT_MAX,
 };
 

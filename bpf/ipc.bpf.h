@@ -130,8 +130,17 @@ static __always_inline __u64 iov_bytes(__u64 iov, __u64 cnt)
 	return sum;
 }
 
+/* A Unix socket's send or receive whose peer is untraced (unix_peer_untraced). */
+static __always_inline bool chan_peer_untraced(__u16 obj, const struct ipcrace_key *k,
+					       bool sending)
+{
+	return obj == OBJ_SOCKET && k->space == KEY_FILE && k->c == CHANKEY_UNIX &&
+	       unix_peer_untraced(k->a, sending);
+}
+
 /*
- * Send: EV_CHAN_SEND now, nothing at exit (1). Receive: the key is read
+ * Send: EV_CHAN_SEND now, nothing at exit (1), unless its peer is
+ * untraced. Receive: the key is read
  * now, while the fd names the channel, and kept for the exit hook (0).
  * Not a channel: 1. direct: named with chan_identify_direct (a constant:
  * which sys_enter variant this is).
@@ -150,6 +159,10 @@ static __always_inline int chan_enter(void *ctx, struct syscall_args *a, bool se
 	if (obj == OBJ_NONE)
 		return 1;
 	if (sending) {
+		if (chan_peer_untraced(obj, &k, true)) {
+			count(CNT_UNTRACED_PEER);
+			return 1;
+		}
 		emit_chan(ctx, CHAN(EV_CHAN_SEND, obj), &k, bytes, a->args[0]);
 		return 1;
 	}
@@ -609,6 +622,11 @@ static __always_inline void ipc_exit(void *ctx, struct syscall_args *a, long ret
 	case NR_recvmmsg:
 		if (ret > 0) {
 			xtra_get_key(a, &k, &obj, &flags);
+			/* judged now: the peer may have joined the traced set meanwhile */
+			if (chan_peer_untraced(obj, &k, false)) {
+				count(CNT_UNTRACED_PEER);
+				break;
+			}
 			emit_chan(ctx, CHAN(EV_CHAN_RECV, obj), &k, ret, a->args[0]);
 		}
 		break;

@@ -443,6 +443,7 @@ int json_report__write(FILE *out, const struct report_model *m,
 	json_writer__kv_uint(c.w, "events", st->events);
 	json_writer__kv_uint(c.w, "lost_events", st->lost_events);
 	json_writer__kv_uint(c.w, "lost_stacks", st->lost_stacks);
+	json_writer__kv_uint(c.w, "untraced_peer_calls", st->untraced_peer_calls);
 	json_writer__kv_uint(c.w, "watched_words", opts->watched_words);
 	if (m->t->has_watch_stats)
 		write_watch_sampling(c.w, &m->t->watch_stats);

@@ -26,6 +26,7 @@ struct report_stats {
 	size_t events;
 	__u64 lost_events;
 	__u64 lost_stacks;
+	__u64 untraced_peer_calls;	/* Unix-socket calls not recorded: peer untraced */
 	bool incomplete;		/* !trace__is_complete() */
 	char missing[512];		/* trace__describe_gaps(): what is missing */
 };

@@ -136,6 +136,7 @@ void report_stats__compute(const struct trace *t, struct report_stats *st)
 	if (t->has_footer) {
 		st->lost_events = t->footer.lost_events;
 		st->lost_stacks = t->footer.lost_stacks;
+		st->untraced_peer_calls = t->footer.untraced_peer_calls;
 	}
 	st->incomplete = !trace__is_complete(t);
 	trace__describe_gaps(t, st->missing, sizeof(st->missing));

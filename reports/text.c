@@ -509,6 +509,9 @@ static void write_trailer(struct text_ctx *c)
 		fprintf(c->out, "ipcrace: no findings (%zu processes, %zu threads, %zu events, %llu lost)\n",
 			st->processes, st->threads, st->events, (unsigned long long)st->lost_events);
 	write_traced(c, st);
+	if (st->untraced_peer_calls)
+		fprintf(c->out, "ipcrace: %llu Unix-socket calls with an untraced peer not recorded "
+			"(they could make no edge)\n", (unsigned long long)st->untraced_peer_calls);
 	if (t->has_watch_stats)
 		write_watch_sampling(c, &t->watch_stats);
 	if (t->has_lock_sampling)

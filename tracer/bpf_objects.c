@@ -120,6 +120,13 @@ int bpf_objects__open(struct bpf_objects *o, const struct bpf_objects_opts *opts
 	o->skel->rodata->self_tgid = opts->self_tgid;
 	o->sys->rodata->ustack_size = opts->ustack_bytes;
 	o->sys->rodata->ipc_stacks = opts->ipc_stacks;
+	/*
+	 * Unix-socket calls whose peer is untraced are counted, not recorded
+	 * (bpf/chan_identity.bpf.h); IPCRACE_RECORD_UNTRACED_PEERS=1 records
+	 * them, for a run whose socket ends may have moved into the traced
+	 * set in ways the peer's credentials do not show (README, Limits).
+	 */
+	o->sys->rodata->unix_peer_skip = !getenv("IPCRACE_RECORD_UNTRACED_PEERS");
 	return 0;
 }
 

@@ -261,9 +261,10 @@ static void report_progress(struct session *s, __u64 start, __u64 now)
 
 	count_traced(s, &procs, &threads);
 	fprintf(stderr, "ipcrace: %.0f s: %zu processes, %zu threads traced, %llu events, "
-		"%llu lost\n", (now - start) / 1e9, procs, threads,
-		(unsigned long long)s->nr_events,
-		(unsigned long long)sum_counter(s, CNT_LOST_EVENTS));
+		"%llu lost, %llu Unix-socket calls with an untraced peer not recorded\n",
+		(now - start) / 1e9, procs, threads, (unsigned long long)s->nr_events,
+		(unsigned long long)sum_counter(s, CNT_LOST_EVENTS),
+		(unsigned long long)sum_counter(s, CNT_UNTRACED_PEER));
 }
 
 /*
@@ -577,6 +578,10 @@ int session__record(const struct session_opts *opts, int *target_status)
 	footer.events = s.nr_events;
 	footer.lost_events = sum_counter(&s, CNT_LOST_EVENTS);
 	footer.lost_stacks = sum_counter(&s, CNT_LOST_STACKS);
+	footer.untraced_peer_calls = sum_counter(&s, CNT_UNTRACED_PEER);
+	if (opts->verbose)
+		fprintf(stderr, "ipcrace: %llu Unix-socket calls with an untraced peer not "
+			"recorded\n", (unsigned long long)footer.untraced_peer_calls);
 	footer.target_status = *target_status;
 	if (opts->verbose && opts->ustack_bytes)
 		fprintf(stderr, "ipcrace: stacks: %llu snapshots (%llu bytes), %llu unreadable "
