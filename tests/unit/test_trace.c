@@ -315,6 +315,7 @@ static void test_round_trip_preserves_every_record(void **state)
 	struct trace_header h;
 	struct trace_footer foot = {
 		.end_mono_ns = 999999, .events = 1, .lost_events = 7, .lost_stacks = 2,
+		.untraced_peer_calls = 5,
 		.target_status = 66 << 8, .flags = TRACEF_TARGET_EXITED,
 		.seed = 0x5eed, .watched_words = 12,
 	};
@@ -415,6 +416,7 @@ static void test_round_trip_preserves_every_record(void **state)
 	assert_int_equal(t->footer.end_mono_ns, 999999);
 	assert_int_equal(t->footer.lost_events, 7);
 	assert_int_equal(t->footer.lost_stacks, 2);
+	assert_int_equal(t->footer.untraced_peer_calls, 5);
 	assert_int_equal(t->footer.target_status, 66 << 8);
 	assert_int_equal(t->footer.flags, TRACEF_TARGET_EXITED);
 	assert_int_equal(t->footer.seed, 0x5eed);
