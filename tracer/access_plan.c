@@ -14,6 +14,7 @@
 #include "access_plan.h"
 #include "access_cover.h"
 #include "access_decode.h"
+#include "access_sites.h"
 #include "elf_syms.h"
 #include "insn_classify.h"
 
@@ -179,164 +180,6 @@ static int site_add(struct access_plan *p, __u64 vaddr, __u64 offset, __u64 next
 }
 
 /*
- * May the operands of the atomic insns[i] be evaluated at insns[i + 1]?
- * Only when nothing jumps there (the registers would be another path's)
- * and the atomic leaves the address registers as they were: cmpxchg
- * writes rax, cmpxchg8b/16b rdx:rax, xadd and xchg their register
- * operand (taken as written whatever capstone says); the others (add,
- * inc, or, bts, ...) no register.
- */
-static bool atomic_next_safe(const struct func_info *fi, const cs_insn *insns, size_t n, size_t i,
-			     const struct access_operand *ops, size_t nr)
-{
-	const cs_x86 *x = &insns[i].detail->x86;
-	bool written[AREG_RIP + 1] = { false };
-	unsigned int id = insns[i].id;
-
-	if (i + 1 >= n || access_decode__branch_target(fi, insns[i + 1].address) ||
-	    insns[i + 1].detail->x86.prefix[0] == X86_PREFIX_LOCK)
-		return false;
-	if (id == X86_INS_CMPXCHG || id == X86_INS_CMPXCHG8B || id == X86_INS_CMPXCHG16B)
-		written[AREG_RAX] = true;
-	if (id == X86_INS_CMPXCHG8B || id == X86_INS_CMPXCHG16B)
-		written[AREG_RDX] = true;
-	for (int k = 0; k < x->op_count; k++)
-		if (x->operands[k].type == X86_OP_REG)
-			written[access_decode__reg_any_width(x->operands[k].reg)] = true;
-	for (size_t k = 0; k < nr; k++)
-		if ((ops[k].base != AREG_RIP && written[ops[k].base]) || written[ops[k].index])
-			return false;
-	return true;
-}
-
-/* A direct jump or conditional jump: the kernel emulates a uprobe there (no single-step). */
-static bool emulated_jump(const cs_insn *insn)
-{
-	const cs_x86 *x = &insn->detail->x86;
-
-	switch (insn->id) {
-	case X86_INS_JMP: case X86_INS_JA: case X86_INS_JAE: case X86_INS_JB: case X86_INS_JBE:
-	case X86_INS_JE: case X86_INS_JG: case X86_INS_JGE: case X86_INS_JL: case X86_INS_JLE:
-	case X86_INS_JNE: case X86_INS_JNO: case X86_INS_JNP: case X86_INS_JNS: case X86_INS_JO:
-	case X86_INS_JP: case X86_INS_JS:
-		return x->op_count == 1 && x->operands[0].type == X86_OP_IMM;
-	default:
-		return false;
-	}
-}
-
-/*
- * Where the operands of the atomic insns[i] are evaluated after it ran
- * (atomic_next_safe said insns[i + 1] may): at insns[i + 1], or a little
- * further on at a jump the kernel emulates (~1 us on this VM, against
- * 15-19 us for the single-step of a test, a mov or a ret), when the
- * instructions up to it only compute in registers
- * (access_cover__register_only, no memory operand), write none of the
- * address registers, and nothing branches to any of them or to the jump.
- * The thread records nothing in between, so the trace is the same, a few
- * instructions later (a test-and-set's xchg; test; jne).
- */
-#define RECORD_REACH 3
-
-static size_t atomic_record_at(csh cs, const struct func_info *fi, const cs_insn *insns, size_t n,
-			       size_t i, const struct access_operand *ops, size_t nr)
-{
-	for (size_t k = i + 1; k < n && k <= i + RECORD_REACH; k++) {
-		const cs_insn *insn = &insns[k];
-		const cs_x86 *x = &insn->detail->x86;
-		cs_regs read, written;
-		uint8_t nr_read, nr_written;
-
-		if (k > i + 1 && (access_decode__branch_target(fi, insn->address) ||
-				  insns[k - 1].address + insns[k - 1].size != insn->address))
-			break;
-		if (emulated_jump(insn))
-			return k;
-		if (!access_cover__register_only(insn) || x->prefix[0] == X86_PREFIX_LOCK)
-			break;
-		for (int o = 0; o < x->op_count; o++)
-			if (x->operands[o].type == X86_OP_MEM)
-				return i + 1;
-		if (cs_regs_access(cs, insn, read, &nr_read, written, &nr_written) != CS_ERR_OK)
-			break;
-		for (uint8_t w = 0; w < nr_written; w++) {
-			__u8 r = access_decode__reg_any_width(written[w]);
-
-			for (size_t j = 0; r != AREG_NONE && j < nr; j++)
-				if ((ops[j].base != AREG_RIP && r == ops[j].base) || r == ops[j].index)
-					return i + 1;
-		}
-	}
-	return i + 1;
-}
-
-/*
- * May plain load op of insns[i] be evaluated at insns[i + 1] (AOP_POSTABLE)?
- * As for an atomic, only when nothing jumps there, the next instruction
- * can be probed (no LOCK prefix) and the load writes none of the address
- * registers (capstone's full list of registers written, implicit ones too).
- */
-static bool load_next_safe(csh cs, const struct func_info *fi, const cs_insn *insns, size_t n,
-			   size_t i, const struct access_operand *op)
-{
-	cs_regs read, written;
-	uint8_t nr_read, nr_written;
-
-	if (!(op->flags & AOP_READ) || (op->flags & (AOP_WRITE | AOP_ATOMIC | AOP_REP | AOP_FRAME)))
-		return false;
-	if (i + 1 >= n || access_decode__branch_target(fi, insns[i + 1].address) ||
-	    insns[i + 1].detail->x86.prefix[0] == X86_PREFIX_LOCK ||
-	    access_decode__indirect_branch(&insns[i]))
-		return false;
-	if (cs_regs_access(cs, &insns[i], read, &nr_read, written, &nr_written) != CS_ERR_OK)
-		return false;
-	for (uint8_t k = 0; k < nr_written; k++) {
-		__u8 r = access_decode__reg_any_width(written[k]);
-
-		if (r != AREG_NONE && ((op->base != AREG_RIP && r == op->base) || r == op->index))
-			return false;
-	}
-	return true;
-}
-
-/*
- * May the release half of the atomic insns[i] (AOP_RELEASE) be evaluated
- * at insns[i - 1]? Only when running insns[i - 1] means running insns[i]
- * next: it is no jump, call or return and nothing jumps to insns[i]; when
- * the kernel takes a probe there (no LOCK prefix); and when it writes none
- * of the atomic's address registers.
- */
-static bool release_before_safe(csh cs, const struct func_info *fi, const cs_insn *insns,
-				size_t i, const struct access_operand *ops, size_t nr)
-{
-	const cs_insn *prev;
-	cs_regs read, written;
-	uint8_t nr_read, nr_written;
-
-	if (i == 0)
-		return false;
-	prev = &insns[i - 1];
-	if (access_decode__branch_target(fi, insns[i].address) ||
-	    prev->detail->x86.prefix[0] == X86_PREFIX_LOCK ||
-	    prev->address + prev->size != insns[i].address)
-		return false;
-	if (cs_insn_group(cs, prev, CS_GRP_JUMP) || cs_insn_group(cs, prev, CS_GRP_CALL) ||
-	    cs_insn_group(cs, prev, CS_GRP_RET) || cs_insn_group(cs, prev, CS_GRP_INT) ||
-	    cs_insn_group(cs, prev, CS_GRP_IRET))
-		return false;
-	if (cs_regs_access(cs, prev, read, &nr_read, written, &nr_written) != CS_ERR_OK)
-		return false;
-	for (uint8_t k = 0; k < nr_written; k++) {
-		__u8 r = access_decode__reg_any_width(written[k]);
-
-		for (size_t j = 0; r != AREG_NONE && j < nr; j++)
-			if ((ops[j].base != AREG_RIP && r == ops[j].base) || r == ops[j].index)
-				return false;
-	}
-	return true;
-}
-
-/*
  * The last site planned is insns[i - 1]'s: it takes the release operands
  * too when there is room, in a group of its own (an atomic site is never
  * detached, plain sites around it may be).
@@ -391,7 +234,7 @@ static int plan_release(struct access_plan *p, const struct func_info *fi, const
 		p->nr_release_before++;
 		return 0;
 	}
-	if (!release_before_safe(p->cs, fi, insns, i, carry, nr_carry)) {
+	if (!access_sites__release_before(p->cs, fi, insns, i, carry, nr_carry)) {
 		p->nr_release_after++;
 		return 0;
 	}
@@ -532,8 +375,8 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 			carry[nr_carry].rip_delta = 0;
 			nr_carry++;
 		}
-		if (nr_carry && atomic_next_safe(fi, insns, n, i, carry, nr_carry)) {
-			size_t at = atomic_record_at(p->cs, fi, insns, n, i, carry, nr_carry);
+		if (nr_carry && access_sites__atomic_next(fi, insns, n, i, carry, nr_carry)) {
+			size_t at = access_sites__atomic_record_at(p->cs, fi, insns, n, i, carry, nr_carry);
 			__s64 back = insns[at].address - insn->address;
 
 			for (size_t k = 0; k < nr_carry; k++) {
@@ -570,7 +413,7 @@ static int plan_insn(struct access_plan *p, const struct func_info *fi, const cs
 		if (atomic) {
 			ops[nr].flags |= AOP_ATOMIC;
 		} else {
-			if (load_next_safe(p->cs, fi, insns, n, i, &ops[nr]))
+			if (access_sites__load_next(p->cs, fi, insns, n, i, &ops[nr]))
 				ops[nr].flags |= AOP_POSTABLE;
 			if (!rmw) {
 				rmw = access_cover__rmw_after(p->cs, fi, insns, n, i, &ops[nr]);
